@@ -1,0 +1,221 @@
+/* util.c: allocation, parsing, clocks and formatting helpers. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "util.h"
+
+#include "banned.h"
+
+static void
+oom(size_t n)
+{
+	fprintf(stderr, "rcp: out of memory allocating %zu bytes\n", n);
+	abort();
+}
+
+void *
+rcp_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		oom(n);
+	return p;
+}
+
+void *
+rcp_xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+
+	if (p == NULL)
+		oom(nmemb * size);
+	return p;
+}
+
+void *
+rcp_xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (q == NULL)
+		oom(n);
+	return q;
+}
+
+char *
+rcp_xstrdup(const char *s)
+{
+	return rcp_xstrndup(s, strlen(s));
+}
+
+char *
+rcp_xstrndup(const char *s, size_t n)
+{
+	char *p = rcp_xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *
+rcp_xvasprintf(const char *fmt, va_list ap)
+{
+	char *s;
+
+	if (vasprintf(&s, fmt, ap) < 0)
+		oom(strlen(fmt));
+	return s;
+}
+
+char *
+rcp_xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = rcp_xvasprintf(fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+int
+rcp_parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return RCP_ERR_INVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return RCP_ERR_INVAL;
+	*out = v;
+	return 0;
+}
+
+int
+rcp_parse_double(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (s == NULL || ((*s < '0' || *s > '9') && *s != '.'))
+		return RCP_ERR_INVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || !isfinite(v) || v < 0)
+		return RCP_ERR_INVAL;
+	*out = v;
+	return 0;
+}
+
+int
+rcp_parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGTP";
+	unsigned long long v;
+	const char *u;
+	char *end;
+	int shift = 0;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return RCP_ERR_INVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return RCP_ERR_INVAL;
+	if (*end != '\0') {
+		if ((u = strchr(units, end[0] & ~0x20)) == NULL || end[0] == '\0')
+			return RCP_ERR_INVAL;
+		shift = 10 * (int)(u - units + 1);
+		end++;
+		if (strcmp(end, "") != 0 && strcmp(end, "B") != 0 &&
+		    strcmp(end, "iB") != 0)
+			return RCP_ERR_INVAL;
+	} else if (end == s)
+		return RCP_ERR_INVAL;
+	if (shift > 0 && v > (UINT64_MAX >> shift))
+		return RCP_ERR_INVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+uint64_t
+rcp_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t
+rcp_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t
+rcp_peak_rss(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (uint64_t)ru.ru_maxrss * 1024;
+}
+
+char *
+rcp_fmt_bytes(char *buf, size_t len, double n)
+{
+	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	size_t i = 0;
+
+	while (n >= 1024 && i + 1 < RCP_ARRAY_SIZE(units)) {
+		n /= 1024;
+		i++;
+	}
+	if (i == 0)
+		snprintf(buf, len, "%.0f B", n);
+	else
+		snprintf(buf, len, "%.2f %s", n, units[i]);
+	return buf;
+}
+
+char *
+rcp_fmt_duration(char *buf, size_t len, uint64_t ns)
+{
+	uint64_t s = ns / 1000000000u;
+
+	if (s >= 3600)
+		snprintf(buf, len, "%uh%02um%02us", (unsigned)(s / 3600),
+		    (unsigned)(s / 60 % 60), (unsigned)(s % 60));
+	else if (s >= 60)
+		snprintf(buf, len, "%um%02us", (unsigned)(s / 60),
+		    (unsigned)(s % 60));
+	else
+		snprintf(buf, len, "%.3fs", (double)ns / 1e9);
+	return buf;
+}
+
+int
+rcp_ncpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : (int)n;
+}

@@ -1,0 +1,52 @@
+/*
+ * util.h: small helpers every module uses: allocation that aborts on
+ * out-of-memory (internal bookkeeping only), number and size parsing, clocks
+ * and human-readable formatting.
+ */
+#ifndef RCP_UTIL_H
+#define RCP_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RCP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation for internal bookkeeping: aborts with a message on OOM. */
+void *rcp_xmalloc(size_t n);
+void *rcp_xcalloc(size_t nmemb, size_t size);
+void *rcp_xrealloc(void *p, size_t n);
+char *rcp_xstrdup(const char *s);
+char *rcp_xstrndup(const char *s, size_t n);
+/* Returns a newly allocated formatted string; the caller frees it. */
+char *rcp_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *rcp_xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+/*
+ * Parses a byte size: a decimal number with an optional suffix K, M, G, T or
+ * P (powers of 1024; "KiB" and "KB" spellings accepted).  Returns 0 and sets
+ * *out, or RCP_ERR_INVAL.
+ */
+int rcp_parse_size(const char *s, uint64_t *out);
+/* Parses a non-negative decimal integer no larger than max.  0 or RCP_ERR_INVAL. */
+int rcp_parse_uint(const char *s, uint64_t max, uint64_t *out);
+/* Parses a non-negative decimal number (e.g. "1.5").  0 or RCP_ERR_INVAL. */
+int rcp_parse_double(const char *s, double *out);
+
+/* Nanoseconds on the monotonic clock. */
+uint64_t rcp_now_ns(void);
+/* Nanoseconds of CPU time (user + system) used by this process so far. */
+uint64_t rcp_cpu_ns(void);
+/* Peak resident set size of this process in bytes. */
+uint64_t rcp_peak_rss(void);
+
+/* Formats n bytes as "1.50 GiB" into buf.  Returns buf. */
+char *rcp_fmt_bytes(char *buf, size_t len, double n);
+/* Formats ns as "1h02m03s" / "2.50s" into buf.  Returns buf. */
+char *rcp_fmt_duration(char *buf, size_t len, uint64_t ns);
+
+/* Number of online CPUs, at least 1. */
+int rcp_ncpus(void);
+
+#endif

@@ -1,0 +1,80 @@
+# lib.sh: shared set-up for the end-to-end tests (sourced, bash).
+# Each test gets a fresh work directory on /dev/shm (file creation on this
+# machine's /tmp is slow after mass deletes), removed on exit with every
+# process the test started.
+set -u
+
+RCP_BUILDDIR=${RCP_BUILDDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+RCP_SRCDIR=${RCP_SRCDIR:-$RCP_BUILDDIR}
+RCP=$RCP_BUILDDIR/rcp
+RCMP=$RCP_BUILDDIR/rcmp
+FILEGEN=$RCP_BUILDDIR/filegen
+
+if [ -w /dev/shm ]; then T_BASE=/dev/shm; else T_BASE=${TMPDIR:-/tmp}; fi
+T=$(mktemp -d "$T_BASE/rcp-e2e-$(basename "$0" .sh)-XXXXXX")
+T_PIDS=()
+T_FAILS=0
+T_PASSES=0
+
+t_cleanup() {
+	local p
+	for p in "${T_PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	chmod -R u+rwx "$T" 2>/dev/null
+	rm -rf "$T"
+}
+trap t_cleanup EXIT
+
+# t_track PID: kill PID at exit if it is still running.
+t_track() { T_PIDS+=("$1"); }
+
+t_pass() { T_PASSES=$((T_PASSES + 1)); echo "ok - $*"; }
+t_fail() { T_FAILS=$((T_FAILS + 1)); echo "FAIL - $*"; }
+
+# t_check DESC CMD...: passes if CMD succeeds.
+t_check() {
+	local desc=$1; shift
+	if "$@"; then t_pass "$desc"; else t_fail "$desc"; fi
+}
+
+# t_run EXPECTED_RC OUTFILE CMD...: runs CMD with stdout+stderr to OUTFILE;
+# returns 0 if its exit code is EXPECTED_RC.
+t_run() {
+	local want=$1 out=$2 rc; shift 2
+	"$@" >"$out" 2>&1
+	rc=$?
+	if [ "$rc" != "$want" ]; then
+		echo "  '$*' exited $rc, expected $want; output:" >&2
+		sed 's/^/  | /' "$out" | head -20 >&2
+		return 1
+	fi
+	return 0
+}
+
+# t_grep PATTERN FILE: passes if FILE has a line matching PATTERN (grep -E).
+t_grep() {
+	if grep -Eq -- "$1" "$2"; then return 0; fi
+	echo "  no line matching '$1' in $2:" >&2
+	sed 's/^/  | /' "$2" | head -20 >&2
+	return 1
+}
+
+# t_tree_listing DIR: one line per entry, sorted, with type, mode, owner,
+# size (regular files), mtime (not for directories: their mtime is checked
+# separately), symlink target and a content hash, independent of our tools.
+t_tree_listing() {
+	(cd "$1" && find . -mindepth 1 -printf '%p\t%y\t%m\t%U:%G\t%l\n' | LC_ALL=C sort) || return 1
+}
+
+# t_tree_listing_full DIR: also sizes, mtimes (ns) and content hashes.
+t_tree_listing_full() {
+	(cd "$1" && find . -mindepth 1 \( -type f -printf '%p\t%y\t%m\t%U:%G\t%s\t%T@\t' -exec sh -c 'md5sum < "$1" | cut -c1-32' _ {} \; \) -o \( ! -type f -printf '%p\t%y\t%m\t%U:%G\t%l\t%T@\n' \) | LC_ALL=C sort) || return 1
+}
+
+t_done() {
+	echo "$T_PASSES passed, $T_FAILS failed"
+	[ "$T_FAILS" -eq 0 ] && [ "$T_PASSES" -gt 0 ]
+	exit $?
+}

@@ -1,0 +1,96 @@
+/* unit.c: the main of the CUnit test binary: registers every suite, runs them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "unit.h"
+#include "util.h"
+
+#include "banned.h"
+
+void
+unit_add_suite(const char *name, const struct unit_test *tests)
+{
+	CU_pSuite s = CU_add_suite(name, NULL, NULL);
+
+	if (s == NULL)
+		abort();
+	for (; tests->name != NULL; tests++)
+		if (CU_add_test(s, tests->name, tests->fn) == NULL)
+			abort();
+}
+
+char *
+unit_tmpdir(const char *tag)
+{
+	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	char *p = rcp_xasprintf("%s/rcp-unit-%s-XXXXXX", base, tag);
+
+	if (mkdtemp(p) == NULL) {
+		perror("mkdtemp");
+		abort();
+	}
+	return p;
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	if (flag == FTW_DP)
+		chmod(path, 0700);
+	return remove(path) != 0 ? 0 : 0;
+}
+
+void
+unit_rmtree(const char *path)
+{
+	if (path != NULL)
+		nftw(path, rm_one, 64, FTW_DEPTH | FTW_PHYS);
+}
+
+void
+unit_write_file(const char *path, const void *data, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0 || write(fd, data, n) != (ssize_t)n) {
+		perror(path);
+		abort();
+	}
+	close(fd);
+}
+
+int
+main(int argc, char **argv)
+{
+	unsigned failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	test_util_register();
+	test_glob_register();
+	test_filter_register();
+	test_meta_register();
+	test_throttle_register();
+	test_copy_register();
+	test_cmp_register();
+	test_gen_register();
+
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	if (argc > 1)
+		CU_basic_run_suite(CU_get_suite(argv[1]));
+	else
+		CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	if (CU_get_number_of_tests_run() == 0)
+		failed = 1;
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
