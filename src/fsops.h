@@ -1,0 +1,54 @@
+/*
+ * fsops.h: file system primitives of the copy engine: moving the bytes of a
+ * file range (copy_file_range, falling back to read/write), skipping holes,
+ * and removing a tree by fd-relative calls.
+ */
+#ifndef RCP_FSOPS_H
+#define RCP_FSOPS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Scratch state of one worker for moving data. */
+struct rcp_io {
+	char			*buf;		/* the worker's buffer */
+	size_t			 bufsz;
+	atomic_bool		*no_cfr;	/* set once copy_file_range is refused */
+	const atomic_bool	*cancel;	/* stop early when it turns true */
+	atomic_uint_least64_t	*bytes;		/* progress: bytes written */
+};
+
+/*
+ * Copies up to len bytes at offset off of in to the same offset of out.
+ * Stops early at the end of in.  Returns the number of bytes copied, or
+ * -errno with *what naming the failed call ("read", "write"); -ECANCELED if
+ * io->cancel turned true.
+ */
+int64_t rcp_fs_copy_range(int in, int out, off_t off, off_t len,
+    struct rcp_io *io, const char **what);
+
+/*
+ * As rcp_fs_copy_range, but only the data segments of [off, off+len) are
+ * copied (holes found with SEEK_DATA/SEEK_HOLE are left as holes in out; the
+ * caller sets the final size).  Returns bytes of data copied, or -errno.
+ */
+int64_t rcp_fs_copy_sparse(int in, int out, off_t off, off_t len,
+    struct rcp_io *io, const char **what);
+
+/* Returns true if st describes a file worth copying as sparse. */
+struct stat;
+bool rcp_fs_is_sparse(const struct stat *st);
+
+/*
+ * Removes name (relative to dirfd) whatever its type, a directory with all
+ * its contents.  Returns 0 or -errno; on error *cause, if not NULL, names the
+ * entry that could not be removed (relative to name; caller frees).
+ */
+int rcp_fs_rmtree_at(int dirfd, const char *name, char **cause);
+
+/* write(2) until all n bytes are written.  0 or -errno. */
+int rcp_fs_write_full(int fd, const void *p, size_t n);
+
+#endif

@@ -1,0 +1,146 @@
+/* test_meta.c: compare and preserve settings, applying metadata. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "meta.h"
+#include "strbuf.h"
+#include "unit.h"
+#include "util.h"
+
+#include "banned.h"
+
+static void
+test_attrs_parse(void)
+{
+	struct rcp_attrs a;
+	struct rcp_buf b = RCP_BUF_INIT;
+	char *cause = NULL;
+
+	CU_ASSERT_EQUAL(rcp_attrs_parse(&a, "size,mtime", &cause), 0);
+	CU_ASSERT_EQUAL(a.f, RCP_ATTR_SIZE | RCP_ATTR_MTIME);
+	CU_ASSERT_EQUAL(a.d, a.f);
+	CU_ASSERT_EQUAL(a.l, a.f);
+	CU_ASSERT_EQUAL(rcp_attrs_parse(&a, "f:mtime,size d:mtime l:mtime",
+	    &cause), 0);
+	CU_ASSERT_EQUAL(a.f, RCP_ATTR_SIZE | RCP_ATTR_MTIME);
+	CU_ASSERT_EQUAL(a.d, RCP_ATTR_MTIME);
+	CU_ASSERT_EQUAL(a.l, RCP_ATTR_MTIME);
+	CU_ASSERT_EQUAL(rcp_attrs_parse(&a, "f:uid,gid,mode,ctime", &cause), 0);
+	CU_ASSERT_EQUAL(a.d, 0);
+	rcp_attrs_format(a.f, &b);
+	CU_ASSERT_STRING_EQUAL(rcp_buf_str(&b), "uid,gid,mode,ctime");
+	rcp_buf_release(&b);
+
+	CU_ASSERT_EQUAL(rcp_attrs_parse(&a, "size,colour", &cause),
+	    RCP_ERR_INVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "'colour'"));
+	free(cause);
+	cause = NULL;
+	CU_ASSERT_EQUAL(rcp_attrs_parse(&a, "x:size", &cause), RCP_ERR_INVAL);
+	free(cause);
+}
+
+static void
+test_attrs_diff(void)
+{
+	struct stat a, b;
+
+	memset(&a, 0, sizeof(a));
+	a.st_mode = S_IFREG | 0644;
+	a.st_size = 10;
+	a.st_mtim.tv_sec = 100;
+	b = a;
+	CU_ASSERT_EQUAL(rcp_attrs_diff(~0u, &a, &b), 0);
+	b.st_mtim.tv_nsec = 1;
+	CU_ASSERT_EQUAL(rcp_attrs_diff(~0u, &a, &b), RCP_ATTR_MTIME);
+	CU_ASSERT_EQUAL(rcp_attrs_diff(RCP_ATTR_SIZE, &a, &b), 0);
+	b.st_mode = S_IFREG | 04644;
+	CU_ASSERT_EQUAL(rcp_attrs_diff(RCP_ATTR_MODE, &a, &b), RCP_ATTR_MODE);
+}
+
+static void
+test_preserve_parse(void)
+{
+	struct rcp_preserve p;
+	char *cause = NULL;
+
+	rcp_preserve_default(&p);
+	CU_ASSERT_EQUAL(p.f.mode_mask, 0777);
+	CU_ASSERT_FALSE(p.f.uid || p.f.gid || p.f.time);
+	CU_ASSERT_EQUAL(rcp_preserve_parse(&p, "all", &cause), 0);
+	CU_ASSERT_TRUE(p.f.uid && p.d.gid && p.l.time);
+	CU_ASSERT_EQUAL(p.f.mode_mask, 07777);
+	CU_ASSERT_EQUAL(rcp_preserve_parse(&p, "none", &cause), 0);
+	CU_ASSERT_EQUAL(p.f.mode_mask, 0);
+	CU_ASSERT_EQUAL(rcp_preserve_parse(&p, "f:uid,time,0755 d:0700 l:time",
+	    &cause), 0);
+	CU_ASSERT_TRUE(p.f.uid && !p.f.gid && p.f.time);
+	CU_ASSERT_EQUAL(p.f.mode_mask, 0755);
+	CU_ASSERT_EQUAL(p.d.mode_mask, 0700);
+	CU_ASSERT_TRUE(p.l.time && !p.l.uid);
+	CU_ASSERT_PTR_EQUAL(rcp_preserve_for(&p, S_IFDIR), &p.d);
+	CU_ASSERT_PTR_EQUAL(rcp_preserve_for(&p, S_IFIFO), &p.f);
+
+	CU_ASSERT_EQUAL(rcp_preserve_parse(&p, "f:17777", &cause),
+	    RCP_ERR_INVAL);
+	free(cause);
+	cause = NULL;
+	CU_ASSERT_EQUAL(rcp_preserve_parse(&p, "f:owner", &cause),
+	    RCP_ERR_INVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "'owner'"));
+	free(cause);
+	cause = NULL;
+	CU_ASSERT_EQUAL(rcp_preserve_parse(&p, "everything", &cause),
+	    RCP_ERR_INVAL);
+	free(cause);
+}
+
+static void
+test_apply(void)
+{
+	char *dir = unit_tmpdir("meta"), *path = rcp_path_join(dir, "f");
+	struct rcp_preserve_one p = { false, false, true, 07777 };
+	const char *what = NULL;
+	struct stat src, got;
+	int fd;
+
+	unit_write_file(path, "x", 1);
+	memset(&src, 0, sizeof(src));
+	src.st_mode = S_IFREG | 04751;
+	src.st_mtim.tv_sec = 1000000000;
+	src.st_mtim.tv_nsec = 123456789;
+	src.st_atim = src.st_mtim;
+	fd = open(path, O_RDWR);
+	CU_ASSERT_EQUAL(rcp_meta_apply_fd(fd, &p, &src, S_IFREG | 0644, &what),
+	    0);
+	close(fd);
+	CU_ASSERT_EQUAL(stat(path, &got), 0);
+	CU_ASSERT_EQUAL(got.st_mode & 07777, 04751);
+	CU_ASSERT_EQUAL(got.st_mtim.tv_sec, 1000000000);
+	CU_ASSERT_EQUAL(got.st_mtim.tv_nsec, 123456789);
+	/* A closed fd is an error naming the call, not a crash. */
+	CU_ASSERT_EQUAL(rcp_meta_apply_fd(fd, &p, &src, 0, &what), -EBADF);
+	CU_ASSERT_STRING_EQUAL(what, "chmod");
+	free(path);
+	unit_rmtree(dir);
+	free(dir);
+}
+
+void
+test_meta_register(void)
+{
+	static const struct unit_test tests[] = {
+		{ "attrs_parse", test_attrs_parse },
+		{ "attrs_diff", test_attrs_diff },
+		{ "preserve_parse", test_preserve_parse },
+		{ "apply", test_apply },
+		{ NULL, NULL }
+	};
+
+	unit_add_suite("meta", tests);
+}
