@@ -364,6 +364,22 @@ fail_msg(struct rcp_copy *c, struct dnode *d, const char *name, int side,
 		atomic_store(&c->stop, true);
 }
 
+/*
+ * Reports a failure to move a file's data, naming the side that failed:
+ * the destination for write errors and a full or read-only file system,
+ * else the source.
+ */
+static void
+data_fail(struct rcp_copy *c, struct dnode *d, const char *name,
+    const char *dname, const char *what, int err)
+{
+	bool dst = strcmp(what, "write") == 0 || err == ENOSPC ||
+	    err == EDQUOT || err == EFBIG || err == EROFS;
+
+	fail_at(c, d, dst ? dname : name, dst ? 1 : 0,
+	    dst && strcmp(what, "copy data of") == 0 ? "write" : what, err);
+}
+
 /* Dry-run and verbose reporting of one action on an entry. */
 static void
 report(struct rcp_copy *c, struct dnode *d, const char *name,
@@ -906,7 +922,8 @@ run_chunk(struct rcp_copy *c, struct worker *w, struct bigfile *bf, off_t off,
 			    rcp_fs_copy_range(bf->sfd, bf->dfd, off, len, &w->io, &what);
 			if (n < 0 && n != -ECANCELED) {
 				atomic_store(&bf->failed, true);
-				fail_at(c, bf->dir, bf->name, 0, what, (int)-n);
+				data_fail(c, bf->dir, bf->name, bf->dname, what,
+				    (int)-n);
 			} else if (n < 0)
 				atomic_store(&bf->failed, true);
 			else if (!bf->sparse && n < len) {
@@ -1040,7 +1057,7 @@ copy_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	if (n == -ECANCELED)
 		goto out;
 	if (n < 0) {
-		fail_at(c, d, name, 0, what, (int)-n);
+		data_fail(c, d, name, dname, what, (int)-n);
 		goto out;
 	}
 	if (finish_file(c, d, name, dname, sfd, dfd, st, dst_mode, sparse) == 0)

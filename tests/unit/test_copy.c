@@ -15,6 +15,7 @@
 
 #include "copy.h"
 #include "error.h"
+#include "filter.h"
 #include "strbuf.h"
 #include "unit.h"
 #include "util.h"
@@ -384,6 +385,90 @@ test_cancel(void)
 	free(dst);
 }
 
+/*
+ * Many workers over a tree with hard links across directories, an include
+ * filter (directories created only when something inside is copied), then
+ * an --overwrite --delete pass: the paths where workers meet, for TSan.
+ */
+static void
+test_stress(void)
+{
+	char *dir = unit_tmpdir("stress"), *src = mkpath(dir, "src");
+	char *dst = mkpath(dir, "dst"), *p, *q, *cause = NULL;
+	struct rcp_filter *f = rcp_filter_new();
+	struct logcount lc = { 0, 0 };
+	struct rcp_copy_opts o;
+	struct rcp_copy_stats st;
+	struct stat sa, sb;
+	int i, j;
+
+	mkdir(src, 0755);
+	for (i = 0; i < 16; i++) {
+		p = rcp_xasprintf("%s/d%d", src, i);
+		mkdir(p, 0755);
+		free(p);
+		p = rcp_xasprintf("%s/d%d/empty", src, i);
+		mkdir(p, 0755);
+		free(p);
+		for (j = 0; j < 40; j++) {
+			p = rcp_xasprintf("%s/d%d/f%d.%s", src, i, j,
+			    j % 2 ? "txt" : "bin");
+			write_pattern(p, (size_t)(j * 100), (unsigned)(i + j));
+			free(p);
+		}
+		/* d<i>/link0 is a hard link to d0/f0.bin. */
+		p = rcp_xasprintf("%s/d0/f0.bin", src);
+		q = rcp_xasprintf("%s/d%d/link0.bin", src, i);
+		CU_ASSERT_EQUAL(link(p, q), 0);
+		free(p);
+		free(q);
+	}
+	CU_ASSERT_EQUAL(rcp_filter_add(f, RCP_FILTER_INCLUDE, "*.bin", &cause),
+	    0);
+	rcp_copy_opts_init(&o);
+	o.max_workers = 4;
+	o.hard_links = true;
+	o.filter = f;
+	o.chunk_size = 4096;	/* the larger files go in chunks */
+	o.preserve.f.time = true;	/* so that the second pass skips them */
+	CU_ASSERT_EQUAL(run_copy(&o, src, dst, &st, &cause, &lc), 0);
+	/* 16 x 21 .bin names; 17 of them are one inode: 1 copy, 16 links. */
+	CU_ASSERT_EQUAL(st.files_copied, 16 * 21 - 16);
+	CU_ASSERT_EQUAL(st.hard_links_created, 16);
+	CU_ASSERT_EQUAL(st.errors, 0);
+	/* Directories with nothing included are not created. */
+	p = rcp_xasprintf("%s/d3/empty", dst);
+	CU_ASSERT_EQUAL(stat(p, &sa), -1);
+	free(p);
+	p = rcp_xasprintf("%s/d0/f0.bin", dst);
+	q = rcp_xasprintf("%s/d9/link0.bin", dst);
+	CU_ASSERT_EQUAL(stat(p, &sa), 0);
+	CU_ASSERT_EQUAL(stat(q, &sb), 0);
+	CU_ASSERT_EQUAL(sa.st_ino, sb.st_ino);
+	free(p);
+	free(q);
+
+	/* Now everything, over what is there, deleting what is not. */
+	o.filter = NULL;
+	o.overwrite = true;
+	o.delete = true;
+	o.hard_links = false;
+	p = rcp_xasprintf("%s/d5/extra", dst);
+	unit_write_file(p, "x", 1);
+	CU_ASSERT_EQUAL(run_copy(&o, src, dst, &st, &cause, &lc), 0);
+	CU_ASSERT_EQUAL(stat(p, &sa), -1);
+	free(p);
+	CU_ASSERT_EQUAL(st.removed, 1);
+	CU_ASSERT_EQUAL(st.files_copied, 16 * 20);	/* the .txt files */
+	CU_ASSERT_EQUAL(st.files_unchanged, 16 * 21);	/* the .bin names */
+	CU_ASSERT_EQUAL(st.errors, 0);
+	rcp_filter_free(f);
+	unit_rmtree(dir);
+	free(dir);
+	free(src);
+	free(dst);
+}
+
 static void
 test_expand_home(void)
 {
@@ -412,6 +497,7 @@ test_copy_register(void)
 		{ "chunked_and_sparse", test_chunked_and_sparse },
 		{ "concurrent_copies", test_concurrent_copies },
 		{ "cancel", test_cancel },
+		{ "stress", test_stress },
 		{ "expand_home", test_expand_home },
 		{ NULL, NULL }
 	};

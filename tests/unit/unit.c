@@ -82,6 +82,8 @@ main(int argc, char **argv)
 	test_copy_register();
 	test_cmp_register();
 	test_gen_register();
+	test_fsops_register();
+	test_progress_register();
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	if (argc > 1)

@@ -15,6 +15,8 @@ void test_throttle_register(void);
 void test_copy_register(void);
 void test_cmp_register(void);
 void test_gen_register(void);
+void test_fsops_register(void);
+void test_progress_register(void);
 
 /* Adds a suite with the given tests; aborts the run if CUnit fails. */
 struct unit_test {
