@@ -109,6 +109,7 @@ struct hlink {
 	dev_t		 dev;
 	ino_t		 ino;
 	char		*path;		/* destination path of the first copy */
+	int		 fd;		/* O_PATH fd of it when path is too long */
 	int		 state;		/* 0 being copied, 1 done, -1 failed */
 };
 
@@ -168,6 +169,8 @@ struct rcp_copy {
 
 static void run_entry(struct rcp_copy *, struct worker *, struct dnode *,
     const char *, const char *, unsigned char);
+static void hl_end(struct rcp_copy *, struct dnode *, const char *,
+    struct hlink *, bool);
 
 /* Umask without changing it: /proc tells it (Linux 4.7 and later). */
 static mode_t
@@ -244,6 +247,8 @@ rcp_copy_free(struct rcp_copy *c)
 	for (i = 0; i < HLINK_BUCKETS; i++) {
 		for (h = c->hl[i]; h != NULL; h = next) {
 			next = h->next;
+			if (h->fd >= 0)
+				close(h->fd);
 			free(h->path);
 			free(h);
 		}
@@ -757,6 +762,7 @@ hl_claim(struct rcp_copy *c, const struct stat *st, const char *path,
 		h->dev = st->st_dev;
 		h->ino = st->st_ino;
 		h->path = rcp_xstrdup(path);
+		h->fd = -1;
 		h->next = c->hl[b];
 		c->hl[b] = h;
 		*first = true;
@@ -895,7 +901,7 @@ bigfile_end(struct rcp_copy *c, struct bigfile *bf)
 	if (ok && finish_file(c, bf->dir, bf->name, bf->dname, bf->sfd,
 	    bf->dfd, &bf->st, bf->dst_mode, bf->sparse) != 0)
 		ok = false;
-	hl_done(c, bf->hl, ok);
+	hl_end(c, bf->dir, bf->dname, bf->hl, ok);
 	close(bf->sfd);
 	close(bf->dfd);
 	fds_done(c, 2);
@@ -920,16 +926,18 @@ run_chunk(struct rcp_copy *c, struct worker *w, struct bigfile *bf, off_t off,
 			n = bf->sparse ?
 			    rcp_fs_copy_sparse(bf->sfd, bf->dfd, off, len, &w->io, &what) :
 			    rcp_fs_copy_range(bf->sfd, bf->dfd, off, len, &w->io, &what);
+			/* One message per file, whichever chunk fails. */
 			if (n < 0 && n != -ECANCELED) {
-				atomic_store(&bf->failed, true);
-				data_fail(c, bf->dir, bf->name, bf->dname, what,
-				    (int)-n);
+				if (!atomic_exchange(&bf->failed, true))
+					data_fail(c, bf->dir, bf->name,
+					    bf->dname, what, (int)-n);
 			} else if (n < 0)
 				atomic_store(&bf->failed, true);
 			else if (!bf->sparse && n < len) {
-				atomic_store(&bf->failed, true);
-				fail_msg(c, bf->dir, bf->name, 0, "source ",
-				    " shrank while it was copied");
+				if (!atomic_exchange(&bf->failed, true))
+					fail_msg(c, bf->dir, bf->name, 0,
+					    "source ", " shrank while it was "
+					    "copied");
 			}
 		}
 	}
@@ -982,6 +990,9 @@ static int
 link_to_first(struct rcp_copy *c, struct dnode *d, const char *dname,
     struct hlink *h)
 {
+	char proc[64];
+	int r;
+
 	if (h->state != 1)
 		return -1;	/* the first copy failed: copy this one anew */
 	report(c, d, dname, "hard link", NULL);
@@ -989,7 +1000,13 @@ link_to_first(struct rcp_copy *c, struct dnode *d, const char *dname,
 		COUNT(c, hard_links_created);
 		return 0;
 	}
-	if (linkat(AT_FDCWD, h->path, d->dstfd, dname, 0) != 0) {
+	if (h->fd >= 0) {
+		/* Deeper than PATH_MAX: link through the fd we kept. */
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", h->fd);
+		r = linkat(AT_FDCWD, proc, d->dstfd, dname, AT_SYMLINK_FOLLOW);
+	} else
+		r = linkat(AT_FDCWD, h->path, d->dstfd, dname, 0);
+	if (r != 0) {
 		if (errno == ENAMETOOLONG || errno == EXDEV || errno == EMLINK)
 			return -1;
 		fail_at(c, d, dname, 1, "create hard link", errno);
@@ -999,14 +1016,56 @@ link_to_first(struct rcp_copy *c, struct dnode *d, const char *dname,
 	return 0;
 }
 
+/*
+ * With -H, an entry whose inode was seen before becomes a hard link to the
+ * first copy.  Returns 0 if that is done (or failed and was reported), 1 if
+ * the entry must be created; *hp is then set if this is the first copy and
+ * must be passed to hl_end once it exists.
+ */
+static int
+hl_begin(struct rcp_copy *c, struct dnode *d, const char *dname,
+    const struct stat *st, struct hlink **hp)
+{
+	struct hlink *h;
+	bool first;
+	char *path;
+
+	*hp = NULL;
+	if (!c->o.hard_links || st->st_nlink < 2 || S_ISDIR(st->st_mode))
+		return 1;
+	path = entry_path(d, dname, 1);
+	h = hl_claim(c, st, path, &first);
+	free(path);
+	if (first) {
+		*hp = h;
+		return 1;
+	}
+	return link_to_first(c, d, dname, h) >= 0 ? 0 : 1;
+}
+
+/* The first copy of a linked inode is made (ok) or failed. */
+static void
+hl_end(struct rcp_copy *c, struct dnode *d, const char *dname,
+    struct hlink *h, bool ok)
+{
+	if (h == NULL)
+		return;
+	if (ok && !c->o.dry_run && strlen(h->path) >= PATH_MAX) {
+		/* Too deep to name later: keep a handle on it instead. */
+		h->fd = openat(d->dstfd, dname, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (h->fd >= 0)
+			fds_take(c, 1);
+	}
+	hl_done(c, h, ok);
+}
+
 static void
 copy_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
     const char *name, const char *dname, struct stat *st, int sfd)
 {
 	struct hlink *h = NULL;
-	char *hl_path = NULL;
 	const char *what = "copy data of";
-	bool first = true, sparse, ok = false;
+	bool sparse, ok = false;
 	mode_t mode, dst_mode;
 	int dfd = -1, r;
 	int64_t n;
@@ -1015,16 +1074,8 @@ copy_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 		goto out;
 	if ((r = settle_existing(c, d, dname, st, NULL)) <= 0)
 		goto out;
-	if (c->o.hard_links && st->st_nlink > 1) {
-		hl_path = entry_path(d, dname, 1);
-		h = hl_claim(c, st, hl_path, &first);
-		if (!first) {
-			r = link_to_first(c, d, dname, h);
-			h = NULL;
-			if (r >= 0)
-				goto out;
-		}
-	}
+	if (hl_begin(c, d, dname, st, &h) == 0)
+		goto out;
 	report(c, d, dname, "copy file", NULL);
 	if (c->o.dry_run) {
 		COUNT(c, files_copied);
@@ -1042,15 +1093,15 @@ copy_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 		fail_at(c, d, dname, 1, "create", errno);
 		goto out;
 	}
-	if (rcp_throttle_take(&c->iops, (double)((st->st_size +
-	    (off_t)c->o.chunk_size - 1) / (off_t)c->o.chunk_size), &c->stop) != 0)
-		goto out;
 	if ((uint64_t)st->st_size > c->o.chunk_size) {
 		start_bigfile(c, d, name, dname, sfd, dfd, st, dst_mode, h);
 		sfd = dfd = -1;	/* owned by the chunks now */
 		h = NULL;
 		goto out;
 	}
+	/* A file of one chunk is one I/O; larger ones pay per chunk. */
+	if (rcp_throttle_take(&c->iops, 1, &c->stop) != 0)
+		goto out;
 	sparse = rcp_fs_is_sparse(st);
 	n = sparse ? rcp_fs_copy_sparse(sfd, dfd, 0, st->st_size, &w->io, &what) :
 	    rcp_fs_copy_range(sfd, dfd, 0, st->st_size, &w->io, &what);
@@ -1063,8 +1114,7 @@ copy_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	if (finish_file(c, d, name, dname, sfd, dfd, st, dst_mode, sparse) == 0)
 		ok = true;
 out:
-	hl_done(c, h, ok);
-	free(hl_path);
+	hl_end(c, d, dname, h, ok);
 	if (dfd >= 0) {
 		close(dfd);
 		fds_done(c, 1);
@@ -1083,6 +1133,7 @@ copy_symlink(struct rcp_copy *c, struct dnode *d, const char *name,
 {
 	char target[PATH_MAX];
 	const char *what = NULL;
+	struct hlink *h = NULL;
 	ssize_t n;
 	int r;
 
@@ -1093,21 +1144,25 @@ copy_symlink(struct rcp_copy *c, struct dnode *d, const char *name,
 	}
 	target[n] = '\0';
 	if (ensure_dst(c, d) != 0 ||
-	    settle_existing(c, d, dname, st, target) <= 0)
+	    settle_existing(c, d, dname, st, target) <= 0 ||
+	    hl_begin(c, d, dname, st, &h) == 0)
 		return;
 	report(c, d, dname, "create symlink", NULL);
 	if (c->o.dry_run) {
 		COUNT(c, symlinks_created);
+		hl_end(c, d, dname, h, true);
 		return;
 	}
 	if (symlinkat(target, d->dstfd, dname) != 0) {
 		fail_at(c, d, dname, 1, "create symlink", errno);
+		hl_end(c, d, dname, h, false);
 		return;
 	}
 	COUNT(c, symlinks_created);
 	if ((r = rcp_meta_apply_link(d->dstfd, dname, &c->o.preserve.l, st,
 	    &what)) != 0)
 		fail_at(c, d, dname, 1, what, -r);
+	hl_end(c, d, dname, h, true);
 }
 
 static void
@@ -1115,6 +1170,7 @@ copy_special(struct rcp_copy *c, struct dnode *d, const char *name,
     const char *dname, const struct stat *st)
 {
 	const struct rcp_preserve_one *p = &c->o.preserve.f;
+	struct hlink *h = NULL;
 	struct timespec ts[2];
 	mode_t mode = st->st_mode & 0777;
 	int r;
@@ -1125,11 +1181,13 @@ copy_special(struct rcp_copy *c, struct dnode *d, const char *name,
 		return;
 	}
 	if (ensure_dst(c, d) != 0 ||
-	    settle_existing(c, d, dname, st, NULL) <= 0)
+	    settle_existing(c, d, dname, st, NULL) <= 0 ||
+	    hl_begin(c, d, dname, st, &h) == 0)
 		return;
 	report(c, d, dname, "create special file", NULL);
 	if (c->o.dry_run) {
 		COUNT(c, specials_created);
+		hl_end(c, d, dname, h, true);
 		return;
 	}
 	if (S_ISFIFO(st->st_mode))
@@ -1139,9 +1197,12 @@ copy_special(struct rcp_copy *c, struct dnode *d, const char *name,
 		    st->st_rdev);
 	if (r != 0) {
 		fail_at(c, d, dname, 1, "create special file", errno);
+		hl_end(c, d, dname, h, false);
 		return;
 	}
 	COUNT(c, specials_created);
+	/* Linked copies share the metadata set below. */
+	hl_end(c, d, dname, h, true);
 	/* A FIFO cannot be opened without blocking: work by name. */
 	if ((p->uid || p->gid) && fchownat(d->dstfd, dname,
 	    p->uid ? st->st_uid : (uid_t)-1, p->gid ? st->st_gid : (gid_t)-1,
@@ -1248,14 +1309,21 @@ list_one(struct rcp_copy *c, struct worker *w, struct dnode *d,
     const char *name, unsigned char dtype, struct nameset *keep)
 {
 	const char *why = NULL;
+	struct stat st;
 	struct task *t;
+	bool is_dir = dtype == DT_DIR;
 	char *rel;
 	int f;
 
 	if (!rcp_filter_empty(c->o.filter)) {
+		/* With -L a symlink to a directory is filtered as one. */
+		if ((dtype == DT_UNKNOWN || (dtype == DT_LNK &&
+		    c->o.dereference)) && fstatat(d->srcfd, name, &st,
+		    c->o.dereference ? 0 : AT_SYMLINK_NOFOLLOW) == 0)
+			is_dir = S_ISDIR(st.st_mode);
 		rel = entry_rel(d, name);
-		f = rcp_filter_check(c->o.filter, rel, dtype == DT_DIR,
-		    d->included, &why);
+		f = rcp_filter_check(c->o.filter, rel, is_dir, d->included,
+		    &why);
 		free(rel);
 		if (f == RCP_FILTER_EXCLUDED || f == RCP_FILTER_NOT_INCLUDED) {
 			COUNT(c, skipped);
@@ -1371,16 +1439,6 @@ run_entry(struct rcp_copy *c, struct worker *w, struct dnode *d,
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		if (!d->anchor && !rcp_filter_empty(c->o.filter) &&
-		    dtype != DT_DIR) {
-			/* A symlink followed with -L: filter as a directory. */
-			rel = entry_rel(d, name);
-			f = rcp_filter_check(c->o.filter, rel, true, included,
-			    &why);
-			free(rel);
-			if (f == RCP_FILTER_EXCLUDED)
-				goto out;
-		}
 		if (!d->anchor && rcp_filter_has_includes(c->o.filter) &&
 		    !included) {
 			rel = entry_rel(d, name);
@@ -1618,8 +1676,10 @@ plan_one(struct rcp_copy *c, const char *src_arg, const char *dst_arg,
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode) && inside(src, ddir)) {
+		char *s = rcp_escape(src);
 		*cause = rcp_xasprintf("cannot copy directory '%s' into "
-		    "itself ('%s')", src, shown);
+		    "itself ('%s')", s, shown);
+		free(s);
 		goto out;
 	}
 	root = rcp_xcalloc(1, sizeof(*root));

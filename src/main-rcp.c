@@ -328,7 +328,8 @@ parse_options(struct cli *cl, int argc, char **argv)
 	double d;
 	int ch, r;
 
-	while ((ch = getopt_long(argc, argv, "opHLevqhV", longopts, NULL)) != -1) {
+	opterr = 0;	/* our own messages, naming the option */
+	while ((ch = getopt_long(argc, argv, ":opHLevqhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'o':
 			cl->o.overwrite = true;
@@ -467,9 +468,13 @@ parse_options(struct cli *cl, int argc, char **argv)
 		case 'V':
 			printf("rcp %s\n", PACKAGE_VERSION);
 			return EXIT_OK;
+		case ':':
+			return bad_usage("option '%s' needs a value",
+			    argv[optind - 1]);
 		default:
-			fputs("Try 'rcp --help' for more information.\n", stderr);
-			return EXIT_USAGE;
+			if (optopt != 0)
+				return bad_usage("unknown option '-%c'", optopt);
+			return bad_usage("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (cl->o.delete_excluded && !cl->o.delete)

@@ -275,6 +275,7 @@ rcp_meta_apply_fd(int fd, const struct rcp_preserve_one *p,
     const struct stat *src, mode_t cur_mode, const char **what)
 {
 	struct timespec ts[2];
+	bool force = false;
 	mode_t want;
 
 	if (p->uid || p->gid) {
@@ -286,10 +287,10 @@ rcp_meta_apply_fd(int fd, const struct rcp_preserve_one *p,
 		}
 		/* chown may have cleared setuid/setgid: chmod must run. */
 		if (src->st_mode & (S_ISUID | S_ISGID))
-			cur_mode = (mode_t)-1;
+			force = true;
 	}
 	want = src->st_mode & p->mode_mask;
-	if (p->mode_mask != 0 && (cur_mode & 07777) != want) {
+	if (p->mode_mask != 0 && (force || (cur_mode & 07777) != want)) {
 		if (fchmod(fd, want) != 0) {
 			*what = "chmod";
 			return -errno;

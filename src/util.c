@@ -136,7 +136,9 @@ rcp_parse_size(const char *s, uint64_t *out)
 	if (errno != 0)
 		return RCP_ERR_INVAL;
 	if (*end != '\0') {
-		if ((u = strchr(units, end[0] & ~0x20)) == NULL || end[0] == '\0')
+		if (!((end[0] >= 'a' && end[0] <= 'z') ||
+		    (end[0] >= 'A' && end[0] <= 'Z')) ||
+		    (u = strchr(units, end[0] & ~0x20)) == NULL)
 			return RCP_ERR_INVAL;
 		shift = 10 * (int)(u - units + 1);
 		end++;

@@ -123,6 +123,18 @@ test_apply(void)
 	CU_ASSERT_EQUAL(got.st_mode & 07777, 04751);
 	CU_ASSERT_EQUAL(got.st_mtim.tv_sec, 1000000000);
 	CU_ASSERT_EQUAL(got.st_mtim.tv_nsec, 123456789);
+	/* All twelve bits, after a chown that may clear setuid. */
+	src.st_mode = S_IFREG | 07777;
+	p.uid = p.gid = true;
+	src.st_uid = getuid();
+	src.st_gid = getgid();
+	fd = open(path, O_RDWR);
+	CU_ASSERT_EQUAL(rcp_meta_apply_fd(fd, &p, &src, S_IFREG | 0644, &what),
+	    0);
+	close(fd);
+	CU_ASSERT_EQUAL(stat(path, &got), 0);
+	CU_ASSERT_EQUAL(got.st_mode & 07777, 07777);
+	p.uid = p.gid = false;
 	/* A closed fd is an error naming the call, not a crash. */
 	CU_ASSERT_EQUAL(rcp_meta_apply_fd(fd, &p, &src, 0, &what), -EBADF);
 	CU_ASSERT_STRING_EQUAL(what, "chmod");

@@ -31,6 +31,8 @@ test_parse_size(void)
 	CU_ASSERT_EQUAL(rcp_parse_size("-1", &v), RCP_ERR_INVAL);
 	CU_ASSERT_EQUAL(rcp_parse_size("4X", &v), RCP_ERR_INVAL);
 	CU_ASSERT_EQUAL(rcp_parse_size("4Kx", &v), RCP_ERR_INVAL);
+	CU_ASSERT_EQUAL(rcp_parse_size("1 ", &v), RCP_ERR_INVAL);
+	CU_ASSERT_EQUAL(rcp_parse_size("1@", &v), RCP_ERR_INVAL);
 	CU_ASSERT_EQUAL(rcp_parse_size("99999999999P", &v), RCP_ERR_INVAL);
 	CU_ASSERT_EQUAL(rcp_parse_size("99999999999999999999999", &v),
 	    RCP_ERR_INVAL);
