@@ -4,8 +4,8 @@
 # process the test started.
 set -u
 
-RCP_BUILDDIR=${RCP_BUILDDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-RCP_SRCDIR=${RCP_SRCDIR:-$RCP_BUILDDIR}
+RCP_SRCDIR=${RCP_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+RCP_BUILDDIR=${RCP_BUILDDIR:-$RCP_SRCDIR/build}
 RCP=$RCP_BUILDDIR/rcp
 RCMP=$RCP_BUILDDIR/rcmp
 FILEGEN=$RCP_BUILDDIR/filegen
