@@ -84,6 +84,9 @@ main(int argc, char **argv)
 	test_gen_register();
 	test_fsops_register();
 	test_progress_register();
+	test_ssh_register();
+	test_wire_register();
+	test_quic_register();
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	if (argc > 1)

@@ -17,6 +17,9 @@ void test_cmp_register(void);
 void test_gen_register(void);
 void test_fsops_register(void);
 void test_progress_register(void);
+void test_ssh_register(void);
+void test_wire_register(void);
+void test_quic_register(void);
 
 /* Adds a suite with the given tests; aborts the run if CUnit fails. */
 struct unit_test {

@@ -1,0 +1,884 @@
+/*
+ * remote.c: starting and steering the two rcpd agents of a remote run.
+ *
+ * Threads: the caller's, which starts agents and makes requests; and per
+ * agent a reader (its QUIC messages: logs, progress, replies) and an
+ * stderr reader (what rcpd prints when it cannot reach us, and its exit).
+ * Replies are matched to requests by id under agent->lock.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include "agent.h"
+#include "error.h"
+#include "proto.h"
+#include "remote.h"
+#include "strbuf.h"
+#include "util.h"
+#include "wire.h"
+
+#include "banned.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.0.0"
+#endif
+
+struct rhost {
+	char			*spec;
+	struct rcp_ssh		*ssh;
+	struct rcp_quic_ep	*ep;		/* where its agents dial back */
+	char			*rcpd;		/* resolved command */
+};
+
+struct ragent {
+	struct rcp_remote	*r;
+	int			 role;
+	struct rhost		*h;
+	struct rcp_ssh_proc	*proc;
+	uint8_t			 fp[RCP_CERT_FP_LEN];
+	struct rcp_quic_conn	*conn;
+	int64_t			 ctrl;		/* its request stream */
+	pthread_t		 reader;
+	pthread_t		 errreader;
+	bool			 reader_started;
+	bool			 errreader_started;
+
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	struct rcp_quic_msg	*replies;	/* requires lock */
+	char			*listen_addr;	/* requires lock */
+	uint8_t			 listen_fp[RCP_CERT_FP_LEN];
+	struct rcp_copy_stats	 progress;	/* requires lock */
+	char			*dead;		/* why it is gone; requires lock */
+	int			 exit_status;	/* requires lock; -1 unknown */
+	bool			 exited;	/* requires lock */
+};
+
+struct rcp_remote {
+	struct rcp_remote_opts	 o;
+	struct rcp_cert	*cert;
+	uint8_t			 token[RCP_TOKEN_LEN];
+	struct rhost		*hosts[2];
+	size_t			 nhosts;
+	struct ragent		 agents[2];	/* [0] source, [1] destination */
+	atomic_uint		 next_id;
+	atomic_bool		 stop;
+};
+
+static const char *
+role_name(int role)
+{
+	return role == RCP_ROLE_SOURCE ? "source" : "destination";
+}
+
+static struct ragent *
+agent_of(struct rcp_remote *r, int role)
+{
+	return &r->agents[role == RCP_ROLE_SOURCE ? 0 : 1];
+}
+
+void
+rcp_remote_opts_init(struct rcp_remote_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->profile = RCP_QUIC_DATACENTER;
+	o->startup_timeout_ms = 30000;
+	o->agent_verbosity = RCP_LOG_INFO;
+}
+
+/* Marks an agent gone (first reason wins) and wakes whoever waits. */
+static void
+agent_dead(struct ragent *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+agent_dead(struct ragent *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->dead == NULL) {
+		va_start(ap, fmt);
+		a->dead = rcp_xvasprintf(fmt, ap);
+		va_end(ap);
+	}
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* --- finding rcpd -------------------------------------------------------- */
+
+/* The directory of this program, where rcpd is most likely installed too. */
+static char *
+self_dir(void)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	if ((slash = strrchr(buf, '/')) == NULL)
+		return NULL;
+	*slash = '\0';
+	return rcp_xstrdup(buf[0] ? buf : "/");
+}
+
+int
+rcp_remote_find_rcpd(struct rcp_ssh *ssh, const char *configured,
+    char **path, char **cause)
+{
+	char *cmd = NULL, *out = NULL, *q = NULL, *dir = NULL, *cand = NULL;
+	char *err = NULL;
+	unsigned proto = 0;
+	char version[64];
+	int status = -1, r;
+
+	if (configured != NULL)
+		cand = rcp_xstrdup(configured);
+	else {
+		/* Next to our own binary, else whatever PATH finds. */
+		dir = self_dir();
+		q = rcp_ssh_shell_quote(dir != NULL ? dir : "/nonexistent");
+		cmd = rcp_xasprintf("p=%s/rcpd; if [ -x \"$p\" ]; then echo "
+		    "\"$p\"; else command -v rcpd || echo rcpd; fi", q);
+		r = rcp_ssh_run(ssh, cmd, &out, 4096, &status, 15000, &err);
+		if (r != 0) {
+			*cause = rcp_xasprintf("cannot look for rcpd on '%s': "
+			    "%s", rcp_ssh_host(ssh), err);
+			goto out;
+		}
+		out[strcspn(out, "\n")] = '\0';
+		cand = rcp_xstrdup(out);
+		free(out);
+		out = NULL;
+		free(cmd);
+		free(q);
+	}
+	q = rcp_ssh_shell_quote(cand);
+	cmd = rcp_xasprintf("%s --protocol-version", q);
+	free(err);
+	err = NULL;
+	r = rcp_ssh_run(ssh, cmd, &out, 4096, &status, 15000, &err);
+	if (r != 0) {
+		*cause = rcp_xasprintf("cannot run '%s' on '%s': %s", cand,
+		    rcp_ssh_host(ssh), err);
+		goto out;
+	}
+	if (status != 0 || sscanf(out, "rcpd %63s protocol %u", version,
+	    &proto) != 2) {
+		*cause = rcp_xasprintf("'%s' on '%s' is not a working rcpd "
+		    "(exit status %d); install rcpd there, or point "
+		    "--rcpd-path at it", cand, rcp_ssh_host(ssh), status);
+		r = RCP_ERR_NOTFOUND;
+		goto out;
+	}
+	if (proto != RCP_PROTO_VERSION) {
+		*cause = rcp_xasprintf("rcpd on '%s' ('%s', version %s) speaks "
+		    "protocol %u, but this rcp (version %s) speaks protocol %d: "
+		    "install the same version on both hosts", rcp_ssh_host(ssh),
+		    cand, version, proto, PACKAGE_VERSION, RCP_PROTO_VERSION);
+		r = RCP_ERR_VERSION;
+		goto out;
+	}
+	*path = cand;
+	cand = NULL;
+	r = 0;
+out:
+	free(cmd);
+	free(out);
+	free(q);
+	free(dir);
+	free(cand);
+	free(err);
+	return r;
+}
+
+/* --- readers ------------------------------------------------------------- */
+
+static void
+on_log(struct ragent *a, const struct rcp_wire_frame *f)
+{
+	struct rcp_wire_cursor c;
+	char *text = NULL;
+	uint8_t lvl;
+
+	rcp_wire_cursor_init(&c, f->body, f->len);
+	if (rcp_wire_get_u8(&c, &lvl) != 0 ||
+	    rcp_wire_get_str(&c, &text, RCP_PROTO_MAX_TEXT) != 0) {
+		rcp_log(a->r->o.log, RCP_LOG_WARN, "[%s] malformed log record",
+		    role_name(a->role));
+		return;
+	}
+	rcp_log(a->r->o.log, (int)lvl - 1, "[%s] %s", role_name(a->role), text);
+	free(text);
+}
+
+static void
+on_progress(struct ragent *a, const struct rcp_wire_frame *f)
+{
+	struct rcp_wire_cursor c;
+	struct rcp_copy_stats s;
+	uint64_t *v = (uint64_t *)&s;
+	size_t i;
+
+	/* The counters in the order of struct rcp_copy_stats. */
+	memset(&s, 0, sizeof(s));
+	rcp_wire_cursor_init(&c, f->body, f->len);
+	for (i = 0; i < sizeof(s) / sizeof(uint64_t); i++)
+		if (rcp_wire_get_u64(&c, &v[i]) != 0)
+			break;
+	pthread_mutex_lock(&a->lock);
+	a->progress = s;
+	pthread_mutex_unlock(&a->lock);
+}
+
+static void
+on_listening(struct ragent *a, const struct rcp_wire_frame *f)
+{
+	struct rcp_wire_cursor c;
+	const uint8_t *fp;
+	char *addr = NULL;
+	size_t n;
+
+	rcp_wire_cursor_init(&c, f->body, f->len);
+	if (rcp_wire_get_str(&c, &addr, RCP_PROTO_MAX_NAME) != 0 ||
+	    rcp_wire_get_bytes(&c, &fp, &n, RCP_CERT_FP_LEN) != 0 ||
+	    n != RCP_CERT_FP_LEN) {
+		free(addr);
+		agent_dead(a, "the %s agent sent a malformed address",
+		    role_name(a->role));
+		return;
+	}
+	pthread_mutex_lock(&a->lock);
+	free(a->listen_addr);
+	a->listen_addr = addr;
+	memcpy(a->listen_fp, fp, RCP_CERT_FP_LEN);
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+}
+
+static void *
+reader_main(void *arg)
+{
+	struct ragent *a = arg;
+	struct rcp_quic_msg *m;
+
+	while (rcp_quic_recv(a->conn, &m, -1) == 0) {
+		if (m->fin) {
+			rcp_quic_msg_free(m);
+			continue;
+		}
+		switch (m->f.type) {
+		case RCP_MSG_LOG:
+			on_log(a, &m->f);
+			break;
+		case RCP_MSG_PROGRESS:
+			on_progress(a, &m->f);
+			break;
+		case RCP_MSG_LISTENING:
+			on_listening(a, &m->f);
+			break;
+		default:
+			if (m->f.id != 0) {
+				pthread_mutex_lock(&a->lock);
+				m->next = a->replies;
+				a->replies = m;
+				pthread_cond_broadcast(&a->cond);
+				pthread_mutex_unlock(&a->lock);
+				continue;
+			}
+			rcp_log(a->r->o.log, RCP_LOG_DEBUG, "[%s] ignored "
+			    "message type %u", role_name(a->role), m->f.type);
+			break;
+		}
+		rcp_quic_msg_free(m);
+	}
+	if (!atomic_load(&a->r->stop))
+		agent_dead(a, "lost the %s agent on '%s': %s",
+		    role_name(a->role), a->h->spec,
+		    rcp_quic_conn_error(a->conn) != NULL ?
+		    rcp_quic_conn_error(a->conn) : "connection closed");
+	return NULL;
+}
+
+/* Relays rcpd's stderr into our log; its end means rcpd exited. */
+static void *
+errreader_main(void *arg)
+{
+	struct ragent *a = arg;
+	struct rcp_buf line = RCP_BUF_INIT;
+	char buf[1024];
+	ssize_t n, i;
+	int status = -1;
+
+	for (;;) {
+		n = rcp_ssh_proc_read(a->proc, true, buf, sizeof(buf), 200);
+		if (n == RCP_ERR_TIMEOUT)
+			continue;
+		if (n <= 0)
+			break;
+		for (i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (line.len < RCP_PROTO_MAX_TEXT)
+					rcp_buf_addch(&line, buf[i]);
+				continue;
+			}
+			rcp_log(a->r->o.log, RCP_LOG_WARN, "[%s] %s",
+			    role_name(a->role), rcp_buf_str(&line));
+			rcp_buf_reset(&line);
+		}
+	}
+	if (line.len > 0)
+		rcp_log(a->r->o.log, RCP_LOG_WARN, "[%s] %s",
+		    role_name(a->role), rcp_buf_str(&line));
+	rcp_buf_release(&line);
+	if (rcp_ssh_proc_wait(a->proc, 2000, &status) != 0)
+		status = -1;
+	pthread_mutex_lock(&a->lock);
+	a->exited = true;
+	a->exit_status = status;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+	if (!atomic_load(&a->r->stop)) {
+		if (status > 128)
+			agent_dead(a, "the %s agent on '%s' was killed by signal "
+			    "%d", role_name(a->role), a->h->spec, status - 128);
+		else
+			agent_dead(a, "the %s agent on '%s' exited with status "
+			    "%d", role_name(a->role), a->h->spec, status);
+	}
+	return NULL;
+}
+
+/* --- start-up ------------------------------------------------------------ */
+
+static int
+host_open(struct rcp_remote *r, const char *spec, struct rhost **out,
+    char **cause)
+{
+	struct rcp_ssh_target t;
+	struct sockaddr_storage ss;
+	struct rcp_quic_config qc;
+	struct rhost *h;
+	socklen_t len = sizeof(ss);
+	char *spec2;
+	size_t i;
+	int rv;
+
+	for (i = 0; i < r->nhosts; i++) {
+		if (strcmp(r->hosts[i]->spec, spec) == 0) {
+			*out = r->hosts[i];	/* one SSH connection per host */
+			return 0;
+		}
+	}
+	if ((rv = rcp_ssh_target_parse(spec, &t, cause)) != 0)
+		return rv;
+	h = rcp_xcalloc(1, sizeof(*h));
+	h->spec = rcp_xstrdup(spec);
+	r->hosts[r->nhosts++] = h;
+	h->ssh = rcp_ssh_connect(&t, &r->o.ssh, cause);
+	rcp_ssh_target_release(&t);
+	if (h->ssh == NULL)
+		return RCP_ERR_IO;
+	if ((rv = rcp_remote_find_rcpd(h->ssh, r->o.rcpd_path, &h->rcpd,
+	    cause)) != 0)
+		return rv;
+	/* Agents dial back the address this host reached us at. */
+	if (r->o.master_addr != NULL) {
+		spec2 = rcp_xasprintf(strchr(r->o.master_addr, ':') ?
+		    "[%s]:1" : "%s:1", r->o.master_addr);
+		rv = rcp_udp_addr_parse(spec2, &ss, &len);
+		free(spec2);
+		if (rv != 0) {
+			*cause = rcp_xasprintf("bad master address '%s'",
+			    r->o.master_addr);
+			return RCP_ERR_INVAL;
+		}
+	} else if ((rv = rcp_ssh_local_addr(h->ssh, &ss, &len)) != 0) {
+		*cause = rcp_xasprintf("cannot tell our address as seen from "
+		    "'%s'", spec);
+		return rv;
+	}
+	rcp_quic_config_init(&qc);
+	qc.cert = r->cert;
+	qc.profile = r->o.profile;
+	qc.conn_timeout_ms = r->o.conn_timeout_ms;
+	qc.idle_timeout_ms = r->o.idle_timeout_ms;
+	qc.keepalive_ms = r->o.keepalive_ms;
+	qc.ports = r->o.ports.n > 0 ? &r->o.ports : NULL;
+	qc.log = r->o.log;
+	qc.name = "master";
+	rv = rcp_quic_listen(&qc, (struct sockaddr *)&ss, len, &h->ep, cause);
+	if (rv != 0)
+		return rv;
+	*out = h;
+	return 0;
+}
+
+static char *
+launch_command(struct rcp_remote *r, struct ragent *a)
+{
+	struct rcp_buf b = RCP_BUF_INIT;
+	char *q = rcp_ssh_shell_quote(a->h->rcpd);
+	int i;
+
+	rcp_buf_addf(&b, "exec %s --role %s --quic-profile %s", q,
+	    role_name(a->role), r->o.profile == RCP_QUIC_INTERNET ?
+	    "internet" : "datacenter");
+	free(q);
+	if (r->o.ports.n > 0) {
+		rcp_buf_addstr(&b, " --quic-port-ranges ");
+		for (i = 0; i < (int)r->o.ports.n; i++)
+			rcp_buf_addf(&b, "%s%u-%u", i ? "," : "",
+			    r->o.ports.r[i].lo, r->o.ports.r[i].hi);
+	}
+	if (a->role == RCP_ROLE_SOURCE && r->o.source_addr != NULL) {
+		q = rcp_ssh_shell_quote(r->o.source_addr);
+		rcp_buf_addf(&b, " --bind-addr %s", q);
+		free(q);
+	}
+	if (r->o.conn_timeout_ms)
+		rcp_buf_addf(&b, " --remote-copy-conn-timeout-sec %u",
+		    (r->o.conn_timeout_ms + 999) / 1000);
+	if (r->o.idle_timeout_ms)
+		rcp_buf_addf(&b, " --quic-idle-timeout-sec %u",
+		    (r->o.idle_timeout_ms + 999) / 1000);
+	if (r->o.keepalive_ms)
+		rcp_buf_addf(&b, " --quic-keepalive-sec %u",
+		    (r->o.keepalive_ms + 999) / 1000);
+	for (i = RCP_LOG_INFO; i < r->o.agent_verbosity; i++)
+		rcp_buf_addstr(&b, " -v");
+	return rcp_buf_detach(&b);
+}
+
+/* Reads what rcpd said on stderr before dying, for the error message. */
+static char *
+agent_stderr(struct ragent *a)
+{
+	char buf[2048];
+	ssize_t n;
+
+	n = rcp_ssh_proc_read(a->proc, true, buf, sizeof(buf) - 1, 1000);
+	if (n <= 0)
+		return rcp_xstrdup("");
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return rcp_xasprintf(": %s", buf);
+}
+
+/* Starts rcpd, exchanges secrets and fingerprints over the SSH channel. */
+static int
+agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
+{
+	struct sockaddr_storage ss;
+	char hex[RCP_CERT_FP_HEXLEN + 1], tok[2 * RCP_TOKEN_LEN + 1];
+	char *cmd, *addr, *line = NULL, *err, *ecause = NULL;
+	socklen_t len;
+	size_t i;
+	int rv;
+
+	cmd = launch_command(r, a);
+	rcp_log(r->o.log, RCP_LOG_DEBUG, "starting the %s agent on '%s': %s",
+	    role_name(a->role), a->h->spec, cmd);
+	a->proc = rcp_ssh_exec(a->h->ssh, cmd, cause);
+	free(cmd);
+	if (a->proc == NULL)
+		return RCP_ERR_IO;
+	rcp_quic_ep_addr(a->h->ep, &ss, &len);
+	addr = rcp_udp_addr_str((struct sockaddr *)&ss);
+	rcp_cert_fp_hex(rcp_cert_fp(r->cert), hex);
+	for (i = 0; i < RCP_TOKEN_LEN; i++)
+		snprintf(tok + 2 * i, 3, "%02x", r->token[i]);
+	line = rcp_xasprintf("%s master=%s fp=%s token=%s\n",
+	    RCP_AGENT_SECRETS_TAG, addr, hex, tok);
+	free(addr);
+	rv = rcp_ssh_proc_write(a->proc, line, strlen(line));
+	gnutls_memset(line, 0, strlen(line));
+	free(line);
+	line = NULL;
+	if (rv == 0)
+		rv = rcp_ssh_proc_read_line(a->proc, &line, RCP_PROTO_MAX_LINE,
+		    r->o.startup_timeout_ms);
+	if (rv != 0 || strncmp(line, RCP_AGENT_HELLO_TAG " fp=",
+	    sizeof(RCP_AGENT_HELLO_TAG " fp=") - 1) != 0 ||
+	    rcp_cert_fp_parse(line + sizeof(RCP_AGENT_HELLO_TAG " fp=") - 1,
+	    a->fp) != 0) {
+		err = agent_stderr(a);
+		*cause = rcp_xasprintf("the %s agent on '%s' did not start%s",
+		    role_name(a->role), a->h->spec, err);
+		free(err);
+		free(line);
+		free(ecause);
+		return RCP_ERR_PROTO;
+	}
+	free(line);
+	rcp_quic_ep_allow(a->h->ep, a->fp);
+	return 0;
+}
+
+/* Accepts the agent's pinned connection and checks its hello. */
+static int
+agent_accept(struct rcp_remote *r, struct rhost *h, char **cause)
+{
+	struct rcp_quic_conn *c = NULL;
+	struct rcp_quic_msg *m = NULL;
+	struct rcp_wire_cursor cur;
+	struct rcp_buf b = RCP_BUF_INIT;
+	struct ragent *a = NULL;
+	uint8_t fp[RCP_CERT_FP_LEN], role;
+	const uint8_t *tok;
+	uint32_t version;
+	size_t n, i;
+	int rv;
+
+	if ((rv = rcp_quic_accept(h->ep, r->o.startup_timeout_ms, &c,
+	    cause)) != 0)
+		return rv;
+	rcp_quic_conn_peer_fp(c, fp);
+	for (i = 0; i < 2; i++)
+		if (r->agents[i].h == h && r->agents[i].conn == NULL &&
+		    memcmp(r->agents[i].fp, fp, sizeof(fp)) == 0)
+			a = &r->agents[i];
+	if (a == NULL) {
+		rcp_quic_conn_free(c);
+		*cause = rcp_xstrdup("an unexpected agent connected");
+		return RCP_ERR_AUTH;
+	}
+	if ((rv = rcp_quic_recv(c, &m, r->o.startup_timeout_ms)) != 0) {
+		*cause = rcp_xasprintf("no hello from the %s agent: %s",
+		    role_name(a->role), rcp_quic_conn_error(c) ?
+		    rcp_quic_conn_error(c) : "timed out");
+		rcp_quic_conn_free(c);
+		return rv;
+	}
+	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
+	if (m->fin || m->f.type != RCP_MSG_HELLO ||
+	    rcp_wire_get_u32(&cur, &version) != 0 ||
+	    rcp_wire_get_u8(&cur, &role) != 0 ||
+	    rcp_wire_get_bytes(&cur, &tok, &n, RCP_TOKEN_LEN) != 0 ||
+	    n != RCP_TOKEN_LEN || gnutls_memcmp(tok, r->token, n) != 0 ||
+	    role != a->role) {
+		*cause = rcp_xasprintf("bad hello from the %s agent on '%s'",
+		    role_name(a->role), h->spec);
+		rv = RCP_ERR_AUTH;
+	} else if (version != RCP_PROTO_VERSION) {
+		*cause = rcp_xasprintf("the %s agent on '%s' speaks protocol "
+		    "%u, we speak %d", role_name(a->role), h->spec, version,
+		    RCP_PROTO_VERSION);
+		rv = RCP_ERR_VERSION;
+	}
+	if (rv != 0) {
+		rcp_quic_msg_free(m);
+		rcp_quic_conn_free(c);
+		return rv;
+	}
+	a->conn = c;
+	a->ctrl = m->stream;
+	rcp_wire_put_u32(&b, RCP_PROTO_VERSION);
+	rv = rcp_quic_send(c, a->ctrl, RCP_MSG_HELLO_OK, m->f.id, b.data, b.len,
+	    5000);
+	rcp_buf_release(&b);
+	rcp_quic_msg_free(m);
+	if (rv != 0) {
+		*cause = rcp_xasprintf("lost the %s agent", role_name(a->role));
+		return rv;
+	}
+	if (pthread_create(&a->reader, NULL, reader_main, a) == 0)
+		a->reader_started = true;
+	return 0;
+}
+
+static int
+wait_listening(struct rcp_remote *r, struct ragent *src, char **cause)
+{
+	struct timespec ts;
+	int rv = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += r->o.startup_timeout_ms / 1000 + 1;
+	pthread_mutex_lock(&src->lock);
+	while (src->listen_addr == NULL && src->dead == NULL && rv == 0)
+		rv = pthread_cond_timedwait(&src->cond, &src->lock, &ts);
+	if (src->listen_addr == NULL) {
+		*cause = rcp_xasprintf("the source agent did not say where it "
+		    "listens%s%s", src->dead ? ": " : "",
+		    src->dead ? src->dead : "");
+		pthread_mutex_unlock(&src->lock);
+		return RCP_ERR_TIMEOUT;
+	}
+	pthread_mutex_unlock(&src->lock);
+	return 0;
+}
+
+/* Introduces the destination to the source: fingerprints both ways. */
+static int
+introduce(struct rcp_remote *r, char **cause)
+{
+	struct ragent *src = &r->agents[0], *dst = &r->agents[1];
+	struct rcp_quic_msg *rep = NULL;
+	struct rcp_buf b = RCP_BUF_INIT;
+	int rv;
+
+	if ((rv = wait_listening(r, src, cause)) != 0)
+		return rv;
+	rcp_wire_put_str(&b, "");
+	rcp_wire_put_bytes(&b, dst->fp, RCP_CERT_FP_LEN);
+	rv = rcp_remote_request(r, RCP_ROLE_SOURCE, RCP_MSG_PEER, b.data,
+	    b.len, &rep, r->o.startup_timeout_ms, cause);
+	rcp_buf_release(&b);
+	rcp_quic_msg_free(rep);
+	rep = NULL;
+	if (rv != 0)
+		return rv;
+	pthread_mutex_lock(&src->lock);
+	rcp_wire_put_str(&b, src->listen_addr);
+	rcp_wire_put_bytes(&b, src->listen_fp, RCP_CERT_FP_LEN);
+	pthread_mutex_unlock(&src->lock);
+	rv = rcp_remote_request(r, RCP_ROLE_DESTINATION, RCP_MSG_PEER, b.data,
+	    b.len, &rep, r->o.startup_timeout_ms, cause);
+	rcp_buf_release(&b);
+	rcp_quic_msg_free(rep);
+	return rv;
+}
+
+int
+rcp_remote_start(const struct rcp_remote_opts *o, const char *src_host,
+    const char *dst_host, struct rcp_remote **out, char **cause)
+{
+	struct rcp_remote *r = rcp_xcalloc(1, sizeof(*r));
+	int i, rv;
+
+	r->o = *o;
+	atomic_init(&r->next_id, 1);
+	for (i = 0; i < 2; i++) {
+		r->agents[i].r = r;
+		r->agents[i].role = i == 0 ? RCP_ROLE_SOURCE :
+		    RCP_ROLE_DESTINATION;
+		r->agents[i].exit_status = -1;
+		pthread_mutex_init(&r->agents[i].lock, NULL);
+		pthread_cond_init(&r->agents[i].cond, NULL);
+	}
+	gnutls_rnd(GNUTLS_RND_KEY, r->token, sizeof(r->token));
+	if ((rv = rcp_cert_new(&r->cert, cause)) != 0)
+		goto fail;
+	if ((rv = host_open(r, src_host, &r->agents[0].h, cause)) != 0 ||
+	    (rv = host_open(r, dst_host, &r->agents[1].h, cause)) != 0)
+		goto fail;
+	for (i = 0; i < 2; i++) {
+		if ((rv = agent_launch(r, &r->agents[i], cause)) != 0)
+			goto fail;
+		if (pthread_create(&r->agents[i].errreader, NULL,
+		    errreader_main, &r->agents[i]) == 0)
+			r->agents[i].errreader_started = true;
+	}
+	for (i = 0; i < 2; i++)
+		if ((rv = agent_accept(r, r->agents[i].h, cause)) != 0)
+			goto fail;
+	if ((rv = introduce(r, cause)) != 0)
+		goto fail;
+	*out = r;
+	return 0;
+fail:
+	rcp_remote_free(r);
+	return rv;
+}
+
+int
+rcp_remote_request(struct rcp_remote *r, int role, uint16_t type,
+    const void *body, size_t len, struct rcp_quic_msg **reply, int timeout_ms,
+    char **cause)
+{
+	struct ragent *a = agent_of(r, role);
+	struct rcp_quic_msg *m, **pp;
+	struct rcp_wire_cursor cur;
+	struct timespec ts;
+	uint32_t id = atomic_fetch_add(&r->next_id, 1), code;
+	char *text = NULL;
+	int rv = 0;
+
+	if (a->conn == NULL) {
+		*cause = rcp_xasprintf("the %s agent is not connected",
+		    role_name(role));
+		return RCP_ERR_IO;
+	}
+	if ((rv = rcp_quic_send(a->conn, a->ctrl, type, id, body, len,
+	    timeout_ms)) != 0) {
+		pthread_mutex_lock(&a->lock);
+		*cause = rcp_xasprintf("cannot reach the %s agent: %s",
+		    role_name(role), a->dead ? a->dead : "connection closed");
+		pthread_mutex_unlock(&a->lock);
+		return rv;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&a->lock);
+	for (;;) {
+		for (pp = &a->replies; (m = *pp) != NULL; pp = &m->next)
+			if (m->f.id == id)
+				break;
+		if (m != NULL) {
+			*pp = m->next;
+			m->next = NULL;
+			break;
+		}
+		if (a->dead != NULL) {
+			*cause = rcp_xstrdup(a->dead);
+			pthread_mutex_unlock(&a->lock);
+			return RCP_ERR_IO;
+		}
+		if (rv != 0) {
+			*cause = rcp_xasprintf("the %s agent did not answer in "
+			    "%d ms", role_name(role), timeout_ms);
+			pthread_mutex_unlock(&a->lock);
+			return RCP_ERR_TIMEOUT;
+		}
+		rv = pthread_cond_timedwait(&a->cond, &a->lock, &ts);
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (m->f.type == RCP_MSG_ERROR) {
+		rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
+		if (rcp_wire_get_u32(&cur, &code) != 0 ||
+		    rcp_wire_get_str(&cur, &text, RCP_PROTO_MAX_TEXT) != 0)
+			text = rcp_xstrdup("malformed error");
+		*cause = rcp_xasprintf("the %s agent: %s", role_name(role),
+		    text);
+		free(text);
+		rcp_quic_msg_free(m);
+		return RCP_ERR_PROTO;
+	}
+	*reply = m;
+	return 0;
+}
+
+void
+rcp_remote_progress(struct rcp_remote *r, int role, struct rcp_copy_stats *s)
+{
+	struct ragent *a = agent_of(r, role);
+
+	pthread_mutex_lock(&a->lock);
+	*s = a->progress;
+	pthread_mutex_unlock(&a->lock);
+}
+
+static int
+finish_one(struct rcp_remote *r, struct ragent *a,
+    struct rcp_remote_summary *s, char **cause)
+{
+	struct rcp_quic_msg *m = NULL;
+	struct rcp_wire_cursor c;
+	struct timespec ts;
+	uint32_t status = 1;
+	int rv, w = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->exit_status = -1;
+	snprintf(s->host, sizeof(s->host), "%s", a->h->spec);
+	rv = rcp_remote_request(r, a->role, RCP_MSG_SHUTDOWN, NULL, 0, &m,
+	    15000, cause);
+	if (rv == 0) {
+		rcp_wire_cursor_init(&c, m->f.body, m->f.len);
+		if (rcp_wire_get_u32(&c, &status) != 0 ||
+		    rcp_wire_get_u64(&c, &s->wall_ns) != 0 ||
+		    rcp_wire_get_u64(&c, &s->cpu_ns) != 0 ||
+		    rcp_wire_get_u64(&c, &s->peak_rss) != 0)
+			status = 1;
+		s->status = (int)status;
+		rcp_quic_msg_free(m);
+	}
+	/* The process should exit now; collect its status. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 5;
+	pthread_mutex_lock(&a->lock);
+	while (!a->exited && w == 0)
+		w = pthread_cond_timedwait(&a->cond, &a->lock, &ts);
+	s->exit_status = a->exit_status;
+	pthread_mutex_unlock(&a->lock);
+	if (rv == 0 && s->status != 0) {
+		*cause = rcp_xasprintf("the %s agent on '%s' failed",
+		    role_name(a->role), a->h->spec);
+		rv = RCP_ERR_PARTIAL;
+	}
+	return rv;
+}
+
+int
+rcp_remote_finish(struct rcp_remote *r, struct rcp_remote_summary sum[2],
+    char **cause)
+{
+	char *c2 = NULL;
+	int r0, r1;
+
+	r0 = finish_one(r, &r->agents[0], &sum[0], cause);
+	atomic_store(&r->stop, true);
+	r1 = finish_one(r, &r->agents[1], &sum[1], r0 == 0 ? cause : &c2);
+	free(c2);
+	return r0 != 0 ? r0 : r1;
+}
+
+void
+rcp_remote_free(struct rcp_remote *r)
+{
+	struct rcp_quic_msg *m, *next;
+	struct ragent *a;
+	size_t i;
+
+	if (r == NULL)
+		return;
+	atomic_store(&r->stop, true);
+	for (i = 0; i < 2; i++) {
+		a = &r->agents[i];
+		/* Closing the channel gives rcpd EOF on stdin: it exits. */
+		if (a->conn != NULL)
+			rcp_quic_close(a->conn, 0);
+		if (a->proc != NULL)
+			rcp_ssh_proc_close_stdin(a->proc);
+	}
+	for (i = 0; i < 2; i++) {
+		a = &r->agents[i];
+		if (a->reader_started)
+			pthread_join(a->reader, NULL);
+		if (a->errreader_started)
+			pthread_join(a->errreader, NULL);
+		rcp_quic_conn_free(a->conn);
+		rcp_ssh_proc_free(a->proc);
+		for (m = a->replies; m != NULL; m = next) {
+			next = m->next;
+			rcp_quic_msg_free(m);
+		}
+		free(a->listen_addr);
+		free(a->dead);
+		pthread_cond_destroy(&a->cond);
+		pthread_mutex_destroy(&a->lock);
+	}
+	for (i = 0; i < r->nhosts; i++) {
+		rcp_quic_ep_free(r->hosts[i]->ep);
+		rcp_ssh_free(r->hosts[i]->ssh);
+		free(r->hosts[i]->rcpd);
+		free(r->hosts[i]->spec);
+		free(r->hosts[i]);
+	}
+	rcp_cert_free(r->cert);
+	gnutls_memset(r->token, 0, sizeof(r->token));
+	free(r);
+}

@@ -1,0 +1,85 @@
+/*
+ * remote.h: the master's side of a remote run.  Starts rcpd on the source
+ * and destination hosts over SSH (two agents on one host share one SSH
+ * connection), hands each its secrets on stdin, accepts their pinned QUIC
+ * connections, introduces the destination to the source, and then relays
+ * requests while merging the agents' logs (tagged "source" and
+ * "destination") and progress into the caller's.
+ */
+#ifndef RCP_REMOTE_H
+#define RCP_REMOTE_H
+
+#include <stdint.h>
+
+#include "copy.h"
+#include "log.h"
+#include "quic.h"
+#include "ssh.h"
+
+struct rcp_remote_opts {
+	struct rcp_ssh_opts	 ssh;
+	const char		*rcpd_path;	/* NULL: next to us, else PATH */
+	struct rcp_udp_ports	 ports;		/* n == 0: any */
+	int			 profile;	/* RCP_QUIC_* */
+	uint32_t		 conn_timeout_ms;
+	uint32_t		 idle_timeout_ms;
+	uint32_t		 keepalive_ms;
+	const char		*master_addr;	/* agents dial this; NULL: the
+						 * local address of the SSH
+						 * connection to their host */
+	const char		*source_addr;	/* the source listens here */
+	int			 startup_timeout_ms;
+	int			 agent_verbosity; /* RCP_LOG_* for the agents */
+	const struct rcp_log	*log;
+};
+
+void rcp_remote_opts_init(struct rcp_remote_opts *o);
+
+/* What an agent reports when it finishes. */
+struct rcp_remote_summary {
+	int		status;		/* the agent's own (0 ok) */
+	int		exit_status;	/* of the rcpd process; -1 unknown */
+	uint64_t	wall_ns;
+	uint64_t	cpu_ns;
+	uint64_t	peak_rss;
+	char		host[256];
+};
+
+struct rcp_remote;
+
+/*
+ * Starts both agents and connects them to each other.  0 and *out, or an
+ * error with *cause naming the host and what failed (SSH refused, unknown
+ * host key, rcpd missing or of another protocol version, QUIC handshake).
+ */
+int rcp_remote_start(const struct rcp_remote_opts *o, const char *src_host,
+    const char *dst_host, struct rcp_remote **out, char **cause);
+
+/*
+ * Sends a request to one agent (RCP_ROLE_*) and waits for its reply, which
+ * the caller frees.  An ERROR reply becomes RCP_ERR_PROTO with its text in
+ * *cause; a dead agent an RCP_ERR_IO naming it.
+ */
+int rcp_remote_request(struct rcp_remote *r, int role, uint16_t type,
+    const void *body, size_t len, struct rcp_quic_msg **reply, int timeout_ms,
+    char **cause);
+
+/* The last progress counters an agent reported. */
+void rcp_remote_progress(struct rcp_remote *r, int role,
+    struct rcp_copy_stats *s);
+
+/*
+ * Tells both agents to finish, collects their summaries and exit statuses.
+ * 0, or an error if an agent failed or died (*cause names it).
+ */
+int rcp_remote_finish(struct rcp_remote *r, struct rcp_remote_summary sum[2],
+    char **cause);
+
+/* Stops everything still running; NULL is a no-op. */
+void rcp_remote_free(struct rcp_remote *r);
+
+/* Resolves the rcpd command on a host and checks its protocol version. */
+int rcp_remote_find_rcpd(struct rcp_ssh *ssh, const char *configured,
+    char **path, char **cause);
+
+#endif

@@ -1,0 +1,95 @@
+#!/bin/bash
+# remote.sh: the remote layer end to end through a real sshd: both agents
+# started over SSH on two loopback "hosts", pinned QUIC both ways, the
+# destination connected straight to the source, names that are not UTF-8
+# intact, merged logs and summaries; then the failures: the master killed
+# (the agents must go within seconds), an unknown host key, a missing rcpd,
+# an rcpd of another protocol version.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sshd-lib.sh"
+
+PROBE=$RCP_BUILDDIR/tests/remote-probe
+RCPD=$RCP_BUILDDIR/rcpd
+sshd_setup
+
+probe() { "$PROBE" --ssh-config "$SSH_CONFIG" --rcpd-path "$RCPD" "$@"; }
+
+# Counts rcpd processes started for this test (by their binary path).
+agents() { local n; n=$(pgrep -f -c "^$RCPD --role"); echo "${n:-0}"; }
+
+# 1. A full run: echoes to each agent, 20 echoes destination -> source
+#    with a name holding bytes that are not UTF-8 and a newline.
+out=$T/run.out
+t_check "a full run succeeds" t_run 0 "$out" \
+    probe --echo 20 --name-hex 612fff0a2dc3a9fe 127.0.0.2 127.0.0.3
+t_check "the source agent came up" t_grep '^started$' "$out"
+t_check "a non-UTF-8 name crosses to the source intact" \
+    t_grep '^echo source: intact$' "$out"
+t_check "and to the destination" t_grep '^echo destination: intact$' "$out"
+t_check "destination reached the source directly" \
+    t_grep '^info: \[source\] destination agent connected$' "$out"
+t_check "20 echoes destination -> source" \
+    t_grep '^selftest: 20 echoes destination->source, 160 bytes$' "$out"
+t_check "agent logs are merged and tagged" \
+    t_grep '^info: \[destination\] selftest: 20 echoes' "$out"
+t_check "source summary with exit status 0" \
+    t_grep '^summary source host=127\.0\.0\.2 status=0 exit=0 walltime=[0-9.]+s cpu=[0-9.]+s peak_rss=[0-9]+KiB$' "$out"
+t_check "destination summary with exit status 0" \
+    t_grep '^summary destination host=127\.0\.0\.3 status=0 exit=0 ' "$out"
+sleep 0.5
+t_check "no agent is left running" test "$(agents)" -eq 0
+
+# 2. Both agents on one host share its SSH connection.
+t_check "two agents on one host" t_run 0 "$out" probe 127.0.0.2 127.0.0.2
+t_check "  both report" t_grep '^summary destination host=127\.0\.0\.2 status=0' "$out"
+
+# 3. Kill the master: the agents must see their channel close and exit.
+# Run directly, not through probe(): $! must be the master itself.
+"$PROBE" --ssh-config "$SSH_CONFIG" --rcpd-path "$RCPD" --hold \
+    127.0.0.2 127.0.0.3 >"$T/hold.out" 2>&1 &
+pid=$!
+t_track $pid
+for _ in $(seq 100); do
+	grep -q '^holding' "$T/hold.out" && break
+	sleep 0.1
+done
+t_check "holding with both agents up" t_grep '^holding pid=' "$T/hold.out"
+t_check "two agents running" test "$(agents)" -eq 2
+kill -9 $pid
+wait $pid 2>/dev/null
+start=$(date +%s.%N)
+gone=no
+for _ in $(seq 50); do
+	if [ "$(agents)" -eq 0 ]; then gone=yes; break; fi
+	sleep 0.1
+done
+elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+echo "  agents gone after ${elapsed}s"
+t_check "agents exit within 5 s of the master's death" test $gone = yes
+
+# 4. An unknown host key is refused, and nothing is started.
+: >"$T/empty_known_hosts"
+t_check "unknown host key refused" t_run 1 "$out" \
+    probe --known-hosts "$T/empty_known_hosts" 127.0.0.2 127.0.0.3
+t_check "  the message says why" t_grep 'start failed: .*host key.*127\.0\.0\.2.*not' "$out"
+
+# 5. rcpd missing on the host.
+t_check "missing rcpd" t_run 1 "$out" \
+    "$PROBE" --ssh-config "$SSH_CONFIG" --rcpd-path /nonexistent/rcpd \
+    127.0.0.2 127.0.0.3
+t_check "  names the path and host" t_grep "start failed: .*'/nonexistent/rcpd'.*127\.0\.0\.2" "$out"
+
+# 6. An rcpd speaking another protocol version.
+cat >"$T/old-rcpd" <<'SH'
+#!/bin/sh
+echo "rcpd 0.0.1 protocol 999"
+SH
+chmod +x "$T/old-rcpd"
+chmod 755 "$T"
+t_check "protocol version mismatch" t_run 1 "$out" \
+    "$PROBE" --ssh-config "$SSH_CONFIG" --rcpd-path "$T/old-rcpd" \
+    127.0.0.2 127.0.0.3
+t_check "  names both versions" \
+    t_grep 'speaks protocol 999, but this rcp .* speaks protocol 1' "$out"
+
+t_done
