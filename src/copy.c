@@ -31,6 +31,7 @@
 #include "error.h"
 #include "filter.h"
 #include "fsops.h"
+#include "srcfs.h"
 #include "strbuf.h"
 #include "throttle.h"
 #include "util.h"
@@ -143,6 +144,9 @@ struct rcp_copy {
 	struct rcp_throttle	 ops;
 	struct rcp_throttle	 iops;
 
+	const struct rcp_src_ops *src;		/* where we read from */
+	void			*src_ctx;
+
 	pthread_mutex_t		 hl_lock;
 	pthread_cond_t		 hl_cond;
 	struct hlink		*hl[HLINK_BUCKETS]; /* requires hl_lock */
@@ -233,8 +237,19 @@ rcp_copy_new(const struct rcp_copy_opts *opts, const struct rcp_log *log)
 	pthread_cond_init(&c->hl_cond, NULL);
 	rcp_throttle_init(&c->ops, c->o.ops_throttle);
 	rcp_throttle_init(&c->iops, c->o.iops_throttle);
+	c->src = &rcp_src_local;
 	return c;
 }
+
+void
+rcp_copy_set_source(struct rcp_copy *c, const struct rcp_src_ops *ops,
+    void *ctx)
+{
+	c->src = ops;
+	c->src_ctx = ctx;
+}
+
+#define SRC(c, op, ...) ((c)->src->op((c)->src_ctx, __VA_ARGS__))
 
 void
 rcp_copy_free(struct rcp_copy *c)
@@ -534,7 +549,7 @@ dnode_finish(struct rcp_copy *c, struct dnode *d)
 			fail_at(c, d->parent, d->name, 1, what, -r);
 	}
 	if (d->srcfd >= 0) {
-		close(d->srcfd);
+		c->src->close(c->src_ctx, d->srcfd);
 		fds_put(c, 1);
 	}
 	if (d->dstfd >= 0) {
@@ -852,19 +867,6 @@ settle_existing(struct rcp_copy *c, struct dnode *d, const char *dname,
 	return remove_existing(c, d, dname) == 0 ? 1 : -1;
 }
 
-/* Checks that the source did not change while it was read. */
-static bool
-source_changed(int sfd, const struct stat *before)
-{
-	struct stat now;
-
-	if (fstat(sfd, &now) != 0)
-		return true;
-	return now.st_size != before->st_size ||
-	    now.st_mtim.tv_sec != before->st_mtim.tv_sec ||
-	    now.st_mtim.tv_nsec != before->st_mtim.tv_nsec;
-}
-
 /* Data is in: fix the size of a sparse copy, then chown, chmod, times. */
 static int
 finish_file(struct rcp_copy *c, struct dnode *d, const char *name,
@@ -878,7 +880,7 @@ finish_file(struct rcp_copy *c, struct dnode *d, const char *name,
 		fail_at(c, d, dname, 1, "set size of", errno);
 		return -1;
 	}
-	if (source_changed(sfd, st)) {
+	if (SRC(c, changed, sfd, st) != 0) {
 		fail_msg(c, d, name, 0, "source ", " changed while it was "
 		    "copied; the copy is incomplete and will be redone by "
 		    "--overwrite");
@@ -902,7 +904,7 @@ bigfile_end(struct rcp_copy *c, struct bigfile *bf)
 	    bf->dfd, &bf->st, bf->dst_mode, bf->sparse) != 0)
 		ok = false;
 	hl_end(c, bf->dir, bf->dname, bf->hl, ok);
-	close(bf->sfd);
+	c->src->close(c->src_ctx, bf->sfd);
 	close(bf->dfd);
 	fds_done(c, 2);
 	dnode_release(c, bf->dir);
@@ -923,9 +925,8 @@ run_chunk(struct rcp_copy *c, struct worker *w, struct bigfile *bf, off_t off,
 		if (rcp_throttle_take(&c->iops, 1, &c->stop) != 0)
 			atomic_store(&bf->failed, true);
 		else {
-			n = bf->sparse ?
-			    rcp_fs_copy_sparse(bf->sfd, bf->dfd, off, len, &w->io, &what) :
-			    rcp_fs_copy_range(bf->sfd, bf->dfd, off, len, &w->io, &what);
+			n = SRC(c, copy, bf->sfd, bf->dfd, off, len,
+			    bf->sparse, &w->io, &what);
 			/* One message per file, whichever chunk fails. */
 			if (n < 0 && n != -ECANCELED) {
 				if (!atomic_exchange(&bf->failed, true))
@@ -1103,8 +1104,7 @@ copy_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	if (rcp_throttle_take(&c->iops, 1, &c->stop) != 0)
 		goto out;
 	sparse = rcp_fs_is_sparse(st);
-	n = sparse ? rcp_fs_copy_sparse(sfd, dfd, 0, st->st_size, &w->io, &what) :
-	    rcp_fs_copy_range(sfd, dfd, 0, st->st_size, &w->io, &what);
+	n = SRC(c, copy, sfd, dfd, 0, st->st_size, sparse, &w->io, &what);
 	if (n == -ECANCELED)
 		goto out;
 	if (n < 0) {
@@ -1120,7 +1120,7 @@ out:
 		fds_done(c, 1);
 	}
 	if (sfd >= 0) {
-		close(sfd);
+		c->src->close(c->src_ctx, sfd);
 		fds_done(c, 1);
 	}
 }
@@ -1137,9 +1137,9 @@ copy_symlink(struct rcp_copy *c, struct dnode *d, const char *name,
 	ssize_t n;
 	int r;
 
-	n = readlinkat(d->srcfd, name, target, sizeof(target) - 1);
+	n = SRC(c, readlink, d->srcfd, name, target, sizeof(target) - 1);
 	if (n < 0) {
-		fail_at(c, d, name, 0, "read symlink", errno);
+		fail_at(c, d, name, 0, "read symlink", (int)-n);
 		return;
 	}
 	target[n] = '\0';
@@ -1318,8 +1318,8 @@ list_one(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	if (!rcp_filter_empty(c->o.filter)) {
 		/* With -L a symlink to a directory is filtered as one. */
 		if ((dtype == DT_UNKNOWN || (dtype == DT_LNK &&
-		    c->o.dereference)) && fstatat(d->srcfd, name, &st,
-		    c->o.dereference ? 0 : AT_SYMLINK_NOFOLLOW) == 0)
+		    c->o.dereference)) && SRC(c, stat, d->srcfd, name,
+		    c->o.dereference, &st) == 0)
 			is_dir = S_ISDIR(st.st_mode);
 		rel = entry_rel(d, name);
 		f = rcp_filter_check(c->o.filter, rel, is_dir, d->included,
@@ -1347,21 +1347,35 @@ list_one(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	push(c, t);
 }
 
+struct listing {
+	struct rcp_copy	*c;
+	struct worker	*w;
+	struct dnode	*d;
+	struct nameset	*keep;
+};
+
+static int
+list_cb(void *arg, const char *name, unsigned char dtype)
+{
+	struct listing *l = arg;
+
+	if (stopping(l->c))
+		return 1;
+	list_one(l->c, l->w, l->d, name, dtype, l->keep);
+	return 0;
+}
+
 /* Lists a source directory: the work of a T_DIR task. */
 static void
 run_dir(struct rcp_copy *c, struct worker *w, struct dnode *d)
 {
-	struct nameset keep = { NULL, 0, 0 }, *keepp = NULL;
-	struct dirent64 *de;
-	bool listed = true;
-	char *buf = NULL;
-	long n, pos;
-	int fd;
+	struct nameset keep = { NULL, 0, 0 };
+	struct listing l = { c, w, d, NULL };
+	int r, fd = -1;
 
-	fd = openat(d->parent->srcfd, d->name, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC | (c->o.dereference ? 0 : O_NOFOLLOW));
-	if (fd < 0) {
-		fail_at(c, d->parent, d->name, 0, "open directory", errno);
+	r = SRC(c, opendir, d->parent->srcfd, d->name, c->o.dereference, &fd);
+	if (r != 0) {
+		fail_at(c, d->parent, d->name, 0, "open directory", -r);
 		goto out;
 	}
 	fds_take(c, 1);
@@ -1369,30 +1383,13 @@ run_dir(struct rcp_copy *c, struct worker *w, struct dnode *d)
 	if (!d->lazy && ensure_dst(c, d) != 0)
 		goto out;
 	if (c->o.delete && d->dst_existed)
-		keepp = &keep;
-	buf = rcp_xmalloc(DENTS_BUFSZ);
-	while (!stopping(c)) {
-		if ((n = getdents64(fd, buf, DENTS_BUFSZ)) <= 0) {
-			if (n < 0) {
-				fail_at(c, d->parent, d->name, 0,
-				    "read directory", errno);
-				listed = false;
-			}
-			break;
-		}
-		for (pos = 0; pos < n && !stopping(c); pos += de->d_reclen) {
-			de = (struct dirent64 *)(buf + pos);
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			list_one(c, w, d, de->d_name, de->d_type, keepp);
-		}
-	}
+		l.keep = &keep;
+	if ((r = SRC(c, list, fd, list_cb, &l)) != 0)
+		fail_at(c, d->parent, d->name, 0, "read directory", -r);
 	/* Never prune what a failed listing may simply not have seen. */
-	if (keepp != NULL && listed && !stopping(c) && d->dstfd >= 0)
-		delete_extraneous(c, d, keepp);
+	if (l.keep != NULL && r == 0 && !stopping(c) && d->dstfd >= 0)
+		delete_extraneous(c, d, l.keep);
 out:
-	free(buf);
 	nameset_release(&keep);
 	dnode_release(c, d);
 }
@@ -1404,11 +1401,11 @@ static void
 run_entry(struct rcp_copy *c, struct worker *w, struct dnode *d,
     const char *name, const char *dname, unsigned char dtype)
 {
-	int flags = c->o.dereference ? 0 : AT_SYMLINK_NOFOLLOW;
+	bool follow = c->o.dereference;
 	const char *why = NULL;
 	struct stat st;
 	char *rel;
-	int sfd = -1, f;
+	int sfd = -1, f, r;
 	bool included = d->included, lazy = false;
 
 	if (dname == NULL)
@@ -1417,25 +1414,22 @@ run_entry(struct rcp_copy *c, struct worker *w, struct dnode *d,
 		goto out;
 	if (rcp_throttle_take(&c->ops, 1, &c->stop) != 0)
 		goto out;
-	if (dtype == DT_REG && !c->o.dereference) {
+	if (dtype == DT_REG && !follow) {
 		/* open + fstat: the stat comes with the open we need anyway. */
 		fds_wait(c, 1);
-		sfd = openat(d->srcfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-		    O_NONBLOCK);
-		if (sfd < 0 && errno != ELOOP) {
+		r = SRC(c, open, d->srcfd, name, false, &sfd, &st);
+		if (r != 0) {
+			sfd = -1;
 			fds_done(c, 1);
-			fail_at(c, d, name, 0, "open", errno);
-			goto out;
+			if (r != -ELOOP) {
+				fail_at(c, d, name, 0, "open", -r);
+				goto out;
+			}
+			/* replaced by a symlink since the listing */
 		}
-		if (sfd >= 0 && fstat(sfd, &st) != 0) {
-			fail_at(c, d, name, 0, "stat", errno);
-			goto out;
-		}
-		if (sfd < 0)	/* replaced by a symlink since the listing */
-			fds_done(c, 1);
 	}
-	if (sfd < 0 && fstatat(d->srcfd, name, &st, flags) != 0) {
-		fail_at(c, d, name, 0, "stat", errno);
+	if (sfd < 0 && (r = SRC(c, stat, d->srcfd, name, follow, &st)) != 0) {
+		fail_at(c, d, name, 0, "stat", -r);
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
@@ -1455,11 +1449,11 @@ run_entry(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	if (S_ISREG(st.st_mode)) {
 		if (sfd < 0) {
 			fds_wait(c, 1);
-			sfd = openat(d->srcfd, name, O_RDONLY | O_CLOEXEC |
-			    O_NONBLOCK | (c->o.dereference ? 0 : O_NOFOLLOW));
-			if (sfd < 0) {
+			r = SRC(c, open, d->srcfd, name, follow, &sfd, &st);
+			if (r != 0) {
+				sfd = -1;
 				fds_done(c, 1);
-				fail_at(c, d, name, 0, "open", errno);
+				fail_at(c, d, name, 0, "open", -r);
 				goto out;
 			}
 		}
@@ -1471,7 +1465,7 @@ run_entry(struct rcp_copy *c, struct worker *w, struct dnode *d,
 		copy_special(c, d, name, dname, &st);
 out:
 	if (sfd >= 0) {
-		close(sfd);
+		c->src->close(c->src_ctx, sfd);
 		fds_done(c, 1);
 	}
 	dnode_release(c, d);
@@ -1575,11 +1569,11 @@ struct plan {
 };
 
 static void
-plan_free(struct plan *pl)
+plan_free(struct rcp_copy *c, struct plan *pl)
 {
 	if (pl->anchor != NULL) {
 		if (pl->anchor->srcfd >= 0)
-			close(pl->anchor->srcfd);
+			c->src->close(c->src_ctx, pl->anchor->srcfd);
 		if (pl->anchor->dstfd >= 0)
 			close(pl->anchor->dstfd);
 		free(pl->anchor->root->src);
@@ -1618,7 +1612,7 @@ static int
 plan_one(struct rcp_copy *c, const char *src_arg, const char *dst_arg,
     bool into, struct plan *pl, char **cause)
 {
-	char *src = strip_slashes(src_arg), *sdir = NULL, *sbase = NULL;
+	char *src = strip_slashes(src_arg), *sbase = NULL;
 	char *dst = NULL, *ddir = NULL, *dbase = NULL, *shown = NULL;
 	struct stat st, dst_st;
 	struct root *root;
@@ -1626,13 +1620,14 @@ plan_one(struct rcp_copy *c, const char *src_arg, const char *dst_arg,
 
 	memset(pl, 0, sizeof(*pl));
 	shown = rcp_escape(src_arg);
-	if ((c->o.dereference ? stat(src, &st) : lstat(src, &st)) != 0) {
-		*cause = rcp_xasprintf("cannot access source '%s': %s", shown,
-		    strerror(errno));
+	/* The source's parent and the source itself, wherever they are. */
+	if ((r = SRC(c, root, src, c->o.dereference, &sfd, &sbase, &st,
+	    cause)) != 0) {
+		sfd = -1;
 		r = RCP_ERR_NOTFOUND;
 		goto out;
 	}
-	split_path(src, &sdir, &sbase);
+	r = RCP_ERR_INVAL;
 	if (into) {
 		if (strcmp(sbase, ".") == 0 || strcmp(sbase, "..") == 0 ||
 		    strcmp(src, "/") == 0) {
@@ -1652,12 +1647,6 @@ plan_one(struct rcp_copy *c, const char *src_arg, const char *dst_arg,
 		    "end it with '/' to copy into it", shown);
 		goto out;
 	}
-	if ((sfd = open(sdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		*cause = rcp_xasprintf("cannot open source directory '%s': %s",
-		    sdir, strerror(errno));
-		r = RCP_ERR_IO;
-		goto out;
-	}
 	if ((dfd = open(ddir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		free(shown);
 		shown = rcp_escape(ddir);
@@ -1675,7 +1664,7 @@ plan_one(struct rcp_copy *c, const char *src_arg, const char *dst_arg,
 		r = RCP_ERR_EXISTS;
 		goto out;
 	}
-	if (S_ISDIR(st.st_mode) && inside(src, ddir)) {
+	if (c->src->local && S_ISDIR(st.st_mode) && inside(src, ddir)) {
 		char *s = rcp_escape(src);
 		*cause = rcp_xasprintf("cannot copy directory '%s' into "
 		    "itself ('%s')", s, shown);
@@ -1697,11 +1686,10 @@ plan_one(struct rcp_copy *c, const char *src_arg, const char *dst_arg,
 	r = 0;
 out:
 	if (sfd >= 0)
-		close(sfd);
+		c->src->close(c->src_ctx, sfd);
 	if (dfd >= 0)
 		close(dfd);
 	free(src);
-	free(sdir);
 	free(sbase);
 	free(dst);
 	free(ddir);
@@ -1808,7 +1796,7 @@ rcp_copy_run(struct rcp_copy *c, const char *const *srcs, size_t nsrcs,
 		r = 0;
 out:
 	for (i = 0; i < nsrcs; i++)
-		plan_free(&plans[i]);
+		plan_free(c, &plans[i]);
 	free(plans);
 	free(w);
 	return r;

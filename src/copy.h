@@ -96,6 +96,14 @@ void rcp_copy_free(struct rcp_copy *c);
 int rcp_copy_run(struct rcp_copy *c, const char *const *srcs, size_t nsrcs,
     const char *dst, char **cause);
 
+struct rcp_src_ops;
+/*
+ * Reads the source through ops (srcfs.h) instead of the local file system;
+ * call before rcp_copy_run.  ctx is passed to every op.
+ */
+void rcp_copy_set_source(struct rcp_copy *c, const struct rcp_src_ops *ops,
+    void *ctx);
+
 /* Asks a running copy to stop soon.  Any thread; async-signal-safe. */
 void rcp_copy_cancel(struct rcp_copy *c);
 

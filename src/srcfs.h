@@ -1,0 +1,60 @@
+/*
+ * srcfs.h: where the copy engine reads from.  Locally that is the file
+ * system through fds; in a remote copy the engine runs on the destination
+ * host and reads through the source agent (srcremote.h).  Every operation
+ * is relative to a directory handle, so trees deeper than PATH_MAX work and
+ * names are plain bytes.  Errors are -errno, so that messages read the same
+ * whichever side the source is on.
+ */
+#ifndef RCP_SRCFS_H
+#define RCP_SRCFS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+struct rcp_io;
+
+/* Called for each directory entry; nonzero stops the listing. */
+typedef int rcp_src_entry_fn(void *arg, const char *name, unsigned char dtype);
+
+struct rcp_src_ops {
+	/*
+	 * Opens the parent directory of path as *dir and stats its last
+	 * component (following a symlink if follow) into *st; *base is that
+	 * component (caller frees).  0, or -errno with *cause set.
+	 */
+	int	(*root)(void *ctx, const char *path, bool follow, int *dir,
+		    char **base, struct stat *st, char **cause);
+	/* Opens directory name below dir as *out.  0 or -errno. */
+	int	(*opendir)(void *ctx, int dir, const char *name, bool follow,
+		    int *out);
+	/* Calls fn for each entry of dir but "." and "..".  0 or -errno. */
+	int	(*list)(void *ctx, int dir, rcp_src_entry_fn *fn, void *arg);
+	int	(*stat)(void *ctx, int dir, const char *name, bool follow,
+		    struct stat *st);
+	/* Opens a regular file for reading; *st is its fstat.  0 or -errno. */
+	int	(*open)(void *ctx, int dir, const char *name, bool follow,
+		    int *fh, struct stat *st);
+	/*
+	 * Copies [off, off+len) of fh into dfd at the same offset (only data
+	 * segments if sparse).  Bytes copied, or -errno with *what naming the
+	 * failed step.
+	 */
+	int64_t	(*copy)(void *ctx, int fh, int dfd, off_t off, off_t len,
+		    bool sparse, struct rcp_io *io, const char **what);
+	/* 1 if fh no longer matches before (size or mtime), 0 if it does. */
+	int	(*changed)(void *ctx, int fh, const struct stat *before);
+	/* readlinkat: length, or -errno.  buf is not NUL-terminated. */
+	ssize_t	(*readlink)(void *ctx, int dir, const char *name, char *buf,
+		    size_t len);
+	void	(*close)(void *ctx, int h);
+	/* Handles are local fds (the engine may also look at paths). */
+	bool	local;
+};
+
+/* The local file system. */
+extern const struct rcp_src_ops rcp_src_local;
+
+#endif
