@@ -20,11 +20,15 @@
 #include <gnutls/gnutls.h>
 
 #include "agent.h"
+#include "copy.h"
+#include "copywire.h"
+#include "filter.h"
 #include "error.h"
 #include "fsops.h"
 #include "log.h"
 #include "progress.h"
 #include "proto.h"
+#include "srcremote.h"
 #include "strbuf.h"
 #include "util.h"
 #include "wire.h"
@@ -43,9 +47,11 @@ struct agent {
 	uint8_t			 token[RCP_TOKEN_LEN];
 	struct rcp_quic_ep	*ep;		/* source: for the destination */
 	struct rcp_quic_conn	*peer;		/* the other agent */
+	bool			 peer_closed;	/* its reader is gone */
 	pthread_t		 peer_thread;
 	bool			 peer_started;
 	atomic_bool		 stop;
+	struct rcp_copy *_Atomic copy;		/* destination: the running copy */
 	uint64_t		 start_ns;
 	struct rcp_log		 log;		/* forwards to the master */
 	pthread_mutex_t		 log_lock;
@@ -184,6 +190,8 @@ stdin_watch(void *arg)
 	fprintf(stderr, "rcpd (%s): the master is gone (its SSH channel "
 	    "closed); stopping\n", role_name(a->o->role));
 	atomic_store(&a->stop, true);
+	if (atomic_load(&a->copy) != NULL)
+		rcp_copy_cancel(atomic_load(&a->copy));
 	pthread_mutex_lock(&a->log_lock);
 	if (a->master != NULL)
 		rcp_quic_close(a->master, 1);
@@ -305,6 +313,7 @@ peer_serve(void *arg)
 	char *cause = NULL;
 	uint64_t end = rcp_now_ns() +
 	    (uint64_t)a->o->startup_timeout_ms * 1000000u;
+	struct rcp_srcserve *srv = NULL;
 	int role, r;
 
 	/* In slices, so that a shutdown does not wait for the timeout. */
@@ -350,11 +359,14 @@ peer_serve(void *arg)
 	a->peer = c;
 	pthread_mutex_unlock(&a->log_lock);
 	rcp_log(&a->log, RCP_LOG_INFO, "destination agent connected");
+	srv = rcp_srcserve_new(4, &a->log);
 	while (!atomic_load(&a->stop) && rcp_quic_recv(c, &m, -1) == 0) {
 		if (m->fin) {
 			rcp_quic_msg_free(m);
 			continue;
 		}
+		if (rcp_srcserve_take(srv, c, m))
+			continue;	/* answered by a server thread */
 		switch (m->f.type) {
 		case RCP_MSG_ECHO:
 			serve_echo(c, m);
@@ -367,6 +379,7 @@ peer_serve(void *arg)
 		}
 		rcp_quic_msg_free(m);
 	}
+	rcp_srcserve_free(srv);
 	return NULL;
 }
 
@@ -538,6 +551,136 @@ handle_selftest(struct agent *a, const struct rcp_quic_msg *m,
 	return 0;
 }
 
+struct progress_pump {
+	struct agent	*a;
+	struct rcp_copy	*copy;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	bool		 done;		/* requires lock */
+};
+
+static void
+send_progress(struct agent *a, struct rcp_copy *copy)
+{
+	struct rcp_copy_stats st;
+	struct rcp_buf b = RCP_BUF_INIT;
+
+	rcp_copy_stats(copy, &st);
+	rcp_copywire_put_stats(&b, &st);
+	pthread_mutex_lock(&a->log_lock);
+	if (a->master != NULL)
+		rcp_quic_send(a->master, a->logs, RCP_MSG_PROGRESS, 0, b.data,
+		    b.len, 1000);
+	pthread_mutex_unlock(&a->log_lock);
+	rcp_buf_release(&b);
+}
+
+/* Sends the copy's counters to the master twice a second. */
+static void *
+progress_main(void *arg)
+{
+	struct progress_pump *p = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->done) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 500000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+		if (!p->done)
+			send_progress(p->a, p->copy);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* COPY: run the engine here, reading the source through its agent. */
+static int
+handle_copy(struct agent *a, const struct rcp_quic_msg *m,
+    struct rcp_buf *reply, char **cause)
+{
+	struct rcp_wire_cursor cur;
+	struct rcp_copy_opts o;
+	struct rcp_copy_stats st;
+	struct rcp_filter *filter = NULL;
+	struct rcp_srcremote *sr;
+	struct progress_pump pump;
+	struct rcp_copy *copy;
+	pthread_t th;
+	char **srcs = NULL, *dst = NULL, *dst2, *why = NULL;
+	uint32_t n = 0, i;
+	bool pumping = false;
+	int r;
+
+	if (a->peer == NULL) {
+		*cause = rcp_xstrdup("not connected to the source agent");
+		return RCP_ERR_PROTO;
+	}
+	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
+	if (rcp_wire_get_u32(&cur, &n) != 0 || n == 0 || n > 65536) {
+		*cause = rcp_xstrdup("malformed copy request");
+		return RCP_ERR_PROTO;
+	}
+	srcs = rcp_xcalloc(n, sizeof(char *));
+	for (i = 0; i < n; i++)
+		if (rcp_wire_get_str(&cur, &srcs[i], RCP_PROTO_MAX_NAME) != 0)
+			break;
+	if (i < n || rcp_wire_get_str(&cur, &dst, RCP_PROTO_MAX_NAME) != 0 ||
+	    (r = rcp_copywire_get_opts(&cur, &o, &filter, cause)) != 0) {
+		if (*cause == NULL)
+			*cause = rcp_xstrdup("malformed copy request");
+		r = RCP_ERR_PROTO;
+		goto out;
+	}
+	dst2 = rcp_copy_expand_home(dst, getenv("HOME"));
+	free(dst);
+	dst = dst2;
+	sr = rcp_srcremote_new(a->peer);
+	copy = rcp_copy_new(&o, &a->log);
+	rcp_copy_set_source(copy, &rcp_src_remote, sr);
+	atomic_store(&a->copy, copy);
+	memset(&pump, 0, sizeof(pump));
+	pump.a = a;
+	pump.copy = copy;
+	pthread_mutex_init(&pump.lock, NULL);
+	pthread_cond_init(&pump.cond, NULL);
+	pumping = pthread_create(&th, NULL, progress_main, &pump) == 0;
+	r = rcp_copy_run(copy, (const char *const *)srcs, n, dst, &why);
+	if (pumping) {
+		pthread_mutex_lock(&pump.lock);
+		pump.done = true;
+		pthread_cond_broadcast(&pump.cond);
+		pthread_mutex_unlock(&pump.lock);
+		pthread_join(th, NULL);
+	}
+	send_progress(a, copy);
+	rcp_copy_stats(copy, &st);
+	atomic_store(&a->copy, NULL);
+	rcp_copy_free(copy);
+	rcp_srcremote_free(sr);		/* done with the source */
+	pthread_mutex_lock(&a->log_lock);
+	a->peer_closed = true;
+	pthread_mutex_unlock(&a->log_lock);
+	pthread_cond_destroy(&pump.cond);
+	pthread_mutex_destroy(&pump.lock);
+	rcp_wire_put_u32(reply, (uint32_t)r);
+	rcp_wire_put_str(reply, why != NULL ? why : "");
+	rcp_copywire_put_stats(reply, &st);
+	r = 0;
+out:
+	for (i = 0; i < n && srcs != NULL; i++)
+		free(srcs[i]);
+	free(srcs);
+	free(dst);
+	free(why);
+	rcp_filter_free(filter);
+	return r;
+}
+
 static void
 put_done(struct agent *a, struct rcp_buf *b, int status)
 {
@@ -587,6 +730,19 @@ serve_master(struct agent *a)
 		case RCP_MSG_ECHO:
 			r = 0;
 			serve_echo(a->master, m);
+			break;
+		case RCP_MSG_COPY:
+			if (a->o->role != RCP_ROLE_DESTINATION) {
+				r = RCP_ERR_PROTO;
+				cause = rcp_xstrdup("copy goes to the "
+				    "destination agent");
+				break;
+			}
+			r = handle_copy(a, m, &reply, &cause);
+			if (r == 0)
+				rcp_quic_send(a->master, m->stream,
+				    RCP_MSG_COPY_DONE, m->f.id, reply.data,
+				    reply.len, 5000);
 			break;
 		case RCP_MSG_SHUTDOWN:
 			put_done(a, &reply, 0);

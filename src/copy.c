@@ -1062,7 +1062,8 @@ hl_end(struct rcp_copy *c, struct dnode *d, const char *dname,
 
 static void
 copy_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
-    const char *name, const char *dname, struct stat *st, int sfd)
+    const char *name, const char *dname, struct stat *st, int sfd,
+    bool settled)
 {
 	struct hlink *h = NULL;
 	const char *what = "copy data of";
@@ -1073,7 +1074,7 @@ copy_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 
 	if (ensure_dst(c, d) != 0)
 		goto out;
-	if ((r = settle_existing(c, d, dname, st, NULL)) <= 0)
+	if (!settled && (r = settle_existing(c, d, dname, st, NULL)) <= 0)
 		goto out;
 	if (hl_begin(c, d, dname, st, &h) == 0)
 		goto out;
@@ -1406,7 +1407,7 @@ run_entry(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	struct stat st;
 	char *rel;
 	int sfd = -1, f, r;
-	bool included = d->included, lazy = false;
+	bool included = d->included, lazy = false, settled = false;
 
 	if (dname == NULL)
 		dname = name;
@@ -1414,8 +1415,13 @@ run_entry(struct rcp_copy *c, struct worker *w, struct dnode *d,
 		goto out;
 	if (rcp_throttle_take(&c->ops, 1, &c->stop) != 0)
 		goto out;
-	if (dtype == DT_REG && !follow) {
-		/* open + fstat: the stat comes with the open we need anyway. */
+	/*
+	 * Into a new directory every file is copied: open + fstat, the stat
+	 * comes with the open.  Where the destination may have it already,
+	 * compare first: an unchanged file is never opened (nor, remotely,
+	 * sent).
+	 */
+	if (dtype == DT_REG && !follow && d->dst_new) {
 		fds_wait(c, 1);
 		r = SRC(c, open, d->srcfd, name, false, &sfd, &st);
 		if (r != 0) {
@@ -1448,6 +1454,10 @@ run_entry(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	}
 	if (S_ISREG(st.st_mode)) {
 		if (sfd < 0) {
+			if (ensure_dst(c, d) != 0 ||
+			    settle_existing(c, d, dname, &st, NULL) <= 0)
+				goto out;
+			settled = true;
 			fds_wait(c, 1);
 			r = SRC(c, open, d->srcfd, name, follow, &sfd, &st);
 			if (r != 0) {
@@ -1457,7 +1467,7 @@ run_entry(struct rcp_copy *c, struct worker *w, struct dnode *d,
 				goto out;
 			}
 		}
-		copy_file(c, w, d, name, dname, &st, sfd);
+		copy_file(c, w, d, name, dname, &st, sfd, settled);
 		sfd = -1;
 	} else if (S_ISLNK(st.st_mode))
 		copy_symlink(c, d, name, dname, &st);

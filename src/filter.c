@@ -16,7 +16,8 @@
 
 struct rule {
 	int	 type;
-	char	*text;		/* as given, for explanations */
+	char	*orig;		/* the pattern as given */
+	char	*text;		/* "--exclude 'PAT'", for explanations */
 	char	*pat;		/* without the anchor and trailing '/' */
 	bool	 anchored;
 	bool	 dir_only;
@@ -42,6 +43,7 @@ rcp_filter_free(struct rcp_filter *f)
 	if (f == NULL)
 		return;
 	for (i = 0; i < f->n; i++) {
+		free(f->rules[i].orig);
 		free(f->rules[i].text);
 		free(f->rules[i].pat);
 	}
@@ -76,6 +78,7 @@ rcp_filter_add(struct rcp_filter *f, int type, const char *pattern,
 		free(r.pat);
 		return RCP_ERR_INVAL;
 	}
+	r.orig = rcp_xstrdup(pattern);
 	r.text = rcp_xasprintf("--%s '%s'",
 	    type == RCP_FILTER_INCLUDE ? "include" : "exclude", pattern);
 	f->rules = rcp_xrealloc(f->rules, (f->n + 1) * sizeof(*f->rules));
@@ -158,6 +161,19 @@ rcp_filter_load(struct rcp_filter *f, const char *path, char **cause)
 	free(line);
 	fclose(fp);
 	return r;
+}
+
+size_t
+rcp_filter_count(const struct rcp_filter *f)
+{
+	return f == NULL ? 0 : f->n;
+}
+
+const char *
+rcp_filter_rule(const struct rcp_filter *f, size_t i, int *type)
+{
+	*type = f->rules[i].type;
+	return f->rules[i].orig;
 }
 
 bool

@@ -11,6 +11,7 @@
 #define RCP_FILTER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum {
 	RCP_FILTER_INCLUDE = 1,
@@ -41,6 +42,9 @@ int rcp_filter_add(struct rcp_filter *f, int type, const char *pattern,
  */
 int rcp_filter_load(struct rcp_filter *f, const char *path, char **cause);
 bool rcp_filter_empty(const struct rcp_filter *f);
+/* The number of rules, and rule i (its pattern as given; *type set). */
+size_t rcp_filter_count(const struct rcp_filter *f);
+const char *rcp_filter_rule(const struct rcp_filter *f, size_t i, int *type);
 bool rcp_filter_has_includes(const struct rcp_filter *f);
 /*
  * Classifies relpath ("a/b/c").  parent_included: an ancestor directory was

@@ -48,7 +48,26 @@ enum {
 	RCP_MSG_SELFTEST_OK = 12, /* u32 count, u64 bytes */
 	RCP_MSG_DONE = 13,	/* agent -> master: i32 status, runstats */
 	RCP_MSG_SHUTDOWN = 14,	/* master -> agent: finish and exit */
-	RCP_MSG_BULK = 15	/* benchmark and test payload */
+	RCP_MSG_BULK = 15,	/* benchmark and test payload */
+
+	/* Destination -> source: reading the source tree (srcremote.c). */
+	RCP_MSG_SRC_ROOT = 20,	/* str path, u8 follow -> u32 dir, str base, stat */
+	RCP_MSG_SRC_OPENDIR = 21, /* u32 dir, str name, u8 follow -> u32 dir */
+	RCP_MSG_SRC_LIST = 22,	/* u32 dir -> u8 more, u32 n, n x (str, u8 type) */
+	RCP_MSG_SRC_STAT = 23,	/* u32 dir, str name, u8 follow -> stat */
+	RCP_MSG_SRC_OPEN = 24,	/* u32 dir, str name, u8 follow -> u32 fh, stat
+				 * [, stat after, bytes data if fh is ~0] */
+	RCP_MSG_SRC_READ = 25,	/* u32 fh, u64 off, u64 len, u8 sparse ->
+				 * u32 n, n x (u64 off, bytes) */
+	RCP_MSG_SRC_FSTAT = 26,	/* u32 fh -> stat */
+	RCP_MSG_SRC_READLINK = 27, /* u32 dir, str name, u8 -> bytes target */
+	RCP_MSG_SRC_CLOSE = 28,	/* u32 handle; one-way */
+	RCP_MSG_SRC_OK = 29,	/* the reply; body as above */
+	RCP_MSG_SRC_ERR = 30,	/* u32 errno */
+
+	/* Master -> destination: run the copy (copywire.c). */
+	RCP_MSG_COPY = 31,	/* u32 n, n x str src, str dst, options */
+	RCP_MSG_COPY_DONE = 32	/* i32 result, str cause, u64 counters... */
 };
 
 #endif

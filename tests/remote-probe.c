@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "copy.h"
+#include "copywire.h"
 #include "error.h"
 #include "proto.h"
 #include "remote.h"
@@ -67,6 +69,53 @@ echo(struct rcp_remote *r, int role, const struct rcp_buf *name)
 	return ok ? 0 : -1;
 }
 
+/* Asks the destination agent to copy src (on the source host) to dst. */
+static int
+remote_copy(struct rcp_remote *r, const char *src, const char *dst,
+    const struct rcp_copy_opts *o)
+{
+	struct rcp_quic_msg *m = NULL;
+	struct rcp_wire_cursor c;
+	struct rcp_copy_stats st;
+	struct rcp_buf b = RCP_BUF_INIT;
+	char *cause = NULL;
+	uint32_t result;
+	int rv;
+
+	rcp_wire_put_u32(&b, 1);
+	rcp_wire_put_str(&b, src);
+	rcp_wire_put_str(&b, dst);
+	rcp_copywire_put_opts(&b, o, NULL);
+	rv = rcp_remote_request(r, RCP_ROLE_DESTINATION, RCP_MSG_COPY, b.data,
+	    b.len, &m, 600000, &cause);
+	rcp_buf_release(&b);
+	if (rv != 0) {
+		printf("copy failed: %s\n", cause);
+		free(cause);
+		return -1;
+	}
+	rcp_wire_cursor_init(&c, m->f.body, m->f.len);
+	if (rcp_wire_get_u32(&c, &result) != 0 ||
+	    rcp_wire_get_str(&c, &cause, 65536) != 0 ||
+	    rcp_copywire_get_stats(&c, &st) != 0) {
+		rcp_quic_msg_free(m);
+		printf("copy: malformed reply\n");
+		return -1;
+	}
+	rcp_quic_msg_free(m);
+	printf("copy result=%d (%s)%s%s files=%llu dirs=%llu symlinks=%llu "
+	    "bytes=%llu unchanged=%llu errors=%llu\n", (int)result,
+	    rcp_strerror((int)result), cause[0] ? " cause=" : "", cause,
+	    (unsigned long long)st.files_copied,
+	    (unsigned long long)st.dirs_created,
+	    (unsigned long long)st.symlinks_created,
+	    (unsigned long long)st.bytes_copied,
+	    (unsigned long long)st.files_unchanged,
+	    (unsigned long long)st.errors);
+	free(cause);
+	return result == 0 ? 0 : -1;
+}
+
 static int
 selftest(struct rcp_remote *r, uint32_t count, const struct rcp_buf *name)
 {
@@ -111,6 +160,9 @@ main(int argc, char **argv)
 		{ "echo", required_argument, NULL, 'e' },
 		{ "name-hex", required_argument, NULL, 'n' },
 		{ "hold", no_argument, NULL, 'H' },
+		{ "copy", required_argument, NULL, 'C' },
+		{ "preserve", no_argument, NULL, 'p' },
+		{ "overwrite", no_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -122,6 +174,8 @@ main(int argc, char **argv)
 	char *cause = NULL;
 	uint32_t count = 0;
 	bool hold = false;
+	const char *copy_src = NULL;
+	struct rcp_copy_opts co;
 	int ch, i, rv = 1;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -129,7 +183,8 @@ main(int argc, char **argv)
 	o.log = &log;
 	o.startup_timeout_ms = 15000;
 	rcp_buf_addstr(&name, "plain");
-	while ((ch = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
+	rcp_copy_opts_init(&co);
+	while ((ch = getopt_long(argc, argv, "vpo", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'F':
 			o.ssh.config_file = optarg;
@@ -168,6 +223,15 @@ main(int argc, char **argv)
 		case 'H':
 			hold = true;
 			break;
+		case 'C':
+			copy_src = optarg;
+			break;
+		case 'p':
+			rcp_preserve_all(&co.preserve);
+			break;
+		case 'o':
+			co.overwrite = true;
+			break;
 		case 'v':
 			log.level++;
 			o.agent_verbosity++;
@@ -176,8 +240,9 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (argc - optind != 2) {
-		fprintf(stderr, "usage: remote-probe [options] SRC_HOST DST_HOST\n");
+	if (argc - optind != 2 + (copy_src != NULL)) {
+		fprintf(stderr, "usage: remote-probe [options] SRC_HOST DST_HOST "
+		    "[DST_PATH with --copy SRC_PATH]\n");
 		return 2;
 	}
 	if (rcp_remote_start(&o, argv[optind], argv[optind + 1], &r,
@@ -193,6 +258,9 @@ main(int argc, char **argv)
 	    echo(r, RCP_ROLE_DESTINATION, &name) != 0)
 		goto out;
 	if (count > 0 && selftest(r, count, &name) != 0)
+		goto out;
+	if (copy_src != NULL && remote_copy(r, copy_src, argv[optind + 2],
+	    &co) != 0)
 		goto out;
 	if (hold) {
 		printf("holding pid=%d\n", (int)getpid());

@@ -43,7 +43,37 @@ t_check "no agent is left running" test "$(agents)" -eq 0
 t_check "two agents on one host" t_run 0 "$out" probe 127.0.0.2 127.0.0.2
 t_check "  both report" t_grep '^summary destination host=127\.0\.0\.2 status=0' "$out"
 
-# 3. Kill the master: the agents must see their channel close and exit.
+# 3. A remote copy, host to host through both agents: a tree with small
+#    and large files, a sparse file, a symlink, a name that is not UTF-8,
+#    with -p; then again with --overwrite, which must send nothing.
+chmod 755 "$T"
+mkdir -p "$T/src/sub/deeper" "$T/dst"
+echo hello >"$T/src/a"
+head -c 3000000 /dev/urandom >"$T/src/sub/big"
+ln -s a "$T/src/lnk"
+echo odd >"$T/src/$(printf 'odd\xff name')"
+truncate -s 50M "$T/src/sparse"
+printf x | dd of="$T/src/sparse" bs=1 seek=10000000 conv=notrunc 2>/dev/null
+for i in $(seq 200); do echo "$i" >"$T/src/sub/deeper/f$i"; done
+t_check "remote copy host to host" t_run 0 "$out" \
+    probe -p --copy "$T/src" 127.0.0.2 127.0.0.3 "$T/dst/copy"
+t_check "  counts every entry" \
+    t_grep '^copy result=0 \(success\) files=204 dirs=3 symlinks=1 ' "$out"
+t_check "  the trees are identical (diff -r)" diff -r "$T/src" "$T/dst/copy"
+t_check "  and by rcmp --content" "$RCMP" --content "$T/src" "$T/dst/copy"
+t_check "  -p kept mtimes" test "$(stat -c %Y "$T/src/sub/big")" = \
+    "$(stat -c %Y "$T/dst/copy/sub/big")"
+blocks=$(stat -c %b "$T/dst/copy/sparse")
+t_check "  the sparse file stays sparse ($blocks blocks)" test "$blocks" -lt 1024
+t_check "remote --overwrite of an unchanged tree" t_run 0 "$out" \
+    probe -p --overwrite --copy "$T/src" 127.0.0.2 127.0.0.3 "$T/dst/copy"
+t_check "  sends nothing: all unchanged" \
+    t_grep '^copy result=0 .* files=0 .* bytes=0 unchanged=204 ' "$out"
+t_check "remote copy of a missing source fails" t_run 1 "$out" \
+    probe --copy "$T/nope" 127.0.0.2 127.0.0.3 "$T/dst/x"
+t_check "  naming it" t_grep "cannot access source '.*/nope': No such file" "$out"
+
+# 4. Kill the master: the agents must see their channel close and exit.
 # Run directly, not through probe(): $! must be the master itself.
 "$PROBE" --ssh-config "$SSH_CONFIG" --rcpd-path "$RCPD" --hold \
     127.0.0.2 127.0.0.3 >"$T/hold.out" 2>&1 &
@@ -67,19 +97,19 @@ elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 echo "  agents gone after ${elapsed}s"
 t_check "agents exit within 5 s of the master's death" test $gone = yes
 
-# 4. An unknown host key is refused, and nothing is started.
+# 5. An unknown host key is refused, and nothing is started.
 : >"$T/empty_known_hosts"
 t_check "unknown host key refused" t_run 1 "$out" \
     probe --known-hosts "$T/empty_known_hosts" 127.0.0.2 127.0.0.3
 t_check "  the message says why" t_grep 'start failed: .*host key.*127\.0\.0\.2.*not' "$out"
 
-# 5. rcpd missing on the host.
+# 6. rcpd missing on the host.
 t_check "missing rcpd" t_run 1 "$out" \
     "$PROBE" --ssh-config "$SSH_CONFIG" --rcpd-path /nonexistent/rcpd \
     127.0.0.2 127.0.0.3
 t_check "  names the path and host" t_grep "start failed: .*'/nonexistent/rcpd'.*127\.0\.0\.2" "$out"
 
-# 6. An rcpd speaking another protocol version.
+# 7. An rcpd speaking another protocol version.
 cat >"$T/old-rcpd" <<'SH'
 #!/bin/sh
 echo "rcpd 0.0.1 protocol 999"
