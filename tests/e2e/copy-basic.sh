@@ -87,16 +87,17 @@ t_check "dangling symlink as destination: exit 1" t_run 1 "$T/out" "$RCP" "$T/sr
 t_check "dangling symlink as destination: refused" t_grep "already exists" "$T/out"
 t_check "dangling symlink as destination: not followed" test ! -e "$T/nowhere"
 
-# --help names every long option of the option table, and every short one.
+# --help names every long option of the option table, and every short one
+# (the table is rcp's option parser, src/cliopts.c, shared with the service).
 t_check "--help: exit 0" t_run 0 "$T/help" "$RCP" --help
 t_check "--help: usage line" t_grep '^usage: rcp \[OPTIONS\] SRC\.\.\. DST' "$T/help"
-longs=$(sed -n '/^static const struct option longopts/,/^};/p' "$SRCDIR/src/main-rcp.c" |
+longs=$(sed -n '/^static const struct option longopts/,/^};/p' "$SRCDIR/src/cliopts.c" |
     grep -o '{ "[a-z-]*"' | cut -d'"' -f2)
 t_check "option table read ($(echo "$longs" | wc -w) long options)" test "$(echo "$longs" | wc -w)" -ge 25
 for o in $longs; do
 	t_check "--help lists --$o" t_grep "(^|[ ,])--$o([ ,]|$)" "$T/help"
 done
-shorts=$(sed -n 's/.*getopt_long(argc, argv, "\([^"]*\)".*/\1/p' "$SRCDIR/src/main-rcp.c" | tr -d :)
+shorts=$(sed -n 's/^#define RCP_CLIOPTS_SHORT "\([^"]*\)".*/\1/p' "$SRCDIR/src/cliopts.h" | tr -d :)
 t_check "short option string read" test -n "$shorts"
 for ((i = 0; i < ${#shorts}; i++)); do
 	o=${shorts:i:1}

@@ -87,6 +87,7 @@ main(int argc, char **argv)
 	test_ssh_register();
 	test_wire_register();
 	test_quic_register();
+	test_cliopts_register();
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	if (argc > 1)

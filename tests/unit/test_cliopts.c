@@ -1,0 +1,231 @@
+/*
+ * test_cliopts.c: rcp's option parser as a library: the options a job
+ * carries, errors naming the option, deferred filter files, and parsing
+ * from several threads at once (getopt's globals are behind a lock).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cliopts.h"
+#include "error.h"
+#include "filter.h"
+#include "strbuf.h"
+#include "unit.h"
+#include "util.h"
+
+#include "banned.h"
+
+/* Parses a NULL-terminated list of options (argv[0] is added). */
+static int
+parse(struct rcp_cliopts *c, int flags, const char *base, char **cause,
+    const char *const *opts)
+{
+	char *argv[32];
+	int argc = 0, first, r, i;
+
+	argv[argc++] = rcp_xstrdup("rcp");
+	while (*opts != NULL && argc < 31)
+		argv[argc++] = rcp_xstrdup(*opts++);
+	argv[argc] = NULL;
+	rcp_cliopts_init(c);
+	r = rcp_cliopts_parse(c, argc, argv, flags, base, &first, cause);
+	for (i = 0; i < argc; i++)
+		free(argv[i]);
+	return r;
+}
+
+static void
+test_options(void)
+{
+	static const char *const opts[] = { "-p", "--exclude", "*.o", "-o",
+	    "--max-workers=3", "--chunk-size", "1M", "--dry-run", "brief",
+	    NULL };
+	struct rcp_cliopts c;
+	char *cause = NULL;
+
+	CU_ASSERT_EQUAL(parse(&c, RCP_CLIOPTS_ONLY_OPTIONS, NULL, &cause,
+	    opts), 0);
+	CU_ASSERT_PTR_NULL(cause);
+	CU_ASSERT_TRUE(c.o.overwrite);
+	CU_ASSERT_TRUE(c.o.preserve.f.uid);
+	CU_ASSERT_EQUAL(c.o.max_workers, 3);
+	CU_ASSERT_EQUAL(c.o.chunk_size, 1u << 20);
+	CU_ASSERT_EQUAL(c.o.dry_run, RCP_DRY_BRIEF);
+	CU_ASSERT_PTR_NOT_NULL(c.o.filter);
+	CU_ASSERT_EQUAL(rcp_filter_count(c.filter), 1);
+	rcp_cliopts_release(&c);
+}
+
+static void
+expect_error(int flags, const char *want, const char *const *opts)
+{
+	struct rcp_cliopts c;
+	char *cause = NULL;
+
+	CU_ASSERT_EQUAL(parse(&c, flags, NULL, &cause, opts), RCP_ERR_INVAL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	if (strstr(cause, want) == NULL)
+		fprintf(stderr, "\n  got '%s', expected '%s'\n", cause, want);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, want));
+	free(cause);
+	rcp_cliopts_release(&c);
+}
+
+static void
+test_errors(void)
+{
+	static const char *const bogus[] = { "--bogus", NULL };
+	static const char *const shortopt[] = { "-Z", NULL };
+	static const char *const noval[] = { "--include", NULL };
+	static const char *const operand[] = { "-p", "stray", NULL };
+	static const char *const help[] = { "--help", NULL };
+	static const char *const workers[] = { "--max-workers", "x", NULL };
+	static const char *const combo[] = { "-o", "--ignore-existing", NULL };
+	static const char *const dexcl[] = { "--delete-excluded", NULL };
+	static const char *const cmp[] = { "--overwrite-compare", "size,x",
+	    NULL };
+
+	expect_error(0, "unknown option '--bogus'", bogus);
+	expect_error(0, "unknown option '-Z'", shortopt);
+	expect_error(0, "option '--include' needs a value", noval);
+	expect_error(RCP_CLIOPTS_ONLY_OPTIONS, "unexpected argument 'stray'",
+	    operand);
+	expect_error(RCP_CLIOPTS_ONLY_OPTIONS, "'--help' is not a copy option",
+	    help);
+	expect_error(0, "--max-workers: 'x'", workers);
+	expect_error(0, "cannot be combined", combo);
+	expect_error(0, "--delete-excluded needs --delete", dexcl);
+	expect_error(0, "--overwrite-compare:", cmp);
+}
+
+static void
+test_filter_files(void)
+{
+	char *dir = unit_tmpdir("cliopts"), *path, *cause = NULL;
+	static const char *const rel[] = { "--filter-file", "rules", NULL };
+	static const char *const missing[] = { "--filter-file", "/nonexistent/x",
+	    NULL };
+	struct rcp_cliopts c;
+
+	path = rcp_path_join(dir, "rules");
+	unit_write_file(path, "- *.tmp\n+ keep/\n", 16);
+
+	/* Deferred: only the path, made absolute against base. */
+	CU_ASSERT_EQUAL(parse(&c, RCP_CLIOPTS_DEFER_FILES, dir, &cause, rel), 0);
+	CU_ASSERT_EQUAL_FATAL(c.nfilter_files, 1);
+	CU_ASSERT_STRING_EQUAL(c.filter_files[0], path);
+	CU_ASSERT_PTR_NULL(c.o.filter);
+	CU_ASSERT_EQUAL(rcp_cliopts_load_files(&c, &cause), 0);
+	CU_ASSERT_EQUAL(rcp_filter_count(c.filter), 2);
+	CU_ASSERT_PTR_EQUAL(c.o.filter, c.filter);
+	rcp_cliopts_release(&c);
+
+	/* Read at once: a missing file is a usage error naming it. */
+	CU_ASSERT_EQUAL(parse(&c, 0, dir, &cause, missing), RCP_ERR_INVAL);
+	CU_ASSERT_PTR_NOT_NULL(cause != NULL ?
+	    strstr(cause, "--filter-file: cannot open filter file") : NULL);
+	free(cause);
+	rcp_cliopts_release(&c);
+	cause = NULL;
+	CU_ASSERT_EQUAL(parse(&c, RCP_CLIOPTS_DEFER_FILES, NULL, &cause,
+	    missing), 0);
+	CU_ASSERT_EQUAL(rcp_cliopts_load_files(&c, &cause), RCP_ERR_INVAL);
+	free(cause);
+	rcp_cliopts_release(&c);
+
+	free(path);
+	unit_rmtree(dir);
+	free(dir);
+}
+
+static void
+test_names(void)
+{
+	size_t n, i;
+	const struct option *t = rcp_cliopts_longopts(&n);
+
+	CU_ASSERT_TRUE(n >= 25);
+	CU_ASSERT_PTR_NULL(t[n].name);
+	for (i = 0; i < n; i++)
+		CU_ASSERT_STRING_EQUAL(rcp_cliopts_name(t[i].val), t[i].name);
+	CU_ASSERT_STRING_EQUAL(rcp_cliopts_name('o'), "overwrite");
+	CU_ASSERT_PTR_NULL(rcp_cliopts_name(9999));
+}
+
+static void *
+parse_many(void *arg)
+{
+	static const char *const good[] = { "-p", "--exclude", "*.o",
+	    "--max-workers", "7", NULL };
+	static const char *const bad[] = { "--chunk-size", "1", NULL };
+	struct rcp_cliopts c;
+	char *cause = NULL;
+	long fails = 0;
+	int i;
+
+	for (i = 0; i < 500; i++) {
+		if (parse(&c, RCP_CLIOPTS_ONLY_OPTIONS, NULL, &cause, good) != 0 ||
+		    c.o.max_workers != 7)
+			fails++;
+		rcp_cliopts_release(&c);
+		if (parse(&c, RCP_CLIOPTS_ONLY_OPTIONS, NULL, &cause, bad) !=
+		    RCP_ERR_INVAL)
+			fails++;
+		free(cause);
+		cause = NULL;
+		rcp_cliopts_release(&c);
+	}
+	*(long *)arg = fails;
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	pthread_t t[4];
+	long fails[4];
+	int i;
+
+	for (i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, parse_many,
+		    &fails[i]), 0);
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		CU_ASSERT_EQUAL(fails[i], 0);
+	}
+}
+
+static void
+test_duration(void)
+{
+	uint64_t ns;
+
+	CU_ASSERT_EQUAL(rcp_cliopts_parse_duration("500ms", &ns), 0);
+	CU_ASSERT_EQUAL(ns, 500000000u);
+	CU_ASSERT_EQUAL(rcp_cliopts_parse_duration("2m", &ns), 0);
+	CU_ASSERT_EQUAL(ns, 120000000000u);
+	CU_ASSERT_EQUAL(rcp_cliopts_parse_duration("1.5", &ns), 0);
+	CU_ASSERT_EQUAL(ns, 1500000000u);
+	CU_ASSERT_EQUAL(rcp_cliopts_parse_duration("-1", &ns), RCP_ERR_INVAL);
+	CU_ASSERT_EQUAL(rcp_cliopts_parse_duration("3h", &ns), RCP_ERR_INVAL);
+	CU_ASSERT_EQUAL(rcp_cliopts_parse_duration("90000", &ns),
+	    RCP_ERR_INVAL);
+}
+
+void
+test_cliopts_register(void)
+{
+	static const struct unit_test tests[] = {
+		{ "options", test_options },
+		{ "errors", test_errors },
+		{ "filter_files", test_filter_files },
+		{ "names", test_names },
+		{ "threads", test_threads },
+		{ "duration", test_duration },
+		{ NULL, NULL }
+	};
+
+	unit_add_suite("cliopts", tests);
+}
