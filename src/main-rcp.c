@@ -22,6 +22,7 @@
 #include "error.h"
 #include "log.h"
 #include "progress.h"
+#include "remotecopy.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -43,8 +44,19 @@ struct ui {
 	int		 progress_type;
 	uint64_t	 progress_delay_ns;
 	uint64_t	 start_ns;
-	struct rcp_copy	*copy;
+	struct rcp_copy	*copy;		/* a local copy, or */
+	struct rcp_remotecopy *remote;	/* a remote one */
 };
+
+/* The counters to show, wherever the copy runs. */
+static void
+ui_stats(struct ui *ui, struct rcp_copy_stats *s)
+{
+	if (ui->remote != NULL)
+		rcp_remotecopy_progress(ui->remote, s);
+	else
+		rcp_copy_stats(ui->copy, s);
+}
 
 static volatile sig_atomic_t got_signal;
 static struct rcp_copy *volatile signal_copy;
@@ -70,6 +82,25 @@ usage(FILE *fp)
 	    fp);
 	rcp_cliopts_help(fp);
 	fputs("\n"
+"Remote copies (SRC or DST as [user@]host[:port]:path):\n"
+"      --rcpd-path PATH        rcpd on the hosts (default: next to rcp, else\n"
+"                              PATH)\n"
+"      --ssh-config FILE       ssh client config (default ~/.ssh/config)\n"
+"      --ssh-known-hosts FILE  known_hosts to check host keys against\n"
+"      --ssh-identity FILE     private key to log in with\n"
+"      --ssh-accept-new        add unknown host keys (changed ones are always\n"
+"                              refused)\n"
+"      --quic-port-ranges R    UDP ports for QUIC, e.g. 8000-8999,10000\n"
+"      --quic-profile P        datacenter (default) or internet\n"
+"      --remote-copy-conn-timeout-sec N  QUIC handshake timeout\n"
+"      --quic-idle-timeout-sec N  drop a silent peer after N seconds\n"
+"      --quic-keepalive-sec N  keep-alive interval\n"
+"      --master-addr ADDR      address the agents dial back (default: ours as\n"
+"                              seen over SSH)\n"
+"      --source-addr ADDR      address the source agent listens on\n"
+"      --local-host HOST       SSH target serving a local side (localhost)\n"
+"      --force-remote          treat localhost:path as remote\n"
+"\n"
 "Output:\n"
 "  -v, --verbose               more log lines on stdout (-v, -vv, -vvv)\n"
 "  -q, --quiet                 only errors\n"
@@ -139,11 +170,17 @@ progress_main(void *arg)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		while (!ui->done && rcp_now_ns() < deadline)
+		while (!ui->done && rcp_now_ns() < deadline) {
 			pthread_cond_timedwait(&ui->cond, &ui->lock, &ts);
+			/* A remote copy is stopped from here, not a handler. */
+			if (got_signal && ui->remote != NULL)
+				rcp_remotecopy_abort(ui->remote);
+		}
 		if (ui->done)
 			break;
-		rcp_copy_stats(ui->copy, &s);
+		if (!ui->progress)
+			continue;
+		ui_stats(ui, &s);
 		now = rcp_now_ns();
 		rate = now > last_ns ? (double)(s.bytes_copied - last_bytes) *
 		    1e9 / (double)(now - last_ns) : 0;
@@ -213,21 +250,158 @@ print_summary(struct rcp_copy *copy, uint64_t start_ns)
 	rcp_buf_release(&b);
 }
 
-/*
- * Parses options into cl and sets *first to the first operand; returns -1
- * to go on, else an exit code.
- */
+enum {
+	OPT_RCPD_PATH = 2048,
+	OPT_SSH_CONFIG,
+	OPT_SSH_KNOWN_HOSTS,
+	OPT_SSH_IDENTITY,
+	OPT_SSH_ACCEPT_NEW,
+	OPT_QUIC_PORTS,
+	OPT_QUIC_PROFILE,
+	OPT_CONN_TIMEOUT,
+	OPT_IDLE_TIMEOUT,
+	OPT_KEEPALIVE,
+	OPT_MASTER_ADDR,
+	OPT_SOURCE_ADDR,
+	OPT_LOCAL_HOST,
+	OPT_FORCE_REMOTE
+};
+
+static const struct option remote_longopts[] = {
+	{ "rcpd-path", required_argument, NULL, OPT_RCPD_PATH },
+	{ "ssh-config", required_argument, NULL, OPT_SSH_CONFIG },
+	{ "ssh-known-hosts", required_argument, NULL, OPT_SSH_KNOWN_HOSTS },
+	{ "ssh-identity", required_argument, NULL, OPT_SSH_IDENTITY },
+	{ "ssh-accept-new", no_argument, NULL, OPT_SSH_ACCEPT_NEW },
+	{ "quic-port-ranges", required_argument, NULL, OPT_QUIC_PORTS },
+	{ "quic-profile", required_argument, NULL, OPT_QUIC_PROFILE },
+	{ "remote-copy-conn-timeout-sec", required_argument, NULL,
+	    OPT_CONN_TIMEOUT },
+	{ "quic-idle-timeout-sec", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "quic-keepalive-sec", required_argument, NULL, OPT_KEEPALIVE },
+	{ "master-addr", required_argument, NULL, OPT_MASTER_ADDR },
+	{ "source-addr", required_argument, NULL, OPT_SOURCE_ADDR },
+	{ "local-host", required_argument, NULL, OPT_LOCAL_HOST },
+	{ "force-remote", no_argument, NULL, OPT_FORCE_REMOTE },
+	{ NULL, 0, NULL, 0 }
+};
+
 static int
-parse_options(struct rcp_cliopts *cl, int argc, char **argv, int *first)
+seconds_ms(const char *opt, const char *arg, uint32_t *ms)
 {
+	uint64_t v;
+
+	if (rcp_parse_uint(arg, 86400, &v) != 0 || v == 0)
+		return bad_usage("%s: '%s' is not a number of seconds from 1 "
+		    "to 86400", opt, arg);
+	*ms = (uint32_t)(v * 1000);
+	return -1;
+}
+
+/* Applies a remote option; -1 to go on, else an exit code. */
+static int
+apply_remote(struct rcp_remotecopy_opts *ro, int ch, char *arg)
+{
+	struct rcp_remote_opts *o = &ro->remote;
 	char *cause = NULL;
 	int code;
 
-	if (rcp_cliopts_parse(cl, argc, argv, 0, NULL, first, &cause) != 0) {
-		code = bad_usage("%s", cause);
-		free(cause);
-		return code;
+	switch (ch) {
+	case OPT_RCPD_PATH:
+		o->rcpd_path = arg;
+		break;
+	case OPT_SSH_CONFIG:
+		o->ssh.config_file = arg;
+		break;
+	case OPT_SSH_KNOWN_HOSTS:
+		o->ssh.known_hosts = arg;
+		break;
+	case OPT_SSH_IDENTITY:
+		o->ssh.identity = arg;
+		break;
+	case OPT_SSH_ACCEPT_NEW:
+		o->ssh.accept_new = true;
+		break;
+	case OPT_QUIC_PORTS:
+		if (rcp_udp_ports_parse(arg, &o->ports, &cause) != 0) {
+			code = bad_usage("--quic-port-ranges: %s", cause);
+			free(cause);
+			return code;
+		}
+		break;
+	case OPT_QUIC_PROFILE:
+		if (rcp_quic_profile_parse(arg, &o->profile) != 0)
+			return bad_usage("--quic-profile: unknown profile '%s' "
+			    "(expected datacenter or internet)", arg);
+		break;
+	case OPT_CONN_TIMEOUT:
+		return seconds_ms("--remote-copy-conn-timeout-sec", arg,
+		    &o->conn_timeout_ms);
+	case OPT_IDLE_TIMEOUT:
+		return seconds_ms("--quic-idle-timeout-sec", arg,
+		    &o->idle_timeout_ms);
+	case OPT_KEEPALIVE:
+		return seconds_ms("--quic-keepalive-sec", arg, &o->keepalive_ms);
+	case OPT_MASTER_ADDR:
+		o->master_addr = arg;
+		break;
+	case OPT_SOURCE_ADDR:
+		o->source_addr = arg;
+		break;
+	case OPT_LOCAL_HOST:
+		ro->local_host = arg;
+		break;
+	case OPT_FORCE_REMOTE:
+		ro->force_remote = true;
+		break;
 	}
+	return -1;
+}
+
+/*
+ * Parses options into cl and ro and sets *first to the first operand;
+ * returns -1 to go on, else an exit code.  rcp's copy options come from
+ * cliopts (shared with rcp-master and rcpctl); the remote ones are ours.
+ */
+static int
+parse_options(struct rcp_cliopts *cl, struct rcp_remotecopy_opts *ro,
+    int argc, char **argv, int *first)
+{
+	const struct option *base;
+	struct option *all;
+	char *cause = NULL;
+	size_t n;
+	int ch, r, code = -1;
+
+	base = rcp_cliopts_longopts(&n);
+	all = rcp_xcalloc(n + RCP_ARRAY_SIZE(remote_longopts), sizeof(*all));
+	memcpy(all, base, n * sizeof(*all));
+	memcpy(all + n, remote_longopts, sizeof(remote_longopts));
+	opterr = 0;	/* our own messages, naming the option */
+	while (code < 0 && (ch = getopt_long(argc, argv, ":" RCP_CLIOPTS_SHORT,
+	    all, NULL)) != -1) {
+		if (ch == ':')
+			code = bad_usage("option '%s' needs a value",
+			    argv[optind - 1]);
+		else if (ch == '?')
+			code = optopt != 0 ?
+			    bad_usage("unknown option '-%c'", optopt) :
+			    bad_usage("unknown option '%s'", argv[optind - 1]);
+		else if (ch >= OPT_RCPD_PATH)
+			code = apply_remote(ro, ch, optarg);
+		else if ((r = rcp_cliopts_apply(cl, ch, optarg, 0, NULL,
+		    &cause)) != 0) {
+			code = bad_usage("%s", cause != NULL ? cause :
+			    "bad option");
+			free(cause);
+			cause = NULL;
+		} else if (cl->help || cl->version)
+			break;
+	}
+	free(all);
+	if (code >= 0)
+		return code;
+	*first = optind;
 	if (cl->help) {
 		usage(stdout);
 		return EXIT_OK;
@@ -236,16 +410,115 @@ parse_options(struct rcp_cliopts *cl, int argc, char **argv, int *first)
 		printf("rcp %s\n", PACKAGE_VERSION);
 		return EXIT_OK;
 	}
+	if (rcp_cliopts_finish(cl, &cause) != 0) {
+		code = bad_usage("%s", cause);
+		free(cause);
+		return code;
+	}
 	if (argc - *first < 2)
 		return bad_usage("%s", argc - *first == 0 ? "missing source "
 		    "and destination" : "missing destination");
 	return -1;
 }
 
+/* Whether any operand names a remote host. */
+static bool
+is_remote(char **paths, int n, bool force)
+{
+	char *host, *path;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (rcp_remotecopy_split(paths[i], force, &host, &path)) {
+			free(host);
+			free(path);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+print_host(const char *role, const struct rcp_remote_summary *h)
+{
+	char t[32], cpu[32], rss[32];
+
+	printf("%s host %s: walltime %s, cpu time %s, peak rss %s\n", role,
+	    h->host, rcp_fmt_duration(t, sizeof(t), h->wall_ns),
+	    rcp_fmt_duration(cpu, sizeof(cpu), h->cpu_ns),
+	    rcp_fmt_bytes(rss, sizeof(rss), (double)h->peak_rss));
+}
+
+/* Runs a remote copy; returns the exit code. */
+static int
+run_remote(struct rcp_cliopts *cl, struct rcp_remotecopy_opts *ro,
+    struct ui *ui, const struct rcp_log *log, char **ops, int nsrcs)
+{
+	struct rcp_remotecopy_result res;
+	struct rcp_runstats rs;
+	struct rcp_buf b = RCP_BUF_INIT;
+	pthread_t th;
+	char cwd[4096], *cause = NULL;
+	int r, code = EXIT_FAIL;
+	bool watching;
+
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		cwd[0] = '\0';
+	ro->remote.log = log;
+	ro->remote.agent_verbosity = log->level;
+	r = rcp_remotecopy_new(ro, &cl->o, cl->o.filter,
+	    (const char *const *)ops, (size_t)nsrcs, ops[nsrcs],
+	    cwd[0] ? cwd : NULL, &ui->remote, &cause);
+	if (r != 0) {
+		fprintf(stderr, "rcp: %s\n", cause);
+		free(cause);
+		return r == RCP_ERR_INVAL ? EXIT_USAGE : EXIT_FAIL;
+	}
+	/* The same thread shows progress and turns signals into an abort. */
+	watching = pthread_create(&th, NULL, progress_main, ui) == 0;
+	r = rcp_remotecopy_run(ui->remote, &res, &cause);
+	if (watching) {
+		pthread_mutex_lock(&ui->lock);
+		ui->done = true;
+		pthread_cond_broadcast(&ui->cond);
+		pthread_mutex_unlock(&ui->lock);
+		pthread_join(th, NULL);
+	}
+	if (r == 0)
+		code = EXIT_OK;
+	else if (got_signal)
+		fprintf(stderr, "rcp: interrupted by signal %d; the copy is "
+		    "incomplete\n", (int)got_signal);
+	else if (r == RCP_ERR_PARTIAL)
+		fprintf(stderr, "rcp: %llu error%s; see the messages above\n",
+		    (unsigned long long)res.stats.errors,
+		    res.stats.errors == 1 ? "" : "s");
+	else
+		fprintf(stderr, "rcp: %s\n", cause != NULL ? cause :
+		    rcp_strerror(r));
+	if ((cl->summary || cl->o.dry_run != RCP_DRY_NONE) &&
+	    (r == 0 || r == RCP_ERR_PARTIAL)) {
+		rcp_runstats_now(&rs, ui->start_ns);
+		rcp_progress_summary(&b, &res.stats, &rs);
+		fputs(rcp_buf_str(&b), stdout);
+		rcp_buf_release(&b);
+		if (res.have_hosts) {
+			print_host("source", &res.hosts[0]);
+			print_host("destination", &res.hosts[1]);
+		}
+		fflush(stdout);
+	}
+	free(cause);
+	rcp_remotecopy_free(ui->remote);
+	ui->remote = NULL;
+	return code;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct rcp_cliopts cl;
+	struct rcp_remotecopy_opts ro;
 	struct ui ui;
 	struct rcp_log log;
 	struct sigaction sa;
@@ -258,9 +531,10 @@ main(int argc, char **argv)
 
 	memset(&ui, 0, sizeof(ui));
 	rcp_cliopts_init(&cl);
+	rcp_remotecopy_opts_init(&ro);
 	pthread_mutex_init(&ui.lock, NULL);
 	pthread_cond_init(&ui.cond, NULL);
-	if ((code = parse_options(&cl, argc, argv, &first)) >= 0)
+	if ((code = parse_options(&cl, &ro, argc, argv, &first)) >= 0)
 		goto out;
 	code = EXIT_FAIL;
 
@@ -279,6 +553,30 @@ main(int argc, char **argv)
 	log.fn = log_sink;
 	log.arg = &ui;
 	log.level = cl.quiet ? RCP_LOG_ERROR : RCP_LOG_WARN + cl.verbosity;
+	if (cl.progress) {
+		ui.progress = true;
+		ui.progress_type = cl.progress_type;
+		if (ui.progress_type == RCP_CLIOPTS_PROG_AUTO)
+			ui.progress_type = isatty(STDERR_FILENO) ?
+			    RCP_CLIOPTS_PROG_BAR : RCP_CLIOPTS_PROG_TEXT;
+		ui.progress_delay_ns = cl.progress_delay_ns;
+		if (ui.progress_delay_ns == 0)
+			ui.progress_delay_ns = ui.progress_type ==
+			    RCP_CLIOPTS_PROG_BAR ? 200000000u : 10000000000u;
+	}
+	if (is_remote(argv + first, argc - first, ro.force_remote)) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		signal(SIGPIPE, SIG_IGN);
+		if (!ui.progress)
+			ui.progress_delay_ns = 100000000u;	/* signals only */
+		code = run_remote(&cl, &ro, &ui, &log, argv + first, nsrcs);
+		goto out;
+	}
 	ui.copy = rcp_copy_new(&cl.o, &log);
 
 	memset(&sa, 0, sizeof(sa));
@@ -290,19 +588,9 @@ main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (cl.progress) {
-		ui.progress = true;
-		ui.progress_type = cl.progress_type;
-		if (ui.progress_type == RCP_CLIOPTS_PROG_AUTO)
-			ui.progress_type = isatty(STDERR_FILENO) ?
-			    RCP_CLIOPTS_PROG_BAR : RCP_CLIOPTS_PROG_TEXT;
-		ui.progress_delay_ns = cl.progress_delay_ns;
-		if (ui.progress_delay_ns == 0)
-			ui.progress_delay_ns = ui.progress_type ==
-			    RCP_CLIOPTS_PROG_BAR ? 200000000u : 10000000000u;
-		if (pthread_create(&progress, NULL, progress_main, &ui) == 0)
-			progress_started = true;
-	}
+	if (ui.progress &&
+	    pthread_create(&progress, NULL, progress_main, &ui) == 0)
+		progress_started = true;
 
 	r = rcp_copy_run(ui.copy, (const char *const *)srcs, (size_t)nsrcs,
 	    dst, &cause);

@@ -837,6 +837,20 @@ rcp_remote_finish(struct rcp_remote *r, struct rcp_remote_summary sum[2],
 }
 
 void
+rcp_remote_abort(struct rcp_remote *r)
+{
+	size_t i;
+
+	/* The agents read EOF and stop; our readers see the links go. */
+	for (i = 0; i < 2; i++) {
+		if (r->agents[i].proc != NULL)
+			rcp_ssh_proc_close_stdin(r->agents[i].proc);
+		if (r->agents[i].conn != NULL)
+			rcp_quic_close(r->agents[i].conn, 2);
+	}
+}
+
+void
 rcp_remote_free(struct rcp_remote *r)
 {
 	struct rcp_quic_msg *m, *next;

@@ -75,6 +75,12 @@ void rcp_remote_progress(struct rcp_remote *r, int role,
 int rcp_remote_finish(struct rcp_remote *r, struct rcp_remote_summary sum[2],
     char **cause);
 
+/*
+ * Stops a run from another thread: closes the agents' channels (they read
+ * EOF and stop) and connections; a pending request fails.
+ */
+void rcp_remote_abort(struct rcp_remote *r);
+
 /* Stops everything still running; NULL is a no-op. */
 void rcp_remote_free(struct rcp_remote *r);
 

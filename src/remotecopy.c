@@ -1,0 +1,253 @@
+/* remotecopy.c: running one copy through a source and a destination agent. */
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "copywire.h"
+#include "error.h"
+#include "filter.h"
+#include "proto.h"
+#include "remotecopy.h"
+#include "strbuf.h"
+#include "util.h"
+#include "wire.h"
+
+#include "banned.h"
+
+struct rcp_remotecopy {
+	struct rcp_remotecopy_opts	 o;
+	struct rcp_buf			 request;	/* the COPY body */
+	char				*src_host;
+	char				*dst_host;
+	pthread_mutex_t			 lock;
+	struct rcp_remote		*remote;	/* requires lock */
+	atomic_bool			 aborted;
+};
+
+bool
+rcp_remotecopy_split(const char *arg, bool force_remote, char **host,
+    char **path)
+{
+	const char *colon, *p, *end, *user_end;
+	size_t hl;
+
+	/* Absolute, relative and ~ paths are local, as with scp. */
+	if (arg[0] == '/' || arg[0] == '.' || arg[0] == '~' || arg[0] == ':')
+		return false;
+	if (arg[0] == '[') {
+		if ((end = strchr(arg, ']')) == NULL || end[1] != ':')
+			return false;
+		colon = end + 1;
+	} else if ((user_end = strchr(arg, '@')) != NULL &&
+	    user_end[1] == '[') {
+		if ((end = strchr(user_end, ']')) == NULL || end[1] != ':')
+			return false;
+		colon = end + 1;
+	} else {
+		colon = strchr(arg, ':');
+		if (colon == NULL || memchr(arg, '/', (size_t)(colon - arg)) != NULL)
+			return false;
+	}
+	hl = (size_t)(colon - arg);
+	/* "host:2222:/path": a port before the path. */
+	for (p = colon + 1; *p >= '0' && *p <= '9'; p++)
+		;
+	if (p > colon + 1 && *p == ':') {
+		hl = (size_t)(p - arg);
+		colon = p;
+	}
+	*host = rcp_xstrndup(arg, hl);
+	if (!force_remote) {
+		const char *h = strrchr(*host, '@');
+		h = h != NULL ? h + 1 : *host;
+		if (strcmp(h, "localhost") == 0) {
+			free(*host);
+			*host = NULL;
+			return false;
+		}
+	}
+	*path = rcp_xstrdup(colon + 1);
+	return true;
+}
+
+void
+rcp_remotecopy_opts_init(struct rcp_remotecopy_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	rcp_remote_opts_init(&o->remote);
+	o->local_host = "localhost";
+}
+
+/* A path for the agent: remote relative paths are relative to our cwd. */
+static char *
+agent_path(const char *path, const char *cwd, bool keep_slash)
+{
+	char *p;
+
+	if (path[0] == '/' || path[0] == '~' || cwd == NULL)
+		p = rcp_xstrdup(path[0] ? path : ".");
+	else if (path[0] == '\0')
+		p = rcp_xstrdup(cwd);
+	else
+		p = rcp_path_join(cwd, path);
+	(void)keep_slash;
+	return p;
+}
+
+int
+rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
+    const struct rcp_copy_opts *copy, const struct rcp_filter *filter,
+    const char *const *srcs, size_t nsrcs, const char *dst, const char *cwd,
+    struct rcp_remotecopy **out, char **cause)
+{
+	struct rcp_remotecopy *rc = rcp_xcalloc(1, sizeof(*rc));
+	char *host, *path, *p;
+	size_t i;
+
+	rc->o = *o;
+	pthread_mutex_init(&rc->lock, NULL);
+	rcp_wire_put_u32(&rc->request, (uint32_t)nsrcs);
+	for (i = 0; i < nsrcs; i++) {
+		host = path = NULL;
+		if (!rcp_remotecopy_split(srcs[i], o->force_remote, &host,
+		    &path)) {
+			host = rcp_xstrdup(o->local_host);
+			path = rcp_xstrdup(srcs[i]);
+		}
+		if (rc->src_host != NULL && strcmp(rc->src_host, host) != 0) {
+			*cause = rcp_xasprintf("all sources of a copy must be on "
+			    "one host ('%s' and '%s')", rc->src_host, host);
+			free(host);
+			free(path);
+			rcp_remotecopy_free(rc);
+			return RCP_ERR_INVAL;
+		}
+		if (rc->src_host == NULL)
+			rc->src_host = host;
+		else
+			free(host);
+		p = agent_path(path, cwd, false);
+		rcp_wire_put_str(&rc->request, p);
+		free(p);
+		free(path);
+	}
+	host = path = NULL;
+	if (!rcp_remotecopy_split(dst, o->force_remote, &host, &path)) {
+		host = rcp_xstrdup(o->local_host);
+		path = rcp_xstrdup(dst);
+	}
+	rc->dst_host = host;
+	p = agent_path(path, cwd, true);
+	rcp_wire_put_str(&rc->request, p);
+	free(p);
+	free(path);
+	rcp_copywire_put_opts(&rc->request, copy, filter);
+	*out = rc;
+	return 0;
+}
+
+static int
+decode_done(struct rcp_quic_msg *m, struct rcp_remotecopy_result *res,
+    char **cause)
+{
+	struct rcp_wire_cursor c;
+	uint32_t result;
+	char *why = NULL;
+
+	rcp_wire_cursor_init(&c, m->f.body, m->f.len);
+	if (m->f.type != RCP_MSG_COPY_DONE ||
+	    rcp_wire_get_u32(&c, &result) != 0 ||
+	    rcp_wire_get_str(&c, &why, RCP_PROTO_MAX_TEXT) != 0 ||
+	    rcp_copywire_get_stats(&c, &res->stats) != 0) {
+		free(why);
+		*cause = rcp_xstrdup("malformed reply from the destination "
+		    "agent");
+		return RCP_ERR_PROTO;
+	}
+	if ((int)result != 0 && why[0] != '\0')
+		*cause = why;
+	else
+		free(why);
+	return (int)result;
+}
+
+int
+rcp_remotecopy_run(struct rcp_remotecopy *rc,
+    struct rcp_remotecopy_result *res, char **cause)
+{
+	struct rcp_remote *r = NULL;
+	struct rcp_quic_msg *m = NULL;
+	char *c2 = NULL;
+	int rv, fr;
+
+	memset(res, 0, sizeof(*res));
+	rv = rcp_remote_start(&rc->o.remote, rc->src_host, rc->dst_host, &r,
+	    cause);
+	if (rv != 0)
+		return rv;
+	pthread_mutex_lock(&rc->lock);
+	rc->remote = r;
+	pthread_mutex_unlock(&rc->lock);
+	if (atomic_load(&rc->aborted)) {
+		*cause = rcp_xstrdup("interrupted");
+		rv = RCP_ERR_CANCELED;
+		goto out;
+	}
+	/* A copy takes as long as it takes: the agents' deaths end it. */
+	rv = rcp_remote_request(r, RCP_ROLE_DESTINATION, RCP_MSG_COPY,
+	    rc->request.data, rc->request.len, &m, INT_MAX, cause);
+	if (rv != 0)
+		goto out;	/* an agent is gone: nobody to say goodbye to */
+	rv = decode_done(m, res, cause);
+	rcp_quic_msg_free(m);
+	/* The destination answered, even with an error: end both cleanly. */
+	fr = rcp_remote_finish(r, res->hosts, &c2);
+	res->have_hosts = fr == 0;
+	if (fr != 0 && rv == 0) {
+		*cause = c2;
+		c2 = NULL;
+		rv = fr;
+	}
+out:
+	free(c2);
+	pthread_mutex_lock(&rc->lock);
+	rc->remote = NULL;
+	pthread_mutex_unlock(&rc->lock);
+	rcp_remote_free(r);
+	return rv;
+}
+
+void
+rcp_remotecopy_progress(struct rcp_remotecopy *rc, struct rcp_copy_stats *s)
+{
+	pthread_mutex_lock(&rc->lock);
+	if (rc->remote != NULL)
+		rcp_remote_progress(rc->remote, RCP_ROLE_DESTINATION, s);
+	else
+		memset(s, 0, sizeof(*s));
+	pthread_mutex_unlock(&rc->lock);
+}
+
+void
+rcp_remotecopy_abort(struct rcp_remotecopy *rc)
+{
+	atomic_store(&rc->aborted, true);
+	pthread_mutex_lock(&rc->lock);
+	if (rc->remote != NULL)
+		rcp_remote_abort(rc->remote);
+	pthread_mutex_unlock(&rc->lock);
+}
+
+void
+rcp_remotecopy_free(struct rcp_remotecopy *rc)
+{
+	if (rc == NULL)
+		return;
+	rcp_buf_release(&rc->request);
+	free(rc->src_host);
+	free(rc->dst_host);
+	pthread_mutex_destroy(&rc->lock);
+	free(rc);
+}
