@@ -100,6 +100,8 @@ usage(FILE *fp)
 "      --source-addr ADDR      address the source agent listens on\n"
 "      --local-host HOST       SSH target serving a local side (localhost)\n"
 "      --force-remote          treat localhost:path as remote\n"
+"      --auto-deploy-rcpd      copy this rcpd to a host that lacks it (or has\n"
+"                              another version) as ~/.cache/rcp/bin/rcpd-V\n"
 "\n"
 "Output:\n"
 "  -v, --verbose               more log lines on stdout (-v, -vv, -vvv)\n"
@@ -264,7 +266,8 @@ enum {
 	OPT_MASTER_ADDR,
 	OPT_SOURCE_ADDR,
 	OPT_LOCAL_HOST,
-	OPT_FORCE_REMOTE
+	OPT_FORCE_REMOTE,
+	OPT_AUTO_DEPLOY
 };
 
 static const struct option remote_longopts[] = {
@@ -283,6 +286,7 @@ static const struct option remote_longopts[] = {
 	{ "source-addr", required_argument, NULL, OPT_SOURCE_ADDR },
 	{ "local-host", required_argument, NULL, OPT_LOCAL_HOST },
 	{ "force-remote", no_argument, NULL, OPT_FORCE_REMOTE },
+	{ "auto-deploy-rcpd", no_argument, NULL, OPT_AUTO_DEPLOY },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -353,6 +357,9 @@ apply_remote(struct rcp_remotecopy_opts *ro, int ch, char *arg)
 		break;
 	case OPT_FORCE_REMOTE:
 		ro->force_remote = true;
+		break;
+	case OPT_AUTO_DEPLOY:
+		o->auto_deploy = true;
 		break;
 	}
 	return -1;

@@ -183,15 +183,17 @@ rcp_remote_find_rcpd(struct rcp_ssh *ssh, const char *configured,
 	if (status != 0 || sscanf(out, "rcpd %63s protocol %u", version,
 	    &proto) != 2) {
 		*cause = rcp_xasprintf("'%s' on '%s' is not a working rcpd "
-		    "(exit status %d); install rcpd there, or point "
-		    "--rcpd-path at it", cand, rcp_ssh_host(ssh), status);
+		    "(exit status %d); install rcpd there, point "
+		    "--rcpd-path at it, or use --auto-deploy-rcpd", cand,
+		    rcp_ssh_host(ssh), status);
 		r = RCP_ERR_NOTFOUND;
 		goto out;
 	}
 	if (proto != RCP_PROTO_VERSION) {
 		*cause = rcp_xasprintf("rcpd on '%s' ('%s', version %s) speaks "
 		    "protocol %u, but this rcp (version %s) speaks protocol %d: "
-		    "install the same version on both hosts", rcp_ssh_host(ssh),
+		    "install the same version on both hosts, or use "
+		    "--auto-deploy-rcpd", rcp_ssh_host(ssh),
 		    cand, version, proto, PACKAGE_VERSION, RCP_PROTO_VERSION);
 		r = RCP_ERR_VERSION;
 		goto out;
@@ -206,6 +208,97 @@ out:
 	free(dir);
 	free(cand);
 	free(err);
+	return r;
+}
+
+/* Reads a whole local file (the rcpd to deploy).  0 or -errno. */
+static int
+slurp(const char *path, uint8_t **data, size_t *len)
+{
+	struct rcp_buf b = RCP_BUF_INIT;
+	char buf[65536];
+	ssize_t n;
+	FILE *fp;
+
+	if ((fp = fopen(path, "rb")) == NULL)
+		return -errno;
+	while ((n = (ssize_t)fread(buf, 1, sizeof(buf), fp)) > 0)
+		rcp_buf_add(&b, buf, (size_t)n);
+	if (ferror(fp)) {
+		fclose(fp);
+		rcp_buf_release(&b);
+		return -EIO;
+	}
+	fclose(fp);
+	*len = b.len;
+	*data = (uint8_t *)rcp_buf_detach(&b);
+	return 0;
+}
+
+/*
+ * Copies our own rcpd to ~/.cache/rcp/bin/rcpd-VERSION on the host: written
+ * under a temporary name, its SHA-256 checked there, then renamed, so a
+ * cut-off transfer never leaves a broken rcpd in place.  Sets *path to the
+ * deployed command.  0 or an error with *cause.
+ */
+static int
+deploy_rcpd(struct rcp_ssh *ssh, char **path, char **cause)
+{
+	struct rcp_ssh_run_io io;
+	uint8_t *bin = NULL, sum[32];
+	char hex[65], *dir = self_dir(), *local = NULL, *cmd = NULL, *err = NULL;
+	size_t len = 0, i;
+	int r;
+
+	if (dir == NULL) {
+		*cause = rcp_xstrdup("cannot find this program's directory "
+		    "to deploy rcpd from");
+		return RCP_ERR_NOTFOUND;
+	}
+	local = rcp_path_join(dir, "rcpd");
+	if ((r = slurp(local, &bin, &len)) != 0) {
+		*cause = rcp_xasprintf("cannot read '%s' to deploy it: %s",
+		    local, strerror(-r));
+		r = RCP_ERR_NOTFOUND;
+		goto out;
+	}
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, bin, len, sum);
+	for (i = 0; i < sizeof(sum); i++)
+		snprintf(hex + 2 * i, 3, "%02x", sum[i]);
+	cmd = rcp_xasprintf("set -e; umask 077; d=\"$HOME/.cache/rcp/bin\"; "
+	    "mkdir -p \"$d\"; t=\"$d/.rcpd-%s.$$\"; cat > \"$t\"; "
+	    "s=$(sha256sum \"$t\" | cut -d' ' -f1); if [ \"$s\" != %s ]; "
+	    "then rm -f \"$t\"; echo \"checksum mismatch: $s\" >&2; exit 3; "
+	    "fi; chmod 755 \"$t\"; mv -f \"$t\" \"$d/rcpd-%s\"; "
+	    "echo \"$d/rcpd-%s\"", PACKAGE_VERSION, hex, PACKAGE_VERSION,
+	    PACKAGE_VERSION);
+	memset(&io, 0, sizeof(io));
+	io.in = bin;
+	io.in_len = len;
+	io.out_max = 4096;
+	io.err_max = 4096;
+	if ((r = rcp_ssh_run_io(ssh, cmd, &io, 120000, &err)) != 0) {
+		*cause = rcp_xasprintf("cannot deploy rcpd to '%s': %s",
+		    rcp_ssh_host(ssh), err);
+		goto out;
+	}
+	if (io.status != 0) {
+		*cause = rcp_xasprintf("cannot deploy rcpd to '%s': %s (exit "
+		    "status %d)", rcp_ssh_host(ssh), io.err != NULL &&
+		    io.err[0] ? io.err : "the install step failed", io.status);
+		r = RCP_ERR_IO;
+	} else {
+		io.out[strcspn(io.out, "\n")] = '\0';
+		*path = rcp_xstrdup(io.out);
+	}
+	free(io.out);
+	free(io.err);
+out:
+	free(err);
+	free(cmd);
+	free(bin);
+	free(local);
+	free(dir);
 	return r;
 }
 
@@ -397,8 +490,28 @@ host_open(struct rcp_remote *r, const char *spec, struct rhost **out,
 	if (h->ssh == NULL)
 		return RCP_ERR_IO;
 	if ((rv = rcp_remote_find_rcpd(h->ssh, r->o.rcpd_path, &h->rcpd,
-	    cause)) != 0)
-		return rv;
+	    cause)) != 0) {
+		char *deployed = NULL, *why = NULL;
+
+		if (!r->o.auto_deploy ||
+		    (rv != RCP_ERR_NOTFOUND && rv != RCP_ERR_VERSION))
+			return rv;
+		/* Missing or of another version: bring ours. */
+		rcp_log(r->o.log, RCP_LOG_INFO, "%s; deploying this rcpd to "
+		    "'%s'", *cause, spec);
+		free(*cause);
+		*cause = NULL;
+		if ((rv = deploy_rcpd(h->ssh, &deployed, cause)) != 0)
+			return rv;
+		rv = rcp_remote_find_rcpd(h->ssh, deployed, &h->rcpd, &why);
+		free(deployed);
+		if (rv != 0) {
+			*cause = rcp_xasprintf("the deployed rcpd does not work: "
+			    "%s", why);
+			free(why);
+			return rv;
+		}
+	}
 	/* Agents dial back the address this host reached us at. */
 	if (r->o.master_addr != NULL) {
 		spec2 = rcp_xasprintf(strchr(r->o.master_addr, ':') ?

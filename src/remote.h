@@ -19,6 +19,8 @@
 struct rcp_remote_opts {
 	struct rcp_ssh_opts	 ssh;
 	const char		*rcpd_path;	/* NULL: next to us, else PATH */
+	bool			 auto_deploy;	/* missing or another version:
+						 * copy ours to the host */
 	struct rcp_udp_ports	 ports;		/* n == 0: any */
 	int			 profile;	/* RCP_QUIC_* */
 	uint32_t		 conn_timeout_ms;

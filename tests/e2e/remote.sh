@@ -122,4 +122,30 @@ t_check "protocol version mismatch" t_run 1 "$out" \
 t_check "  names both versions" \
     t_grep 'speaks protocol 999, but this rcp .* speaks protocol 1' "$out"
 
+# 8. --auto-deploy-rcpd brings our rcpd where it is missing or of another
+#    protocol: ~/.cache/rcp/bin/rcpd-VERSION of the SSH user (root here),
+#    removed again at the end.
+version=$("$RCPD" --protocol-version | awk '{print $2}')
+deployed=/root/.cache/rcp/bin/rcpd-$version
+rm -f "$deployed"
+trap 'rm -f "$deployed"; t_cleanup' EXIT
+mkdir -p "$T/dsrc"
+echo deploy >"$T/dsrc/f"
+R="$RCP_BUILDDIR/rcp --ssh-config $SSH_CONFIG"
+t_check "no rcpd and no auto-deploy: refused" t_run 1 "$out" \
+    $R --rcpd-path /nonexistent/rcpd 127.0.0.2:"$T/dsrc" 127.0.0.3:"$T/dd1"
+t_check "  with a hint" t_grep 'or use --auto-deploy-rcpd' "$out"
+t_check "auto-deploy where rcpd is missing" t_run 0 "$out" \
+    $R -v --rcpd-path /nonexistent/rcpd --auto-deploy-rcpd \
+    127.0.0.2:"$T/dsrc" 127.0.0.3:"$T/dd1"
+t_check "  says so" t_grep "deploying this rcpd to '127\.0\.0\.2'" "$out"
+t_check "  the deployed rcpd is ours, byte for byte" cmp "$deployed" "$RCPD"
+t_check "  and copied" diff -r "$T/dsrc" "$T/dd1"
+rm -f "$deployed"
+t_check "auto-deploy over an rcpd of another protocol" t_run 0 "$out" \
+    $R --rcpd-path "$T/old-rcpd" --auto-deploy-rcpd \
+    127.0.0.2:"$T/dsrc" 127.0.0.3:"$T/dd2"
+t_check "  and copied" diff -r "$T/dsrc" "$T/dd2"
+t_check "  no temporary file left" test -z "$(find /root/.cache/rcp/bin -name '.rcpd-*')"
+
 t_done
