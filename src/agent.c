@@ -35,6 +35,11 @@
 
 #include "banned.h"
 
+/* Engine workers of a remote copy by default: most of them wait on RTTs. */
+#define RCP_AGENT_REMOTE_WORKERS 16
+/* Threads serving the destination's reads on the source. */
+#define RCP_AGENT_SERVE_THREADS 8
+
 /* How long rcpd lingers once the master is gone before it _exits. */
 #define ORPHAN_GRACE_MS 1500
 
@@ -359,7 +364,7 @@ peer_serve(void *arg)
 	a->peer = c;
 	pthread_mutex_unlock(&a->log_lock);
 	rcp_log(&a->log, RCP_LOG_INFO, "destination agent connected");
-	srv = rcp_srcserve_new(4, &a->log);
+	srv = rcp_srcserve_new(RCP_AGENT_SERVE_THREADS, &a->log);
 	while (!atomic_load(&a->stop) && rcp_quic_recv(c, &m, -1) == 0) {
 		if (m->fin) {
 			rcp_quic_msg_free(m);
@@ -636,6 +641,12 @@ handle_copy(struct agent *a, const struct rcp_quic_msg *m,
 		r = RCP_ERR_PROTO;
 		goto out;
 	}
+	/*
+	 * Remote reads wait on the network, not the CPU: keep many in
+	 * flight unless told otherwise.
+	 */
+	if (o.max_workers == 0)
+		o.max_workers = RCP_AGENT_REMOTE_WORKERS;
 	dst2 = rcp_copy_expand_home(dst, getenv("HOME"));
 	free(dst);
 	dst = dst2;

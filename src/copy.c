@@ -1385,7 +1385,10 @@ run_dir(struct rcp_copy *c, struct worker *w, struct dnode *d)
 		goto out;
 	if (c->o.delete && d->dst_existed)
 		l.keep = &keep;
-	if ((r = SRC(c, list, fd, list_cb, &l)) != 0)
+	/* Into a new directory everything is copied: say so to the source. */
+	r = SRC(c, list, fd, d->dst_new && !c->o.dry_run &&
+	    rcp_filter_empty(c->o.filter) ? RCP_SRC_LIST_ALL : 0, list_cb, &l);
+	if (r != 0)
 		fail_at(c, d->parent, d->name, 0, "read directory", -r);
 	/* Never prune what a failed listing may simply not have seen. */
 	if (l.keep != NULL && r == 0 && !stopping(c) && d->dstfd >= 0)

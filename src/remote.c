@@ -72,7 +72,8 @@ struct rcp_remote {
 	struct rcp_remote_opts	 o;
 	struct rcp_cert	*cert;
 	uint8_t			 token[RCP_TOKEN_LEN];
-	struct rhost		*hosts[2];
+	pthread_mutex_t		 hosts_lock;
+	struct rhost		*hosts[2];	/* requires hosts_lock */
 	size_t			 nhosts;
 	struct ragent		 agents[2];	/* [0] source, [1] destination */
 	atomic_uint		 next_id;
@@ -474,17 +475,22 @@ host_open(struct rcp_remote *r, const char *spec, struct rhost **out,
 	size_t i;
 	int rv;
 
+	pthread_mutex_lock(&r->hosts_lock);
 	for (i = 0; i < r->nhosts; i++) {
 		if (strcmp(r->hosts[i]->spec, spec) == 0) {
 			*out = r->hosts[i];	/* one SSH connection per host */
+			pthread_mutex_unlock(&r->hosts_lock);
 			return 0;
 		}
 	}
-	if ((rv = rcp_ssh_target_parse(spec, &t, cause)) != 0)
+	if ((rv = rcp_ssh_target_parse(spec, &t, cause)) != 0) {
+		pthread_mutex_unlock(&r->hosts_lock);
 		return rv;
+	}
 	h = rcp_xcalloc(1, sizeof(*h));
 	h->spec = rcp_xstrdup(spec);
 	r->hosts[r->nhosts++] = h;
+	pthread_mutex_unlock(&r->hosts_lock);
 	h->ssh = rcp_ssh_connect(&t, &r->o.ssh, cause);
 	rcp_ssh_target_release(&t);
 	if (h->ssh == NULL)
@@ -770,6 +776,61 @@ introduce(struct rcp_remote *r, char **cause)
 	return rv;
 }
 
+/* One host's start-up: SSH, finding rcpd, launching the agent. */
+struct start_job {
+	struct rcp_remote	*r;
+	const char		*spec;
+	struct ragent		*a;
+	int			 rv;
+	char			*cause;
+};
+
+static void *
+start_one(void *arg)
+{
+	struct start_job *j = arg;
+
+	j->rv = host_open(j->r, j->spec, &j->a->h, &j->cause);
+	if (j->rv == 0)
+		j->rv = agent_launch(j->r, j->a, &j->cause);
+	return NULL;
+}
+
+/*
+ * Starts both agents; on two hosts at once, since each start is mostly
+ * waiting on SSH round trips.
+ */
+static int
+start_agents(struct rcp_remote *r, const char *src_host, const char *dst_host,
+    char **cause)
+{
+	struct start_job j[2] = {
+		{ r, src_host, &r->agents[0], 0, NULL },
+		{ r, dst_host, &r->agents[1], 0, NULL }
+	};
+	pthread_t th;
+	bool threaded = false;
+	int i, rv = 0;
+
+	if (strcmp(src_host, dst_host) != 0)
+		threaded = pthread_create(&th, NULL, start_one, &j[0]) == 0;
+	if (!threaded)
+		start_one(&j[0]);
+	if (j[0].rv == 0 || threaded)
+		start_one(&j[1]);
+	if (threaded)
+		pthread_join(th, NULL);
+	for (i = 0; i < 2; i++) {
+		if (j[i].rv != 0 && rv == 0) {
+			rv = j[i].rv;
+			*cause = j[i].cause;
+			j[i].cause = NULL;
+		}
+		free(j[i].cause);
+	}
+	return rv;
+}
+
 int
 rcp_remote_start(const struct rcp_remote_opts *o, const char *src_host,
     const char *dst_host, struct rcp_remote **out, char **cause)
@@ -778,6 +839,7 @@ rcp_remote_start(const struct rcp_remote_opts *o, const char *src_host,
 	int i, rv;
 
 	r->o = *o;
+	pthread_mutex_init(&r->hosts_lock, NULL);
 	atomic_init(&r->next_id, 1);
 	for (i = 0; i < 2; i++) {
 		r->agents[i].r = r;
@@ -790,12 +852,9 @@ rcp_remote_start(const struct rcp_remote_opts *o, const char *src_host,
 	gnutls_rnd(GNUTLS_RND_KEY, r->token, sizeof(r->token));
 	if ((rv = rcp_cert_new(&r->cert, cause)) != 0)
 		goto fail;
-	if ((rv = host_open(r, src_host, &r->agents[0].h, cause)) != 0 ||
-	    (rv = host_open(r, dst_host, &r->agents[1].h, cause)) != 0)
+	if ((rv = start_agents(r, src_host, dst_host, cause)) != 0)
 		goto fail;
 	for (i = 0; i < 2; i++) {
-		if ((rv = agent_launch(r, &r->agents[i], cause)) != 0)
-			goto fail;
 		if (pthread_create(&r->agents[i].errreader, NULL,
 		    errreader_main, &r->agents[i]) == 0)
 			r->agents[i].errreader_started = true;
@@ -1007,5 +1066,6 @@ rcp_remote_free(struct rcp_remote *r)
 	}
 	rcp_cert_free(r->cert);
 	gnutls_memset(r->token, 0, sizeof(r->token));
+	pthread_mutex_destroy(&r->hosts_lock);
 	free(r);
 }

@@ -74,7 +74,7 @@ local_opendir(void *ctx, int dir, const char *name, bool follow, int *out)
 }
 
 static int
-local_list(void *ctx, int dir, rcp_src_entry_fn *fn, void *arg)
+local_list(void *ctx, int dir, int flags, rcp_src_entry_fn *fn, void *arg)
 {
 	char *buf = rcp_xmalloc(DENTS_BUFSZ);
 	struct dirent64 *de;

@@ -16,6 +16,9 @@
 
 struct rcp_io;
 
+/* Flags of list. */
+#define RCP_SRC_LIST_ALL 1
+
 /* Called for each directory entry; nonzero stops the listing. */
 typedef int rcp_src_entry_fn(void *arg, const char *name, unsigned char dtype);
 
@@ -30,8 +33,14 @@ struct rcp_src_ops {
 	/* Opens directory name below dir as *out.  0 or -errno. */
 	int	(*opendir)(void *ctx, int dir, const char *name, bool follow,
 		    int *out);
-	/* Calls fn for each entry of dir but "." and "..".  0 or -errno. */
-	int	(*list)(void *ctx, int dir, rcp_src_entry_fn *fn, void *arg);
+	/*
+	 * Calls fn for each entry of dir but "." and "..".  With
+	 * RCP_SRC_LIST_ALL the caller will copy every file (its destination
+	 * directory is new), so a remote source may send small files along
+	 * with the names.  0 or -errno.
+	 */
+	int	(*list)(void *ctx, int dir, int flags, rcp_src_entry_fn *fn,
+		    void *arg);
 	int	(*stat)(void *ctx, int dir, const char *name, bool follow,
 		    struct stat *st);
 	/* Opens a regular file for reading; *st is its fstat.  0 or -errno. */

@@ -29,8 +29,11 @@
 #define READ_MAX (1u << 20)
 /* Files up to this size come back with their OPEN. */
 #define PREFETCH_MAX (256u << 10)
-/* Entries per LIST reply, about. */
-#define LIST_BATCH (256u << 10)
+/* Entries (and inline data) per LIST reply, about. */
+#define LIST_BATCH (1u << 20)
+/* Files up to this size travel inline with a LIST of a new directory. */
+#define INLINE_MAX (64u << 10)
+#define INLINE_BUCKETS 256
 /* Open handles a source agent allows the destination. */
 #define MAX_HANDLES 16384
 /* Streams the client spreads its requests over. */
@@ -303,6 +306,44 @@ srv_opendir(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 	return 0;
 }
 
+static ssize_t pread_full(int fd, uint8_t *p, size_t n, off_t off);
+
+/*
+ * Appends a small regular file's stat, a second stat after reading (to
+ * catch a change) and its contents, after a 1; or just a 0 if it is not
+ * such a file or cannot be read now (the destination then asks again and
+ * gets the error itself).
+ */
+static void
+put_inline(struct rcp_buf *ents, int dirfd, const char *name)
+{
+	struct stat st, after;
+	uint8_t *data;
+	ssize_t n;
+	int fd;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !S_ISREG(st.st_mode) || st.st_size > (off_t)INLINE_MAX ||
+	    rcp_fs_is_sparse(&st) ||
+	    (fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) < 0) {
+		rcp_wire_put_u8(ents, 0);
+		return;
+	}
+	data = rcp_xmalloc((size_t)st.st_size + 1);
+	n = pread_full(fd, data, (size_t)st.st_size + 1, 0);
+	if (n < 0 || fstat(fd, &after) != 0)
+		rcp_wire_put_u8(ents, 0);
+	else {
+		rcp_wire_put_u8(ents, 1);
+		put_stat(ents, &st);
+		put_stat(ents, &after);
+		rcp_wire_put_bytes(ents, data, (size_t)n);
+	}
+	close(fd);
+	free(data);
+}
+
 static int
 srv_list(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
     struct rcp_buf *out)
@@ -311,12 +352,14 @@ srv_list(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 	struct dirent64 *de;
 	char *buf;
 	uint32_t h, count = 0;
+	uint8_t flags = 0;
 	long n = 0, pos;
 	off_t resume = 0;
 	int fd;
 
 	if (rcp_wire_get_u32(cur, &h) != 0)
 		return -EPROTO;
+	(void)rcp_wire_get_u8(cur, &flags);	/* older masters send none */
 	if ((fd = h_fd(s, h)) < 0)
 		return -EBADF;
 	buf = rcp_xmalloc(DENTS_BUFSZ);
@@ -340,6 +383,11 @@ srv_list(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 				continue;
 			rcp_wire_put_str(&ents, de->d_name);
 			rcp_wire_put_u8(&ents, de->d_type);
+			if ((flags & RCP_SRC_LIST_ALL) && (de->d_type == DT_REG ||
+			    de->d_type == DT_UNKNOWN))
+				put_inline(&ents, fd, de->d_name);
+			else
+				rcp_wire_put_u8(&ents, 0);
 			count++;
 		}
 	}
@@ -713,13 +761,61 @@ rcp_srcserve_free(struct rcp_srcserve *s)
 /* The client: the destination's engine reading the source.                */
 /* ======================================================================= */
 
+/* A small file that came with its directory's listing. */
+struct inline_ent {
+	struct inline_ent	*next;
+	char			*name;
+	struct stat		 st;
+	struct stat		 after;
+	uint8_t			*data;
+	size_t			 len;
+};
+
 /* What the engine holds: a server handle, or a file that came whole. */
 struct rhandle {
 	uint32_t	 server;	/* UINT32_MAX: none on the server */
 	uint8_t		*data;		/* prefetched contents */
 	size_t		 len;
 	struct stat	 after;		/* fstat once read, with data */
+	struct inline_ent **cache;	/* directories: files sent inline */
 };
+
+static uint32_t
+name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h % INLINE_BUCKETS;
+}
+
+static void
+inline_free(struct inline_ent *e)
+{
+	free(e->name);
+	free(e->data);
+	free(e);
+}
+
+static void
+rhandle_free(struct rhandle *h)
+{
+	struct inline_ent *e, *next;
+	size_t i;
+
+	if (h == NULL)
+		return;
+	for (i = 0; h->cache != NULL && i < INLINE_BUCKETS; i++) {
+		for (e = h->cache[i]; e != NULL; e = next) {
+			next = e->next;
+			inline_free(e);
+		}
+	}
+	free(h->cache);
+	free(h->data);
+	free(h);
+}
 
 struct rcp_srcremote {
 	struct rcp_quic_conn	*conn;
@@ -798,11 +894,8 @@ rcp_srcremote_free(struct rcp_srcremote *r)
 		next = m->next;
 		rcp_quic_msg_free(m);
 	}
-	for (i = 0; i < r->nh; i++) {
-		if (r->h[i] != NULL)
-			free(r->h[i]->data);
-		free(r->h[i]);
-	}
+	for (i = 0; i < r->nh; i++)
+		rhandle_free(r->h[i]);
 	free(r->h);
 	pthread_mutex_destroy(&r->hlock);
 	pthread_cond_destroy(&r->cond);
@@ -967,14 +1060,64 @@ rem_opendir(void *ctx, int dir, const char *name, bool follow, int *out)
 	return e;
 }
 
+/* Files up to this size, with their stats, come in a listing. */
 static int
-rem_list(void *ctx, int dir, rcp_src_entry_fn *fn, void *arg)
+get_inline(struct rcp_wire_cursor *cur, struct inline_ent *e)
+{
+	const uint8_t *p;
+
+	if (get_stat(cur, &e->st) != 0 || get_stat(cur, &e->after) != 0 ||
+	    rcp_wire_get_bytes(cur, &p, &e->len, INLINE_MAX + 1) != 0 ||
+	    !S_ISREG(e->st.st_mode))
+		return RCP_ERR_PROTO;
+	e->data = rcp_xmalloc(e->len ? e->len : 1);
+	memcpy(e->data, p, e->len);
+	return 0;
+}
+
+static void
+cache_put(struct rcp_srcremote *r, int dir, struct inline_ent *e)
+{
+	struct rhandle *h = rh_get(r, dir);
+	uint32_t b = name_hash(e->name);
+
+	pthread_mutex_lock(&r->hlock);
+	if (h->cache == NULL)
+		h->cache = rcp_xcalloc(INLINE_BUCKETS, sizeof(*h->cache));
+	e->next = h->cache[b];
+	h->cache[b] = e;
+	pthread_mutex_unlock(&r->hlock);
+}
+
+/* Takes name's inline copy out of dir's cache, or returns NULL. */
+static struct inline_ent *
+cache_take(struct rcp_srcremote *r, int dir, const char *name)
+{
+	struct rhandle *h = rh_get(r, dir);
+	struct inline_ent *e = NULL, **pp;
+
+	pthread_mutex_lock(&r->hlock);
+	if (h != NULL && h->cache != NULL) {
+		for (pp = &h->cache[name_hash(name)]; (e = *pp) != NULL;
+		    pp = &e->next) {
+			if (strcmp(e->name, name) == 0) {
+				*pp = e->next;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&r->hlock);
+	return e;
+}
+
+static int
+rem_list(void *ctx, int dir, int flags, rcp_src_entry_fn *fn, void *arg)
 {
 	struct rcp_srcremote *r = ctx;
 	struct rcp_quic_msg *m = NULL;
 	struct rcp_wire_cursor cur;
 	struct rcp_buf b = RCP_BUF_INIT;
-	uint8_t more = 1, dtype;
+	uint8_t more = 1, dtype, has;
 	uint32_t n, i;
 	char *name;
 	int e = 0, stop = 0;
@@ -982,23 +1125,40 @@ rem_list(void *ctx, int dir, rcp_src_entry_fn *fn, void *arg)
 	while (more && !stop && e == 0) {
 		rcp_buf_reset(&b);
 		rcp_wire_put_u32(&b, rh_server(r, dir));
+		rcp_wire_put_u8(&b, (uint8_t)flags);
 		if ((e = call(r, RCP_MSG_SRC_LIST, &b, &m)) != 0)
 			break;
 		rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
 		if (rcp_wire_get_u8(&cur, &more) || rcp_wire_get_u32(&cur, &n))
 			e = -EPROTO;
+		/* Names (and inline files) first, then hand them out. */
 		for (i = 0; e == 0 && i < n && !stop; i++) {
 			if (rcp_wire_get_str(&cur, &name, RCP_PROTO_MAX_NAME) ||
-			    rcp_wire_get_u8(&cur, &dtype)) {
+			    rcp_wire_get_u8(&cur, &dtype) ||
+			    rcp_wire_get_u8(&cur, &has)) {
 				e = -EPROTO;
 				break;
 			}
 			/* A peer must not walk us out of the tree. */
 			if (strchr(name, '/') != NULL || name[0] == '\0' ||
-			    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			    strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+				free(name);
 				e = -EPROTO;
-			else
-				stop = fn(arg, name, dtype);
+				break;
+			}
+			if (has) {
+				struct inline_ent *ie = rcp_xcalloc(1,
+				    sizeof(*ie));
+				ie->name = rcp_xstrdup(name);
+				if (get_inline(&cur, ie) != 0) {
+					inline_free(ie);
+					free(name);
+					e = -EPROTO;
+					break;
+				}
+				cache_put(r, dir, ie);
+			}
+			stop = fn(arg, name, dtype);
 			free(name);
 		}
 		rcp_quic_msg_free(m);
@@ -1038,10 +1198,24 @@ rem_open(void *ctx, int dir, const char *name, bool follow, int *fh,
 	struct rhandle *rh;
 	struct stat after;
 	const uint8_t *data = NULL;
+	struct inline_ent *ie;
 	size_t n = 0;
 	uint32_t h;
 	int e, id;
 
+	/* Sent with the listing: no round trip. */
+	if (!follow && (ie = cache_take(r, dir, name)) != NULL) {
+		id = rh_add(r, UINT32_MAX);
+		rh = rh_get(r, id);
+		rh->data = ie->data;
+		rh->len = ie->len;
+		rh->after = ie->after;
+		*st = ie->st;
+		ie->data = NULL;
+		inline_free(ie);
+		*fh = id;
+		return 0;
+	}
 	put_at(r, &b, dir, name, follow);
 	e = call(r, RCP_MSG_SRC_OPEN, &b, &m);
 	rcp_buf_release(&b);
@@ -1241,8 +1415,7 @@ rem_close(void *ctx, int h)
 	pthread_mutex_lock(&r->hlock);
 	if (h >= 0 && (size_t)h < r->nh && r->h[h] != NULL) {
 		server = r->h[h]->server;
-		free(r->h[h]->data);
-		free(r->h[h]);
+		rhandle_free(r->h[h]);
 		r->h[h] = NULL;
 	}
 	pthread_mutex_unlock(&r->hlock);

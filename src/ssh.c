@@ -530,6 +530,14 @@ session_configure(struct rcp_ssh *s, const struct rcp_ssh_target *t,
 	if ((r = set_opt(s, SSH_OPTIONS_STRICTHOSTKEYCHECK, &one,
 	    "host key checking", cause)) != 0)
 		goto out;
+	/*
+	 * Our exchanges are small packets (key exchange, auth, exec, the
+	 * agents' start-up lines): without TCP_NODELAY, Nagle's algorithm
+	 * against delayed ACKs made connecting take ~110 ms instead of ~30.
+	 */
+	if ((r = set_opt(s, SSH_OPTIONS_NODELAY, &one, "TCP_NODELAY",
+	    cause)) != 0)
+		goto out;
 	if (t->user != NULL && (r = set_opt(s, SSH_OPTIONS_USER, t->user,
 	    "user", cause)) != 0)
 		goto out;
