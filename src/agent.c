@@ -3,6 +3,10 @@
  * has another serving the destination rcpd; a watcher thread turns EOF on
  * stdin (the master is gone) into a prompt exit.
  */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -34,6 +38,10 @@
 #include "wire.h"
 
 #include "banned.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.0.0"
+#endif
 
 /* Engine workers of a remote copy by default: most of them wait on RTTs. */
 #define RCP_AGENT_REMOTE_WORKERS 16
@@ -851,18 +859,23 @@ rcp_agent_run(const struct rcp_agent_opts *opts)
 	if (rcp_cert_new(&a.cert, &cause) != 0)
 		goto fail;
 	o.quic.cert = a.cert;
-	if (read_line(o.in_fd, &line, o.startup_timeout_ms, &cause) != 0 ||
-	    parse_secrets(line, &addr, &alen, fp, a.token, &cause) != 0)
-		goto fail;
-	/* Our fingerprint, for the master to pin: over SSH, never argv. */
+	/*
+	 * First our protocol, version and fingerprint, so that the master
+	 * checks the version and pins us without a separate exec; then its
+	 * secrets.  Both over SSH, never argv.
+	 */
 	rcp_cert_fp_hex(rcp_cert_fp(a.cert), hex);
-	out = rcp_xasprintf("%s fp=%s\n", RCP_AGENT_HELLO_TAG, hex);
+	out = rcp_xasprintf("%s proto=%d version=%s fp=%s\n",
+	    RCP_AGENT_HELLO_TAG, RCP_PROTO_VERSION, PACKAGE_VERSION, hex);
 	if (rcp_fs_write_full(o.out_fd, out, strlen(out)) != 0) {
 		free(out);
 		cause = rcp_xstrdup("cannot write to the master's channel");
 		goto fail;
 	}
 	free(out);
+	if (read_line(o.in_fd, &line, o.startup_timeout_ms, &cause) != 0 ||
+	    parse_secrets(line, &addr, &alen, fp, a.token, &cause) != 0)
+		goto fail;
 	if (pthread_create(&watcher, NULL, stdin_watch, &a) == 0)
 		pthread_detach(watcher);
 	if (o.role == RCP_ROLE_SOURCE && start_listening(&a, &cause) != 0)

@@ -495,29 +495,6 @@ host_open(struct rcp_remote *r, const char *spec, struct rhost **out,
 	rcp_ssh_target_release(&t);
 	if (h->ssh == NULL)
 		return RCP_ERR_IO;
-	if ((rv = rcp_remote_find_rcpd(h->ssh, r->o.rcpd_path, &h->rcpd,
-	    cause)) != 0) {
-		char *deployed = NULL, *why = NULL;
-
-		if (!r->o.auto_deploy ||
-		    (rv != RCP_ERR_NOTFOUND && rv != RCP_ERR_VERSION))
-			return rv;
-		/* Missing or of another version: bring ours. */
-		rcp_log(r->o.log, RCP_LOG_INFO, "%s; deploying this rcpd to "
-		    "'%s'", *cause, spec);
-		free(*cause);
-		*cause = NULL;
-		if ((rv = deploy_rcpd(h->ssh, &deployed, cause)) != 0)
-			return rv;
-		rv = rcp_remote_find_rcpd(h->ssh, deployed, &h->rcpd, &why);
-		free(deployed);
-		if (rv != 0) {
-			*cause = rcp_xasprintf("the deployed rcpd does not work: "
-			    "%s", why);
-			free(why);
-			return rv;
-		}
-	}
 	/* Agents dial back the address this host reached us at. */
 	if (r->o.master_addr != NULL) {
 		spec2 = rcp_xasprintf(strchr(r->o.master_addr, ':') ?
@@ -554,13 +531,29 @@ static char *
 launch_command(struct rcp_remote *r, struct ragent *a)
 {
 	struct rcp_buf b = RCP_BUF_INIT;
-	char *q = rcp_ssh_shell_quote(a->h->rcpd);
+	const char *want = a->h->rcpd != NULL ? a->h->rcpd : r->o.rcpd_path;
+	char *q, *dir;
 	int i;
 
-	rcp_buf_addf(&b, "exec %s --role %s --quic-profile %s", q,
+	/*
+	 * One exec finds rcpd and starts it: --rcpd-path, else next to our
+	 * own binary, else PATH.  Each exec costs sshd a session set-up.
+	 */
+	if (want != NULL) {
+		q = rcp_ssh_shell_quote(want);
+		rcp_buf_addf(&b, "p=%s; ", q);
+	} else {
+		dir = self_dir();
+		q = rcp_ssh_shell_quote(dir != NULL ? dir : "/nonexistent");
+		rcp_buf_addf(&b, "p=%s/rcpd; [ -x \"$p\" ] || "
+		    "p=$(command -v rcpd) || p=rcpd; ", q);
+		free(dir);
+	}
+	free(q);
+	rcp_buf_addf(&b, "[ -x \"$p\" ] || { echo \"rcpd: no executable at "
+	    "'$p'\" >&2; exit 127; }; exec \"$p\" --role %s --quic-profile %s",
 	    role_name(a->role), r->o.profile == RCP_QUIC_INTERNET ?
 	    "internet" : "datacenter");
-	free(q);
 	if (r->o.ports.n > 0) {
 		rcp_buf_addstr(&b, " --quic-port-ranges ");
 		for (i = 0; i < (int)r->o.ports.n; i++)
@@ -601,13 +594,37 @@ agent_stderr(struct ragent *a)
 	return rcp_xasprintf(": %s", buf);
 }
 
-/* Starts rcpd, exchanges secrets and fingerprints over the SSH channel. */
+/*
+ * Parses rcpd's first line, "RCPD1 proto=N version=V fp=HEX".  Returns 0,
+ * RCP_ERR_VERSION (another protocol: *version names it) or RCP_ERR_PROTO.
+ */
+static int
+parse_agent_hello(const char *line, uint8_t *fp, unsigned *proto,
+    char *version, size_t vlen)
+{
+	char hex[RCP_CERT_FP_HEXLEN + 2], ver[64];
+
+	if (sscanf(line, RCP_AGENT_HELLO_TAG " proto=%u version=%63s fp=%65s",
+	    proto, ver, hex) != 3)
+		return RCP_ERR_PROTO;
+	snprintf(version, vlen, "%s", ver);
+	if (*proto != RCP_PROTO_VERSION)
+		return RCP_ERR_VERSION;
+	return rcp_cert_fp_parse(hex, fp) == 0 ? 0 : RCP_ERR_PROTO;
+}
+
+/*
+ * Starts rcpd, checks what it is, then hands it its secrets.  Returns 0,
+ * RCP_ERR_NOTFOUND (no rcpd there), RCP_ERR_VERSION (another protocol) or
+ * another error, with *cause.
+ */
 static int
 agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
 {
 	struct sockaddr_storage ss;
 	char hex[RCP_CERT_FP_HEXLEN + 1], tok[2 * RCP_TOKEN_LEN + 1];
-	char *cmd, *addr, *line = NULL, *err, *ecause = NULL;
+	char *cmd, *addr, *line = NULL, *err, version[64];
+	unsigned proto = 0;
 	socklen_t len;
 	size_t i;
 	int rv;
@@ -619,6 +636,38 @@ agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
 	free(cmd);
 	if (a->proc == NULL)
 		return RCP_ERR_IO;
+	/* Who answers?  Secrets go to nothing but an rcpd of our protocol. */
+	rv = rcp_ssh_proc_read_line(a->proc, &line, RCP_PROTO_MAX_LINE,
+	    r->o.startup_timeout_ms);
+	if (rv == 0)
+		rv = parse_agent_hello(line, a->fp, &proto, version,
+		    sizeof(version));
+	free(line);
+	line = NULL;
+	if (rv == RCP_ERR_VERSION) {
+		*cause = rcp_xasprintf("rcpd on '%s' (version %s) speaks "
+		    "protocol %u, but this rcp (version %s) speaks protocol %d: "
+		    "install the same version on both hosts, or use "
+		    "--auto-deploy-rcpd", a->h->spec, version, proto,
+		    PACKAGE_VERSION, RCP_PROTO_VERSION);
+		return rv;
+	}
+	if (rv != 0) {
+		err = agent_stderr(a);
+		if (strstr(err, "rcpd: no executable at") != NULL) {
+			*cause = rcp_xasprintf("cannot find rcpd on '%s'%s; "
+			    "install it there, point --rcpd-path at it, or use "
+			    "--auto-deploy-rcpd", a->h->spec, err);
+			rv = RCP_ERR_NOTFOUND;
+		} else {
+			*cause = rcp_xasprintf("the %s agent on '%s' did not "
+			    "start%s", role_name(a->role), a->h->spec, err);
+			rv = RCP_ERR_PROTO;
+		}
+		free(err);
+		return rv;
+	}
+	rcp_quic_ep_allow(a->h->ep, a->fp);
 	rcp_quic_ep_addr(a->h->ep, &ss, &len);
 	addr = rcp_udp_addr_str((struct sockaddr *)&ss);
 	rcp_cert_fp_hex(rcp_cert_fp(r->cert), hex);
@@ -630,25 +679,36 @@ agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
 	rv = rcp_ssh_proc_write(a->proc, line, strlen(line));
 	gnutls_memset(line, 0, strlen(line));
 	free(line);
-	line = NULL;
-	if (rv == 0)
-		rv = rcp_ssh_proc_read_line(a->proc, &line, RCP_PROTO_MAX_LINE,
-		    r->o.startup_timeout_ms);
-	if (rv != 0 || strncmp(line, RCP_AGENT_HELLO_TAG " fp=",
-	    sizeof(RCP_AGENT_HELLO_TAG " fp=") - 1) != 0 ||
-	    rcp_cert_fp_parse(line + sizeof(RCP_AGENT_HELLO_TAG " fp=") - 1,
-	    a->fp) != 0) {
-		err = agent_stderr(a);
-		*cause = rcp_xasprintf("the %s agent on '%s' did not start%s",
-		    role_name(a->role), a->h->spec, err);
-		free(err);
-		free(line);
-		free(ecause);
-		return RCP_ERR_PROTO;
+	if (rv != 0) {
+		*cause = rcp_xasprintf("lost the %s agent on '%s' at start-up",
+		    role_name(a->role), a->h->spec);
+		return rv;
 	}
-	free(line);
-	rcp_quic_ep_allow(a->h->ep, a->fp);
 	return 0;
+}
+
+/* Launches, and with --auto-deploy-rcpd deploys and relaunches if needed. */
+static int
+agent_start(struct rcp_remote *r, struct ragent *a, char **cause)
+{
+	char *deployed = NULL;
+	int rv;
+
+	rv = agent_launch(r, a, cause);
+	if (rv == 0 || !r->o.auto_deploy ||
+	    (rv != RCP_ERR_NOTFOUND && rv != RCP_ERR_VERSION))
+		return rv;
+	rcp_log(r->o.log, RCP_LOG_INFO, "%s; deploying this rcpd to '%s'",
+	    *cause, a->h->spec);
+	free(*cause);
+	*cause = NULL;
+	rcp_ssh_proc_free(a->proc);
+	a->proc = NULL;
+	if ((rv = deploy_rcpd(a->h->ssh, &deployed, cause)) != 0)
+		return rv;
+	free(a->h->rcpd);
+	a->h->rcpd = deployed;
+	return agent_launch(r, a, cause);
 }
 
 /* Accepts the agent's pinned connection and checks its hello. */
@@ -792,7 +852,7 @@ start_one(void *arg)
 
 	j->rv = host_open(j->r, j->spec, &j->a->h, &j->cause);
 	if (j->rv == 0)
-		j->rv = agent_launch(j->r, j->a, &j->cause);
+		j->rv = agent_start(j->r, j->a, &j->cause);
 	return NULL;
 }
 

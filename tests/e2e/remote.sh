@@ -14,8 +14,20 @@ sshd_setup
 
 probe() { "$PROBE" --ssh-config "$SSH_CONFIG" --rcpd-path "$RCPD" "$@"; }
 
-# Counts rcpd processes started for this test (by their binary path).
-agents() { local n; n=$(pgrep -f -c "^$RCPD --role"); echo "${n:-0}"; }
+# Counts the rcpd processes of this test: those descended from its own
+# sshd (other tests may run agents of the same binary at the same time).
+agents() {
+	local n=0 pid p i
+	for pid in $(pgrep -f "^$RCPD --role"); do
+		p=$pid
+		for i in 1 2 3 4 5 6; do
+			p=$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' ')
+			[ -z "$p" ] || [ "$p" -le 1 ] && break
+			if [ "$p" = "$SSHD_PID" ]; then n=$((n + 1)); break; fi
+		done
+	done
+	echo $n
+}
 
 # 1. A full run: echoes to each agent, 20 echoes destination -> source
 #    with a name holding bytes that are not UTF-8 and a newline.
@@ -107,12 +119,19 @@ t_check "  the message says why" t_grep 'start failed: .*host key.*127\.0\.0\.2.
 t_check "missing rcpd" t_run 1 "$out" \
     "$PROBE" --ssh-config "$SSH_CONFIG" --rcpd-path /nonexistent/rcpd \
     127.0.0.2 127.0.0.3
-t_check "  names the path and host" t_grep "start failed: .*'/nonexistent/rcpd'.*127\.0\.0\.2" "$out"
+t_check "  names the host and the path" \
+    t_grep "start failed: cannot find rcpd on '127\.0\.0\.2'.*'/nonexistent/rcpd'" "$out"
 
 # 7. An rcpd speaking another protocol version.
 cat >"$T/old-rcpd" <<'SH'
 #!/bin/sh
-echo "rcpd 0.0.1 protocol 999"
+# An rcpd of protocol 999, as far as anyone can tell.
+if [ "$1" = --protocol-version ]; then
+	echo "rcpd 0.0.1 protocol 999"
+else
+	echo "RCPD1 proto=999 version=0.0.1 fp=$(printf '%064d' 0)"
+	cat >/dev/null
+fi
 SH
 chmod +x "$T/old-rcpd"
 chmod 755 "$T"
