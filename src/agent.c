@@ -570,6 +570,7 @@ struct progress_pump {
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;
 	bool		 done;		/* requires lock */
+	char		*lost;		/* why the source is gone; requires lock */
 };
 
 static void
@@ -604,6 +605,15 @@ progress_main(void *arg)
 			ts.tv_nsec -= 1000000000L;
 		}
 		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+		/* Without its source a copy can only pile up errors: stop. */
+		if (!p->done && p->lost == NULL &&
+		    rcp_quic_conn_error(p->a->peer) != NULL) {
+			p->lost = rcp_xasprintf("lost the source agent: %s",
+			    rcp_quic_conn_error(p->a->peer));
+			rcp_log(&p->a->log, RCP_LOG_ERROR, "%s; stopping the "
+			    "copy", p->lost);
+			rcp_copy_cancel(p->copy);
+		}
 		if (!p->done)
 			send_progress(p->a, p->copy);
 	}
@@ -678,6 +688,12 @@ handle_copy(struct agent *a, const struct rcp_quic_msg *m,
 	}
 	send_progress(a, copy);
 	rcp_copy_stats(copy, &st);
+	if (pump.lost != NULL) {
+		free(why);
+		why = pump.lost;
+		pump.lost = NULL;
+		r = RCP_ERR_IO;
+	}
 	atomic_store(&a->copy, NULL);
 	rcp_copy_free(copy);
 	rcp_srcremote_free(sr);		/* done with the source */

@@ -1348,6 +1348,19 @@ rx_all(struct rcp_quic_ep *ep)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			/*
+			 * A client's socket is connected: the kernel reports
+			 * an ICMP port unreachable.  The peer's process is
+			 * gone; waiting for the idle timeout helps nobody.
+			 */
+			if (errno == ECONNREFUSED && !ep->server &&
+			    ep->conns != NULL) {
+				char *peer = rcp_udp_addr_str(
+				    (struct sockaddr *)&ep->conns->remote);
+				conn_set_closed(ep->conns, "%s is not listening "
+				    "any more (its process is gone)", peer);
+				free(peer);
+			}
 			break;
 		}
 		seg = (size_t)n;

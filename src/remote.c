@@ -303,6 +303,8 @@ out:
 	return r;
 }
 
+void rcp_remote_abort(struct rcp_remote *r);
+
 /* --- readers ------------------------------------------------------------- */
 
 static void
@@ -456,6 +458,11 @@ errreader_main(void *arg)
 		else
 			agent_dead(a, "the %s agent on '%s' exited with status "
 			    "%d", role_name(a->role), a->h->spec, status);
+		/*
+		 * One agent cannot go on without the other: end the run now
+		 * rather than when the survivor's QUIC link times out.
+		 */
+		rcp_remote_abort(a->r);
 	}
 	return NULL;
 }
@@ -1066,6 +1073,19 @@ rcp_remote_finish(struct rcp_remote *r, struct rcp_remote_summary sum[2],
 	r1 = finish_one(r, &r->agents[1], &sum[1], r0 == 0 ? cause : &c2);
 	free(c2);
 	return r0 != 0 ? r0 : r1;
+}
+
+char *
+rcp_remote_dead(struct rcp_remote *r, int role)
+{
+	struct ragent *a = agent_of(r, role);
+	char *why = NULL;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->dead != NULL)
+		why = rcp_xstrdup(a->dead);
+	pthread_mutex_unlock(&a->lock);
+	return why;
 }
 
 void

@@ -77,6 +77,9 @@ void rcp_remote_progress(struct rcp_remote *r, int role,
 int rcp_remote_finish(struct rcp_remote *r, struct rcp_remote_summary sum[2],
     char **cause);
 
+/* Why an agent is gone (caller frees), or NULL if it is not. */
+char *rcp_remote_dead(struct rcp_remote *r, int role);
+
 /*
  * Stops a run from another thread: closes the agents' channels (they read
  * EOF and stop) and connections; a pending request fails.

@@ -198,10 +198,25 @@ rcp_remotecopy_run(struct rcp_remotecopy *rc,
 	/* A copy takes as long as it takes: the agents' deaths end it. */
 	rv = rcp_remote_request(r, RCP_ROLE_DESTINATION, RCP_MSG_COPY,
 	    rc->request.data, rc->request.len, &m, INT_MAX, cause);
-	if (rv != 0)
-		goto out;	/* an agent is gone: nobody to say goodbye to */
+	if (rv != 0) {
+		/* An agent is gone: name the one that died first. */
+		if ((c2 = rcp_remote_dead(r, RCP_ROLE_SOURCE)) != NULL &&
+		    strstr(c2, "was killed") != NULL) {
+			free(*cause);
+			*cause = c2;
+			c2 = NULL;
+		}
+		goto out;
+	}
 	rv = decode_done(m, res, cause);
 	rcp_quic_msg_free(m);
+	if (rv != 0 && (c2 = rcp_remote_dead(r, RCP_ROLE_SOURCE)) != NULL) {
+		/* Name what died, not just what the destination saw. */
+		free(*cause);
+		*cause = c2;
+		c2 = NULL;
+		goto out;
+	}
 	/* The destination answered, even with an error: end both cleanly. */
 	fr = rcp_remote_finish(r, res->hosts, &c2);
 	res->have_hosts = fr == 0;
