@@ -66,6 +66,7 @@ struct ragent {
 	char			*dead;		/* why it is gone; requires lock */
 	int			 exit_status;	/* requires lock; -1 unknown */
 	bool			 exited;	/* requires lock */
+	atomic_bool		 bye;		/* SHUTDOWN sent: its exit is expected */
 };
 
 struct rcp_remote {
@@ -405,7 +406,7 @@ reader_main(void *arg)
 		}
 		rcp_quic_msg_free(m);
 	}
-	if (!atomic_load(&a->r->stop))
+	if (!atomic_load(&a->r->stop) && !atomic_load(&a->bye))
 		agent_dead(a, "lost the %s agent on '%s': %s",
 		    role_name(a->role), a->h->spec,
 		    rcp_quic_conn_error(a->conn) != NULL ?
@@ -451,7 +452,7 @@ errreader_main(void *arg)
 	a->exit_status = status;
 	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->lock);
-	if (!atomic_load(&a->r->stop)) {
+	if (!atomic_load(&a->r->stop) && !atomic_load(&a->bye)) {
 		if (status > 128)
 			agent_dead(a, "the %s agent on '%s' was killed by signal "
 			    "%d", role_name(a->role), a->h->spec, status - 128);
@@ -1033,6 +1034,7 @@ finish_one(struct rcp_remote *r, struct ragent *a,
 	memset(s, 0, sizeof(*s));
 	s->exit_status = -1;
 	snprintf(s->host, sizeof(s->host), "%s", a->h->spec);
+	atomic_store(&a->bye, true);	/* from now on it may leave */
 	rv = rcp_remote_request(r, a->role, RCP_MSG_SHUTDOWN, NULL, 0, &m,
 	    15000, cause);
 	if (rv == 0) {
