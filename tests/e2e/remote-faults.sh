@@ -1,0 +1,215 @@
+#!/bin/bash
+# remote-faults.sh: remote copies (rcp through a real sshd, 127.0.0.2 to
+# 127.0.0.3) that meet trouble.  The source agent, the destination agent and
+# the master are each killed with SIGKILL in the middle of a transfer: the
+# run must end within seconds, exit 1 and name what died, leave no rcp or
+# rcpd behind, and a re-run with --overwrite must complete the copy.  Then
+# the QUIC traffic of a copy loses 3% of its packets (iptables) or is capped
+# to 50 Mbit/s (tc), and the copy must still be exact.  Only UDP on port
+# ranges of this test is touched, only on lo; the rules are always removed.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sshd-lib.sh"
+
+umask 022
+sshd_setup
+chmod 755 "$T"			# the agents read and write under $T
+
+SH=127.0.0.2 DH=127.0.0.3
+# Our rcp and rcpd under names of this test, so that pgrep finds ours and
+# not those of other tests running at the same time.
+mkdir "$T/bin"
+ln -s "$RCP_BUILDDIR/rcp" "$T/bin/rcp"
+ln -s "$RCP_BUILDDIR/rcpd" "$T/bin/rcpd"
+XRCP=$T/bin/rcp XRCPD=$T/bin/rcpd
+RA=("$XRCP" --ssh-config "$SSH_CONFIG" --rcpd-path "$XRCPD")
+R() { "${RA[@]}" "$@"; }
+# ours: the pids of this test's rcp and rcpd processes.
+ours() { pgrep -f "^$XRCPD --role |^$XRCP( |\$)"; }
+agent_pid() { pgrep -f "^$XRCPD --role $1 " | head -1; }
+same_rcmp() { "$RCMP" --content "$@" | head -5 >&2; [ "${PIPESTATUS[0]}" = 0 ]; }
+now() { date +%s.%N; }
+secs() { echo "$2 - $1" | bc; }		# secs START END
+lt() { [ "$(echo "$1 < $2" | bc)" = 1 ]; }
+
+# --- network faults: the rules, and their removal whatever happens -----------------
+LOSS_LO=29152 LOSS_HI=29167		# 0x71e0-0x71ef
+RATE_LO=29168 RATE_MASK=0xfff0		# 29168-29183, 0x71f0-0x71ff
+IPT_TAG="rcp-e2e-remote-faults-$$"
+ipt_rule=(INPUT -i lo -s 127.0.0.0/8 -d 127.0.0.0/8 -p udp -m multiport --ports "$LOSS_LO:$LOSS_HI"
+    -m statistic --mode random --probability 0.03 -m comment --comment "$IPT_TAG" -j DROP)
+TC_ROOT_BEFORE=$(tc qdisc show dev lo 2>/dev/null | grep ' root ' | head -1)
+TC_OURS=no
+net_cleanup() {
+	while iptables -w -D "${ipt_rule[@]}" 2>/dev/null; do :; done
+	if [ "$TC_OURS" = yes ]; then
+		tc qdisc del dev lo root 2>/dev/null
+		TC_OURS=no
+	fi
+}
+# Kill whatever of ours is left, by pid, before the harness goes.
+ours_cleanup() { local p; for p in $(ours); do kill -9 "$p" 2>/dev/null; done; }
+trap 'net_cleanup; ours_cleanup; sshd_stop; t_cleanup' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+# Both tools must be here and work: a test that cannot run fails.
+quiet() { "$@" >/dev/null; }
+t_check "iptables works here" quiet iptables -w -L INPUT -n
+t_check "tc works here" quiet tc qdisc show dev lo
+
+# --- the fixture: a big file and small ones --------------------------------------------
+S=$T/src
+mkdir -p "$S/small/a" "$S/small/b"
+head -c $((64 << 20)) /dev/urandom >"$S/big"
+for i in $(seq 1 60); do
+	head -c $((i * 997)) /dev/urandom >"$S/small/a/f$i"
+	printf '%s\n' "$i" >"$S/small/b/g$i"
+done
+ln -s big "$S/link"
+SIZE=$(du -sb "$S" | cut -f1)
+# A slow copy: 1 MiB chunks, 12 of them a second (about 10 s in all).
+SLOW=(--chunk-size 1M --iops-throttle 12)
+
+# started OUT DST: waits (up to 20 s) until the copy into DST has begun:
+# both agents are up and some bytes have arrived.
+started() {
+	local i
+	for i in $(seq 200); do
+		if [ -n "$(agent_pid source)" ] && [ -n "$(agent_pid destination)" ] &&
+		    [ "$(du -sb "$2" 2>/dev/null | cut -f1)" -gt $((2 << 20)) ] 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "  the copy did not start; its output:" >&2
+	sed 's/^/  | /' "$1" | head -20 >&2
+	return 1
+}
+# gone SECS: true once none of our rcp/rcpd processes is left, within SECS.
+gone() {
+	local i
+	for i in $(seq $(($1 * 10))); do
+		[ -z "$(ours)" ] && return 0
+		sleep 0.1
+	done
+	echo "  still running:" >&2
+	ps -o pid,etime,args -p "$(ours | paste -sd,)" >&2
+	return 1
+}
+
+# kill_case WHO: kills WHO (source, destination or master) mid-transfer.
+kill_case() {
+	local who=$1 D=$T/dst-$1 out=$T/kill-$1.out pid victim t0 t1 rc el
+	"${RA[@]}" -p "${SLOW[@]}" "$SH:$S" "$DH:$D" >"$out" 2>&1 &	# $! is rcp
+	pid=$!
+	t_track "$pid"
+	if ! started "$out" "$D"; then
+		t_fail "kill $who: the copy got going"
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		return
+	fi
+	case $who in
+	master) victim=$pid ;;
+	*) victim=$(agent_pid "$who") ;;
+	esac
+	t0=$(now)
+	kill -9 "$victim"
+	# The master ends by itself (or is the victim): bounded either way.
+	# (stderr: not bash's notice that its job was killed.)
+	for _ in $(seq 300); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done 2>/dev/null
+	if kill -0 "$pid" 2>/dev/null; then
+		t_fail "kill $who: rcp still runs 30 s later"
+		kill -9 "$pid"
+	fi
+	wait "$pid" 2>/dev/null
+	rc=$?
+	t1=$(now)
+	el=$(secs "$t0" "$t1")
+	echo "  kill $who: rcp ended ${el}s after the kill, exit $rc"
+	grep '^rcp:' "$out" | sed 's/^/  | /'
+
+	t_check "kill $who: rcp ended within 30 s (${el}s)" lt "$el" 30
+	if [ "$who" = master ]; then
+		t_check "kill $who: rcp died of the signal (exit $rc)" test "$rc" = 137
+	else
+		t_check "kill $who: exit 1 (got $rc)" test "$rc" = 1
+		t_check "kill $who: the error names the $who agent" \
+		    t_grep "^rcp: .*(the $who agent on '[^']*' was killed by signal 9|lost the $who agent)" "$out"
+	fi
+	t_check "kill $who: the copy is incomplete" test "$(du -sb "$D" 2>/dev/null | cut -f1)" -lt "$SIZE"
+	t_check "kill $who: no rcp or rcpd left behind (within 10 s)" gone 10
+	t_check "kill $who: a re-run with --overwrite: exit 0" t_run 0 "$T/rerun.out" R -p --overwrite "$SH:$S" "$DH:$D"
+	t_check "kill $who: then rcmp --content finds the trees equal" same_rcmp "$S" "$D"
+	t_check "kill $who: and no rcp or rcpd left behind" gone 10
+}
+
+kill_case source
+kill_case destination
+kill_case master
+
+# --- 3% packet loss on the QUIC ports ------------------------------------------------------
+L=$T/lsrc
+mkdir -p "$L/many"
+head -c $((160 << 20)) /dev/urandom >"$L/big"
+for i in $(seq 1 40); do head -c $((1 << 20)) /dev/urandom >"$L/many/f$i"; done
+t_check "loss: iptables drops 3% of the QUIC packets" iptables -w -I "${ipt_rule[@]}"
+dropped() {
+	iptables -w -L INPUT -v -x -n | awk -v tag="$IPT_TAG" '
+	    index($0, "/* " tag " */") { print $1; found = 1; exit }
+	    END { if (!found) print -1 }'
+}
+d0=$(dropped)
+t0=$(now)
+t_check "loss: 200 MiB copied: exit 0" t_run 0 "$T/out" \
+    R -p --quic-port-ranges "$LOSS_LO-$LOSS_HI" "$SH:$L" "$DH:$T/ldst"
+el=$(secs "$t0" "$(now)")
+d1=$(dropped)
+echo "  loss: ${el}s, $((d1 - d0)) packets dropped"
+t_check "loss: packets were dropped ($((d1 - d0)))" test $((d1 - d0)) -gt 0
+while iptables -w -D "${ipt_rule[@]}" 2>/dev/null; do :; done
+t_check "loss: rcmp --content finds the trees equal" same_rcmp "$L" "$T/ldst"
+t_check "loss: no rcp or rcpd left behind" gone 10
+
+# --- a 50 Mbit/s cap on the QUIC ports ----------------------------------------------------------
+# htb at the root of lo: unclassified traffic goes straight through (no
+# default class); UDP from or to our ports is shaped, with a short queue.
+C=$T/csrc
+mkdir "$C"
+head -c $((40 << 20)) /dev/urandom >"$C/big"
+for i in $(seq 1 10); do head -c $((1 << 20)) /dev/urandom >"$C/f$i"; done
+case $TC_ROOT_BEFORE in
+*"qdisc noqueue "*|"") tc_ok=yes ;;
+*) tc_ok=no ;;
+esac
+t_check "rate: lo has no root qdisc to displace (${TC_ROOT_BEFORE:-none})" test "$tc_ok" = yes
+if [ "$tc_ok" = yes ] && tc qdisc add dev lo root handle 1: htb; then
+	TC_OURS=yes
+	tc class add dev lo parent 1: classid 1:10 htb rate 50mbit ceil 50mbit burst 256k cburst 256k quantum 131072 &&
+	tc qdisc add dev lo parent 1:10 handle 10: bfifo limit 1mb &&
+	tc filter add dev lo parent 1: protocol ip prio 1 u32 \
+	    match ip protocol 17 0xff match ip sport "$RATE_LO" "$RATE_MASK" flowid 1:10 &&
+	tc filter add dev lo parent 1: protocol ip prio 1 u32 \
+	    match ip protocol 17 0xff match ip dport "$RATE_LO" "$RATE_MASK" flowid 1:10
+	t_check "rate: tc shapes the QUIC ports to 50 Mbit/s" test $? = 0
+else
+	t_fail "rate: tc shapes the QUIC ports to 50 Mbit/s (cannot add an htb root qdisc on lo)"
+fi
+t0=$(now)
+t_check "rate: 50 MiB copied: exit 0" t_run 0 "$T/out" \
+    R -p --quic-port-ranges "$RATE_LO-$((RATE_LO + 15))" "$SH:$C" "$DH:$T/cdst"
+el=$(secs "$t0" "$(now)")
+shaped=$(tc -s class show dev lo classid 1:10 2>/dev/null | awk '/Sent/ { print $2; exit }')
+echo "  rate: ${el}s, ${shaped:-0} bytes through the 50 Mbit/s class"
+net_cleanup
+t_check "rate: the traffic went through the cap (${shaped:-0} bytes)" test "${shaped:-0}" -gt $((50 << 20))
+t_check "rate: the cap held: at least 6 s for 50 MiB (${el}s)" lt 6 "$el"
+t_check "rate: rcmp --content finds the trees equal" same_rcmp "$C" "$T/cdst"
+t_check "rate: lo's root qdisc is back as it was" \
+    test "$(tc qdisc show dev lo | grep ' root ' | head -1)" = "$TC_ROOT_BEFORE"
+t_check "rate: no rcp or rcpd left behind" gone 10
+
+t_done
