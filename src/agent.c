@@ -60,7 +60,6 @@ struct agent {
 	uint8_t			 token[RCP_TOKEN_LEN];
 	struct rcp_quic_ep	*ep;		/* source: for the destination */
 	struct rcp_quic_conn	*peer;		/* the other agent */
-	bool			 peer_closed;	/* its reader is gone */
 	pthread_t		 peer_thread;
 	bool			 peer_started;
 	atomic_bool		 stop;
@@ -697,9 +696,6 @@ handle_copy(struct agent *a, const struct rcp_quic_msg *m,
 	atomic_store(&a->copy, NULL);
 	rcp_copy_free(copy);
 	rcp_srcremote_free(sr);		/* done with the source */
-	pthread_mutex_lock(&a->log_lock);
-	a->peer_closed = true;
-	pthread_mutex_unlock(&a->log_lock);
 	pthread_cond_destroy(&pump.cond);
 	pthread_mutex_destroy(&pump.lock);
 	rcp_wire_put_u32(reply, (uint32_t)r);

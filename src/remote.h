@@ -89,8 +89,4 @@ void rcp_remote_abort(struct rcp_remote *r);
 /* Stops everything still running; NULL is a no-op. */
 void rcp_remote_free(struct rcp_remote *r);
 
-/* Resolves the rcpd command on a host and checks its protocol version. */
-int rcp_remote_find_rcpd(struct rcp_ssh *ssh, const char *configured,
-    char **path, char **cause);
-
 #endif
