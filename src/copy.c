@@ -90,6 +90,7 @@ struct bigfile {
 	atomic_int	 left;		/* chunks other than the last not done */
 	atomic_bool	 failed;
 	struct hlink	*hl;		/* hard link record to mark, or NULL */
+	pthread_mutex_t	 wlock;		/* one writer at a time (see rcp_io) */
 };
 
 struct task {
@@ -908,6 +909,7 @@ bigfile_end(struct rcp_copy *c, struct bigfile *bf)
 	close(bf->dfd);
 	fds_done(c, 2);
 	dnode_release(c, bf->dir);
+	pthread_mutex_destroy(&bf->wlock);
 	free(bf->name);
 	free(bf->dname);
 	free(bf);
@@ -925,8 +927,10 @@ run_chunk(struct rcp_copy *c, struct worker *w, struct bigfile *bf, off_t off,
 		if (rcp_throttle_take(&c->iops, 1, &c->stop) != 0)
 			atomic_store(&bf->failed, true);
 		else {
+			w->io.wlock = &bf->wlock;
 			n = SRC(c, copy, bf->sfd, bf->dfd, off, len,
 			    bf->sparse, &w->io, &what);
+			w->io.wlock = NULL;
 			/* One message per file, whichever chunk fails. */
 			if (n < 0 && n != -ECANCELED) {
 				if (!atomic_exchange(&bf->failed, true))
@@ -975,6 +979,7 @@ start_bigfile(struct rcp_copy *c, struct dnode *d, const char *name,
 	bf->sparse = rcp_fs_is_sparse(st);
 	bf->chunk = chunk;
 	bf->hl = hl;
+	pthread_mutex_init(&bf->wlock, NULL);
 	atomic_init(&bf->left, nchunks - 1);
 	for (off = 0; off + chunk < st->st_size; off += chunk) {
 		t = rcp_xcalloc(1, sizeof(*t));
@@ -1793,7 +1798,7 @@ rcp_copy_run(struct rcp_copy *c, const char *const *srcs, size_t nsrcs,
 		struct worker self = { .c = c };
 		self.buf = rcp_xmalloc(IO_BUFSZ);
 		self.io = (struct rcp_io){ self.buf, IO_BUFSZ, &c->no_cfr,
-		    &c->stop, &c->n.bytes_copied };
+		    &c->stop, &c->n.bytes_copied, NULL };
 		worker_main(&self);
 		free(self.buf);
 	}

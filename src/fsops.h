@@ -6,6 +6,7 @@
 #ifndef RCP_FSOPS_H
 #define RCP_FSOPS_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,6 +19,9 @@ struct rcp_io {
 	atomic_bool		*no_cfr;	/* set once copy_file_range is refused */
 	const atomic_bool	*cancel;	/* stop early when it turns true */
 	atomic_uint_least64_t	*bytes;		/* progress: bytes written */
+	pthread_mutex_t		*wlock;		/* serializes writes to one file
+						 * written by several workers;
+						 * NULL: none */
 };
 
 /*

@@ -92,6 +92,21 @@ rcp_buf_addf(struct rcp_buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+void *
+rcp_buf_reserve(struct rcp_buf *b, size_t n)
+{
+	grow(b, n);
+	return b->data + b->len;
+}
+
+void
+rcp_buf_commit(struct rcp_buf *b, size_t n)
+{
+	/* requires n <= what rcp_buf_reserve made room for */
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
 char *
 rcp_buf_detach(struct rcp_buf *b)
 {

@@ -27,6 +27,13 @@ void rcp_buf_addf(struct rcp_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void rcp_buf_vaddf(struct rcp_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
+/*
+ * Makes room for n more bytes and returns where they go (data + len); the
+ * caller writes up to n bytes there and then calls rcp_buf_commit with the
+ * number written.  For reading straight into a buffer without a copy.
+ */
+void *rcp_buf_reserve(struct rcp_buf *b, size_t n);
+void rcp_buf_commit(struct rcp_buf *b, size_t n);
 /* Returns the contents as a string the caller owns; the buffer is emptied. */
 char *rcp_buf_detach(struct rcp_buf *b);
 /* Returns the buffer's string ("" if never written). */
