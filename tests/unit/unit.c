@@ -88,6 +88,7 @@ main(int argc, char **argv)
 	test_wire_register();
 	test_quic_register();
 	test_cliopts_register();
+	test_ctlproto_register();
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	if (argc > 1)

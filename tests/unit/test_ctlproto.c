@@ -1,0 +1,267 @@
+/*
+ * test_ctlproto.c: the control protocol's codec: line framing under any
+ * split of the bytes, oversized and malformed lines, replies and errors,
+ * typed members with their caps, names of codes and states, and the
+ * socket directory's checks.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctlproto.h"
+#include "error.h"
+#include "strbuf.h"
+#include "unit.h"
+#include "util.h"
+
+#include "banned.h"
+
+static void
+test_lines(void)
+{
+	static const char in[] = "{\"a\":1}\n\n{\"b\":2}\r\n{\"c\"";
+	struct rcp_ctl_reader r;
+	char *line;
+	size_t len, i;
+	int n = 0;
+
+	/* Fed one byte at a time, the same lines come out. */
+	rcp_ctl_reader_init(&r, 64);
+	for (i = 0; i < sizeof(in) - 1; i++) {
+		rcp_ctl_reader_feed(&r, in + i, 1);
+		while (rcp_ctl_reader_next(&r, &line, &len) == 1) {
+			if (n == 0)
+				CU_ASSERT_STRING_EQUAL(line, "{\"a\":1}");
+			if (n == 1)
+				CU_ASSERT_EQUAL(len, 0);
+			if (n == 2)
+				CU_ASSERT_STRING_EQUAL(line, "{\"b\":2}");
+			n++;
+		}
+	}
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT_EQUAL(rcp_ctl_reader_pending(&r), 4);
+	rcp_ctl_reader_feed(&r, ":3}\n", 4);
+	CU_ASSERT_EQUAL(rcp_ctl_reader_next(&r, &line, &len), 1);
+	CU_ASSERT_STRING_EQUAL(line, "{\"c\":3}");
+	CU_ASSERT_EQUAL(rcp_ctl_reader_next(&r, &line, &len), 0);
+	rcp_ctl_reader_release(&r);
+}
+
+static void
+test_oversized(void)
+{
+	struct rcp_ctl_reader r;
+	char big[300], *line;
+	size_t len;
+
+	memset(big, 'x', sizeof(big));
+	rcp_ctl_reader_init(&r, 100);
+
+	/* Without its newline yet: reported once, then skipped to its end. */
+	rcp_ctl_reader_feed(&r, big, sizeof(big));
+	CU_ASSERT_EQUAL(rcp_ctl_reader_next(&r, &line, &len), RCP_ERR_TOOBIG);
+	CU_ASSERT_EQUAL(rcp_ctl_reader_next(&r, &line, &len), 0);
+	rcp_ctl_reader_feed(&r, big, sizeof(big));
+	CU_ASSERT_EQUAL(rcp_ctl_reader_next(&r, &line, &len), 0);
+	rcp_ctl_reader_feed(&r, "xx\n{}\n", 6);
+	CU_ASSERT_EQUAL(rcp_ctl_reader_next(&r, &line, &len), 1);
+	CU_ASSERT_STRING_EQUAL(line, "{}");
+	CU_ASSERT_TRUE(rcp_ctl_reader_pending(&r) < 100);
+
+	/* Whole, newline included, in one piece: also refused. */
+	big[150] = '\n';
+	rcp_ctl_reader_feed(&r, big, 151);
+	rcp_ctl_reader_feed(&r, "{}\n", 3);
+	CU_ASSERT_EQUAL(rcp_ctl_reader_next(&r, &line, &len), RCP_ERR_TOOBIG);
+	CU_ASSERT_EQUAL(rcp_ctl_reader_next(&r, &line, &len), 1);
+	CU_ASSERT_STRING_EQUAL(line, "{}");
+	rcp_ctl_reader_release(&r);
+}
+
+static void
+test_decode(void)
+{
+	static const char *const bad[] = { "{", "[1,2]", "\"x\"", "nul",
+	    "{\"a\":1}garbage", "{\"a\":1,\"a\":2}", "\xff\xfe", NULL };
+	json_t *j;
+	char *cause = NULL;
+	size_t i;
+
+	CU_ASSERT_EQUAL(rcp_ctl_decode("{\"id\":1}", 8, &j, &cause), 0);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "id")), 1);
+	json_decref(j);
+	for (i = 0; bad[i] != NULL; i++) {
+		CU_ASSERT_EQUAL(rcp_ctl_decode(bad[i], strlen(bad[i]), &j,
+		    &cause), RCP_ERR_PROTO);
+		CU_ASSERT_PTR_NOT_NULL(cause);
+		free(cause);
+		cause = NULL;
+	}
+}
+
+static void
+test_replies(void)
+{
+	json_t *id = json_integer(7), *msg, *res;
+	struct rcp_buf b = RCP_BUF_INIT;
+	char *message = NULL;
+
+	msg = rcp_ctl_reply(id, json_pack("{s:i}", "x", 1));
+	CU_ASSERT_EQUAL(rcp_ctl_reply_parse(msg, &res, &message), 0);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(res, "x")), 1);
+	rcp_ctl_encode(&b, msg);
+	CU_ASSERT_STRING_EQUAL(b.data, "{\"id\":7,\"result\":{\"x\":1}}\n");
+	json_decref(msg);
+
+	msg = rcp_ctl_error(id, RCP_CTL_E_NOT_FOUND, "no job %d", 3);
+	CU_ASSERT_EQUAL(rcp_ctl_reply_parse(msg, &res, &message),
+	    RCP_CTL_E_NOT_FOUND);
+	CU_ASSERT_STRING_EQUAL(message, "no job 3");
+	free(message);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(
+	    json_object_get(msg, "error"), "code")), "not_found");
+	json_decref(msg);
+
+	/* A message quoting a name that is not UTF-8 still encodes. */
+	msg = rcp_ctl_error(NULL, RCP_CTL_E_INVALID, "bad '%s'", "a\xffz");
+	rcp_buf_reset(&b);
+	rcp_ctl_encode(&b, msg);
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "a\\\\xffz"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\"id\":null"));
+	json_decref(msg);
+
+	msg = json_pack("{s:i}", "id", 1);
+	CU_ASSERT_EQUAL(rcp_ctl_reply_parse(msg, &res, &message), -1);
+	json_decref(msg);
+	json_decref(id);
+	rcp_buf_release(&b);
+}
+
+static void
+test_names(void)
+{
+	int i;
+
+	for (i = RCP_CTL_E_PARSE; i <= RCP_CTL_E_INTERNAL; i++)
+		CU_ASSERT_EQUAL(rcp_ctl_err_parse(rcp_ctl_err_name(i)), i);
+	CU_ASSERT_STRING_EQUAL(rcp_ctl_err_name(RCP_CTL_E_UNSUPPORTED),
+	    "unsupported");
+	CU_ASSERT_EQUAL(rcp_ctl_err_parse("nonsense"), 0);
+	for (i = 0; i < RCP_CTL_NSTATES; i++)
+		CU_ASSERT_EQUAL(rcp_ctl_state_parse(rcp_ctl_state_name(i)), i);
+	CU_ASSERT_EQUAL(rcp_ctl_state_parse("done"), -1);
+	CU_ASSERT_FALSE(rcp_ctl_state_final(RCP_CTL_RUNNING));
+	CU_ASSERT_TRUE(rcp_ctl_state_final(RCP_CTL_CANCELED));
+	CU_ASSERT_EQUAL(rcp_ctl_state_exit(RCP_CTL_SUCCEEDED), 0);
+	CU_ASSERT_EQUAL(rcp_ctl_state_exit(RCP_CTL_FAILED), 1);
+	CU_ASSERT_EQUAL(rcp_ctl_state_exit(RCP_CTL_PARTIAL), 4);
+	CU_ASSERT_EQUAL(rcp_ctl_state_exit(RCP_CTL_CANCELED), 5);
+}
+
+static void
+test_members(void)
+{
+	json_t *o = json_pack("{s:s,s:i,s:b,s:[ss],s:[s,i],s:s#,s:n}",
+	    "s", "hello", "i", 42, "b", 1, "v", "a", "b", "w", "a", 1,
+	    "nul", "a\0b", 3, "null");
+	const char *s = NULL, **v = NULL;
+	char *cause = NULL;
+	int64_t i = 0;
+	size_t n;
+	bool b = false;
+
+	CU_ASSERT_EQUAL(rcp_ctl_get_str(o, "s", 10, &s, &cause), 1);
+	CU_ASSERT_STRING_EQUAL(s, "hello");
+	CU_ASSERT_EQUAL(rcp_ctl_get_str(o, "s", 3, &s, &cause), RCP_ERR_INVAL);
+	free(cause);
+	CU_ASSERT_EQUAL(rcp_ctl_get_str(o, "nul", 10, &s, &cause),
+	    RCP_ERR_INVAL);
+	free(cause);
+	CU_ASSERT_EQUAL(rcp_ctl_get_str(o, "missing", 10, &s, &cause), 0);
+	CU_ASSERT_EQUAL(rcp_ctl_get_str(o, "null", 10, &s, &cause), 0);
+	CU_ASSERT_EQUAL(rcp_ctl_get_str(o, "i", 10, &s, &cause),
+	    RCP_ERR_INVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "'i'"));
+	free(cause);
+	CU_ASSERT_EQUAL(rcp_ctl_get_int(o, "i", 0, 100, &i, &cause), 1);
+	CU_ASSERT_EQUAL(i, 42);
+	CU_ASSERT_EQUAL(rcp_ctl_get_int(o, "i", 0, 10, &i, &cause),
+	    RCP_ERR_INVAL);
+	free(cause);
+	CU_ASSERT_EQUAL(rcp_ctl_get_bool(o, "b", &b, &cause), 1);
+	CU_ASSERT_TRUE(b);
+	CU_ASSERT_EQUAL(rcp_ctl_get_bool(o, "s", &b, &cause), RCP_ERR_INVAL);
+	free(cause);
+	CU_ASSERT_EQUAL(rcp_ctl_get_strv(o, "v", 5, 10, &v, &n, &cause), 1);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_STRING_EQUAL(v[1], "b");
+	CU_ASSERT_PTR_NULL(v[2]);
+	free(v);
+	CU_ASSERT_EQUAL(rcp_ctl_get_strv(o, "v", 1, 10, &v, &n, &cause),
+	    RCP_ERR_INVAL);
+	free(cause);
+	CU_ASSERT_EQUAL(rcp_ctl_get_strv(o, "w", 5, 10, &v, &n, &cause),
+	    RCP_ERR_INVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "item 1"));
+	free(cause);
+	json_decref(o);
+}
+
+static void
+test_socket_dir(void)
+{
+	char *base = unit_tmpdir("ctldir"), *dir, *cause = NULL, *p;
+
+	dir = rcp_path_join(base, "rcp");
+	CU_ASSERT_EQUAL(rcp_ctl_check_dir(dir, geteuid(), false, &cause),
+	    RCP_ERR_IO);
+	free(cause);
+	cause = NULL;
+	CU_ASSERT_EQUAL(rcp_ctl_check_dir(dir, geteuid(), true, &cause), 0);
+	CU_ASSERT_EQUAL(rcp_ctl_check_dir(dir, geteuid(), false, &cause), 0);
+	chmod(dir, 0750);
+	CU_ASSERT_EQUAL(rcp_ctl_check_dir(dir, geteuid(), true, &cause),
+	    RCP_ERR_AUTH);
+	CU_ASSERT_PTR_NOT_NULL(cause != NULL ? strstr(cause, "0750") : NULL);
+	free(cause);
+	chmod(dir, 0700);
+	CU_ASSERT_EQUAL(rcp_ctl_check_dir(dir, geteuid() + 1, false, &cause),
+	    RCP_ERR_AUTH);
+	free(cause);
+	/* A symlink is refused, even to a good directory. */
+	p = rcp_path_join(base, "link");
+	CU_ASSERT_EQUAL(symlink(dir, p), 0);
+	CU_ASSERT_EQUAL(rcp_ctl_check_dir(p, geteuid(), true, &cause),
+	    RCP_ERR_AUTH);
+	free(cause);
+	free(p);
+
+	p = rcp_ctl_dirname("/a/b/master.sock");
+	CU_ASSERT_STRING_EQUAL(p, "/a/b");
+	free(p);
+	p = rcp_ctl_default_socket();
+	CU_ASSERT_PTR_NOT_NULL(strstr(p, "/master.sock"));
+	free(p);
+	unit_rmtree(base);
+	free(base);
+	free(dir);
+}
+
+void
+test_ctlproto_register(void)
+{
+	static const struct unit_test tests[] = {
+		{ "lines", test_lines },
+		{ "oversized", test_oversized },
+		{ "decode", test_decode },
+		{ "replies", test_replies },
+		{ "names", test_names },
+		{ "members", test_members },
+		{ "socket_dir", test_socket_dir },
+		{ NULL, NULL }
+	};
+
+	unit_add_suite("ctlproto", tests);
+}
