@@ -22,7 +22,8 @@ ln -s "$RCP_BUILDDIR/rcp" "$T/bin/rcp"
 ln -s "$RCP_BUILDDIR/rcpd" "$T/bin/rcpd"
 XRCP=$T/bin/rcp XRCPD=$T/bin/rcpd
 RA=("$XRCP" --ssh-config "$SSH_CONFIG" --rcpd-path "$XRCPD")
-R() { "${RA[@]}" "$@"; }
+# A hung rcp fails its check (exit 124) instead of hanging the test.
+R() { timeout -k 5 120 "${RA[@]}" "$@"; }
 # ours: the pids of this test's rcp and rcpd processes.
 ours() { pgrep -f "^$XRCPD --role |^$XRCP( |\$)"; }
 agent_pid() { pgrep -f "^$XRCPD --role $1 " | head -1; }
