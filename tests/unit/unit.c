@@ -89,6 +89,7 @@ main(int argc, char **argv)
 	test_quic_register();
 	test_cliopts_register();
 	test_ctlproto_register();
+	test_pool_register();
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	if (argc > 1)

@@ -22,6 +22,7 @@ void test_wire_register(void);
 void test_quic_register(void);
 void test_cliopts_register(void);
 void test_ctlproto_register(void);
+void test_pool_register(void);
 
 /* Adds a suite with the given tests; aborts the run if CUnit fails. */
 struct unit_test {
