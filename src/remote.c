@@ -342,6 +342,31 @@ reader_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The level of a line rcpd wrote to stderr ("rcpd (source): debug: ..."
+ * when the master was not reachable yet); anything else is a warning.
+ */
+static int
+stderr_level(const char *line)
+{
+	static const struct {
+		const char	*word;
+		int		 level;
+	} levels[] = {
+		{ ": debug: ", RCP_LOG_DEBUG }, { ": trace: ", RCP_LOG_TRACE },
+		{ ": info: ", RCP_LOG_INFO }, { ": error: ", RCP_LOG_ERROR },
+	};
+	const char *p;
+	size_t i;
+
+	if (strncmp(line, "rcpd (", 6) != 0 || (p = strchr(line, ')')) == NULL)
+		return RCP_LOG_WARN;
+	for (i = 0; i < RCP_ARRAY_SIZE(levels); i++)
+		if (strncmp(p + 1, levels[i].word, strlen(levels[i].word)) == 0)
+			return levels[i].level;
+	return RCP_LOG_WARN;
+}
+
 /* Relays rcpd's stderr into our log; its end means rcpd exited. */
 static void *
 errreader_main(void *arg)
@@ -364,8 +389,8 @@ errreader_main(void *arg)
 					rcp_buf_addch(&line, buf[i]);
 				continue;
 			}
-			rcp_log(a->r->o.log, RCP_LOG_WARN, "[%s] %s",
-			    role_name(a->role), rcp_buf_str(&line));
+			rcp_log(a->r->o.log, stderr_level(rcp_buf_str(&line)),
+			    "[%s] %s", role_name(a->role), rcp_buf_str(&line));
 			rcp_buf_reset(&line);
 		}
 	}
