@@ -90,6 +90,7 @@ main(int argc, char **argv)
 	test_cliopts_register();
 	test_ctlproto_register();
 	test_pool_register();
+	test_journal_register();
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	if (argc > 1)

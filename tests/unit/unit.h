@@ -23,6 +23,7 @@ void test_quic_register(void);
 void test_cliopts_register(void);
 void test_ctlproto_register(void);
 void test_pool_register(void);
+void test_journal_register(void);
 
 /* Adds a suite with the given tests; aborts the run if CUnit fails. */
 struct unit_test {

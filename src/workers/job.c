@@ -1,0 +1,543 @@
+/*
+ * job.c: rcp-master's job: checking a submit request into a job, the
+ * job's JSON object (for clients and the journal alike) and back, and the
+ * bookkeeping of its progress and failed entries.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctlproto.h"
+#include "error.h"
+#include "job.h"
+#include "strbuf.h"
+#include "util.h"
+
+#include "banned.h"
+
+/* The counters of struct rcp_copy_stats, by their JSON names. */
+#define STATS_FIELDS(X) \
+	X(bytes_copied) X(files_copied) X(dirs_created) X(symlinks_created) \
+	X(specials_created) X(hard_links_created) X(files_unchanged) \
+	X(dirs_unchanged) X(symlinks_unchanged) X(removed) X(skipped) X(errors)
+
+double
+rcp_job_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+free_strv(char **v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+rcp_job_free(struct rcp_job *j)
+{
+	if (j == NULL)
+		return;
+	free_strv(j->srcs, j->nsrcs);
+	free(j->dst);
+	free_strv(j->options, j->noptions);
+	free(j->cwd);
+	free(j->home);
+	free(j->label);
+	free(j->key);
+	rcp_cliopts_release(&j->opts);
+	free(j->error);
+	free_strv(j->errors, j->nerrors);
+	free(j);
+}
+
+bool
+rcp_job_path_is_remote(const char *path)
+{
+	const char *colon = strchr(path, ':'), *slash = strchr(path, '/');
+
+	return colon != NULL && colon != path && (slash == NULL ||
+	    colon < slash);
+}
+
+/* Makes path absolute: "~" against home, relative against cwd. */
+static int
+resolve_path(const char *what, const char *path, const char *cwd,
+    const char *home, char **out, char **cause)
+{
+	if (rcp_job_path_is_remote(path)) {
+		*cause = rcp_xasprintf("remote paths (host:path) are not "
+		    "supported by the service yet: %s '%s'", what, path);
+		return RCP_CTL_E_UNSUPPORTED;
+	}
+	if (path[0] == '~' && (path[1] == '\0' || path[1] == '/')) {
+		if (home == NULL) {
+			*cause = rcp_xasprintf("%s '%s' needs 'home'", what,
+			    path);
+			return RCP_CTL_E_INVALID;
+		}
+		*out = rcp_copy_expand_home(path, home);
+	} else if (path[0] == '/') {
+		*out = rcp_xstrdup(path);
+	} else if (cwd == NULL) {
+		*cause = rcp_xasprintf("%s '%s' is relative: send 'cwd' or an "
+		    "absolute path", what, path);
+		return RCP_CTL_E_INVALID;
+	} else {
+		*out = rcp_path_join(cwd, path);
+	}
+	if (strlen(*out) > RCP_CTL_MAX_PATH) {
+		free(*out);
+		*out = NULL;
+		*cause = rcp_xasprintf("%s '%s' is too long", what, path);
+		return RCP_CTL_E_INVALID;
+	}
+	return 0;
+}
+
+/* Parses j->options as rcp would, reading no file yet. */
+static int
+parse_options(struct rcp_job *j, char **cause)
+{
+	static char prog[] = "rcp-master";
+	char **argv = rcp_xcalloc(j->noptions + 2, sizeof(char *));
+	char *why = NULL;
+	size_t i;
+	int first, r;
+
+	argv[0] = prog;
+	for (i = 0; i < j->noptions; i++)
+		argv[i + 1] = j->options[i];
+	rcp_cliopts_release(&j->opts);
+	rcp_cliopts_init(&j->opts);
+	r = rcp_cliopts_parse(&j->opts, (int)j->noptions + 1, argv,
+	    RCP_CLIOPTS_ONLY_OPTIONS | RCP_CLIOPTS_DEFER_FILES, j->cwd, &first,
+	    &why);
+	free(argv);
+	if (r != 0) {
+		*cause = rcp_xasprintf("options: %s", why != NULL ? why :
+		    rcp_strerror(r));
+		free(why);
+		return RCP_CTL_E_INVALID;
+	}
+	return 0;
+}
+
+static char **
+dup_strv(const char **v, size_t n)
+{
+	char **out = rcp_xcalloc(n + 1, sizeof(char *));
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		out[i] = rcp_xstrdup(v[i]);
+	return out;
+}
+
+/* Reads the plain members of a submit request into j. */
+static int
+read_members(struct rcp_job *j, const json_t *req, const char **dst,
+    char **cause)
+{
+	const char *s = NULL;
+	int64_t v;
+
+	if (rcp_ctl_get_str(req, "destination", RCP_CTL_MAX_PATH, dst,
+	    cause) < 0)
+		return RCP_CTL_E_INVALID;
+	if (*dst == NULL || **dst == '\0') {
+		*cause = rcp_xstrdup("'destination' is missing");
+		return RCP_CTL_E_INVALID;
+	}
+	if (rcp_ctl_get_str(req, "cwd", RCP_CTL_MAX_PATH, &s, cause) < 0)
+		return RCP_CTL_E_INVALID;
+	if (s != NULL && s[0] != '/') {
+		*cause = rcp_xasprintf("'cwd' must be absolute (got '%s')", s);
+		return RCP_CTL_E_INVALID;
+	}
+	j->cwd = s != NULL ? rcp_xstrdup(s) : NULL;
+	s = NULL;
+	if (rcp_ctl_get_str(req, "home", RCP_CTL_MAX_PATH, &s, cause) < 0)
+		return RCP_CTL_E_INVALID;
+	j->home = s != NULL && s[0] == '/' ? rcp_xstrdup(s) : NULL;
+	s = NULL;
+	if (rcp_ctl_get_str(req, "label", RCP_CTL_MAX_LABEL, &s, cause) < 0)
+		return RCP_CTL_E_INVALID;
+	j->label = s != NULL ? rcp_xstrdup(s) : NULL;
+	s = NULL;
+	if (rcp_ctl_get_str(req, "key", RCP_CTL_MAX_LABEL, &s, cause) < 0)
+		return RCP_CTL_E_INVALID;
+	j->key = s != NULL && *s != '\0' ? rcp_xstrdup(s) : NULL;
+	v = 0;
+	if (rcp_ctl_get_int(req, "priority", RCP_JOB_PRIO_MIN,
+	    RCP_JOB_PRIO_MAX, &v, cause) < 0)
+		return RCP_CTL_E_INVALID;
+	j->priority = (int)v;
+	v = 022;
+	if (rcp_ctl_get_int(req, "umask", 0, 0777, &v, cause) < 0)
+		return RCP_CTL_E_INVALID;
+	j->umask = (mode_t)v;
+	return 0;
+}
+
+int
+rcp_job_from_request(const json_t *req, const struct rcp_job_who *who,
+    struct rcp_job **out, char **cause)
+{
+	struct rcp_job *j = rcp_xcalloc(1, sizeof(*j));
+	const char **srcs = NULL, **opts = NULL, *dst = NULL;
+	size_t nsrcs = 0, nopts = 0, i, len;
+	int r = RCP_CTL_E_INVALID;
+
+	*cause = NULL;
+	rcp_cliopts_init(&j->opts);
+	j->uid = who->uid;
+	j->gid = who->gid;
+	j->pair = RCP_JOB_PAIR_LOCAL;
+	j->state = RCP_CTL_QUEUED;
+	if (rcp_ctl_get_strv(req, "sources", RCP_CTL_MAX_SOURCES,
+	    RCP_CTL_MAX_PATH, &srcs, &nsrcs, cause) < 0)
+		goto out;
+	if (nsrcs == 0) {
+		*cause = rcp_xstrdup("'sources' must name at least one source");
+		goto out;
+	}
+	if (rcp_ctl_get_strv(req, "options", RCP_CTL_MAX_OPTIONS,
+	    RCP_CTL_MAX_STRING, &opts, &nopts, cause) < 0)
+		goto out;
+	if ((r = read_members(j, req, &dst, cause)) != 0)
+		goto out;
+
+	j->srcs = rcp_xcalloc(nsrcs + 1, sizeof(char *));
+	for (i = 0; i < nsrcs; i++, j->nsrcs++)
+		if ((r = resolve_path("source", srcs[i], j->cwd, j->home,
+		    &j->srcs[i], cause)) != 0)
+			goto out;
+	if ((r = resolve_path("destination", dst, j->cwd, j->home, &j->dst,
+	    cause)) != 0)
+		goto out;
+	len = strlen(dst);
+	if (nsrcs > 1 && dst[len - 1] != '/') {
+		*cause = rcp_xasprintf("several sources need a destination "
+		    "directory ending in '/' (got '%s')", dst);
+		r = RCP_CTL_E_INVALID;
+		goto out;
+	}
+	j->options = dup_strv(opts, nopts);
+	j->noptions = nopts;
+	if ((r = parse_options(j, cause)) != 0)
+		goto out;
+	*out = j;
+	j = NULL;
+	r = 0;
+out:
+	free(srcs);
+	free(opts);
+	rcp_job_free(j);
+	return r;
+}
+
+/* --- JSON ----------------------------------------------------------------- */
+
+/* A JSON string of s; bytes that are not UTF-8 are shown escaped. */
+static json_t *
+safe_string(const char *s)
+{
+	json_t *v;
+	char *shown;
+
+	if ((v = json_string(s)) != NULL)
+		return v;
+	shown = rcp_escape(s);
+	v = json_string(shown);
+	free(shown);
+	return v != NULL ? v : json_string("?");
+}
+
+static json_t *
+strv_json(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, safe_string(v[i]));
+	return a;
+}
+
+static json_t *
+opt_str(const char *s)
+{
+	return s != NULL ? safe_string(s) : json_null();
+}
+
+static json_t *
+opt_time(double t)
+{
+	return t > 0 ? json_real(t) : json_null();
+}
+
+static json_t *
+stats_json(const struct rcp_copy_stats *s)
+{
+	json_t *o = json_object();
+
+#define X(f) json_object_set_new(o, #f, json_integer((json_int_t)s->f));
+	STATS_FIELDS(X)
+#undef X
+	return o;
+}
+
+/* Adds the counters clients read most: done, total when known, rate, ETA. */
+static void
+add_counters(json_t *o, const struct rcp_job *j)
+{
+	const struct rcp_job_progress *p = &j->progress;
+	uint64_t files_done = p->s.files_copied + p->s.files_unchanged +
+	    p->s.hard_links_created;
+	json_t *eta = json_null();
+
+	json_object_set_new(o, "bytes_done",
+	    json_integer((json_int_t)p->s.bytes_copied));
+	json_object_set_new(o, "bytes_total", p->totals ?
+	    json_integer((json_int_t)p->bytes_total) : json_null());
+	json_object_set_new(o, "files_done", json_integer((json_int_t)files_done));
+	json_object_set_new(o, "files_total", p->totals ?
+	    json_integer((json_int_t)p->files_total) : json_null());
+	json_object_set_new(o, "rate", json_real(j->rate));
+	if (j->state == RCP_CTL_RUNNING && p->totals && j->rate > 0) {
+		double left = p->bytes_total > p->s.bytes_copied ?
+		    (double)(p->bytes_total - p->s.bytes_copied) : 0;
+		eta = json_real(left / j->rate);
+	} else if (rcp_ctl_state_final(j->state)) {
+		eta = json_real(0);
+	}
+	json_object_set_new(o, "eta", eta);
+	json_object_set_new(o, "stats", stats_json(&p->s));
+}
+
+json_t *
+rcp_job_to_json(const struct rcp_job *j)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "id", json_integer((json_int_t)j->id));
+	json_object_set_new(o, "state",
+	    json_string(rcp_ctl_state_name(j->state)));
+	json_object_set_new(o, "uid", json_integer(j->uid));
+	json_object_set_new(o, "gid", json_integer(j->gid));
+	json_object_set_new(o, "label", opt_str(j->label));
+	json_object_set_new(o, "key", opt_str(j->key));
+	json_object_set_new(o, "priority", json_integer(j->priority));
+	json_object_set_new(o, "pair", json_string(j->pair));
+	json_object_set_new(o, "sources", strv_json(j->srcs, j->nsrcs));
+	json_object_set_new(o, "destination", safe_string(j->dst));
+	json_object_set_new(o, "options", strv_json(j->options, j->noptions));
+	json_object_set_new(o, "cwd", opt_str(j->cwd));
+	json_object_set_new(o, "home", opt_str(j->home));
+	json_object_set_new(o, "umask", json_integer(j->umask));
+	json_object_set_new(o, "submitted", opt_time(j->submitted));
+	json_object_set_new(o, "started", opt_time(j->started));
+	json_object_set_new(o, "finished", opt_time(j->finished));
+	json_object_set_new(o, "attempts", json_integer(j->attempts));
+	json_object_set_new(o, "restart", json_boolean(j->restart));
+	json_object_set_new(o, "cancel_requested",
+	    json_boolean(j->cancel_requested));
+	json_object_set_new(o, "rev", json_integer((json_int_t)j->rev));
+	add_counters(o, j);
+	json_object_set_new(o, "error", opt_str(j->error));
+	json_object_set_new(o, "errors", strv_json(j->errors, j->nerrors));
+	json_object_set_new(o, "errors_total",
+	    json_integer((json_int_t)j->errors_total));
+	return o;
+}
+
+static int
+bad(char **cause, const char *member)
+{
+	*cause = rcp_xasprintf("job member '%s' is missing or wrong", member);
+	return RCP_ERR_PROTO;
+}
+
+static int
+read_strv(const json_t *o, const char *key, size_t max, char ***out,
+    size_t *n, char **cause)
+{
+	const char **v = NULL;
+	char *why = NULL;
+
+	if (rcp_ctl_get_strv(o, key, max, RCP_CTL_MAX_PATH, &v, n, &why) <= 0) {
+		free(why);
+		return bad(cause, key);
+	}
+	*out = dup_strv(v, *n);
+	free(v);
+	return 0;
+}
+
+static double
+read_time(const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_number(v) ? json_number_value(v) : 0;
+}
+
+static uint64_t
+read_u64(const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) && json_integer_value(v) >= 0 ?
+	    (uint64_t)json_integer_value(v) : 0;
+}
+
+static char *
+read_opt_str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? rcp_xstrdup(s) : NULL;
+}
+
+/* The progress and error members; missing ones read as zero. */
+static void
+read_progress(struct rcp_job *j, const json_t *o)
+{
+	const json_t *s = json_object_get(o, "stats"), *e;
+	size_t i;
+
+#define X(f) j->progress.s.f = read_u64(s, #f);
+	STATS_FIELDS(X)
+#undef X
+	j->progress.totals = json_is_integer(json_object_get(o, "bytes_total"));
+	j->progress.bytes_total = read_u64(o, "bytes_total");
+	j->progress.files_total = read_u64(o, "files_total");
+	j->rate = json_is_number(json_object_get(o, "rate")) ?
+	    json_number_value(json_object_get(o, "rate")) : 0;
+	j->error = read_opt_str(o, "error");
+	j->errors_total = read_u64(o, "errors_total");
+	e = json_object_get(o, "errors");
+	if (json_is_array(e)) {
+		for (i = 0; i < json_array_size(e); i++) {
+			const char *m = json_string_value(json_array_get(e, i));
+			if (m != NULL && j->nerrors < RCP_JOB_MAX_ERRORS) {
+				j->errors = rcp_xrealloc(j->errors,
+				    (j->nerrors + 1) * sizeof(char *));
+				j->errors[j->nerrors++] = rcp_xstrdup(m);
+			}
+		}
+	}
+}
+
+int
+rcp_job_from_json(const json_t *o, struct rcp_job **out, char **cause)
+{
+	struct rcp_job *j = rcp_xcalloc(1, sizeof(*j));
+	const char *state = json_string_value(json_object_get(o, "state"));
+	const char *dst = json_string_value(json_object_get(o, "destination"));
+	json_t *id = json_object_get(o, "id");
+	int r = RCP_ERR_PROTO;
+
+	rcp_cliopts_init(&j->opts);
+	j->pair = RCP_JOB_PAIR_LOCAL;
+	if (!json_is_integer(id) || json_integer_value(id) <= 0) {
+		r = bad(cause, "id");
+		goto out;
+	}
+	j->id = (uint64_t)json_integer_value(id);
+	if (state == NULL || (j->state = rcp_ctl_state_parse(state)) < 0) {
+		r = bad(cause, "state");
+		goto out;
+	}
+	if (dst == NULL) {
+		r = bad(cause, "destination");
+		goto out;
+	}
+	if (!json_is_integer(json_object_get(o, "uid")) ||
+	    !json_is_integer(json_object_get(o, "gid"))) {
+		r = bad(cause, "uid");
+		goto out;
+	}
+	j->uid = (uid_t)read_u64(o, "uid");
+	j->gid = (gid_t)read_u64(o, "gid");
+	j->dst = rcp_xstrdup(dst);
+	if ((r = read_strv(o, "sources", RCP_CTL_MAX_SOURCES, &j->srcs,
+	    &j->nsrcs, cause)) != 0 || (r = read_strv(o, "options",
+	    RCP_CTL_MAX_OPTIONS, &j->options, &j->noptions, cause)) != 0)
+		goto out;
+	j->cwd = read_opt_str(o, "cwd");
+	j->home = read_opt_str(o, "home");
+	j->label = read_opt_str(o, "label");
+	j->key = read_opt_str(o, "key");
+	j->umask = (mode_t)(read_u64(o, "umask") & 0777);
+	j->priority = (int)json_integer_value(json_object_get(o, "priority"));
+	j->submitted = read_time(o, "submitted");
+	j->started = read_time(o, "started");
+	j->finished = read_time(o, "finished");
+	j->attempts = (int)read_u64(o, "attempts");
+	j->restart = json_is_true(json_object_get(o, "restart"));
+	j->cancel_requested = json_is_true(json_object_get(o,
+	    "cancel_requested"));
+	j->rev = read_u64(o, "rev");
+	read_progress(j, o);
+	*out = j;
+	j = NULL;
+	r = 0;
+out:
+	rcp_job_free(j);
+	return r;
+}
+
+int
+rcp_job_parse_options(struct rcp_job *j, char **cause)
+{
+	return parse_options(j, cause) == 0 ? 0 : RCP_ERR_INVAL;
+}
+
+/* --- progress --------------------------------------------------------------- */
+
+void
+rcp_job_set_progress(struct rcp_job *j, const struct rcp_job_progress *p,
+    uint64_t now_ns)
+{
+	double dt, inst;
+
+	j->progress = *p;
+	if (j->rate_ns == 0 || now_ns <= j->rate_ns) {
+		j->rate_ns = now_ns;
+		j->rate_bytes = p->s.bytes_copied;
+		return;
+	}
+	dt = (double)(now_ns - j->rate_ns) / 1e9;
+	if (dt < 0.2)
+		return;		/* too short a window to mean anything */
+	inst = p->s.bytes_copied >= j->rate_bytes ?
+	    (double)(p->s.bytes_copied - j->rate_bytes) / dt : 0;
+	/* Smooth over a few seconds: a glance at a bar should not jitter. */
+	j->rate = j->rate == 0 ? inst : 0.7 * j->rate + 0.3 * inst;
+	j->rate_ns = now_ns;
+	j->rate_bytes = p->s.bytes_copied;
+}
+
+void
+rcp_job_add_error(struct rcp_job *j, const char *msg)
+{
+	j->errors_total++;
+	if (j->nerrors >= RCP_JOB_MAX_ERRORS)
+		return;
+	j->errors = rcp_xrealloc(j->errors, (j->nerrors + 1) * sizeof(char *));
+	j->errors[j->nerrors++] = strlen(msg) > RCP_JOB_MAX_ERROR_LEN ?
+	    rcp_xstrndup(msg, RCP_JOB_MAX_ERROR_LEN) : rcp_xstrdup(msg);
+}

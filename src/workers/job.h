@@ -1,0 +1,143 @@
+/*
+ * job.h: one copy job of rcp-master: what was asked (sources, destination,
+ * options, by whom), where it stands (state, timestamps, counters, the
+ * errors of failed entries), and its JSON object, the one clients see and
+ * the journal keeps.  A job is owned by the master, which guards its
+ * mutable fields with its own lock ("requires the owner's lock" below).
+ */
+#ifndef RCP_JOB_H
+#define RCP_JOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "cliopts.h"
+#include "copy.h"
+#include "pool.h"
+
+/* Errors of failed entries kept per job; later ones are only counted. */
+#define RCP_JOB_MAX_ERRORS	20
+/* Bytes of one kept error message. */
+#define RCP_JOB_MAX_ERROR_LEN	1024
+/* Priorities a client may ask for. */
+#define RCP_JOB_PRIO_MIN	(-1000)
+#define RCP_JOB_PRIO_MAX	1000
+/* The host pair of a local copy, for the per-pair cap. */
+#define RCP_JOB_PAIR_LOCAL	"local\u2192local"
+
+/* Progress as a runner reports it. */
+struct rcp_job_progress {
+	struct rcp_copy_stats	 s;
+	uint64_t		 bytes_total;	/* valid if totals */
+	uint64_t		 files_total;
+	bool			 totals;	/* the source scan finished */
+};
+
+struct rcp_job {
+	/* Fixed once the job is made. */
+	uint64_t		 id;
+	uid_t			 uid;		/* the submitter: the job runs as */
+	gid_t			 gid;
+	char			**srcs;		/* absolute paths */
+	size_t			 nsrcs;
+	char			*dst;
+	char			**options;	/* argv-style, as submitted */
+	size_t			 noptions;
+	char			*cwd;		/* the submitter's, or NULL */
+	char			*home;
+	mode_t			 umask;
+	int			 priority;
+	char			*label;		/* NULL: none */
+	char			*key;		/* idempotency key; NULL: none */
+	const char		*pair;		/* host pair: RCP_JOB_PAIR_LOCAL */
+	double			 submitted;	/* Unix time, seconds */
+	struct rcp_cliopts	 opts;		/* options parsed, files deferred */
+
+	/* Where it stands; requires the owner's lock. */
+	int			 state;		/* RCP_CTL_* */
+	uint64_t		 rev;		/* state changes so far */
+	double			 started;	/* 0: not yet */
+	double			 finished;
+	int			 attempts;	/* times it started running */
+	bool			 restart;	/* ran before: skip what is done */
+	bool			 cancel_requested;
+	struct rcp_job_progress	 progress;
+	double			 rate;		/* bytes a second, smoothed */
+	uint64_t		 rate_ns;	/* monotonic time of last sample */
+	uint64_t		 rate_bytes;
+	char			*error;		/* why the job failed, or NULL */
+	char			**errors;	/* first failed entries */
+	size_t			 nerrors;
+	uint64_t		 errors_total;
+
+	/* The master's. */
+	struct rcp_pool_item	 item;		/* while queued */
+	void			*runner;	/* while running; owner's lock */
+};
+
+/* Who sends a submit: from SO_PEERCRED. */
+struct rcp_job_who {
+	uid_t	uid;
+	gid_t	gid;
+};
+
+/* Frees j and all it owns; NULL is a no-op. */
+void rcp_job_free(struct rcp_job *j);
+
+/*
+ * Makes a job from the members of a submit request (sources, destination,
+ * options, priority, label, key, cwd, home, umask) sent by who: relative
+ * paths are resolved against cwd, "~" against home, options are parsed
+ * as rcp parses them.  The job's id and submission time are left to the
+ * caller.  Returns 0 with *out (caller frees); or an RCP_CTL_E_* code
+ * (> 0) with *cause set (caller frees): "invalid_argument" naming the
+ * member or option, "unsupported" for remote (host:path) paths.
+ */
+int rcp_job_from_request(const json_t *req, const struct rcp_job_who *who,
+    struct rcp_job **out, char **cause);
+
+/*
+ * Returns the job's JSON object (a new reference): id, state, the counters
+ * and the rest, as doc/ctl-protocol.md describes; the journal keeps the
+ * same object.  Requires the owner's lock.
+ */
+json_t *rcp_job_to_json(const struct rcp_job *j);
+
+/*
+ * Makes a job back from its JSON object (as read from the journal).
+ * Returns 0 with *out (caller frees), or RCP_ERR_PROTO with *cause set
+ * if a member is missing or wrong.
+ */
+int rcp_job_from_json(const json_t *o, struct rcp_job **out, char **cause);
+
+/*
+ * Parses j->options into j->opts as rcp would (--filter-file files are not
+ * read yet), after j was read back with rcp_job_from_json.  Returns 0 or
+ * RCP_ERR_INVAL with *cause set.
+ */
+int rcp_job_parse_options(struct rcp_job *j, char **cause);
+
+/*
+ * Records a runner's progress at monotonic time now_ns and updates the
+ * rate.  Requires the owner's lock.
+ */
+void rcp_job_set_progress(struct rcp_job *j, const struct rcp_job_progress *p,
+    uint64_t now_ns);
+
+/* Records the error of a failed entry (bounded).  Requires the owner's lock. */
+void rcp_job_add_error(struct rcp_job *j, const char *msg);
+
+/*
+ * Returns true if path names a remote location (host:path): a ':' before
+ * the first '/', as scp and rcp read it.
+ */
+bool rcp_job_path_is_remote(const char *path);
+
+/* Returns the current Unix time in seconds. */
+double rcp_job_now(void);
+
+#endif

@@ -1,0 +1,293 @@
+/*
+ * test_journal.c: the master's journal: records read back in order, a torn
+ * last line (kill -9 in the middle of a write) skipped and later appends
+ * kept, compaction by rename, appends from several threads, and jobs made
+ * back from their records.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctlproto.h"
+#include "error.h"
+#include "unit.h"
+#include "util.h"
+#include "workers/job.h"
+#include "workers/journal.h"
+
+#include "banned.h"
+
+struct seen {
+	int	n;
+	int	last;
+	int	sum;
+};
+
+static void
+collect(void *arg, const json_t *rec)
+{
+	struct seen *s = arg;
+
+	s->n++;
+	s->last = (int)json_integer_value(json_object_get(rec, "n"));
+	s->sum += s->last;
+}
+
+static void
+append_n(struct rcp_journal *jl, int from, int to)
+{
+	json_t *rec;
+	char *cause = NULL;
+	int i;
+
+	for (i = from; i <= to; i++) {
+		rec = json_pack("{s:i}", "n", i);
+		CU_ASSERT_EQUAL(rcp_journal_append(jl, &rec, 1, &cause), 0);
+		json_decref(rec);
+	}
+}
+
+static void
+test_append_load(void)
+{
+	char *dir = unit_tmpdir("journal"), *path, *cause = NULL;
+	struct rcp_journal *jl;
+	struct seen s = { 0 };
+	size_t bad;
+	int fd;
+
+	path = rcp_path_join(dir, "journal");
+	/* A missing journal reads as empty. */
+	CU_ASSERT_EQUAL(rcp_journal_load(path, collect, &s, &bad, &cause), 0);
+	CU_ASSERT_EQUAL(s.n, 0);
+	CU_ASSERT_EQUAL_FATAL(rcp_journal_open(path, &jl, &cause), 0);
+	append_n(jl, 1, 5);
+	CU_ASSERT_TRUE(rcp_journal_size(jl) > 0);
+	rcp_journal_free(jl);
+
+	/* kill -9 in the middle of a record: a torn last line. */
+	fd = open(path, O_WRONLY | O_APPEND);
+	CU_ASSERT_EQUAL(write(fd, "{\"n\":6,\"jo", 10), 10);
+	close(fd);
+	memset(&s, 0, sizeof(s));
+	CU_ASSERT_EQUAL(rcp_journal_load(path, collect, &s, &bad, &cause), 0);
+	CU_ASSERT_EQUAL(s.n, 5);
+	CU_ASSERT_EQUAL(s.last, 5);
+	CU_ASSERT_EQUAL(bad, 1);
+
+	/* Appending after it: the torn line does not swallow the next. */
+	CU_ASSERT_EQUAL_FATAL(rcp_journal_open(path, &jl, &cause), 0);
+	append_n(jl, 7, 7);
+	rcp_journal_free(jl);
+	memset(&s, 0, sizeof(s));
+	CU_ASSERT_EQUAL(rcp_journal_load(path, collect, &s, &bad, &cause), 0);
+	CU_ASSERT_EQUAL(s.n, 6);
+	CU_ASSERT_EQUAL(s.last, 7);
+	CU_ASSERT_EQUAL(bad, 1);
+
+	free(path);
+	unit_rmtree(dir);
+	free(dir);
+}
+
+static void
+test_rewrite(void)
+{
+	char *dir = unit_tmpdir("journal"), *path, *cause = NULL;
+	struct rcp_journal *jl;
+	struct seen s = { 0 };
+	json_t *recs[2];
+	size_t bad;
+	uint64_t before;
+
+	path = rcp_path_join(dir, "journal");
+	CU_ASSERT_EQUAL_FATAL(rcp_journal_open(path, &jl, &cause), 0);
+	append_n(jl, 1, 100);
+	before = rcp_journal_size(jl);
+	recs[0] = json_pack("{s:i}", "n", 1000);
+	recs[1] = json_pack("{s:i}", "n", 2000);
+	CU_ASSERT_EQUAL(rcp_journal_rewrite(jl, recs, 2, &cause), 0);
+	json_decref(recs[0]);
+	json_decref(recs[1]);
+	CU_ASSERT_TRUE(rcp_journal_size(jl) < before);
+	/* Appends go on to the new file. */
+	append_n(jl, 1, 1);
+	rcp_journal_free(jl);
+	CU_ASSERT_EQUAL(rcp_journal_load(path, collect, &s, &bad, &cause), 0);
+	CU_ASSERT_EQUAL(s.n, 3);
+	CU_ASSERT_EQUAL(s.sum, 3001);
+	CU_ASSERT_EQUAL(bad, 0);
+	free(path);
+	unit_rmtree(dir);
+	free(dir);
+}
+
+static void *
+appender(void *arg)
+{
+	append_n(arg, 1, 100);
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	char *dir = unit_tmpdir("journal"), *path, *cause = NULL;
+	struct rcp_journal *jl;
+	struct seen s = { 0 };
+	pthread_t t[4];
+	size_t bad;
+	int i;
+
+	path = rcp_path_join(dir, "journal");
+	CU_ASSERT_EQUAL_FATAL(rcp_journal_open(path, &jl, &cause), 0);
+	for (i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, appender, jl);
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	rcp_journal_free(jl);
+	CU_ASSERT_EQUAL(rcp_journal_load(path, collect, &s, &bad, &cause), 0);
+	CU_ASSERT_EQUAL(s.n, 400);
+	CU_ASSERT_EQUAL(s.sum, 4 * 5050);
+	CU_ASSERT_EQUAL(bad, 0);
+	free(path);
+	unit_rmtree(dir);
+	free(dir);
+}
+
+static void
+test_job_records(void)
+{
+	json_t *req, *o, *o2;
+	struct rcp_job_who who = { 1234, 99 };
+	struct rcp_job *j, *k;
+	char *cause = NULL, *a, *b;
+
+	req = json_pack("{s:[ss],s:s,s:[sss],s:i,s:s,s:s,s:s,s:s,s:i}",
+	    "sources", "a", "~/b", "destination", "out/", "options", "-p",
+	    "--exclude", "*.o", "priority", -5, "label", "nightly", "key",
+	    "k1", "cwd", "/work", "home", "/home/u", "umask", 027);
+	CU_ASSERT_EQUAL_FATAL(rcp_job_from_request(req, &who, &j, &cause), 0);
+	CU_ASSERT_STRING_EQUAL(j->srcs[0], "/work/a");
+	CU_ASSERT_STRING_EQUAL(j->srcs[1], "/home/u/b");
+	CU_ASSERT_STRING_EQUAL(j->dst, "/work/out/");
+	CU_ASSERT_EQUAL(j->uid, 1234);
+	CU_ASSERT_EQUAL(j->priority, -5);
+	CU_ASSERT_EQUAL(j->umask, 027);
+	CU_ASSERT_TRUE(j->opts.o.preserve.f.uid);
+	CU_ASSERT_STRING_EQUAL(j->pair, RCP_JOB_PAIR_LOCAL);
+	json_decref(req);
+
+	j->id = 17;
+	j->rev = 3;
+	j->state = RCP_CTL_PARTIAL;
+	j->progress.s.bytes_copied = 1000;
+	j->progress.s.errors = 2;
+	j->progress.totals = true;
+	j->progress.bytes_total = 2000;
+	rcp_job_add_error(j, "cannot open 'x': Permission denied");
+	o = rcp_job_to_json(j);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "state")),
+	    "partial");
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "bytes_total")),
+	    2000);
+
+	/* Back from the journal: the same object again. */
+	CU_ASSERT_EQUAL_FATAL(rcp_job_from_json(o, &k, &cause), 0);
+	CU_ASSERT_EQUAL(rcp_job_parse_options(k, &cause), 0);
+	o2 = rcp_job_to_json(k);
+	a = json_dumps(o, JSON_SORT_KEYS);
+	b = json_dumps(o2, JSON_SORT_KEYS);
+	CU_ASSERT_STRING_EQUAL(a, b);
+	CU_ASSERT_TRUE(k->opts.o.preserve.f.uid);
+	free(a);
+	free(b);
+	json_decref(o2);
+	rcp_job_free(k);
+
+	/* A record missing what matters is refused, not trusted. */
+	json_object_del(o, "destination");
+	CU_ASSERT_EQUAL(rcp_job_from_json(o, &k, &cause), RCP_ERR_PROTO);
+	free(cause);
+	json_decref(o);
+	rcp_job_free(j);
+	rcp_job_free(NULL);
+}
+
+/* Submits that must be refused, with the code and a word of the message. */
+static void
+refused(const char *json, int code, const char *word)
+{
+	struct rcp_job_who who = { 1000, 1000 };
+	json_t *req = json_loads(json, 0, NULL);
+	struct rcp_job *j = NULL;
+	char *cause = NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(req);
+	CU_ASSERT_EQUAL(rcp_job_from_request(req, &who, &j, &cause), code);
+	CU_ASSERT_PTR_NULL(j);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	if (strstr(cause, word) == NULL)
+		fprintf(stderr, "\n  '%s' lacks '%s'\n", cause, word);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, word));
+	free(cause);
+	json_decref(req);
+}
+
+static void
+test_job_refused(void)
+{
+	refused("{\"destination\":\"/x\"}", RCP_CTL_E_INVALID, "sources");
+	refused("{\"sources\":[],\"destination\":\"/x\"}", RCP_CTL_E_INVALID,
+	    "sources");
+	refused("{\"sources\":[\"/a\"]}", RCP_CTL_E_INVALID, "destination");
+	refused("{\"sources\":[\"a\"],\"destination\":\"/x\"}",
+	    RCP_CTL_E_INVALID, "relative");
+	refused("{\"sources\":[\"/a\"],\"destination\":\"~/x\"}",
+	    RCP_CTL_E_INVALID, "home");
+	refused("{\"sources\":[\"host:/a\"],\"destination\":\"/x\"}",
+	    RCP_CTL_E_UNSUPPORTED, "not supported by the service yet");
+	refused("{\"sources\":[\"/a\"],\"destination\":\"h:x\"}",
+	    RCP_CTL_E_UNSUPPORTED, "remote paths");
+	refused("{\"sources\":[\"/a\"],\"destination\":\"/x\","
+	    "\"options\":[\"--bogus\"]}", RCP_CTL_E_INVALID,
+	    "unknown option '--bogus'");
+	refused("{\"sources\":[\"/a\"],\"destination\":\"/x\","
+	    "\"options\":[\"--chunk-size\",\"1\"]}", RCP_CTL_E_INVALID,
+	    "--chunk-size");
+	refused("{\"sources\":[\"/a\"],\"destination\":\"/x\","
+	    "\"options\":[\"-p\",\"/stray\"]}", RCP_CTL_E_INVALID,
+	    "unexpected argument '/stray'");
+	refused("{\"sources\":[\"/a\",\"/b\"],\"destination\":\"/x\"}",
+	    RCP_CTL_E_INVALID, "ending in '/'");
+	refused("{\"sources\":[\"/a\"],\"destination\":\"/x\","
+	    "\"priority\":5000}", RCP_CTL_E_INVALID, "priority");
+	refused("{\"sources\":[\"/a\"],\"destination\":\"/x\","
+	    "\"options\":\"-p\"}", RCP_CTL_E_INVALID, "options");
+	refused("{\"sources\":[\"/a\"],\"destination\":\"/x\","
+	    "\"cwd\":\"rel\"}", RCP_CTL_E_INVALID, "cwd");
+	CU_ASSERT_TRUE(rcp_job_path_is_remote("host:/x"));
+	CU_ASSERT_TRUE(rcp_job_path_is_remote("[::1]:x"));
+	CU_ASSERT_FALSE(rcp_job_path_is_remote("./a:b"));
+	CU_ASSERT_FALSE(rcp_job_path_is_remote("/a:b"));
+	CU_ASSERT_FALSE(rcp_job_path_is_remote(":x"));
+}
+
+void
+test_journal_register(void)
+{
+	static const struct unit_test tests[] = {
+		{ "append_load", test_append_load },
+		{ "rewrite", test_rewrite },
+		{ "threads", test_threads },
+		{ "job_records", test_job_records },
+		{ "job_refused", test_job_refused },
+		{ NULL, NULL }
+	};
+
+	unit_add_suite("journal", tests);
+}
