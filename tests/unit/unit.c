@@ -11,6 +11,7 @@
 
 #include "unit.h"
 #include "util.h"
+#include "workers/runner.h"
 
 #include "banned.h"
 
@@ -71,6 +72,9 @@ main(int argc, char **argv)
 {
 	unsigned failed;
 
+	/* The runner suite starts job processes from this program. */
+	if (argc == 2 && strcmp(argv[1], RCP_RUNNER_CHILD_ARG) == 0)
+		return rcp_runner_child_main();
 	signal(SIGPIPE, SIG_IGN);
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
@@ -91,6 +95,7 @@ main(int argc, char **argv)
 	test_ctlproto_register();
 	test_pool_register();
 	test_journal_register();
+	test_runner_register();
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	if (argc > 1)
