@@ -96,6 +96,7 @@ main(int argc, char **argv)
 	test_pool_register();
 	test_journal_register();
 	test_runner_register();
+	test_master_register();
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	if (argc > 1)

@@ -25,6 +25,7 @@ void test_ctlproto_register(void);
 void test_pool_register(void);
 void test_journal_register(void);
 void test_runner_register(void);
+void test_master_register(void);
 
 /* Adds a suite with the given tests; aborts the run if CUnit fails. */
 struct unit_test {

@@ -1,0 +1,864 @@
+/*
+ * jobtab.c: the jobs of rcp-master.  The table is an array sorted by id
+ * (ids only grow), guarded by one lock with everything else here.  A job
+ * is journaled with a revision number at every change, so the newest
+ * record of a job wins however the appends of two threads interleave.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctlproto.h"
+#include "error.h"
+#include "job.h"
+#include "jobtab.h"
+#include "journal.h"
+#include "pool.h"
+#include "runner.h"
+#include "strbuf.h"
+#include "util.h"
+
+#include "banned.h"
+
+/* Compact the journal when it is this many times its compacted size... */
+#define COMPACT_FACTOR	4
+/* ...and at least this big. */
+#define COMPACT_MIN	(4u << 20)
+
+struct rcp_jobtab {
+	struct rcp_log		 log;
+	char			*state_dir;
+	char			*journal_path;
+	int			 lock_fd;	/* flock on the state directory */
+	int			 exe_fd;	/* this program, for job processes */
+	uid_t			 euid;
+	mode_t			 umask;		/* the daemon's */
+	int			 fd_share;	/* open files of an in-process job */
+	int			 workers;
+	int			 pair_cap;
+	uint64_t		 keep_ns;
+	uint64_t		 start_ns;
+	void			(*notify)(void *);
+	void			*notify_arg;
+	struct rcp_pool		*pool;
+	struct rcp_journal	*journal;
+	uint64_t		 compacted;	/* journal size after compaction */
+
+	pthread_mutex_t		 lock;
+	struct rcp_job		**jobs;		/* sorted by id; requires lock */
+	size_t			 njobs;		/* requires lock */
+	size_t			 cap;		/* requires lock */
+	uint64_t		 next_id;	/* requires lock */
+	size_t			 live;		/* queued + running; requires lock */
+	size_t			 running;	/* requires lock */
+	uint64_t		 bytes_done;	/* by jobs ended; requires lock */
+	bool			 stopping;	/* requires lock */
+	bool			 requeue;	/* requires lock */
+};
+
+/* What a running job's hooks need. */
+struct run_ctx {
+	struct rcp_jobtab	*t;
+	struct rcp_job		*j;
+};
+
+static struct rcp_job *
+item_job(struct rcp_pool_item *it)
+{
+	return (struct rcp_job *)(void *)((char *)it -
+	    offsetof(struct rcp_job, item));
+}
+
+/* Returns job id or NULL; requires t->lock. */
+static struct rcp_job *
+find(struct rcp_jobtab *t, uint64_t id)
+{
+	size_t lo = 0, hi = t->njobs, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (t->jobs[mid]->id == id)
+			return t->jobs[mid];
+		if (t->jobs[mid]->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static bool
+visible(const struct rcp_job *j, uid_t uid)
+{
+	return uid == 0 || j->uid == uid;
+}
+
+/* Appends j (its id above all others); requires t->lock. */
+static void
+add(struct rcp_jobtab *t, struct rcp_job *j)
+{
+	if (t->njobs == t->cap) {
+		t->cap = t->cap == 0 ? 256 : t->cap * 2;
+		t->jobs = rcp_xrealloc(t->jobs, t->cap * sizeof(*t->jobs));
+	}
+	t->jobs[t->njobs++] = j;
+}
+
+/* Returns a journal record of j's new state; requires t->lock. */
+static json_t *
+record(struct rcp_job *j)
+{
+	j->rev++;
+	return json_pack("{s:o}", "job", rcp_job_to_json(j));
+}
+
+/* Journals recs (and drops them); a failure is logged, not fatal. */
+static void
+journal(struct rcp_jobtab *t, json_t **recs, size_t n)
+{
+	char *cause = NULL;
+	size_t i;
+
+	if (n > 0 && rcp_journal_append(t->journal, recs, n, &cause) != 0) {
+		rcp_log(&t->log, RCP_LOG_ERROR, "%s", cause);
+		free(cause);
+	}
+	for (i = 0; i < n; i++)
+		json_decref(recs[i]);
+}
+
+static void
+journal1(struct rcp_jobtab *t, json_t *rec)
+{
+	if (rec != NULL)
+		journal(t, &rec, 1);
+}
+
+static void
+notify(struct rcp_jobtab *t)
+{
+	if (t->notify != NULL)
+		t->notify(t->notify_arg);
+}
+
+/* Ends j in a final state; returns its record; requires t->lock. */
+static json_t *
+end_job(struct rcp_jobtab *t, struct rcp_job *j, int state, const char *error)
+{
+	j->state = state;
+	j->finished = rcp_job_now();
+	if (error != NULL && j->error == NULL)
+		j->error = rcp_xstrdup(error);
+	if (state != RCP_CTL_SUCCEEDED && state != RCP_CTL_PARTIAL)
+		j->rate = 0;
+	else if (j->started > 0 && j->finished > j->started)
+		j->rate = (double)j->progress.s.bytes_copied /
+		    (j->finished - j->started);
+	t->live--;
+	t->bytes_done += j->progress.s.bytes_copied;
+	return record(j);
+}
+
+/* --- running a job (pool threads) ----------------------------------------- */
+
+static void
+on_progress(void *arg, const struct rcp_job_progress *p)
+{
+	struct run_ctx *ctx = arg;
+
+	pthread_mutex_lock(&ctx->t->lock);
+	rcp_job_set_progress(ctx->j, p, rcp_now_ns());
+	pthread_mutex_unlock(&ctx->t->lock);
+}
+
+static void
+on_error(void *arg, const char *msg)
+{
+	struct run_ctx *ctx = arg;
+
+	pthread_mutex_lock(&ctx->t->lock);
+	rcp_job_add_error(ctx->j, msg);
+	pthread_mutex_unlock(&ctx->t->lock);
+}
+
+/* Marks j running and makes its runner; requires t->lock. */
+static struct rcp_runner *
+start_job(struct rcp_jobtab *t, struct rcp_job *j, struct rcp_runner_spec *spec,
+    struct run_ctx *ctx)
+{
+	struct rcp_runner_hooks hooks = { on_progress, on_error, ctx };
+	size_t i;
+
+	j->state = RCP_CTL_RUNNING;
+	j->started = rcp_job_now();
+	j->finished = 0;
+	j->attempts++;
+	memset(&j->progress, 0, sizeof(j->progress));
+	j->rate = 0;
+	j->rate_ns = 0;
+	for (i = 0; i < j->nerrors; i++)
+		free(j->errors[i]);
+	j->nerrors = 0;
+	j->errors_total = 0;
+
+	memset(spec, 0, sizeof(*spec));
+	spec->srcs = (const char *const *)j->srcs;
+	spec->nsrcs = j->nsrcs;
+	spec->dst = j->dst;
+	spec->opts = &j->opts;
+	spec->uid = j->uid;
+	spec->gid = j->gid;
+	spec->umask = j->umask;
+	/* The engine takes the umask from the process: another needs one. */
+	spec->separate = j->uid != t->euid || j->umask != t->umask;
+	spec->restart = j->restart;
+	spec->max_open_files = spec->separate ? 0 : t->fd_share;
+	spec->exe_fd = t->exe_fd;
+	spec->options = j->options;
+	spec->noptions = j->noptions;
+	spec->cwd = j->cwd;
+	t->running++;
+	return rcp_runner_new(spec, &hooks);
+}
+
+/* The state a run's result puts j in; requires t->lock. */
+static json_t *
+finish_job(struct rcp_jobtab *t, struct rcp_job *j, int res, const char *cause)
+{
+	t->running--;
+	j->runner = NULL;
+	switch (res) {
+	case 0:
+		return end_job(t, j, RCP_CTL_SUCCEEDED, NULL);
+	case RCP_ERR_PARTIAL:
+		return end_job(t, j, RCP_CTL_PARTIAL, NULL);
+	case RCP_ERR_CANCELED:
+		if (!j->cancel_requested && t->requeue) {
+			/* Shut down: back in the queue for the next start. */
+			j->state = RCP_CTL_QUEUED;
+			j->restart = true;
+			return record(j);
+		}
+		return end_job(t, j, RCP_CTL_CANCELED, NULL);
+	}
+	return end_job(t, j, RCP_CTL_FAILED, cause != NULL ? cause :
+	    rcp_strerror(res));
+}
+
+static void
+run_job(void *arg, struct rcp_pool_item *item)
+{
+	struct rcp_jobtab *t = arg;
+	struct rcp_job *j = item_job(item);
+	struct rcp_runner_spec spec;
+	struct run_ctx ctx = { t, j };
+	struct rcp_runner *r;
+	json_t *rec;
+	char *cause = NULL;
+	int res;
+
+	pthread_mutex_lock(&t->lock);
+	if (j->cancel_requested) {
+		/* Canceled while this thread was taking it. */
+		rec = end_job(t, j, RCP_CTL_CANCELED, NULL);
+		pthread_mutex_unlock(&t->lock);
+		journal1(t, rec);
+		notify(t);
+		return;
+	}
+	if (t->stopping) {
+		pthread_mutex_unlock(&t->lock);
+		return;		/* stays queued, in the journal too */
+	}
+	r = start_job(t, j, &spec, &ctx);
+	j->runner = r;
+	rec = record(j);
+	pthread_mutex_unlock(&t->lock);
+	journal1(t, rec);
+	notify(t);
+
+	res = rcp_runner_run(r, &cause);
+
+	pthread_mutex_lock(&t->lock);
+	rec = finish_job(t, j, res, cause);
+	pthread_mutex_unlock(&t->lock);
+	journal1(t, rec);
+	rcp_runner_free(r);
+	free(cause);
+	notify(t);
+}
+
+/* --- requests --------------------------------------------------------------- */
+
+/* Returns the job of uid with key, or NULL; requires t->lock. */
+static struct rcp_job *
+find_key(struct rcp_jobtab *t, uid_t uid, const char *key)
+{
+	size_t i;
+
+	for (i = t->njobs; i > 0; i--)
+		if (t->jobs[i - 1]->key != NULL && t->jobs[i - 1]->uid == uid &&
+		    strcmp(t->jobs[i - 1]->key, key) == 0)
+			return t->jobs[i - 1];
+	return NULL;
+}
+
+static json_t *
+submitted_json(const struct rcp_job *j, bool dup)
+{
+	return json_pack("{s:o,s:b}", "job", rcp_job_to_json(j), "duplicate",
+	    (int)dup);
+}
+
+int
+rcp_jobtab_submit(struct rcp_jobtab *t, struct rcp_job **jobs, size_t n,
+    json_t **result, char **cause)
+{
+	json_t **recs = rcp_xcalloc(n, sizeof(json_t *)), *res;
+	struct rcp_job **fresh = rcp_xcalloc(n, sizeof(*fresh)), *old;
+	size_t i, nfresh = 0;
+	int r = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if (t->stopping || t->live + n > RCP_JOBTAB_MAX_LIVE) {
+		r = t->stopping ? RCP_CTL_E_SHUTTING_DOWN : RCP_CTL_E_BUSY;
+		*cause = rcp_xstrdup(t->stopping ? "the master is shutting "
+		    "down" : "too many jobs queued");
+		pthread_mutex_unlock(&t->lock);
+		for (i = 0; i < n; i++)
+			rcp_job_free(jobs[i]);
+		goto out;
+	}
+	res = json_array();
+	for (i = 0; i < n; i++) {
+		old = jobs[i]->key != NULL ? find_key(t, jobs[i]->uid,
+		    jobs[i]->key) : NULL;
+		if (old != NULL) {
+			json_array_append_new(res, submitted_json(old, true));
+			rcp_job_free(jobs[i]);
+			continue;
+		}
+		jobs[i]->id = t->next_id++;
+		jobs[i]->submitted = rcp_job_now();
+		jobs[i]->state = RCP_CTL_QUEUED;
+		jobs[i]->item.priority = jobs[i]->priority;
+		jobs[i]->item.group = jobs[i]->pair;
+		add(t, jobs[i]);
+		t->live++;
+		recs[nfresh] = record(jobs[i]);
+		fresh[nfresh++] = jobs[i];
+		json_array_append_new(res, submitted_json(jobs[i], false));
+	}
+	pthread_mutex_unlock(&t->lock);
+
+	/* On disk before it may run, and before the client hears of it. */
+	journal(t, recs, nfresh);
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < nfresh; i++)
+		if (fresh[i]->state == RCP_CTL_QUEUED)
+			rcp_pool_push(t->pool, &fresh[i]->item);
+	pthread_mutex_unlock(&t->lock);
+	*result = res;
+out:
+	free(recs);
+	free(fresh);
+	return r;
+}
+
+json_t *
+rcp_jobtab_get(struct rcp_jobtab *t, uint64_t id, uid_t uid, int *state)
+{
+	struct rcp_job *j;
+	json_t *o = NULL;
+
+	pthread_mutex_lock(&t->lock);
+	if ((j = find(t, id)) != NULL && visible(j, uid)) {
+		o = rcp_job_to_json(j);
+		if (state != NULL)
+			*state = j->state;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return o;
+}
+
+int
+rcp_jobtab_state(struct rcp_jobtab *t, uint64_t id, uid_t uid)
+{
+	struct rcp_job *j;
+	int state = -1;
+
+	pthread_mutex_lock(&t->lock);
+	if ((j = find(t, id)) != NULL && visible(j, uid))
+		state = j->state;
+	pthread_mutex_unlock(&t->lock);
+	return state;
+}
+
+json_t *
+rcp_jobtab_list(struct rcp_jobtab *t, uid_t uid, const bool *states,
+    const char *label, size_t limit)
+{
+	json_t *a = json_array();
+	struct rcp_job *j;
+	size_t i;
+
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < t->njobs; i++) {
+		j = t->jobs[i];
+		if (!visible(j, uid) || (states != NULL && !states[j->state]) ||
+		    (label != NULL && (j->label == NULL ||
+		    strcmp(j->label, label) != 0)))
+			continue;
+		json_array_append_new(a, rcp_job_to_json(j));
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (limit > 0)
+		while (json_array_size(a) > limit)
+			json_array_remove(a, 0);
+	return a;
+}
+
+int
+rcp_jobtab_cancel(struct rcp_jobtab *t, uint64_t id, uid_t uid, json_t **job,
+    char **cause)
+{
+	struct rcp_job *j;
+	json_t *rec = NULL;
+	bool ended = false;
+	int r = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if ((j = find(t, id)) == NULL || !visible(j, uid)) {
+		*cause = rcp_xasprintf("no job %llu", (unsigned long long)id);
+		r = RCP_CTL_E_NOT_FOUND;
+	} else if (j->state == RCP_CTL_QUEUED) {
+		if (rcp_pool_remove(t->pool, &j->item)) {
+			rec = end_job(t, j, RCP_CTL_CANCELED, NULL);
+			ended = true;
+		} else {
+			/* A worker is taking it: it will see the flag. */
+			j->cancel_requested = true;
+			rec = record(j);
+		}
+	} else if (j->state == RCP_CTL_RUNNING) {
+		if (!j->cancel_requested) {
+			j->cancel_requested = true;
+			rcp_runner_cancel(j->runner);
+			rec = record(j);
+		}
+	} else if (j->state != RCP_CTL_CANCELED) {
+		*cause = rcp_xasprintf("job %llu has already finished (%s)",
+		    (unsigned long long)id, rcp_ctl_state_name(j->state));
+		r = RCP_CTL_E_FINISHED;
+	}
+	if (r == 0)
+		*job = rcp_job_to_json(j);
+	pthread_mutex_unlock(&t->lock);
+	journal1(t, rec);
+	if (ended)
+		notify(t);
+	return r;
+}
+
+json_t *
+rcp_jobtab_stats(struct rcp_jobtab *t)
+{
+	size_t counts[RCP_CTL_NSTATES] = { 0 }, i;
+	json_t *o = json_object(), *by = json_object();
+	double rate = 0;
+	uint64_t bytes;
+
+	pthread_mutex_lock(&t->lock);
+	bytes = t->bytes_done;
+	for (i = 0; i < t->njobs; i++) {
+		counts[t->jobs[i]->state]++;
+		if (t->jobs[i]->state == RCP_CTL_RUNNING) {
+			rate += t->jobs[i]->rate;
+			bytes += t->jobs[i]->progress.s.bytes_copied;
+		}
+	}
+	json_object_set_new(o, "stopping", json_boolean(t->stopping));
+	pthread_mutex_unlock(&t->lock);
+	for (i = 0; i < RCP_CTL_NSTATES; i++)
+		json_object_set_new(by, rcp_ctl_state_name((int)i),
+		    json_integer((json_int_t)counts[i]));
+	json_object_set_new(o, "queued",
+	    json_integer((json_int_t)counts[RCP_CTL_QUEUED]));
+	json_object_set_new(o, "running",
+	    json_integer((json_int_t)counts[RCP_CTL_RUNNING]));
+	json_object_set_new(o, "workers", json_integer(t->workers));
+	json_object_set_new(o, "pair_cap", json_integer(t->pair_cap));
+	json_object_set_new(o, "throughput", json_real(rate));
+	json_object_set_new(o, "bytes_copied", json_integer((json_int_t)bytes));
+	json_object_set_new(o, "jobs", by);
+	json_object_set_new(o, "uptime", json_real((double)(rcp_now_ns() -
+	    t->start_ns) / 1e9));
+	return o;
+}
+
+void
+rcp_jobtab_stop(struct rcp_jobtab *t, bool requeue)
+{
+	size_t i;
+
+	pthread_mutex_lock(&t->lock);
+	t->stopping = true;
+	if (requeue && !t->requeue) {
+		t->requeue = true;
+		for (i = 0; i < t->njobs; i++)
+			if (t->jobs[i]->state == RCP_CTL_RUNNING &&
+			    t->jobs[i]->runner != NULL)
+				rcp_runner_cancel(t->jobs[i]->runner);
+	}
+	pthread_mutex_unlock(&t->lock);
+	rcp_pool_stop(t->pool);
+}
+
+size_t
+rcp_jobtab_running(struct rcp_jobtab *t)
+{
+	size_t n;
+
+	pthread_mutex_lock(&t->lock);
+	n = t->running;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+/* --- the journal at start and now and then ------------------------------------ */
+
+/* Every job as a record, and the next id; requires t->lock. */
+static json_t **
+snapshot(struct rcp_jobtab *t, size_t *n)
+{
+	json_t **recs = rcp_xcalloc(t->njobs + 1, sizeof(json_t *));
+	size_t i;
+
+	for (i = 0; i < t->njobs; i++)
+		recs[i] = json_pack("{s:o}", "job", rcp_job_to_json(t->jobs[i]));
+	recs[i] = json_pack("{s:I}", "next_id", (json_int_t)t->next_id);
+	*n = t->njobs + 1;
+	return recs;
+}
+
+static int
+compact(struct rcp_jobtab *t, char **cause)
+{
+	json_t **recs;
+	size_t n, i;
+	int r;
+
+	pthread_mutex_lock(&t->lock);
+	recs = snapshot(t, &n);
+	pthread_mutex_unlock(&t->lock);
+	r = rcp_journal_rewrite(t->journal, recs, n, cause);
+	for (i = 0; i < n; i++)
+		json_decref(recs[i]);
+	free(recs);
+	t->compacted = rcp_journal_size(t->journal);
+	return r;
+}
+
+/* Returns true if finished job j has been kept long enough. */
+static bool
+expired(const struct rcp_jobtab *t, const struct rcp_job *j, double now)
+{
+	return rcp_ctl_state_final(j->state) && j->finished > 0 &&
+	    now - j->finished > (double)t->keep_ns / 1e9;
+}
+
+void
+rcp_jobtab_housekeep(struct rcp_jobtab *t)
+{
+	double now = rcp_job_now();
+	size_t i, k;
+	char *cause = NULL;
+
+	pthread_mutex_lock(&t->lock);
+	for (i = k = 0; i < t->njobs; i++) {
+		if (expired(t, t->jobs[i], now))
+			rcp_job_free(t->jobs[i]);
+		else
+			t->jobs[k++] = t->jobs[i];
+	}
+	t->njobs = k;
+	pthread_mutex_unlock(&t->lock);
+	if (rcp_journal_size(t->journal) > COMPACT_MIN &&
+	    rcp_journal_size(t->journal) > COMPACT_FACTOR * t->compacted &&
+	    compact(t, &cause) != 0) {
+		rcp_log(&t->log, RCP_LOG_ERROR, "%s", cause);
+		free(cause);
+	}
+}
+
+/* Records read from the journal before they become the table. */
+struct loaded {
+	struct rcp_jobtab	*t;
+	struct rcp_job		**jobs;
+	size_t			 n;
+	size_t			 cap;
+	uint64_t		 next_id;
+	size_t			 bad;
+};
+
+static void
+load_one(void *arg, const json_t *rec)
+{
+	struct loaded *ld = arg;
+	json_t *o = json_object_get(rec, "job");
+	struct rcp_job *j;
+	char *cause = NULL;
+
+	if (json_is_integer(json_object_get(rec, "next_id"))) {
+		json_int_t v = json_integer_value(json_object_get(rec,
+		    "next_id"));
+		if (v > 0 && (uint64_t)v > ld->next_id)
+			ld->next_id = (uint64_t)v;
+		return;
+	}
+	if (o == NULL || rcp_job_from_json(o, &j, &cause) != 0) {
+		free(cause);
+		ld->bad++;
+		return;
+	}
+	if (ld->n == ld->cap) {
+		ld->cap = ld->cap == 0 ? 256 : ld->cap * 2;
+		ld->jobs = rcp_xrealloc(ld->jobs, ld->cap * sizeof(*ld->jobs));
+	}
+	ld->jobs[ld->n++] = j;
+}
+
+static int
+cmp_id_rev(const void *a, const void *b)
+{
+	const struct rcp_job *x = *(struct rcp_job *const *)a;
+	const struct rcp_job *y = *(struct rcp_job *const *)b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	if (x->rev != y->rev)
+		return x->rev < y->rev ? -1 : 1;
+	return 0;
+}
+
+/* Brings a job read back to life: what was running runs again. */
+static void
+revive(struct rcp_jobtab *t, struct rcp_job *j, double now)
+{
+	char *cause = NULL;
+
+	j->item.priority = j->priority;
+	j->item.group = j->pair;
+	if (rcp_job_parse_options(j, &cause) != 0 &&
+	    !rcp_ctl_state_final(j->state)) {
+		j->state = RCP_CTL_FAILED;
+		j->finished = now;
+		j->error = cause;
+		cause = NULL;
+	}
+	free(cause);
+	if (j->state == RCP_CTL_RUNNING) {
+		if (j->cancel_requested) {
+			j->state = RCP_CTL_CANCELED;
+			j->finished = now;
+		} else {
+			j->state = RCP_CTL_QUEUED;
+			j->restart = true;
+			rcp_log(&t->log, RCP_LOG_INFO, "job %llu was running: "
+			    "queued again", (unsigned long long)j->id);
+		}
+	}
+	if (j->state == RCP_CTL_QUEUED && j->cancel_requested) {
+		j->state = RCP_CTL_CANCELED;
+		j->finished = now;
+	}
+}
+
+/* Reads the journal into the table (newest record of each job wins). */
+static int
+load(struct rcp_jobtab *t, char **cause)
+{
+	struct loaded ld = { .t = t, .next_id = 1 };
+	double now = rcp_job_now();
+	size_t i;
+	int r;
+
+	if ((r = rcp_journal_load(t->journal_path, load_one, &ld, &ld.bad,
+	    cause)) != 0)
+		return r;
+	if (ld.bad > 0)
+		rcp_log(&t->log, RCP_LOG_WARN, "journal '%s': %zu unreadable "
+		    "line%s skipped (a write cut short?)", t->journal_path,
+		    ld.bad, ld.bad == 1 ? "" : "s");
+	if (ld.n > 0)
+		qsort(ld.jobs, ld.n, sizeof(*ld.jobs), cmp_id_rev);
+	for (i = 0; i < ld.n; i++) {
+		if (i + 1 < ld.n && ld.jobs[i + 1]->id == ld.jobs[i]->id) {
+			rcp_job_free(ld.jobs[i]);	/* an older record */
+			continue;
+		}
+		if (ld.jobs[i]->id >= ld.next_id)
+			ld.next_id = ld.jobs[i]->id + 1;
+		revive(t, ld.jobs[i], now);
+		if (expired(t, ld.jobs[i], now)) {
+			rcp_job_free(ld.jobs[i]);
+			continue;
+		}
+		if (!rcp_ctl_state_final(ld.jobs[i]->state))
+			t->live++;
+		add(t, ld.jobs[i]);
+	}
+	free(ld.jobs);
+	t->next_id = ld.next_id;
+	return 0;
+}
+
+static int
+make_dirs(const char *path, char **cause)
+{
+	char *p = rcp_xstrdup(path), *s, c;
+	int r = 0;
+
+	for (s = p + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		c = *s;
+		*s = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+			*cause = rcp_xasprintf("cannot create '%s': %s", p,
+			    strerror(errno));
+			r = RCP_ERR_IO;
+			break;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	free(p);
+	return r;
+}
+
+static int
+lock_state(struct rcp_jobtab *t, char **cause)
+{
+	char *path = rcp_path_join(t->state_dir, "master.lock");
+	int r = 0;
+
+	t->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (t->lock_fd < 0) {
+		*cause = rcp_xasprintf("cannot open '%s': %s", path,
+		    strerror(errno));
+		r = RCP_ERR_IO;
+	} else if (flock(t->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		*cause = rcp_xasprintf("another rcp-master uses the state "
+		    "directory '%s'", t->state_dir);
+		r = errno == EWOULDBLOCK ? RCP_ERR_EXISTS : RCP_ERR_IO;
+	}
+	free(path);
+	return r;
+}
+
+/* The open files an in-process job may use: a share of the limit. */
+static int
+fd_share(int workers)
+{
+	struct rlimit rl;
+	rlim_t n = 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		n = rl.rlim_cur;
+	n = n * 8 / 10 / (rlim_t)(workers > 0 ? workers : 1);
+	return n < 64 ? 64 : (int)(n > (1u << 20) ? (1u << 20) : n);
+}
+
+static void
+queue_loaded(struct rcp_jobtab *t)
+{
+	size_t i;
+
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < t->njobs; i++)
+		if (t->jobs[i]->state == RCP_CTL_QUEUED)
+			rcp_pool_push(t->pool, &t->jobs[i]->item);
+	pthread_mutex_unlock(&t->lock);
+}
+
+int
+rcp_jobtab_new(const struct rcp_jobtab_opts *o, struct rcp_jobtab **out,
+    char **cause)
+{
+	struct rcp_jobtab *t = rcp_xcalloc(1, sizeof(*t));
+	struct rcp_copy_opts copts;
+	int r;
+
+	*cause = NULL;
+	t->lock_fd = t->exe_fd = -1;
+	pthread_mutex_init(&t->lock, NULL);
+	if (o->log != NULL)
+		t->log = *o->log;
+	t->state_dir = rcp_xstrdup(o->state_dir);
+	t->journal_path = rcp_path_join(o->state_dir, "journal");
+	t->euid = geteuid();
+	rcp_copy_opts_init(&copts);	/* reads the umask without changing it */
+	t->umask = copts.umask;
+	t->workers = o->workers > 0 ? o->workers : 1;
+	t->pair_cap = o->pair_cap > 0 ? o->pair_cap : t->workers;
+	t->fd_share = fd_share(t->workers);
+	t->keep_ns = o->keep_ns;
+	t->notify = o->notify;
+	t->notify_arg = o->notify_arg;
+	t->start_ns = rcp_now_ns();
+
+	if ((t->exe_fd = rcp_runner_exe_open(cause)) < 0) {
+		r = t->exe_fd;
+		goto fail;
+	}
+	if ((r = make_dirs(t->state_dir, cause)) != 0 ||
+	    (r = lock_state(t, cause)) != 0 || (r = load(t, cause)) != 0 ||
+	    (r = rcp_journal_open(t->journal_path, &t->journal, cause)) != 0 ||
+	    (r = compact(t, cause)) != 0)
+		goto fail;
+	t->pool = rcp_pool_new(t->workers, t->pair_cap, run_job, t, cause);
+	if (t->pool == NULL) {
+		r = RCP_ERR_INTERNAL;
+		goto fail;
+	}
+	queue_loaded(t);
+	*out = t;
+	return 0;
+fail:
+	rcp_jobtab_free(t);
+	return r;
+}
+
+void
+rcp_jobtab_free(struct rcp_jobtab *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	if (t->pool != NULL) {
+		rcp_jobtab_stop(t, false);
+		rcp_pool_free(t->pool);	/* waits for the running jobs */
+	}
+	for (i = 0; i < t->njobs; i++)
+		rcp_job_free(t->jobs[i]);
+	free(t->jobs);
+	rcp_journal_free(t->journal);
+	if (t->lock_fd >= 0)
+		close(t->lock_fd);
+	if (t->exe_fd >= 0)
+		close(t->exe_fd);
+	pthread_mutex_destroy(&t->lock);
+	free(t->state_dir);
+	free(t->journal_path);
+	free(t);
+}

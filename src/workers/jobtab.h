@@ -1,0 +1,114 @@
+/*
+ * jobtab.h: rcp-master's jobs: the table of every job kept, the worker
+ * pool that runs them (a global cap: the number of workers; a cap per
+ * host pair; priorities, FIFO within one), and the journal that makes
+ * them survive the daemon.  All of it behind one lock; the control loop
+ * (src/master.c) calls in from its thread, the pool's workers from theirs.
+ *
+ * Who may see a job: its submitter, and root.
+ */
+#ifndef RCP_JOBTAB_H
+#define RCP_JOBTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "ctlproto.h"
+#include "job.h"
+#include "log.h"
+
+/* Jobs queued or running at once; a submit past it gets "busy". */
+#define RCP_JOBTAB_MAX_LIVE	1000000
+
+struct rcp_jobtab_opts {
+	const char		*state_dir;	/* journal and lock file */
+	int			 workers;	/* jobs running at once */
+	int			 pair_cap;	/* per host pair; 0: workers */
+	uint64_t		 keep_ns;	/* finished jobs kept this long */
+	const struct rcp_log	*log;		/* copied; its fn thread-safe */
+	/* Called, without the lock, whenever a job changes state. */
+	void			(*notify)(void *arg);
+	void			*notify_arg;
+};
+
+struct rcp_jobtab;
+
+/*
+ * Locks the state directory (creating it, mode 0700), reads and compacts
+ * the journal (jobs that were running are queued again, to run with
+ * --overwrite so that what is already copied is skipped), starts the
+ * workers and queues the queued jobs.  Returns 0 with *out (free with
+ * rcp_jobtab_free), or an error with *cause set (caller frees).
+ */
+int rcp_jobtab_new(const struct rcp_jobtab_opts *o, struct rcp_jobtab **out,
+    char **cause);
+
+/*
+ * Stops (see rcp_jobtab_stop, without requeue, if not stopped yet), waits
+ * for the running jobs to end and frees everything.  NULL is a no-op.
+ */
+void rcp_jobtab_free(struct rcp_jobtab *t);
+
+/*
+ * Takes n jobs made by rcp_job_from_request: each gets an id and is
+ * journaled (one fsync for all) and queued, unless a job of the same user
+ * with the same key exists: that one stands for it.  Takes ownership of
+ * the jobs in every case.  Returns 0 with *result a new array of
+ * {"job": ..., "duplicate": bool} objects; or an RCP_CTL_E_* code (> 0)
+ * with *cause set ("shutting_down", "busy", "internal").
+ */
+int rcp_jobtab_submit(struct rcp_jobtab *t, struct rcp_job **jobs, size_t n,
+    json_t **result, char **cause);
+
+/*
+ * Returns a new reference to the JSON object of job id if uid may see it,
+ * else NULL.  *state, if not NULL, gets its state.
+ */
+json_t *rcp_jobtab_get(struct rcp_jobtab *t, uint64_t id, uid_t uid,
+    int *state);
+
+/* Returns the state of job id if uid may see it, else -1. */
+int rcp_jobtab_state(struct rcp_jobtab *t, uint64_t id, uid_t uid);
+
+/*
+ * Returns a new array of the jobs uid may see, in id order, those in a
+ * state with states[state] true (states NULL: all) and, if label is not
+ * NULL, with that label; only the last limit of them if limit > 0.
+ */
+json_t *rcp_jobtab_list(struct rcp_jobtab *t, uid_t uid, const bool *states,
+    const char *label, size_t limit);
+
+/*
+ * Cancels job id for uid: a queued job ends canceled at once; a running
+ * one is told to stop (and ends canceled within a second or two).  Returns
+ * 0 with *job (new reference); or an RCP_CTL_E_* code with *cause set:
+ * "not_found" (no job uid may see) or "already_finished".
+ */
+int rcp_jobtab_cancel(struct rcp_jobtab *t, uint64_t id, uid_t uid,
+    json_t **job, char **cause);
+
+/* Returns a new object: queue length, running, workers, throughput... */
+json_t *rcp_jobtab_stats(struct rcp_jobtab *t);
+
+/*
+ * Stops starting jobs and refuses submits.  With requeue, running jobs are
+ * stopped and journaled as queued, to run again (skipping what is done) at
+ * the next start; without, they run to their end.  Queued jobs stay queued
+ * in the journal either way.  Does not wait.  Any thread.
+ */
+void rcp_jobtab_stop(struct rcp_jobtab *t, bool requeue);
+
+/* Returns the number of jobs running now.  Any thread. */
+size_t rcp_jobtab_running(struct rcp_jobtab *t);
+
+/*
+ * Forgets finished jobs older than keep_ns and compacts the journal when
+ * it has grown well past what it holds.  Call now and then.
+ */
+void rcp_jobtab_housekeep(struct rcp_jobtab *t);
+
+#endif
