@@ -153,7 +153,14 @@ struct rcp_quic_conn {
 	size_t			 max_pkt;
 
 	pthread_mutex_t		 lock;
-	pthread_cond_t		 cond;		/* state, inbox, send room */
+	pthread_cond_t		 cond;		/* state, inbox */
+	/*
+	 * Room in the send budget, or all acknowledged.  Apart from cond:
+	 * every ACK changes it, and waking the receiving thread for each one
+	 * cost thousands of context switches a second.
+	 */
+	pthread_cond_t		 sendcond;
+	int			 send_waiters;	/* requires lock */
 	int			 state;		/* requires lock */
 	char			*error;		/* requires lock */
 	struct qstream		*streams;	/* requires lock */
@@ -245,6 +252,7 @@ conn_set_closed(struct rcp_quic_conn *c, const char *fmt, ...)
 	}
 	c->state = C_CLOSED;
 	pthread_cond_broadcast(&c->cond);
+	pthread_cond_broadcast(&c->sendcond);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -467,7 +475,8 @@ acked_cb(ngtcp2_conn *qc, int64_t id, uint64_t offset, uint64_t len,
 	pthread_mutex_lock(&c->lock);
 	if ((s = stream_find(c, id)) != NULL) {
 		stream_acked(c, s, offset + len);
-		pthread_cond_broadcast(&c->cond);
+		if (c->send_waiters > 0)
+			pthread_cond_broadcast(&c->sendcond);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return 0;
@@ -490,22 +499,12 @@ stream_close_cb(ngtcp2_conn *qc, uint32_t flags, int64_t id,
 			break;
 		}
 	}
-	pthread_cond_broadcast(&c->cond);
+	if (c->send_waiters > 0)
+		pthread_cond_broadcast(&c->sendcond);
 	pthread_mutex_unlock(&c->lock);
 	/* ngtcp2 never raises the peer's stream limit on its own. */
 	if (peer_opened)
 		ngtcp2_conn_extend_max_streams_bidi(qc, 1);
-	return 0;
-}
-
-static int
-extend_streams_cb(ngtcp2_conn *qc, uint64_t max, void *arg)
-{
-	struct rcp_quic_conn *c = arg;
-
-	pthread_mutex_lock(&c->lock);
-	pthread_cond_broadcast(&c->cond);
-	pthread_mutex_unlock(&c->lock);
 	return 0;
 }
 
@@ -544,7 +543,6 @@ fill_callbacks(ngtcp2_callbacks *cb, bool server)
 	cb->recv_stream_data = recv_stream_data_cb;
 	cb->acked_stream_data_offset = acked_cb;
 	cb->stream_close = stream_close_cb;
-	cb->extend_max_local_streams_bidi = extend_streams_cb;
 }
 
 /* --- TLS ----------------------------------------------------------------- */
@@ -868,6 +866,7 @@ conn_alloc(struct rcp_quic_ep *ep, bool server)
 	pthread_mutex_init(&c->lock, &ma);
 	pthread_mutexattr_destroy(&ma);
 	pthread_cond_init(&c->cond, NULL);
+	pthread_cond_init(&c->sendcond, NULL);
 	c->state = C_HANDSHAKE;
 	c->next_stream = server ? 1 : 0;
 	ngtcp2_connection_close_error_default(&c->last_error);
@@ -893,6 +892,7 @@ conn_destroy(struct rcp_quic_conn *c)
 	if (c->tls != NULL)
 		gnutls_deinit(c->tls);
 	pthread_cond_destroy(&c->cond);
+	pthread_cond_destroy(&c->sendcond);
 	pthread_mutex_destroy(&c->lock);
 	free(c->error);
 	free(c);
@@ -1767,9 +1767,11 @@ rcp_quic_send_owned(struct rcp_quic_conn *c, int64_t stream, uint16_t type,
 	if (timeout_ms >= 0)
 		deadline(&ts, timeout_ms);
 	pthread_mutex_lock(&c->lock);
+	c->send_waiters++;
 	while (c->state == C_OPEN && c->unacked > SEND_BUDGET && r == 0)
-		r = timeout_ms < 0 ? pthread_cond_wait(&c->cond, &c->lock) :
-		    pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+		r = timeout_ms < 0 ? pthread_cond_wait(&c->sendcond, &c->lock) :
+		    pthread_cond_timedwait(&c->sendcond, &c->lock, &ts);
+	c->send_waiters--;
 	if (c->state != C_OPEN || (s = stream_find(c, stream)) == NULL ||
 	    s->fin_queued) {
 		pthread_mutex_unlock(&c->lock);
@@ -1845,8 +1847,10 @@ rcp_quic_flush(struct rcp_quic_conn *c, int timeout_ms)
 
 	deadline(&ts, timeout_ms < 0 ? 86400000 : timeout_ms);
 	pthread_mutex_lock(&c->lock);
+	c->send_waiters++;
 	while (c->state == C_OPEN && c->unacked > 0 && r == 0)
-		r = pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+		r = pthread_cond_timedwait(&c->sendcond, &c->lock, &ts);
+	c->send_waiters--;
 	r = c->unacked == 0 ? 0 : c->state != C_OPEN ? RCP_ERR_IO :
 	    RCP_ERR_TIMEOUT;
 	pthread_mutex_unlock(&c->lock);
