@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -332,12 +333,17 @@ log_sink(void *arg, int level, const char *msg)
 	pthread_mutex_unlock(&log_lock);
 }
 
-/* The listening socket systemd passed, or -1. */
+/*
+ * The listening socket systemd passed: its fd, -1 if none was passed, or
+ * RCP_ERR_INVAL with *cause set if what was passed is not one.
+ */
 static int
-inherited_socket(void)
+inherited_socket(char **cause)
 {
 	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	socklen_t len = sizeof(int);
 	uint64_t p, n;
+	int listening = 0;
 
 	if (pid == NULL || fds == NULL || rcp_parse_uint(pid, INT32_MAX,
 	    &p) != 0 || (pid_t)p != getpid() || rcp_parse_uint(fds, 64,
@@ -346,6 +352,12 @@ inherited_socket(void)
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
+	if (getsockopt(LISTEN_FDS_START, SOL_SOCKET, SO_ACCEPTCONN, &listening,
+	    &len) != 0 || !listening) {
+		*cause = rcp_xasprintf("LISTEN_FDS is set, but fd %d is not a "
+		    "listening socket", LISTEN_FDS_START);
+		return RCP_ERR_INVAL;
+	}
 	return LISTEN_FDS_START;
 }
 
@@ -424,8 +436,8 @@ main(int argc, char **argv)
 	cl.o.log = &log;
 	cl.o.socket_path = cl.socket;
 	cl.o.state_dir = cl.state_dir;
-	cl.o.listen_fd = inherited_socket();
-	if (rcp_master_new(&cl.o, &m, &cause) != 0) {
+	if ((cl.o.listen_fd = inherited_socket(&cause)) < -1 ||
+	    rcp_master_new(&cl.o, &m, &cause) != 0) {
 		fprintf(stderr, "rcp-master: %s\n", cause);
 		goto out;
 	}
