@@ -440,6 +440,8 @@ follow(struct ctl *x, json_int_t id, FILE *fp)
 	json_int_t rid;
 	int r;
 
+	if (x->interval_ms == 0)
+		x->interval_ms = bar ? 200 : 1000;
 	json_object_set_new(req, "job", json_integer(id));
 	json_object_set_new(req, "interval_ms", json_integer(x->interval_ms));
 	if (rcp_ctlclient_send(x->c, req, &rid, &cause) != 0)
@@ -1088,8 +1090,6 @@ cmd_watch(struct ctl *x, int argc, char **argv)
 	if ((r = parse_query(x, argc, argv, allowed, 1, &id)) >= 0 ||
 	    (r = connect_master(x)) != 0)
 		return r;
-	if (x->interval_ms == 0)
-		x->interval_ms = isatty(STDERR_FILENO) ? 200 : 1000;
 	return follow(x, id, stdout);
 }
 
