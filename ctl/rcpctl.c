@@ -11,11 +11,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -79,20 +77,7 @@ struct ctl {
 	struct rcp_ctlclient	*c;
 };
 
-static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("rcpctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nTry 'rcpctl --help' for more information.\n", stderr);
-	return RCP_CTL_EXIT_USAGE;
-}
+#define bad_usage(...) rcp_usage_error("rcpctl", RCP_CTL_EXIT_USAGE, __VA_ARGS__)
 
 static void
 usage(FILE *fp)
@@ -395,21 +380,11 @@ job_ended(const json_t *job, bool json, FILE *fp)
 
 /* --- following a job ------------------------------------------------------------------ */
 
-static int
-term_cols(void)
-{
-	struct winsize ws;
-
-	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-		return ws.ws_col;
-	return 80;
-}
-
 static void
 show_progress(const json_t *job, bool bar, FILE *fp)
 {
 	struct rcp_buf b = RCP_BUF_INIT;
-	int cols = term_cols();
+	int cols = rcp_term_cols(STDERR_FILENO);
 
 	rcp_buf_addf(&b, "job %.0f %s: ", num(job, "id"), str(job, "state"));
 	progress_text(&b, job);

@@ -5,7 +5,6 @@
 
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -59,18 +58,8 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("filegen: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n%s", try_help);
-	exit(EXIT_USAGE);
-}
+#define usage_error(...) \
+	exit(rcp_usage_error("filegen", EXIT_USAGE, __VA_ARGS__))
 
 static void
 log_stderr(void *arg, int level, const char *msg)

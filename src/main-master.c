@@ -12,11 +12,9 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,20 +109,7 @@ usage(FILE *fp)
 "again for the next start, which skips what they had copied.\n", fp);
 }
 
-static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("rcp-master: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nTry 'rcp-master --help' for more information.\n", stderr);
-	return EXIT_USAGE;
-}
+#define bad_usage(...) rcp_usage_error("rcp-master", EXIT_USAGE, __VA_ARGS__)
 
 /* Parses "90", "30s", "10m", "12h", "7d" into nanoseconds. */
 static int
@@ -361,17 +346,6 @@ inherited_socket(char **cause)
 	return LISTEN_FDS_START;
 }
 
-static void
-raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 struct sigs {
 	struct rcp_master	*m;
 	sigset_t		 set;
@@ -428,7 +402,7 @@ main(int argc, char **argv)
 	sigaddset(&sigs.set, SIGHUP);
 	sigaddset(&sigs.set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &sigs.set, NULL);
-	raise_nofile();
+	rcp_raise_nofile();
 
 	log.fn = log_sink;
 	log.arg = NULL;

@@ -9,11 +9,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -273,18 +271,6 @@ print_diff(void *arg, const struct rcp_cmp_diff *d)
 	return 0;
 }
 
-/* Trees deep or wide need descriptors: take what the hard limit allows. */
-static void
-raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 static void
 print_summary(const struct rcp_cmp_stats *st, uint64_t ns)
 {
@@ -298,18 +284,7 @@ print_summary(const struct rcp_cmp_stats *st, uint64_t ns)
 	    rcp_fmt_duration(took, sizeof(took), ns));
 }
 
-static int __attribute__((format(printf, 1, 2)))
-bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("rcmp: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nTry 'rcmp --help' for more information.\n", stderr);
-	return EXIT_TROUBLE;
-}
+#define bad_usage(...) rcp_usage_error("rcmp", EXIT_TROUBLE, __VA_ARGS__)
 
 /* Closes the output, reporting a failed write.  Returns 0 or -1. */
 static int
@@ -474,7 +449,8 @@ main(int argc, char **argv)
 		    RCP_LOG_WARN + a.verbose;
 	if (open_output(&a, &out) != 0)
 		return EXIT_TROUBLE;
-	raise_fd_limit();
+	/* Trees deep or wide need descriptors: take what the hard limit allows. */
+	rcp_raise_nofile();
 
 	a.o.diff_fn = print_diff;
 	a.o.diff_arg = &out;

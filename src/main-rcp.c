@@ -8,12 +8,9 @@
 
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -142,16 +139,6 @@ log_sink(void *arg, int level, const char *msg)
 	pthread_mutex_unlock(&ui->lock);
 }
 
-static int
-term_cols(void)
-{
-	struct winsize ws;
-
-	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-		return ws.ws_col;
-	return 80;
-}
-
 static void *
 progress_main(void *arg)
 {
@@ -191,7 +178,7 @@ progress_main(void *arg)
 		rcp_buf_reset(&b);
 		if (ui->progress_type == RCP_CLIOPTS_PROG_BAR) {
 			rcp_progress_bar(&b, &s, now - ui->start_ns, rate,
-			    term_cols());
+			    rcp_term_cols(STDERR_FILENO));
 			fprintf(stderr, "\r\033[K%s", rcp_buf_str(&b));
 			ui->bar_shown = true;
 		} else {
@@ -206,36 +193,7 @@ progress_main(void *arg)
 	return NULL;
 }
 
-static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("rcp: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nTry 'rcp --help' for more information.\n", stderr);
-	return EXIT_USAGE;
-}
-
-/* Raises the soft open-file limit to the hard one; returns the new soft. */
-static rlim_t
-raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		return 1024;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-		getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	return rl.rlim_cur;
-}
+#define bad_usage(...) rcp_usage_error("rcp", EXIT_USAGE, __VA_ARGS__)
 
 static void
 print_summary(struct rcp_copy *copy, uint64_t start_ns)
@@ -547,9 +505,9 @@ main(int argc, char **argv)
 
 	ui.start_ns = rcp_now_ns();
 	if (cl.o.max_open_files == 0)
-		cl.o.max_open_files = (int)(raise_nofile() * 8 / 10);
+		cl.o.max_open_files = (int)((long long)rcp_raise_nofile() * 8 / 10);
 	else
-		raise_nofile();
+		rcp_raise_nofile();
 
 	nsrcs = argc - first - 1;
 	srcs = rcp_xcalloc((size_t)nsrcs, sizeof(char *));

@@ -49,4 +49,18 @@ char *rcp_fmt_duration(char *buf, size_t len, uint64_t ns);
 /* Number of online CPUs, at least 1. */
 int rcp_ncpus(void);
 
+/*
+ * Raises the soft open-file limit to the hard one.  Returns the soft limit
+ * now in force (1024 if it cannot be read, at most INT_MAX).
+ */
+int rcp_raise_nofile(void);
+/* Columns of the terminal on fd, 80 if fd is not a terminal. */
+int rcp_term_cols(int fd);
+/*
+ * Prints "PROG: message" and a pointer to --help on stderr, the way every
+ * program of the suite reports a bad command line.  Returns code.
+ */
+int rcp_usage_error(const char *prog, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif
