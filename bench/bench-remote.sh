@@ -63,9 +63,10 @@ export LC_ALL=C         # '.' as the decimal point in $EPOCHREALTIME and awk
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 srcdir=$(cd "$here/.." && pwd)
-
-die() { printf 'bench-remote: error: %s\n' "$*" >&2; exit 1; }
-note() { printf 'bench-remote: %s\n' "$*" >&2; }
+BENCH_NAME=bench-remote
+SHM=/dev/shm
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 # ---------------------------------------------------------------- settings
 
@@ -185,24 +186,6 @@ ssh -F "$SSH_CONFIG" 127.0.0.3 true </dev/null ||
     die "cannot log in to 127.0.0.3 through the test sshd"
 
 # ---------------------------------------------------------------- helpers
-
-avail_bytes() { df -B1 --output=avail /dev/shm | tail -n 1 | tr -d ' '; }
-gib() { awk -v b="$1" 'BEGIN { printf "%.2f GiB", b / 1073741824 }'; }
-
-# need BYTES WHAT: die unless tmpfs has BYTES free plus 512 MiB of margin.
-need() {
-    local want=$(( $1 + 536870912 )) have
-    have=$(avail_bytes)
-    [ "$have" -ge "$want" ] ||
-        die "/dev/shm has $(gib "$have") free, $2 needs $(gib "$want")"
-}
-
-median() { tr ' ' '\n' | grep . | sort -g | awk '
-    { v[NR] = $1 }
-    END { if (NR == 0) { print "nan"; exit }
-          if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR/2] + v[NR/2 + 1]) / 2 }'; }
-minof() { tr ' ' '\n' | grep . | sort -g | head -n 1; }
-maxof() { tr ' ' '\n' | grep . | sort -g | tail -n 1; }
 
 tool_label() {
     case $1 in
@@ -525,18 +508,6 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- report
 
-has_tool() { case " $TOOLS " in *" $1 "*) return 0 ;; esac; return 1; }
-med() { printf '%s' "${TIMES[$1,$2]}" | median; }
-# speedup DS TOOL BASE: median(BASE) / median(TOOL), e.g. 2.00 = twice as fast.
-speedup() {
-    awk -v a="$(med "$1" "$3")" -v b="$(med "$1" "$2")" \
-        'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'
-}
-# speedup_min DS TOOL BASE: the same with the fastest run of each.
-speedup_min() {
-    awk -v a="$(printf '%s' "${TIMES[$1,$3]}" | minof)" -v b="$(printf '%s' "${TIMES[$1,$2]}" | minof)" \
-        'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'
-}
 # fastest_ssh DS: the SSH-based tool with the lowest median, or nothing.
 fastest_ssh() {
     local t best='' bm=''
@@ -548,30 +519,6 @@ fastest_ssh() {
     done
     echo "$best"
 }
-# md_table ALIGN: reads TAB-separated rows (the first is the header) and
-# prints a padded markdown table; ALIGN is a string of l/r, one per column.
-md_table() {
-    awk -F'\t' -v align="$1" '
-        { n = NR; if (NF > nf) nf = NF
-          for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } }
-        function row(r,   i, s) {
-            s = "|"
-            for (i = 1; i <= nf; i++)
-                s = s " " sprintf(substr(align, i, 1) == "r" ? "%" w[i] "s" : "%-" w[i] "s", c[r, i]) " |"
-            print s }
-        END {
-            for (i = 1; i <= nf; i++) if (w[i] < 3) w[i] = 3
-            row(1); s = "|"
-            for (i = 1; i <= nf; i++) {
-                d = ""; for (j = 0; j < w[i]; j++) d = d "-"
-                if (substr(align, i, 1) == "r") d = substr(d, 2) ":"
-                s = s " " d " |" }
-            print s
-            for (r = 2; r <= n; r++) row(r) }'
-}
-ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }
-yn() { if "$@"; then echo "**MET**"; else echo "**NOT MET**"; fi; }
-md_label() { tool_label "$1" | sed 's/|/\\|/g'; }
 TAB=$'\t'
 # ttfb_of DS TOOL: median of the first-byte times (and [min-max] if more
 # than one); "-" entries (the copy ended before a poll saw data) are counted.
