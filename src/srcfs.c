@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "fsops.h"
+#include "meta.h"
 #include "srcfs.h"
 #include "strbuf.h"
 #include "util.h"
@@ -138,9 +139,8 @@ local_changed(void *ctx, int fh, const struct stat *before)
 
 	if (fstat(fh, &now) != 0)
 		return 1;
-	return now.st_size != before->st_size ||
-	    now.st_mtim.tv_sec != before->st_mtim.tv_sec ||
-	    now.st_mtim.tv_nsec != before->st_mtim.tv_nsec;
+	return rcp_attrs_diff(RCP_ATTR_SIZE | RCP_ATTR_MTIME, &now,
+	    before) != 0;
 }
 
 static ssize_t

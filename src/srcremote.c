@@ -17,6 +17,7 @@
 
 #include "error.h"
 #include "fsops.h"
+#include "meta.h"
 #include "proto.h"
 #include "srcremote.h"
 #include "strbuf.h"
@@ -1425,9 +1426,8 @@ rem_changed(void *ctx, int fh, const struct stat *before)
 		if (e != 0)
 			return 1;
 	}
-	return now.st_size != before->st_size ||
-	    now.st_mtim.tv_sec != before->st_mtim.tv_sec ||
-	    now.st_mtim.tv_nsec != before->st_mtim.tv_nsec;
+	return rcp_attrs_diff(RCP_ATTR_SIZE | RCP_ATTR_MTIME, &now,
+	    before) != 0;
 }
 
 static ssize_t
