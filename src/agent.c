@@ -60,6 +60,8 @@ struct agent {
 	uint8_t			 token[RCP_TOKEN_LEN];
 	struct rcp_quic_ep	*ep;		/* source: for the destination */
 	struct rcp_quic_conn	*peer;		/* the other agent */
+	struct rcp_srcremote	*sr;		/* destination: reads the source
+						 * for every copy of the run */
 	pthread_t		 peer_thread;
 	bool			 peer_started;
 	atomic_bool		 stop;
@@ -667,7 +669,10 @@ handle_copy(struct agent *a, const struct rcp_quic_msg *m,
 	dst2 = rcp_copy_expand_home(dst, getenv("HOME"));
 	free(dst);
 	dst = dst2;
-	sr = rcp_srcremote_new(a->peer);
+	/* One reader of the source serves each copy of this run. */
+	if (a->sr == NULL)
+		a->sr = rcp_srcremote_new(a->peer);
+	sr = a->sr;
 	copy = rcp_copy_new(&o, &a->log);
 	rcp_copy_set_source(copy, &rcp_src_remote, sr);
 	atomic_store(&a->copy, copy);
@@ -695,7 +700,6 @@ handle_copy(struct agent *a, const struct rcp_quic_msg *m,
 	}
 	atomic_store(&a->copy, NULL);
 	rcp_copy_free(copy);
-	rcp_srcremote_free(sr);		/* done with the source */
 	pthread_cond_destroy(&pump.cond);
 	pthread_mutex_destroy(&pump.lock);
 	rcp_wire_put_u32(reply, (uint32_t)r);
@@ -918,6 +922,7 @@ out:
 	rcp_quic_conn_free(a.master);
 	a.master = NULL;
 	pthread_mutex_unlock(&a.log_lock);
+	rcp_srcremote_free(a.sr);	/* after the close: its reader ends */
 	rcp_quic_conn_free(a.peer);
 	rcp_quic_ep_free(a.ep);
 	rcp_cert_free(a.cert);

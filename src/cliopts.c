@@ -15,6 +15,7 @@
 #include "error.h"
 #include "filter.h"
 #include "meta.h"
+#include "quic.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -42,7 +43,23 @@ enum {
 	OPT_PROGRESS,
 	OPT_PROGRESS_TYPE,
 	OPT_PROGRESS_DELAY,
-	OPT_SUMMARY
+	OPT_SUMMARY,
+	/* Remote copies (host:path). */
+	OPT_RCPD_PATH = 512,
+	OPT_SSH_CONFIG,
+	OPT_SSH_KNOWN_HOSTS,
+	OPT_SSH_IDENTITY,
+	OPT_SSH_ACCEPT_NEW,
+	OPT_QUIC_PORTS,
+	OPT_QUIC_PROFILE,
+	OPT_CONN_TIMEOUT,
+	OPT_IDLE_TIMEOUT,
+	OPT_KEEPALIVE,
+	OPT_MASTER_ADDR,
+	OPT_SOURCE_ADDR,
+	OPT_LOCAL_HOST,
+	OPT_FORCE_REMOTE,
+	OPT_AUTO_DEPLOY
 };
 
 static const struct option longopts[] = {
@@ -72,6 +89,22 @@ static const struct option longopts[] = {
 	{ "progress-type", required_argument, NULL, OPT_PROGRESS_TYPE },
 	{ "progress-delay", required_argument, NULL, OPT_PROGRESS_DELAY },
 	{ "summary", no_argument, NULL, OPT_SUMMARY },
+	{ "rcpd-path", required_argument, NULL, OPT_RCPD_PATH },
+	{ "ssh-config", required_argument, NULL, OPT_SSH_CONFIG },
+	{ "ssh-known-hosts", required_argument, NULL, OPT_SSH_KNOWN_HOSTS },
+	{ "ssh-identity", required_argument, NULL, OPT_SSH_IDENTITY },
+	{ "ssh-accept-new", no_argument, NULL, OPT_SSH_ACCEPT_NEW },
+	{ "quic-port-ranges", required_argument, NULL, OPT_QUIC_PORTS },
+	{ "quic-profile", required_argument, NULL, OPT_QUIC_PROFILE },
+	{ "remote-copy-conn-timeout-sec", required_argument, NULL,
+	    OPT_CONN_TIMEOUT },
+	{ "quic-idle-timeout-sec", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "quic-keepalive-sec", required_argument, NULL, OPT_KEEPALIVE },
+	{ "master-addr", required_argument, NULL, OPT_MASTER_ADDR },
+	{ "source-addr", required_argument, NULL, OPT_SOURCE_ADDR },
+	{ "local-host", required_argument, NULL, OPT_LOCAL_HOST },
+	{ "force-remote", no_argument, NULL, OPT_FORCE_REMOTE },
+	{ "auto-deploy-rcpd", no_argument, NULL, OPT_AUTO_DEPLOY },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -83,6 +116,7 @@ rcp_cliopts_init(struct rcp_cliopts *c)
 	memset(c, 0, sizeof(*c));
 	rcp_copy_opts_init(&c->o);
 	c->filter = rcp_filter_new();
+	rcp_remotecopy_opts_init(&c->remote);
 }
 
 void
@@ -94,6 +128,9 @@ rcp_cliopts_release(struct rcp_cliopts *c)
 	for (i = 0; i < c->nfilter_files; i++)
 		free(c->filter_files[i]);
 	free(c->filter_files);
+	for (i = 0; i < c->nstrings; i++)
+		free(c->strings[i]);
+	free(c->strings);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -305,6 +342,90 @@ apply_output(struct rcp_cliopts *c, int ch, const char *arg, char **cause)
 	return 0;
 }
 
+/* A copy of arg that lives as long as c. */
+static const char *
+keep(struct rcp_cliopts *c, const char *arg)
+{
+	c->strings = rcp_xrealloc(c->strings, (c->nstrings + 1) *
+	    sizeof(char *));
+	return c->strings[c->nstrings++] = rcp_xstrdup(arg);
+}
+
+static int
+seconds_ms(const char *opt, const char *arg, uint32_t *ms, char **cause)
+{
+	uint64_t v;
+
+	if (rcp_parse_uint(arg, 86400, &v) != 0 || v == 0)
+		return inval(cause, "--%s: '%s' is not a number of seconds "
+		    "from 1 to 86400", opt, arg);
+	*ms = (uint32_t)(v * 1000);
+	return 0;
+}
+
+/* The options of remote copies. */
+static int
+apply_remote(struct rcp_cliopts *c, int ch, const char *arg, char **cause)
+{
+	struct rcp_remote_opts *o = &c->remote.remote;
+	char *why = NULL;
+
+	switch (ch) {
+	case OPT_RCPD_PATH:
+		o->rcpd_path = keep(c, arg);
+		break;
+	case OPT_SSH_CONFIG:
+		o->ssh.config_file = keep(c, arg);
+		break;
+	case OPT_SSH_KNOWN_HOSTS:
+		o->ssh.known_hosts = keep(c, arg);
+		break;
+	case OPT_SSH_IDENTITY:
+		o->ssh.identity = keep(c, arg);
+		break;
+	case OPT_SSH_ACCEPT_NEW:
+		o->ssh.accept_new = true;
+		break;
+	case OPT_QUIC_PORTS:
+		if (rcp_udp_ports_parse(arg, &o->ports, &why) != 0) {
+			inval(cause, "--quic-port-ranges: %s", why);
+			free(why);
+			return RCP_ERR_INVAL;
+		}
+		break;
+	case OPT_QUIC_PROFILE:
+		if (rcp_quic_profile_parse(arg, &o->profile) != 0)
+			return inval(cause, "--quic-profile: unknown profile "
+			    "'%s' (expected datacenter or internet)", arg);
+		break;
+	case OPT_CONN_TIMEOUT:
+		return seconds_ms("remote-copy-conn-timeout-sec", arg,
+		    &o->conn_timeout_ms, cause);
+	case OPT_IDLE_TIMEOUT:
+		return seconds_ms("quic-idle-timeout-sec", arg,
+		    &o->idle_timeout_ms, cause);
+	case OPT_KEEPALIVE:
+		return seconds_ms("quic-keepalive-sec", arg, &o->keepalive_ms,
+		    cause);
+	case OPT_MASTER_ADDR:
+		o->master_addr = keep(c, arg);
+		break;
+	case OPT_SOURCE_ADDR:
+		o->source_addr = keep(c, arg);
+		break;
+	case OPT_LOCAL_HOST:
+		c->remote.local_host = keep(c, arg);
+		break;
+	case OPT_FORCE_REMOTE:
+		c->remote.force_remote = true;
+		break;
+	case OPT_AUTO_DEPLOY:
+		o->auto_deploy = true;
+		break;
+	}
+	return 0;
+}
+
 int
 rcp_cliopts_apply(struct rcp_cliopts *c, int ch, const char *arg, int flags,
     const char *base, char **cause)
@@ -362,6 +483,8 @@ rcp_cliopts_apply(struct rcp_cliopts *c, int ch, const char *arg, int flags,
 	case 'V':
 		return apply_output(c, ch, arg, cause);
 	}
+	if (ch >= OPT_RCPD_PATH && ch <= OPT_AUTO_DEPLOY)
+		return apply_remote(c, ch, arg, cause);
 	return 1;
 }
 
@@ -482,5 +605,32 @@ rcp_cliopts_help(FILE *fp)
 "      --iops-throttle N       at most N I/Os of --chunk-size a second\n"
 "      --chunk-size SIZE       unit of I/O; larger files are split into\n"
 "                              chunks copied in parallel (default 16M)\n",
+	    fp);
+}
+
+void
+rcp_cliopts_help_remote(FILE *fp)
+{
+	fputs(
+"Remote copies (SRC or DST as [user@]host[:port]:path):\n"
+"      --rcpd-path PATH        rcpd on the hosts (default: next to rcp, else\n"
+"                              PATH)\n"
+"      --ssh-config FILE       ssh client config (default ~/.ssh/config)\n"
+"      --ssh-known-hosts FILE  known_hosts to check host keys against\n"
+"      --ssh-identity FILE     private key to log in with\n"
+"      --ssh-accept-new        add unknown host keys (changed ones are always\n"
+"                              refused)\n"
+"      --quic-port-ranges R    UDP ports for QUIC, e.g. 8000-8999,10000\n"
+"      --quic-profile P        datacenter (default) or internet\n"
+"      --remote-copy-conn-timeout-sec N  QUIC handshake timeout\n"
+"      --quic-idle-timeout-sec N  drop a silent peer after N seconds\n"
+"      --quic-keepalive-sec N  keep-alive interval\n"
+"      --master-addr ADDR      address the agents dial back (default: ours as\n"
+"                              seen over SSH)\n"
+"      --source-addr ADDR      address the source agent listens on\n"
+"      --local-host HOST       SSH target serving a local side (localhost)\n"
+"      --force-remote          treat localhost:path as remote\n"
+"      --auto-deploy-rcpd      copy this rcpd to a host that lacks it (or has\n"
+"                              another version) as ~/.cache/rcp/bin/rcpd-V\n",
 	    fp);
 }

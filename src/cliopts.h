@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "copy.h"
+#include "remotecopy.h"
 
 enum {
 	RCP_CLIOPTS_PROG_AUTO = 0,
@@ -48,6 +49,9 @@ struct rcp_cliopts {
 	uint64_t		 progress_delay_ns; /* 0: not given */
 	bool			 help;		/* -h was given */
 	bool			 version;	/* -V was given */
+	struct rcp_remotecopy_opts remote;	/* for host:path copies */
+	char			**strings;	/* owned values of remote */
+	size_t			 nstrings;
 };
 
 /* Fills c with rcp's defaults.  Release with rcp_cliopts_release. */
@@ -102,6 +106,8 @@ int rcp_cliopts_load_files(struct rcp_cliopts *c, char **cause);
 
 /* Prints the help of the copy options (the sections up to "Output:"). */
 void rcp_cliopts_help(FILE *fp);
+/* Prints the help of the options of remote copies. */
+void rcp_cliopts_help_remote(FILE *fp);
 
 /*
  * Parses a duration: "500ms", "2s", "1.5" (seconds), "1m".  Returns 0 with

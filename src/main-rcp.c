@@ -78,28 +78,9 @@ usage(FILE *fp)
 "\n",
 	    fp);
 	rcp_cliopts_help(fp);
+	fputs("\n", fp);
+	rcp_cliopts_help_remote(fp);
 	fputs("\n"
-"Remote copies (SRC or DST as [user@]host[:port]:path):\n"
-"      --rcpd-path PATH        rcpd on the hosts (default: next to rcp, else\n"
-"                              PATH)\n"
-"      --ssh-config FILE       ssh client config (default ~/.ssh/config)\n"
-"      --ssh-known-hosts FILE  known_hosts to check host keys against\n"
-"      --ssh-identity FILE     private key to log in with\n"
-"      --ssh-accept-new        add unknown host keys (changed ones are always\n"
-"                              refused)\n"
-"      --quic-port-ranges R    UDP ports for QUIC, e.g. 8000-8999,10000\n"
-"      --quic-profile P        datacenter (default) or internet\n"
-"      --remote-copy-conn-timeout-sec N  QUIC handshake timeout\n"
-"      --quic-idle-timeout-sec N  drop a silent peer after N seconds\n"
-"      --quic-keepalive-sec N  keep-alive interval\n"
-"      --master-addr ADDR      address the agents dial back (default: ours as\n"
-"                              seen over SSH)\n"
-"      --source-addr ADDR      address the source agent listens on\n"
-"      --local-host HOST       SSH target serving a local side (localhost)\n"
-"      --force-remote          treat localhost:path as remote\n"
-"      --auto-deploy-rcpd      copy this rcpd to a host that lacks it (or has\n"
-"                              another version) as ~/.cache/rcp/bin/rcpd-V\n"
-"\n"
 "Output:\n"
 "  -v, --verbose               more log lines on stdout (-v, -vv, -vvv)\n"
 "  -q, --quiet                 only errors\n"
@@ -210,163 +191,22 @@ print_summary(struct rcp_copy *copy, uint64_t start_ns)
 	rcp_buf_release(&b);
 }
 
-enum {
-	OPT_RCPD_PATH = 2048,
-	OPT_SSH_CONFIG,
-	OPT_SSH_KNOWN_HOSTS,
-	OPT_SSH_IDENTITY,
-	OPT_SSH_ACCEPT_NEW,
-	OPT_QUIC_PORTS,
-	OPT_QUIC_PROFILE,
-	OPT_CONN_TIMEOUT,
-	OPT_IDLE_TIMEOUT,
-	OPT_KEEPALIVE,
-	OPT_MASTER_ADDR,
-	OPT_SOURCE_ADDR,
-	OPT_LOCAL_HOST,
-	OPT_FORCE_REMOTE,
-	OPT_AUTO_DEPLOY
-};
-
-static const struct option remote_longopts[] = {
-	{ "rcpd-path", required_argument, NULL, OPT_RCPD_PATH },
-	{ "ssh-config", required_argument, NULL, OPT_SSH_CONFIG },
-	{ "ssh-known-hosts", required_argument, NULL, OPT_SSH_KNOWN_HOSTS },
-	{ "ssh-identity", required_argument, NULL, OPT_SSH_IDENTITY },
-	{ "ssh-accept-new", no_argument, NULL, OPT_SSH_ACCEPT_NEW },
-	{ "quic-port-ranges", required_argument, NULL, OPT_QUIC_PORTS },
-	{ "quic-profile", required_argument, NULL, OPT_QUIC_PROFILE },
-	{ "remote-copy-conn-timeout-sec", required_argument, NULL,
-	    OPT_CONN_TIMEOUT },
-	{ "quic-idle-timeout-sec", required_argument, NULL, OPT_IDLE_TIMEOUT },
-	{ "quic-keepalive-sec", required_argument, NULL, OPT_KEEPALIVE },
-	{ "master-addr", required_argument, NULL, OPT_MASTER_ADDR },
-	{ "source-addr", required_argument, NULL, OPT_SOURCE_ADDR },
-	{ "local-host", required_argument, NULL, OPT_LOCAL_HOST },
-	{ "force-remote", no_argument, NULL, OPT_FORCE_REMOTE },
-	{ "auto-deploy-rcpd", no_argument, NULL, OPT_AUTO_DEPLOY },
-	{ NULL, 0, NULL, 0 }
-};
-
+/*
+ * Parses options into cl and sets *first to the first operand; returns -1
+ * to go on, else an exit code.  The options are cliopts' (shared with
+ * rcp-master and rcpctl, remote ones included).
+ */
 static int
-seconds_ms(const char *opt, const char *arg, uint32_t *ms)
+parse_options(struct rcp_cliopts *cl, int argc, char **argv, int *first)
 {
-	uint64_t v;
-
-	if (rcp_parse_uint(arg, 86400, &v) != 0 || v == 0)
-		return bad_usage("%s: '%s' is not a number of seconds from 1 "
-		    "to 86400", opt, arg);
-	*ms = (uint32_t)(v * 1000);
-	return -1;
-}
-
-/* Applies a remote option; -1 to go on, else an exit code. */
-static int
-apply_remote(struct rcp_remotecopy_opts *ro, int ch, char *arg)
-{
-	struct rcp_remote_opts *o = &ro->remote;
 	char *cause = NULL;
 	int code;
 
-	switch (ch) {
-	case OPT_RCPD_PATH:
-		o->rcpd_path = arg;
-		break;
-	case OPT_SSH_CONFIG:
-		o->ssh.config_file = arg;
-		break;
-	case OPT_SSH_KNOWN_HOSTS:
-		o->ssh.known_hosts = arg;
-		break;
-	case OPT_SSH_IDENTITY:
-		o->ssh.identity = arg;
-		break;
-	case OPT_SSH_ACCEPT_NEW:
-		o->ssh.accept_new = true;
-		break;
-	case OPT_QUIC_PORTS:
-		if (rcp_udp_ports_parse(arg, &o->ports, &cause) != 0) {
-			code = bad_usage("--quic-port-ranges: %s", cause);
-			free(cause);
-			return code;
-		}
-		break;
-	case OPT_QUIC_PROFILE:
-		if (rcp_quic_profile_parse(arg, &o->profile) != 0)
-			return bad_usage("--quic-profile: unknown profile '%s' "
-			    "(expected datacenter or internet)", arg);
-		break;
-	case OPT_CONN_TIMEOUT:
-		return seconds_ms("--remote-copy-conn-timeout-sec", arg,
-		    &o->conn_timeout_ms);
-	case OPT_IDLE_TIMEOUT:
-		return seconds_ms("--quic-idle-timeout-sec", arg,
-		    &o->idle_timeout_ms);
-	case OPT_KEEPALIVE:
-		return seconds_ms("--quic-keepalive-sec", arg, &o->keepalive_ms);
-	case OPT_MASTER_ADDR:
-		o->master_addr = arg;
-		break;
-	case OPT_SOURCE_ADDR:
-		o->source_addr = arg;
-		break;
-	case OPT_LOCAL_HOST:
-		ro->local_host = arg;
-		break;
-	case OPT_FORCE_REMOTE:
-		ro->force_remote = true;
-		break;
-	case OPT_AUTO_DEPLOY:
-		o->auto_deploy = true;
-		break;
-	}
-	return -1;
-}
-
-/*
- * Parses options into cl and ro and sets *first to the first operand;
- * returns -1 to go on, else an exit code.  rcp's copy options come from
- * cliopts (shared with rcp-master and rcpctl); the remote ones are ours.
- */
-static int
-parse_options(struct rcp_cliopts *cl, struct rcp_remotecopy_opts *ro,
-    int argc, char **argv, int *first)
-{
-	const struct option *base;
-	struct option *all;
-	char *cause = NULL;
-	size_t n;
-	int ch, r, code = -1;
-
-	base = rcp_cliopts_longopts(&n);
-	all = rcp_xcalloc(n + RCP_ARRAY_SIZE(remote_longopts), sizeof(*all));
-	memcpy(all, base, n * sizeof(*all));
-	memcpy(all + n, remote_longopts, sizeof(remote_longopts));
-	opterr = 0;	/* our own messages, naming the option */
-	while (code < 0 && (ch = getopt_long(argc, argv, ":" RCP_CLIOPTS_SHORT,
-	    all, NULL)) != -1) {
-		if (ch == ':')
-			code = bad_usage("option '%s' needs a value",
-			    argv[optind - 1]);
-		else if (ch == '?')
-			code = optopt != 0 ?
-			    bad_usage("unknown option '-%c'", optopt) :
-			    bad_usage("unknown option '%s'", argv[optind - 1]);
-		else if (ch >= OPT_RCPD_PATH)
-			code = apply_remote(ro, ch, optarg);
-		else if ((r = rcp_cliopts_apply(cl, ch, optarg, 0, NULL,
-		    &cause)) != 0) {
-			code = bad_usage("%s", cause != NULL ? cause :
-			    "bad option");
-			free(cause);
-			cause = NULL;
-		} else if (cl->help || cl->version)
-			break;
-	}
-	free(all);
-	if (code >= 0)
+	if (rcp_cliopts_parse(cl, argc, argv, 0, NULL, first, &cause) != 0) {
+		code = bad_usage("%s", cause != NULL ? cause : "bad option");
+		free(cause);
 		return code;
-	*first = optind;
+	}
 	if (cl->help) {
 		usage(stdout);
 		return EXIT_OK;
@@ -374,11 +214,6 @@ parse_options(struct rcp_cliopts *cl, struct rcp_remotecopy_opts *ro,
 	if (cl->version) {
 		printf("rcp %s\n", PACKAGE_VERSION);
 		return EXIT_OK;
-	}
-	if (rcp_cliopts_finish(cl, &cause) != 0) {
-		code = bad_usage("%s", cause);
-		free(cause);
-		return code;
 	}
 	if (argc - *first < 2)
 		return bad_usage("%s", argc - *first == 0 ? "missing source "
@@ -416,8 +251,7 @@ print_host(const char *role, const struct rcp_remote_summary *h)
 
 /* Runs a remote copy; returns the exit code. */
 static int
-run_remote(struct rcp_cliopts *cl, struct rcp_remotecopy_opts *ro,
-    struct ui *ui, const struct rcp_log *log, char **ops, int nsrcs)
+run_remote(struct rcp_cliopts *cl, struct ui *ui, const struct rcp_log *log, char **ops, int nsrcs)
 {
 	struct rcp_remotecopy_result res;
 	struct rcp_runstats rs;
@@ -429,9 +263,9 @@ run_remote(struct rcp_cliopts *cl, struct rcp_remotecopy_opts *ro,
 
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		cwd[0] = '\0';
-	ro->remote.log = log;
-	ro->remote.agent_verbosity = log->level;
-	r = rcp_remotecopy_new(ro, &cl->o, cl->o.filter,
+	cl->remote.remote.log = log;
+	cl->remote.remote.agent_verbosity = log->level;
+	r = rcp_remotecopy_new(&cl->remote, &cl->o, cl->o.filter,
 	    (const char *const *)ops, (size_t)nsrcs, ops[nsrcs],
 	    cwd[0] ? cwd : NULL, &ui->remote, &cause);
 	if (r != 0) {
@@ -483,23 +317,21 @@ int
 main(int argc, char **argv)
 {
 	struct rcp_cliopts cl;
-	struct rcp_remotecopy_opts ro;
 	struct ui ui;
 	struct rcp_log log;
 	struct sigaction sa;
 	pthread_t progress;
 	const char *home = getenv("HOME");
-	char **srcs = NULL, *dst = NULL, *cause = NULL;
+	char **srcs = NULL, *dst = NULL, *cause = NULL, *p;
 	struct rcp_copy_stats s;
 	int r, i, nsrcs = 0, code, first;
 	bool progress_started = false;
 
 	memset(&ui, 0, sizeof(ui));
 	rcp_cliopts_init(&cl);
-	rcp_remotecopy_opts_init(&ro);
 	pthread_mutex_init(&ui.lock, NULL);
 	pthread_cond_init(&ui.cond, NULL);
-	if ((code = parse_options(&cl, &ro, argc, argv, &first)) >= 0)
+	if ((code = parse_options(&cl, argc, argv, &first)) >= 0)
 		goto out;
 	code = EXIT_FAIL;
 
@@ -511,9 +343,14 @@ main(int argc, char **argv)
 
 	nsrcs = argc - first - 1;
 	srcs = rcp_xcalloc((size_t)nsrcs, sizeof(char *));
-	for (i = 0; i < nsrcs; i++)
-		srcs[i] = rcp_copy_expand_home(argv[first + i], home);
-	dst = rcp_copy_expand_home(argv[argc - 1], home);
+	for (i = 0; i < nsrcs; i++) {
+		p = rcp_remotecopy_local(argv[first + i]);
+		srcs[i] = rcp_copy_expand_home(p, home);
+		free(p);
+	}
+	p = rcp_remotecopy_local(argv[argc - 1]);
+	dst = rcp_copy_expand_home(p, home);
+	free(p);
 
 	log.fn = log_sink;
 	log.arg = &ui;
@@ -529,7 +366,7 @@ main(int argc, char **argv)
 			ui.progress_delay_ns = ui.progress_type ==
 			    RCP_CLIOPTS_PROG_BAR ? 200000000u : 10000000000u;
 	}
-	if (is_remote(argv + first, argc - first, ro.force_remote)) {
+	if (is_remote(argv + first, argc - first, cl.remote.force_remote)) {
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = on_signal;
 		sigemptyset(&sa.sa_mask);
@@ -539,7 +376,7 @@ main(int argc, char **argv)
 		signal(SIGPIPE, SIG_IGN);
 		if (!ui.progress)
 			ui.progress_delay_ns = 100000000u;	/* signals only */
-		code = run_remote(&cl, &ro, &ui, &log, argv + first, nsrcs);
+		code = run_remote(&cl, &ui, &log, argv + first, nsrcs);
 		goto out;
 	}
 	ui.copy = rcp_copy_new(&cl.o, &log);

@@ -974,6 +974,19 @@ rcp_remote_progress(struct rcp_remote *r, int role, struct rcp_copy_stats *s)
 	pthread_mutex_unlock(&a->lock);
 }
 
+void
+rcp_remote_progress_reset(struct rcp_remote *r)
+{
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		pthread_mutex_lock(&r->agents[i].lock);
+		memset(&r->agents[i].progress, 0,
+		    sizeof(r->agents[i].progress));
+		pthread_mutex_unlock(&r->agents[i].lock);
+	}
+}
+
 static int
 finish_one(struct rcp_remote *r, struct ragent *a,
     struct rcp_remote_summary *s, char **cause)

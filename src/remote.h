@@ -70,6 +70,9 @@ int rcp_remote_request(struct rcp_remote *r, int role, uint16_t type,
 void rcp_remote_progress(struct rcp_remote *r, int role,
     struct rcp_copy_stats *s);
 
+/* Forgets the counters of an earlier copy, before another on the same run. */
+void rcp_remote_progress_reset(struct rcp_remote *r);
+
 /*
  * Tells both agents to finish, collects their summaries and exit statuses.
  * 0, or an error if an agent failed or died (*cause names it).

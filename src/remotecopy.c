@@ -59,17 +59,21 @@ rcp_remotecopy_split(const char *arg, bool force_remote, char **host,
 		colon = p;
 	}
 	*host = rcp_xstrndup(arg, hl);
-	if (!force_remote) {
-		const char *h = strrchr(*host, '@');
-		h = h != NULL ? h + 1 : *host;
-		if (strcmp(h, "localhost") == 0) {
-			free(*host);
-			*host = NULL;
-			return false;
-		}
+	if (!force_remote && strcmp(*host, "localhost") == 0) {
+		free(*host);
+		*host = NULL;
+		return false;
 	}
 	*path = rcp_xstrdup(colon + 1);
 	return true;
+}
+
+char *
+rcp_remotecopy_local(const char *arg)
+{
+	if (strncmp(arg, "localhost:", 10) == 0)
+		return rcp_xstrdup(arg[10] != '\0' ? arg + 10 : ".");
+	return rcp_xstrdup(arg);
 }
 
 void
@@ -114,7 +118,7 @@ rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
 		if (!rcp_remotecopy_split(srcs[i], o->force_remote, &host,
 		    &path)) {
 			host = rcp_xstrdup(o->local_host);
-			path = rcp_xstrdup(srcs[i]);
+			path = rcp_remotecopy_local(srcs[i]);
 		}
 		if (rc->src_host != NULL && strcmp(rc->src_host, host) != 0) {
 			*cause = rcp_xasprintf("all sources of a copy must be on "
@@ -136,7 +140,7 @@ rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
 	host = path = NULL;
 	if (!rcp_remotecopy_split(dst, o->force_remote, &host, &path)) {
 		host = rcp_xstrdup(o->local_host);
-		path = rcp_xstrdup(dst);
+		path = rcp_remotecopy_local(dst);
 	}
 	rc->dst_host = host;
 	p = agent_path(path, cwd, true);
@@ -150,7 +154,7 @@ rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
 
 static int
 decode_done(struct rcp_quic_msg *m, struct rcp_remotecopy_result *res,
-    char **cause)
+    bool *wellformed, char **cause)
 {
 	struct rcp_wire_cursor c;
 	uint32_t result;
@@ -164,8 +168,10 @@ decode_done(struct rcp_quic_msg *m, struct rcp_remotecopy_result *res,
 		free(why);
 		*cause = rcp_xstrdup("malformed reply from the destination "
 		    "agent");
+		*wellformed = false;
 		return RCP_ERR_PROTO;
 	}
+	*wellformed = true;
 	if ((int)result != 0 && why[0] != '\0')
 		*cause = why;
 	else
@@ -173,27 +179,26 @@ decode_done(struct rcp_quic_msg *m, struct rcp_remotecopy_result *res,
 	return (int)result;
 }
 
-int
-rcp_remotecopy_run(struct rcp_remotecopy *rc,
-    struct rcp_remotecopy_result *res, char **cause)
+/*
+ * Sends the copy to the destination agent of r and waits for its answer.
+ * *answered is true if the destination finished it (even with an error)
+ * and both agents are still there, so r can serve another copy.
+ */
+static int
+copy_on(struct rcp_remotecopy *rc, struct rcp_remote *r,
+    struct rcp_remotecopy_result *res, bool *answered, char **cause)
 {
-	struct rcp_remote *r = NULL;
 	struct rcp_quic_msg *m = NULL;
 	char *c2 = NULL;
-	int rv, fr;
+	int rv;
 
-	memset(res, 0, sizeof(*res));
-	rv = rcp_remote_start(&rc->o.remote, rc->src_host, rc->dst_host, &r,
-	    cause);
-	if (rv != 0)
-		return rv;
+	*answered = false;
 	pthread_mutex_lock(&rc->lock);
 	rc->remote = r;
 	pthread_mutex_unlock(&rc->lock);
 	if (atomic_load(&rc->aborted)) {
 		*cause = rcp_xstrdup("interrupted");
-		rv = RCP_ERR_CANCELED;
-		goto out;
+		return RCP_ERR_CANCELED;
 	}
 	/* A copy takes as long as it takes: the agents' deaths end it. */
 	rv = rcp_remote_request(r, RCP_ROLE_DESTINATION, RCP_MSG_COPY,
@@ -206,32 +211,74 @@ rcp_remotecopy_run(struct rcp_remotecopy *rc,
 			*cause = c2;
 			c2 = NULL;
 		}
-		goto out;
+		free(c2);
+		return rv;
 	}
-	rv = decode_done(m, res, cause);
+	rv = decode_done(m, res, answered, cause);
 	rcp_quic_msg_free(m);
 	if (rv != 0 && (c2 = rcp_remote_dead(r, RCP_ROLE_SOURCE)) != NULL) {
 		/* Name what died, not just what the destination saw. */
 		free(*cause);
 		*cause = c2;
-		c2 = NULL;
-		goto out;
+		*answered = false;
 	}
-	/* The destination answered, even with an error: end both cleanly. */
-	fr = rcp_remote_finish(r, res->hosts, &c2);
-	res->have_hosts = fr == 0;
-	if (fr != 0 && rv == 0) {
-		*cause = c2;
-		c2 = NULL;
-		rv = fr;
+	return rv;
+}
+
+int
+rcp_remotecopy_run(struct rcp_remotecopy *rc,
+    struct rcp_remotecopy_result *res, char **cause)
+{
+	struct rcp_remote *r = NULL;
+	char *c2 = NULL;
+	bool answered;
+	int rv, fr;
+
+	memset(res, 0, sizeof(*res));
+	rv = rcp_remote_start(&rc->o.remote, rc->src_host, rc->dst_host, &r,
+	    cause);
+	if (rv != 0)
+		return rv;
+	rv = copy_on(rc, r, res, &answered, cause);
+	if (answered) {
+		/* The destination answered, even with an error: end both. */
+		fr = rcp_remote_finish(r, res->hosts, &c2);
+		res->have_hosts = fr == 0;
+		if (fr != 0 && rv == 0) {
+			*cause = c2;
+			c2 = NULL;
+			rv = fr;
+		}
 	}
-out:
 	free(c2);
 	pthread_mutex_lock(&rc->lock);
 	rc->remote = NULL;
 	pthread_mutex_unlock(&rc->lock);
 	rcp_remote_free(r);
 	return rv;
+}
+
+int
+rcp_remotecopy_run_on(struct rcp_remotecopy *rc, struct rcp_remote *r,
+    struct rcp_remotecopy_result *res, bool *reusable, char **cause)
+{
+	bool answered;
+	int rv;
+
+	memset(res, 0, sizeof(*res));
+	rcp_remote_progress_reset(r);
+	rv = copy_on(rc, r, res, &answered, cause);
+	pthread_mutex_lock(&rc->lock);
+	rc->remote = NULL;
+	*reusable = answered && !atomic_load(&rc->aborted);
+	pthread_mutex_unlock(&rc->lock);
+	return rv;
+}
+
+const char *
+rcp_remotecopy_host(const struct rcp_remotecopy *rc, int role)
+{
+	return role == RCP_ROLE_SOURCE ? rc->src_host : rc->dst_host;
 }
 
 void

@@ -19,10 +19,17 @@ struct rcp_filter;
  * Splits a command-line path.  Returns true and sets *host ("user@h",
  * "h:2222", "[::1]") and *path (caller frees both) if arg names a remote
  * path: "host:path" with no '/' before the first ':' (as scp).  "localhost:"
- * paths are local unless force_remote.
+ * paths are local unless force_remote ("user@localhost:" names a user, so it
+ * is remote).
  */
 bool rcp_remotecopy_split(const char *arg, bool force_remote, char **host,
     char **path);
+
+/*
+ * The local path of an argument that rcp_remotecopy_split found local:
+ * "localhost:/x" is "/x", anything else itself (caller frees).
+ */
+char *rcp_remotecopy_local(const char *arg);
 
 struct rcp_remotecopy_opts {
 	struct rcp_remote_opts	 remote;
@@ -59,6 +66,20 @@ int rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
  */
 int rcp_remotecopy_run(struct rcp_remotecopy *rc,
     struct rcp_remotecopy_result *res, char **cause);
+
+/*
+ * Runs it on agents already started (rcp_remote_start with o->remote and
+ * the hosts rcp_remotecopy_host names) and leaves them running: a service
+ * keeps them for its next copy between the same hosts.  *reusable says
+ * whether r may serve another copy (both agents there, the destination
+ * answered, no abort); if not, the caller frees it.  Returns as
+ * rcp_remotecopy_run; res has no host summaries.
+ */
+int rcp_remotecopy_run_on(struct rcp_remotecopy *rc, struct rcp_remote *r,
+    struct rcp_remotecopy_result *res, bool *reusable, char **cause);
+
+/* The host of the source or the destination (RCP_ROLE_*) agent. */
+const char *rcp_remotecopy_host(const struct rcp_remotecopy *rc, int role);
 
 /* The destination's latest counters.  Any thread. */
 void rcp_remotecopy_progress(struct rcp_remotecopy *rc,
