@@ -505,11 +505,6 @@ add_paths(json_t *req, int n, char *const *args)
 	int i;
 
 	for (i = 0; i < n; i++) {
-		if (rcp_job_path_is_remote(args[i])) {
-			json_decref(srcs);
-			return bad_usage("remote paths (host:path) are not "
-			    "supported by the service yet: '%s'", args[i]);
-		}
 		if ((v = utf8(i < n - 1 ? "source" : "destination",
 		    args[i])) == NULL) {
 			json_decref(srcs);

@@ -47,6 +47,7 @@ enum {
 	OPT_WORKERS,
 	OPT_PAIR_CAP,
 	OPT_KEEP,
+	OPT_SESSION_IDLE,
 	OPT_MAX_CLIENTS,
 	OPT_HELLO_TIMEOUT,
 	OPT_CONFIG
@@ -59,6 +60,7 @@ static const struct option longopts[] = {
 	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "pair-cap", required_argument, NULL, OPT_PAIR_CAP },
 	{ "keep", required_argument, NULL, OPT_KEEP },
+	{ "session-idle", required_argument, NULL, OPT_SESSION_IDLE },
 	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
 	{ "hello-timeout", required_argument, NULL, OPT_HELLO_TIMEOUT },
 	{ "config", required_argument, NULL, OPT_CONFIG },
@@ -97,6 +99,9 @@ usage(FILE *fp)
 "  --workers N          jobs running at once (default 4)\n"
 "  --pair-cap N         jobs running at once per host pair (default: --workers)\n"
 "  --keep DURATION      how long finished jobs are kept (default 7d; s, m, h, d)\n"
+"  --session-idle DUR   keep a remote job's SSH connection and agents this long\n"
+"                       for the next job between the same hosts (default 60s;\n"
+"                       0 ends them with each job)\n"
 "  --max-clients N      connections at once (default 1024)\n"
 "  --hello-timeout D    time a new client has to say hello (default 30s)\n"
 "  --config FILE        read options from FILE: one 'option value' a line\n"
@@ -225,12 +230,15 @@ apply(struct cli *cl, int ch, const char *arg)
 			cl->o.max_clients = (int)v;
 		break;
 	case OPT_KEEP:
+	case OPT_SESSION_IDLE:
 	case OPT_HELLO_TIMEOUT:
 		if (parse_duration(arg, &v) != 0)
 			return bad_usage("'%s' is not a duration (e.g. 30s, "
 			    "12h, 7d)", arg);
 		if (ch == OPT_KEEP)
 			cl->o.keep_ns = v;
+		else if (ch == OPT_SESSION_IDLE)
+			cl->o.session_idle_ns = v;
 		else
 			cl->o.hello_timeout_ns = v;
 		break;

@@ -114,6 +114,7 @@ rcp_master_opts_init(struct rcp_master_opts *o)
 	o->socket_mode = 0600;
 	o->workers = 4;
 	o->keep_ns = 7ull * 86400 * 1000000000u;
+	o->session_idle_ns = 60ull * 1000000000u;
 	o->max_clients = 1024;
 	o->hello_timeout_ns = 30ull * 1000000000u;
 }
@@ -1124,6 +1125,7 @@ rcp_master_new(const struct rcp_master_opts *o, struct rcp_master **out,
 	jo.workers = o->workers;
 	jo.pair_cap = o->pair_cap;
 	jo.keep_ns = o->keep_ns;
+	jo.session_idle_ns = o->session_idle_ns;
 	jo.log = o->log;
 	jo.notify = on_job_change;
 	jo.notify_arg = m;

@@ -26,6 +26,8 @@ struct rcp_master_opts {
 	int			 workers;	/* jobs running at once */
 	int			 pair_cap;	/* per host pair; 0: workers */
 	uint64_t		 keep_ns;	/* finished jobs kept this long */
+	uint64_t		 session_idle_ns; /* agents kept for the next
+						 * remote job; 0: not kept */
 	int			 max_clients;	/* connections at once */
 	uint64_t		 hello_timeout_ns; /* to say hello after connecting */
 	const struct rcp_log	*log;		/* copied; fn thread-safe */

@@ -12,6 +12,7 @@
 #include "ctlproto.h"
 #include "error.h"
 #include "job.h"
+#include "remotecopy.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -54,6 +55,7 @@ rcp_job_free(struct rcp_job *j)
 	free_strv(j->options, j->noptions);
 	free(j->cwd);
 	free(j->home);
+	free(j->pair);
 	free(j->label);
 	free(j->key);
 	rcp_cliopts_release(&j->opts);
@@ -62,47 +64,94 @@ rcp_job_free(struct rcp_job *j)
 	free(j);
 }
 
-bool
-rcp_job_path_is_remote(const char *path)
-{
-	const char *colon = strchr(path, ':'), *slash = strchr(path, '/');
-
-	return colon != NULL && colon != path && (slash == NULL ||
-	    colon < slash);
-}
-
-/* Makes path absolute: "~" against home, relative against cwd. */
+/*
+ * Makes a local path absolute ("~" against home, relative against cwd);
+ * a remote one (host:path, see rcp_remotecopy_split) is kept as given, for
+ * its agent to resolve at run time.
+ */
 static int
-resolve_path(const char *what, const char *path, const char *cwd,
-    const char *home, char **out, char **cause)
+resolve_path(const struct rcp_job *j, const char *what, const char *arg,
+    char **out, char **cause)
 {
-	if (rcp_job_path_is_remote(path)) {
-		*cause = rcp_xasprintf("remote paths (host:path) are not "
-		    "supported by the service yet: %s '%s'", what, path);
-		return RCP_CTL_E_UNSUPPORTED;
+	char *host = NULL, *path = NULL;
+
+	if (rcp_remotecopy_split(arg, j->opts.remote.force_remote, &host,
+	    &path)) {
+		free(host);
+		free(path);
+		*out = rcp_xstrdup(arg);
+		return 0;
 	}
+	path = rcp_remotecopy_local(arg);
 	if (path[0] == '~' && (path[1] == '\0' || path[1] == '/')) {
-		if (home == NULL) {
+		if (j->home == NULL) {
 			*cause = rcp_xasprintf("%s '%s' needs 'home'", what,
-			    path);
+			    arg);
+			free(path);
 			return RCP_CTL_E_INVALID;
 		}
-		*out = rcp_copy_expand_home(path, home);
+		*out = rcp_copy_expand_home(path, j->home);
 	} else if (path[0] == '/') {
 		*out = rcp_xstrdup(path);
-	} else if (cwd == NULL) {
+	} else if (j->cwd == NULL) {
 		*cause = rcp_xasprintf("%s '%s' is relative: send 'cwd' or an "
-		    "absolute path", what, path);
+		    "absolute path", what, arg);
+		free(path);
 		return RCP_CTL_E_INVALID;
 	} else {
-		*out = rcp_path_join(cwd, path);
+		*out = rcp_path_join(j->cwd, path);
 	}
+	free(path);
 	if (strlen(*out) > RCP_CTL_MAX_PATH) {
 		free(*out);
 		*out = NULL;
-		*cause = rcp_xasprintf("%s '%s' is too long", what, path);
+		*cause = rcp_xasprintf("%s '%s' is too long", what, arg);
 		return RCP_CTL_E_INVALID;
 	}
+	return 0;
+}
+
+/* The host of a job's path: "local" for a local one (caller frees). */
+static char *
+path_host(const struct rcp_job *j, const char *p)
+{
+	char *host = NULL, *path = NULL;
+
+	if (!rcp_remotecopy_split(p, j->opts.remote.force_remote, &host,
+	    &path))
+		return rcp_xstrdup("local");
+	free(path);
+	return host;
+}
+
+/*
+ * Sets j->pair and j->remote from its paths: all sources must be on one
+ * host.  Returns 0, or RCP_CTL_E_INVALID with *cause set.
+ */
+static int
+set_pair(struct rcp_job *j, char **cause)
+{
+	char *src = path_host(j, j->srcs[0]), *dst, *h;
+	size_t i;
+
+	for (i = 1; i < j->nsrcs; i++) {
+		h = path_host(j, j->srcs[i]);
+		if (strcmp(h, src) != 0) {
+			*cause = rcp_xasprintf("all sources of a job must be "
+			    "on one host ('%s' and '%s')", src, h);
+			free(h);
+			free(src);
+			return RCP_CTL_E_INVALID;
+		}
+		free(h);
+	}
+	dst = path_host(j, j->dst);
+	free(j->pair);
+	j->remote = strcmp(src, "local") != 0 || strcmp(dst, "local") != 0;
+	j->pair = j->remote ? rcp_xasprintf("%s\u2192%s", src, dst) :
+	    rcp_xstrdup(RCP_JOB_PAIR_LOCAL);
+	free(src);
+	free(dst);
 	return 0;
 }
 
@@ -204,7 +253,6 @@ rcp_job_from_request(const json_t *req, const struct rcp_job_who *who,
 	rcp_cliopts_init(&j->opts);
 	j->uid = who->uid;
 	j->gid = who->gid;
-	j->pair = RCP_JOB_PAIR_LOCAL;
 	j->state = RCP_CTL_QUEUED;
 	if (rcp_ctl_get_strv(req, "sources", RCP_CTL_MAX_SOURCES,
 	    RCP_CTL_MAX_PATH, &srcs, &nsrcs, cause) < 0)
@@ -219,13 +267,18 @@ rcp_job_from_request(const json_t *req, const struct rcp_job_who *who,
 	if ((r = read_members(j, req, &dst, cause)) != 0)
 		goto out;
 
+	j->options = dup_strv(opts, nopts);
+	j->noptions = nopts;
+	if ((r = parse_options(j, cause)) != 0)
+		goto out;
 	j->srcs = rcp_xcalloc(nsrcs + 1, sizeof(char *));
 	for (i = 0; i < nsrcs; i++, j->nsrcs++)
-		if ((r = resolve_path("source", srcs[i], j->cwd, j->home,
-		    &j->srcs[i], cause)) != 0)
+		if ((r = resolve_path(j, "source", srcs[i], &j->srcs[i],
+		    cause)) != 0)
 			goto out;
-	if ((r = resolve_path("destination", dst, j->cwd, j->home, &j->dst,
-	    cause)) != 0)
+	if ((r = resolve_path(j, "destination", dst, &j->dst, cause)) != 0)
+		goto out;
+	if ((r = set_pair(j, cause)) != 0)
 		goto out;
 	len = strlen(dst);
 	if (nsrcs > 1 && dst[len - 1] != '/') {
@@ -234,10 +287,6 @@ rcp_job_from_request(const json_t *req, const struct rcp_job_who *who,
 		r = RCP_CTL_E_INVALID;
 		goto out;
 	}
-	j->options = dup_strv(opts, nopts);
-	j->noptions = nopts;
-	if ((r = parse_options(j, cause)) != 0)
-		goto out;
 	*out = j;
 	j = NULL;
 	r = 0;
@@ -340,7 +389,7 @@ rcp_job_to_json(const struct rcp_job *j)
 	json_object_set_new(o, "label", opt_str(j->label));
 	json_object_set_new(o, "key", opt_str(j->key));
 	json_object_set_new(o, "priority", json_integer(j->priority));
-	json_object_set_new(o, "pair", json_string(j->pair));
+	json_object_set_new(o, "pair", opt_str(j->pair));
 	json_object_set_new(o, "sources", strv_json(j->srcs, j->nsrcs));
 	json_object_set_new(o, "destination", safe_string(j->dst));
 	json_object_set_new(o, "options", strv_json(j->options, j->noptions));
@@ -451,7 +500,6 @@ rcp_job_from_json(const json_t *o, struct rcp_job **out, char **cause)
 	int r = RCP_ERR_PROTO;
 
 	rcp_cliopts_init(&j->opts);
-	j->pair = RCP_JOB_PAIR_LOCAL;
 	if (!json_is_integer(id) || json_integer_value(id) <= 0) {
 		r = bad(cause, "id");
 		goto out;
@@ -503,7 +551,9 @@ out:
 int
 rcp_job_parse_options(struct rcp_job *j, char **cause)
 {
-	return parse_options(j, cause) == 0 ? 0 : RCP_ERR_INVAL;
+	if (parse_options(j, cause) != 0 || set_pair(j, cause) != 0)
+		return RCP_ERR_INVAL;
+	return 0;
 }
 
 /* --- progress --------------------------------------------------------------- */

@@ -42,7 +42,7 @@ struct rcp_job {
 	uint64_t		 id;
 	uid_t			 uid;		/* the submitter: the job runs as */
 	gid_t			 gid;
-	char			**srcs;		/* absolute paths */
+	char			**srcs;		/* absolute, or host:path */
 	size_t			 nsrcs;
 	char			*dst;
 	char			**options;	/* argv-style, as submitted */
@@ -53,7 +53,9 @@ struct rcp_job {
 	int			 priority;
 	char			*label;		/* NULL: none */
 	char			*key;		/* idempotency key; NULL: none */
-	const char		*pair;		/* host pair: RCP_JOB_PAIR_LOCAL */
+	char			*pair;		/* host pair: RCP_JOB_PAIR_LOCAL
+						 * or "src→dst" */
+	bool			 remote;	/* a side is host:path */
 	double			 submitted;	/* Unix time, seconds */
 	struct rcp_cliopts	 opts;		/* options parsed, files deferred */
 
@@ -93,9 +95,9 @@ void rcp_job_free(struct rcp_job *j);
  * options, priority, label, key, cwd, home, umask) sent by who: relative
  * paths are resolved against cwd, "~" against home, options are parsed
  * as rcp parses them.  The job's id and submission time are left to the
- * caller.  Returns 0 with *out (caller frees); or an RCP_CTL_E_* code
- * (> 0) with *cause set (caller frees): "invalid_argument" naming the
- * member or option, "unsupported" for remote (host:path) paths.
+ * caller.  Remote paths (host:path) are kept as given.  Returns 0 with
+ * *out (caller frees); or an RCP_CTL_E_* code (> 0) with *cause set
+ * (caller frees): "invalid_argument" naming the member or option.
  */
 int rcp_job_from_request(const json_t *req, const struct rcp_job_who *who,
     struct rcp_job **out, char **cause);
@@ -130,12 +132,6 @@ void rcp_job_set_progress(struct rcp_job *j, const struct rcp_job_progress *p,
 
 /* Records the error of a failed entry (bounded).  Requires the owner's lock. */
 void rcp_job_add_error(struct rcp_job *j, const char *msg);
-
-/*
- * Returns true if path names a remote location (host:path): a ':' before
- * the first '/', as scp and rcp read it.
- */
-bool rcp_job_path_is_remote(const char *path);
 
 /* Returns the current Unix time in seconds. */
 double rcp_job_now(void);

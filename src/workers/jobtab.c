@@ -22,6 +22,7 @@
 #include "journal.h"
 #include "pool.h"
 #include "runner.h"
+#include "sessions.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -43,6 +44,7 @@ struct rcp_jobtab {
 	int			 fd_share;	/* open files of an in-process job */
 	int			 workers;
 	int			 pair_cap;
+	struct rcp_sessions	*sessions;	/* agents kept between jobs */
 	uint64_t		 keep_ns;
 	uint64_t		 start_ns;
 	void			(*notify)(void *);
@@ -221,6 +223,8 @@ start_job(struct rcp_jobtab *t, struct rcp_job *j, struct rcp_runner_spec *spec,
 	spec->restart = j->restart;
 	spec->max_open_files = spec->separate ? 0 : t->fd_share;
 	spec->exe_fd = t->exe_fd;
+	/* Kept agents run as the master: only for its own user's jobs. */
+	spec->sessions = spec->separate ? NULL : t->sessions;
 	spec->options = j->options;
 	spec->noptions = j->noptions;
 	spec->cwd = j->cwd;
@@ -495,6 +499,8 @@ rcp_jobtab_stats(struct rcp_jobtab *t)
 	    json_integer((json_int_t)counts[RCP_CTL_RUNNING]));
 	json_object_set_new(o, "workers", json_integer(t->workers));
 	json_object_set_new(o, "pair_cap", json_integer(t->pair_cap));
+	json_object_set_new(o, "sessions_idle",
+	    json_integer(rcp_sessions_idle(t->sessions)));
 	json_object_set_new(o, "throughput", json_real(rate));
 	json_object_set_new(o, "bytes_copied", json_integer((json_int_t)bytes));
 	json_object_set_new(o, "jobs", by);
@@ -590,6 +596,7 @@ rcp_jobtab_housekeep(struct rcp_jobtab *t)
 	}
 	t->njobs = k;
 	pthread_mutex_unlock(&t->lock);
+	rcp_sessions_expire(t->sessions);
 	if (rcp_journal_size(t->journal) > COMPACT_MIN &&
 	    rcp_journal_size(t->journal) > COMPACT_FACTOR * t->compacted &&
 	    compact(t, &cause) != 0) {
@@ -655,7 +662,6 @@ revive(struct rcp_jobtab *t, struct rcp_job *j, double now)
 	char *cause = NULL;
 
 	j->item.priority = j->priority;
-	j->item.group = j->pair;
 	if (rcp_job_parse_options(j, &cause) != 0 &&
 	    !rcp_ctl_state_final(j->state)) {
 		j->state = RCP_CTL_FAILED;
@@ -664,6 +670,7 @@ revive(struct rcp_jobtab *t, struct rcp_job *j, double now)
 		cause = NULL;
 	}
 	free(cause);
+	j->item.group = j->pair;
 	if (j->state == RCP_CTL_RUNNING) {
 		if (j->cancel_requested) {
 			j->state = RCP_CTL_CANCELED;
@@ -810,6 +817,7 @@ rcp_jobtab_new(const struct rcp_jobtab_opts *o, struct rcp_jobtab **out,
 	t->umask = copts.umask;
 	t->workers = o->workers > 0 ? o->workers : 1;
 	t->pair_cap = o->pair_cap > 0 ? o->pair_cap : t->workers;
+	t->sessions = rcp_sessions_new(o->session_idle_ns, 4 * t->workers);
 	t->fd_share = fd_share(t->workers);
 	t->keep_ns = o->keep_ns;
 	t->notify = o->notify;
@@ -849,6 +857,7 @@ rcp_jobtab_free(struct rcp_jobtab *t)
 		rcp_jobtab_stop(t, false);
 		rcp_pool_free(t->pool);	/* waits for the running jobs */
 	}
+	rcp_sessions_free(t->sessions);
 	for (i = 0; i < t->njobs; i++)
 		rcp_job_free(t->jobs[i]);
 	free(t->jobs);

@@ -29,6 +29,8 @@ struct rcp_jobtab_opts {
 	int			 workers;	/* jobs running at once */
 	int			 pair_cap;	/* per host pair; 0: workers */
 	uint64_t		 keep_ns;	/* finished jobs kept this long */
+	uint64_t		 session_idle_ns; /* agents kept between remote
+						 * jobs this long; 0: not */
 	const struct rcp_log	*log;		/* copied; its fn thread-safe */
 	/* Called, without the lock, whenever a job changes state. */
 	void			(*notify)(void *arg);

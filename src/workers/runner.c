@@ -32,7 +32,10 @@
 #include "error.h"
 #include "filter.h"
 #include "meta.h"
+#include "proto.h"
+#include "remotecopy.h"
 #include "runner.h"
+#include "sessions.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -65,12 +68,18 @@ struct rcp_runner {
 	pthread_mutex_t			 lock;
 	bool				 canceled;	/* requires lock */
 	struct rcp_copy			*copy;		/* requires lock */
+	struct rcp_remotecopy		*rc;		/* requires lock */
 };
 
 /* One run of the engine, in whichever process. */
 struct local {
 	struct rcp_runner	*r;
-	struct rcp_copy		*copy;
+	struct rcp_copy		*copy;		/* a local copy, or */
+	struct rcp_remotecopy	*rc;		/* a remote one */
+	struct rcp_remotecopy_opts ro;		/* rc's */
+	struct rcp_log		 log;		/* engine_log */
+	struct rcp_copy_stats	 final;		/* rc's when it ended */
+	atomic_bool		 have_final;
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;		/* the copy ended */
 	bool			 done;		/* requires lock */
@@ -117,6 +126,8 @@ rcp_runner_cancel(struct rcp_runner *r)
 	r->canceled = true;
 	if (r->copy != NULL)
 		rcp_copy_cancel(r->copy);
+	if (r->rc != NULL)
+		rcp_remotecopy_abort(r->rc);
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -204,6 +215,52 @@ engine_log(void *arg, int level, const char *msg)
 		r->hooks.error(r->hooks.arg, msg);
 }
 
+/*
+ * A remote copy: on agents of its own, or on a session kept by the master
+ * (taken, used, given back).  A kept session whose agents died while it
+ * was idle fails before copying anything: then once more on a new one.
+ */
+static int
+remote_copy(struct local *l, char **cause)
+{
+	const struct rcp_runner_spec *spec = l->r->spec;
+	struct rcp_remotecopy_result res;
+	struct rcp_copy_stats st;
+	struct rcp_session *x;
+	bool reused, reusable;
+	int rv, attempt;
+
+	if (spec->sessions == NULL) {
+		rv = rcp_remotecopy_run(l->rc, &res, cause);
+		goto out;
+	}
+	for (attempt = 0; ; attempt++) {
+		if ((rv = rcp_sessions_take(spec->sessions, &l->ro.remote,
+		    rcp_remotecopy_host(l->rc, RCP_ROLE_SOURCE),
+		    rcp_remotecopy_host(l->rc, RCP_ROLE_DESTINATION), &x,
+		    &reused, cause)) != 0)
+			return rv;
+		rcp_session_log(x, &l->log);
+		rv = rcp_remotecopy_run_on(l->rc, rcp_session_remote(x), &res,
+		    &reusable, cause);
+		rcp_remote_progress(rcp_session_remote(x),
+		    RCP_ROLE_DESTINATION, &st);
+		rcp_sessions_give(spec->sessions, x, reusable);
+		if (rv == 0 || reusable || !reused || attempt > 0 ||
+		    canceled(l->r) || st.files_copied != 0 ||
+		    st.bytes_copied != 0 || st.errors != 0)
+			break;
+		free(*cause);
+		*cause = NULL;
+	}
+out:
+	l->final = res.stats;
+	atomic_store(&l->have_final, true);
+	if (rv != 0 && canceled(l->r))
+		rv = RCP_ERR_CANCELED;
+	return rv;
+}
+
 static void *
 copy_main(void *arg)
 {
@@ -212,7 +269,11 @@ copy_main(void *arg)
 	char *cause = NULL;
 	int res;
 
-	res = rcp_copy_run(l->copy, spec->srcs, spec->nsrcs, spec->dst, &cause);
+	if (l->rc != NULL)
+		res = remote_copy(l, &cause);
+	else
+		res = rcp_copy_run(l->copy, spec->srcs, spec->nsrcs, spec->dst,
+		    &cause);
 	pthread_mutex_lock(&l->lock);
 	l->result = res;
 	l->cause = cause;
@@ -228,7 +289,12 @@ report(struct local *l)
 	struct rcp_job_progress p;
 
 	memset(&p, 0, sizeof(p));
-	rcp_copy_stats(l->copy, &p.s);
+	if (l->rc != NULL && atomic_load(&l->have_final))
+		p.s = l->final;
+	else if (l->rc != NULL)
+		rcp_remotecopy_progress(l->rc, &p.s);
+	else
+		rcp_copy_stats(l->copy, &p.s);
 	if (atomic_load(&l->scan_done)) {
 		p.totals = true;
 		p.files_total = l->files_total;
@@ -295,16 +361,34 @@ watch_copy(struct local *l)
 	pthread_mutex_unlock(&l->lock);
 }
 
+/* Whether a path of the job is remote (host:path). */
+static bool
+spec_remote(const struct rcp_runner_spec *spec)
+{
+	char *host, *path;
+	size_t i;
+
+	for (i = 0; i <= spec->nsrcs; i++) {
+		if (rcp_remotecopy_split(i < spec->nsrcs ? spec->srcs[i] :
+		    spec->dst, spec->opts->remote.force_remote, &host, &path)) {
+			free(host);
+			free(path);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Runs the job in this process, whichever process that is. */
 static int
 local_run(struct rcp_runner *r, char **cause)
 {
 	const struct rcp_runner_spec *spec = r->spec;
 	struct rcp_filter *filter = NULL;
 	struct rcp_copy_opts o = spec->opts->o;
-	struct rcp_log log = { engine_log, r, RCP_LOG_ERROR };
 	pthread_condattr_t ca;
 	pthread_t copy_thread, scan_thread;
-	bool scanning;
+	bool scanning = false, remote = spec_remote(spec);
 	struct local l;
 	int res, i;
 
@@ -325,13 +409,26 @@ local_run(struct rcp_runner *r, char **cause)
 		o.overwrite_compare.l = RCP_ATTR_SIZE |
 		    (o.preserve.l.time ? RCP_ATTR_MTIME : 0);
 	}
-	if (o.max_open_files == 0)
+	if (o.max_open_files == 0 && !remote)
 		o.max_open_files = spec->max_open_files;
 
 	memset(&l, 0, sizeof(l));
 	l.r = r;
 	l.filter = o.filter;
-	l.copy = rcp_copy_new(&o, &log);
+	l.log.fn = engine_log;
+	l.log.arg = r;
+	l.log.level = RCP_LOG_ERROR;
+	if (remote) {
+		l.ro = spec->opts->remote;
+		l.ro.remote.log = &l.log;
+		l.ro.remote.agent_verbosity = RCP_LOG_ERROR;
+		if ((res = rcp_remotecopy_new(&l.ro, &o, o.filter, spec->srcs,
+		    spec->nsrcs, spec->dst, spec->cwd, &l.rc, cause)) != 0) {
+			rcp_filter_free(filter);
+			return res;
+		}
+	} else
+		l.copy = rcp_copy_new(&o, &l.log);
 	pthread_mutex_init(&l.lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -340,11 +437,17 @@ local_run(struct rcp_runner *r, char **cause)
 
 	pthread_mutex_lock(&r->lock);
 	r->copy = l.copy;
-	if (r->canceled)
+	r->rc = l.rc;
+	if (r->canceled && l.copy != NULL)
 		rcp_copy_cancel(l.copy);
+	if (r->canceled && l.rc != NULL)
+		rcp_remotecopy_abort(l.rc);
 	pthread_mutex_unlock(&r->lock);
 
-	scanning = pthread_create(&scan_thread, NULL, scan_main, &l) == 0;
+	/* The totals scan reads local sources only. */
+	if (!remote)
+		scanning = pthread_create(&scan_thread, NULL, scan_main,
+		    &l) == 0;
 	if (pthread_create(&copy_thread, NULL, copy_main, &l) != 0)
 		copy_main(&l);
 	else {
@@ -362,8 +465,10 @@ local_run(struct rcp_runner *r, char **cause)
 
 	pthread_mutex_lock(&r->lock);
 	r->copy = NULL;
+	r->rc = NULL;
 	pthread_mutex_unlock(&r->lock);
 	rcp_copy_free(l.copy);
+	rcp_remotecopy_free(l.rc);
 	rcp_filter_free(filter);
 	pthread_cond_destroy(&l.cond);
 	pthread_mutex_destroy(&l.lock);
@@ -526,18 +631,29 @@ spec_memfd(const struct rcp_runner_spec *spec, char **cause)
 }
 
 /* A small environment for the job's process, not the daemon's. */
+/*
+ * The environment of a job's process: a few of ours, and the submitter's
+ * HOME, USER and LOGNAME, where SSH finds their keys and known hosts.
+ */
 static char **
-child_env(void)
+child_env(uid_t uid)
 {
 	static const char *const keep[] = { "PATH", "LANG", "LC_ALL", "TZ",
 	    "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS" };
-	char **env = rcp_xcalloc(RCP_ARRAY_SIZE(keep) + 1, sizeof(char *));
+	char **env = rcp_xcalloc(RCP_ARRAY_SIZE(keep) + 4, sizeof(char *));
+	struct passwd pw, *pwp = NULL;
+	char buf[16384];
 	const char *v;
 	size_t i, n = 0;
 
 	for (i = 0; i < RCP_ARRAY_SIZE(keep); i++)
 		if ((v = getenv(keep[i])) != NULL)
 			env[n++] = rcp_xasprintf("%s=%s", keep[i], v);
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &pwp) == 0 && pwp != NULL) {
+		env[n++] = rcp_xasprintf("HOME=%s", pw.pw_dir);
+		env[n++] = rcp_xasprintf("USER=%s", pw.pw_name);
+		env[n++] = rcp_xasprintf("LOGNAME=%s", pw.pw_name);
+	}
 	return env;
 }
 
@@ -695,7 +811,7 @@ separate_run(struct rcp_runner *r, char **cause)
 	a.exe_fd = spec->exe_fd;
 	a.argv[0] = (char *)"rcp-master-job";
 	a.argv[1] = (char *)RCP_RUNNER_CHILD_ARG;
-	a.envp = child_env();
+	a.envp = child_env(spec->uid);
 	if (pipe2(p, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
 		*cause = rcp_xasprintf("cannot start the job's process: %s",
 		    strerror(errno));
@@ -873,6 +989,7 @@ child_job(const json_t *o, char **cause)
 	spec.nsrcs = nsrcs;
 	spec.dst = dst;
 	spec.opts = &co;
+	spec.cwd = cwd;
 	spec.uid = geteuid();
 	spec.gid = getegid();
 	spec.umask = (mode_t)json_integer_value(json_object_get(o, "umask"));

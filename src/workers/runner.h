@@ -25,13 +25,15 @@
 #include "cliopts.h"
 #include "job.h"
 
+struct rcp_sessions;
+
 /* How often progress is reported while a job runs. */
 #define RCP_RUNNER_TICK_MS	250
 /* After SIGTERM, how long a job's process has before SIGKILL. */
 #define RCP_RUNNER_GRACE_MS	3000
 
 struct rcp_runner_spec {
-	const char *const	*srcs;		/* absolute paths */
+	const char *const	*srcs;		/* absolute paths or host:path */
 	size_t			 nsrcs;
 	const char		*dst;
 	const struct rcp_cliopts *opts;		/* filter files not read yet */
@@ -47,6 +49,8 @@ struct rcp_runner_spec {
 						 * a file of the right size (and
 						 * mtime, with -p) as done */
 	int			 max_open_files; /* 0: engine default */
+	struct rcp_sessions	*sessions;	/* remote: agents kept between
+						 * jobs; NULL: its own */
 };
 
 struct rcp_runner_hooks {

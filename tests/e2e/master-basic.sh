@@ -2,7 +2,7 @@
 # master-basic.sh: rcp-master driven by rcpctl: submit, status, list, wait,
 # watch, cancel, batch, stats, ping; the documented exit codes and --json
 # objects; idempotency keys; rcp's options checked on both sides; remote
-# paths refused with a clear message; a master that is not there.
+# jobs that cannot be are refused up front; a master that is not there.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/master-lib.sh"
 
@@ -107,10 +107,11 @@ t_check "--exclude: excluded files absent" test -z "$(find "$T/dx" -name 'f1*')"
 t_check "--exclude: the options kept with the job" test "$(ctl list --json | jq -r 'select(.destination | endswith("/dx")) | .options | join(" ")')" = "--exclude f1*"
 t_check "nothing was copied by refused submits" test ! -e "$T/x"
 
-# --- remote paths: not yet --------------------------------------------------------------------------
-t_check "remote source: exit 2" t_run 2 "$T/out" ctl submit host:/data "$T/dr"
-t_check "remote source: clear message" t_grep "remote paths \(host:path\) are not supported by the service yet" "$T/out"
-t_check "remote destination: exit 2" t_run 2 "$T/out" ctl submit "$S" otherhost:/backup
+# --- remote paths: checked up front (remote copies run in master-remote.sh) ------------------------
+t_check "sources on two hosts: exit 2" t_run 2 "$T/out" ctl submit h1:/a h2:/b "$T/dr/"
+t_check "sources on two hosts: clear message" t_grep "all sources of a job must be on one host \('h1' and 'h2'\)" "$T/out"
+t_check "bad remote option: exit 2" t_run 2 "$T/out" ctl submit --quic-profile lan "$S" otherhost:/backup
+t_check "bad remote option: names it" t_grep "quic-profile: unknown profile 'lan'" "$T/out"
 
 # --- batch: one copy per line -------------------------------------------------------------------------
 cat >"$T/batch" <<EOF

@@ -89,12 +89,12 @@ for req in [{'method': 'status', 'job': 'x'}, {'method': 'status'},
 print(' '.join(out))
 EOF
 )" = "invalid_argument invalid_argument invalid_argument invalid_argument+ invalid_argument+ invalid_argument invalid_argument"
-t_check "remote path: unsupported, with a clear message" test "$(raw <<EOF
+t_check "remote sources on two hosts: refused, with a clear message" test "$(raw <<EOF
 hello()
-send({'id': 1, 'method': 'submit', 'sources': ['host:/data'], 'destination': '$T/r2'}); m = recv()
-print(code(m), 'not supported by the service yet' in m['error']['message'])
+send({'id': 1, 'method': 'submit', 'sources': ['h1:/data', 'h2:/data'], 'destination': '$T/r2/'}); m = recv()
+print(code(m), 'must be on one host' in m['error']['message'])
 EOF
-)" = "unsupported True"
+)" = "invalid_argument True"
 t_check "nothing was copied by refused submits" test ! -e "$T/r1" -a ! -e "$T/r2"
 t_check "socat style: requests in one write, then EOF: all answered" test "$(raw <<'EOF'
 send(b'{"id":1,"method":"hello","version":1}\n{"id":2,"method":"version"}\n{"id":3,"method":"stats"}\n')

@@ -182,6 +182,20 @@ test_job_records(void)
 	CU_ASSERT_STRING_EQUAL(j->pair, RCP_JOB_PAIR_LOCAL);
 	json_decref(req);
 
+	/* Remote paths stay as given; "localhost:" is local. */
+	req = json_pack("{s:[s],s:s,s:[ss],s:s}", "sources", "u@h1:rel/a",
+	    "destination", "localhost:out", "options", "--ssh-config",
+	    "/etc/cfg", "cwd", "/work");
+	CU_ASSERT_EQUAL_FATAL(rcp_job_from_request(req, &who, &k, &cause), 0);
+	CU_ASSERT_STRING_EQUAL(k->srcs[0], "u@h1:rel/a");
+	CU_ASSERT_STRING_EQUAL(k->dst, "/work/out");
+	CU_ASSERT_TRUE(k->remote);
+	CU_ASSERT_STRING_EQUAL(k->pair, "u@h1\u2192local");
+	CU_ASSERT_STRING_EQUAL(k->opts.remote.remote.ssh.config_file,
+	    "/etc/cfg");
+	rcp_job_free(k);
+	json_decref(req);
+
 	j->id = 17;
 	j->rev = 3;
 	j->state = RCP_CTL_PARTIAL;
@@ -249,10 +263,9 @@ test_job_refused(void)
 	    RCP_CTL_E_INVALID, "relative");
 	refused("{\"sources\":[\"/a\"],\"destination\":\"~/x\"}",
 	    RCP_CTL_E_INVALID, "home");
-	refused("{\"sources\":[\"host:/a\"],\"destination\":\"/x\"}",
-	    RCP_CTL_E_UNSUPPORTED, "not supported by the service yet");
-	refused("{\"sources\":[\"/a\"],\"destination\":\"h:x\"}",
-	    RCP_CTL_E_UNSUPPORTED, "remote paths");
+	refused("{\"sources\":[\"/a\"],\"destination\":\"h:x\","
+	    "\"options\":[\"--quic-profile\",\"lan\"]}", RCP_CTL_E_INVALID,
+	    "unknown profile 'lan'");
 	refused("{\"sources\":[\"/a\"],\"destination\":\"/x\","
 	    "\"options\":[\"--bogus\"]}", RCP_CTL_E_INVALID,
 	    "unknown option '--bogus'");
@@ -270,11 +283,8 @@ test_job_refused(void)
 	    "\"options\":\"-p\"}", RCP_CTL_E_INVALID, "options");
 	refused("{\"sources\":[\"/a\"],\"destination\":\"/x\","
 	    "\"cwd\":\"rel\"}", RCP_CTL_E_INVALID, "cwd");
-	CU_ASSERT_TRUE(rcp_job_path_is_remote("host:/x"));
-	CU_ASSERT_TRUE(rcp_job_path_is_remote("[::1]:x"));
-	CU_ASSERT_FALSE(rcp_job_path_is_remote("./a:b"));
-	CU_ASSERT_FALSE(rcp_job_path_is_remote("/a:b"));
-	CU_ASSERT_FALSE(rcp_job_path_is_remote(":x"));
+	refused("{\"sources\":[\"a:/x\",\"b:/y\"],\"destination\":\"/d/\"}",
+	    RCP_CTL_E_INVALID, "on one host");
 }
 
 void

@@ -1,0 +1,119 @@
+#!/bin/bash
+# master-remote.sh: remote jobs of rcp-master through a real sshd, between
+# two loopback "hosts" (127.0.0.2 the source, 127.0.0.3 the destination) and
+# the local side (served over SSH to 127.0.0.1): host to host, local to
+# host, host to local, the data checked with rcmp --content; one SSH
+# connection and one pair of agents serving a series of jobs between the
+# same hosts; kept agents that died while idle replaced without the job
+# noticing; a canceled remote job that leaves no rcpd behind; errors that
+# name their cause (unknown host key, missing source); a shutdown that ends
+# the kept agents.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sshd-lib.sh"
+. "$(dirname "$0")/master-lib.sh"
+
+umask 022
+sshd_setup
+chmod 755 "$T"
+trap 'sshd_stop; t_cleanup' EXIT
+
+SH=127.0.0.2
+DH=127.0.0.3
+LH=127.0.0.1
+RCPD=$RCP_BUILDDIR/rcpd
+# The options of every remote job here.
+RO=(-p --ssh-config "$SSH_CONFIG" --local-host "$LH")
+
+# logins: how many SSH logins sshd has accepted so far.
+logins() { grep -c 'Accepted publickey' "$SSHD_LOG"; }
+# agents: pids of the rcpd processes of this build now running.
+agents() { pgrep -f "^$RCPD " || true; }
+# wait_agents_gone SECONDS: waits until no rcpd of ours runs.
+wait_agents_gone() {
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do
+		[ -z "$(agents)" ] && return 0
+		sleep 0.1
+	done
+	echo "  rcpd still running: $(agents)" >&2
+	return 1
+}
+
+S=$T/src
+"$FILEGEN" -q -s 7 "$S" 2,3 10 1K-64K
+printf 'x\n' >"$S/one"
+N=$(find "$S" -type f | wc -l)
+t_check "source: files" test "$N" -gt 50
+t_check "master starts" m_start --workers 2 --session-idle 30s
+
+# --- the three pairings, each checked byte for byte ------------------------------------
+t_check "host to host: exit 0" t_run 0 "$T/out" ctl submit --wait "${RO[@]}" "$SH:$S" "$DH:$T/h2h"
+t_check "host to host: how it ended" t_grep "^job 1 succeeded: $N files" "$T/out"
+t_check "host to host: data equal" t_run 0 "$T/cmp" "$RCMP" --content "$S" "$T/h2h"
+t_check "host to host: the pair" test "$(job_field 1 pair)" = "$SH→$DH"
+t_check "local to host: exit 0" t_run 0 "$T/out" ctl submit --wait "${RO[@]}" "$S" "$DH:$T/l2h"
+t_check "local to host: data equal" t_run 0 "$T/cmp" "$RCMP" --content "$S" "$T/l2h"
+t_check "host to local: exit 0" t_run 0 "$T/out" ctl submit --wait "${RO[@]}" "$SH:$S" "$T/h2l"
+t_check "host to local: data and times equal" t_run 0 "$T/cmp" "$RCMP" --content "$S" "$T/h2l"
+t_check "host to local: counters" test "$(job_field 3 files_done)" = "$N"
+t_check "relative remote path: against the client's cwd" t_run 0 "$T/out" \
+    bash -c "cd '$S' && '$RCPCTL' --socket '$SOCK' submit --wait --ssh-config '$SSH_CONFIG' --local-host '$LH' one '$DH:../rel-one'"
+t_check "relative remote path: landed there" cmp -s "$S/one" "$T/rel-one"
+
+# --- one SSH connection and one pair of agents for a series of jobs ---------------------
+t_check "idle sessions are kept" test "$(ctl stats --json | jq -r .sessions_idle)" -ge 1
+before=$(logins)
+pids_before=$(agents | sort | tr '\n' ' ')
+for i in 1 2 3 4 5; do
+	ctl submit --wait "${RO[@]}" "$SH:$S/one" "$DH:$T/series$i" >"$T/out$i" 2>&1 || echo "job $i: $(cat "$T/out$i")" >&2
+done
+t_check "series: five jobs succeeded" test "$(ctl list --state succeeded | grep -c series)" = 5
+t_check "series: every copy right" bash -c "for i in 1 2 3 4 5; do cmp -s '$S/one' '$T/series'\$i || exit 1; done"
+t_check "series: no new SSH login" test "$(logins)" = "$before"
+t_check "series: the same agents" test "$(agents | sort | tr '\n' ' ')" = "$pids_before"
+
+# --- kept agents that died while idle ------------------------------------------------------
+kill -9 $(agents) 2>/dev/null
+sleep 0.5
+t_check "after the agents died: the job still succeeds" t_run 0 "$T/out" ctl submit --wait "${RO[@]}" "$SH:$S" "$DH:$T/after-kill"
+t_check "after the agents died: data equal" t_run 0 "$T/cmp" "$RCMP" --content "$S" "$T/after-kill"
+t_check "after the agents died: a new login" test "$(logins)" -gt "$before"
+
+# --- errors name their cause ---------------------------------------------------------------
+t_check "missing remote source: exit 4 or 1" bash -c "ctl() { '$RCPCTL' --socket '$SOCK' \"\$@\"; }; ctl submit --wait --ssh-config '$SSH_CONFIG' '$SH:$T/nonexistent' '$DH:$T/nx' >'$T/out' 2>&1; rc=\$?; [ \$rc = 1 ] || [ \$rc = 4 ]"
+t_check "missing remote source: the cause" t_grep "nonexistent.*No such file or directory" "$T/out"
+: >"$T/empty_known_hosts"
+t_check "unknown host key: exit 1" t_run 1 "$T/out" ctl submit --wait --ssh-config "$SSH_CONFIG" --ssh-known-hosts "$T/empty_known_hosts" "$SH:$S/one" "$DH:$T/uk"
+t_check "unknown host key: the cause" t_grep "host key of '\\[$SH\\]:$SSHD_PORT' .* is not in '$T/empty_known_hosts'" "$T/out"
+t_check "unknown host key: nothing copied" test ! -e "$T/uk"
+
+# --- cancel a running remote job -------------------------------------------------------------
+"$FILEGEN" -q -s 9 "$T/big" 1,2 200 4K
+id=$(ctl submit --json "${RO[@]}" --ops-throttle 40 "$SH:$T/big" "$DH:$T/canceled" | jq -r .id)
+t_check "cancel: the job runs" wait_running "$id" 30
+t0=$(date +%s%N)
+t_check "cancel --wait: exit 5 (canceled)" t_run 5 "$T/out" ctl cancel --wait "$id"
+t1=$(date +%s%N)
+t_check "cancel: within 3 s" test $(( (t1 - t0) / 1000000 )) -lt 3000
+t_check "cancel: state canceled" test "$(job_field "$id" state)" = canceled
+t_check "cancel: no file looks complete but differs" test -z "$(looks_complete_but_differs "$T/big" "$T/canceled")"
+
+# The canceled job's agents were the only ones running (the others were killed above).
+t_check "cancel: its agents are gone" wait_agents_gone 10
+
+# --- shutdown ends the kept agents -------------------------------------------------------------
+t_check "after a cancel: the next job succeeds" t_run 0 "$T/out" ctl submit --wait "${RO[@]}" "$SH:$S/one" "$DH:$T/after-cancel"
+t_check "before shutdown: kept agents run" test -n "$(agents)"
+m_stop
+t_check "shutdown: no rcpd left" wait_agents_gone 10
+
+# --- no reuse when told so ------------------------------------------------------------------
+t_check "master restarts without keeping sessions" m_start --workers 1 --session-idle 0
+before=$(logins)
+t_check "no reuse: job 1" t_run 0 "$T/out" ctl submit --wait "${RO[@]}" "$SH:$S/one" "$DH:$T/nr1"
+t_check "no reuse: job 2" t_run 0 "$T/out" ctl submit --wait "${RO[@]}" "$SH:$S/one" "$DH:$T/nr2"
+t_check "no reuse: a login per job" test "$(logins)" -ge $((before + 2))
+t_check "no reuse: no agent left between jobs" wait_agents_gone 10
+m_stop
+
+t_done
