@@ -46,7 +46,7 @@ for i in range(2000):
     open("%s/many/f%d" % (sys.argv[1], i), "w").write("%d\n" % i)' "$F"
 t_check "without --fail-early: exit 1" t_run 1 "$T/out" as_user "$RCP" --ops-throttle 2000 --summary "$F" "$T/home/nofe"
 t_check "without --fail-early: all other files copied" t_grep '^files copied: 2000$' "$T/out"
-t_check "--fail-early: exit 1" t_run 1 "$T/out" as_user "$RCP" -e --ops-throttle 2000 --summary "$F" "$T/home/fe"
+t_check "--fail-early: exit 1" t_run 1 "$T/out" as_user "$RCP" -e --ops-throttle 200 --summary "$F" "$T/home/fe"
 t_check "--fail-early: the error" t_grep "^error: cannot open '.*/fsrc/secret': Permission denied$" "$T/out"
 t_check "--fail-early: one error" t_grep '^errors: 1$' "$T/out"
 n=$(find "$T/home/fe" -type f | wc -l)
