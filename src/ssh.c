@@ -633,6 +633,14 @@ verify_host(struct rcp_ssh *s, bool accept_new, const struct rcp_log *log,
 		break;
 	case SSH_KNOWN_HOSTS_NOT_FOUND:
 	case SSH_KNOWN_HOSTS_UNKNOWN:
+		/* libssh reads a file it may not open as an empty one. */
+		if (file != NULL && access(file, R_OK) != 0 &&
+		    errno != ENOENT) {
+			*cause = rcp_xasprintf("cannot read known hosts file "
+			    "'%s' to check the host key of '%s': %s", file,
+			    name, strerror(errno));
+			break;
+		}
 		if (!accept_new) {
 			*cause = rcp_xasprintf("host key of '%s' (%s) is not "
 			    "in '%s'; refusing to connect (verify it and add "
