@@ -7,7 +7,8 @@
 # same hosts; kept agents that died while idle replaced without the job
 # noticing; a canceled remote job that leaves no rcpd behind; errors that
 # name their cause (unknown host key, missing source); a shutdown that ends
-# the kept agents.
+# the kept agents; kill -9 of the master mid-copy, restart, the job
+# completes; a job of another user that cannot use root's SSH key.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd-lib.sh"
 . "$(dirname "$0")/master-lib.sh"
@@ -107,13 +108,59 @@ t_check "before shutdown: kept agents run" test -n "$(agents)"
 m_stop
 t_check "shutdown: no rcpd left" wait_agents_gone 10
 
+# --- kill -9 of the master mid-copy: its agents go, the restarted job completes ------------
+t_check "master restarts for the crash test" m_start --workers 2 --session-idle 30s
+id=$(ctl submit --json "${RO[@]}" --ops-throttle 40 "$SH:$T/big" "$DH:$T/crashed" | jq -r .id)
+t_check "crash: the remote job runs" wait_running "$id" 30
+sleep 0.5
+kill -9 "$MPID"
+wait "$MPID" 2>/dev/null
+t_check "crash: the agents end with their master" wait_agents_gone 10
+n=$(find "$T/crashed" -type f | wc -l)
+t_check "crash: the copy was cut short ($n of 400 files)" test "$n" -lt 400
+t_check "crash: no file looks complete but differs" test -z "$(looks_complete_but_differs "$T/big" "$T/crashed")"
+t_check "crash: the master restarts" m_start --workers 2 --session-idle 30s
+t_check "crash: the job runs again to its end" t_run 0 "$T/out" ctl wait "$id"
+t_check "crash: its data equal" t_run 0 "$T/cmp" "$RCMP" --content "$T/big" "$T/crashed"
+t_check "crash: it ran twice" test "$(job_field "$id" attempts)" = 2
+m_stop
+t_check "crash: no rcpd left" wait_agents_gone 10
+
 # --- no reuse when told so ------------------------------------------------------------------
-t_check "master restarts without keeping sessions" m_start --workers 1 --session-idle 0
+t_check "master restarts without keeping sessions" m_start --workers 1 --session-idle 0 --socket-mode 0666
 before=$(logins)
 t_check "no reuse: job 1" t_run 0 "$T/out" ctl submit --wait "${RO[@]}" "$SH:$S/one" "$DH:$T/nr1"
 t_check "no reuse: job 2" t_run 0 "$T/out" ctl submit --wait "${RO[@]}" "$SH:$S/one" "$DH:$T/nr2"
 t_check "no reuse: a login per job" test "$(logins)" -ge $((before + 2))
 t_check "no reuse: no agent left between jobs" wait_agents_gone 10
+
+# --- a job of another user gets that user's rights, not the daemon's ------------------------
+# The user may read the client config and known_hosts (copied where they
+# can), but not root's private key the config names: their job must fail to
+# log in, not use root's key.
+USER_=rcptest
+id "$USER_" >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin "$USER_" 2>/dev/null ||
+    id "$USER_" >/dev/null 2>&1 || { echo "cannot create user $USER_" >&2; exit 1; }
+as_user() { setpriv --reuid "$USER_" --regid "$USER_" --clear-groups "$@"; }
+cp "$SSH_KNOWN_HOSTS" "$T/user_known_hosts"
+sed "s|$SSH_KNOWN_HOSTS|$T/user_known_hosts|" "$SSH_CONFIG" >"$T/user_ssh_config"
+chmod 644 "$T/user_ssh_config" "$T/user_known_hosts"
+mkdir -m 777 "$T/udst"
+before=$(logins)
+t_check "another user's remote job: fails" t_run 1 "$T/out" as_user \
+    "$RCPCTL" --socket "$SOCK" submit --wait --ssh-config "$T/user_ssh_config" "$SH:$S/one" "$DH:$T/udst/x"
+t_check "another user's remote job: root's key is not theirs" t_grep "(cannot read identity|[Aa]uthentication).*" "$T/out"
+t_check "another user's remote job: no login accepted" test "$(logins)" = "$before"
+t_check "another user's remote job: nothing copied" test ! -e "$T/udst/x"
+t_check "another user's job, root's ssh config: fails" t_run 1 "$T/out" as_user \
+    "$RCPCTL" --socket "$SOCK" submit --wait --ssh-config "$SSH_CONFIG" "$SH:$S/one" "$DH:$T/udst/y"
+t_check "another user's job, root's ssh config: says it cannot read it" t_grep "cannot read ssh config '$SSH_CONFIG': Permission denied" "$T/out"
+sed "s|$T/user_known_hosts|$SSH_KNOWN_HOSTS|" "$T/user_ssh_config" >"$T/user_ssh_config2"
+chmod 644 "$T/user_ssh_config2"
+t_check "another user's job, root's known_hosts: fails" t_run 1 "$T/out" as_user \
+    "$RCPCTL" --socket "$SOCK" submit --wait --ssh-config "$T/user_ssh_config2" "$SH:$S/one" "$DH:$T/udst/z"
+t_check "another user's job, root's known_hosts: says it cannot read it" t_grep "cannot read known hosts file '$SSH_KNOWN_HOSTS'.*Permission denied" "$T/out"
+t_check "another user's remote job: no agent left" wait_agents_gone 10
 m_stop
 
 t_done
