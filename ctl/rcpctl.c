@@ -494,32 +494,24 @@ utf8(const char *what, const char *s)
 	return v;
 }
 
-/* Adds sources, destination and where to resolve them to req. */
+/*
+ * Adds sources, destination and where to resolve them to req.  A path that
+ * is not UTF-8 travels as its bytes in base64 (see doc/ctl-protocol.md).
+ */
 static int
 add_paths(json_t *req, int n, char *const *args)
 {
-	json_t *srcs = json_array(), *v;
 	char cwd[PATH_MAX];
 	const char *home = getenv("HOME");
 	struct rcp_copy_opts o;
-	int i;
 
-	for (i = 0; i < n; i++) {
-		if ((v = utf8(i < n - 1 ? "source" : "destination",
-		    args[i])) == NULL) {
-			json_decref(srcs);
-			return RCP_CTL_EXIT_USAGE;
-		}
-		if (i < n - 1)
-			json_array_append_new(srcs, v);
-		else
-			json_object_set_new(req, "destination", v);
-	}
-	json_object_set_new(req, "sources", srcs);
-	if (getcwd(cwd, sizeof(cwd)) != NULL && (v = json_string(cwd)) != NULL)
-		json_object_set_new(req, "cwd", v);
-	if (home != NULL && home[0] == '/' && (v = json_string(home)) != NULL)
-		json_object_set_new(req, "home", v);
+	rcp_ctl_set_pathv(req, "sources", (const char *const *)args,
+	    (size_t)(n - 1));
+	rcp_ctl_set_path(req, "destination", args[n - 1]);
+	if (getcwd(cwd, sizeof(cwd)) != NULL)
+		rcp_ctl_set_path(req, "cwd", cwd);
+	if (home != NULL && home[0] == '/')
+		rcp_ctl_set_path(req, "home", home);
 	rcp_copy_opts_init(&o);		/* reads our umask */
 	json_object_set_new(req, "umask", json_integer(o.umask));
 	return RCP_CTL_EXIT_OK;

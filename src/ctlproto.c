@@ -13,6 +13,7 @@
 
 #include "ctlproto.h"
 #include "error.h"
+#include "strbuf.h"
 #include "util.h"
 
 #include "banned.h"
@@ -403,6 +404,166 @@ rcp_ctl_get_strv(const json_t *obj, const char *key, size_t max,
 	*out = a;
 	*n = json_array_size(v);
 	return 1;
+}
+
+/* --- paths: bytes, in UTF-8 or base64 -------------------------------------- */
+
+static char *
+b64_key(const char *key)
+{
+	return rcp_xasprintf("%s_b64", key);
+}
+
+/* One path from v (a string: UTF-8, or base64 if b64). */
+static int
+path_of(const json_t *v, bool b64, size_t max, char **out)
+{
+	const char *s;
+
+	if (!json_is_string(v))
+		return -1;
+	s = json_string_value(v);
+	if (strlen(s) != json_string_length(v))
+		return -1;
+	if (b64) {
+		if (rcp_base64_decode(s, out) != 0)
+			return -1;
+	} else
+		*out = rcp_xstrdup(s);
+	if (**out == '\0' || strlen(*out) > max) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+rcp_ctl_get_path(const json_t *obj, const char *key, size_t max, char **out,
+    char **cause)
+{
+	char *bk = b64_key(key);
+	json_t *v = json_object_get(obj, bk);
+	bool b64 = v != NULL && !json_is_null(v);
+
+	if (!b64)
+		v = json_object_get(obj, key);
+	if (v == NULL || json_is_null(v)) {
+		free(bk);
+		return 0;
+	}
+	if (path_of(v, b64, max, out) != 0) {
+		*cause = rcp_xasprintf("'%s' must be a non-empty path of at "
+		    "most %zu bytes%s", b64 ? bk : key, max, b64 ? " in base64" :
+		    "");
+		free(bk);
+		return RCP_ERR_INVAL;
+	}
+	free(bk);
+	return 1;
+}
+
+int
+rcp_ctl_get_pathv(const json_t *obj, const char *key, size_t max,
+    size_t maxlen, char ***out, size_t *n, char **cause)
+{
+	char *bk = b64_key(key), **a;
+	json_t *v = json_object_get(obj, bk), *e;
+	bool b64 = v != NULL && !json_is_null(v);
+	const char *name = b64 ? bk : key;
+	size_t i, k;
+
+	if (!b64)
+		v = json_object_get(obj, key);
+	if (v == NULL || json_is_null(v)) {
+		free(bk);
+		return 0;
+	}
+	if (!json_is_array(v) || json_array_size(v) > max) {
+		*cause = rcp_xasprintf("'%s' must be an array of at most %zu "
+		    "paths", name, max);
+		free(bk);
+		return RCP_ERR_INVAL;
+	}
+	a = rcp_xcalloc(json_array_size(v) + 1, sizeof(*a));
+	json_array_foreach(v, i, e) {
+		if (path_of(e, b64, maxlen, &a[i]) != 0) {
+			*cause = rcp_xasprintf("'%s' item %zu must be a "
+			    "non-empty path of at most %zu bytes%s", name, i,
+			    maxlen, b64 ? " in base64" : "");
+			for (k = 0; k < i; k++)
+				free(a[k]);
+			free(a);
+			free(bk);
+			return RCP_ERR_INVAL;
+		}
+	}
+	*out = a;
+	*n = json_array_size(v);
+	free(bk);
+	return 1;
+}
+
+static json_t *
+b64_string(const char *s)
+{
+	struct rcp_buf b = RCP_BUF_INIT;
+	json_t *v;
+
+	rcp_buf_add_base64(&b, s, strlen(s));
+	v = json_string(rcp_buf_str(&b));
+	rcp_buf_release(&b);
+	return v;
+}
+
+static json_t *
+shown_string(const char *s)
+{
+	char *shown;
+	json_t *v;
+
+	if ((v = json_string(s)) != NULL)
+		return v;
+	shown = rcp_escape(s);
+	v = json_string(shown);
+	free(shown);
+	return v;
+}
+
+void
+rcp_ctl_set_path(json_t *obj, const char *key, const char *path)
+{
+	char *bk = b64_key(key);
+
+	json_object_set_new(obj, key, shown_string(path));
+	if (!rcp_utf8_valid(path, strlen(path)))
+		json_object_set_new(obj, bk, b64_string(path));
+	else
+		json_object_del(obj, bk);
+	free(bk);
+}
+
+void
+rcp_ctl_set_pathv(json_t *obj, const char *key, const char *const *paths,
+    size_t n)
+{
+	json_t *shown = json_array(), *b64 = NULL;
+	char *bk = b64_key(key);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		json_array_append_new(shown, shown_string(paths[i]));
+		if (b64 == NULL && !rcp_utf8_valid(paths[i], strlen(paths[i])))
+			b64 = json_array();
+	}
+	for (i = 0; b64 != NULL && i < n; i++)
+		json_array_append_new(b64, b64_string(paths[i]));
+	json_object_set_new(obj, key, shown);
+	if (b64 != NULL)
+		json_object_set_new(obj, bk, b64);
+	else
+		json_object_del(obj, bk);
+	free(bk);
 }
 
 /* --- the socket's place --------------------------------------------------------- */

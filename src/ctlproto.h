@@ -172,6 +172,26 @@ int rcp_ctl_get_strv(const json_t *obj, const char *key, size_t max,
     size_t maxlen, const char ***out, size_t *n, char **cause);
 
 /*
+ * File names are bytes; JSON strings are UTF-8.  A path member "key" that
+ * is not valid UTF-8 travels as "key_b64", its bytes in base64 (RFC 4648),
+ * while "key" holds a display form (see rcp_escape).  For an array
+ * ("sources"), "sources_b64" holds every item in base64.
+ *
+ * rcp_ctl_get_path reads key_b64 if present, else key; *out is a new
+ * string (caller frees).  Returns as rcp_ctl_get_str; an empty path, one
+ * over max bytes, one with a NUL or bad base64 is RCP_ERR_INVAL.
+ */
+int rcp_ctl_get_path(const json_t *obj, const char *key, size_t max,
+    char **out, char **cause);
+/* The same for an array of at most max paths; *out NULL-terminated. */
+int rcp_ctl_get_pathv(const json_t *obj, const char *key, size_t max,
+    size_t maxlen, char ***out, size_t *n, char **cause);
+/* Sets key to path (and key_b64 to its bytes when it is not UTF-8). */
+void rcp_ctl_set_path(json_t *obj, const char *key, const char *path);
+void rcp_ctl_set_pathv(json_t *obj, const char *key, const char *const *paths,
+    size_t n);
+
+/*
  * Returns this user's default socket path (caller frees):
  * $XDG_RUNTIME_DIR/rcp/master.sock, else /tmp/rcp-$UID/master.sock.
  */

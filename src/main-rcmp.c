@@ -100,30 +100,6 @@ log_stderr(void *arg, int level, const char *msg)
 		    msg);
 }
 
-static void
-base64(struct rcp_buf *b, const unsigned char *p, size_t n)
-{
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	unsigned v;
-	size_t i;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-		rcp_buf_addch(b, tab[v >> 18]);
-		rcp_buf_addch(b, tab[(v >> 12) & 63]);
-		rcp_buf_addch(b, tab[(v >> 6) & 63]);
-		rcp_buf_addch(b, tab[v & 63]);
-	}
-	if (i < n) {
-		v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0);
-		rcp_buf_addch(b, tab[v >> 18]);
-		rcp_buf_addch(b, tab[(v >> 12) & 63]);
-		rcp_buf_addch(b, i + 1 < n ? tab[(v >> 6) & 63] : '=');
-		rcp_buf_addch(b, '=');
-	}
-}
-
 /*
  * Sets key to the escaped form of the bytes s and, when that is not the
  * bytes themselves (invalid UTF-8, control characters, backslashes), key
@@ -140,7 +116,7 @@ set_name(json_t *obj, const char *key, const char *s)
 	json_object_set_new(obj, key, json_stringn(rcp_buf_str(&b), b.len));
 	if (b.len != n || memcmp(b.data, s, n) != 0) {
 		rcp_buf_reset(&b);
-		base64(&b, (const unsigned char *)s, n);
+		rcp_buf_add_base64(&b, s, n);
 		k = rcp_xasprintf("%s_b64", key);
 		json_object_set_new(obj, k, json_string(rcp_buf_str(&b)));
 		free(k);

@@ -210,3 +210,62 @@ rcp_path_join(const char *a, const char *b)
 		return rcp_xasprintf("%s%s", a, b);
 	return rcp_xasprintf("%s/%s", a, b);
 }
+
+static const char b64tab[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void
+rcp_buf_add_base64(struct rcp_buf *b, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	unsigned v;
+	size_t i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
+		rcp_buf_addch(b, b64tab[v >> 18]);
+		rcp_buf_addch(b, b64tab[(v >> 12) & 63]);
+		rcp_buf_addch(b, b64tab[(v >> 6) & 63]);
+		rcp_buf_addch(b, b64tab[v & 63]);
+	}
+	if (i < n) {
+		v = (unsigned)p[i] << 16 |
+		    (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0);
+		rcp_buf_addch(b, b64tab[v >> 18]);
+		rcp_buf_addch(b, b64tab[(v >> 12) & 63]);
+		rcp_buf_addch(b, i + 1 < n ? b64tab[(v >> 6) & 63] : '=');
+		rcp_buf_addch(b, '=');
+	}
+}
+
+int
+rcp_base64_decode(const char *s, char **out)
+{
+	struct rcp_buf b = RCP_BUF_INIT;
+	const char *q;
+	unsigned v = 0;
+	int bits = 0;
+
+	for (; *s != '\0' && *s != '='; s++) {
+		if ((q = strchr(b64tab, *s)) == NULL)
+			goto bad;
+		v = (v << 6) | (unsigned)(q - b64tab);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (((v >> bits) & 0xff) == 0)
+				goto bad;
+			rcp_buf_addch(&b, (char)((v >> bits) & 0xff));
+		}
+	}
+	while (*s == '=')
+		s++;
+	if (*s != '\0' || bits >= 6 || (v & ((1u << bits) - 1)) != 0)
+		goto bad;
+	*out = rcp_xstrdup(rcp_buf_str(&b));
+	rcp_buf_release(&b);
+	return 0;
+bad:
+	rcp_buf_release(&b);
+	return -1;
+}

@@ -49,6 +49,16 @@ void rcp_buf_add_escaped(struct rcp_buf *b, const char *name, size_t n);
 /* Returns an escaped copy of name (see rcp_buf_add_escaped); caller frees. */
 char *rcp_escape(const char *name);
 
+/* Appends the n bytes at p in base64 (RFC 4648, with padding). */
+void rcp_buf_add_base64(struct rcp_buf *b, const void *p, size_t n);
+
+/*
+ * Decodes base64 s (RFC 4648, padding optional) into a new NUL-terminated
+ * string *out (caller frees).  Returns 0, or -1 if s is not base64 or its
+ * bytes hold a NUL.
+ */
+int rcp_base64_decode(const char *s, char **out);
+
 /* Returns 1 if the n bytes at s are valid UTF-8, else 0. */
 int rcp_utf8_valid(const char *s, size_t n);
 

@@ -196,31 +196,36 @@ dup_strv(const char **v, size_t n)
 
 /* Reads the plain members of a submit request into j. */
 static int
-read_members(struct rcp_job *j, const json_t *req, const char **dst,
+read_members(struct rcp_job *j, const json_t *req, char **dst,
     char **cause)
 {
 	const char *s = NULL;
+	char *p = NULL;
 	int64_t v;
 
-	if (rcp_ctl_get_str(req, "destination", RCP_CTL_MAX_PATH, dst,
+	if (rcp_ctl_get_path(req, "destination", RCP_CTL_MAX_PATH, dst,
 	    cause) < 0)
 		return RCP_CTL_E_INVALID;
-	if (*dst == NULL || **dst == '\0') {
+	if (*dst == NULL) {
 		*cause = rcp_xstrdup("'destination' is missing");
 		return RCP_CTL_E_INVALID;
 	}
-	if (rcp_ctl_get_str(req, "cwd", RCP_CTL_MAX_PATH, &s, cause) < 0)
+	if (rcp_ctl_get_path(req, "cwd", RCP_CTL_MAX_PATH, &j->cwd,
+	    cause) < 0)
 		return RCP_CTL_E_INVALID;
-	if (s != NULL && s[0] != '/') {
-		*cause = rcp_xasprintf("'cwd' must be absolute (got '%s')", s);
+	if (j->cwd != NULL && j->cwd[0] != '/') {
+		p = rcp_escape(j->cwd);
+		*cause = rcp_xasprintf("'cwd' must be absolute (got '%s')", p);
+		free(p);
 		return RCP_CTL_E_INVALID;
 	}
-	j->cwd = s != NULL ? rcp_xstrdup(s) : NULL;
-	s = NULL;
-	if (rcp_ctl_get_str(req, "home", RCP_CTL_MAX_PATH, &s, cause) < 0)
+	if (rcp_ctl_get_path(req, "home", RCP_CTL_MAX_PATH, &p, cause) < 0)
 		return RCP_CTL_E_INVALID;
-	j->home = s != NULL && s[0] == '/' ? rcp_xstrdup(s) : NULL;
-	s = NULL;
+	if (p != NULL && p[0] != '/') {
+		free(p);
+		p = NULL;
+	}
+	j->home = p;
 	if (rcp_ctl_get_str(req, "label", RCP_CTL_MAX_LABEL, &s, cause) < 0)
 		return RCP_CTL_E_INVALID;
 	j->label = s != NULL ? rcp_xstrdup(s) : NULL;
@@ -245,7 +250,8 @@ rcp_job_from_request(const json_t *req, const struct rcp_job_who *who,
     struct rcp_job **out, char **cause)
 {
 	struct rcp_job *j = rcp_xcalloc(1, sizeof(*j));
-	const char **srcs = NULL, **opts = NULL, *dst = NULL;
+	const char **opts = NULL;
+	char **srcs = NULL, *dst = NULL;
 	size_t nsrcs = 0, nopts = 0, i, len;
 	int r = RCP_CTL_E_INVALID;
 
@@ -254,7 +260,7 @@ rcp_job_from_request(const json_t *req, const struct rcp_job_who *who,
 	j->uid = who->uid;
 	j->gid = who->gid;
 	j->state = RCP_CTL_QUEUED;
-	if (rcp_ctl_get_strv(req, "sources", RCP_CTL_MAX_SOURCES,
+	if (rcp_ctl_get_pathv(req, "sources", RCP_CTL_MAX_SOURCES,
 	    RCP_CTL_MAX_PATH, &srcs, &nsrcs, cause) < 0)
 		goto out;
 	if (nsrcs == 0) {
@@ -283,7 +289,7 @@ rcp_job_from_request(const json_t *req, const struct rcp_job_who *who,
 	len = strlen(dst);
 	if (nsrcs > 1 && dst[len - 1] != '/') {
 		*cause = rcp_xasprintf("several sources need a destination "
-		    "directory ending in '/' (got '%s')", dst);
+		    "directory ending in '/' (got '%s')", j->dst);
 		r = RCP_CTL_E_INVALID;
 		goto out;
 	}
@@ -291,7 +297,8 @@ rcp_job_from_request(const json_t *req, const struct rcp_job_who *who,
 	j = NULL;
 	r = 0;
 out:
-	free(srcs);
+	free_strv(srcs, nsrcs);
+	free(dst);
 	free(opts);
 	rcp_job_free(j);
 	return r;
@@ -390,11 +397,18 @@ rcp_job_to_json(const struct rcp_job *j)
 	json_object_set_new(o, "key", opt_str(j->key));
 	json_object_set_new(o, "priority", json_integer(j->priority));
 	json_object_set_new(o, "pair", opt_str(j->pair));
-	json_object_set_new(o, "sources", strv_json(j->srcs, j->nsrcs));
-	json_object_set_new(o, "destination", safe_string(j->dst));
+	rcp_ctl_set_pathv(o, "sources", (const char *const *)j->srcs,
+	    j->nsrcs);
+	rcp_ctl_set_path(o, "destination", j->dst);
 	json_object_set_new(o, "options", strv_json(j->options, j->noptions));
-	json_object_set_new(o, "cwd", opt_str(j->cwd));
-	json_object_set_new(o, "home", opt_str(j->home));
+	if (j->cwd != NULL)
+		rcp_ctl_set_path(o, "cwd", j->cwd);
+	else
+		json_object_set_new(o, "cwd", json_null());
+	if (j->home != NULL)
+		rcp_ctl_set_path(o, "home", j->home);
+	else
+		json_object_set_new(o, "home", json_null());
 	json_object_set_new(o, "umask", json_integer(j->umask));
 	json_object_set_new(o, "submitted", opt_time(j->submitted));
 	json_object_set_new(o, "started", opt_time(j->started));
@@ -495,8 +509,8 @@ rcp_job_from_json(const json_t *o, struct rcp_job **out, char **cause)
 {
 	struct rcp_job *j = rcp_xcalloc(1, sizeof(*j));
 	const char *state = json_string_value(json_object_get(o, "state"));
-	const char *dst = json_string_value(json_object_get(o, "destination"));
 	json_t *id = json_object_get(o, "id");
+	char *why = NULL;
 	int r = RCP_ERR_PROTO;
 
 	rcp_cliopts_init(&j->opts);
@@ -509,8 +523,13 @@ rcp_job_from_json(const json_t *o, struct rcp_job **out, char **cause)
 		r = bad(cause, "state");
 		goto out;
 	}
-	if (dst == NULL) {
-		r = bad(cause, "destination");
+	if (rcp_ctl_get_path(o, "destination", RCP_CTL_MAX_PATH, &j->dst,
+	    &why) <= 0 || rcp_ctl_get_pathv(o, "sources", RCP_CTL_MAX_SOURCES,
+	    RCP_CTL_MAX_PATH, &j->srcs, &j->nsrcs, &why) <= 0 ||
+	    rcp_ctl_get_path(o, "cwd", RCP_CTL_MAX_PATH, &j->cwd, &why) < 0 ||
+	    rcp_ctl_get_path(o, "home", RCP_CTL_MAX_PATH, &j->home, &why) < 0) {
+		free(why);
+		r = bad(cause, "paths");
 		goto out;
 	}
 	if (!json_is_integer(json_object_get(o, "uid")) ||
@@ -520,13 +539,9 @@ rcp_job_from_json(const json_t *o, struct rcp_job **out, char **cause)
 	}
 	j->uid = (uid_t)read_u64(o, "uid");
 	j->gid = (gid_t)read_u64(o, "gid");
-	j->dst = rcp_xstrdup(dst);
-	if ((r = read_strv(o, "sources", RCP_CTL_MAX_SOURCES, &j->srcs,
-	    &j->nsrcs, cause)) != 0 || (r = read_strv(o, "options",
-	    RCP_CTL_MAX_OPTIONS, &j->options, &j->noptions, cause)) != 0)
+	if ((r = read_strv(o, "options", RCP_CTL_MAX_OPTIONS, &j->options,
+	    &j->noptions, cause)) != 0)
 		goto out;
-	j->cwd = read_opt_str(o, "cwd");
-	j->home = read_opt_str(o, "home");
 	j->label = read_opt_str(o, "label");
 	j->key = read_opt_str(o, "key");
 	j->umask = (mode_t)(read_u64(o, "umask") & 0777);

@@ -593,16 +593,14 @@ spec_memfd(const struct rcp_runner_spec *spec, char **cause)
 	ssize_t n;
 	int fd;
 
-	for (i = 0; i < spec->nsrcs; i++)
-		json_array_append_new(a, json_string(spec->srcs[i]));
-	json_object_set_new(o, "sources", a);
-	json_object_set_new(o, "destination", json_string(spec->dst));
-	a = json_array();
+	rcp_ctl_set_pathv(o, "sources", spec->srcs,
+	    spec->nsrcs);
+	rcp_ctl_set_path(o, "destination", spec->dst);
 	for (i = 0; i < spec->noptions; i++)
 		json_array_append_new(a, json_string(spec->options[i]));
 	json_object_set_new(o, "options", a);
 	if (spec->cwd != NULL)
-		json_object_set_new(o, "cwd", json_string(spec->cwd));
+		rcp_ctl_set_path(o, "cwd", spec->cwd);
 	json_object_set_new(o, "umask", json_integer(spec->umask));
 	json_object_set_new(o, "restart", json_boolean(spec->restart));
 	json_object_set_new(o, "parent", json_integer(getpid()));
@@ -955,15 +953,16 @@ child_job(const json_t *o, char **cause)
 	struct rcp_runner_spec spec;
 	struct rcp_cliopts co;
 	struct rcp_runner *r;
-	const char **srcs = NULL, **opts = NULL;
-	const char *dst = json_string_value(json_object_get(o, "destination"));
-	const char *cwd = json_string_value(json_object_get(o, "cwd"));
+	const char **opts = NULL;
+	char **srcs = NULL, *dst = NULL, *cwd = NULL;
 	char **argv, *why = NULL;
 	size_t nsrcs = 0, nopts = 0, i;
 	int first, res;
 
 	rcp_cliopts_init(&co);
-	if (dst == NULL || rcp_ctl_get_strv(o, "sources", RCP_CTL_MAX_SOURCES,
+	if (rcp_ctl_get_path(o, "destination", RCP_CTL_MAX_PATH, &dst,
+	    &why) <= 0 || rcp_ctl_get_path(o, "cwd", RCP_CTL_MAX_PATH, &cwd,
+	    &why) < 0 || rcp_ctl_get_pathv(o, "sources", RCP_CTL_MAX_SOURCES,
 	    RCP_CTL_MAX_PATH, &srcs, &nsrcs, &why) <= 0 ||
 	    rcp_ctl_get_strv(o, "options", RCP_CTL_MAX_OPTIONS,
 	    RCP_CTL_MAX_STRING, &opts, &nopts, &why) < 0) {
@@ -985,7 +984,7 @@ child_job(const json_t *o, char **cause)
 	if (res != 0)
 		goto out;
 	memset(&spec, 0, sizeof(spec));
-	spec.srcs = srcs;
+	spec.srcs = (const char *const *)srcs;
 	spec.nsrcs = nsrcs;
 	spec.dst = dst;
 	spec.opts = &co;
@@ -1001,7 +1000,11 @@ child_job(const json_t *o, char **cause)
 	rcp_runner_free(r);
 out:
 	rcp_cliopts_release(&co);
+	for (i = 0; srcs != NULL && i < nsrcs; i++)
+		free(srcs[i]);
 	free(srcs);
+	free(dst);
+	free(cwd);
 	free(opts);
 	return res;
 }

@@ -113,6 +113,16 @@ t_check "sources on two hosts: clear message" t_grep "all sources of a job must 
 t_check "bad remote option: exit 2" t_run 2 "$T/out" ctl submit --quic-profile lan "$S" otherhost:/backup
 t_check "bad remote option: names it" t_grep "quic-profile: unknown profile 'lan'" "$T/out"
 
+# --- names that are not UTF-8: carried as bytes (base64 in the JSON) -------------------------------
+NU=$T/nu/$'caf\xe9-\xff'
+NO=$T/nu/$'out-\xfe'
+mkdir -p "$NU/sub" && printf 'bytes\n' >"$NU/sub/f"
+t_check "non-UTF-8 source and destination: exit 0" t_run 0 "$T/out" ctl submit --wait "$NU" "$NO"
+t_check "non-UTF-8: the copy has the exact names" cmp -s "$NU/sub/f" "$NO/sub/f"
+id=$(ctl list --json | jq -r 'select(.sources_b64 != null) | .id' | tail -1)
+t_check "non-UTF-8: the job keeps the bytes (sources_b64)" test "$(ctl status --json "$id" | jq -r '.sources_b64[0]' | base64 -d | od -An -c | tr -d ' \n')" = "$(printf '%s' "$NU" | od -An -c | tr -d ' \n')"
+t_check "non-UTF-8: a display form too" test "$(ctl status --json "$id" | jq -r '.destination')" = "$T/nu/out-\\xfe"
+
 # --- batch: one copy per line -------------------------------------------------------------------------
 cat >"$T/batch" <<EOF
 # nightly copies

@@ -47,6 +47,10 @@ t_check "user's job: the cause" t_grep "Permission denied" "$T/out"
 t_check "user's job: nothing written" test ! -e "$T/rootonly/x"
 t_check "user's umask: exit 0" t_run 0 "$T/out" as_user sh -c "umask 077 && exec '$RCPCTL' --socket '$SOCK' submit --wait --preserve-settings none '$S/sub' '$T/home/c2'"
 t_check "user's umask: new files 0600" test "$(stat -c %a "$T/home/c2/f1")" = 600
+NU=$S/$'n\xff-\xe9'
+mkdir "$NU" && printf 'x\n' >"$NU/f" && chmod 755 "$NU"
+t_check "user's job, names not UTF-8: exit 0" t_run 0 "$T/out" uctl submit --wait "$NU" "$T/home/"$'o\xfe'
+t_check "user's job, names not UTF-8: exact bytes in its process" cmp -s "$NU/f" "$T/home/"$'o\xfe'/f
 t_check "root's job of root files: succeeds as root" t_run 0 "$T/out" ctl submit --wait "$S" "$T/rootonly/c3"
 t_check "root's job: owned by root" test "$(stat -c %U "$T/rootonly/c3/sub/f1")" = root
 

@@ -182,6 +182,28 @@ test_job_records(void)
 	CU_ASSERT_STRING_EQUAL(j->pair, RCP_JOB_PAIR_LOCAL);
 	json_decref(req);
 
+	/* Paths that are not UTF-8 travel in base64, both ways. */
+	req = json_pack("{s:[s],s:s}", "sources_b64", "L3RtcC9h/w==",
+	    "destination_b64", "L291dP4=");
+	CU_ASSERT_EQUAL_FATAL(rcp_job_from_request(req, &who, &k, &cause), 0);
+	CU_ASSERT_STRING_EQUAL(k->srcs[0], "/tmp/a\xff");
+	CU_ASSERT_STRING_EQUAL(k->dst, "/out\xfe");
+	json_decref(req);
+	k->id = 5;
+	o = rcp_job_to_json(k);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(
+	    json_object_get(o, "sources_b64"), 0)), "L3RtcC9h/w==");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(
+	    json_object_get(o, "sources"), 0)), "/tmp/a\\xff");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o,
+	    "destination_b64")), "L291dP4=");
+	rcp_job_free(k);
+	CU_ASSERT_EQUAL_FATAL(rcp_job_from_json(o, &k, &cause), 0);
+	CU_ASSERT_STRING_EQUAL(k->srcs[0], "/tmp/a\xff");
+	CU_ASSERT_STRING_EQUAL(k->dst, "/out\xfe");
+	rcp_job_free(k);
+	json_decref(o);
+
 	/* Remote paths stay as given; "localhost:" is local. */
 	req = json_pack("{s:[s],s:s,s:[ss],s:s}", "sources", "u@h1:rel/a",
 	    "destination", "localhost:out", "options", "--ssh-config",
@@ -266,6 +288,12 @@ test_job_refused(void)
 	refused("{\"sources\":[\"/a\"],\"destination\":\"h:x\","
 	    "\"options\":[\"--quic-profile\",\"lan\"]}", RCP_CTL_E_INVALID,
 	    "unknown profile 'lan'");
+	refused("{\"sources_b64\":[\"!!\"],\"destination\":\"/x\"}",
+	    RCP_CTL_E_INVALID, "'sources_b64' item 0");
+	refused("{\"sources_b64\":[\"AA==\"],\"destination\":\"/x\"}",
+	    RCP_CTL_E_INVALID, "base64");
+	refused("{\"sources\":[\"/a\"],\"destination_b64\":\"\"}",
+	    RCP_CTL_E_INVALID, "destination_b64");
 	refused("{\"sources\":[\"/a\"],\"destination\":\"/x\","
 	    "\"options\":[\"--bogus\"]}", RCP_CTL_E_INVALID,
 	    "unknown option '--bogus'");
