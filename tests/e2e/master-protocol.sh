@@ -4,7 +4,7 @@
 # error replies with stable codes for malformed JSON, oversized lines,
 # unknown methods and bad arguments; the per-connection request cap; and
 # clients that misbehave -- silent, garbage, gone mid-watch -- are answered
-# or dropped while the others are served.
+# or dropped while the others are served; the socat recipe of the doc.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/master-lib.sh"
 
@@ -164,5 +164,19 @@ EOF
 t_check "master log: no crash, no sanitizer report" test -z "$(grep -E 'ERROR: |runtime error|Sanitizer' "$T/master.log")"
 m_stop
 t_check "graceful stop: exit status 0" sh -c "wait $MPID 2>/dev/null; true"
+
+# --- the socat recipe of doc/ctl-protocol.md, as written there -----------------------
+# Its code block, with the doc's socket and paths swapped for this test's.
+sed -n '/^## With socat/,/^## /p' "$RCP_SRCDIR/doc/ctl-protocol.md" |
+    sed -n '/^```sh$/,/^```$/p' | sed '1d;$d' |
+    sed -e "s|\$XDG_RUNTIME_DIR/rcp/master.sock|$SOCK|" -e "s|/data/a|$S|" \
+        -e "s|/backup/a|$T/socat-out|" >"$T/recipe.sh"
+t_check "socat recipe: found in the doc" t_grep "socat .*UNIX-CONNECT" "$T/recipe.sh"
+rm -rf "$STATE"
+t_check "socat recipe: a fresh master" m_start --workers 1
+t_check "socat recipe: runs" t_run 0 "$T/out" bash -e "$T/recipe.sh"
+t_check "socat recipe: the job succeeded" test "$(tail -n 1 "$T/out")" = succeeded
+t_check "socat recipe: data equal" t_run 0 "$T/cmp" "$RCMP" "$S" "$T/socat-out"
+m_stop
 
 t_done
