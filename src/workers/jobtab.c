@@ -232,6 +232,15 @@ start_job(struct rcp_jobtab *t, struct rcp_job *j, struct rcp_runner_spec *spec,
 	return rcp_runner_new(spec, &hooks);
 }
 
+/* Whether a run with failed entries got nothing else done at all. */
+static bool
+nothing_done(const struct rcp_copy_stats *s)
+{
+	return s->files_copied + s->dirs_created + s->symlinks_created +
+	    s->specials_created + s->hard_links_created + s->files_unchanged +
+	    s->dirs_unchanged + s->symlinks_unchanged + s->removed == 0;
+}
+
 /* The state a run's result puts j in; requires t->lock. */
 static json_t *
 finish_job(struct rcp_jobtab *t, struct rcp_job *j, int res, const char *cause)
@@ -242,6 +251,14 @@ finish_job(struct rcp_jobtab *t, struct rcp_job *j, int res, const char *cause)
 	case 0:
 		return end_job(t, j, RCP_CTL_SUCCEEDED, NULL);
 	case RCP_ERR_PARTIAL:
+		/*
+		 * Every entry failed (a destination the user cannot write,
+		 * a source that cannot be read): for a scheduler that is a
+		 * failed job, not a partial one.
+		 */
+		if (nothing_done(&j->progress.s))
+			return end_job(t, j, RCP_CTL_FAILED, j->nerrors > 0 ?
+			    j->errors[0] : "every entry failed");
 		return end_job(t, j, RCP_CTL_PARTIAL, NULL);
 	case RCP_ERR_CANCELED:
 		if (!j->cancel_requested && t->requeue) {
