@@ -392,7 +392,9 @@ main(int argc, char **argv)
 	bool sig_started;
 	int code;
 
-	/* A job of another user: this program again, as that user. */
+	/* Remote jobs run here, and in the processes of other users' ones. */
+	rcp_runner_enable_remote();
+	/* A remote job of another user: this program again, as that user. */
 	if (argc == 2 && strcmp(argv[1], RCP_RUNNER_CHILD_ARG) == 0)
 		return rcp_runner_child_main();
 

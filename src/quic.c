@@ -89,18 +89,6 @@ rcp_quic_config_init(struct rcp_quic_config *c)
 	c->name = "rcp";
 }
 
-int
-rcp_quic_profile_parse(const char *s, int *profile)
-{
-	if (strcmp(s, "datacenter") == 0)
-		*profile = RCP_QUIC_DATACENTER;
-	else if (strcmp(s, "internet") == 0)
-		*profile = RCP_QUIC_INTERNET;
-	else
-		return RCP_ERR_INVAL;
-	return 0;
-}
-
 /* --- structures ---------------------------------------------------------- */
 
 /* A piece of queued stream data; freed once acknowledged. */

@@ -93,15 +93,6 @@ agent_of(struct rcp_remote *r, int role)
 	return &r->agents[role == RCP_ROLE_SOURCE ? 0 : 1];
 }
 
-void
-rcp_remote_opts_init(struct rcp_remote_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->profile = RCP_QUIC_DATACENTER;
-	o->startup_timeout_ms = 30000;
-	o->agent_verbosity = RCP_LOG_INFO;
-}
-
 /* Marks an agent gone (first reason wins) and wakes whoever waits. */
 static void
 agent_dead(struct ragent *a, const char *fmt, ...)

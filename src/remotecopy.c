@@ -26,64 +26,6 @@ struct rcp_remotecopy {
 	atomic_bool			 aborted;
 };
 
-bool
-rcp_remotecopy_split(const char *arg, bool force_remote, char **host,
-    char **path)
-{
-	const char *colon, *p, *end, *user_end;
-	size_t hl;
-
-	/* Absolute, relative and ~ paths are local, as with scp. */
-	if (arg[0] == '/' || arg[0] == '.' || arg[0] == '~' || arg[0] == ':')
-		return false;
-	if (arg[0] == '[') {
-		if ((end = strchr(arg, ']')) == NULL || end[1] != ':')
-			return false;
-		colon = end + 1;
-	} else if ((user_end = strchr(arg, '@')) != NULL &&
-	    user_end[1] == '[') {
-		if ((end = strchr(user_end, ']')) == NULL || end[1] != ':')
-			return false;
-		colon = end + 1;
-	} else {
-		colon = strchr(arg, ':');
-		if (colon == NULL || memchr(arg, '/', (size_t)(colon - arg)) != NULL)
-			return false;
-	}
-	hl = (size_t)(colon - arg);
-	/* "host:2222:/path": a port before the path. */
-	for (p = colon + 1; *p >= '0' && *p <= '9'; p++)
-		;
-	if (p > colon + 1 && *p == ':') {
-		hl = (size_t)(p - arg);
-		colon = p;
-	}
-	*host = rcp_xstrndup(arg, hl);
-	if (!force_remote && strcmp(*host, "localhost") == 0) {
-		free(*host);
-		*host = NULL;
-		return false;
-	}
-	*path = rcp_xstrdup(colon + 1);
-	return true;
-}
-
-char *
-rcp_remotecopy_local(const char *arg)
-{
-	if (strncmp(arg, "localhost:", 10) == 0)
-		return rcp_xstrdup(arg[10] != '\0' ? arg + 10 : ".");
-	return rcp_xstrdup(arg);
-}
-
-void
-rcp_remotecopy_opts_init(struct rcp_remotecopy_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	rcp_remote_opts_init(&o->remote);
-	o->local_host = "localhost";
-}
-
 /* A path for the agent: remote relative paths are relative to our cwd. */
 static char *
 agent_path(const char *path, const char *cwd, bool keep_slash)

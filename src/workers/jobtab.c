@@ -39,6 +39,7 @@ struct rcp_jobtab {
 	char			*journal_path;
 	int			 lock_fd;	/* flock on the state directory */
 	int			 exe_fd;	/* this program, for job processes */
+	int			 job_fd;	/* rcp-job, for local ones; or -1 */
 	uid_t			 euid;
 	mode_t			 umask;		/* the daemon's */
 	int			 fd_share;	/* open files of an in-process job */
@@ -222,7 +223,8 @@ start_job(struct rcp_jobtab *t, struct rcp_job *j, struct rcp_runner_spec *spec,
 	spec->separate = j->uid != t->euid || j->umask != t->umask;
 	spec->restart = j->restart;
 	spec->max_open_files = spec->separate ? 0 : t->fd_share;
-	spec->exe_fd = t->exe_fd;
+	/* A local job needs no network library: the lighter rcp-job. */
+	spec->exe_fd = !j->remote && t->job_fd >= 0 ? t->job_fd : t->exe_fd;
 	/* Kept agents run as the master: only for its own user's jobs. */
 	spec->sessions = spec->separate ? NULL : t->sessions;
 	spec->options = j->options;
@@ -823,7 +825,7 @@ rcp_jobtab_new(const struct rcp_jobtab_opts *o, struct rcp_jobtab **out,
 	int r;
 
 	*cause = NULL;
-	t->lock_fd = t->exe_fd = -1;
+	t->lock_fd = t->exe_fd = t->job_fd = -1;
 	pthread_mutex_init(&t->lock, NULL);
 	if (o->log != NULL)
 		t->log = *o->log;
@@ -841,6 +843,7 @@ rcp_jobtab_new(const struct rcp_jobtab_opts *o, struct rcp_jobtab **out,
 	t->notify_arg = o->notify_arg;
 	t->start_ns = rcp_now_ns();
 
+	t->job_fd = rcp_runner_job_exe_open();
 	if ((t->exe_fd = rcp_runner_exe_open(cause)) < 0) {
 		r = t->exe_fd;
 		goto fail;
@@ -883,6 +886,8 @@ rcp_jobtab_free(struct rcp_jobtab *t)
 		close(t->lock_fd);
 	if (t->exe_fd >= 0)
 		close(t->exe_fd);
+	if (t->job_fd >= 0)
+		close(t->job_fd);
 	pthread_mutex_destroy(&t->lock);
 	free(t->state_dir);
 	free(t->journal_path);

@@ -32,10 +32,8 @@
 #include "error.h"
 #include "filter.h"
 #include "meta.h"
-#include "proto.h"
 #include "remotecopy.h"
 #include "runner.h"
-#include "sessions.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -68,15 +66,16 @@ struct rcp_runner {
 	pthread_mutex_t			 lock;
 	bool				 canceled;	/* requires lock */
 	struct rcp_copy			*copy;		/* requires lock */
-	struct rcp_remotecopy		*rc;		/* requires lock */
+	void				*rc;		/* requires lock */
 };
+
+const struct rcp_runner_remote_ops *rcp_runner_remote;
 
 /* One run of the engine, in whichever process. */
 struct local {
 	struct rcp_runner	*r;
 	struct rcp_copy		*copy;		/* a local copy, or */
-	struct rcp_remotecopy	*rc;		/* a remote one */
-	struct rcp_remotecopy_opts ro;		/* rc's */
+	void			*rc;		/* a remote one */
 	struct rcp_log		 log;		/* engine_log */
 	struct rcp_copy_stats	 final;		/* rc's when it ended */
 	atomic_bool		 have_final;
@@ -127,12 +126,12 @@ rcp_runner_cancel(struct rcp_runner *r)
 	if (r->copy != NULL)
 		rcp_copy_cancel(r->copy);
 	if (r->rc != NULL)
-		rcp_remotecopy_abort(r->rc);
+		rcp_runner_remote->abort(r->rc);
 	pthread_mutex_unlock(&r->lock);
 }
 
-static bool
-canceled(struct rcp_runner *r)
+bool
+rcp_runner_canceled(struct rcp_runner *r)
 {
 	bool c;
 
@@ -215,52 +214,6 @@ engine_log(void *arg, int level, const char *msg)
 		r->hooks.error(r->hooks.arg, msg);
 }
 
-/*
- * A remote copy: on agents of its own, or on a session kept by the master
- * (taken, used, given back).  A kept session whose agents died while it
- * was idle fails before copying anything: then once more on a new one.
- */
-static int
-remote_copy(struct local *l, char **cause)
-{
-	const struct rcp_runner_spec *spec = l->r->spec;
-	struct rcp_remotecopy_result res;
-	struct rcp_copy_stats st;
-	struct rcp_session *x;
-	bool reused, reusable;
-	int rv, attempt;
-
-	if (spec->sessions == NULL) {
-		rv = rcp_remotecopy_run(l->rc, &res, cause);
-		goto out;
-	}
-	for (attempt = 0; ; attempt++) {
-		if ((rv = rcp_sessions_take(spec->sessions, &l->ro.remote,
-		    rcp_remotecopy_host(l->rc, RCP_ROLE_SOURCE),
-		    rcp_remotecopy_host(l->rc, RCP_ROLE_DESTINATION), &x,
-		    &reused, cause)) != 0)
-			return rv;
-		rcp_session_log(x, &l->log);
-		rv = rcp_remotecopy_run_on(l->rc, rcp_session_remote(x), &res,
-		    &reusable, cause);
-		rcp_remote_progress(rcp_session_remote(x),
-		    RCP_ROLE_DESTINATION, &st);
-		rcp_sessions_give(spec->sessions, x, reusable);
-		if (rv == 0 || reusable || !reused || attempt > 0 ||
-		    canceled(l->r) || st.files_copied != 0 ||
-		    st.bytes_copied != 0 || st.errors != 0)
-			break;
-		free(*cause);
-		*cause = NULL;
-	}
-out:
-	l->final = res.stats;
-	atomic_store(&l->have_final, true);
-	if (rv != 0 && canceled(l->r))
-		rv = RCP_ERR_CANCELED;
-	return rv;
-}
-
 static void *
 copy_main(void *arg)
 {
@@ -269,9 +222,11 @@ copy_main(void *arg)
 	char *cause = NULL;
 	int res;
 
-	if (l->rc != NULL)
-		res = remote_copy(l, &cause);
-	else
+	if (l->rc != NULL) {
+		res = rcp_runner_remote->run(l->rc, l->r, &l->log, &l->final,
+		    &cause);
+		atomic_store(&l->have_final, true);
+	} else
 		res = rcp_copy_run(l->copy, spec->srcs, spec->nsrcs, spec->dst,
 		    &cause);
 	pthread_mutex_lock(&l->lock);
@@ -292,7 +247,7 @@ report(struct local *l)
 	if (l->rc != NULL && atomic_load(&l->have_final))
 		p.s = l->final;
 	else if (l->rc != NULL)
-		rcp_remotecopy_progress(l->rc, &p.s);
+		rcp_runner_remote->progress(l->rc, &p.s);
 	else
 		rcp_copy_stats(l->copy, &p.s);
 	if (atomic_load(&l->scan_done)) {
@@ -418,12 +373,14 @@ local_run(struct rcp_runner *r, char **cause)
 	l.log.fn = engine_log;
 	l.log.arg = r;
 	l.log.level = RCP_LOG_ERROR;
+	if (remote && rcp_runner_remote == NULL) {
+		*cause = rcp_xstrdup("this program cannot run remote copies");
+		rcp_filter_free(filter);
+		return RCP_ERR_INTERNAL;
+	}
 	if (remote) {
-		l.ro = spec->opts->remote;
-		l.ro.remote.log = &l.log;
-		l.ro.remote.agent_verbosity = RCP_LOG_ERROR;
-		if ((res = rcp_remotecopy_new(&l.ro, &o, o.filter, spec->srcs,
-		    spec->nsrcs, spec->dst, spec->cwd, &l.rc, cause)) != 0) {
+		if ((res = rcp_runner_remote->start(spec, &o, &l.log, &l.rc,
+		    cause)) != 0) {
 			rcp_filter_free(filter);
 			return res;
 		}
@@ -441,7 +398,7 @@ local_run(struct rcp_runner *r, char **cause)
 	if (r->canceled && l.copy != NULL)
 		rcp_copy_cancel(l.copy);
 	if (r->canceled && l.rc != NULL)
-		rcp_remotecopy_abort(l.rc);
+		rcp_runner_remote->abort(l.rc);
 	pthread_mutex_unlock(&r->lock);
 
 	/* The totals scan reads local sources only. */
@@ -468,7 +425,8 @@ local_run(struct rcp_runner *r, char **cause)
 	r->rc = NULL;
 	pthread_mutex_unlock(&r->lock);
 	rcp_copy_free(l.copy);
-	rcp_remotecopy_free(l.rc);
+	if (l.rc != NULL)
+		rcp_runner_remote->free(l.rc);
 	rcp_filter_free(filter);
 	pthread_cond_destroy(&l.cond);
 	pthread_mutex_destroy(&l.lock);
@@ -512,6 +470,51 @@ rcp_runner_exe_open(char **cause)
 		*cause = rcp_xasprintf("cannot open '/proc/self/exe': %s",
 		    strerror(errno));
 	return fd < 0 ? RCP_ERR_IO : fd;
+}
+
+/*
+ * Opens rcp-job at path if it is a regular file owned by root or by us and
+ * writable by nobody else: it will run with other users' rights.
+ */
+static int
+job_exe_try(const char *path)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
+	    (st.st_mode & S_IXUSR) == 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+rcp_runner_job_exe_open(void)
+{
+	char self[4096], *p, *path;
+	ssize_t n;
+	int fd;
+
+	/* Next to this program (a build tree), else where it is installed. */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((p = strrchr(self, '/')) != NULL) {
+			*p = '\0';
+			path = rcp_path_join(self, "rcp-job");
+			fd = job_exe_try(path);
+			free(path);
+			if (fd >= 0)
+				return fd;
+		}
+	}
+	return job_exe_try(RCP_PKGLIBEXECDIR "/rcp-job");
 }
 
 /* --- a job's process: the parent's side ------------------------------------- */
@@ -740,7 +743,7 @@ child_follow(struct child_state *cs, int rfd, pid_t pid)
 				json_decref(m);
 			}
 		}
-		if (term_ns == 0 && canceled(cs->r)) {
+		if (term_ns == 0 && rcp_runner_canceled(cs->r)) {
 			kill(pid, SIGTERM);
 			term_ns = rcp_now_ns();
 		}
@@ -768,7 +771,7 @@ child_failed(struct rcp_runner *r, int status, char **cause)
 	};
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 
-	if (WIFSIGNALED(status) && canceled(r))
+	if (WIFSIGNALED(status) && rcp_runner_canceled(r))
 		return RCP_ERR_CANCELED;
 	if (WIFSIGNALED(status))
 		*cause = rcp_xasprintf("the job's process was killed by "

@@ -81,6 +81,38 @@ void rcp_runner_free(struct rcp_runner *r);
  */
 int rcp_runner_run(struct rcp_runner *r, char **cause);
 
+/*
+ * Remote copies, for the runners of a program that can run them: the
+ * light rcp-job (another user's local job) links without SSH and QUIC, so
+ * remote copies come in through this table, which rcp-master fills with
+ * rcp_runner_enable_remote() (runner-remote.c).  Without it a remote job
+ * fails with an error.
+ */
+struct rcp_runner_remote_ops {
+	/* Prepares the copy of spec with the copy options o, logging to log. */
+	int	(*start)(const struct rcp_runner_spec *spec,
+		    const struct rcp_copy_opts *o, const struct rcp_log *log,
+		    void **out, char **cause);
+	/* Runs it to its end; *final gets the last counters. */
+	int	(*run)(void *rc, struct rcp_runner *r, const struct rcp_log *log,
+		    struct rcp_copy_stats *final, char **cause);
+	void	(*progress)(void *rc, struct rcp_copy_stats *s);
+	void	(*abort)(void *rc);
+	void	(*free)(void *rc);
+};
+extern const struct rcp_runner_remote_ops *rcp_runner_remote;
+void rcp_runner_enable_remote(void);
+/* Whether the run was asked to stop. */
+bool rcp_runner_canceled(struct rcp_runner *r);
+
+/*
+ * Opens rcp-job, the light program for local jobs of other users: next to
+ * this program, else in RCP_PKGLIBEXECDIR; only a regular file of root or
+ * of ours that nobody else may write.  Returns the fd, or -1 if there is
+ * none (then such jobs run in this program, which starts slower).
+ */
+int rcp_runner_job_exe_open(void);
+
 /* Asks the run to stop soon.  Any thread, any time before _free. */
 void rcp_runner_cancel(struct rcp_runner *r);
 

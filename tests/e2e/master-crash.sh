@@ -35,6 +35,8 @@ t_check "queued jobs wait" test "$(job_field "${q[0]}" state)" = queued
 kids=$(pgrep -P "$MPID")
 t_check "the user's job runs in a process of its own" test -n "$kids"
 t_check "that process is the user's" test "$(ps -o user= -p "$kids" | sort -u)" = "$USER_"
+t_check "that process is rcp-job, without network libraries" test "$(basename "$(readlink "/proc/$kids/exe")")" = rcp-job
+t_check "rcp-job links no SSH or TLS library" test -z "$(ldd "$RCP_BUILDDIR/rcp-job" | grep -E 'libssh|gnutls|ngtcp2')"
 
 kill -9 "$MPID"
 wait "$MPID" 2>/dev/null
