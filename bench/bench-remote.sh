@@ -33,6 +33,13 @@
 #   BENCH_RCP_ARGS   extra arguments for both rcp modes (e.g. "--max-workers 8")
 #   BENCH_TTFB_REPS  untimed time-to-first-byte runs per rcp mode and dataset
 #                    (default 3; the other tools run once)
+#   BENCH_SSH_USER   the account every tool logs in as (default root).  Any
+#                    other name is made if missing (useradd -m: a fresh home
+#                    from /etc/skel) and the destinations are made its own.
+#                    Each tool's run includes the login's shell start-up,
+#                    which runs that account's ~/.bashrc: root's on the
+#                    development VM runs `pyenv init` (0.15-0.25 s a login),
+#                    a fresh account's does next to nothing.
 #
 # Per dataset, first an untimed probe round: every tool copies once (rcp
 # $BENCH_TTFB_REPS times) while a poller watches the destination tree, which
@@ -182,6 +189,28 @@ RCPD=$WORK/bin/rcpd
 RCP=$WORK/bin/rcp
 RCMP=$WORK/bin/rcmp
 FILEGEN=$WORK/bin/filegen
+SSH_USER=${BENCH_SSH_USER:-root}
+OUT_DIR=$WORK
+if [ "$SSH_USER" != root ]; then
+    id "$SSH_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$SSH_USER" ||
+        die "cannot make the account $SSH_USER"
+    # sshd-lib's sshd also reads ~/.ssh/authorized_keys (as the user: the
+    # test's own key file is root's alone).
+    # A new account is locked ('!'), and sshd without PAM refuses locked
+    # accounts even for keys: '*' is "no password", not locked.
+    [ "$(getent shadow "$SSH_USER" | cut -d: -f2)" = '!' ] && usermod -p '*' "$SSH_USER"
+    home=$(getent passwd "$SSH_USER" | cut -d: -f6)
+    install -d -m 700 -o "$SSH_USER" "$home/.ssh"
+    install -m 600 -o "$SSH_USER" "$SSH_KEY.pub" "$home/.ssh/authorized_keys"
+    sed -i "s/^\( *\)User root\$/\1User $SSH_USER/" "$SSH_CONFIG"
+    OUT_DIR=$WORK/out
+    mkdir "$OUT_DIR" && chown "$SSH_USER" "$OUT_DIR"
+fi
+t0=$EPOCHREALTIME
+ssh -F "$SSH_CONFIG" 127.0.0.3 true </dev/null ||
+    die "cannot log in to 127.0.0.3 as $SSH_USER through the test sshd"
+login_s=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+note "logging in as $SSH_USER: ssh 127.0.0.3 true takes ${login_s}s"
 ssh -F "$SSH_CONFIG" 127.0.0.3 true </dev/null ||
     die "cannot log in to 127.0.0.3 through the test sshd"
 
@@ -432,7 +461,7 @@ note "load average: $load_start"
 
 for DS in $DATASETS; do
     src=$WORK/src-$DS
-    dst=$WORK/dst-$DS
+    dst=$OUT_DIR/dst-$DS
     reps=$(reps_for "$DS")
     DS_REPS[$DS]=$reps
     need $(( $(ds_estimate "$DS") * 2 )) "dataset $DS (source + destination)"
@@ -567,6 +596,7 @@ report() {
     echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); host: $host_info; load average at start: $load_start, at end: $load_end"
     echo "- rcp: $rcp_version${BENCH_RCP_ARGS:+ (extra args: $BENCH_RCP_ARGS)}; $(ssh -V 2>&1); $(rsync --version | head -n 1 | sed 's/  */ /g'); $(tar --version | head -n 1)"
     echo "- all hosts are this machine: one OpenSSH sshd (tests/e2e/sshd-lib.sh) on 127.0.0.1, .2 and .3; data on /dev/shm (tmpfs); ssh's default cipher here: $cipher_default"
+    echo "- every tool logs in as $SSH_USER; one \`ssh 127.0.0.3 true\` (login plus the account's shell start-up) took ${login_s}s"
     echo "- rcp runs remote->remote (127.0.0.2 -> 127.0.0.3, agents talk QUIC) and local->remote (--local-host 127.0.0.1: the local side is an agent over SSH to 127.0.0.1), the same kind of transfer as the SSH tools, which all copy local -> 127.0.0.3"
     echo "- per dataset: one untimed probe round (time to first byte, output checked, warm-up), then the repetitions; tools interleaved round-robin (first tool rotated each rep); fresh destination each run, removed + sync between runs"
     echo "- wall time includes SSH logins, agent start-up and shutdown; median of the repetitions [min-max]; speed-up = median(other) / median(rcp), > 1 means rcp is faster"

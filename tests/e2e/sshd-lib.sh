@@ -69,7 +69,7 @@ sshd_write_configs() {
 		PidFile $SSHD_DIR/sshd.pid
 		UsePAM no
 		StrictModes no
-		AuthorizedKeysFile $SSHD_DIR/authorized_keys
+		AuthorizedKeysFile $SSHD_DIR/authorized_keys .ssh/authorized_keys
 		PermitRootLogin prohibit-password
 		PasswordAuthentication no
 		KbdInteractiveAuthentication no
