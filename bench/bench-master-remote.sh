@@ -5,6 +5,9 @@
 #  - through rcp-master as one `rcpctl batch --wait` (the SSH connections
 #    and agents of one job serve the next ones),
 #  - through rcp-master with --session-idle 0 (every job starts its own),
+#  - as root, also submitted by another user (an account made for it, who
+#    logs in with their own key): their jobs run in a process of theirs
+#    that keeps their SSH connections and agents the same way,
 #  - as 100 separate rcp invocations one after another,
 #  - as 100 separate scp -r invocations one after another.
 # Target: the service at least 3x faster than the separate invocations.
@@ -85,9 +88,28 @@ ssh -F "$CFG" "$H" true </dev/null || die "cannot log in to $H through the test 
 SRC=$WORK/src
 ROPTS=(--ssh-config "$CFG" --local-host "$H")
 
+# Another user, as a real one: key, ssh config and known_hosts in their home.
+BUSER=
+if [ "$(id -u)" = 0 ]; then
+	BUSER=rcpbench
+	id "$BUSER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$BUSER" ||
+	    die "cannot make the account $BUSER"
+	[ "$(getent shadow "$BUSER" | cut -d: -f2)" = '!' ] && usermod -p '*' "$BUSER"
+	BHOME=$(getent passwd "$BUSER" | cut -d: -f6)
+	install -d -m 700 -o "$BUSER" "$BHOME/.ssh"
+	install -m 600 -o "$BUSER" "$SSH_KEY" "$BHOME/.ssh/id_rcpbench"
+	install -m 644 -o "$BUSER" "$SSH_KEY.pub" "$BHOME/.ssh/id_rcpbench.pub"
+	install -m 600 -o "$BUSER" "$SSH_KEY.pub" "$BHOME/.ssh/authorized_keys"
+	install -m 600 -o "$BUSER" "$SSH_KNOWN_HOSTS" "$BHOME/.ssh/known_hosts_rcpbench"
+	sed -e "s|User root|User $BUSER|" -e "s|$SSH_KEY|$BHOME/.ssh/id_rcpbench|" \
+	    -e "s|$SSH_KNOWN_HOSTS|$BHOME/.ssh/known_hosts_rcpbench|" "$CFG" >"$WORK/user_config"
+	chmod 644 "$WORK/user_config"
+	TOOLS_USER=svcu
+fi
+
 start_master() {
 	rm -rf "$WORK/state"
-	"$B/rcp-master" --socket "$WORK/sock" --state-dir "$WORK/state" \
+	"$B/rcp-master" --socket "$WORK/sock" --socket-mode 0666 --state-dir "$WORK/state" \
 	    --workers "$WORKERS" -q "$@" 2>>"$WORK/master.log" &
 	MPID=$!
 	for _ in $(seq 1 100); do
@@ -116,13 +138,21 @@ run() {
 	local tool=$1 dir=$2 k t0 t1
 	mkdir "$dir"
 	case $tool in
-	svc|svc0)
-		if [ "$tool" = svc ]; then start_master; else start_master --session-idle 0; fi
+	svc|svc0|svcu)
+		if [ "$tool" = svc0 ]; then start_master --session-idle 0; else start_master; fi
+		as=()
+		opts=("${ROPTS[@]}")
+		if [ "$tool" = svcu ]; then
+			as=(setpriv --reuid "$BUSER" --regid "$BUSER" --init-groups)
+			opts=(--ssh-config "$WORK/user_config" --local-host "$H")
+			chown "$BUSER" "$dir"
+		fi
 		for ((k = 0; k < JOBS; k++)); do
-			printf '%q %q %q %q %q %q\n' "${ROPTS[@]}" "$SRC" "$H:$dir/j$k"
+			printf '%q %q %q %q %q %q\n' "${opts[@]}" "$SRC" "$H:$dir/j$k"
 		done >"$WORK/batch"
+		chmod 644 "$WORK/batch"
 		t0=$EPOCHREALTIME
-		"$B/rcpctl" --socket "$WORK/sock" batch --wait "$WORK/batch" >"$WORK/batch.out" 2>&1 ||
+		"${as[@]}" "$B/rcpctl" --socket "$WORK/sock" batch --wait "$WORK/batch" >"$WORK/batch.out" 2>&1 ||
 		    { tail -5 "$WORK/batch.out" >&2; die "the batch failed"; }
 		t1=$EPOCHREALTIME
 		stop_master
@@ -147,7 +177,7 @@ run() {
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
 }
 
-TOOLS="svc svc0 rcp scp"
+TOOLS="svc svc0 ${TOOLS_USER:-} rcp scp"
 declare -A times
 for ((r = 1; r <= REPS; r++)); do
 	for tool in $TOOLS; do
@@ -173,6 +203,10 @@ verdict=$(awk -v a="$best_sep" -v b="$svc" 'BEGIN { print (a / b >= 3) ? "met" :
 	echo "| how the $JOBS copies ran | total s | per job ms | separate / this |"
 	echo "|---|--:|--:|--:|"
 	echo "| rcp-master, one rcpctl batch --wait (agents reused) | $svc | $(awk -v s="$svc" -v n="$JOBS" 'BEGIN { printf "%.1f", s * 1000 / n }') | $(ratio "$rcp" "$svc")x rcp, $(ratio "$scp" "$svc")x scp |"
+	if [ -n "$BUSER" ]; then
+		svcu=$(med svcu)
+		echo "| rcp-master, the same batch submitted by another user ($BUSER: their own login, whose shell start-up is a fresh account's, in a process of theirs) | $svcu | $(awk -v s="$svcu" -v n="$JOBS" 'BEGIN { printf "%.1f", s * 1000 / n }') | $(ratio "$rcp" "$svcu")x rcp, $(ratio "$scp" "$svcu")x scp |"
+	fi
 	echo "| rcp-master --session-idle 0 (agents per job) | $svc0 | $(awk -v s="$svc0" -v n="$JOBS" 'BEGIN { printf "%.1f", s * 1000 / n }') | $(ratio "$rcp" "$svc0")x rcp, $(ratio "$scp" "$svc0")x scp |"
 	echo "| $JOBS rcp invocations, one after another | $rcp | $(awk -v s="$rcp" -v n="$JOBS" 'BEGIN { printf "%.1f", s * 1000 / n }') | 1.0x |"
 	echo "| $JOBS scp -r invocations, one after another | $scp | $(awk -v s="$scp" -v n="$JOBS" 'BEGIN { printf "%.1f", s * 1000 / n }') | |"

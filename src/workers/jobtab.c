@@ -46,6 +46,7 @@ struct rcp_jobtab {
 	int			 workers;
 	int			 pair_cap;
 	struct rcp_sessions	*sessions;	/* agents kept between jobs */
+	struct rcp_uhosts	*uhosts;	/* other users' remote jobs */
 	uint64_t		 keep_ns;
 	uint64_t		 start_ns;
 	void			(*notify)(void *);
@@ -219,14 +220,19 @@ start_job(struct rcp_jobtab *t, struct rcp_job *j, struct rcp_runner_spec *spec,
 	spec->uid = j->uid;
 	spec->gid = j->gid;
 	spec->umask = j->umask;
-	/* The engine takes the umask from the process: another needs one. */
-	spec->separate = j->uid != t->euid || j->umask != t->umask;
+	/*
+	 * The engine takes the umask from the process: another needs one.
+	 * (Remote agents create files with their own hosts' umask.)
+	 */
+	spec->separate = j->uid != t->euid ||
+	    (!j->remote && j->umask != t->umask);
 	spec->restart = j->restart;
 	spec->max_open_files = spec->separate ? 0 : t->fd_share;
 	/* A local job needs no network library: the lighter rcp-job. */
 	spec->exe_fd = !j->remote && t->job_fd >= 0 ? t->job_fd : t->exe_fd;
 	/* Kept agents run as the master: only for its own user's jobs. */
 	spec->sessions = spec->separate ? NULL : t->sessions;
+	spec->uhosts = spec->separate && j->remote ? t->uhosts : NULL;
 	spec->options = j->options;
 	spec->noptions = j->noptions;
 	spec->cwd = j->cwd;
@@ -616,6 +622,7 @@ rcp_jobtab_housekeep(struct rcp_jobtab *t)
 	t->njobs = k;
 	pthread_mutex_unlock(&t->lock);
 	rcp_sessions_expire(t->sessions);
+	rcp_uhosts_expire(t->uhosts);
 	if (rcp_journal_size(t->journal) > COMPACT_MIN &&
 	    rcp_journal_size(t->journal) > COMPACT_FACTOR * t->compacted &&
 	    compact(t, &cause) != 0) {
@@ -837,6 +844,8 @@ rcp_jobtab_new(const struct rcp_jobtab_opts *o, struct rcp_jobtab **out,
 	t->workers = o->workers > 0 ? o->workers : 1;
 	t->pair_cap = o->pair_cap > 0 ? o->pair_cap : t->workers;
 	t->sessions = rcp_sessions_new(o->session_idle_ns, 4 * t->workers);
+	if (o->session_idle_ns > 0)
+		t->uhosts = rcp_uhosts_new(o->session_idle_ns);
 	t->fd_share = fd_share(t->workers);
 	t->keep_ns = o->keep_ns;
 	t->notify = o->notify;
@@ -877,6 +886,7 @@ rcp_jobtab_free(struct rcp_jobtab *t)
 		rcp_jobtab_stop(t, false);
 		rcp_pool_free(t->pool);	/* waits for the running jobs */
 	}
+	rcp_uhosts_free(t->uhosts);
 	rcp_sessions_free(t->sessions);
 	for (i = 0; i < t->njobs; i++)
 		rcp_job_free(t->jobs[i]);

@@ -112,7 +112,8 @@ rr_free(void *h)
 }
 
 static const struct rcp_runner_remote_ops rr_ops = {
-	rr_start, rr_run, rr_progress, rr_abort, rr_free
+	rr_start, rr_run, rr_progress, rr_abort, rr_free,
+	rcp_sessions_new, rcp_sessions_expire, rcp_sessions_free
 };
 
 void

@@ -586,18 +586,14 @@ child_exec(const struct exec_args *a)
 	_exit(CHILD_E_EXEC);
 }
 
-/* The job as the child reads it: what rcp_runner_child_main needs. */
-static int
-spec_memfd(const struct rcp_runner_spec *spec, char **cause)
+/* The job as a job's process reads it. */
+static json_t *
+spec_json(const struct rcp_runner_spec *spec)
 {
 	json_t *o = json_object(), *a = json_array();
-	char *s;
-	size_t i, off = 0, len;
-	ssize_t n;
-	int fd;
+	size_t i;
 
-	rcp_ctl_set_pathv(o, "sources", spec->srcs,
-	    spec->nsrcs);
+	rcp_ctl_set_pathv(o, "sources", spec->srcs, spec->nsrcs);
 	rcp_ctl_set_path(o, "destination", spec->dst);
 	for (i = 0; i < spec->noptions; i++)
 		json_array_append_new(a, json_string(spec->options[i]));
@@ -607,6 +603,19 @@ spec_memfd(const struct rcp_runner_spec *spec, char **cause)
 	json_object_set_new(o, "umask", json_integer(spec->umask));
 	json_object_set_new(o, "restart", json_boolean(spec->restart));
 	json_object_set_new(o, "parent", json_integer(getpid()));
+	return o;
+}
+
+/* The job as the child reads it: what rcp_runner_child_main needs. */
+static int
+spec_memfd(const struct rcp_runner_spec *spec, char **cause)
+{
+	json_t *o = spec_json(spec);
+	char *s;
+	size_t off = 0, len;
+	ssize_t n;
+	int fd;
+
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (s == NULL) {
@@ -614,6 +623,9 @@ spec_memfd(const struct rcp_runner_spec *spec, char **cause)
 		return RCP_ERR_INTERNAL;
 	}
 	len = strlen(s);
+	s = rcp_xrealloc(s, len + 2);
+	s[len++] = '\n';
+	s[len] = '\0';
 	if ((fd = memfd_create("rcp-job", MFD_CLOEXEC)) < 0) {
 		*cause = rcp_xasprintf("memfd_create: %s", strerror(errno));
 		free(s);
@@ -845,10 +857,354 @@ out:
 	return res;
 }
 
+/* --- a user's host: the parent's side ---------------------------------------------- */
+
+/* A job running in a user's host. */
+struct hjob {
+	json_int_t		 id;
+	struct child_state	 cs;		/* what it reported */
+	struct hjob		*next;
+};
+
+/* A user's host: one process of one user serving their remote jobs. */
+struct uhost {
+	uid_t			 uid;
+	gid_t			 gid;
+	pid_t			 pid;
+	int			 cmd_fd;	/* its SPEC_FD: our commands */
+	int			 rep_fd;	/* its CHILD_FD: its reports */
+	pthread_t		 reader;
+	struct rcp_uhosts	*hs;
+	/* The rest requires hs->lock. */
+	bool			 dead;
+	char			*why;
+	struct hjob		*jobs;
+	int			 njobs;
+	uint64_t		 idle_since;
+	struct uhost		*next;
+};
+
+struct rcp_uhosts {
+	uint64_t		 idle_ns;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;		/* a job ended, a host died */
+	struct uhost		*list;		/* requires lock */
+	json_int_t		 next_id;	/* requires lock */
+};
+
+struct rcp_uhosts *
+rcp_uhosts_new(uint64_t idle_ns)
+{
+	struct rcp_uhosts *hs = rcp_xcalloc(1, sizeof(*hs));
+	pthread_condattr_t ca;
+
+	hs->idle_ns = idle_ns;
+	pthread_mutex_init(&hs->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&hs->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	return hs;
+}
+
+/* Writes all of b to fd; false if the reader is gone. */
+static bool
+write_all(int fd, const struct rcp_buf *b)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < b->len) {
+		n = write(fd, b->data + off, b->len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		off += (size_t)n;
+	}
+	return true;
+}
+
+static bool
+send_msg(int fd, json_t *m)
+{
+	struct rcp_buf b = RCP_BUF_INIT;
+	bool ok;
+
+	rcp_ctl_encode(&b, m);
+	json_decref(m);
+	ok = write_all(fd, &b);
+	rcp_buf_release(&b);
+	return ok;
+}
+
+/* Reads a host's reports and hands each to its job, until the host ends. */
+static void *
+uhost_reader(void *arg)
+{
+	struct uhost *u = arg;
+	struct rcp_uhosts *hs = u->hs;
+	struct rcp_ctl_reader in;
+	struct pollfd pfd = { .fd = u->rep_fd, .events = POLLIN };
+	struct hjob *hj;
+	json_int_t id;
+	json_t *m;
+	char *line, *why = NULL;
+	size_t len;
+	ssize_t n;
+	int status = 0;
+
+	rcp_ctl_reader_init(&in, RCP_CTL_MAX_LINE);
+	for (;;) {
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			break;
+		n = rcp_ctl_reader_fill(&in, u->rep_fd);
+		if (n == 0 || (n < 0 && n != -EINTR && n != -EAGAIN))
+			break;
+		while (rcp_ctl_reader_next(&in, &line, &len) == 1) {
+			if (rcp_ctl_decode(line, len, &m, &why) != 0) {
+				free(why);
+				why = NULL;
+				continue;
+			}
+			id = json_integer_value(json_object_get(m, "j"));
+			pthread_mutex_lock(&hs->lock);
+			for (hj = u->jobs; hj != NULL && hj->id != id;
+			    hj = hj->next)
+				;
+			if (hj != NULL)
+				child_message(&hj->cs, m);
+			if (hj != NULL && hj->cs.ended)
+				pthread_cond_broadcast(&hs->cond);
+			pthread_mutex_unlock(&hs->lock);
+			json_decref(m);
+		}
+	}
+	rcp_ctl_reader_release(&in);
+	while (waitpid(u->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	pthread_mutex_lock(&hs->lock);
+	u->dead = true;
+	if (WIFSIGNALED(status))
+		u->why = rcp_xasprintf("the job process of uid %u was killed "
+		    "by signal %d", (unsigned)u->uid, WTERMSIG(status));
+	else
+		u->why = rcp_xasprintf("the job process of uid %u exited "
+		    "(status %d)", (unsigned)u->uid, WEXITSTATUS(status));
+	pthread_cond_broadcast(&hs->cond);
+	pthread_mutex_unlock(&hs->lock);
+	return NULL;
+}
+
+/* Starts a host for spec's user; requires hs->lock. */
+static struct uhost *
+uhost_spawn(struct rcp_uhosts *hs, const struct rcp_runner_spec *spec,
+    char **cause)
+{
+	struct uhost *u = rcp_xcalloc(1, sizeof(*u));
+	struct exec_args a;
+	gid_t *groups = NULL;
+	int cp[2] = { -1, -1 }, rp[2] = { -1, -1 };
+	pid_t pid = -1;
+
+	memset(&a, 0, sizeof(a));
+	a.become = spec->uid != geteuid();
+	if (a.become)
+		groups = rcp_runner_groups(spec->uid, spec->gid, &a.ngroups);
+	a.uid = spec->uid;
+	a.gid = spec->gid;
+	a.groups = groups;
+	a.umask = spec->umask;
+	a.parent = getpid();
+	a.exe_fd = spec->exe_fd;
+	a.argv[0] = (char *)"rcp-master-host";
+	a.argv[1] = (char *)RCP_RUNNER_CHILD_ARG;
+	a.envp = child_env(spec->uid);
+	if (pipe2(cp, O_CLOEXEC) != 0 || pipe2(rp, O_CLOEXEC) != 0 ||
+	    (pid = fork()) < 0) {
+		*cause = rcp_xasprintf("cannot start the job process of uid "
+		    "%u: %s", (unsigned)spec->uid, strerror(errno));
+		goto fail;
+	}
+	if (pid == 0) {
+		a.spec_fd = cp[0];
+		a.report_fd = rp[1];
+		child_exec(&a);
+	}
+	close(cp[0]);
+	close(rp[1]);
+	u->uid = spec->uid;
+	u->gid = spec->gid;
+	u->pid = pid;
+	u->cmd_fd = cp[1];
+	u->rep_fd = rp[0];
+	u->hs = hs;
+	free(groups);
+	free_env(a.envp);
+	if (!send_msg(u->cmd_fd, json_pack("{s:b,s:I,s:I}", "host", 1,
+	    "parent", (json_int_t)getpid(), "idle_ns",
+	    (json_int_t)hs->idle_ns)) ||
+	    pthread_create(&u->reader, NULL, uhost_reader, u) != 0) {
+		*cause = rcp_xasprintf("cannot start the job process of uid "
+		    "%u", (unsigned)spec->uid);
+		close(u->cmd_fd);
+		close(u->rep_fd);
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		free(u);
+		return NULL;
+	}
+	u->next = hs->list;
+	hs->list = u;
+	return u;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (cp[i] >= 0)
+			close(cp[i]);
+		if (rp[i] >= 0)
+			close(rp[i]);
+	}
+	free(groups);
+	free_env(a.envp);
+	free(u);
+	return NULL;
+}
+
+/* Runs a remote job of another user in that user's host. */
+static int
+uhost_run(struct rcp_uhosts *hs, struct rcp_runner *r, char **cause)
+{
+	const struct rcp_runner_spec *spec = r->spec;
+	struct hjob *hj, **pp;
+	struct uhost *u;
+	struct timespec ts;
+	uint64_t cancel_ns = 0;
+	bool killed = false;
+	json_t *m;
+	int res;
+
+	pthread_mutex_lock(&hs->lock);
+	for (u = hs->list; u != NULL; u = u->next)
+		if (!u->dead && u->uid == spec->uid && u->gid == spec->gid)
+			break;
+	if (u == NULL && (u = uhost_spawn(hs, spec, cause)) == NULL) {
+		pthread_mutex_unlock(&hs->lock);
+		return RCP_ERR_IO;
+	}
+	hj = rcp_xcalloc(1, sizeof(*hj));
+	hj->id = ++hs->next_id;
+	hj->cs.r = r;
+	hj->next = u->jobs;
+	u->jobs = hj;
+	u->njobs++;
+	m = spec_json(spec);
+	json_object_set_new(m, "t", json_string("job"));
+	json_object_set_new(m, "j", json_integer(hj->id));
+	if (!send_msg(u->cmd_fd, m))
+		kill(u->pid, SIGKILL);	/* the reader will say it died */
+	while (!hj->cs.ended && !u->dead) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += 100 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&hs->cond, &hs->lock, &ts);
+		if (cancel_ns == 0 && rcp_runner_canceled(r)) {
+			send_msg(u->cmd_fd, json_pack("{s:s,s:I}", "t",
+			    "cancel", "j", (json_int_t)hj->id));
+			cancel_ns = rcp_now_ns();
+		}
+		/* A job that does not stop takes its host down with it. */
+		if (cancel_ns != 0 && !killed && rcp_now_ns() - cancel_ns >
+		    RCP_RUNNER_GRACE_MS * 1000000ull) {
+			kill(u->pid, SIGKILL);
+			killed = true;
+		}
+	}
+	if (hj->cs.ended) {
+		res = hj->cs.result;
+		*cause = hj->cs.cause;
+	} else if (rcp_runner_canceled(r)) {
+		res = RCP_ERR_CANCELED;
+	} else {
+		res = RCP_ERR_IO;
+		*cause = rcp_xstrdup(u->why);
+	}
+	for (pp = &u->jobs; *pp != hj; pp = &(*pp)->next)
+		;
+	*pp = hj->next;
+	if (--u->njobs == 0)
+		u->idle_since = rcp_now_ns();
+	pthread_mutex_unlock(&hs->lock);
+	free(hj);
+	return res;
+}
+
+/* Ends the hosts in gone (unlinked, their commands closed). */
+static void
+uhosts_reap(struct uhost *gone)
+{
+	struct uhost *u, *next;
+
+	for (u = gone; u != NULL; u = next) {
+		next = u->next;
+		pthread_join(u->reader, NULL);
+		close(u->rep_fd);
+		free(u->why);
+		free(u);
+	}
+}
+
+void
+rcp_uhosts_expire(struct rcp_uhosts *hs)
+{
+	struct uhost *u, **pp, *gone = NULL;
+	uint64_t now = rcp_now_ns();
+
+	if (hs == NULL)
+		return;
+	pthread_mutex_lock(&hs->lock);
+	for (pp = &hs->list; (u = *pp) != NULL; ) {
+		if (u->njobs == 0 && (u->dead ||
+		    now - u->idle_since >= hs->idle_ns)) {
+			*pp = u->next;
+			close(u->cmd_fd);	/* it ends its agents and exits */
+			u->next = gone;
+			gone = u;
+		} else
+			pp = &u->next;
+	}
+	pthread_mutex_unlock(&hs->lock);
+	uhosts_reap(gone);
+}
+
+void
+rcp_uhosts_free(struct rcp_uhosts *hs)
+{
+	struct uhost *u, *gone;
+
+	if (hs == NULL)
+		return;
+	pthread_mutex_lock(&hs->lock);
+	gone = hs->list;
+	hs->list = NULL;
+	for (u = gone; u != NULL; u = u->next)
+		close(u->cmd_fd);
+	pthread_mutex_unlock(&hs->lock);
+	uhosts_reap(gone);
+	pthread_cond_destroy(&hs->cond);
+	pthread_mutex_destroy(&hs->lock);
+	free(hs);
+}
+
 int
 rcp_runner_run(struct rcp_runner *r, char **cause)
 {
 	*cause = NULL;
+	if (r->spec->separate && r->spec->uhosts != NULL)
+		return uhost_run(r->spec->uhosts, r, cause);
 	if (r->spec->separate)
 		return separate_run(r, cause);
 	return local_run(r, cause);
@@ -856,13 +1212,26 @@ rcp_runner_run(struct rcp_runner *r, char **cause)
 
 /* --- a job's process: the child's side, after exec ------------------------------ */
 
+struct host;
+
+/* A job of a job's process; id tags its reports in a user's host. */
+struct cjob {
+	json_int_t		 id;		/* 0: the process's only job */
+	struct rcp_runner	*r;		/* while it runs; host lock */
+	json_t			*o;		/* the job */
+	struct host		*h;
+	struct cjob		*next;
+};
+
 static void
-child_send(json_t *msg)
+child_send(const struct cjob *cj, json_t *msg)
 {
 	struct rcp_buf b = RCP_BUF_INIT;
 	size_t off = 0;
 	ssize_t n;
 
+	if (cj != NULL && cj->id != 0)
+		json_object_set_new(msg, "j", json_integer(cj->id));
 	rcp_ctl_encode(&b, msg);
 	json_decref(msg);
 	pthread_mutex_lock(&child_out_lock);
@@ -889,7 +1258,7 @@ child_progress(void *arg, const struct rcp_job_progress *p)
 	ADD(files_unchanged) ADD(dirs_unchanged) ADD(symlinks_unchanged)
 	ADD(removed) ADD(skipped) ADD(errors)
 #undef ADD
-	child_send(json_pack("{s:s,s:o,s:I,s:I,s:b}", "t", "p", "s", s,
+	child_send(arg, json_pack("{s:s,s:o,s:I,s:I,s:b}", "t", "p", "s", s,
 	    "bt", (json_int_t)p->bytes_total, "ft", (json_int_t)p->files_total,
 	    "tk", (int)p->totals));
 }
@@ -904,7 +1273,7 @@ child_error(void *arg, const char *msg)
 		m = json_string(shown);
 		free(shown);
 	}
-	child_send(json_pack("{s:s,s:o}", "t", "e", "m", m));
+	child_send(arg, json_pack("{s:s,s:o}", "t", "e", "m", m));
 }
 
 static void
@@ -929,30 +1298,46 @@ child_signals(void)
 	pthread_sigmask(SIG_SETMASK, &set, NULL);
 }
 
-/* Reads the job the parent left in SPEC_FD. */
-static json_t *
-child_spec(void)
+/* What the parent sends on SPEC_FD: the job, or a user's host's commands. */
+static struct rcp_ctl_reader spec_in;
+
+/*
+ * Reads the next JSON line of SPEC_FD, waiting up to timeout_ms (-1: for
+ * ever).  Returns 1 with *out, 0 on a timeout, -1 at the end or on error.
+ */
+static int
+spec_next(json_t **out, int timeout_ms)
 {
-	struct rcp_buf b = RCP_BUF_INIT;
-	char buf[65536];
-	json_t *o = NULL;
+	struct pollfd pfd = { .fd = SPEC_FD, .events = POLLIN };
+	char *line, *why = NULL;
+	size_t len;
 	ssize_t n;
 
-	while ((n = read(SPEC_FD, buf, sizeof(buf))) > 0 &&
-	    b.len < RCP_CHILD_MAX_SPEC)
-		rcp_buf_add(&b, buf, (size_t)n);
-	close(SPEC_FD);
-	if (n == 0)
-		o = json_loadb(b.data, b.len, 0, NULL);
-	rcp_buf_release(&b);
-	return o;
+	for (;;) {
+		while (rcp_ctl_reader_next(&spec_in, &line, &len) == 1) {
+			if (rcp_ctl_decode(line, len, out, &why) == 0)
+				return 1;
+			free(why);
+			why = NULL;
+		}
+		if (poll(&pfd, 1, timeout_ms) == 0)
+			return 0;
+		n = rcp_ctl_reader_fill(&spec_in, SPEC_FD);
+		if (n == -EINTR || n == -EAGAIN)
+			continue;
+		if (n <= 0)
+			return -1;
+	}
 }
+
+static void host_publish(struct cjob *cj, struct rcp_runner *r);
 
 /* Runs the job described by o; returns the result, *cause on error. */
 static int
-child_job(const json_t *o, char **cause)
+child_job(struct cjob *cj, struct rcp_sessions *sessions, char **cause)
 {
-	struct rcp_runner_hooks hooks = { child_progress, child_error, NULL };
+	struct rcp_runner_hooks hooks = { child_progress, child_error, cj };
+	const json_t *o = cj->o;
 	struct rcp_runner_spec spec;
 	struct rcp_cliopts co;
 	struct rcp_runner *r;
@@ -996,10 +1381,13 @@ child_job(const json_t *o, char **cause)
 	spec.gid = getegid();
 	spec.umask = (mode_t)json_integer_value(json_object_get(o, "umask"));
 	spec.restart = json_is_true(json_object_get(o, "restart"));
+	spec.sessions = sessions;
 	r = rcp_runner_new(&spec, &hooks);
 	if (child_term)
 		r->canceled = true;
+	host_publish(cj, r);
 	res = local_run(r, cause);
+	host_publish(cj, NULL);
 	rcp_runner_free(r);
 out:
 	rcp_cliopts_release(&co);
@@ -1012,26 +1400,168 @@ out:
 	return res;
 }
 
+/*
+ * A user's host: a job's process that stays, running every remote job of
+ * its user as the master sends them, so that their SSH connections and
+ * agents serve one job after another as they do in the master.  Commands
+ * on SPEC_FD, one JSON line each: {"t":"job","j":ID,...} and
+ * {"t":"cancel","j":ID}; reports as a single job's, tagged "j".  Its end:
+ * the end of SPEC_FD (the master closed it, or died).
+ */
+struct host {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;		/* a job ended */
+	struct cjob		*jobs;		/* requires lock */
+	int			 running;	/* requires lock */
+	struct rcp_sessions	*sessions;
+};
+
+/* Makes the runner of cj findable by a cancel (NULL: no more). */
+static void
+host_publish(struct cjob *cj, struct rcp_runner *r)
+{
+	struct host *h = cj->h;
+
+	if (h == NULL)
+		return;
+	pthread_mutex_lock(&h->lock);
+	cj->r = r;
+	if (r != NULL && child_term)
+		rcp_runner_cancel(r);
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void *
+host_job(void *arg)
+{
+	struct cjob *cj = arg, **pp;
+	struct host *h = cj->h;
+	char *cause = NULL;
+	int res;
+
+	res = child_job(cj, h->sessions, &cause);
+	child_send(cj, json_pack("{s:s,s:i,s:s?}", "t", "end", "r", res,
+	    "c", cause));
+	free(cause);
+	pthread_mutex_lock(&h->lock);
+	for (pp = &h->jobs; *pp != cj; pp = &(*pp)->next)
+		;
+	*pp = cj->next;
+	h->running--;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	json_decref(cj->o);
+	free(cj);
+	return NULL;
+}
+
+static void
+host_cancel_all(struct host *h)
+{
+	struct cjob *cj;
+
+	pthread_mutex_lock(&h->lock);
+	for (cj = h->jobs; cj != NULL; cj = cj->next)
+		if (cj->r != NULL)
+			rcp_runner_cancel(cj->r);
+	pthread_mutex_unlock(&h->lock);
+}
+
+static int
+host_main(const json_t *hello)
+{
+	struct host h;
+	struct cjob *cj;
+	pthread_attr_t attr;
+	pthread_t th;
+	const char *t;
+	json_int_t id;
+	json_t *m;
+	int got;
+
+	memset(&h, 0, sizeof(h));
+	pthread_mutex_init(&h.lock, NULL);
+	pthread_cond_init(&h.cond, NULL);
+	if (rcp_runner_remote != NULL)
+		h.sessions = rcp_runner_remote->sessions_new(
+		    (uint64_t)json_integer_value(json_object_get(hello,
+		    "idle_ns")), 16);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	while (!child_term && (got = spec_next(&m, 1000)) >= 0) {
+		if (got == 0) {
+			if (h.sessions != NULL)
+				rcp_runner_remote->sessions_expire(h.sessions);
+			continue;
+		}
+		t = json_string_value(json_object_get(m, "t"));
+		id = json_integer_value(json_object_get(m, "j"));
+		if (t != NULL && strcmp(t, "job") == 0 && id > 0) {
+			cj = rcp_xcalloc(1, sizeof(*cj));
+			cj->id = id;
+			cj->o = m;
+			cj->h = &h;
+			pthread_mutex_lock(&h.lock);
+			cj->next = h.jobs;
+			h.jobs = cj;
+			h.running++;
+			pthread_mutex_unlock(&h.lock);
+			if (pthread_create(&th, &attr, host_job, cj) != 0)
+				host_job(cj);
+			continue;
+		}
+		if (t != NULL && strcmp(t, "cancel") == 0) {
+			pthread_mutex_lock(&h.lock);
+			for (cj = h.jobs; cj != NULL && cj->id != id;
+			    cj = cj->next)
+				;
+			if (cj != NULL && cj->r != NULL)
+				rcp_runner_cancel(cj->r);
+			pthread_mutex_unlock(&h.lock);
+		}
+		json_decref(m);
+	}
+	/* The master is done with us: stop what runs, end the agents. */
+	host_cancel_all(&h);
+	pthread_mutex_lock(&h.lock);
+	while (h.running > 0)
+		pthread_cond_wait(&h.cond, &h.lock);
+	pthread_mutex_unlock(&h.lock);
+	pthread_attr_destroy(&attr);
+	if (h.sessions != NULL)
+		rcp_runner_remote->sessions_free(h.sessions);
+	return 0;
+}
+
 int
 rcp_runner_child_main(void)
 {
+	struct cjob only;
 	char *cause = NULL;
-	json_t *o;
+	json_t *o = NULL;
 	int res;
 
 	close(EXE_FD);
 	child_signals();
-	if ((o = child_spec()) == NULL)
+	rcp_ctl_reader_init(&spec_in, RCP_CHILD_MAX_SPEC);
+	if (spec_next(&o, 10000) != 1)
 		return CHILD_E_SETUP;
 	if (getppid() != (pid_t)json_integer_value(json_object_get(o,
 	    "parent"))) {
 		json_decref(o);
 		return CHILD_E_PARENT;	/* the master died before we ran */
 	}
-	res = child_job(o, &cause);
+	if (json_is_true(json_object_get(o, "host"))) {
+		res = host_main(o);
+		json_decref(o);
+		return res;
+	}
+	memset(&only, 0, sizeof(only));
+	only.o = o;
+	res = child_job(&only, NULL, &cause);
 	json_decref(o);
-	child_send(json_pack("{s:s,s:i,s:s?}", "t", "end", "r", res, "c",
-	    cause));
+	child_send(NULL, json_pack("{s:s,s:i,s:s?}", "t", "end", "r", res,
+	    "c", cause));
 	free(cause);
 	return 0;
 }

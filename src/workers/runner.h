@@ -26,6 +26,7 @@
 #include "job.h"
 
 struct rcp_sessions;
+struct rcp_uhosts;
 
 /* How often progress is reported while a job runs. */
 #define RCP_RUNNER_TICK_MS	250
@@ -51,6 +52,8 @@ struct rcp_runner_spec {
 	int			 max_open_files; /* 0: engine default */
 	struct rcp_sessions	*sessions;	/* remote: agents kept between
 						 * jobs; NULL: its own */
+	struct rcp_uhosts	*uhosts;	/* separate and remote: run in
+						 * the user's host (below) */
 };
 
 struct rcp_runner_hooks {
@@ -99,11 +102,27 @@ struct rcp_runner_remote_ops {
 	void	(*progress)(void *rc, struct rcp_copy_stats *s);
 	void	(*abort)(void *rc);
 	void	(*free)(void *rc);
+	/* The agents kept between jobs (sessions.h), for a user's host. */
+	struct rcp_sessions *(*sessions_new)(uint64_t idle_ns, int max_idle);
+	void	(*sessions_expire)(struct rcp_sessions *s);
+	void	(*sessions_free)(struct rcp_sessions *s);
 };
 extern const struct rcp_runner_remote_ops *rcp_runner_remote;
 void rcp_runner_enable_remote(void);
 /* Whether the run was asked to stop. */
 bool rcp_runner_canceled(struct rcp_runner *r);
+
+/*
+ * Users' hosts: a remote job of another user runs in a process of that
+ * user that stays after it (a "host"), serving the user's next remote jobs
+ * with the same SSH connections and agents, as jobs of the daemon's own
+ * user are served in the daemon.  A host with no job for idle_ns ends
+ * (rcp_uhosts_expire, from housekeeping); all end with rcp_uhosts_free,
+ * once no job runs.
+ */
+struct rcp_uhosts *rcp_uhosts_new(uint64_t idle_ns);
+void rcp_uhosts_expire(struct rcp_uhosts *hs);
+void rcp_uhosts_free(struct rcp_uhosts *hs);
 
 /*
  * Opens rcp-job, the light program for local jobs of other users: next to

@@ -8,7 +8,9 @@
 # noticing; a canceled remote job that leaves no rcpd behind; errors that
 # name their cause (unknown host key, missing source); a shutdown that ends
 # the kept agents; kill -9 of the master mid-copy, restart, the job
-# completes; a job of another user that cannot use root's SSH key.
+# completes; remote jobs of another user logged in as them, a series of
+# them served by one process of theirs over one login; a job of another
+# user that cannot use root's SSH key.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd-lib.sh"
 . "$(dirname "$0")/master-lib.sh"
@@ -125,6 +127,50 @@ t_check "crash: its data equal" t_run 0 "$T/cmp" "$RCMP" --content "$T/big" "$T/
 t_check "crash: it ran twice" test "$(job_field "$id" attempts)" = 2
 m_stop
 t_check "crash: no rcpd left" wait_agents_gone 10
+
+# --- remote jobs of another user: their own SSH login, kept between their jobs --------------
+# A user who may log in over SSH: their key, config and known_hosts in
+# their home, as a real user would have them.
+SUSER=rcpsshtest
+id "$SUSER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$SUSER" ||
+    { echo "cannot create user $SUSER" >&2; exit 1; }
+[ "$(getent shadow "$SUSER" | cut -d: -f2)" = '!' ] && usermod -p '*' "$SUSER"
+SHOME=$(getent passwd "$SUSER" | cut -d: -f6)
+install -d -m 700 -o "$SUSER" "$SHOME/.ssh"
+install -m 600 -o "$SUSER" "$SSH_KEY" "$SHOME/.ssh/id_rcp"
+install -m 644 -o "$SUSER" "$SSH_KEY.pub" "$SHOME/.ssh/id_rcp.pub"	# (a stale one is offered)
+install -m 600 -o "$SUSER" "$SSH_KEY.pub" "$SHOME/.ssh/authorized_keys"
+install -m 600 -o "$SUSER" "$SSH_KNOWN_HOSTS" "$SHOME/.ssh/known_hosts_rcp"
+sed -e "s|User root|User $SUSER|" -e "s|$SSH_KEY|$SHOME/.ssh/id_rcp|" \
+    -e "s|$SSH_KNOWN_HOSTS|$SHOME/.ssh/known_hosts_rcp|" "$SSH_CONFIG" >"$SHOME/.ssh/config"
+chown "$SUSER" "$SHOME/.ssh/config"
+mkdir -m 777 "$T/sdst"
+sctl() { setpriv --reuid "$SUSER" --regid "$SUSER" --init-groups "$RCPCTL" --socket "$SOCK" "$@"; }
+t_check "master restarts for other users" m_start --workers 2 --session-idle 30s --socket-mode 0666
+before=$(logins)
+t_check "user's remote job: exit 0" t_run 0 "$T/out" sctl submit --wait "$SH:$S" "$DH:$T/sdst/tree"
+t_check "user's remote job: data equal" t_run 0 "$T/cmp" "$RCMP" --content --metadata-compare size "$S" "$T/sdst/tree"
+t_check "user's remote job: written as the user" test -z "$(find "$T/sdst/tree" ! -user "$SUSER")"
+t_check "user's remote job: logged in as the user" t_grep "Accepted publickey for $SUSER" "$SSHD_LOG"
+after1=$(logins)
+for i in 1 2 3 4; do
+	sctl submit --wait "$SH:$S/one" "$DH:$T/sdst/s$i" >"$T/out$i" 2>&1 || echo "job $i: $(cat "$T/out$i")" >&2
+done
+t_check "user's series: every copy right" bash -c "for i in 1 2 3 4; do cmp -s '$S/one' '$T/sdst/s'\$i || exit 1; done"
+t_check "user's series: no new SSH login after the first job" test "$(logins)" = "$after1"
+t_check "user's series: one process of the user serves them" test "$(pgrep -u "$SUSER" -f '^rcp-master-host' | wc -l)" = 1
+hostpid=$(pgrep -u "$SUSER" -f '^rcp-master-host')
+id=$(sctl submit --json --ops-throttle 40 "$SH:$T/big" "$DH:$T/sdst/canceled" | jq -r .id)
+t_check "user's job: runs" wait_running "$id" 30
+t_check "user's job: cancel --wait" t_run 5 "$T/out" sctl cancel --wait "$id"
+t_check "user's job: the user's process lives on" kill -0 "$hostpid"
+t_check "user's job after a cancel: exit 0" t_run 0 "$T/out" sctl submit --wait "$SH:$S/one" "$DH:$T/sdst/after"
+t_check "user's job after a cancel: data right" cmp -s "$S/one" "$T/sdst/after"
+m_stop
+t_check "shutdown: the user's process ended" sh -c "! kill -0 $hostpid 2>/dev/null"
+t_check "shutdown: no rcpd left" wait_agents_gone 10
+# (sshd's per-session processes of the user end just after the agents)
+t_check "shutdown: nothing of the user left" bash -c "for i in \$(seq 50); do [ -z \"\$(pgrep -u $SUSER)\" ] && exit 0; sleep 0.1; done; pgrep -a -u $SUSER >&2; exit 1"
 
 # --- no reuse when told so ------------------------------------------------------------------
 t_check "master restarts without keeping sessions" m_start --workers 1 --session-idle 0 --socket-mode 0666
