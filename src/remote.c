@@ -828,7 +828,7 @@ start_agents(struct rcp_remote *r, const char *src_host, const char *dst_host,
 		threaded = pthread_create(&th, NULL, start_one, &j[0]) == 0;
 	if (!threaded)
 		start_one(&j[0]);
-	if (j[0].rv == 0 || threaded)
+	if (threaded || j[0].rv == 0)	/* (not j[0].rv while its thread runs) */
 		start_one(&j[1]);
 	if (threaded)
 		pthread_join(th, NULL);
