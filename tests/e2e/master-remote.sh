@@ -208,5 +208,7 @@ t_check "another user's job, root's known_hosts: fails" t_run 1 "$T/out" as_user
 t_check "another user's job, root's known_hosts: says it cannot read it" t_grep "cannot read known hosts file '$SSH_KNOWN_HOSTS'.*Permission denied" "$T/out"
 t_check "another user's remote job: no agent left" wait_agents_gone 10
 m_stop
+t_check "master log: no crash, no sanitizer report" test -z "$(grep -E 'ERROR: |runtime error|Sanitizer' "$T/master.log")"
+grep -q -E 'ERROR: |runtime error|Sanitizer' "$T/master.log" && grep -m1 -A40 -E 'ERROR: |runtime error|Sanitizer' "$T/master.log" | sed 's/^/  | /' >&2
 
 t_done
