@@ -67,27 +67,6 @@ relay_log(void *arg, int level, const char *msg)
 	pthread_mutex_unlock(&x->lock);
 }
 
-static void
-session_end(struct rcp_session *x)
-{
-	struct rcp_remote_summary sum[2];
-	char *cause = NULL;
-
-	if (x == NULL)
-		return;
-	if (x->remote != NULL) {
-		rcp_session_log(x, NULL);
-		if (rcp_remote_dead(x->remote, RCP_ROLE_SOURCE) == NULL &&
-		    rcp_remote_dead(x->remote, RCP_ROLE_DESTINATION) == NULL)
-			rcp_remote_finish(x->remote, sum, &cause);
-		free(cause);
-		rcp_remote_free(x->remote);
-	}
-	pthread_mutex_destroy(&x->lock);
-	free(x->key);
-	free(x);
-}
-
 static bool
 session_alive(struct rcp_session *x)
 {
@@ -101,6 +80,26 @@ session_alive(struct rcp_session *x)
 		}
 	}
 	return true;
+}
+
+static void
+session_end(struct rcp_session *x)
+{
+	struct rcp_remote_summary sum[2];
+	char *cause = NULL;
+
+	if (x == NULL)
+		return;
+	if (x->remote != NULL) {
+		rcp_session_log(x, NULL);
+		if (session_alive(x))
+			rcp_remote_finish(x->remote, sum, &cause);
+		free(cause);
+		rcp_remote_free(x->remote);
+	}
+	pthread_mutex_destroy(&x->lock);
+	free(x->key);
+	free(x);
 }
 
 struct rcp_sessions *
