@@ -516,8 +516,8 @@ b64_string(const char *s)
 	return v;
 }
 
-static json_t *
-shown_string(const char *s)
+json_t *
+rcp_ctl_shown_string(const char *s)
 {
 	char *shown;
 	json_t *v;
@@ -527,7 +527,7 @@ shown_string(const char *s)
 	shown = rcp_escape(s);
 	v = json_string(shown);
 	free(shown);
-	return v;
+	return v != NULL ? v : json_string("?");
 }
 
 void
@@ -535,7 +535,7 @@ rcp_ctl_set_path(json_t *obj, const char *key, const char *path)
 {
 	char *bk = b64_key(key);
 
-	json_object_set_new(obj, key, shown_string(path));
+	json_object_set_new(obj, key, rcp_ctl_shown_string(path));
 	if (!rcp_utf8_valid(path, strlen(path)))
 		json_object_set_new(obj, bk, b64_string(path));
 	else
@@ -552,7 +552,7 @@ rcp_ctl_set_pathv(json_t *obj, const char *key, const char *const *paths,
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		json_array_append_new(shown, shown_string(paths[i]));
+		json_array_append_new(shown, rcp_ctl_shown_string(paths[i]));
 		if (b64 == NULL && !rcp_utf8_valid(paths[i], strlen(paths[i])))
 			b64 = json_array();
 	}

@@ -186,6 +186,8 @@ int rcp_ctl_get_path(const json_t *obj, const char *key, size_t max,
 /* The same for an array of at most max paths; *out NULL-terminated. */
 int rcp_ctl_get_pathv(const json_t *obj, const char *key, size_t max,
     size_t maxlen, char ***out, size_t *n, char **cause);
+/* A JSON string of s, or of its display form if s is not UTF-8. */
+json_t *rcp_ctl_shown_string(const char *s);
 /* Sets key to path (and key_b64 to its bytes when it is not UTF-8). */
 void rcp_ctl_set_path(json_t *obj, const char *key, const char *path);
 void rcp_ctl_set_pathv(json_t *obj, const char *key, const char *const *paths,

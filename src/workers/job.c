@@ -306,21 +306,6 @@ out:
 
 /* --- JSON ----------------------------------------------------------------- */
 
-/* A JSON string of s; bytes that are not UTF-8 are shown escaped. */
-static json_t *
-safe_string(const char *s)
-{
-	json_t *v;
-	char *shown;
-
-	if ((v = json_string(s)) != NULL)
-		return v;
-	shown = rcp_escape(s);
-	v = json_string(shown);
-	free(shown);
-	return v != NULL ? v : json_string("?");
-}
-
 static json_t *
 strv_json(char *const *v, size_t n)
 {
@@ -328,14 +313,14 @@ strv_json(char *const *v, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		json_array_append_new(a, safe_string(v[i]));
+		json_array_append_new(a, rcp_ctl_shown_string(v[i]));
 	return a;
 }
 
 static json_t *
 opt_str(const char *s)
 {
-	return s != NULL ? safe_string(s) : json_null();
+	return s != NULL ? rcp_ctl_shown_string(s) : json_null();
 }
 
 static json_t *

@@ -680,6 +680,27 @@ free_env(char **env)
 	free(env);
 }
 
+/* Fills a for a process of spec's user; *groups to free after the fork. */
+static void
+exec_args_init(struct exec_args *a, const struct rcp_runner_spec *spec,
+    char *argv0, gid_t **groups)
+{
+	memset(a, 0, sizeof(*a));
+	*groups = NULL;
+	a->become = spec->uid != geteuid();
+	if (a->become)
+		*groups = rcp_runner_groups(spec->uid, spec->gid, &a->ngroups);
+	a->uid = spec->uid;
+	a->gid = spec->gid;
+	a->groups = *groups;
+	a->umask = spec->umask;
+	a->parent = getpid();
+	a->exe_fd = spec->exe_fd;
+	a->argv[0] = argv0;
+	a->argv[1] = (char *)RCP_RUNNER_CHILD_ARG;
+	a->envp = child_env(spec->uid);
+}
+
 /* What the parent learnt from its child. */
 struct child_state {
 	struct rcp_runner	*r;
@@ -811,20 +832,8 @@ separate_run(struct rcp_runner *r, char **cause)
 
 	if ((spec_fd = spec_memfd(spec, cause)) < 0)
 		return spec_fd;
-	memset(&a, 0, sizeof(a));
-	a.become = spec->uid != geteuid();
-	if (a.become)
-		groups = rcp_runner_groups(spec->uid, spec->gid, &a.ngroups);
-	a.uid = spec->uid;
-	a.gid = spec->gid;
-	a.groups = groups;
-	a.umask = spec->umask;
-	a.parent = getpid();
+	exec_args_init(&a, spec, "rcp-master-job", &groups);
 	a.spec_fd = spec_fd;
-	a.exe_fd = spec->exe_fd;
-	a.argv[0] = (char *)"rcp-master-job";
-	a.argv[1] = (char *)RCP_RUNNER_CHILD_ARG;
-	a.envp = child_env(spec->uid);
 	if (pipe2(p, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
 		*cause = rcp_xasprintf("cannot start the job's process: %s",
 		    strerror(errno));
@@ -1007,19 +1016,7 @@ uhost_spawn(struct rcp_uhosts *hs, const struct rcp_runner_spec *spec,
 	int cp[2] = { -1, -1 }, rp[2] = { -1, -1 };
 	pid_t pid = -1;
 
-	memset(&a, 0, sizeof(a));
-	a.become = spec->uid != geteuid();
-	if (a.become)
-		groups = rcp_runner_groups(spec->uid, spec->gid, &a.ngroups);
-	a.uid = spec->uid;
-	a.gid = spec->gid;
-	a.groups = groups;
-	a.umask = spec->umask;
-	a.parent = getpid();
-	a.exe_fd = spec->exe_fd;
-	a.argv[0] = (char *)"rcp-master-host";
-	a.argv[1] = (char *)RCP_RUNNER_CHILD_ARG;
-	a.envp = child_env(spec->uid);
+	exec_args_init(&a, spec, "rcp-master-host", &groups);
 	if (pipe2(cp, O_CLOEXEC) != 0 || pipe2(rp, O_CLOEXEC) != 0 ||
 	    (pid = fork()) < 0) {
 		*cause = rcp_xasprintf("cannot start the job process of uid "
@@ -1266,14 +1263,8 @@ child_progress(void *arg, const struct rcp_job_progress *p)
 static void
 child_error(void *arg, const char *msg)
 {
-	json_t *m = json_string(msg);
-
-	if (m == NULL) {
-		char *shown = rcp_escape(msg);
-		m = json_string(shown);
-		free(shown);
-	}
-	child_send(arg, json_pack("{s:s,s:o}", "t", "e", "m", m));
+	child_send(arg, json_pack("{s:s,s:o}", "t", "e", "m",
+	    rcp_ctl_shown_string(msg)));
 }
 
 static void
