@@ -3,7 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -40,19 +41,40 @@ unit_tmpdir(const char *tag)
 	return p;
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+/*
+ * Removes name under the directory at, a tree by file descriptors: some tests make
+ * trees deeper than PATH_MAX, which nftw cannot walk.
+ */
+static void
+rm_at(int at, const char *name)
 {
-	if (flag == FTW_DP)
-		chmod(path, 0700);
-	return remove(path) != 0 ? 0 : 0;
+	struct dirent *e;
+	DIR *d;
+	int fd;
+
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd < 0) {
+		unlinkat(at, name, 0);
+		return;
+	}
+	fchmod(fd, 0700);
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			rm_at(dirfd(d), e->d_name);
+	closedir(d);
+	unlinkat(at, name, AT_REMOVEDIR);
 }
 
 void
 unit_rmtree(const char *path)
 {
 	if (path != NULL)
-		nftw(path, rm_one, 64, FTW_DEPTH | FTW_PHYS);
+		rm_at(AT_FDCWD, path);
 }
 
 void
