@@ -316,14 +316,17 @@ watch_copy(struct local *l)
 	pthread_mutex_unlock(&l->lock);
 }
 
-/* Whether a path of the job is remote (host:path). */
+/*
+ * Whether one of the first n paths of the job (its sources, then its
+ * destination) is remote (host:path).
+ */
 static bool
-spec_remote(const struct rcp_runner_spec *spec)
+spec_remote(const struct rcp_runner_spec *spec, size_t n)
 {
 	char *host, *path;
 	size_t i;
 
-	for (i = 0; i <= spec->nsrcs; i++) {
+	for (i = 0; i < n; i++) {
 		if (rcp_remotecopy_split(i < spec->nsrcs ? spec->srcs[i] :
 		    spec->dst, spec->opts->remote.force_remote, &host, &path)) {
 			free(host);
@@ -343,7 +346,7 @@ local_run(struct rcp_runner *r, char **cause)
 	struct rcp_copy_opts o = spec->opts->o;
 	pthread_condattr_t ca;
 	pthread_t copy_thread, scan_thread;
-	bool scanning = false, remote = spec_remote(spec);
+	bool scanning = false, remote = spec_remote(spec, spec->nsrcs + 1);
 	struct local l;
 	int res, i;
 
@@ -401,8 +404,8 @@ local_run(struct rcp_runner *r, char **cause)
 		rcp_runner_remote->abort(l.rc);
 	pthread_mutex_unlock(&r->lock);
 
-	/* The totals scan reads local sources only. */
-	if (!remote)
+	/* The totals scan reads local sources only (of a remote job too). */
+	if (!spec_remote(spec, spec->nsrcs))
 		scanning = pthread_create(&scan_thread, NULL, scan_main,
 		    &l) == 0;
 	if (pthread_create(&copy_thread, NULL, copy_main, &l) != 0)

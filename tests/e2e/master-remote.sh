@@ -56,6 +56,7 @@ t_check "host to host: data equal" t_run 0 "$T/cmp" "$RCMP" --content "$S" "$T/h
 t_check "host to host: the pair" test "$(job_field 1 pair)" = "$SH→$DH"
 t_check "local to host: exit 0" t_run 0 "$T/out" ctl submit --wait "${RO[@]}" "$S" "$DH:$T/l2h"
 t_check "local to host: data equal" t_run 0 "$T/cmp" "$RCMP" --content "$S" "$T/l2h"
+t_check "local to host: totals from a scan of the local source" test "$(ctl status --json 2 | jq -r '[.files_total, .files_done, .bytes_total == .bytes_done, .eta] | join(" ")')" = "$N $N true 0"
 t_check "host to local: exit 0" t_run 0 "$T/out" ctl submit --wait "${RO[@]}" "$SH:$S" "$T/h2l"
 t_check "host to local: data and times equal" t_run 0 "$T/cmp" "$RCMP" --content "$S" "$T/h2l"
 t_check "host to local: counters" test "$(job_field 3 files_done)" = "$N"
