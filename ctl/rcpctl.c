@@ -128,6 +128,8 @@ submit_usage(FILE *fp)
 "And rcp's copy options:\n"
 "\n", fp);
 	rcp_cliopts_help(fp);
+	fputs("\n", fp);
+	rcp_cliopts_help_remote(fp);
 }
 
 /* --- the connection ----------------------------------------------------------- */
