@@ -155,23 +155,7 @@ rcp_cliopts_name(int ch)
 int
 rcp_cliopts_parse_duration(const char *s, uint64_t *ns)
 {
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || v < 0)
-		return RCP_ERR_INVAL;
-	if (strcmp(end, "ms") == 0)
-		v /= 1000;
-	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
-		v *= 60;
-	else if (*end != '\0' && strcmp(end, "s") != 0)
-		return RCP_ERR_INVAL;
-	if (v > 86400)
-		return RCP_ERR_INVAL;
-	*ns = (uint64_t)(v * 1e9);
-	return 0;
+	return rcp_parse_duration(s, false, 86400, ns);
 }
 
 static int inval(char **cause, const char *fmt, ...)

@@ -116,33 +116,6 @@ usage(FILE *fp)
 
 #define bad_usage(...) rcp_usage_error("rcp-master", EXIT_USAGE, __VA_ARGS__)
 
-/* Parses "90", "30s", "10m", "12h", "7d" into nanoseconds. */
-static int
-parse_duration(const char *s, uint64_t *ns)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || v < 0)
-		return RCP_ERR_INVAL;
-	if (strcmp(end, "ms") == 0)
-		v /= 1000;
-	else if (strcmp(end, "m") == 0)
-		v *= 60;
-	else if (strcmp(end, "h") == 0)
-		v *= 3600;
-	else if (strcmp(end, "d") == 0)
-		v *= 86400;
-	else if (*end != '\0' && strcmp(end, "s") != 0)
-		return RCP_ERR_INVAL;
-	if (v > 3650.0 * 86400)
-		return RCP_ERR_INVAL;
-	*ns = (uint64_t)(v * 1e9);
-	return 0;
-}
-
 static int parse_args(struct cli *cl, int argc, char **argv);
 
 /* Reads "option value" lines as if they were "--option value". */
@@ -232,7 +205,8 @@ apply(struct cli *cl, int ch, const char *arg)
 	case OPT_KEEP:
 	case OPT_SESSION_IDLE:
 	case OPT_HELLO_TIMEOUT:
-		if (parse_duration(arg, &v) != 0)
+		/* "90", "30s", "10m", "12h", "7d": up to ten years. */
+		if (rcp_parse_duration(arg, true, 3650.0 * 86400, &v) != 0)
 			return bad_usage("'%s' is not a duration (e.g. 30s, "
 			    "12h, 7d)", arg);
 		if (ch == OPT_KEEP)

@@ -124,6 +124,35 @@ rcp_parse_double(const char *s, double *out)
 }
 
 int
+rcp_parse_duration(const char *s, bool days, double max_s, uint64_t *ns)
+{
+	char *end;
+	double v;
+
+	/* Digits first: strtod would take "nan", "inf" and blanks. */
+	if (s == NULL || ((*s < '0' || *s > '9') && *s != '.'))
+		return RCP_ERR_INVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || !isfinite(v))
+		return RCP_ERR_INVAL;
+	if (strcmp(end, "ms") == 0)
+		v /= 1000;
+	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+		v *= 60;
+	else if (days && strcmp(end, "h") == 0)
+		v *= 3600;
+	else if (days && strcmp(end, "d") == 0)
+		v *= 86400;
+	else if (*end != '\0' && strcmp(end, "s") != 0)
+		return RCP_ERR_INVAL;
+	if (!(v >= 0 && v <= max_s))
+		return RCP_ERR_INVAL;
+	*ns = (uint64_t)(v * 1e9);
+	return 0;
+}
+
+int
 rcp_parse_size(const char *s, uint64_t *out)
 {
 	static const char units[] = "KMGTP";

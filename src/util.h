@@ -31,6 +31,12 @@ char *rcp_xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 
 int rcp_parse_size(const char *s, uint64_t *out);
 /* Parses a non-negative decimal integer no larger than max.  0 or RCP_ERR_INVAL. */
 int rcp_parse_uint(const char *s, uint64_t max, uint64_t *out);
+/*
+ * Parses a duration into nanoseconds: a non-negative number with "ms", "s"
+ * (or none), "m"/"min" and, with days, "h" and "d"; at most max_s seconds.
+ * 0 or RCP_ERR_INVAL.
+ */
+int rcp_parse_duration(const char *s, bool days, double max_s, uint64_t *ns);
 /* Parses a non-negative decimal number (e.g. "1.5").  0 or RCP_ERR_INVAL. */
 int rcp_parse_double(const char *s, double *out);
 

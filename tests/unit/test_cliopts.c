@@ -210,6 +210,12 @@ test_duration(void)
 	CU_ASSERT_EQUAL(ns, 1500000000u);
 	CU_ASSERT_EQUAL(rcp_cliopts_parse_duration("-1", &ns), RCP_ERR_INVAL);
 	CU_ASSERT_EQUAL(rcp_cliopts_parse_duration("3h", &ns), RCP_ERR_INVAL);
+	CU_ASSERT_EQUAL(rcp_cliopts_parse_duration("nan", &ns), RCP_ERR_INVAL);
+	CU_ASSERT_EQUAL(rcp_cliopts_parse_duration("inf", &ns), RCP_ERR_INVAL);
+	CU_ASSERT_EQUAL(rcp_parse_duration("7d", true, 3650.0 * 86400, &ns), 0);
+	CU_ASSERT_EQUAL(ns, 7ull * 86400 * 1000000000u);
+	CU_ASSERT_EQUAL(rcp_parse_duration("nan", true, 1e9, &ns),
+	    RCP_ERR_INVAL);
 	CU_ASSERT_EQUAL(rcp_cliopts_parse_duration("90000", &ns),
 	    RCP_ERR_INVAL);
 }
