@@ -750,35 +750,57 @@ child_message(struct child_state *cs, const json_t *m)
 	}
 }
 
+/*
+ * Waits up to timeout_ms (-1: for ever) for reports on fd and hands each
+ * JSON line to fn (lines that are not JSON are skipped).  Returns true to
+ * go on, false once the writer has closed its end.
+ */
+static bool
+read_reports(struct rcp_ctl_reader *in, int fd, int timeout_ms,
+    void (*fn)(void *arg, const json_t *m), void *arg)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char *line, *why = NULL;
+	json_t *m;
+	size_t len;
+	ssize_t n;
+	int p;
+
+	if ((p = poll(&pfd, 1, timeout_ms)) == 0 || (p < 0 && errno == EINTR))
+		return true;
+	if (p < 0)
+		return false;
+	n = rcp_ctl_reader_fill(in, fd);
+	if (n == 0 || (n < 0 && n != -EINTR && n != -EAGAIN))
+		return false;
+	while (rcp_ctl_reader_next(in, &line, &len) == 1) {
+		if (rcp_ctl_decode(line, len, &m, &why) != 0) {
+			free(why);
+			why = NULL;
+			continue;
+		}
+		fn(arg, m);
+		json_decref(m);
+	}
+	return true;
+}
+
+static void
+follow_message(void *arg, const json_t *m)
+{
+	child_message(arg, m);
+}
+
 /* Reads the child's reports until it closes its end; handles cancel. */
 static void
 child_follow(struct child_state *cs, int rfd, pid_t pid)
 {
 	struct rcp_ctl_reader in;
-	struct pollfd pfd = { .fd = rfd, .events = POLLIN };
 	uint64_t term_ns = 0;
 	bool killed = false;
-	json_t *m;
-	char *line, *why = NULL;
-	size_t len;
-	ssize_t n;
 
 	rcp_ctl_reader_init(&in, RCP_CTL_MAX_LINE);
-	for (;;) {
-		if (poll(&pfd, 1, 100) > 0) {
-			n = rcp_ctl_reader_fill(&in, rfd);
-			if (n == 0 || (n < 0 && n != -EINTR && n != -EAGAIN))
-				break;
-			while (rcp_ctl_reader_next(&in, &line, &len) == 1) {
-				if (rcp_ctl_decode(line, len, &m, &why) != 0) {
-					free(why);
-					why = NULL;
-					continue;
-				}
-				child_message(cs, m);
-				json_decref(m);
-			}
-		}
+	while (read_reports(&in, rfd, 100, follow_message, cs)) {
 		if (term_ns == 0 && rcp_runner_canceled(cs->r)) {
 			kill(pid, SIGTERM);
 			term_ns = rcp_now_ns();
@@ -950,6 +972,26 @@ send_msg(int fd, json_t *m)
 	return ok;
 }
 
+/* A host's report: to the job it names. */
+static void
+host_message(void *arg, const json_t *m)
+{
+	struct uhost *u = arg;
+	struct rcp_uhosts *hs = u->hs;
+	json_int_t id = json_integer_value(json_object_get(m, "j"));
+	struct hjob *hj;
+
+	pthread_mutex_lock(&hs->lock);
+	for (hj = u->jobs; hj != NULL && hj->id != id; hj = hj->next)
+		;
+	if (hj != NULL) {
+		child_message(&hj->cs, m);
+		if (hj->cs.ended)
+			pthread_cond_broadcast(&hs->cond);
+	}
+	pthread_mutex_unlock(&hs->lock);
+}
+
 /* Reads a host's reports and hands each to its job, until the host ends. */
 static void *
 uhost_reader(void *arg)
@@ -957,41 +999,11 @@ uhost_reader(void *arg)
 	struct uhost *u = arg;
 	struct rcp_uhosts *hs = u->hs;
 	struct rcp_ctl_reader in;
-	struct pollfd pfd = { .fd = u->rep_fd, .events = POLLIN };
-	struct hjob *hj;
-	json_int_t id;
-	json_t *m;
-	char *line, *why = NULL;
-	size_t len;
-	ssize_t n;
 	int status = 0;
 
 	rcp_ctl_reader_init(&in, RCP_CTL_MAX_LINE);
-	for (;;) {
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-			break;
-		n = rcp_ctl_reader_fill(&in, u->rep_fd);
-		if (n == 0 || (n < 0 && n != -EINTR && n != -EAGAIN))
-			break;
-		while (rcp_ctl_reader_next(&in, &line, &len) == 1) {
-			if (rcp_ctl_decode(line, len, &m, &why) != 0) {
-				free(why);
-				why = NULL;
-				continue;
-			}
-			id = json_integer_value(json_object_get(m, "j"));
-			pthread_mutex_lock(&hs->lock);
-			for (hj = u->jobs; hj != NULL && hj->id != id;
-			    hj = hj->next)
-				;
-			if (hj != NULL)
-				child_message(&hj->cs, m);
-			if (hj != NULL && hj->cs.ended)
-				pthread_cond_broadcast(&hs->cond);
-			pthread_mutex_unlock(&hs->lock);
-			json_decref(m);
-		}
-	}
+	while (read_reports(&in, u->rep_fd, -1, host_message, u))
+		;
 	rcp_ctl_reader_release(&in);
 	while (waitpid(u->pid, &status, 0) < 0 && errno == EINTR)
 		;
