@@ -370,17 +370,7 @@ report() {
         done
     } | md_table lll
     echo
-    echo "## Raw times (s, in run order per tool)"
-    echo
-    {
-        printf 'dataset\ttool\ttimes s\n'
-        for ds in $DATASETS; do
-            for tool in "${TOOL_LIST[@]}"; do
-                printf '%s\t%s\t%s\n' "$ds" "$(md_label "$tool")" \
-                    "$(printf '%s' "${TIMES[$ds,$tool]}" | awk '{ for (i = 1; i <= NF; i++) printf "%s%.3f", (i > 1 ? " " : ""), $i }')"
-            done
-        done
-    } | md_table lll
+    raw_times_table
     echo
     echo "Checked once per dataset with \`rcmp --content\` and a \`find -printf\` listing (rcp -p: also uid, gid, mode, mtime):${VERIFIED:- nothing}"
 }

@@ -710,17 +710,7 @@ report() {
         echo
     fi
 
-    echo "## Raw times (s, in run order per tool)"
-    echo
-    {
-        printf 'dataset\ttool\ttimes s\n'
-        for ds in $DATASETS; do
-            for tool in "${TOOL_LIST[@]}"; do
-                printf '%s\t%s\t%s\n' "$ds" "$(md_label "$tool")" \
-                    "$(printf '%s' "${TIMES[$ds,$tool]}" | awk '{ for (i = 1; i <= NF; i++) printf "%s%.3f", (i > 1 ? " " : ""), $i }')"
-            done
-        done
-    } | md_table lll
+    raw_times_table
     echo
     echo "Checked once per dataset and tool (probe round) with \`rcmp --content --metadata-compare 'f:size d: l:'\` and a \`find -printf\` listing:${VERIFIED:- nothing}"
     [ "$STRAGGLERS" -eq 0 ] || echo "Warning: $STRAGGLERS time(s) an agent still ran 5 s after rcp had exited."

@@ -65,3 +65,19 @@ ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }
 yn() { if "$@"; then echo "**MET**"; else echo "**NOT MET**"; fi; }
 # The label in a markdown cell: a bare '|' would end the cell.
 md_label() { tool_label "$1" | sed 's/|/\\|/g'; }
+
+# raw_times_table: the "Raw times" section of a report, every time of
+# TIMES[DATASET,TOOL] for $DATASETS and the tools in TOOL_LIST.
+raw_times_table() {
+    echo "## Raw times (s, in run order per tool)"
+    echo
+    {
+        printf 'dataset\ttool\ttimes s\n'
+        for ds in $DATASETS; do
+            for tool in "${TOOL_LIST[@]}"; do
+                printf '%s\t%s\t%s\n' "$ds" "$(md_label "$tool")" \
+                    "$(printf '%s' "${TIMES[$ds,$tool]}" | awk '{ for (i = 1; i <= NF; i++) printf "%s%.3f", (i > 1 ? " " : ""), $i }')"
+            done
+        done
+    } | md_table lll
+}
