@@ -535,8 +535,9 @@ rcp_ctl_set_path(json_t *obj, const char *key, const char *path)
 {
 	char *bk = b64_key(key);
 
-	json_object_set_new(obj, key, rcp_ctl_shown_string(path));
-	if (!rcp_utf8_valid(path, strlen(path)))
+	json_object_set_new(obj, key, path != NULL ?
+	    rcp_ctl_shown_string(path) : json_null());
+	if (path != NULL && !rcp_utf8_valid(path, strlen(path)))
 		json_object_set_new(obj, bk, b64_string(path));
 	else
 		json_object_del(obj, bk);

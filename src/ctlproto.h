@@ -188,7 +188,10 @@ int rcp_ctl_get_pathv(const json_t *obj, const char *key, size_t max,
     size_t maxlen, char ***out, size_t *n, char **cause);
 /* A JSON string of s, or of its display form if s is not UTF-8. */
 json_t *rcp_ctl_shown_string(const char *s);
-/* Sets key to path (and key_b64 to its bytes when it is not UTF-8). */
+/*
+ * Sets key to path (and key_b64 to its bytes when it is not UTF-8); to
+ * null if path is NULL.
+ */
 void rcp_ctl_set_path(json_t *obj, const char *key, const char *path);
 void rcp_ctl_set_pathv(json_t *obj, const char *key, const char *const *paths,
     size_t n);

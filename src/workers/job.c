@@ -386,14 +386,8 @@ rcp_job_to_json(const struct rcp_job *j)
 	    j->nsrcs);
 	rcp_ctl_set_path(o, "destination", j->dst);
 	json_object_set_new(o, "options", strv_json(j->options, j->noptions));
-	if (j->cwd != NULL)
-		rcp_ctl_set_path(o, "cwd", j->cwd);
-	else
-		json_object_set_new(o, "cwd", json_null());
-	if (j->home != NULL)
-		rcp_ctl_set_path(o, "home", j->home);
-	else
-		json_object_set_new(o, "home", json_null());
+	rcp_ctl_set_path(o, "cwd", j->cwd);
+	rcp_ctl_set_path(o, "home", j->home);
 	json_object_set_new(o, "umask", json_integer(j->umask));
 	json_object_set_new(o, "submitted", opt_time(j->submitted));
 	json_object_set_new(o, "started", opt_time(j->started));

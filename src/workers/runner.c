@@ -601,8 +601,7 @@ spec_json(const struct rcp_runner_spec *spec)
 	for (i = 0; i < spec->noptions; i++)
 		json_array_append_new(a, json_string(spec->options[i]));
 	json_object_set_new(o, "options", a);
-	if (spec->cwd != NULL)
-		rcp_ctl_set_path(o, "cwd", spec->cwd);
+	rcp_ctl_set_path(o, "cwd", spec->cwd);
 	json_object_set_new(o, "umask", json_integer(spec->umask));
 	json_object_set_new(o, "restart", json_boolean(spec->restart));
 	json_object_set_new(o, "parent", json_integer(getpid()));
