@@ -9,9 +9,12 @@
 # Tools (each copies SRC to a fresh DST; "hosts" are loopback addresses):
 #   rcp      rcp 127.0.0.2:SRC 127.0.0.3:DST -- remote to remote, the agents
 #            on .2 and .3 talk QUIC, data flows source agent -> destination
-#   rcp-l    rcp --local-host 127.0.0.1 SRC 127.0.0.3:DST -- local to remote,
-#            the same kind of transfer as the SSH tools (the local side is
-#            served by an agent over SSH to 127.0.0.1)
+#   rcp-l    rcp SRC 127.0.0.3:DST -- local to remote, the same kind of
+#            transfer as the SSH tools: one SSH login, the local side is
+#            served by an agent that rcp starts itself
+#   rcp-ls   rcp --local-host 127.0.0.1 SRC 127.0.0.3:DST -- the same with
+#            the local side served by an agent over SSH to 127.0.0.1 (as
+#            upstream rcp does: two logins)
 #   scp      scp -r SRC 127.0.0.3:DST
 #   rsync    rsync -a -e ssh SRC/ 127.0.0.3:DST/
 #   tar      tar -cf - -C SRC . | ssh 127.0.0.3 'mkdir DST && tar -xf - -C DST'
@@ -27,7 +30,7 @@
 #                      A  one 2 GiB file
 #                      B  20,000 x 4 KiB files in 200 directories
 #                      C  2,000 files, 1 KiB-16 MiB log-uniform, 20 dirs x 100
-#   BENCH_TOOLS      any of "rcp rcp-l scp rsync tar tar-gcm" (default all)
+#   BENCH_TOOLS      any of "rcp rcp-l rcp-ls scp rsync tar tar-gcm" (default all)
 #   BENCH_SEED       filegen seed (default 42)
 #   BENCH_OUT        markdown report (default $RCP_BUILDDIR/bench-results-remote.md)
 #   BENCH_RCP_ARGS   extra arguments for both rcp modes (e.g. "--max-workers 8")
@@ -90,7 +93,7 @@ done
 
 DATASETS=${BENCH_DATASETS:-A B C}
 TTFB_REPS=${BENCH_TTFB_REPS:-3}
-TOOLS=${BENCH_TOOLS:-rcp rcp-l scp rsync tar tar-gcm}
+TOOLS=${BENCH_TOOLS:-rcp rcp-l rcp-ls scp rsync tar tar-gcm}
 SEED=${BENCH_SEED:-42}
 OUT=${BENCH_OUT:-$RCP_BUILDDIR/bench-results-remote.md}
 read -r -a RCP_EXTRA <<< "${BENCH_RCP_ARGS:-}"
@@ -103,7 +106,7 @@ for d in $DATASETS; do
     case $d in A|B|C) ;; *) die "unknown dataset '$d' (A B C)" ;; esac
 done
 for t in $TOOLS; do
-    case $t in rcp|rcp-l|scp|rsync|tar|tar-gcm) ;; *) die "unknown tool '$t'" ;; esac
+    case $t in rcp|rcp-l|rcp-ls|scp|rsync|tar|tar-gcm) ;; *) die "unknown tool '$t'" ;; esac
 done
 read -r -a TOOL_LIST <<< "$TOOLS"
 reps_for() {
@@ -220,13 +223,14 @@ tool_label() {
     case $1 in
         rcp) echo "rcp .2->.3 (remote->remote)" ;;
         rcp-l) echo "rcp local->.3" ;;
+        rcp-ls) echo "rcp local->.3, local agent over SSH" ;;
         scp) echo "scp -r" ;;
         rsync) echo "rsync -a -e ssh" ;;
         tar) echo "tar | ssh tar" ;;
         tar-gcm) echo "tar | ssh -c aes128-gcm tar" ;;
     esac
 }
-is_rcp() { case $1 in rcp|rcp-l) return 0 ;; esac; return 1; }
+is_rcp() { case $1 in rcp|rcp-l|rcp-ls) return 0 ;; esac; return 1; }
 SSH_TOOLS="scp rsync tar tar-gcm"
 
 # tool_cmd TOOL SRC DST: sets CMD to the command line of one copy.
@@ -238,7 +242,9 @@ tool_cmd() {
         rcp) CMD=("$RCP" --ssh-config "$SSH_CONFIG" --rcpd-path "$RCPD" --summary
                   "${RCP_EXTRA[@]}" "127.0.0.2:$src" "127.0.0.3:$dst") ;;
         rcp-l) CMD=("$RCP" --ssh-config "$SSH_CONFIG" --rcpd-path "$RCPD" --summary
-                    --local-host 127.0.0.1 "${RCP_EXTRA[@]}" "$src" "127.0.0.3:$dst") ;;
+                    "${RCP_EXTRA[@]}" "$src" "127.0.0.3:$dst") ;;
+        rcp-ls) CMD=("$RCP" --ssh-config "$SSH_CONFIG" --rcpd-path "$RCPD" --summary
+                     --local-host 127.0.0.1 "${RCP_EXTRA[@]}" "$src" "127.0.0.3:$dst") ;;
         scp) CMD=(scp -q -r -F "$SSH_CONFIG" "$src" "127.0.0.3:$dst") ;;
         rsync) CMD=(rsync -a -e "ssh -F $(printf '%q' "$SSH_CONFIG")" "$src/" "127.0.0.3:$dst/") ;;
         tar) CMD=(bash -c 'set -o pipefail; tar -cf - -C "$1" . |
@@ -251,7 +257,8 @@ tool_cmd() {
 cmd_text() {
     case $1 in
         rcp) echo "rcp --summary 127.0.0.2:SRC 127.0.0.3:DST" ;;
-        rcp-l) echo "rcp --summary --local-host 127.0.0.1 SRC 127.0.0.3:DST" ;;
+        rcp-l) echo "rcp --summary SRC 127.0.0.3:DST" ;;
+        rcp-ls) echo "rcp --summary --local-host 127.0.0.1 SRC 127.0.0.3:DST" ;;
         scp) echo "scp -q -r SRC 127.0.0.3:DST" ;;
         rsync) echo "rsync -a -e 'ssh -F CFG' SRC/ 127.0.0.3:DST/" ;;
         tar) echo "tar -cf - -C SRC . \\| ssh 127.0.0.3 'mkdir DST && tar -xf - -C DST'" ;;
@@ -597,7 +604,7 @@ report() {
     echo "- rcp: $rcp_version${BENCH_RCP_ARGS:+ (extra args: $BENCH_RCP_ARGS)}; $(ssh -V 2>&1); $(rsync --version | head -n 1 | sed 's/  */ /g'); $(tar --version | head -n 1)"
     echo "- all hosts are this machine: one OpenSSH sshd (tests/e2e/sshd-lib.sh) on 127.0.0.1, .2 and .3; data on /dev/shm (tmpfs); ssh's default cipher here: $cipher_default"
     echo "- every tool logs in as $SSH_USER; one \`ssh 127.0.0.3 true\` (login plus the account's shell start-up) took ${login_s}s"
-    echo "- rcp runs remote->remote (127.0.0.2 -> 127.0.0.3, agents talk QUIC) and local->remote (--local-host 127.0.0.1: the local side is an agent over SSH to 127.0.0.1), the same kind of transfer as the SSH tools, which all copy local -> 127.0.0.3"
+    echo "- rcp runs remote->remote (127.0.0.2 -> 127.0.0.3, agents talk QUIC) and local->remote, the same kind of transfer as the SSH tools, which all copy local -> 127.0.0.3: by default the local side is an agent rcp starts itself (one SSH login, as for the other tools); with --local-host 127.0.0.1 it is an agent over SSH to 127.0.0.1 (a second login, as upstream rcp does)"
     echo "- per dataset: one untimed probe round (time to first byte, output checked, warm-up), then the repetitions; tools interleaved round-robin (first tool rotated each rep); fresh destination each run, removed + sync between runs"
     echo "- wall time includes SSH logins, agent start-up and shutdown; median of the repetitions [min-max]; speed-up = median(other) / median(rcp), > 1 means rcp is faster"
     echo "- CPU s: median CPU time (user + system) of everything a run started, on both ends: this script's reaped children (the tool, ssh, tar, rcp) plus the sessions the private sshd reaped (sshd, remote tar/rsync, the agents), from /proc/PID/stat; the SSH logins cost about the same for every tool.  Other work on this machine does not count here, so CPU s compares tools fairly when the wall times are disturbed by load"
@@ -645,7 +652,7 @@ report() {
         printf '\tvs fastest SSH tool\n'
         for ds in $DATASETS; do
             f=$(fastest_ssh "$ds")
-            for tool in rcp rcp-l; do
+            for tool in rcp rcp-l rcp-ls; do
                 has_tool "$tool" || continue
                 printf '%s\t%s' "$ds" "$(md_label "$tool")"
                 for base in $SSH_TOOLS; do
@@ -683,7 +690,7 @@ report() {
     } | md_table lll
     echo
 
-    if has_tool rcp || has_tool rcp-l; then
+    if has_tool rcp || has_tool rcp-l || has_tool rcp-ls; then
         echo "## rcp: time to first byte and per-host figures"
         echo
         echo "First byte: seconds from starting the command to the first poll (every ~5-10 ms: \`find DST -type f -size +0c -print -quit\`) that found a non-empty regular file under the destination; median [min-max] of $TTFB_REPS untimed runs per rcp mode (the other tools: one run), in the probe round before the timed runs, because the poller competes for the CPUs.  It includes the SSH logins and, for rcp, starting both agents and their QUIC handshakes.  The progress column is the same from rcp's own \`--progress --progress-type text --progress-delay 20ms\` lines, per run (first line with bytes copied > 0; \`-\` if no line showed bytes before the copy ended): the destination agent sends its counters only twice a second, so it is late by up to 0.5 s and is a cross-check only."
@@ -693,7 +700,7 @@ report() {
         {
             printf '%s\n' "dataset${TAB}rcp mode${TAB}first byte s${TAB}first progress s${TAB}side${TAB}host${TAB}peak RSS MiB${TAB}CPU s${TAB}agent walltime s${TAB}rcp (master) peak RSS MiB"
             for ds in $DATASETS; do
-                for tool in rcp rcp-l; do
+                for tool in rcp rcp-l rcp-ls; do
                     has_tool "$tool" || continue
                     for side in source destination; do
                         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$ds" "$(md_label "$tool")" \

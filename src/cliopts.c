@@ -612,7 +612,8 @@ rcp_cliopts_help_remote(FILE *fp)
 "      --master-addr ADDR      address the agents dial back (default: ours as\n"
 "                              seen over SSH)\n"
 "      --source-addr ADDR      address the source agent listens on\n"
-"      --local-host HOST       SSH target serving a local side (localhost)\n"
+"      --local-host HOST       serve a local side through an SSH login to\n"
+"                              HOST (default: an agent started here)\n"
 "      --force-remote          treat localhost:path as remote\n"
 "      --auto-deploy-rcpd      copy this rcpd to a host that lacks it (or has\n"
 "                              another version) as ~/.cache/rcp/bin/rcpd-V\n",

@@ -24,6 +24,7 @@
 #include <gnutls/gnutls.h>
 
 #include "agent.h"
+#include "child.h"
 #include "error.h"
 #include "proto.h"
 #include "remote.h"
@@ -39,7 +40,9 @@
 
 struct rhost {
 	char			*spec;
-	struct rcp_ssh		*ssh;
+	const char		*name;		/* for messages */
+	bool			 here;		/* this machine: no SSH */
+	struct rcp_ssh		*ssh;		/* NULL here */
 	struct rcp_quic_ep	*ep;		/* where its agents dial back */
 	char			*rcpd;		/* resolved command */
 };
@@ -48,7 +51,8 @@ struct ragent {
 	struct rcp_remote	*r;
 	int			 role;
 	struct rhost		*h;
-	struct rcp_ssh_proc	*proc;
+	struct rcp_ssh_proc	*proc;		/* on another host */
+	struct rcp_child	*child;		/* here */
 	uint8_t			 fp[RCP_CERT_FP_LEN];
 	struct rcp_quic_conn	*conn;
 	int64_t			 ctrl;		/* its request stream */
@@ -77,6 +81,7 @@ struct rcp_remote {
 	struct rhost		*hosts[2];	/* requires hosts_lock */
 	size_t			 nhosts;
 	struct ragent		 agents[2];	/* [0] source, [1] destination */
+	char			*here_bind;	/* a local source listens here */
 	atomic_uint		 next_id;
 	atomic_bool		 stop;
 };
@@ -111,6 +116,61 @@ agent_dead(struct ragent *a, const char *fmt, ...)
 	}
 	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->lock);
+}
+
+/*
+ * The agent's process: an SSH channel on another host, a child here.  The
+ * calls and their results are the same for both.
+ */
+static ssize_t
+ap_read(struct ragent *a, bool err, void *buf, size_t n, int timeout_ms)
+{
+	if (a->child != NULL)
+		return rcp_child_read(a->child, err, buf, n, timeout_ms);
+	return rcp_ssh_proc_read(a->proc, err, buf, n, timeout_ms);
+}
+
+static int
+ap_read_line(struct ragent *a, char **line, size_t max, int timeout_ms)
+{
+	if (a->child != NULL)
+		return rcp_child_read_line(a->child, line, max, timeout_ms);
+	return rcp_ssh_proc_read_line(a->proc, line, max, timeout_ms);
+}
+
+static int
+ap_write(struct ragent *a, const void *buf, size_t n)
+{
+	if (a->child != NULL)
+		return rcp_child_write(a->child, buf, n);
+	return rcp_ssh_proc_write(a->proc, buf, n);
+}
+
+/* EOF on the agent's stdin: it stops.  No process yet is a no-op. */
+static void
+ap_close_stdin(struct ragent *a)
+{
+	if (a->child != NULL)
+		rcp_child_close_stdin(a->child);
+	else if (a->proc != NULL)
+		rcp_ssh_proc_close_stdin(a->proc);
+}
+
+static int
+ap_wait(struct ragent *a, int timeout_ms, int *status)
+{
+	if (a->child != NULL)
+		return rcp_child_wait(a->child, timeout_ms, status);
+	return rcp_ssh_proc_wait(a->proc, timeout_ms, status);
+}
+
+static void
+ap_free(struct ragent *a)
+{
+	rcp_child_free(a->child);
+	a->child = NULL;
+	rcp_ssh_proc_free(a->proc);
+	a->proc = NULL;
 }
 
 /* --- finding rcpd -------------------------------------------------------- */
@@ -327,7 +387,7 @@ reader_main(void *arg)
 	}
 	if (!atomic_load(&a->r->stop) && !atomic_load(&a->bye))
 		agent_dead(a, "lost the %s agent on '%s': %s",
-		    role_name(a->role), a->h->spec,
+		    role_name(a->role), a->h->name,
 		    rcp_quic_conn_error(a->conn) != NULL ?
 		    rcp_quic_conn_error(a->conn) : "connection closed");
 	return NULL;
@@ -369,7 +429,7 @@ errreader_main(void *arg)
 	int status = -1;
 
 	for (;;) {
-		n = rcp_ssh_proc_read(a->proc, true, buf, sizeof(buf), 200);
+		n = ap_read(a, true, buf, sizeof(buf), 200);
 		if (n == RCP_ERR_TIMEOUT)
 			continue;
 		if (n <= 0)
@@ -389,7 +449,7 @@ errreader_main(void *arg)
 		rcp_log(a->r->o.log, RCP_LOG_WARN, "[%s] %s",
 		    role_name(a->role), rcp_buf_str(&line));
 	rcp_buf_release(&line);
-	if (rcp_ssh_proc_wait(a->proc, 2000, &status) != 0)
+	if (ap_wait(a, 2000, &status) != 0)
 		status = -1;
 	pthread_mutex_lock(&a->lock);
 	a->exited = true;
@@ -399,10 +459,10 @@ errreader_main(void *arg)
 	if (!atomic_load(&a->r->stop) && !atomic_load(&a->bye)) {
 		if (status > 128)
 			agent_dead(a, "the %s agent on '%s' was killed by signal "
-			    "%d", role_name(a->role), a->h->spec, status - 128);
+			    "%d", role_name(a->role), a->h->name, status - 128);
 		else
 			agent_dead(a, "the %s agent on '%s' exited with status "
-			    "%d", role_name(a->role), a->h->spec, status);
+			    "%d", role_name(a->role), a->h->name, status);
 		/*
 		 * One agent cannot go on without the other: end the run now
 		 * rather than when the survivor's QUIC link times out.
@@ -414,6 +474,36 @@ errreader_main(void *arg)
 
 /* --- start-up ------------------------------------------------------------ */
 
+/*
+ * The address the agents of h dial back: --master-addr, else where h
+ * reached us over SSH, else (an agent here) the loopback address.
+ */
+static int
+dial_back_addr(struct rcp_remote *r, struct rhost *h,
+    struct sockaddr_storage *ss, socklen_t *len, char **cause)
+{
+	const char *addr = r->o.master_addr;
+	char *spec;
+	int rv;
+
+	if (addr == NULL && h->ssh != NULL) {
+		if ((rv = rcp_ssh_local_addr(h->ssh, ss, len)) != 0)
+			*cause = rcp_xasprintf("cannot tell our address as "
+			    "seen from '%s'", h->name);
+		return rv;
+	}
+	if (addr == NULL)
+		addr = "127.0.0.1";
+	spec = rcp_xasprintf(strchr(addr, ':') ? "[%s]:1" : "%s:1", addr);
+	rv = rcp_udp_addr_parse(spec, ss, len);
+	free(spec);
+	if (rv != 0) {
+		*cause = rcp_xasprintf("bad master address '%s'", addr);
+		return RCP_ERR_INVAL;
+	}
+	return 0;
+}
+
 static int
 host_open(struct rcp_remote *r, const char *spec, struct rhost **out,
     char **cause)
@@ -423,7 +513,7 @@ host_open(struct rcp_remote *r, const char *spec, struct rhost **out,
 	struct rcp_quic_config qc;
 	struct rhost *h;
 	socklen_t len = sizeof(ss);
-	char *spec2;
+	bool here = strcmp(spec, RCP_REMOTE_HERE) == 0;
 	size_t i;
 	int rv;
 
@@ -435,34 +525,25 @@ host_open(struct rcp_remote *r, const char *spec, struct rhost **out,
 			return 0;
 		}
 	}
-	if ((rv = rcp_ssh_target_parse(spec, &t, cause)) != 0) {
+	memset(&t, 0, sizeof(t));
+	if (!here && (rv = rcp_ssh_target_parse(spec, &t, cause)) != 0) {
 		pthread_mutex_unlock(&r->hosts_lock);
 		return rv;
 	}
 	h = rcp_xcalloc(1, sizeof(*h));
 	h->spec = rcp_xstrdup(spec);
+	h->here = here;
+	h->name = here ? "localhost" : h->spec;
 	r->hosts[r->nhosts++] = h;
 	pthread_mutex_unlock(&r->hosts_lock);
-	h->ssh = rcp_ssh_connect(&t, &r->o.ssh, cause);
-	rcp_ssh_target_release(&t);
-	if (h->ssh == NULL)
-		return RCP_ERR_IO;
-	/* Agents dial back the address this host reached us at. */
-	if (r->o.master_addr != NULL) {
-		spec2 = rcp_xasprintf(strchr(r->o.master_addr, ':') ?
-		    "[%s]:1" : "%s:1", r->o.master_addr);
-		rv = rcp_udp_addr_parse(spec2, &ss, &len);
-		free(spec2);
-		if (rv != 0) {
-			*cause = rcp_xasprintf("bad master address '%s'",
-			    r->o.master_addr);
-			return RCP_ERR_INVAL;
-		}
-	} else if ((rv = rcp_ssh_local_addr(h->ssh, &ss, &len)) != 0) {
-		*cause = rcp_xasprintf("cannot tell our address as seen from "
-		    "'%s'", spec);
-		return rv;
+	if (!here) {
+		h->ssh = rcp_ssh_connect(&t, &r->o.ssh, cause);
+		rcp_ssh_target_release(&t);
+		if (h->ssh == NULL)
+			return RCP_ERR_IO;
 	}
+	if ((rv = dial_back_addr(r, h, &ss, &len, cause)) != 0)
+		return rv;
 	rcp_quic_config_init(&qc);
 	qc.cert = r->cert;
 	qc.profile = r->o.profile;
@@ -479,13 +560,86 @@ host_open(struct rcp_remote *r, const char *spec, struct rhost **out,
 	return 0;
 }
 
+/* An agent's command line after the program; rcp_strv_free frees it. */
+struct agent_args {
+	char	*v[32];
+	size_t	 n;
+};
+
+static void
+args_add(struct agent_args *x, char *arg)
+{
+	if (x->n + 1 >= RCP_ARRAY_SIZE(x->v))
+		abort();	/* a bug of ours: more options than room */
+	x->v[x->n++] = arg;
+	x->v[x->n] = NULL;
+}
+
+static void
+args_release(struct agent_args *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->n; i++)
+		free(x->v[i]);
+	x->n = 0;
+}
+
+static void
+agent_args(struct rcp_remote *r, struct ragent *a, struct agent_args *x)
+{
+	struct rcp_buf b = RCP_BUF_INIT;
+	const char *bind = NULL;
+	int i;
+
+	args_add(x, rcp_xstrdup("--role"));
+	args_add(x, rcp_xstrdup(role_name(a->role)));
+	args_add(x, rcp_xstrdup("--quic-profile"));
+	args_add(x, rcp_xstrdup(r->o.profile == RCP_QUIC_INTERNET ?
+	    "internet" : "datacenter"));
+	if (r->o.ports.n > 0) {
+		for (i = 0; i < (int)r->o.ports.n; i++)
+			rcp_buf_addf(&b, "%s%u-%u", i ? "," : "",
+			    r->o.ports.r[i].lo, r->o.ports.r[i].hi);
+		args_add(x, rcp_xstrdup("--quic-port-ranges"));
+		args_add(x, rcp_buf_detach(&b));
+	}
+	if (a->role == RCP_ROLE_SOURCE)
+		bind = r->o.source_addr != NULL ? r->o.source_addr :
+		    a->h->here ? r->here_bind : NULL;
+	if (bind != NULL) {
+		args_add(x, rcp_xstrdup("--bind-addr"));
+		args_add(x, rcp_xstrdup(bind));
+	}
+	if (r->o.conn_timeout_ms) {
+		args_add(x, rcp_xstrdup("--remote-copy-conn-timeout-sec"));
+		args_add(x, rcp_xasprintf("%u",
+		    (r->o.conn_timeout_ms + 999) / 1000));
+	}
+	if (r->o.idle_timeout_ms) {
+		args_add(x, rcp_xstrdup("--quic-idle-timeout-sec"));
+		args_add(x, rcp_xasprintf("%u",
+		    (r->o.idle_timeout_ms + 999) / 1000));
+	}
+	if (r->o.keepalive_ms) {
+		args_add(x, rcp_xstrdup("--quic-keepalive-sec"));
+		args_add(x, rcp_xasprintf("%u",
+		    (r->o.keepalive_ms + 999) / 1000));
+	}
+	for (i = RCP_LOG_INFO; i < r->o.agent_verbosity && i < RCP_LOG_TRACE;
+	    i++)
+		args_add(x, rcp_xstrdup("-v"));
+}
+
+/* The shell command that starts the agent on another host. */
 static char *
 launch_command(struct rcp_remote *r, struct ragent *a)
 {
+	struct agent_args x = { .n = 0 };
 	struct rcp_buf b = RCP_BUF_INIT;
 	const char *want = a->h->rcpd != NULL ? a->h->rcpd : r->o.rcpd_path;
 	char *q, *dir;
-	int i;
+	size_t i;
 
 	/*
 	 * One exec finds rcpd and starts it: --rcpd-path, else next to our
@@ -502,33 +656,66 @@ launch_command(struct rcp_remote *r, struct ragent *a)
 		free(dir);
 	}
 	free(q);
-	rcp_buf_addf(&b, "[ -x \"$p\" ] || { echo \"rcpd: no executable at "
-	    "'$p'\" >&2; exit 127; }; exec \"$p\" --role %s --quic-profile %s",
-	    role_name(a->role), r->o.profile == RCP_QUIC_INTERNET ?
-	    "internet" : "datacenter");
-	if (r->o.ports.n > 0) {
-		rcp_buf_addstr(&b, " --quic-port-ranges ");
-		for (i = 0; i < (int)r->o.ports.n; i++)
-			rcp_buf_addf(&b, "%s%u-%u", i ? "," : "",
-			    r->o.ports.r[i].lo, r->o.ports.r[i].hi);
-	}
-	if (a->role == RCP_ROLE_SOURCE && r->o.source_addr != NULL) {
-		q = rcp_ssh_shell_quote(r->o.source_addr);
-		rcp_buf_addf(&b, " --bind-addr %s", q);
+	rcp_buf_addstr(&b, "[ -x \"$p\" ] || { echo \"rcpd: no executable at "
+	    "'$p'\" >&2; exit 127; }; exec \"$p\"");
+	agent_args(r, a, &x);
+	for (i = 0; i < x.n; i++) {
+		q = rcp_ssh_shell_quote(x.v[i]);
+		rcp_buf_addf(&b, " %s", q);
 		free(q);
 	}
-	if (r->o.conn_timeout_ms)
-		rcp_buf_addf(&b, " --remote-copy-conn-timeout-sec %u",
-		    (r->o.conn_timeout_ms + 999) / 1000);
-	if (r->o.idle_timeout_ms)
-		rcp_buf_addf(&b, " --quic-idle-timeout-sec %u",
-		    (r->o.idle_timeout_ms + 999) / 1000);
-	if (r->o.keepalive_ms)
-		rcp_buf_addf(&b, " --quic-keepalive-sec %u",
-		    (r->o.keepalive_ms + 999) / 1000);
-	for (i = RCP_LOG_INFO; i < r->o.agent_verbosity; i++)
-		rcp_buf_addstr(&b, " -v");
+	args_release(&x);
 	return rcp_buf_detach(&b);
+}
+
+/*
+ * The rcpd for an agent here: the one installed next to this program (the
+ * same build), else --rcpd-path, else PATH's.  Caller frees.
+ */
+static char *
+local_rcpd(struct rcp_remote *r)
+{
+	char *dir = self_dir(), *p = NULL;
+
+	if (dir != NULL) {
+		p = rcp_path_join(dir, "rcpd");
+		free(dir);
+		if (access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	return rcp_xstrdup(r->o.rcpd_path != NULL ? r->o.rcpd_path : "rcpd");
+}
+
+/* Starts the agent's process: a child here, else a command over SSH. */
+static int
+agent_spawn(struct rcp_remote *r, struct ragent *a, char **cause)
+{
+	struct agent_args x = { .n = 0 };
+	char *cmd, *c2 = NULL;
+	int rv;
+
+	if (!a->h->here) {
+		cmd = launch_command(r, a);
+		rcp_log(r->o.log, RCP_LOG_DEBUG, "starting the %s agent on "
+		    "'%s': %s", role_name(a->role), a->h->name, cmd);
+		a->proc = rcp_ssh_exec(a->h->ssh, cmd, cause);
+		free(cmd);
+		return a->proc != NULL ? 0 : RCP_ERR_IO;
+	}
+	args_add(&x, local_rcpd(r));
+	agent_args(r, a, &x);
+	rcp_log(r->o.log, RCP_LOG_DEBUG, "starting the %s agent here: %s",
+	    role_name(a->role), x.v[0]);
+	rv = rcp_child_spawn(x.v, &a->child, &c2);
+	if (rv == RCP_ERR_NOTFOUND) {
+		*cause = rcp_xasprintf("%s; install rcpd next to rcp or in "
+		    "PATH", c2);
+		free(c2);
+	} else if (rv != 0)
+		*cause = c2;
+	args_release(&x);
+	return rv;
 }
 
 /* Reads what rcpd said on stderr before dying, for the error message. */
@@ -538,7 +725,7 @@ agent_stderr(struct ragent *a)
 	char buf[2048];
 	ssize_t n;
 
-	n = rcp_ssh_proc_read(a->proc, true, buf, sizeof(buf) - 1, 1000);
+	n = ap_read(a, true, buf, sizeof(buf) - 1, 1000);
 	if (n <= 0)
 		return rcp_xstrdup("");
 	buf[n] = '\0';
@@ -575,32 +762,34 @@ agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
 {
 	struct sockaddr_storage ss;
 	char hex[RCP_CERT_FP_HEXLEN + 1], tok[2 * RCP_TOKEN_LEN + 1];
-	char *cmd, *addr, *line = NULL, *err, version[64];
+	char *addr, *line = NULL, *err, version[64];
 	unsigned proto = 0;
 	socklen_t len;
 	size_t i;
 	int rv;
 
-	cmd = launch_command(r, a);
-	rcp_log(r->o.log, RCP_LOG_DEBUG, "starting the %s agent on '%s': %s",
-	    role_name(a->role), a->h->spec, cmd);
-	a->proc = rcp_ssh_exec(a->h->ssh, cmd, cause);
-	free(cmd);
-	if (a->proc == NULL)
-		return RCP_ERR_IO;
+	if ((rv = agent_spawn(r, a, cause)) != 0)
+		return rv;
 	/* Who answers?  Secrets go to nothing but an rcpd of our protocol. */
-	rv = rcp_ssh_proc_read_line(a->proc, &line, RCP_PROTO_MAX_LINE,
+	rv = ap_read_line(a, &line, RCP_PROTO_MAX_LINE,
 	    r->o.startup_timeout_ms);
 	if (rv == 0)
 		rv = parse_agent_hello(line, a->fp, &proto, version,
 		    sizeof(version));
 	free(line);
 	line = NULL;
+	if (rv == RCP_ERR_VERSION && a->h->here) {
+		*cause = rcp_xasprintf("the rcpd found here (version %s) "
+		    "speaks protocol %u, but this rcp (version %s) speaks "
+		    "protocol %d: install the rcpd of this rcp next to it",
+		    version, proto, PACKAGE_VERSION, RCP_PROTO_VERSION);
+		return rv;
+	}
 	if (rv == RCP_ERR_VERSION) {
 		*cause = rcp_xasprintf("rcpd on '%s' (version %s) speaks "
 		    "protocol %u, but this rcp (version %s) speaks protocol %d: "
 		    "install the same version on both hosts, or use "
-		    "--auto-deploy-rcpd", a->h->spec, version, proto,
+		    "--auto-deploy-rcpd", a->h->name, version, proto,
 		    PACKAGE_VERSION, RCP_PROTO_VERSION);
 		return rv;
 	}
@@ -609,11 +798,11 @@ agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
 		if (strstr(err, "rcpd: no executable at") != NULL) {
 			*cause = rcp_xasprintf("cannot find rcpd on '%s'%s; "
 			    "install it there, point --rcpd-path at it, or use "
-			    "--auto-deploy-rcpd", a->h->spec, err);
+			    "--auto-deploy-rcpd", a->h->name, err);
 			rv = RCP_ERR_NOTFOUND;
 		} else {
 			*cause = rcp_xasprintf("the %s agent on '%s' did not "
-			    "start%s", role_name(a->role), a->h->spec, err);
+			    "start%s", role_name(a->role), a->h->name, err);
 			rv = RCP_ERR_PROTO;
 		}
 		free(err);
@@ -628,12 +817,12 @@ agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
 	line = rcp_xasprintf("%s master=%s fp=%s token=%s\n",
 	    RCP_AGENT_SECRETS_TAG, addr, hex, tok);
 	free(addr);
-	rv = rcp_ssh_proc_write(a->proc, line, strlen(line));
+	rv = ap_write(a, line, strlen(line));
 	gnutls_memset(line, 0, strlen(line));
 	free(line);
 	if (rv != 0) {
 		*cause = rcp_xasprintf("lost the %s agent on '%s' at start-up",
-		    role_name(a->role), a->h->spec);
+		    role_name(a->role), a->h->name);
 		return rv;
 	}
 	return 0;
@@ -647,15 +836,14 @@ agent_start(struct rcp_remote *r, struct ragent *a, char **cause)
 	int rv;
 
 	rv = agent_launch(r, a, cause);
-	if (rv == 0 || !r->o.auto_deploy ||
+	if (rv == 0 || !r->o.auto_deploy || a->h->here ||
 	    (rv != RCP_ERR_NOTFOUND && rv != RCP_ERR_VERSION))
 		return rv;
 	rcp_log(r->o.log, RCP_LOG_INFO, "%s; deploying this rcpd to '%s'",
-	    *cause, a->h->spec);
+	    *cause, a->h->name);
 	free(*cause);
 	*cause = NULL;
-	rcp_ssh_proc_free(a->proc);
-	a->proc = NULL;
+	ap_free(a);
 	if ((rv = deploy_rcpd(a->h->ssh, &deployed, cause)) != 0)
 		return rv;
 	free(a->h->rcpd);
@@ -706,11 +894,11 @@ agent_accept(struct rcp_remote *r, struct rhost *h, char **cause)
 	    n != RCP_TOKEN_LEN || gnutls_memcmp(tok, r->token, n) != 0 ||
 	    role != a->role) {
 		*cause = rcp_xasprintf("bad hello from the %s agent on '%s'",
-		    role_name(a->role), h->spec);
+		    role_name(a->role), h->name);
 		rv = RCP_ERR_AUTH;
 	} else if (version != RCP_PROTO_VERSION) {
 		*cause = rcp_xasprintf("the %s agent on '%s' speaks protocol "
-		    "%u, we speak %d", role_name(a->role), h->spec, version,
+		    "%u, we speak %d", role_name(a->role), h->name, version,
 		    RCP_PROTO_VERSION);
 		rv = RCP_ERR_VERSION;
 	}
@@ -809,6 +997,36 @@ start_one(void *arg)
 }
 
 /*
+ * Where a source agent here listens: where the destination's host reaches
+ * us, the local address of our SSH connection to it (so that connection is
+ * made first; the logins then go on in parallel), unless --source-addr says.
+ */
+static int
+here_bind(struct rcp_remote *r, const char *dst_host, char **cause)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct rhost *h;
+	int rv;
+
+	if (r->o.source_addr != NULL)
+		return 0;
+	if (strcmp(dst_host, RCP_REMOTE_HERE) == 0) {
+		r->here_bind = rcp_xstrdup("127.0.0.1");
+		return 0;
+	}
+	if ((rv = host_open(r, dst_host, &h, cause)) != 0)
+		return rv;
+	if ((rv = rcp_ssh_local_addr(h->ssh, &ss, &len)) != 0) {
+		*cause = rcp_xasprintf("cannot tell our address as seen from "
+		    "'%s'", h->name);
+		return rv;
+	}
+	r->here_bind = rcp_udp_host_str((struct sockaddr *)&ss);
+	return 0;
+}
+
+/*
  * Starts both agents; on two hosts at once, since each start is mostly
  * waiting on SSH round trips.
  */
@@ -824,6 +1042,9 @@ start_agents(struct rcp_remote *r, const char *src_host, const char *dst_host,
 	bool threaded = false;
 	int i, rv = 0;
 
+	if (strcmp(src_host, RCP_REMOTE_HERE) == 0 &&
+	    (rv = here_bind(r, dst_host, cause)) != 0)
+		return rv;
 	if (strcmp(src_host, dst_host) != 0)
 		threaded = pthread_create(&th, NULL, start_one, &j[0]) == 0;
 	if (!threaded)
@@ -990,7 +1211,7 @@ finish_one(struct rcp_remote *r, struct ragent *a,
 
 	memset(s, 0, sizeof(*s));
 	s->exit_status = -1;
-	snprintf(s->host, sizeof(s->host), "%s", a->h->spec);
+	snprintf(s->host, sizeof(s->host), "%s", a->h->name);
 	atomic_store(&a->bye, true);	/* from now on it may leave */
 	rv = rcp_remote_request(r, a->role, RCP_MSG_SHUTDOWN, NULL, 0, &m,
 	    15000, cause);
@@ -1014,7 +1235,7 @@ finish_one(struct rcp_remote *r, struct ragent *a,
 	pthread_mutex_unlock(&a->lock);
 	if (rv == 0 && s->status != 0) {
 		*cause = rcp_xasprintf("the %s agent on '%s' failed",
-		    role_name(a->role), a->h->spec);
+		    role_name(a->role), a->h->name);
 		rv = RCP_ERR_PARTIAL;
 	}
 	return rv;
@@ -1054,8 +1275,7 @@ rcp_remote_abort(struct rcp_remote *r)
 
 	/* The agents read EOF and stop; our readers see the links go. */
 	for (i = 0; i < 2; i++) {
-		if (r->agents[i].proc != NULL)
-			rcp_ssh_proc_close_stdin(r->agents[i].proc);
+		ap_close_stdin(&r->agents[i]);
 		if (r->agents[i].conn != NULL)
 			rcp_quic_close(r->agents[i].conn, 2);
 	}
@@ -1076,8 +1296,7 @@ rcp_remote_free(struct rcp_remote *r)
 		/* Closing the channel gives rcpd EOF on stdin: it exits. */
 		if (a->conn != NULL)
 			rcp_quic_close(a->conn, 0);
-		if (a->proc != NULL)
-			rcp_ssh_proc_close_stdin(a->proc);
+		ap_close_stdin(a);
 	}
 	for (i = 0; i < 2; i++) {
 		a = &r->agents[i];
@@ -1086,7 +1305,7 @@ rcp_remote_free(struct rcp_remote *r)
 		if (a->errreader_started)
 			pthread_join(a->errreader, NULL);
 		rcp_quic_conn_free(a->conn);
-		rcp_ssh_proc_free(a->proc);
+		ap_free(a);
 		for (m = a->replies; m != NULL; m = next) {
 			next = m->next;
 			rcp_quic_msg_free(m);
@@ -1103,6 +1322,7 @@ rcp_remote_free(struct rcp_remote *r)
 		free(r->hosts[i]->spec);
 		free(r->hosts[i]);
 	}
+	free(r->here_bind);
 	rcp_cert_free(r->cert);
 	gnutls_memset(r->token, 0, sizeof(r->token));
 	pthread_mutex_destroy(&r->hosts_lock);

@@ -16,6 +16,12 @@
 #include "quic.h"
 #include "ssh.h"
 
+/*
+ * The host of a side on this machine: its agent runs here as our child
+ * process, not behind an SSH login (messages call it "localhost").
+ */
+#define RCP_REMOTE_HERE	""
+
 struct rcp_remote_opts {
 	struct rcp_ssh_opts	 ssh;
 	const char		*rcpd_path;	/* NULL: next to us, else PATH */
@@ -50,7 +56,8 @@ struct rcp_remote_summary {
 struct rcp_remote;
 
 /*
- * Starts both agents and connects them to each other.  0 and *out, or an
+ * Starts both agents and connects them to each other (either host or both
+ * may be RCP_REMOTE_HERE).  0 and *out, or an
  * error with *cause naming the host and what failed (SSH refused, unknown
  * host key, rcpd missing or of another protocol version, QUIC handshake).
  */

@@ -59,7 +59,8 @@ rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
 		host = path = NULL;
 		if (!rcp_remotecopy_split(srcs[i], o->force_remote, &host,
 		    &path)) {
-			host = rcp_xstrdup(o->local_host);
+			host = rcp_xstrdup(o->local_host != NULL ?
+			    o->local_host : RCP_REMOTE_HERE);
 			path = rcp_remotecopy_local(srcs[i]);
 		}
 		if (rc->src_host != NULL && strcmp(rc->src_host, host) != 0) {
@@ -81,7 +82,8 @@ rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
 	}
 	host = path = NULL;
 	if (!rcp_remotecopy_split(dst, o->force_remote, &host, &path)) {
-		host = rcp_xstrdup(o->local_host);
+		host = rcp_xstrdup(o->local_host != NULL ? o->local_host :
+		    RCP_REMOTE_HERE);
 		path = rcp_remotecopy_local(dst);
 	}
 	rc->dst_host = host;

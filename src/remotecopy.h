@@ -33,7 +33,8 @@ char *rcp_remotecopy_local(const char *arg);
 
 struct rcp_remotecopy_opts {
 	struct rcp_remote_opts	 remote;
-	const char		*local_host;	/* SSH target for a local side */
+	const char		*local_host;	/* serves a local side over
+						 * SSH; NULL: an agent here */
 	bool			 force_remote;
 };
 

@@ -71,7 +71,6 @@ rcp_remotecopy_opts_init(struct rcp_remotecopy_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	rcp_remote_opts_init(&o->remote);
-	o->local_host = "localhost";
 }
 
 void

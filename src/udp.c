@@ -71,6 +71,22 @@ set_port(struct sockaddr_storage *ss, uint16_t port)
 }
 
 char *
+rcp_udp_host_str(const struct sockaddr *sa)
+{
+	char host[INET6_ADDRSTRLEN];
+	const void *a = NULL;
+
+	if (sa->sa_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	else if (sa->sa_family == AF_INET)
+		a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	if (a == NULL || inet_ntop(sa->sa_family, a, host, sizeof(host)) ==
+	    NULL)
+		return rcp_xstrdup("?");
+	return rcp_xstrdup(host);
+}
+
+char *
 rcp_udp_addr_str(const struct sockaddr *sa)
 {
 	char host[INET6_ADDRSTRLEN];

@@ -28,6 +28,8 @@ int rcp_udp_ports_parse(const char *s, struct rcp_udp_ports *out,
  */
 int rcp_udp_bind(const struct sockaddr *addr, socklen_t len,
     const struct rcp_udp_ports *ports, int *fd, char **cause);
+/* Formats the address alone, "1.2.3.4" or "::1", into a new string. */
+char *rcp_udp_host_str(const struct sockaddr *sa);
 /* Formats "1.2.3.4:56" or "[::1]:56" into a new string. */
 char *rcp_udp_addr_str(const struct sockaddr *sa);
 /* Parses "1.2.3.4:56" or "[::1]:56" (numeric only).  0 or RCP_ERR_INVAL. */
