@@ -189,6 +189,8 @@ rcp_child_read_line(struct rcp_child *c, char **line, size_t max,
 		    NULL;
 		if (nl != NULL) {
 			k = (size_t)(nl - c->pend);
+			if (k > max)
+				return RCP_ERR_TOOBIG;
 			*line = rcp_xstrndup(c->pend, k);
 			memmove(c->pend, nl + 1, c->pend_len - k - 1);
 			c->pend_len -= k + 1;

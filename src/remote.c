@@ -669,22 +669,25 @@ launch_command(struct rcp_remote *r, struct ragent *a)
 }
 
 /*
- * The rcpd for an agent here: the one installed next to this program (the
- * same build), else --rcpd-path, else PATH's.  Caller frees.
+ * The rcpd for an agent here, found as on another host: --rcpd-path (if
+ * it is there: it may name the other host's), else the one installed next
+ * to this program, else PATH's.  Caller frees.
  */
 static char *
 local_rcpd(struct rcp_remote *r)
 {
-	char *dir = self_dir(), *p = NULL;
+	char *dir, *p;
 
-	if (dir != NULL) {
+	if (r->o.rcpd_path != NULL && access(r->o.rcpd_path, X_OK) == 0)
+		return rcp_xstrdup(r->o.rcpd_path);
+	if ((dir = self_dir()) != NULL) {
 		p = rcp_path_join(dir, "rcpd");
 		free(dir);
 		if (access(p, X_OK) == 0)
 			return p;
 		free(p);
 	}
-	return rcp_xstrdup(r->o.rcpd_path != NULL ? r->o.rcpd_path : "rcpd");
+	return rcp_xstrdup("rcpd");
 }
 
 /* Starts the agent's process: a child here, else a command over SSH. */

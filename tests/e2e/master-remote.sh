@@ -1,7 +1,7 @@
 #!/bin/bash
 # master-remote.sh: remote jobs of rcp-master through a real sshd, between
 # two loopback "hosts" (127.0.0.2 the source, 127.0.0.3 the destination) and
-# the local side (served over SSH to 127.0.0.1): host to host, local to
+# the local side (an agent the job starts itself): host to host, local to
 # host, host to local, the data checked with rcmp --content; one SSH
 # connection and one pair of agents serving a series of jobs between the
 # same hosts; kept agents that died while idle replaced without the job
@@ -22,10 +22,9 @@ trap 'sshd_stop; t_cleanup' EXIT
 
 SH=127.0.0.2
 DH=127.0.0.3
-LH=127.0.0.1
 RCPD=$RCP_BUILDDIR/rcpd
 # The options of every remote job here.
-RO=(-p --ssh-config "$SSH_CONFIG" --local-host "$LH")
+RO=(-p --ssh-config "$SSH_CONFIG")
 
 # logins: how many SSH logins sshd has accepted so far.
 logins() { grep -c 'Accepted publickey' "$SSHD_LOG"; }
@@ -61,7 +60,7 @@ t_check "host to local: exit 0" t_run 0 "$T/out" ctl submit --wait "${RO[@]}" "$
 t_check "host to local: data and times equal" t_run 0 "$T/cmp" "$RCMP" --content "$S" "$T/h2l"
 t_check "host to local: counters" test "$(job_field 3 files_done)" = "$N"
 t_check "relative remote path: against the client's cwd" t_run 0 "$T/out" \
-    bash -c "cd '$S' && '$RCPCTL' --socket '$SOCK' submit --wait --ssh-config '$SSH_CONFIG' --local-host '$LH' one '$DH:../rel-one'"
+    bash -c "cd '$S' && '$RCPCTL' --socket '$SOCK' submit --wait --ssh-config '$SSH_CONFIG' one '$DH:../rel-one'"
 t_check "relative remote path: landed there" cmp -s "$S/one" "$T/rel-one"
 
 # --- one SSH connection and one pair of agents for a series of jobs ---------------------

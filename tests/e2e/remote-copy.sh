@@ -1,7 +1,8 @@
 #!/bin/bash
 # remote-copy.sh: the real rcp copying through a real sshd, between two
 # loopback "hosts" (127.0.0.2 the source, 127.0.0.3 the destination) and
-# between a host and the local side (served over SSH to 127.0.0.1):
+# between a host and the local side (served by an agent rcp starts itself,
+# and, with --local-host, over SSH to 127.0.0.1):
 # files, trees, many small files, a chain deeper than PATH_MAX, empty
 # directories, symlinks (also as the root), odd names, FIFOs, a 4 GiB
 # sparse file, hard links, -L, every pairing of entry types under
@@ -17,22 +18,19 @@ chmod 755 "$T"			# the agents read and write under $T
 
 SH=127.0.0.2			# source host
 DH=127.0.0.3			# destination host
-LH=127.0.0.1			# serves the local side
+LH=127.0.0.1			# serves the local side with --local-host
 MODES="h2h h2l l2h"		# host->host, host->local, local->host
 
 # A hung rcp fails its check (exit 124) instead of hanging the test.
 R() { timeout -k 5 120 "$RCP" --ssh-config "$SSH_CONFIG" "$@"; }
-# rx MODE OPTIONS...: rcp for one pairing (a local side through $LH).
-rx() {
-	local m=$1; shift
-	if [ "$m" = h2h ]; then R "$@"; else R --local-host "$LH" "$@"; fi
-}
+# rx MODE OPTIONS...: rcp for one pairing.
+rx() { shift; R "$@"; }
 # sp MODE PATH, dp MODE PATH: PATH as the source / destination operand.
 sp() { if [ "$1" = l2h ]; then printf '%s' "$2"; else printf '%s:%s' "$SH" "$2"; fi; }
 dp() { if [ "$1" = h2l ]; then printf '%s' "$2"; else printf '%s:%s' "$DH" "$2"; fi; }
 # shost MODE, dhost MODE: the host named in the summary.
-shost() { if [ "$1" = l2h ]; then echo "$LH"; else echo "$SH"; fi; }
-dhost() { if [ "$1" = h2l ]; then echo "$LH"; else echo "$DH"; fi; }
+shost() { if [ "$1" = l2h ]; then echo localhost; else echo "$SH"; fi; }
+dhost() { if [ "$1" = h2l ]; then echo localhost; else echo "$DH"; fi; }
 re() { printf '%s' "$1" | sed 's/[.]/\\./g'; }
 
 # The QUIC bytes of some runs are counted by an iptables rule on a port range
@@ -469,6 +467,29 @@ for m in h2h h2l; do
 	t_check "$m: destination parent missing: message" t_grep "destination parent directory '$T/no/such' does not exist" "$T/out"
 	t_check "$m: destination parent missing: nothing made" test ! -e "$T/no"
 done
+
+# --- where the local side's agent runs ---------------------------------------------------------------------------
+# By default rcp starts it itself: one SSH login (the other host's), no sshd
+# needed here.  --local-host serves it over SSH, as upstream rcp does.
+logins() { grep -c 'Accepted publickey' "$SSHD_LOG"; }
+n0=$(logins)
+t_check "local agent: exit 0" t_run 0 "$T/out" R -p --summary "$F/many" "$DH:$T/la-1"
+t_check "local agent: one SSH login for a local->host copy" test "$(($(logins) - n0))" = 1
+t_check "local agent: trees equal" same_rcmp "$F/many" "$T/la-1"
+n0=$(logins)
+t_check "--local-host: local->host: exit 0" t_run 0 "$T/out" R --local-host "$LH" -p --summary "$F/many" "$DH:$T/lh-1"
+t_check "--local-host: two SSH logins" test "$(($(logins) - n0))" = 2
+t_check "--local-host: summary names $LH as the source" t_grep "^source host $(re "$LH"): " "$T/out"
+t_check "--local-host: local->host: trees equal" same_rcmp "$F/many" "$T/lh-1"
+t_check "--local-host: host->local: exit 0" t_run 0 "$T/out" R --local-host "$LH" -p --summary "$SH:$F/many" "$T/lh-2"
+t_check "--local-host: summary names $LH as the destination" t_grep "^destination host $(re "$LH"): " "$T/out"
+t_check "--local-host: host->local: trees equal" same_rcmp "$F/many" "$T/lh-2"
+# No rcpd next to rcp nor in PATH: the error says what is missing.
+mkdir "$T/lonely" && cp "$RCP" "$T/lonely/rcp"
+t_check "no rcpd here: exit 1" t_run 1 "$T/out" env PATH="$T/lonely" "$T/lonely/rcp" --ssh-config "$SSH_CONFIG" "$F/many" "$DH:$T/la-2"
+t_check "no rcpd here: the error names it" \
+    t_grep "^rcp: cannot start 'rcpd': No such file or directory; install rcpd next to rcp or in PATH$" "$T/out"
+t_check "no rcpd here: nothing made" test ! -e "$T/la-2"
 
 # --- -v: the agents' logs, merged and tagged ---------------------------------------------------------------------
 t_check "-v: exit 0" t_run 0 "$T/out" R -v "$(sp h2h "$T/dsrc")" "$(dp h2h "$T/vcopy")"

@@ -98,14 +98,21 @@ gone() {
 	return 1
 }
 
-# kill_case WHO: kills WHO (source, destination or master) mid-transfer.
+# kill_case WHO [MODE]: kills WHO (source, destination or master)
+# mid-transfer of a copy host->host (h2h, the default), local->host (l2h)
+# or host->local (h2l); a local side's agent is rcp's own child.
 kill_case() {
-	local who=$1 D=$T/dst-$1 out=$T/kill-$1.out pid victim t0 t1 rc el
-	"${RA[@]}" -p "${SLOW[@]}" "$SH:$S" "$DH:$D" >"$out" 2>&1 &	# $! is rcp
+	local who=$1 m=${2:-h2h} D=$T/dst-$1-${2:-h2h} out=$T/kill-$1-${2:-h2h}.out
+	local pid victim t0 t1 rc el src=$SH:$S dst=$DH:$D
+	case $m in
+	l2h) src=$S ;;
+	h2l) dst=$D ;;
+	esac
+	"${RA[@]}" -p "${SLOW[@]}" "$src" "$dst" >"$out" 2>&1 &	# $! is rcp
 	pid=$!
 	t_track "$pid"
 	if ! started "$out" "$D"; then
-		t_fail "kill $who: the copy got going"
+		t_fail "kill $who ($m): the copy got going"
 		kill -9 "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 		return
@@ -123,34 +130,38 @@ kill_case() {
 		sleep 0.1
 	done 2>/dev/null
 	if kill -0 "$pid" 2>/dev/null; then
-		t_fail "kill $who: rcp still runs 30 s later"
+		t_fail "kill $who ($m): rcp still runs 30 s later"
 		kill -9 "$pid"
 	fi
 	wait "$pid" 2>/dev/null
 	rc=$?
 	t1=$(now)
 	el=$(secs "$t0" "$t1")
-	echo "  kill $who: rcp ended ${el}s after the kill, exit $rc"
+	echo "  kill $who ($m): rcp ended ${el}s after the kill, exit $rc"
 	grep '^rcp:' "$out" | sed 's/^/  | /'
 
-	t_check "kill $who: rcp ended within 30 s (${el}s)" lt "$el" 30
+	t_check "kill $who ($m): rcp ended within 30 s (${el}s)" lt "$el" 30
 	if [ "$who" = master ]; then
-		t_check "kill $who: rcp died of the signal (exit $rc)" test "$rc" = 137
+		t_check "kill $who ($m): rcp died of the signal (exit $rc)" test "$rc" = 137
 	else
-		t_check "kill $who: exit 1 (got $rc)" test "$rc" = 1
-		t_check "kill $who: the error names the $who agent" \
+		t_check "kill $who ($m): exit 1 (got $rc)" test "$rc" = 1
+		t_check "kill $who ($m): the error names the $who agent" \
 		    t_grep "^rcp: .*(the $who agent on '[^']*' was killed by signal 9|lost the $who agent)" "$out"
 	fi
-	t_check "kill $who: the copy is incomplete" test "$(du -sb "$D" 2>/dev/null | cut -f1)" -lt "$SIZE"
-	t_check "kill $who: no rcp or rcpd left behind (within 10 s)" gone 10
-	t_check "kill $who: a re-run with --overwrite: exit 0" t_run 0 "$T/rerun.out" R -p --overwrite "$SH:$S" "$DH:$D"
-	t_check "kill $who: then rcmp --content finds the trees equal" same_rcmp "$S" "$D"
-	t_check "kill $who: and no rcp or rcpd left behind" gone 10
+	t_check "kill $who ($m): the copy is incomplete" test "$(du -sb "$D" 2>/dev/null | cut -f1)" -lt "$SIZE"
+	t_check "kill $who ($m): no rcp or rcpd left behind (within 10 s)" gone 10
+	t_check "kill $who ($m): a re-run with --overwrite: exit 0" t_run 0 "$T/rerun.out" R -p --overwrite "$src" "$dst"
+	t_check "kill $who ($m): then rcmp --content finds the trees equal" same_rcmp "$S" "$D"
+	t_check "kill $who ($m): and no rcp or rcpd left behind" gone 10
 }
 
 kill_case source
 kill_case destination
 kill_case master
+kill_case source l2h
+kill_case master l2h
+kill_case destination h2l
+kill_case master h2l
 
 # --- 3% packet loss on the QUIC ports ------------------------------------------------------
 L=$T/lsrc
