@@ -32,6 +32,7 @@
 #include "log.h"
 #include "progress.h"
 #include "proto.h"
+#include "srccache.h"
 #include "srcremote.h"
 #include "strbuf.h"
 #include "util.h"
@@ -62,6 +63,7 @@ struct agent {
 	struct rcp_quic_conn	*peer;		/* the other agent */
 	struct rcp_srcremote	*sr;		/* destination: reads the source
 						 * for every copy of the run */
+	struct rcp_srccache *_Atomic cache;	/* source: the read-ahead */
 	pthread_t		 peer_thread;
 	bool			 peer_started;
 	atomic_bool		 stop;
@@ -373,7 +375,8 @@ peer_serve(void *arg)
 	a->peer = c;
 	pthread_mutex_unlock(&a->log_lock);
 	rcp_log(&a->log, RCP_LOG_INFO, "destination agent connected");
-	srv = rcp_srcserve_new(RCP_AGENT_SERVE_THREADS, &a->log);
+	srv = rcp_srcserve_new(RCP_AGENT_SERVE_THREADS, atomic_load(&a->cache),
+	    &a->log);
 	while (!atomic_load(&a->stop) && rcp_quic_recv(c, &m, -1) == 0) {
 		if (m->fin) {
 			rcp_quic_msg_free(m);
@@ -645,7 +648,8 @@ handle_copy(struct agent *a, const struct rcp_quic_msg *m,
 		return RCP_ERR_PROTO;
 	}
 	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
-	if (rcp_wire_get_u32(&cur, &n) != 0 || n == 0 || n > 65536) {
+	if (rcp_wire_get_u32(&cur, &n) != 0 || n == 0 ||
+	    n > RCP_PROTO_MAX_PATHS) {
 		*cause = rcp_xstrdup("malformed copy request");
 		return RCP_ERR_PROTO;
 	}
@@ -729,6 +733,41 @@ put_done(struct agent *a, struct rcp_buf *b, int status)
 }
 
 /* The master's requests, until SHUTDOWN.  Returns the exit status. */
+/*
+ * SRC_PREFETCH (source, one-way, once a run): read the trees ahead while
+ * the destination is not there yet (srccache.h).
+ */
+static int
+handle_prefetch(struct agent *a, const struct rcp_quic_msg *m, char **cause)
+{
+	struct rcp_wire_cursor cur;
+	char **paths = NULL;
+	uint32_t n, i;
+	int r = 0;
+
+	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
+	if (a->o->role != RCP_ROLE_SOURCE || atomic_load(&a->cache) != NULL)
+		return 0;		/* only a hint: nothing to say */
+	if (rcp_wire_get_u32(&cur, &n) != 0 || n > RCP_PROTO_MAX_PATHS) {
+		*cause = rcp_xstrdup("malformed read-ahead request");
+		return RCP_ERR_PROTO;
+	}
+	paths = rcp_xcalloc(n ? n : 1, sizeof(char *));
+	for (i = 0; i < n && r == 0; i++) {
+		if (rcp_wire_get_str(&cur, &paths[i], RCP_PROTO_MAX_NAME) != 0) {
+			*cause = rcp_xstrdup("malformed read-ahead request");
+			r = RCP_ERR_PROTO;
+		}
+	}
+	if (r == 0)
+		atomic_store(&a->cache, rcp_srccache_new(paths, n,
+		    RCP_SRCCACHE_CAP, &a->log));
+	for (i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	return r;
+}
+
 static int
 serve_master(struct agent *a)
 {
@@ -778,6 +817,9 @@ serve_master(struct agent *a)
 				rcp_quic_send(a->master, m->stream,
 				    RCP_MSG_COPY_DONE, m->f.id, reply.data,
 				    reply.len, 5000);
+			break;
+		case RCP_MSG_SRC_PREFETCH:
+			r = handle_prefetch(a, m, &cause);
 			break;
 		case RCP_MSG_SHUTDOWN:
 			put_done(a, &reply, 0);
@@ -923,6 +965,7 @@ out:
 	a.master = NULL;
 	pthread_mutex_unlock(&a.log_lock);
 	rcp_srcremote_free(a.sr);	/* after the close: its reader ends */
+	rcp_srccache_free(atomic_load(&a.cache));	/* after its server */
 	rcp_quic_conn_free(a.peer);
 	rcp_quic_ep_free(a.ep);
 	rcp_cert_free(a.cert);

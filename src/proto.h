@@ -21,6 +21,7 @@
 #define RCP_PROTO_MAX_NAME	4096		/* a path or name */
 #define RCP_PROTO_MAX_TEXT	65536		/* a log line or message */
 #define RCP_PROTO_MAX_LINE	4096		/* a line on the SSH channel */
+#define RCP_PROTO_MAX_PATHS	65536		/* the sources of one copy */
 
 /* Roles of an rcpd. */
 enum {
@@ -67,7 +68,13 @@ enum {
 
 	/* Master -> destination: run the copy (copywire.c). */
 	RCP_MSG_COPY = 31,	/* u32 n, n x str src, str dst, options */
-	RCP_MSG_COPY_DONE = 32	/* i32 result, str cause, u64 counters... */
+	RCP_MSG_COPY_DONE = 32,	/* i32 result, str cause, u64 counters... */
+
+	/*
+	 * Master -> source, one-way, before the destination is there: read
+	 * ahead the listings (with small files) of these trees (srccache.c).
+	 */
+	RCP_MSG_SRC_PREFETCH = 33 /* u32 n, n x str path */
 };
 
 #endif

@@ -856,7 +856,8 @@ agent_start(struct rcp_remote *r, struct ragent *a, char **cause)
 
 /* Accepts the agent's pinned connection and checks its hello. */
 static int
-agent_accept(struct rcp_remote *r, struct rhost *h, char **cause)
+agent_accept(struct rcp_remote *r, struct rhost *h, struct ragent *only,
+    char **cause)
 {
 	struct rcp_quic_conn *c = NULL;
 	struct rcp_quic_msg *m = NULL;
@@ -874,7 +875,8 @@ agent_accept(struct rcp_remote *r, struct rhost *h, char **cause)
 		return rv;
 	rcp_quic_conn_peer_fp(c, fp);
 	for (i = 0; i < 2; i++)
-		if (r->agents[i].h == h && r->agents[i].conn == NULL &&
+		if ((only == NULL || only == &r->agents[i]) &&
+		    r->agents[i].h == h && r->agents[i].conn == NULL &&
 		    memcmp(r->agents[i].fp, fp, sizeof(fp)) == 0)
 			a = &r->agents[i];
 	if (a == NULL) {
@@ -984,9 +986,27 @@ struct start_job {
 	struct rcp_remote	*r;
 	const char		*spec;
 	struct ragent		*a;
+	bool			 early;		/* source_early too */
 	int			 rv;
 	char			*cause;
 };
+
+/*
+ * The source, on a host of its own, is taken in as soon as it is up and
+ * told what to read ahead while the destination is still logging in.
+ */
+static int
+source_early(struct rcp_remote *r, struct ragent *a, char **cause)
+{
+	int rv;
+
+	if ((rv = agent_accept(r, a->h, a, cause)) != 0)
+		return rv;
+	/* A hint: if it does not get there, the copy only reads later. */
+	rcp_quic_send(a->conn, a->ctrl, RCP_MSG_SRC_PREFETCH, 0,
+	    r->o.prefetch, r->o.prefetch_len, 5000);
+	return 0;
+}
 
 static void *
 start_one(void *arg)
@@ -996,6 +1016,8 @@ start_one(void *arg)
 	j->rv = host_open(j->r, j->spec, &j->a->h, &j->cause);
 	if (j->rv == 0)
 		j->rv = agent_start(j->r, j->a, &j->cause);
+	if (j->rv == 0 && j->early)
+		j->rv = source_early(j->r, j->a, &j->cause);
 	return NULL;
 }
 
@@ -1038,8 +1060,8 @@ start_agents(struct rcp_remote *r, const char *src_host, const char *dst_host,
     char **cause)
 {
 	struct start_job j[2] = {
-		{ r, src_host, &r->agents[0], 0, NULL },
-		{ r, dst_host, &r->agents[1], 0, NULL }
+		{ r, src_host, &r->agents[0], false, 0, NULL },
+		{ r, dst_host, &r->agents[1], false, 0, NULL }
 	};
 	pthread_t th;
 	bool threaded = false;
@@ -1048,8 +1070,10 @@ start_agents(struct rcp_remote *r, const char *src_host, const char *dst_host,
 	if (strcmp(src_host, RCP_REMOTE_HERE) == 0 &&
 	    (rv = here_bind(r, dst_host, cause)) != 0)
 		return rv;
-	if (strcmp(src_host, dst_host) != 0)
+	if (strcmp(src_host, dst_host) != 0) {
+		j[0].early = r->o.prefetch != NULL;
 		threaded = pthread_create(&th, NULL, start_one, &j[0]) == 0;
+	}
 	if (!threaded)
 		start_one(&j[0]);
 	if (threaded || j[0].rv == 0)	/* (not j[0].rv while its thread runs) */
@@ -1096,7 +1120,8 @@ rcp_remote_start(const struct rcp_remote_opts *o, const char *src_host,
 			r->agents[i].errreader_started = true;
 	}
 	for (i = 0; i < 2; i++)
-		if ((rv = agent_accept(r, r->agents[i].h, cause)) != 0)
+		if (r->agents[i].conn == NULL && (rv = agent_accept(r,
+		    r->agents[i].h, NULL, cause)) != 0)
 			goto fail;
 	if ((rv = introduce(r, cause)) != 0)
 		goto fail;

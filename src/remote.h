@@ -38,6 +38,14 @@ struct rcp_remote_opts {
 	const char		*source_addr;	/* the source listens here */
 	int			 startup_timeout_ms;
 	int			 agent_verbosity; /* RCP_LOG_* for the agents */
+	/*
+	 * A SRC_PREFETCH body for a source on a host of its own, sent as soon
+	 * as it is up (it reads ahead while the destination logs in); NULL:
+	 * none.  Only for agents that serve one copy: the read-ahead is of
+	 * the moment it was made.
+	 */
+	const void		*prefetch;
+	size_t			 prefetch_len;
 	const struct rcp_log	*log;
 };
 

@@ -19,6 +19,8 @@
 struct rcp_remotecopy {
 	struct rcp_remotecopy_opts	 o;
 	struct rcp_buf			 request;	/* the COPY body */
+	struct rcp_buf			 prefetch;	/* SRC_PREFETCH's; empty:
+							 * none */
 	char				*src_host;
 	char				*dst_host;
 	pthread_mutex_t			 lock;
@@ -55,6 +57,12 @@ rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
 	rc->o = *o;
 	pthread_mutex_init(&rc->lock, NULL);
 	rcp_wire_put_u32(&rc->request, (uint32_t)nsrcs);
+	/*
+	 * The source may read ahead what a plain copy into new directories
+	 * will ask for: not through symlinks, filters or a dry run.
+	 */
+	if (!copy->dereference && !copy->dry_run && rcp_filter_empty(filter))
+		rcp_wire_put_u32(&rc->prefetch, (uint32_t)nsrcs);
 	for (i = 0; i < nsrcs; i++) {
 		host = path = NULL;
 		if (!rcp_remotecopy_split(srcs[i], o->force_remote, &host,
@@ -77,6 +85,8 @@ rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
 			free(host);
 		p = agent_path(path, cwd, false);
 		rcp_wire_put_str(&rc->request, p);
+		if (rc->prefetch.len > 0)
+			rcp_wire_put_str(&rc->prefetch, p);
 		free(p);
 		free(path);
 	}
@@ -173,14 +183,19 @@ int
 rcp_remotecopy_run(struct rcp_remotecopy *rc,
     struct rcp_remotecopy_result *res, char **cause)
 {
+	struct rcp_remote_opts ro = rc->o.remote;
 	struct rcp_remote *r = NULL;
 	char *c2 = NULL;
 	bool answered;
 	int rv, fr;
 
 	memset(res, 0, sizeof(*res));
-	rv = rcp_remote_start(&rc->o.remote, rc->src_host, rc->dst_host, &r,
-	    cause);
+	/* These agents serve this copy alone: the source may read ahead. */
+	if (rc->prefetch.len > 0) {
+		ro.prefetch = rc->prefetch.data;
+		ro.prefetch_len = rc->prefetch.len;
+	}
+	rv = rcp_remote_start(&ro, rc->src_host, rc->dst_host, &r, cause);
 	if (rv != 0)
 		return rv;
 	rv = copy_on(rc, r, res, &answered, cause);
@@ -252,6 +267,7 @@ rcp_remotecopy_free(struct rcp_remotecopy *rc)
 	if (rc == NULL)
 		return;
 	rcp_buf_release(&rc->request);
+	rcp_buf_release(&rc->prefetch);
 	free(rc->src_host);
 	free(rc->dst_host);
 	pthread_mutex_destroy(&rc->lock);

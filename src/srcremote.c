@@ -19,6 +19,7 @@
 #include "fsops.h"
 #include "meta.h"
 #include "proto.h"
+#include "srccache.h"
 #include "srcremote.h"
 #include "strbuf.h"
 #include "util.h"
@@ -45,24 +46,57 @@
 
 /* --- stat on the wire ---------------------------------------------------- */
 
+/* A stat on the wire: 3 u32, 3 (u64 s, u32 ns), 4 u64... see stat_at. */
+#define STAT_WIRE_LEN	96
+
+static void
+put32_at(uint8_t **p, uint32_t v)
+{
+	(*p)[0] = (uint8_t)(v >> 24);
+	(*p)[1] = (uint8_t)(v >> 16);
+	(*p)[2] = (uint8_t)(v >> 8);
+	(*p)[3] = (uint8_t)v;
+	*p += 4;
+}
+
+static void
+put64_at(uint8_t **p, uint64_t v)
+{
+	put32_at(p, (uint32_t)(v >> 32));
+	put32_at(p, (uint32_t)v);
+}
+
+/* Writes st's STAT_WIRE_LEN bytes at offset at of b (room made already). */
+static void
+stat_at(struct rcp_buf *b, size_t at, const struct stat *st)
+{
+	uint8_t *p = (uint8_t *)b->data + at;
+
+	put32_at(&p, st->st_mode);
+	put32_at(&p, st->st_uid);
+	put32_at(&p, st->st_gid);
+	put64_at(&p, (uint64_t)st->st_size);
+	put64_at(&p, (uint64_t)st->st_blocks);
+	put64_at(&p, (uint64_t)st->st_atim.tv_sec);
+	put32_at(&p, (uint32_t)st->st_atim.tv_nsec);
+	put64_at(&p, (uint64_t)st->st_mtim.tv_sec);
+	put32_at(&p, (uint32_t)st->st_mtim.tv_nsec);
+	put64_at(&p, (uint64_t)st->st_ctim.tv_sec);
+	put32_at(&p, (uint32_t)st->st_ctim.tv_nsec);
+	put64_at(&p, (uint64_t)st->st_dev);
+	put64_at(&p, (uint64_t)st->st_ino);
+	put64_at(&p, (uint64_t)st->st_nlink);
+	put64_at(&p, (uint64_t)st->st_rdev);
+}
+
 static void
 put_stat(struct rcp_buf *b, const struct stat *st)
 {
-	rcp_wire_put_u32(b, st->st_mode);
-	rcp_wire_put_u32(b, st->st_uid);
-	rcp_wire_put_u32(b, st->st_gid);
-	rcp_wire_put_u64(b, (uint64_t)st->st_size);
-	rcp_wire_put_u64(b, (uint64_t)st->st_blocks);
-	rcp_wire_put_u64(b, (uint64_t)st->st_atim.tv_sec);
-	rcp_wire_put_u32(b, (uint32_t)st->st_atim.tv_nsec);
-	rcp_wire_put_u64(b, (uint64_t)st->st_mtim.tv_sec);
-	rcp_wire_put_u32(b, (uint32_t)st->st_mtim.tv_nsec);
-	rcp_wire_put_u64(b, (uint64_t)st->st_ctim.tv_sec);
-	rcp_wire_put_u32(b, (uint32_t)st->st_ctim.tv_nsec);
-	rcp_wire_put_u64(b, (uint64_t)st->st_dev);
-	rcp_wire_put_u64(b, (uint64_t)st->st_ino);
-	rcp_wire_put_u64(b, (uint64_t)st->st_nlink);
-	rcp_wire_put_u64(b, (uint64_t)st->st_rdev);
+	size_t at = b->len;
+
+	rcp_buf_reserve(b, STAT_WIRE_LEN);
+	rcp_buf_commit(b, STAT_WIRE_LEN);
+	stat_at(b, at, st);
 }
 
 static int
@@ -136,8 +170,10 @@ struct rcp_srcserve {
 
 	pthread_mutex_t		 hlock;
 	int			*fds;		/* handle -> fd, -1 free; hlock */
+	struct rcp_srccache_dir	**pf;		/* handle -> read-ahead; hlock */
 	size_t			 nfds;
 	size_t			 open;
+	struct rcp_srccache	*cache;		/* not ours; NULL: none */
 };
 
 /* Allocates a handle for fd.  The handle, or -EMFILE. */
@@ -155,6 +191,9 @@ h_add(struct rcp_srcserve *s, int fd)
 			s->fds = rcp_xrealloc(s->fds, (s->nfds + 64) *
 			    sizeof(int));
 			memset(s->fds + s->nfds, 0xff, 64 * sizeof(int));
+			s->pf = rcp_xrealloc(s->pf, (s->nfds + 64) *
+			    sizeof(*s->pf));
+			memset(s->pf + s->nfds, 0, 64 * sizeof(*s->pf));
 			s->nfds += 64;
 		}
 		s->fds[i] = fd;
@@ -181,17 +220,21 @@ h_fd(struct rcp_srcserve *s, uint32_t h)
 static void
 h_close(struct rcp_srcserve *s, uint32_t h)
 {
+	struct rcp_srccache_dir *d = NULL;
 	int fd = -1;
 
 	pthread_mutex_lock(&s->hlock);
 	if (h < s->nfds && s->fds[h] >= 0) {
 		fd = s->fds[h];
 		s->fds[h] = -1;
+		d = s->pf[h];
+		s->pf[h] = NULL;
 		s->open--;
 	}
 	pthread_mutex_unlock(&s->hlock);
 	if (fd >= 0)
 		close(fd);
+	rcp_srccache_dir_free(d);
 }
 
 /* Sends b as the reply, handing its memory to QUIC: no copy. */
@@ -324,64 +367,101 @@ srv_opendir(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 	return 0;
 }
 
-static ssize_t pread_full(int fd, uint8_t *p, size_t n, off_t off);
+/*
+ * Reads a small file of size bytes into p (room for size + 1): returns the
+ * count, size + 1 if it grew, or -errno.  A read that ends at the size it
+ * had is not followed by one to see EOF: the stat taken after the read
+ * tells whether it changed meanwhile.
+ */
+static ssize_t
+read_small(int fd, uint8_t *p, size_t size)
+{
+	size_t got = 0;
+	ssize_t k;
+
+	while (got < size + 1) {
+		k = pread(fd, p + got, size + 1 - got, (off_t)got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		got += (size_t)k;
+		if (k == 0 || got == size)
+			break;
+	}
+	return (ssize_t)got;
+}
 
 /*
  * Appends a small regular file's stat, a second stat after reading (to
  * catch a change) and its contents, after a 1; or just a 0 if it is not
  * such a file or cannot be read now (the destination then asks again and
- * gets the error itself).
+ * gets the error itself).  A file the directory calls regular is opened
+ * and then fstat'ed (one lookup); anything else is lstat'ed first, so no
+ * device or FIFO is ever opened.  The data is read straight into ents.
  */
 static void
-put_inline(struct rcp_buf *ents, int dirfd, const char *name)
+put_inline(struct rcp_buf *ents, int dirfd, const char *name,
+    unsigned char dtype)
 {
 	struct stat st, after;
+	size_t mark = ents->len, at;
 	uint8_t *data;
 	ssize_t n;
-	int fd;
+	int fd = -1;
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-	    !S_ISREG(st.st_mode) || st.st_size > (off_t)INLINE_MAX ||
-	    rcp_fs_is_sparse(&st) ||
-	    (fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC)) < 0) {
-		rcp_wire_put_u8(ents, 0);
-		return;
+	if (dtype == DT_REG) {
+		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) != 0)
+			goto none;
+	} else if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		goto none;
+	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)INLINE_MAX ||
+	    rcp_fs_is_sparse(&st))
+		goto none;
+	if (fd < 0 && (fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC)) < 0)
+		goto none;
+	rcp_wire_put_u8(ents, 1);
+	put_stat(ents, &st);
+	at = ents->len;
+	put_stat(ents, &st);		/* the stat after: filled in below */
+	rcp_wire_put_u32(ents, 0);	/* the length, likewise */
+	data = rcp_buf_reserve(ents, (size_t)st.st_size + 1);
+	n = read_small(fd, data, (size_t)st.st_size);
+	if (n < 0 || fstat(fd, &after) != 0) {
+		ents->len = mark;
+		goto none;
 	}
-	data = rcp_xmalloc((size_t)st.st_size + 1);
-	n = pread_full(fd, data, (size_t)st.st_size + 1, 0);
-	if (n < 0 || fstat(fd, &after) != 0)
-		rcp_wire_put_u8(ents, 0);
-	else {
-		rcp_wire_put_u8(ents, 1);
-		put_stat(ents, &st);
-		put_stat(ents, &after);
-		rcp_wire_put_bytes(ents, data, (size_t)n);
-	}
+	rcp_buf_commit(ents, (size_t)n);
+	stat_at(ents, at, &after);
+	be32_at(ents, at + STAT_WIRE_LEN, (uint32_t)n);
 	close(fd);
-	free(data);
+	return;
+none:
+	if (fd >= 0)
+		close(fd);
+	rcp_wire_put_u8(ents, 0);
 }
 
+/*
+ * One LIST reply for fd from its offset on: entries, and with all the
+ * small files inline; dirfn (if not NULL) hears of each directory.
+ */
 static int
-srv_list(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
-    struct rcp_buf *out)
+list_fill(int fd, bool all, struct rcp_buf *out, bool *more,
+    rcp_srccache_dir_fn *dirfn, void *arg)
 {
 	struct rcp_buf ents = RCP_BUF_INIT;
 	struct dirent64 *de;
 	char *buf;
-	uint32_t h, count = 0;
-	uint8_t flags = 0;
+	uint32_t count = 0;
 	long n = 0, pos;
 	off_t resume = 0;
-	int fd;
 
-	if (rcp_wire_get_u32(cur, &h) != 0)
-		return -EPROTO;
-	(void)rcp_wire_get_u8(cur, &flags);	/* older masters send none */
 	rcp_wire_put_u8(&ents, 0);		/* more, filled in at the end */
 	rcp_wire_put_u32(&ents, 0);		/* count, likewise */
-	if ((fd = h_fd(s, h)) < 0)
-		return -EBADF;
 	buf = rcp_xmalloc(DENTS_BUFSZ);
 	/*
 	 * One directory is listed by one destination worker, a batch at a
@@ -403,11 +483,13 @@ srv_list(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 				continue;
 			rcp_wire_put_str(&ents, de->d_name);
 			rcp_wire_put_u8(&ents, de->d_type);
-			if ((flags & RCP_SRC_LIST_ALL) && (de->d_type == DT_REG ||
+			if (all && (de->d_type == DT_REG ||
 			    de->d_type == DT_UNKNOWN))
-				put_inline(&ents, fd, de->d_name);
+				put_inline(&ents, fd, de->d_name, de->d_type);
 			else
 				rcp_wire_put_u8(&ents, 0);
+			if (dirfn != NULL && de->d_type == DT_DIR)
+				dirfn(arg, de->d_name);
 			count++;
 		}
 	}
@@ -417,15 +499,80 @@ done:
 		rcp_buf_release(&ents);
 		return -errno;
 	}
-	/*
-	 * The header went first as a placeholder: fill it in and hand the
-	 * whole batch over without copying it.  more: the batch filled up;
-	 * the next LIST goes on from here.
-	 */
-	ents.data[0] = ents.len - LIST_HDR >= LIST_BATCH;
+	/* more: the batch filled up; the next LIST goes on from here. */
+	*more = ents.len - LIST_HDR >= LIST_BATCH;
+	ents.data[0] = *more;
 	be32_at(&ents, 1, count);
 	rcp_buf_release(out);
 	*out = ents;
+	return 0;
+}
+
+int
+rcp_srcserve_list_batch(int fd, struct rcp_buf *out, bool *more,
+    rcp_srccache_dir_fn *dirfn, void *arg)
+{
+	return list_fill(fd, true, out, more, dirfn, arg);
+}
+
+/* The read-ahead listing handle h is being served from, or NULL. */
+static struct rcp_srccache_dir *
+h_cached(struct rcp_srcserve *s, uint32_t h)
+{
+	struct rcp_srccache_dir *d = NULL;
+
+	pthread_mutex_lock(&s->hlock);
+	if (h < s->nfds)
+		d = s->pf[h];
+	pthread_mutex_unlock(&s->hlock);
+	return d;
+}
+
+static void
+h_set_cached(struct rcp_srcserve *s, uint32_t h, struct rcp_srccache_dir *d)
+{
+	pthread_mutex_lock(&s->hlock);
+	if (h < s->nfds)
+		s->pf[h] = d;
+	pthread_mutex_unlock(&s->hlock);
+}
+
+/*
+ * LIST: a batch of entries of handle h.  Into a new directory (flag
+ * RCP_SRC_LIST_ALL) the read-ahead's replies go first, if it has the
+ * directory and it has not changed; the first LIST of all ends the
+ * read-ahead, whose time was the destination's start-up.
+ */
+static int
+srv_list(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
+    struct rcp_buf *out)
+{
+	struct rcp_srccache_dir *d;
+	struct stat st;
+	uint32_t h;
+	uint8_t flags = 0;
+	bool more;
+	int fd;
+
+	if (rcp_wire_get_u32(cur, &h) != 0)
+		return -EPROTO;
+	(void)rcp_wire_get_u8(cur, &flags);	/* older masters send none */
+	if ((fd = h_fd(s, h)) < 0)
+		return -EBADF;
+	rcp_srccache_stop(s->cache);
+	if (!(flags & RCP_SRC_LIST_ALL))
+		return list_fill(fd, false, out, &more, NULL, NULL);
+	if ((d = h_cached(s, h)) == NULL && s->cache != NULL &&
+	    lseek(fd, 0, SEEK_CUR) == 0 && fstat(fd, &st) == 0 &&
+	    (d = rcp_srccache_take(s->cache, &st)) != NULL)
+		h_set_cached(s, h, d);
+	if (d == NULL)
+		return list_fill(fd, true, out, &more, NULL, NULL);
+	rcp_srccache_dir_next(d, out, &more);
+	if (!more) {
+		h_set_cached(s, h, NULL);
+		rcp_srccache_dir_free(d);
+	}
 	return 0;
 }
 
@@ -709,12 +856,14 @@ serve_main(void *arg)
 }
 
 struct rcp_srcserve *
-rcp_srcserve_new(int nthreads, const struct rcp_log *log)
+rcp_srcserve_new(int nthreads, struct rcp_srccache *cache,
+    const struct rcp_log *log)
 {
 	struct rcp_srcserve *s = rcp_xcalloc(1, sizeof(*s));
 	int i;
 
 	s->log = log;
+	s->cache = cache;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	pthread_mutex_init(&s->hlock, NULL);
@@ -772,10 +921,13 @@ rcp_srcserve_free(struct rcp_srcserve *s)
 	pthread_mutex_unlock(&s->lock);
 	for (k = 0; k < s->nthreads; k++)
 		pthread_join(s->threads[k], NULL);
-	for (i = 0; i < s->nfds; i++)
+	for (i = 0; i < s->nfds; i++) {
 		if (s->fds[i] >= 0)
 			close(s->fds[i]);
+		rcp_srccache_dir_free(s->pf[i]);
+	}
 	free(s->fds);
+	free(s->pf);
 	free(s->threads);
 	pthread_mutex_destroy(&s->hlock);
 	pthread_cond_destroy(&s->cond);

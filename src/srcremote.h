@@ -21,9 +21,14 @@
 /* --- the source agent's side ------------------------------------------- */
 
 struct rcp_srcserve;
+struct rcp_srccache;
 
-/* A server with nthreads workers.  Free with rcp_srcserve_free. */
-struct rcp_srcserve *rcp_srcserve_new(int nthreads, const struct rcp_log *log);
+/*
+ * A server with nthreads workers, serving listings from cache (srccache.h,
+ * not taken over; NULL: none) where it can.  Free with rcp_srcserve_free.
+ */
+struct rcp_srcserve *rcp_srcserve_new(int nthreads, struct rcp_srccache *cache,
+    const struct rcp_log *log);
 /*
  * Takes m if it is a source request (and answers it on c, on m's stream,
  * from a worker thread); returns false, leaving m to the caller, if not.

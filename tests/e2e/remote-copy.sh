@@ -476,6 +476,14 @@ n0=$(logins)
 t_check "local agent: exit 0" t_run 0 "$T/out" R -p --summary "$F/many" "$DH:$T/la-1"
 t_check "local agent: one SSH login for a local->host copy" test "$(($(logins) - n0))" = 1
 t_check "local agent: trees equal" same_rcmp "$F/many" "$T/la-1"
+# The source reads ahead while the destination logs in (-vv says so); the
+# copy is the same.  Not through symlinks (-L): nothing is read ahead.
+t_check "read-ahead: exit 0" t_run 0 "$T/out" R -vv -p "$F/many" "$DH:$T/ra-1"
+t_check "read-ahead: the source read ahead" t_grep '^debug: \[source\] read ahead [1-9][0-9]* directories' "$T/out"
+t_check "read-ahead: trees equal" same_rcmp "$F/many" "$T/ra-1"
+t_check "read-ahead: -L: exit 0" t_run 0 "$T/out" R -vv -L -p "$F/many" "$DH:$T/ra-2"
+t_check "read-ahead: -L: none" test -z "$(grep 'read ahead' "$T/out")"
+t_check "read-ahead: -L: trees equal" same_rcmp "$F/many" "$T/ra-2"
 n0=$(logins)
 t_check "--local-host: local->host: exit 0" t_run 0 "$T/out" R --local-host "$LH" -p --summary "$F/many" "$DH:$T/lh-1"
 t_check "--local-host: two SSH logins" test "$(($(logins) - n0))" = 2

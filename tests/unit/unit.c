@@ -112,6 +112,7 @@ main(int argc, char **argv)
 	test_progress_register();
 	test_ssh_register();
 	test_child_register();
+	test_srccache_register();
 	test_wire_register();
 	test_quic_register();
 	test_cliopts_register();

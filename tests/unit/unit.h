@@ -19,6 +19,7 @@ void test_fsops_register(void);
 void test_progress_register(void);
 void test_ssh_register(void);
 void test_child_register(void);
+void test_srccache_register(void);
 void test_wire_register(void);
 void test_quic_register(void);
 void test_cliopts_register(void);
