@@ -560,7 +560,7 @@ host_open(struct rcp_remote *r, const char *spec, struct rhost **out,
 	return 0;
 }
 
-/* An agent's command line after the program; rcp_strv_free frees it. */
+/* An agent's command line after the program; args_release frees it. */
 struct agent_args {
 	char	*v[32];
 	size_t	 n;

@@ -59,9 +59,14 @@ rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
 	rcp_wire_put_u32(&rc->request, (uint32_t)nsrcs);
 	/*
 	 * The source may read ahead what a plain copy into new directories
-	 * will ask for: not through symlinks, filters or a dry run.
+	 * will ask for: not through symlinks, filters or a dry run; not past
+	 * a throttle meant to spare the source; and not when the options say
+	 * the destination is mostly there already (--overwrite,
+	 * --ignore-existing, --delete), where little of it would be asked.
 	 */
-	if (!copy->dereference && !copy->dry_run && rcp_filter_empty(filter))
+	if (!copy->dereference && !copy->dry_run && rcp_filter_empty(filter) &&
+	    copy->ops_throttle <= 0 && copy->iops_throttle <= 0 &&
+	    !copy->overwrite && !copy->ignore_existing && !copy->delete)
 		rcp_wire_put_u32(&rc->prefetch, (uint32_t)nsrcs);
 	for (i = 0; i < nsrcs; i++) {
 		host = path = NULL;

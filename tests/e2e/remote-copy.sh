@@ -484,6 +484,9 @@ t_check "read-ahead: trees equal" same_rcmp "$F/many" "$T/ra-1"
 t_check "read-ahead: -L: exit 0" t_run 0 "$T/out" R -vv -L -p "$F/many" "$DH:$T/ra-2"
 t_check "read-ahead: -L: none" test -z "$(grep 'read ahead' "$T/out")"
 t_check "read-ahead: -L: trees equal" same_rcmp "$F/many" "$T/ra-2"
+# Nor past a throttle meant to spare the source.
+t_check "read-ahead: --ops-throttle: exit 0" t_run 0 "$T/out" R -vv --ops-throttle 1000000 -p "$F/many" "$DH:$T/ra-3"
+t_check "read-ahead: --ops-throttle: none" test -z "$(grep 'read ahead' "$T/out")"
 n0=$(logins)
 t_check "--local-host: local->host: exit 0" t_run 0 "$T/out" R --local-host "$LH" -p --summary "$F/many" "$DH:$T/lh-1"
 t_check "--local-host: two SSH logins" test "$(($(logins) - n0))" = 2
