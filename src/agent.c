@@ -889,6 +889,24 @@ hello_master(struct agent *a, const struct sockaddr_storage *addr,
 	return r;
 }
 
+/*
+ * For tests only: RCPD_TEST_CONNECT_DELAY_MS holds this agent back before
+ * it dials the master, so a test can make the other agent connect first.
+ */
+static void
+test_delay(void)
+{
+	const char *v = getenv("RCPD_TEST_CONNECT_DELAY_MS");
+	struct timespec ts;
+	long ms;
+
+	if (v == NULL || (ms = strtol(v, NULL, 10)) <= 0 || ms > 10000)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+}
+
 int
 rcp_agent_run(const struct rcp_agent_opts *opts)
 {
@@ -938,6 +956,7 @@ rcp_agent_run(const struct rcp_agent_opts *opts)
 		pthread_detach(watcher);
 	if (o.role == RCP_ROLE_SOURCE && start_listening(&a, &cause) != 0)
 		goto fail;
+	test_delay();
 	if (hello_master(&a, &addr, alen, fp, &cause) != 0)
 		goto fail;
 	if (o.role == RCP_ROLE_SOURCE && send_listening(&a) != 0) {

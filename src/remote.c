@@ -418,12 +418,38 @@ stderr_level(const char *line)
 	return RCP_LOG_WARN;
 }
 
+/* What rcpd said in a line "rcpd (source): what"; the line if not that. */
+static const char *
+rcpd_said(const char *line)
+{
+	const char *p;
+
+	if (strncmp(line, "rcpd (", 6) != 0 || (p = strstr(line, "): ")) == NULL)
+		return line;
+	return p + 3;
+}
+
+/*
+ * Keeps rcpd's own last line ("rcpd (source): why"), without its prefix,
+ * to say why the agent exited.
+ */
+static void
+keep_last(struct rcp_buf *last, const struct rcp_buf *line)
+{
+	const char *s = rcp_buf_str(line), *p = rcpd_said(s);
+
+	if (p == s)
+		return;
+	rcp_buf_reset(last);
+	rcp_buf_addstr(last, p);
+}
+
 /* Relays rcpd's stderr into our log; its end means rcpd exited. */
 static void *
 errreader_main(void *arg)
 {
 	struct ragent *a = arg;
-	struct rcp_buf line = RCP_BUF_INIT;
+	struct rcp_buf line = RCP_BUF_INIT, last = RCP_BUF_INIT;
 	char buf[1024];
 	ssize_t n, i;
 	int status = -1;
@@ -442,12 +468,15 @@ errreader_main(void *arg)
 			}
 			rcp_log(a->r->o.log, stderr_level(rcp_buf_str(&line)),
 			    "[%s] %s", role_name(a->role), rcp_buf_str(&line));
+			keep_last(&last, &line);
 			rcp_buf_reset(&line);
 		}
 	}
-	if (line.len > 0)
+	if (line.len > 0) {
 		rcp_log(a->r->o.log, RCP_LOG_WARN, "[%s] %s",
 		    role_name(a->role), rcp_buf_str(&line));
+		keep_last(&last, &line);
+	}
 	rcp_buf_release(&line);
 	if (ap_wait(a, 2000, &status) != 0)
 		status = -1;
@@ -462,13 +491,15 @@ errreader_main(void *arg)
 			    "%d", role_name(a->role), a->h->name, status - 128);
 		else
 			agent_dead(a, "the %s agent on '%s' exited with status "
-			    "%d", role_name(a->role), a->h->name, status);
+			    "%d%s%s", role_name(a->role), a->h->name, status,
+			    last.len > 0 ? ": " : "", rcp_buf_str(&last));
 		/*
 		 * One agent cannot go on without the other: end the run now
 		 * rather than when the survivor's QUIC link times out.
 		 */
 		rcp_remote_abort(a->r);
 	}
+	rcp_buf_release(&last);
 	return NULL;
 }
 
@@ -854,6 +885,74 @@ agent_start(struct rcp_remote *r, struct ragent *a, char **cause)
 	return agent_launch(r, a, cause);
 }
 
+/*
+ * Why an agent that h's endpoint still waits for (only, or any) has
+ * exited before connecting, or NULL if none has.  Caller frees.
+ */
+static char *
+gone_before_connecting(struct rcp_remote *r, struct rhost *h,
+    struct ragent *only)
+{
+	struct ragent *a;
+	char *why = NULL, *err;
+	int i, status;
+
+	for (i = 0; i < 2 && why == NULL; i++) {
+		a = &r->agents[i];
+		if ((only != NULL && only != a) || a->h != h ||
+		    a->conn != NULL || ap_wait(a, 0, &status) != 0)
+			continue;
+		pthread_mutex_lock(&a->lock);
+		if (a->dead != NULL)		/* its stderr reader said why */
+			why = rcp_xstrdup(a->dead);
+		pthread_mutex_unlock(&a->lock);
+		if (why != NULL)
+			break;
+		err = agent_stderr(a);		/* ": line" or "" */
+		why = rcp_xasprintf("the %s agent on '%s' exited with status "
+		    "%d before connecting%s%s", role_name(a->role), h->name,
+		    status, err[0] ? ": " : "", err[0] ? rcpd_said(err + 2) :
+		    "");
+		free(err);
+	}
+	return why;
+}
+
+/*
+ * Accepts a pinned connection on h's endpoint within the start-up timeout,
+ * looking every 250 ms whether the agents it waits for are still there:
+ * one that died says so at once instead of at the timeout.
+ */
+static int
+accept_alive(struct rcp_remote *r, struct rhost *h, struct ragent *only,
+    struct rcp_quic_conn **c, char **cause)
+{
+	uint64_t deadline = rcp_now_ns() +
+	    (uint64_t)r->o.startup_timeout_ms * 1000000;
+	uint64_t now;
+	char *why;
+	int rv, step;
+
+	for (;;) {
+		now = rcp_now_ns();
+		step = now >= deadline ? 0 : (int)((deadline - now) / 1000000);
+		if (step > 250)
+			step = 250;
+		rv = rcp_quic_accept(h->ep, step, c, cause);
+		if (rv != RCP_ERR_TIMEOUT)
+			return rv;
+		if ((why = gone_before_connecting(r, h, only)) != NULL) {
+			free(*cause);
+			*cause = why;
+			return RCP_ERR_IO;
+		}
+		if (rcp_now_ns() >= deadline)
+			return rv;
+		free(*cause);
+		*cause = NULL;
+	}
+}
+
 /* Accepts the agent's pinned connection and checks its hello. */
 static int
 agent_accept(struct rcp_remote *r, struct rhost *h, struct ragent *only,
@@ -870,8 +969,7 @@ agent_accept(struct rcp_remote *r, struct rhost *h, struct ragent *only,
 	size_t n, i;
 	int rv;
 
-	if ((rv = rcp_quic_accept(h->ep, r->o.startup_timeout_ms, &c,
-	    cause)) != 0)
+	if ((rv = accept_alive(r, h, only, &c, cause)) != 0)
 		return rv;
 	rcp_quic_conn_peer_fp(c, fp);
 	for (i = 0; i < 2; i++)
@@ -1091,11 +1189,24 @@ start_agents(struct rcp_remote *r, const char *src_host, const char *dst_host,
 	return rv;
 }
 
+/* An agent whose connection has not been accepted yet, or NULL. */
+static struct ragent *
+unaccepted(struct rcp_remote *r)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (r->agents[i].conn == NULL)
+			return &r->agents[i];
+	return NULL;
+}
+
 int
 rcp_remote_start(const struct rcp_remote_opts *o, const char *src_host,
     const char *dst_host, struct rcp_remote **out, char **cause)
 {
 	struct rcp_remote *r = rcp_xcalloc(1, sizeof(*r));
+	struct ragent *a;
 	int i, rv;
 
 	r->o = *o;
@@ -1119,9 +1230,14 @@ rcp_remote_start(const struct rcp_remote_opts *o, const char *src_host,
 		    errreader_main, &r->agents[i]) == 0)
 			r->agents[i].errreader_started = true;
 	}
-	for (i = 0; i < 2; i++)
-		if (r->agents[i].conn == NULL && (rv = agent_accept(r,
-		    r->agents[i].h, NULL, cause)) != 0)
+	/*
+	 * The agents not taken in yet (the source may have been, early).  Two
+	 * on one host share its endpoint and may connect in either order:
+	 * each connection is matched by its fingerprint, so accept until
+	 * both are in, not once per agent in turn.
+	 */
+	while ((a = unaccepted(r)) != NULL)
+		if ((rv = agent_accept(r, a->h, NULL, cause)) != 0)
 			goto fail;
 	if ((rv = introduce(r, cause)) != 0)
 		goto fail;

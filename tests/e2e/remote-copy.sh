@@ -502,6 +502,19 @@ t_check "no rcpd here: the error names it" \
     t_grep "^rcp: cannot start 'rcpd': No such file or directory; install rcpd next to rcp or in PATH$" "$T/out"
 t_check "no rcpd here: nothing made" test ! -e "$T/la-2"
 
+# --- two agents on one host, the destination first ------------------------------------------------------------
+# They share the host's endpoint: each connection is matched by its
+# fingerprint, whatever the order.  A wrapper holds the source back before
+# it dials us, so the destination's connection comes first.
+printf '%s\n' '#!/bin/sh' \
+    'if [ "$2" = source ]; then RCPD_TEST_CONNECT_DELAY_MS=500; export RCPD_TEST_CONNECT_DELAY_MS; fi' \
+    "exec '$RCP_BUILDDIR/rcpd' \"\$@\"" >"$T/rcpd-slow-source"
+chmod 755 "$T/rcpd-slow-source"
+t0=$(date +%s)
+t_check "one host, destination connects first: exit 0" t_run 0 "$T/out" R --rcpd-path "$T/rcpd-slow-source" -p "$SH:$F/many" "$SH:$T/same-1"
+t_check "one host, destination connects first: no wait for a timeout" test $(($(date +%s) - t0)) -lt 15
+t_check "one host, destination connects first: trees equal" same_rcmp "$F/many" "$T/same-1"
+
 # --- -v: the agents' logs, merged and tagged ---------------------------------------------------------------------
 t_check "-v: exit 0" t_run 0 "$T/out" R -v "$(sp h2h "$T/dsrc")" "$(dp h2h "$T/vcopy")"
 t_check "-v: the source agent's lines tagged [source]" t_grep '^info: \[source\] ' "$T/out"

@@ -163,6 +163,22 @@ kill_case master l2h
 kill_case destination h2l
 kill_case master h2l
 
+# --- an agent that dies while starting ----------------------------------------------------
+# The source cannot listen where it is told (192.0.2.1 is not ours: the
+# bind fails here, nothing is sent): the run ends at once with its reason,
+# not when the master gives up waiting for its connection.
+for m in h2h l2h; do
+	src=$SH:$S
+	[ "$m" = l2h ] && src=$S
+	t0=$(now)
+	t_check "agent dies at start ($m): exit 1" t_run 1 "$T/out" R --source-addr 192.0.2.1 "$src" "$DH:$T/nostart-$m"
+	el=$(secs "$t0" "$(now)")
+	t_check "agent dies at start ($m): ended within 10 s (${el}s)" lt "$el" 10
+	t_check "agent dies at start ($m): the reason" \
+	    t_grep "^rcp: the source agent on '[^']*' exited with status 1 before connecting: cannot bind a UDP socket to 192\\.0\\.2\\.1:0: " "$T/out"
+	t_check "agent dies at start ($m): no rcp or rcpd left behind" gone 10
+done
+
 # --- 3% packet loss on the QUIC ports ------------------------------------------------------
 L=$T/lsrc
 mkdir -p "$L/many"
