@@ -109,8 +109,10 @@ fi
 
 start_master() {
 	rm -rf "$WORK/state"
+	# Not on our stdout: run's caller reads it through $( ), and a master
+	# holding that pipe would keep the caller waiting if run dies.
 	"$B/rcp-master" --socket "$WORK/sock" --socket-mode 0666 --state-dir "$WORK/state" \
-	    --workers "$WORKERS" -q "$@" 2>>"$WORK/master.log" &
+	    --workers "$WORKERS" -q "$@" >/dev/null 2>>"$WORK/master.log" &
 	MPID=$!
 	for _ in $(seq 1 100); do
 		"$B/rcpctl" --socket "$WORK/sock" ping >/dev/null 2>&1 && return 0
@@ -153,7 +155,8 @@ run() {
 		chmod 644 "$WORK/batch"
 		t0=$EPOCHREALTIME
 		"${as[@]}" "$B/rcpctl" --socket "$WORK/sock" batch --wait "$WORK/batch" >"$WORK/batch.out" 2>&1 ||
-		    { tail -5 "$WORK/batch.out" >&2; die "the batch failed"; }
+		    { grep -v " succeeded: " "$WORK/batch.out" | tail -20 >&2
+		      tail -20 "$WORK/master.log" >&2; stop_master; die "the batch failed"; }
 		t1=$EPOCHREALTIME
 		stop_master
 		;;
