@@ -86,7 +86,7 @@ ssh -F "$CFG" "$H" true </dev/null || die "cannot log in to $H through the test 
 
 "$B/filegen" -q "$WORK/src" 0 10 4K
 SRC=$WORK/src
-ROPTS=(--ssh-config "$CFG" --local-host "$H")
+ROPTS=(--ssh-config "$CFG")
 
 # Another user, as a real one: key, ssh config and known_hosts in their home.
 BUSER=
@@ -146,11 +146,11 @@ run() {
 		opts=("${ROPTS[@]}")
 		if [ "$tool" = svcu ]; then
 			as=(setpriv --reuid "$BUSER" --regid "$BUSER" --init-groups)
-			opts=(--ssh-config "$WORK/user_config" --local-host "$H")
+			opts=(--ssh-config "$WORK/user_config")
 			chown "$BUSER" "$dir"
 		fi
 		for ((k = 0; k < JOBS; k++)); do
-			printf '%q %q %q %q %q %q\n' "${opts[@]}" "$SRC" "$H:$dir/j$k"
+			printf '%q ' "${opts[@]}" "$SRC"; printf '%q\n' "$H:$dir/j$k"
 		done >"$WORK/batch"
 		chmod 644 "$WORK/batch"
 		t0=$EPOCHREALTIME
@@ -200,7 +200,7 @@ verdict=$(awk -v a="$best_sep" -v b="$svc" 'BEGIN { print (a / b >= 3) ? "met" :
 	echo
 	echo "$(nproc) CPUs, $(uname -r), data on /dev/shm, one OpenSSH sshd on $H (tests/e2e/sshd-lib.sh),"
 	echo "rcp-master --workers $WORKERS.  Each job: a tree of 10 x 4 KiB files from this machine to"
-	echo "$H (the local side served by an rcpd over SSH, as rcp does).  Medians of $REPS rounds;"
+	echo "$H (the local side served by an rcpd started here, as rcp does).  Medians of $REPS rounds;"
 	echo "every copy checked with rcmp --content."
 	echo
 	echo "| how the $JOBS copies ran | total s | per job ms | separate / this |"
