@@ -19,9 +19,14 @@
 
 extern char **environ;
 
-/* How long a child gets to leave after EOF, then after SIGTERM. */
-#define CHILD_EOF_GRACE_MS	1000
+/*
+ * How long a child gets to leave after EOF (rcpd takes up to 1.5 s to see
+ * its master gone), after SIGTERM, and to be reaped after SIGKILL (a
+ * process stuck in the kernel, on a dead NFS server say, cannot be).
+ */
+#define CHILD_EOF_GRACE_MS	2500
 #define CHILD_TERM_GRACE_MS	2000
+#define CHILD_KILL_GRACE_MS	5000
 /* How often rcp_child_wait looks again. */
 #define CHILD_WAIT_STEP_NS	2000000L
 
@@ -55,6 +60,7 @@ rcp_child_spawn(char *const *argv, struct rcp_child **out, char **cause)
 	int in[2] = { -1, -1 }, o[2] = { -1, -1 }, e[2] = { -1, -1 };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
+	sigset_t none, dfl;
 	struct rcp_child *c;
 	pid_t pid;
 	int r;
@@ -75,9 +81,23 @@ rcp_child_spawn(char *const *argv, struct rcp_child **out, char **cause)
 	posix_spawn_file_actions_adddup2(&fa, o[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, e[1], 2);
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	/*
+	 * Its own process group; no signal blocked, whatever the spawning
+	 * thread blocks (rcp-master's block SIGTERM, SIGINT, SIGHUP), and
+	 * none ignored that it should die of.
+	 */
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGHUP);
 	posix_spawnattr_init(&attr);
 	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	if (strchr(argv[0], '/') != NULL)
 		r = posix_spawn(&pid, argv[0], &fa, &attr,
 		    argv, environ);
@@ -302,7 +322,8 @@ rcp_child_free(struct rcp_child *c)
 		kill(c->pid, SIGTERM);
 		if (rcp_child_wait(c, CHILD_TERM_GRACE_MS, &status) != 0) {
 			kill(c->pid, SIGKILL);
-			rcp_child_wait(c, -1, &status);
+			/* Left to init when we exit if it cannot go now. */
+			(void)rcp_child_wait(c, CHILD_KILL_GRACE_MS, &status);
 		}
 	}
 	close(c->out);

@@ -8,7 +8,7 @@
  * The child runs in a process group of its own, so a signal from the
  * terminal (^C) reaches us, not it: it ends when its stdin reaches EOF, as a
  * remote agent does when its channel closes.  It inherits no descriptor but
- * the three pipes.
+ * the three pipes, and none of our blocked or ignored signals.
  *
  * Thread safety: one thread may read stdout, another stderr, a third write
  * or close stdin, and any one wait; rcp_child_free must not race with them.
@@ -57,9 +57,10 @@ int rcp_child_close_stdin(struct rcp_child *c);
  */
 int rcp_child_wait(struct rcp_child *c, int timeout_ms, int *status);
 /*
- * Closes the pipes and frees c; NULL ok.  A child that has not exited 1 s
- * after the EOF on its stdin is sent SIGTERM, then SIGKILL 2 s later, and
- * reaped: nothing outlives this call.
+ * Closes the pipes and frees c; NULL ok.  A child that has not exited
+ * 2.5 s after the EOF on its stdin is sent SIGTERM, then SIGKILL 2 s later,
+ * and reaped (given up after 5 s more: a process stuck in the kernel
+ * cannot be).
  */
 void rcp_child_free(struct rcp_child *c);
 

@@ -1,4 +1,5 @@
 /* test_child.c: local commands with pipes (child.c), run for real. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,28 @@ test_isolation(void)
 	close(fd);
 }
 
+/* None of the spawning thread's blocked signals (rcp-master blocks some). */
+static void
+test_signals(void)
+{
+	sigset_t block, old;
+	struct rcp_child *c;
+	char *line = NULL;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	c = sh("grep SigBlk /proc/$$/status");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	CU_ASSERT_EQUAL(rcp_child_read_line(c, &line, 256, 5000), 0);
+	if (line != NULL)
+		CU_ASSERT_STRING_EQUAL(line, "SigBlk:\t0000000000000000");
+	free(line);
+	rcp_child_free(c);
+}
+
 void
 test_child_register(void)
 {
@@ -149,6 +172,7 @@ test_child_register(void)
 		{ "missing", test_missing },
 		{ "free_ends_it", test_free_ends_it },
 		{ "isolation", test_isolation },
+		{ "signals", test_signals },
 		{ NULL, NULL }
 	};
 
