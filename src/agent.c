@@ -830,6 +830,13 @@ serve_master(struct agent *a)
 			rcp_buf_release(&reply);
 			return 0;
 		default:
+			if (m->f.id == 0) {
+				/* A one-way hint of a newer master: no harm. */
+				rcp_log(&a->log, RCP_LOG_DEBUG, "ignored message "
+				    "type %u", m->f.type);
+				r = 0;
+				break;
+			}
 			r = RCP_ERR_PROTO;
 			cause = rcp_xasprintf("unknown message type %u",
 			    m->f.type);

@@ -54,7 +54,8 @@ struct ragent {
 	struct rcp_ssh_proc	*proc;		/* on another host */
 	struct rcp_child	*child;		/* here */
 	uint8_t			 fp[RCP_CERT_FP_LEN];
-	struct rcp_quic_conn	*conn;
+	char			 version[64];	/* of its rcpd */
+	struct rcp_quic_conn	*conn;		/* set under lock */
 	int64_t			 ctrl;		/* its request stream */
 	pthread_t		 reader;
 	pthread_t		 errreader;
@@ -810,6 +811,8 @@ agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
 	if (rv == 0)
 		rv = parse_agent_hello(line, a->fp, &proto, version,
 		    sizeof(version));
+	if (rv == 0)
+		snprintf(a->version, sizeof(a->version), "%s", version);
 	free(line);
 	line = NULL;
 	if (rv == RCP_ERR_VERSION && a->h->here) {
@@ -899,15 +902,18 @@ gone_before_connecting(struct rcp_remote *r, struct rhost *h,
 
 	for (i = 0; i < 2 && why == NULL; i++) {
 		a = &r->agents[i];
-		if ((only != NULL && only != a) || a->h != h ||
-		    a->conn != NULL || ap_wait(a, 0, &status) != 0)
+		if ((only != NULL && only != a) || a->h != h || a->conn != NULL)
 			continue;
-		pthread_mutex_lock(&a->lock);
-		if (a->dead != NULL)		/* its stderr reader said why */
-			why = rcp_xstrdup(a->dead);
-		pthread_mutex_unlock(&a->lock);
-		if (why != NULL)
-			break;
+		if (a->errreader_started) {
+			/* Its stderr reader reaps it and says why: ask it. */
+			pthread_mutex_lock(&a->lock);
+			if (a->dead != NULL)
+				why = rcp_xstrdup(a->dead);
+			pthread_mutex_unlock(&a->lock);
+			continue;
+		}
+		if (ap_wait(a, 0, &status) != 0)
+			continue;
 		err = agent_stderr(a);		/* ": line" or "" */
 		why = rcp_xasprintf("the %s agent on '%s' exited with status "
 		    "%d before connecting%s%s", role_name(a->role), h->name,
@@ -1010,7 +1016,9 @@ agent_accept(struct rcp_remote *r, struct rhost *h, struct ragent *only,
 		rcp_quic_conn_free(c);
 		return rv;
 	}
+	pthread_mutex_lock(&a->lock);	/* rcp_remote_abort may look */
 	a->conn = c;
+	pthread_mutex_unlock(&a->lock);
 	a->ctrl = m->stream;
 	rcp_wire_put_u32(&b, RCP_PROTO_VERSION);
 	rv = rcp_quic_send(c, a->ctrl, RCP_MSG_HELLO_OK, m->f.id, b.data, b.len,
@@ -1100,9 +1108,14 @@ source_early(struct rcp_remote *r, struct ragent *a, char **cause)
 
 	if ((rv = agent_accept(r, a->h, a, cause)) != 0)
 		return rv;
-	/* A hint: if it does not get there, the copy only reads later. */
-	rcp_quic_send(a->conn, a->ctrl, RCP_MSG_SRC_PREFETCH, 0,
-	    r->o.prefetch, r->o.prefetch_len, 5000);
+	/*
+	 * A hint, for agents of our own build only (an older one of the same
+	 * protocol would not know it); if it does not get there, the copy
+	 * only reads later.
+	 */
+	if (strcmp(a->version, PACKAGE_VERSION) == 0)
+		rcp_quic_send(a->conn, a->ctrl, RCP_MSG_SRC_PREFETCH, 0,
+		    r->o.prefetch, r->o.prefetch_len, 5000);
 	return 0;
 }
 
@@ -1420,8 +1433,10 @@ rcp_remote_abort(struct rcp_remote *r)
 	/* The agents read EOF and stop; our readers see the links go. */
 	for (i = 0; i < 2; i++) {
 		ap_close_stdin(&r->agents[i]);
+		pthread_mutex_lock(&r->agents[i].lock);
 		if (r->agents[i].conn != NULL)
 			rcp_quic_close(r->agents[i].conn, 2);
+		pthread_mutex_unlock(&r->agents[i].lock);
 	}
 }
 

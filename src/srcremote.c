@@ -367,82 +367,50 @@ srv_opendir(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 	return 0;
 }
 
-/*
- * Reads a small file of size bytes into p (room for size + 1): returns the
- * count, size + 1 if it grew, or -errno.  A read that ends at the size it
- * had is not followed by one to see EOF: the stat taken after the read
- * tells whether it changed meanwhile.
- */
-static ssize_t
-read_small(int fd, uint8_t *p, size_t size)
-{
-	size_t got = 0;
-	ssize_t k;
-
-	while (got < size + 1) {
-		k = pread(fd, p + got, size + 1 - got, (off_t)got);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		got += (size_t)k;
-		if (k == 0 || got == size)
-			break;
-	}
-	return (ssize_t)got;
-}
+static ssize_t pread_full(int fd, uint8_t *p, size_t n, off_t off);
 
 /*
  * Appends a small regular file's stat, a second stat after reading (to
  * catch a change) and its contents, after a 1; or just a 0 if it is not
  * such a file or cannot be read now (the destination then asks again and
- * gets the error itself).  A file the directory calls regular is opened
- * and then fstat'ed (one lookup); anything else is lstat'ed first, so no
- * device or FIFO is ever opened.  The data is read straight into ents.
+ * gets the error itself).  Only small regular files by lstat are opened
+ * (no device, FIFO or big file), and the bytes are read straight into
+ * ents: size + 1 of them, so that a file longer than its stat said (stale
+ * attributes on a network file system) shows up as a change.
  */
 static void
-put_inline(struct rcp_buf *ents, int dirfd, const char *name,
-    unsigned char dtype)
+put_inline(struct rcp_buf *ents, int dirfd, const char *name)
 {
 	struct stat st, after;
 	size_t mark = ents->len, at;
 	uint8_t *data;
 	ssize_t n;
-	int fd = -1;
+	int fd;
 
-	if (dtype == DT_REG) {
-		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-		    O_CLOEXEC);
-		if (fd < 0 || fstat(fd, &st) != 0)
-			goto none;
-	} else if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		goto none;
-	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)INLINE_MAX ||
-	    rcp_fs_is_sparse(&st))
-		goto none;
-	if (fd < 0 && (fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW |
-	    O_NONBLOCK | O_CLOEXEC)) < 0)
-		goto none;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !S_ISREG(st.st_mode) || st.st_size > (off_t)INLINE_MAX ||
+	    rcp_fs_is_sparse(&st) ||
+	    (fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) < 0) {
+		rcp_wire_put_u8(ents, 0);
+		return;
+	}
 	rcp_wire_put_u8(ents, 1);
 	put_stat(ents, &st);
 	at = ents->len;
 	put_stat(ents, &st);		/* the stat after: filled in below */
 	rcp_wire_put_u32(ents, 0);	/* the length, likewise */
 	data = rcp_buf_reserve(ents, (size_t)st.st_size + 1);
-	n = read_small(fd, data, (size_t)st.st_size);
+	n = pread_full(fd, data, (size_t)st.st_size + 1, 0);
 	if (n < 0 || fstat(fd, &after) != 0) {
 		ents->len = mark;
-		goto none;
+		rcp_wire_put_u8(ents, 0);
+	} else {
+		rcp_buf_commit(ents, (size_t)n);
+		stat_at(ents, at, &after);
+		be32_at(ents, at + STAT_WIRE_LEN, (uint32_t)n);
 	}
-	rcp_buf_commit(ents, (size_t)n);
-	stat_at(ents, at, &after);
-	be32_at(ents, at + STAT_WIRE_LEN, (uint32_t)n);
 	close(fd);
-	return;
-none:
-	if (fd >= 0)
-		close(fd);
-	rcp_wire_put_u8(ents, 0);
 }
 
 /*
@@ -485,7 +453,7 @@ list_fill(int fd, bool all, struct rcp_buf *out, bool *more,
 			rcp_wire_put_u8(&ents, de->d_type);
 			if (all && (de->d_type == DT_REG ||
 			    de->d_type == DT_UNKNOWN))
-				put_inline(&ents, fd, de->d_name, de->d_type);
+				put_inline(&ents, fd, de->d_name);
 			else
 				rcp_wire_put_u8(&ents, 0);
 			if (dirfn != NULL && de->d_type == DT_DIR)
@@ -515,26 +483,37 @@ rcp_srcserve_list_batch(int fd, struct rcp_buf *out, bool *more,
 	return list_fill(fd, true, out, more, dirfn, arg);
 }
 
-/* The read-ahead listing handle h is being served from, or NULL. */
+/*
+ * Takes the read-ahead listing handle h is being served from (NULL if
+ * none): while a LIST serves it, a CLOSE or another LIST of the same
+ * handle (a peer's misuse) cannot free it.
+ */
 static struct rcp_srccache_dir *
-h_cached(struct rcp_srcserve *s, uint32_t h)
+h_take_cached(struct rcp_srcserve *s, uint32_t h)
 {
 	struct rcp_srccache_dir *d = NULL;
 
 	pthread_mutex_lock(&s->hlock);
-	if (h < s->nfds)
+	if (h < s->nfds) {
 		d = s->pf[h];
+		s->pf[h] = NULL;
+	}
 	pthread_mutex_unlock(&s->hlock);
 	return d;
 }
 
+/* Gives d back to handle h if h is still fd's; else frees it. */
 static void
-h_set_cached(struct rcp_srcserve *s, uint32_t h, struct rcp_srccache_dir *d)
+h_put_cached(struct rcp_srcserve *s, uint32_t h, int fd,
+    struct rcp_srccache_dir *d)
 {
 	pthread_mutex_lock(&s->hlock);
-	if (h < s->nfds)
+	if (h < s->nfds && s->fds[h] == fd && s->pf[h] == NULL) {
 		s->pf[h] = d;
+		d = NULL;
+	}
 	pthread_mutex_unlock(&s->hlock);
+	rcp_srccache_dir_free(d);
 }
 
 /*
@@ -562,17 +541,16 @@ srv_list(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 	rcp_srccache_stop(s->cache);
 	if (!(flags & RCP_SRC_LIST_ALL))
 		return list_fill(fd, false, out, &more, NULL, NULL);
-	if ((d = h_cached(s, h)) == NULL && s->cache != NULL &&
-	    lseek(fd, 0, SEEK_CUR) == 0 && fstat(fd, &st) == 0 &&
-	    (d = rcp_srccache_take(s->cache, &st)) != NULL)
-		h_set_cached(s, h, d);
+	if ((d = h_take_cached(s, h)) == NULL && s->cache != NULL &&
+	    lseek(fd, 0, SEEK_CUR) == 0 && fstat(fd, &st) == 0)
+		d = rcp_srccache_take(s->cache, &st);
 	if (d == NULL)
 		return list_fill(fd, true, out, &more, NULL, NULL);
 	rcp_srccache_dir_next(d, out, &more);
-	if (!more) {
-		h_set_cached(s, h, NULL);
+	if (more)
+		h_put_cached(s, h, fd, d);
+	else
 		rcp_srccache_dir_free(d);
-	}
 	return 0;
 }
 
