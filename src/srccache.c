@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "copy.h"
 #include "srccache.h"
 #include "util.h"
 
@@ -210,10 +211,7 @@ rcp_srccache_new(char *const *paths, size_t n, size_t cap,
 	pc->roots = rcp_xcalloc(n ? n : 1, sizeof(char *));
 	/* As the destination's ROOT will name them: ~ is this host's $HOME. */
 	for (i = 0; i < n; i++)
-		pc->roots[i] = paths[i][0] == '~' && (paths[i][1] == '\0' ||
-		    paths[i][1] == '/') && getenv("HOME") != NULL ?
-		    rcp_xasprintf("%s%s", getenv("HOME"), paths[i] + 1) :
-		    rcp_xstrdup(paths[i]);
+		pc->roots[i] = rcp_copy_expand_home(paths[i], getenv("HOME"));
 	pc->nroots = n;
 	pc->started = pthread_create(&pc->walker, NULL, walker_main, pc) == 0;
 	return pc;

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "copy.h"
 #include "error.h"
 #include "fsops.h"
 #include "meta.h"
@@ -259,17 +260,6 @@ reply_err(struct rcp_quic_conn *c, const struct rcp_quic_msg *m, int err)
 	rcp_buf_release(&b);
 }
 
-/* Expands a leading ~ with this host's $HOME. */
-static char *
-expand_home(const char *path)
-{
-	const char *home = getenv("HOME");
-
-	if (home != NULL && path[0] == '~' && (path[1] == '\0' || path[1] == '/'))
-		return rcp_xasprintf("%s%s", home, path + 1);
-	return rcp_xstrdup(path);
-}
-
 static int
 srv_root(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
     struct rcp_buf *out)
@@ -285,7 +275,7 @@ srv_root(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 		free(path);
 		return -EPROTO;
 	}
-	p = expand_home(path);
+	p = rcp_copy_expand_home(path, getenv("HOME"));
 	free(path);
 	n = strlen(p);
 	while (n > 1 && p[n - 1] == '/')
