@@ -135,25 +135,6 @@ rcp_child_pid(const struct rcp_child *c)
 	return c->pid;
 }
 
-/* Milliseconds left until deadline (ns; 0: none) for poll: -1 for none. */
-static int
-ms_left(uint64_t deadline)
-{
-	uint64_t now;
-
-	if (deadline == 0)
-		return -1;
-	now = rcp_now_ns();
-	return now >= deadline ? 0 : (int)((deadline - now + 999999) / 1000000);
-}
-
-static uint64_t
-deadline_after(int timeout_ms)
-{
-	return timeout_ms < 0 ? 0 : rcp_now_ns() +
-	    (uint64_t)timeout_ms * 1000000 + 1;
-}
-
 /* One read of fd within deadline: as rcp_child_read. */
 static ssize_t
 fd_read(int fd, void *buf, size_t n, uint64_t deadline)
@@ -163,7 +144,7 @@ fd_read(int fd, void *buf, size_t n, uint64_t deadline)
 	int p;
 
 	for (;;) {
-		p = poll(&pfd, 1, ms_left(deadline));
+		p = poll(&pfd, 1, rcp_deadline_ms_left(deadline));
 		if (p < 0 && errno == EINTR)
 			continue;
 		if (p < 0)
@@ -191,14 +172,14 @@ rcp_child_read(struct rcp_child *c, bool err, void *buf, size_t n,
 		c->pend_len -= n;
 		return (ssize_t)n;
 	}
-	return fd_read(err ? c->err : c->out, buf, n, deadline_after(timeout_ms));
+	return fd_read(err ? c->err : c->out, buf, n, rcp_deadline_after(timeout_ms));
 }
 
 int
 rcp_child_read_line(struct rcp_child *c, char **line, size_t max,
     int timeout_ms)
 {
-	uint64_t deadline = deadline_after(timeout_ms);
+	uint64_t deadline = rcp_deadline_after(timeout_ms);
 	char *nl;
 	size_t k;
 	ssize_t got;
@@ -293,7 +274,7 @@ reap(struct rcp_child *c)
 int
 rcp_child_wait(struct rcp_child *c, int timeout_ms, int *status)
 {
-	uint64_t deadline = deadline_after(timeout_ms);
+	uint64_t deadline = rcp_deadline_after(timeout_ms);
 	struct timespec step = { 0, CHILD_WAIT_STEP_NS };
 	bool done;
 
@@ -304,7 +285,7 @@ rcp_child_wait(struct rcp_child *c, int timeout_ms, int *status)
 		pthread_mutex_unlock(&c->wait_lock);
 		if (done)
 			return 0;
-		if (deadline != 0 && rcp_now_ns() >= deadline)
+		if (rcp_deadline_passed(deadline))
 			return RCP_ERR_TIMEOUT;
 		nanosleep(&step, NULL);
 	}

@@ -933,16 +933,13 @@ static int
 accept_alive(struct rcp_remote *r, struct rhost *h, struct ragent *only,
     struct rcp_quic_conn **c, char **cause)
 {
-	uint64_t deadline = rcp_now_ns() +
-	    (uint64_t)r->o.startup_timeout_ms * 1000000;
-	uint64_t now;
+	uint64_t deadline = rcp_deadline_after(r->o.startup_timeout_ms);
 	char *why;
 	int rv, step;
 
 	for (;;) {
-		now = rcp_now_ns();
-		step = now >= deadline ? 0 : (int)((deadline - now) / 1000000);
-		if (step > 250)
+		step = rcp_deadline_ms_left(deadline);
+		if (step < 0 || step > 250)
 			step = 250;
 		rv = rcp_quic_accept(h->ep, step, c, cause);
 		if (rv != RCP_ERR_TIMEOUT)
@@ -952,7 +949,7 @@ accept_alive(struct rcp_remote *r, struct rhost *h, struct ragent *only,
 			*cause = why;
 			return RCP_ERR_IO;
 		}
-		if (rcp_now_ns() >= deadline)
+		if (rcp_deadline_passed(deadline))
 			return rv;
 		free(*cause);
 		*cause = NULL;

@@ -271,21 +271,6 @@ rcp_ssh_shell_quote(const char *s)
 
 /* Time and waiting. */
 
-/* Returns the deadline for timeout_ms from now, or 0 for none (negative). */
-static uint64_t
-deadline_after(int timeout_ms)
-{
-	if (timeout_ms < 0)
-		return 0;
-	return rcp_now_ns() + (uint64_t)timeout_ms * 1000000u;
-}
-
-static bool
-deadline_passed(uint64_t deadline)
-{
-	return deadline != 0 && rcp_now_ns() >= deadline;
-}
-
 /*
  * requires s->lock.  Returns true if the socket has bytes that the next libssh
  * call may process; a step that had them calls session_notify after.
@@ -1054,7 +1039,7 @@ int
 rcp_ssh_proc_write_timeout(struct rcp_ssh_proc *p, const void *buf, size_t n,
     int timeout_ms)
 {
-	uint64_t deadline = deadline_after(timeout_ms);
+	uint64_t deadline = rcp_deadline_after(timeout_ms);
 	struct rcp_ssh *s = p->s;
 	const char *c = buf;
 	ssize_t k;
@@ -1070,7 +1055,7 @@ rcp_ssh_proc_write_timeout(struct rcp_ssh_proc *p, const void *buf, size_t n,
 		n -= (size_t)k;
 		if (k > 0)
 			session_yield(s);
-		else if (deadline_passed(deadline)) {
+		else if (rcp_deadline_passed(deadline)) {
 			r = RCP_ERR_TIMEOUT;
 			break;
 		} else
@@ -1172,7 +1157,7 @@ ssize_t
 rcp_ssh_proc_read(struct rcp_ssh_proc *p, bool err, void *buf, size_t n,
     int timeout_ms)
 {
-	uint64_t deadline = deadline_after(timeout_ms);
+	uint64_t deadline = rcp_deadline_after(timeout_ms);
 	struct rcp_ssh *s = p->s;
 	ssize_t k;
 	bool eof;
@@ -1184,7 +1169,7 @@ rcp_ssh_proc_read(struct rcp_ssh_proc *p, bool err, void *buf, size_t n,
 		k = proc_read_step(p, err, buf, n, &eof);
 		if (k != 0 || eof)
 			break;
-		if (timeout_ms == 0 || deadline_passed(deadline)) {
+		if (timeout_ms == 0 || rcp_deadline_passed(deadline)) {
 			k = RCP_ERR_TIMEOUT;
 			break;
 		}
@@ -1238,7 +1223,7 @@ int
 rcp_ssh_proc_read_line(struct rcp_ssh_proc *p, char **line, size_t max,
     int timeout_ms)
 {
-	uint64_t deadline = deadline_after(timeout_ms);
+	uint64_t deadline = rcp_deadline_after(timeout_ms);
 	struct rcp_ssh *s = p->s;
 	int r;
 
@@ -1247,7 +1232,7 @@ rcp_ssh_proc_read_line(struct rcp_ssh_proc *p, char **line, size_t max,
 	for (;;) {
 		if ((r = proc_line_step(p, line, max)) != 0)
 			break;
-		if (timeout_ms == 0 || deadline_passed(deadline)) {
+		if (timeout_ms == 0 || rcp_deadline_passed(deadline)) {
 			r = RCP_ERR_TIMEOUT;
 			break;
 		}
@@ -1260,7 +1245,7 @@ rcp_ssh_proc_read_line(struct rcp_ssh_proc *p, char **line, size_t max,
 int
 rcp_ssh_proc_wait(struct rcp_ssh_proc *p, int timeout_ms, int *status)
 {
-	uint64_t deadline = deadline_after(timeout_ms);
+	uint64_t deadline = rcp_deadline_after(timeout_ms);
 	struct rcp_ssh *s = p->s;
 	int r;
 
@@ -1274,7 +1259,7 @@ rcp_ssh_proc_wait(struct rcp_ssh_proc *p, int timeout_ms, int *status)
 		}
 		if (r != 0)
 			break;
-		if (timeout_ms == 0 || deadline_passed(deadline)) {
+		if (timeout_ms == 0 || rcp_deadline_passed(deadline)) {
 			r = RCP_ERR_TIMEOUT;
 			break;
 		}
@@ -1421,7 +1406,7 @@ rcp_ssh_run_io(struct rcp_ssh *s, const char *command,
 {
 	struct run_state st = { .io = io, .out = RCP_BUF_INIT,
 	    .err = RCP_BUF_INIT };
-	uint64_t deadline = deadline_after(timeout_ms);
+	uint64_t deadline = rcp_deadline_after(timeout_ms);
 	struct rcp_ssh_proc *p = NULL;
 	int r;
 
@@ -1442,7 +1427,7 @@ rcp_ssh_run_io(struct rcp_ssh *s, const char *command,
 			break;
 		if (r > 0)
 			session_yield(s);
-		else if (deadline_passed(deadline)) {
+		else if (rcp_deadline_passed(deadline)) {
 			*cause = rcp_xasprintf("%s did not finish within %d ms",
 			    p->what, timeout_ms);
 			r = RCP_ERR_TIMEOUT;

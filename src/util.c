@@ -195,6 +195,34 @@ rcp_now_ns(void)
 }
 
 uint64_t
+rcp_deadline_after(int timeout_ms)
+{
+	if (timeout_ms < 0)
+		return 0;
+	return rcp_now_ns() + (uint64_t)timeout_ms * 1000000u;
+}
+
+bool
+rcp_deadline_passed(uint64_t deadline)
+{
+	return deadline != 0 && rcp_now_ns() >= deadline;
+}
+
+int
+rcp_deadline_ms_left(uint64_t deadline)
+{
+	uint64_t now, left;
+
+	if (deadline == 0)
+		return -1;
+	now = rcp_now_ns();
+	if (now >= deadline)
+		return 0;
+	left = (deadline - now + 999999) / 1000000;
+	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+uint64_t
 rcp_cpu_ns(void)
 {
 	struct timespec ts;

@@ -42,6 +42,14 @@ int rcp_parse_double(const char *s, double *out);
 
 /* Nanoseconds on the monotonic clock. */
 uint64_t rcp_now_ns(void);
+/*
+ * Deadlines on that clock, in ns: timeout_ms from now, or 0 (none) for a
+ * negative timeout; whether one has passed (never for 0); and the
+ * milliseconds left, rounded up, for poll (-1 for none, 0 once passed).
+ */
+uint64_t rcp_deadline_after(int timeout_ms);
+bool rcp_deadline_passed(uint64_t deadline);
+int rcp_deadline_ms_left(uint64_t deadline);
 /* Nanoseconds of CPU time (user + system) used by this process so far. */
 uint64_t rcp_cpu_ns(void);
 /* Peak resident set size of this process in bytes. */

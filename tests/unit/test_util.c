@@ -133,6 +133,24 @@ test_format(void)
 	    "2.500s");
 }
 
+static void
+test_deadline(void)
+{
+	uint64_t d;
+	int left;
+
+	CU_ASSERT_EQUAL(rcp_deadline_after(-1), 0);
+	CU_ASSERT_FALSE(rcp_deadline_passed(0));
+	CU_ASSERT_EQUAL(rcp_deadline_ms_left(0), -1);
+	d = rcp_deadline_after(0);
+	CU_ASSERT(rcp_deadline_passed(d));
+	CU_ASSERT_EQUAL(rcp_deadline_ms_left(d), 0);
+	d = rcp_deadline_after(60000);
+	CU_ASSERT_FALSE(rcp_deadline_passed(d));
+	left = rcp_deadline_ms_left(d);
+	CU_ASSERT(left > 0 && left <= 60000);
+}
+
 void
 test_util_register(void)
 {
@@ -143,6 +161,7 @@ test_util_register(void)
 		{ "buf", test_buf },
 		{ "strerror", test_strerror },
 		{ "format", test_format },
+		{ "deadline", test_deadline },
 		{ NULL, NULL }
 	};
 
