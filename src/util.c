@@ -107,17 +107,30 @@ rcp_parse_uint(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/*
+ * The finite, non-negative decimal number at the start of s, *end after it.
+ * Digits (or '.') first: strtod alone would take "nan", "inf", a sign and
+ * blanks.  0 or RCP_ERR_INVAL.
+ */
+static int
+parse_number(const char *s, double *v, char **end)
+{
+	if (s == NULL || ((*s < '0' || *s > '9') && *s != '.'))
+		return RCP_ERR_INVAL;
+	errno = 0;
+	*v = strtod(s, end);
+	if (errno != 0 || *end == s || !isfinite(*v) || *v < 0)
+		return RCP_ERR_INVAL;
+	return 0;
+}
+
 int
 rcp_parse_double(const char *s, double *out)
 {
 	char *end;
 	double v;
 
-	if (s == NULL || ((*s < '0' || *s > '9') && *s != '.'))
-		return RCP_ERR_INVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || *end != '\0' || !isfinite(v) || v < 0)
+	if (parse_number(s, &v, &end) != 0 || *end != '\0')
 		return RCP_ERR_INVAL;
 	*out = v;
 	return 0;
@@ -129,12 +142,7 @@ rcp_parse_duration(const char *s, bool days, double max_s, uint64_t *ns)
 	char *end;
 	double v;
 
-	/* Digits first: strtod would take "nan", "inf" and blanks. */
-	if (s == NULL || ((*s < '0' || *s > '9') && *s != '.'))
-		return RCP_ERR_INVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || !isfinite(v))
+	if (parse_number(s, &v, &end) != 0)
 		return RCP_ERR_INVAL;
 	if (strcmp(end, "ms") == 0)
 		v /= 1000;
