@@ -92,14 +92,10 @@ ROPTS=(--ssh-config "$CFG")
 BUSER=
 if [ "$(id -u)" = 0 ]; then
 	BUSER=rcpbench
-	id "$BUSER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$BUSER" ||
-	    die "cannot make the account $BUSER"
-	[ "$(getent shadow "$BUSER" | cut -d: -f2)" = '!' ] && usermod -p '*' "$BUSER"
-	BHOME=$(getent passwd "$BUSER" | cut -d: -f6)
-	install -d -m 700 -o "$BUSER" "$BHOME/.ssh"
+	bench_account "$BUSER"
+	BHOME=$BENCH_HOME
 	install -m 600 -o "$BUSER" "$SSH_KEY" "$BHOME/.ssh/id_rcpbench"
 	install -m 644 -o "$BUSER" "$SSH_KEY.pub" "$BHOME/.ssh/id_rcpbench.pub"
-	install -m 600 -o "$BUSER" "$SSH_KEY.pub" "$BHOME/.ssh/authorized_keys"
 	install -m 600 -o "$BUSER" "$SSH_KNOWN_HOSTS" "$BHOME/.ssh/known_hosts_rcpbench"
 	sed -e "s|User root|User $BUSER|" -e "s|$SSH_KEY|$BHOME/.ssh/id_rcpbench|" \
 	    -e "s|$SSH_KNOWN_HOSTS|$BHOME/.ssh/known_hosts_rcpbench|" "$CFG" >"$WORK/user_config"

@@ -195,16 +195,7 @@ FILEGEN=$WORK/bin/filegen
 SSH_USER=${BENCH_SSH_USER:-root}
 OUT_DIR=$WORK
 if [ "$SSH_USER" != root ]; then
-    id "$SSH_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$SSH_USER" ||
-        die "cannot make the account $SSH_USER"
-    # sshd-lib's sshd also reads ~/.ssh/authorized_keys (as the user: the
-    # test's own key file is root's alone).
-    # A new account is locked ('!'), and sshd without PAM refuses locked
-    # accounts even for keys: '*' is "no password", not locked.
-    [ "$(getent shadow "$SSH_USER" | cut -d: -f2)" = '!' ] && usermod -p '*' "$SSH_USER"
-    home=$(getent passwd "$SSH_USER" | cut -d: -f6)
-    install -d -m 700 -o "$SSH_USER" "$home/.ssh"
-    install -m 600 -o "$SSH_USER" "$SSH_KEY.pub" "$home/.ssh/authorized_keys"
+    bench_account "$SSH_USER"
     sed -i "s/^\( *\)User root\$/\1User $SSH_USER/" "$SSH_CONFIG"
     OUT_DIR=$WORK/out
     mkdir "$OUT_DIR" && chown "$SSH_USER" "$OUT_DIR"

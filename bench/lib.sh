@@ -1,4 +1,4 @@
-# bench/lib.sh -- helpers shared by bench-local.sh and bench-remote.sh.
+# bench/lib.sh -- helpers shared by the bench-*.sh scripts.
 # The sourcing script sets BENCH_NAME (its name in messages) and SHM (the
 # tmpfs its data lives on); it defines tool_label TOOL and keeps its timings
 # in the associative array TIMES[DATASET,TOOL] ("t1 t2 ...") and the tools it
@@ -8,6 +8,22 @@ die() { printf '%s: error: %s\n' "$BENCH_NAME" "$*" >&2; exit 1; }
 note() { printf '%s: %s\n' "$BENCH_NAME" "$*" >&2; }
 
 now() { printf '%s' "$EPOCHREALTIME"; }
+
+# bench_account NAME: the account NAME, made if missing (a fresh home from
+# /etc/skel), that logs in to the harness's sshd (tests/e2e/sshd-lib.sh)
+# with its key: ~/.ssh/authorized_keys holds $SSH_KEY.pub (sshd-lib's sshd
+# reads it as the user; the harness's own key file is root's alone).  Sets
+# BENCH_HOME to its home.
+bench_account() {
+    id "$1" >/dev/null 2>&1 || useradd -m -s /bin/bash "$1" ||
+        die "cannot make the account $1"
+    # A new account is locked ('!'), and sshd without PAM refuses locked
+    # accounts even for keys: '*' is "no password", not locked.
+    [ "$(getent shadow "$1" | cut -d: -f2)" = '!' ] && usermod -p '*' "$1"
+    BENCH_HOME=$(getent passwd "$1" | cut -d: -f6)
+    install -d -m 700 -o "$1" "$BENCH_HOME/.ssh"
+    install -m 600 -o "$1" "$SSH_KEY.pub" "$BENCH_HOME/.ssh/authorized_keys"
+}
 avail_bytes() { df -B1 --output=avail "$SHM" | tail -n 1 | tr -d ' '; }
 gib() { awk -v b="$1" 'BEGIN { printf "%.2f GiB", b / 1073741824 }'; }
 
