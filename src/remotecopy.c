@@ -30,18 +30,13 @@ struct rcp_remotecopy {
 
 /* A path for the agent: remote relative paths are relative to our cwd. */
 static char *
-agent_path(const char *path, const char *cwd, bool keep_slash)
+agent_path(const char *path, const char *cwd)
 {
-	char *p;
-
 	if (path[0] == '/' || path[0] == '~' || cwd == NULL)
-		p = rcp_xstrdup(path[0] ? path : ".");
-	else if (path[0] == '\0')
-		p = rcp_xstrdup(cwd);
-	else
-		p = rcp_path_join(cwd, path);
-	(void)keep_slash;
-	return p;
+		return rcp_xstrdup(path[0] ? path : ".");
+	if (path[0] == '\0')
+		return rcp_xstrdup(cwd);
+	return rcp_path_join(cwd, path);
 }
 
 int
@@ -88,7 +83,7 @@ rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
 			rc->src_host = host;
 		else
 			free(host);
-		p = agent_path(path, cwd, false);
+		p = agent_path(path, cwd);
 		rcp_wire_put_str(&rc->request, p);
 		if (rc->prefetch.len > 0)
 			rcp_wire_put_str(&rc->prefetch, p);
@@ -102,7 +97,7 @@ rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
 		path = rcp_remotecopy_local(dst);
 	}
 	rc->dst_host = host;
-	p = agent_path(path, cwd, true);
+	p = agent_path(path, cwd);
 	rcp_wire_put_str(&rc->request, p);
 	free(p);
 	free(path);
