@@ -62,7 +62,8 @@ struct dnode {
 	struct stat	 st;
 	mode_t		 dst_mode;	/* mode the destination has now */
 	bool		 anchor;	/* parent of a copy root: no metadata */
-	bool		 dst_new;	/* created by us: no existing children */
+	atomic_bool	 dst_new;	/* created by us: no existing children;
+					 * set under lock, read by any worker */
 	bool		 dst_existed;	/* merged into an existing directory */
 	bool		 dst_failed;	/* could not be created: skip children */
 	bool		 lazy;		/* create only when a child needs it */
