@@ -14,12 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctlclient.h"
-#include "ctlproto.h"
-#include "error.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/util.h"
+#include "control/ctlclient.h"
+#include "control/ctlproto.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 struct client {
 	const char	*sock;

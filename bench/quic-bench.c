@@ -26,13 +26,14 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
-#include "error.h"
-#include "proto.h"
-#include "quic.h"
-#include "util.h"
-#include "wire.h"
+#include "base/error.h"
+#include "base/util.h"
+#include "net/proto.h"
+#include "net/quic.h"
+#include "net/wire.h"
+#include "opts/remoteopts.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 static double
 cpu_seconds(void)
@@ -86,7 +87,7 @@ quic_send(const struct sockaddr_in *addr, const uint8_t *sfp, int wfd,
 	cfg.cert = cert;
 	cfg.name = "sender";
 	if (getenv("RCP_BENCH_PROFILE") != NULL)
-		rcp_quic_profile_parse(getenv("RCP_BENCH_PROFILE"), &cfg.profile);
+		rcp_remoteopts_profile(getenv("RCP_BENCH_PROFILE"), &cfg.profile);
 	if (rcp_quic_connect(&cfg, (const struct sockaddr *)addr, sizeof(*addr),
 	    sfp, &c, &cause) != 0)
 		die("connect", cause);
@@ -139,7 +140,7 @@ quic_bench(uint64_t size, size_t frame)
 	cfg.cert = cert;
 	cfg.name = "receiver";
 	if (getenv("RCP_BENCH_PROFILE") != NULL)
-		rcp_quic_profile_parse(getenv("RCP_BENCH_PROFILE"), &cfg.profile);
+		rcp_remoteopts_profile(getenv("RCP_BENCH_PROFILE"), &cfg.profile);
 	if (rcp_quic_listen(&cfg, (struct sockaddr *)&a, sizeof(a), &ep,
 	    &cause) != 0)
 		die("listen", cause);

@@ -20,15 +20,14 @@
 
 #include <jansson.h>
 
-#include "cliopts.h"
-#include "ctlclient.h"
-#include "ctlproto.h"
-#include "error.h"
-#include "workers/job.h"
-#include "strbuf.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "control/ctlclient.h"
+#include "control/ctlproto.h"
+#include "opts/cliopts.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.0.0"
@@ -374,7 +373,7 @@ job_ended(const json_t *job, bool json, FILE *fp)
 			    json_array_get(errors, i)));
 		if (num(job, "errors_total") > (double)i && i > 0)
 			fprintf(fp, "  (rcpctl status %.0f shows up to %d)\n",
-			    num(job, "id"), RCP_JOB_MAX_ERRORS);
+			    num(job, "id"), RCP_CTL_MAX_ERRORS);
 		fflush(fp);
 	}
 	return state < 0 ? RCP_CTL_EXIT_FAILED : rcp_ctl_state_exit(state);

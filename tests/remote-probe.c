@@ -13,16 +13,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "copy.h"
-#include "copywire.h"
-#include "error.h"
-#include "proto.h"
-#include "remote.h"
-#include "strbuf.h"
-#include "util.h"
-#include "wire.h"
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "engine/copy.h"
+#include "net/proto.h"
+#include "net/wire.h"
+#include "remote/copywire.h"
+#include "remote/remote.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -202,7 +202,7 @@ main(int argc, char **argv)
 			o.rcpd_path = optarg;
 			break;
 		case 'P':
-			if (rcp_udp_ports_parse(optarg, &o.ports, &cause) != 0) {
+			if (rcp_remoteopts_ports(optarg, &o.ports, &cause) != 0) {
 				fprintf(stderr, "%s\n", cause);
 				return 2;
 			}

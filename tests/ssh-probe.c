@@ -14,12 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "log.h"
-#include "ssh.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "net/ssh.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 #define PROBE_TIMEOUT_MS	20000
 

@@ -9,14 +9,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "ctlproto.h"
-#include "error.h"
-#include "job.h"
-#include "remotecopy.h"
-#include "strbuf.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "control/ctlproto.h"
+#include "remote/remotecopy.h"
+#include "workers/job.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 /* The counters of struct rcp_copy_stats, by their JSON names. */
 #define STATS_FIELDS(X) \
@@ -66,7 +66,7 @@ rcp_job_free(struct rcp_job *j)
 
 /*
  * Makes a local path absolute ("~" against home, relative against cwd);
- * a remote one (host:path, see rcp_remotecopy_split) is kept as given, for
+ * a remote one (host:path, see rcp_remoteopts_split) is kept as given, for
  * its agent to resolve at run time.
  */
 static int
@@ -75,14 +75,14 @@ resolve_path(const struct rcp_job *j, const char *what, const char *arg,
 {
 	char *host = NULL, *path = NULL;
 
-	if (rcp_remotecopy_split(arg, j->opts.remote.force_remote, &host,
+	if (rcp_remoteopts_split(arg, j->opts.remote.force_remote, &host,
 	    &path)) {
 		free(host);
 		free(path);
 		*out = rcp_xstrdup(arg);
 		return 0;
 	}
-	path = rcp_remotecopy_local(arg);
+	path = rcp_remoteopts_local(arg);
 	if (path[0] == '~' && (path[1] == '\0' || path[1] == '/')) {
 		if (j->home == NULL) {
 			*cause = rcp_xasprintf("%s '%s' needs 'home'", what,
@@ -117,7 +117,7 @@ path_host(const struct rcp_job *j, const char *p)
 {
 	char *host = NULL, *path = NULL;
 
-	if (!rcp_remotecopy_split(p, j->opts.remote.force_remote, &host,
+	if (!rcp_remoteopts_split(p, j->opts.remote.force_remote, &host,
 	    &path))
 		return rcp_xstrdup("local");
 	free(path);
@@ -474,7 +474,7 @@ read_progress(struct rcp_job *j, const json_t *o)
 	if (json_is_array(e)) {
 		for (i = 0; i < json_array_size(e); i++) {
 			const char *m = json_string_value(json_array_get(e, i));
-			if (m != NULL && j->nerrors < RCP_JOB_MAX_ERRORS) {
+			if (m != NULL && j->nerrors < RCP_CTL_MAX_ERRORS) {
 				j->errors = rcp_xrealloc(j->errors,
 				    (j->nerrors + 1) * sizeof(char *));
 				j->errors[j->nerrors++] = rcp_xstrdup(m);
@@ -579,7 +579,7 @@ void
 rcp_job_add_error(struct rcp_job *j, const char *msg)
 {
 	j->errors_total++;
-	if (j->nerrors >= RCP_JOB_MAX_ERRORS)
+	if (j->nerrors >= RCP_CTL_MAX_ERRORS)
 		return;
 	j->errors = rcp_xrealloc(j->errors, (j->nerrors + 1) * sizeof(char *));
 	j->errors[j->nerrors++] = strlen(msg) > RCP_JOB_MAX_ERROR_LEN ?

@@ -15,12 +15,10 @@
 
 #include <jansson.h>
 
-#include "cliopts.h"
-#include "copy.h"
-#include "pool.h"
+#include "engine/copy.h"
+#include "opts/cliopts.h"
+#include "workers/pool.h"
 
-/* Errors of failed entries kept per job; later ones are only counted. */
-#define RCP_JOB_MAX_ERRORS	20
 /* Bytes of one kept error message. */
 #define RCP_JOB_MAX_ERROR_LEN	1024
 /* Priorities a client may ask for. */

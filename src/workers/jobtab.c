@@ -15,18 +15,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ctlproto.h"
-#include "error.h"
-#include "job.h"
-#include "jobtab.h"
-#include "journal.h"
-#include "pool.h"
-#include "runner.h"
-#include "sessions.h"
-#include "strbuf.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "control/ctlproto.h"
+#include "workers/job.h"
+#include "workers/jobtab.h"
+#include "workers/journal.h"
+#include "workers/pool.h"
+#include "workers/runner.h"
+#include "workers/sessions.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 /* Compact the journal when it is this many times its compacted size... */
 #define COMPACT_FACTOR	4

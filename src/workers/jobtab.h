@@ -17,9 +17,9 @@
 
 #include <jansson.h>
 
-#include "ctlproto.h"
-#include "job.h"
-#include "log.h"
+#include "base/log.h"
+#include "control/ctlproto.h"
+#include "workers/job.h"
 
 /* Jobs queued or running at once; a submit past it gets "busy". */
 #define RCP_JOBTAB_MAX_LIVE	1000000

@@ -11,12 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "journal.h"
-#include "strbuf.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "workers/journal.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 struct rcp_journal {
 	pthread_mutex_t	 lock;

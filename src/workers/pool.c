@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "pool.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/util.h"
+#include "workers/pool.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 /* A group with items running. */
 struct group {

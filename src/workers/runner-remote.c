@@ -8,14 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "proto.h"
-#include "remotecopy.h"
-#include "runner.h"
-#include "sessions.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/util.h"
+#include "net/proto.h"
+#include "remote/remotecopy.h"
+#include "workers/runner.h"
+#include "workers/sessions.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 struct rrun {
 	struct rcp_remotecopy_opts	 ro;

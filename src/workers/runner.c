@@ -27,17 +27,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "copy.h"
-#include "ctlproto.h"
-#include "error.h"
-#include "filter.h"
-#include "meta.h"
-#include "remotecopy.h"
-#include "runner.h"
-#include "strbuf.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "control/ctlproto.h"
+#include "engine/copy.h"
+#include "fs/filter.h"
+#include "fs/meta.h"
+#include "remote/remotecopy.h"
+#include "workers/runner.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 /* The fds of a job's process: reports out, the job in, this program. */
 #define CHILD_FD 3
@@ -327,7 +327,7 @@ spec_remote(const struct rcp_runner_spec *spec, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (rcp_remotecopy_split(i < spec->nsrcs ? spec->srcs[i] :
+		if (rcp_remoteopts_split(i < spec->nsrcs ? spec->srcs[i] :
 		    spec->dst, spec->opts->remote.force_remote, &host, &path)) {
 			free(host);
 			free(path);

@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "cliopts.h"
-#include "job.h"
+#include "opts/cliopts.h"
+#include "workers/job.h"
 
 struct rcp_sessions;
 struct rcp_uhosts;

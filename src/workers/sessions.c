@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto.h"
-#include "sessions.h"
-#include "strbuf.h"
-#include "util.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "net/proto.h"
+#include "workers/sessions.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 struct rcp_session {
 	char			*key;

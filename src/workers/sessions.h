@@ -18,8 +18,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "log.h"
-#include "remote.h"
+#include "base/log.h"
+#include "remote/remote.h"
 
 struct rcp_sessions;
 struct rcp_session;

@@ -8,7 +8,7 @@
 # The source tree, for the option table (lib.sh's RCP_SRCDIR defaults to the
 # build directory, which in an out-of-tree build holds no sources).
 SRCDIR=$RCP_SRCDIR
-[ -f "$SRCDIR/src/main-rcp.c" ] || SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
+[ -f "$SRCDIR/src/cmd/main-rcp.c" ] || SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
 
 # listing DIR: t_tree_listing plus a content hash for files (no times:
 # rcp's default keeps none).
@@ -88,16 +88,16 @@ t_check "dangling symlink as destination: refused" t_grep "already exists" "$T/o
 t_check "dangling symlink as destination: not followed" test ! -e "$T/nowhere"
 
 # --help names every long option of the option table, and every short one
-# (the table is rcp's option parser, src/cliopts.c, shared with the service).
+# (the table is rcp's option parser, src/opts/cliopts.c, shared with the service).
 t_check "--help: exit 0" t_run 0 "$T/help" "$RCP" --help
 t_check "--help: usage line" t_grep '^usage: rcp \[OPTIONS\] SRC\.\.\. DST' "$T/help"
-longs=$(sed -n '/^static const struct option longopts/,/^};/p' "$SRCDIR/src/cliopts.c" |
+longs=$(sed -n '/^static const struct option longopts/,/^};/p' "$SRCDIR/src/opts/cliopts.c" |
     grep -o '{ "[a-z-]*"' | cut -d'"' -f2)
 t_check "option table read ($(echo "$longs" | wc -w) long options)" test "$(echo "$longs" | wc -w)" -ge 25
 for o in $longs; do
 	t_check "--help lists --$o" t_grep "(^|[ ,])--$o([ ,]|$)" "$T/help"
 done
-shorts=$(sed -n 's/^#define RCP_CLIOPTS_SHORT "\([^"]*\)".*/\1/p' "$SRCDIR/src/cliopts.h" | tr -d :)
+shorts=$(sed -n 's/^#define RCP_CLIOPTS_SHORT "\([^"]*\)".*/\1/p' "$SRCDIR/src/opts/cliopts.h" | tr -d :)
 t_check "short option string read" test -n "$shorts"
 for ((i = 0; i < ${#shorts}; i++)); do
 	o=${shorts:i:1}

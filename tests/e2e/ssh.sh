@@ -1,5 +1,5 @@
 #!/bin/bash
-# ssh.sh: the SSH layer (src/ssh.c, driven by tests/ssh-probe) against a real
+# ssh.sh: the SSH layer (src/net/ssh.c, driven by tests/ssh-probe) against a real
 # sshd: commands, exit statuses, streams, channels in parallel, timeouts,
 # host key checking, authentication failures and the harness itself.
 . "$(dirname "$0")/lib.sh"

@@ -5,10 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "child.h"
-#include "error.h"
+#include "base/error.h"
+#include "base/util.h"
+#include "net/child.h"
 #include "unit.h"
-#include "util.h"
 
 static struct rcp_child *
 sh(const char *script)

@@ -8,14 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cliopts.h"
-#include "error.h"
-#include "filter.h"
-#include "strbuf.h"
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "fs/filter.h"
+#include "opts/cliopts.h"
 #include "unit.h"
-#include "util.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 /* Parses a NULL-terminated list of options (argv[0] is added). */
 static int

@@ -11,14 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cmp.h"
-#include "error.h"
-#include "log.h"
-#include "meta.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "engine/cmp.h"
+#include "fs/meta.h"
 #include "unit.h"
-#include "util.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 #define MAX_DIFFS 256
 

@@ -3,13 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "filter.h"
-#include "strbuf.h"
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "fs/filter.h"
 #include "unit.h"
-#include "util.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 static struct rcp_filter *
 make(const char *const *inc, const char *const *exc)

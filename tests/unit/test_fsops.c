@@ -11,12 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fsops.h"
-#include "strbuf.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "fs/fsops.h"
 #include "unit.h"
-#include "util.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 #define BIG (3u << 20)
 

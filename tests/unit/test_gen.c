@@ -7,12 +7,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/error.h"
+#include "base/util.h"
+#include "engine/gen.h"
 #include "unit.h"
-#include "error.h"
-#include "gen.h"
-#include "util.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 /* Fills spec from the three strings; asserts that they parse. */
 static void

@@ -1,10 +1,10 @@
 /* test_glob.c: glob matching used by filters. */
 #include <stdlib.h>
 
-#include "glob.h"
+#include "base/glob.h"
 #include "unit.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 static void
 test_star(void)

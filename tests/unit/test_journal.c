@@ -12,14 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ctlproto.h"
-#include "error.h"
-#include "unit.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/util.h"
+#include "control/ctlproto.h"
 #include "workers/job.h"
 #include "workers/journal.h"
+#include "unit.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 struct seen {
 	int	n;

@@ -15,15 +15,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "ctlclient.h"
-#include "ctlproto.h"
-#include "error.h"
-#include "master.h"
-#include "strbuf.h"
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "control/ctlclient.h"
+#include "control/ctlproto.h"
+#include "service/master.h"
 #include "unit.h"
-#include "util.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 struct fixture {
 	char			*dir;

@@ -6,13 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "meta.h"
-#include "strbuf.h"
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "fs/meta.h"
 #include "unit.h"
-#include "util.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 static void
 test_attrs_parse(void)

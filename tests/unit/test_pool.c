@@ -9,12 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "unit.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/util.h"
 #include "workers/pool.h"
+#include "unit.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 struct item {
 	struct rcp_pool_item	 it;		/* first: the pool's view */

@@ -2,12 +2,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "progress.h"
-#include "strbuf.h"
+#include "base/log.h"
+#include "base/strbuf.h"
+#include "engine/progress.h"
 #include "unit.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 static void
 test_text_and_bar(void)

@@ -11,15 +11,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "proto.h"
-#include "quic.h"
-#include "strbuf.h"
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "net/proto.h"
+#include "net/quic.h"
+#include "net/wire.h"
+#include "opts/remoteopts.h"
 #include "unit.h"
-#include "util.h"
-#include "wire.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 static struct sockaddr_in
 loopback(const char *ip)
@@ -64,7 +65,7 @@ test_port_ranges(void)
 	char *cause = NULL, *spec;
 	int fds[3], i, r, base;
 
-	CU_ASSERT_EQUAL(rcp_udp_ports_parse("8000-8999,10000", &pr, &cause), 0);
+	CU_ASSERT_EQUAL(rcp_remoteopts_ports("8000-8999,10000", &pr, &cause), 0);
 	CU_ASSERT_EQUAL(pr.n, 2);
 	CU_ASSERT_EQUAL(pr.r[0].lo, 8000);
 	CU_ASSERT_EQUAL(pr.r[0].hi, 8999);
@@ -72,7 +73,7 @@ test_port_ranges(void)
 	CU_ASSERT_EQUAL(pr.r[1].hi, 10000);
 	for (i = 0; bad[i] != NULL; i++) {
 		cause = NULL;
-		CU_ASSERT_EQUAL(rcp_udp_ports_parse(bad[i], &pr, &cause),
+		CU_ASSERT_EQUAL(rcp_remoteopts_ports(bad[i], &pr, &cause),
 		    RCP_ERR_INVAL);
 		CU_ASSERT_PTR_NOT_NULL(cause);
 		free(cause);
@@ -80,7 +81,7 @@ test_port_ranges(void)
 	/* A two-port range: two binds fit, the third is a clear error. */
 	base = 20000 + (int)(getpid() % 20000);
 	spec = rcp_xasprintf("%d-%d", base, base + 1);
-	CU_ASSERT_EQUAL(rcp_udp_ports_parse(spec, &pr, &cause), 0);
+	CU_ASSERT_EQUAL(rcp_remoteopts_ports(spec, &pr, &cause), 0);
 	free(spec);
 	for (i = 0; i < 3; i++) {
 		cause = NULL;

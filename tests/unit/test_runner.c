@@ -15,14 +15,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cliopts.h"
-#include "error.h"
-#include "strbuf.h"
-#include "unit.h"
-#include "util.h"
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "opts/cliopts.h"
 #include "workers/runner.h"
+#include "unit.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 struct seen {
 	pthread_mutex_t		 lock;

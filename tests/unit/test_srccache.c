@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "srccache.h"
+#include "base/util.h"
+#include "net/wire.h"
+#include "remote/srccache.h"
 #include "unit.h"
-#include "util.h"
-#include "wire.h"
 
 static struct rcp_srccache_dir *
 take(struct rcp_srccache *pc, const char *path)

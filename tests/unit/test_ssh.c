@@ -2,11 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "ssh.h"
+#include "base/error.h"
+#include "net/ssh.h"
 #include "unit.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 /* Parses spec and checks the parts; user NULL means none expected. */
 static void

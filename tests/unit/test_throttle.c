@@ -2,12 +2,12 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "error.h"
-#include "throttle.h"
+#include "base/error.h"
+#include "base/throttle.h"
+#include "base/util.h"
 #include "unit.h"
-#include "util.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 static void
 test_unlimited(void)

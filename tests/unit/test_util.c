@@ -2,12 +2,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "strbuf.h"
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "base/util.h"
 #include "unit.h"
-#include "util.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 static void
 test_parse_size(void)

@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "proto.h"
-#include "strbuf.h"
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "net/proto.h"
+#include "net/wire.h"
 #include "unit.h"
-#include "util.h"
-#include "wire.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 static const char odd_name[] = "dir/\xff\xfe-caf\xc3\xa9\nline";
 

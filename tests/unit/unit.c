@@ -10,11 +10,11 @@
 
 #include <CUnit/Basic.h>
 
-#include "unit.h"
-#include "util.h"
+#include "base/util.h"
 #include "workers/runner.h"
+#include "unit.h"
 
-#include "banned.h"
+#include "base/banned.h"
 
 void
 unit_add_suite(const char *name, const struct unit_test *tests)

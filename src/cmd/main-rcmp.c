@@ -1,0 +1,442 @@
+/*
+ * main-rcmp.c: rcmp, which compares two trees and writes each difference as
+ * a JSON line (see doc/rcmp.1 for the schema).
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "engine/cmp.h"
+#include "fs/meta.h"
+
+#include "base/banned.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+enum {
+	EXIT_SAME = 0,
+	EXIT_DIFFERENT = 1,
+	EXIT_TROUBLE = 2
+};
+
+enum {
+	OPT_METADATA_COMPARE = 256,
+	OPT_CONTENT,
+	OPT_EXIT_EARLY,
+	OPT_LOG,
+	OPT_THREADS,
+	OPT_VERSION
+};
+
+static const struct option long_options[] = {
+	{ "metadata-compare", required_argument, NULL, OPT_METADATA_COMPARE },
+	{ "content", no_argument, NULL, OPT_CONTENT },
+	{ "exit-early", no_argument, NULL, OPT_EXIT_EARLY },
+	{ "log", required_argument, NULL, OPT_LOG },
+	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* Where the difference records go; the library serializes the calls. */
+struct output {
+	FILE		*f;		/* NULL with -q and no --log */
+	const char	*name;		/* for messages */
+	int		 err;		/* errno of the first failed write */
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: rcmp [options] [--] SRC DST\n"
+"Compares the tree SRC with the tree DST and writes each difference as a\n"
+"JSON line.  Exit status: 0 same, 1 different, 2 trouble.\n"
+"\n"
+"  --metadata-compare SPEC  attributes to compare per type (default\n"
+"                           \"" RCP_CMP_DEFAULT_SPEC "\"); SPEC is\n"
+"                           \"f:LIST d:LIST l:LIST\" or one LIST for all\n"
+"                           types, LIST from uid,gid,mode,size,mtime,ctime\n"
+"  --content                also compare the bytes of files, symlink\n"
+"                           targets and device numbers\n"
+"  --exit-early             stop at the first difference or error\n"
+"  --log FILE               write the JSON lines to FILE, not stdout\n"
+"  --threads N              compare with N threads (default: from the CPUs)\n"
+"  -q, --quiet              write no JSON lines to stdout and no warnings\n"
+"  -v, --verbose            print a summary at the end; again for more\n"
+"  -h, --help               show this help\n"
+"      --version            show the version\n");
+}
+
+static void
+log_stderr(void *arg, int level, const char *msg)
+{
+	/* One fprintf per record: stdio's lock keeps threads' lines whole. */
+	if (level == RCP_LOG_ERROR)
+		fprintf(stderr, "rcmp: %s\n", msg);
+	else
+		fprintf(stderr, "rcmp: %s: %s\n", rcp_log_level_name(level),
+		    msg);
+}
+
+/*
+ * Sets key to the escaped form of the bytes s and, when that is not the
+ * bytes themselves (invalid UTF-8, control characters, backslashes), key
+ * with "_b64" appended to the bytes in base64: either way lossless.
+ */
+static void
+set_name(json_t *obj, const char *key, const char *s)
+{
+	struct rcp_buf b = RCP_BUF_INIT;
+	size_t n = strlen(s);
+	char *k;
+
+	rcp_buf_add_escaped(&b, s, n);
+	json_object_set_new(obj, key, json_stringn(rcp_buf_str(&b), b.len));
+	if (b.len != n || memcmp(b.data, s, n) != 0) {
+		rcp_buf_reset(&b);
+		rcp_buf_add_base64(&b, s, n);
+		k = rcp_xasprintf("%s_b64", key);
+		json_object_set_new(obj, k, json_string(rcp_buf_str(&b)));
+		free(k);
+	}
+	rcp_buf_release(&b);
+}
+
+/* RFC 3339 in UTC with nanoseconds: "2024-05-06T07:08:09.123456789Z". */
+static json_t *
+json_time(const struct timespec *ts)
+{
+	char buf[64];
+	struct tm tm;
+	size_t n;
+
+	if (gmtime_r(&ts->tv_sec, &tm) == NULL ||
+	    (n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm)) == 0)
+		return json_sprintf("@%jd.%09ld", (intmax_t)ts->tv_sec,
+		    ts->tv_nsec);
+	snprintf(buf + n, sizeof(buf) - n, ".%09ldZ", ts->tv_nsec);
+	return json_string(buf);
+}
+
+static json_t *
+json_attr(unsigned attr, const struct stat *st)
+{
+	switch (attr) {
+	case RCP_ATTR_UID:
+		return json_integer((json_int_t)st->st_uid);
+	case RCP_ATTR_GID:
+		return json_integer((json_int_t)st->st_gid);
+	case RCP_ATTR_MODE:
+		return json_sprintf("%04o", (unsigned)(st->st_mode & 07777));
+	case RCP_ATTR_SIZE:
+		return json_integer((json_int_t)st->st_size);
+	case RCP_ATTR_MTIME:
+		return json_time(&st->st_mtim);
+	case RCP_ATTR_CTIME:
+		return json_time(&st->st_ctim);
+	}
+	return json_null();
+}
+
+static void
+add_content(json_t *obj, const struct rcp_cmp_diff *d)
+{
+	mode_t mode = d->src->st_mode;
+
+	if (S_ISREG(mode)) {
+		json_object_set_new(obj, "src_size",
+		    json_integer((json_int_t)d->src->st_size));
+		json_object_set_new(obj, "dst_size",
+		    json_integer((json_int_t)d->dst->st_size));
+		if (d->offset >= 0)
+			json_object_set_new(obj, "offset",
+			    json_integer((json_int_t)d->offset));
+	} else if (S_ISLNK(mode)) {
+		set_name(obj, "src", d->src_link);
+		set_name(obj, "dst", d->dst_link);
+	} else {
+		json_object_set_new(obj, "src", json_sprintf("%u:%u",
+		    major(d->src->st_rdev), minor(d->src->st_rdev)));
+		json_object_set_new(obj, "dst", json_sprintf("%u:%u",
+		    major(d->dst->st_rdev), minor(d->dst->st_rdev)));
+	}
+}
+
+/* Builds the JSON record of one difference; the caller decrefs it. */
+static json_t *
+diff_json(const struct rcp_cmp_diff *d)
+{
+	json_t *obj = json_object();
+
+	set_name(obj, "path", d->path);
+	switch (d->kind) {
+	case RCP_CMP_MISSING:
+		json_object_set_new(obj, "diff", json_string("missing"));
+		json_object_set_new(obj, "side",
+		    json_string(d->src == NULL ? "src" : "dst"));
+		json_object_set_new(obj, "type", json_string(rcp_cmp_type_name(
+		    (d->src != NULL ? d->src : d->dst)->st_mode)));
+		break;
+	case RCP_CMP_TYPE:
+		json_object_set_new(obj, "diff", json_string("type"));
+		json_object_set_new(obj, "src",
+		    json_string(rcp_cmp_type_name(d->src->st_mode)));
+		json_object_set_new(obj, "dst",
+		    json_string(rcp_cmp_type_name(d->dst->st_mode)));
+		break;
+	case RCP_CMP_ATTR:
+		json_object_set_new(obj, "diff",
+		    json_string(rcp_attr_name(d->attr)));
+		json_object_set_new(obj, "type",
+		    json_string(rcp_cmp_type_name(d->src->st_mode)));
+		json_object_set_new(obj, "src", json_attr(d->attr, d->src));
+		json_object_set_new(obj, "dst", json_attr(d->attr, d->dst));
+		break;
+	case RCP_CMP_CONTENT:
+		json_object_set_new(obj, "diff", json_string("content"));
+		json_object_set_new(obj, "type",
+		    json_string(rcp_cmp_type_name(d->src->st_mode)));
+		add_content(obj, d);
+		break;
+	}
+	return obj;
+}
+
+static int
+print_diff(void *arg, const struct rcp_cmp_diff *d)
+{
+	struct output *out = arg;
+	json_t *obj;
+	char *line;
+
+	if (out->f == NULL)
+		return 0;
+	obj = diff_json(d);
+	line = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (line == NULL)
+		return RCP_ERR_NOMEM;
+	if (fputs(line, out->f) == EOF || putc('\n', out->f) == EOF) {
+		out->err = errno;
+		free(line);
+		return RCP_ERR_IO;
+	}
+	free(line);
+	return 0;
+}
+
+static void
+print_summary(const struct rcp_cmp_stats *st, uint64_t ns)
+{
+	char bytes[32], took[32];
+
+	fprintf(stderr, "rcmp: %ju entries compared, %ju files read (%s), "
+	    "%ju differences, %ju errors in %s\n", (uintmax_t)st->entries,
+	    (uintmax_t)st->files_read,
+	    rcp_fmt_bytes(bytes, sizeof(bytes), (double)st->bytes_read),
+	    (uintmax_t)st->differences, (uintmax_t)st->errors,
+	    rcp_fmt_duration(took, sizeof(took), ns));
+}
+
+#define bad_usage(...) rcp_usage_error("rcmp", EXIT_TROUBLE, __VA_ARGS__)
+
+/* Closes the output, reporting a failed write.  Returns 0 or -1. */
+static int
+close_output(struct output *out)
+{
+	int failed = out->err != 0;
+	char *shown;
+
+	if (out->f == NULL)
+		return 0;
+	if (fflush(out->f) != 0 || ferror(out->f)) {
+		failed = 1;
+		if (out->err == 0)
+			out->err = errno;
+	}
+	if (out->f != stdout && fclose(out->f) != 0 && !failed) {
+		failed = 1;
+		out->err = errno;
+	}
+	/* rcmp | head: the reader has seen enough, which is no error. */
+	if (failed && !(out->f == stdout && out->err == EPIPE)) {
+		shown = rcp_escape(out->name);
+		fprintf(stderr, "rcmp: cannot write '%s': %s\n", shown,
+		    strerror(out->err ? out->err : EIO));
+		free(shown);
+	}
+	out->f = NULL;
+	return failed ? -1 : 0;
+}
+
+/* The command line, parsed. */
+struct args {
+	struct rcp_cmp_opts	 o;
+	const char		*spec;
+	const char		*log_path;
+	int			 quiet;
+	int			 verbose;
+};
+
+/* Returns -1 when rcmp should go on, else the status to exit with. */
+static int
+parse_args(int argc, char **argv, struct args *a)
+{
+	uint64_t v;
+	int c;
+
+	opterr = 0;	/* our own messages, named rcmp whatever argv[0] is */
+	while ((c = getopt_long(argc, argv, ":qvh", long_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_METADATA_COMPARE:
+			a->spec = optarg;
+			break;
+		case OPT_CONTENT:
+			a->o.content = true;
+			break;
+		case OPT_EXIT_EARLY:
+			a->o.exit_early = true;
+			break;
+		case OPT_LOG:
+			a->log_path = optarg;
+			break;
+		case OPT_THREADS:
+			if (rcp_parse_uint(optarg, 256, &v) != 0 || v == 0)
+				return bad_usage("bad --threads '%s' (expected "
+				    "1 to 256)", optarg);
+			a->o.threads = (int)v;
+			break;
+		case 'q':
+			a->quiet = 1;
+			break;
+		case 'v':
+			a->verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			printf("rcmp (rcp) %s\n", PACKAGE_VERSION);
+			return 0;
+		case ':':
+			return bad_usage("option '%s' needs an argument",
+			    argv[optind - 1]);
+		default:
+			if (optopt != 0)
+				return bad_usage("unknown option '-%c'", optopt);
+			return bad_usage("unknown option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 2)
+		return bad_usage("%s", argc - optind < 2 ?
+		    "missing SRC or DST" : "too many arguments");
+	return -1;
+}
+
+/* Opens where the records go.  Returns 0, or -1 with a message printed. */
+static int
+open_output(const struct args *a, struct output *out)
+{
+	char *shown;
+
+	if (a->log_path != NULL) {
+		if ((out->f = fopen(a->log_path, "we")) == NULL) {
+			shown = rcp_escape(a->log_path);
+			fprintf(stderr, "rcmp: cannot open '%s': %s\n", shown,
+			    strerror(errno));
+			free(shown);
+			return -1;
+		}
+		out->name = a->log_path;
+	} else if (!a->quiet)
+		out->f = stdout;
+	return 0;
+}
+
+/*
+ * Turns the comparison's result into the exit status, printing its cause
+ * when that is news: a failed write was already reported by close_output,
+ * differences are in the records.
+ */
+static int
+exit_status(int r, const char *cause, const struct output *out,
+    int write_failed, const struct args *a, const struct rcp_cmp_stats *st)
+{
+	if (r != 0 && r != RCP_ERR_DIFFERENT && !(r == RCP_ERR_IO &&
+	    out->err != 0))
+		fprintf(stderr, "rcmp: %s\n", cause);
+	/* The reader went away while a difference was being written. */
+	if (write_failed && out->err == EPIPE && a->log_path == NULL)
+		return st->errors > 0 ? EXIT_TROUBLE : EXIT_DIFFERENT;
+	if (write_failed || (r != 0 && r != RCP_ERR_DIFFERENT))
+		return EXIT_TROUBLE;
+	return r == 0 ? EXIT_SAME : EXIT_DIFFERENT;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct rcp_log log = { log_stderr, NULL, RCP_LOG_WARN };
+	struct output out = { NULL, "standard output", 0 };
+	struct rcp_cmp_stats st;
+	struct args a;
+	char *cause = NULL;
+	uint64_t start;
+	int r, write_failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	memset(&a, 0, sizeof(a));
+	rcp_cmp_opts_init(&a.o);
+	a.spec = RCP_CMP_DEFAULT_SPEC;
+	if ((r = parse_args(argc, argv, &a)) >= 0)
+		return r;
+	if (rcp_attrs_parse(&a.o.attrs, a.spec, &cause) != 0) {
+		fprintf(stderr, "rcmp: bad --metadata-compare: %s\n", cause);
+		free(cause);
+		return EXIT_TROUBLE;
+	}
+	if (a.quiet)
+		log.level = RCP_LOG_ERROR;
+	else if (a.verbose > 0)
+		log.level = a.verbose > 2 ? RCP_LOG_TRACE :
+		    RCP_LOG_WARN + a.verbose;
+	if (open_output(&a, &out) != 0)
+		return EXIT_TROUBLE;
+	/* Trees deep or wide need descriptors: take what the hard limit allows. */
+	rcp_raise_nofile();
+
+	a.o.diff_fn = print_diff;
+	a.o.diff_arg = &out;
+	a.o.log = &log;
+	start = rcp_now_ns();
+	r = rcp_cmp_run(argv[optind], argv[optind + 1], &a.o, &st, &cause);
+	write_failed = close_output(&out) != 0;
+	r = exit_status(r, cause, &out, write_failed, &a, &st);
+	if (a.verbose > 0 && !a.quiet)
+		print_summary(&st, rcp_now_ns() - start);
+	free(cause);
+	return r;
+}

@@ -1,0 +1,171 @@
+/*
+ * main-rcpd.c: rcpd, the remote copy agent.  rcp starts it over SSH; it is
+ * not meant to be run by hand.  Secrets arrive on stdin, never in argv.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "net/proto.h"
+#include "net/quic.h"
+#include "opts/remoteopts.h"
+#include "remote/agent.h"
+
+#include "base/banned.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.0.0"
+#endif
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: rcpd --role source|destination [OPTIONS]\n"
+"       rcpd --protocol-version\n"
+"\n"
+"The agent rcp starts over SSH on the hosts of a remote copy.  It reads its\n"
+"start-up secrets from stdin and is not meant to be run by hand.\n"
+"\n"
+"  --role ROLE                   source or destination\n"
+"  --quic-port-ranges R          UDP ports to use, e.g. 8000-8999,10000\n"
+"  --quic-profile P              datacenter (default) or internet\n"
+"  --bind-addr ADDR              source: address to listen on (default: the\n"
+"                                one the master reached this host at)\n"
+"  --remote-copy-conn-timeout-sec N  QUIC handshake timeout\n"
+"  --quic-idle-timeout-sec N     drop a silent peer after N seconds\n"
+"  --quic-keepalive-sec N        keep-alive interval\n"
+"  -v, --verbose                 forward more log records to the master\n"
+"  --protocol-version            print the version and protocol, exit\n"
+"  -h, --help                    show this help\n");
+}
+
+enum {
+	OPT_ROLE = 256,
+	OPT_PORTS,
+	OPT_PROFILE,
+	OPT_BIND,
+	OPT_CONN_TIMEOUT,
+	OPT_IDLE,
+	OPT_KEEPALIVE,
+	OPT_PROTO
+};
+
+static const struct option longopts[] = {
+	{ "role", required_argument, NULL, OPT_ROLE },
+	{ "quic-port-ranges", required_argument, NULL, OPT_PORTS },
+	{ "quic-profile", required_argument, NULL, OPT_PROFILE },
+	{ "bind-addr", required_argument, NULL, OPT_BIND },
+	{ "remote-copy-conn-timeout-sec", required_argument, NULL, OPT_CONN_TIMEOUT },
+	{ "quic-idle-timeout-sec", required_argument, NULL, OPT_IDLE },
+	{ "quic-keepalive-sec", required_argument, NULL, OPT_KEEPALIVE },
+	{ "protocol-version", no_argument, NULL, OPT_PROTO },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static int
+seconds(const char *opt, const char *arg, uint32_t *ms)
+{
+	uint64_t v;
+
+	if (rcp_parse_uint(arg, 86400, &v) != 0 || v == 0) {
+		fprintf(stderr, "rcpd: %s: '%s' is not a number of seconds "
+		    "from 1 to 86400\n", opt, arg);
+		return -1;
+	}
+	*ms = (uint32_t)(v * 1000);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct rcp_agent_opts o;
+	char *cause = NULL;
+	int ch;
+
+	signal(SIGPIPE, SIG_IGN);
+	rcp_agent_opts_init(&o);
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_ROLE:
+			if (strcmp(optarg, "source") == 0)
+				o.role = RCP_ROLE_SOURCE;
+			else if (strcmp(optarg, "destination") == 0)
+				o.role = RCP_ROLE_DESTINATION;
+			else {
+				fprintf(stderr, "rcpd: unknown role '%s'\n",
+				    optarg);
+				return 2;
+			}
+			break;
+		case OPT_PORTS:
+			if (rcp_remoteopts_ports(optarg, &o.ports, &cause) != 0) {
+				fprintf(stderr, "rcpd: %s\n", cause);
+				free(cause);
+				return 2;
+			}
+			break;
+		case OPT_PROFILE:
+			if (rcp_remoteopts_profile(optarg, &o.quic.profile) != 0) {
+				fprintf(stderr, "rcpd: unknown profile '%s' "
+				    "(expected datacenter or internet)\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_BIND:
+			o.bind_addr = optarg;
+			break;
+		case OPT_CONN_TIMEOUT:
+			if (seconds("--remote-copy-conn-timeout-sec", optarg,
+			    &o.quic.conn_timeout_ms) != 0)
+				return 2;
+			break;
+		case OPT_IDLE:
+			if (seconds("--quic-idle-timeout-sec", optarg,
+			    &o.quic.idle_timeout_ms) != 0)
+				return 2;
+			break;
+		case OPT_KEEPALIVE:
+			if (seconds("--quic-keepalive-sec", optarg,
+			    &o.quic.keepalive_ms) != 0)
+				return 2;
+			break;
+		case OPT_PROTO:
+			printf("rcpd %s protocol %d\n", PACKAGE_VERSION,
+			    RCP_PROTO_VERSION);
+			return 0;
+		case 'v':
+			o.verbosity++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case ':':
+			fprintf(stderr, "rcpd: option '%s' needs a value\n",
+			    argv[optind - 1]);
+			return 2;
+		default:
+			fprintf(stderr, "rcpd: unknown option '%s'\n",
+			    argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (o.role == 0) {
+		fprintf(stderr, "rcpd: --role is required\n");
+		usage(stderr);
+		return 2;
+	}
+	return rcp_agent_run(&o);
+}

@@ -1,0 +1,1020 @@
+/*
+ * cmp.c: the tree comparison behind rcmp.
+ *
+ * A directory pair is one unit of work: its lister reads both listings,
+ * sorts and merges them, stats every name on both sides and reports what
+ * differs; subdirectory pairs (and, with content, file pairs) go onto a
+ * shared LIFO stack that a pool of threads drains, so the walk runs depth
+ * first and memory stays near one listing per level per thread.  Entries
+ * are reached with *at() calls from their parent's open directories, never
+ * by path, so depth is unlimited; a node keeps its directories open only
+ * while children still have to be opened from them.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "engine/cmp.h"
+#include "fs/meta.h"
+
+#include "base/banned.h"
+
+#define CMP_BUF_SIZE	(1024 * 1024)	/* read size per side and worker */
+#define CMP_LINK_MAX	(64 * 1024)	/* longest symlink target we read */
+#define CMP_FILES_QUEUED 1024		/* past this, listers compare inline */
+#define CMP_BATCH	256		/* items a lister hands over at once */
+#define CMP_THREADS_MAX	256
+
+/* A directory pair; lives while anything below it is still pending. */
+struct node {
+	struct node	*parent;	/* NULL for the roots */
+	char		*name;
+	DIR		*dir[2];	/* closed when fdusers drops to 0 */
+	atomic_uint	 refs;		/* child nodes, items, its lister */
+	atomic_uint	 fdusers;	/* items not yet opened, its lister */
+};
+
+enum { ITEM_DIR, ITEM_FILE };
+
+struct item {
+	struct item	*next;
+	int		 type;
+	struct node	*parent;	/* holds a ref (and, see fduser, an
+					 * fduser) on it; NULL for the roots */
+	struct node	*node;		/* the roots' ITEM_DIR: already open */
+	bool		 fduser;
+	char		*name;
+	struct stat	*st;		/* ITEM_FILE: both sides' */
+};
+
+struct cmp {
+	const struct rcp_cmp_opts *o;
+	const char	*root[2];
+	int		 threads;
+
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	struct item	*stack;		/* requires lock */
+	size_t		 outstanding;	/* queued or running; requires lock */
+	atomic_size_t	 files_queued;
+
+	pthread_mutex_t	 report_lock;
+	int		 cb_error;	/* requires report_lock */
+
+	atomic_bool	 stop;
+	atomic_uint_fast64_t entries, files_read, bytes_read, differences;
+	atomic_uint_fast64_t errors;
+};
+
+/* A thread's scratch state. */
+struct worker {
+	struct cmp		 *c;
+	pthread_t		  thread;
+	char			 *buf[2];	/* CMP_BUF_SIZE each, lazily */
+	struct rcp_buf		  path;
+	const struct node	**chain;
+	size_t			  chain_cap;
+};
+
+/* The entry being compared: a name in a node, or the roots (dir NULL). */
+struct ent {
+	struct node	*dir;
+	const char	*name;
+};
+
+/* Results of compare_pair: what is left to do for the pair. */
+enum { PAIR_DONE, PAIR_DIR, PAIR_FILE };
+
+/* A directory's names, sorted bytewise. */
+struct listing {
+	struct rcp_buf	  arena;	/* the names, each NUL-terminated */
+	char		**v;
+	size_t		  n;
+};
+
+const char *
+rcp_cmp_type_name(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return "file";
+	case S_IFDIR:
+		return "dir";
+	case S_IFLNK:
+		return "symlink";
+	case S_IFIFO:
+		return "fifo";
+	case S_IFSOCK:
+		return "socket";
+	case S_IFCHR:
+		return "chardev";
+	case S_IFBLK:
+		return "blockdev";
+	}
+	return "unknown";
+}
+
+void
+rcp_cmp_opts_init(struct rcp_cmp_opts *o)
+{
+	char *cause = NULL;
+
+	memset(o, 0, sizeof(*o));
+	if (rcp_attrs_parse(&o->attrs, RCP_CMP_DEFAULT_SPEC, &cause) != 0)
+		abort();	/* our own constant */
+}
+
+static bool
+stopped(struct cmp *c)
+{
+	return atomic_load(&c->stop) ||
+	    (c->o->cancel != NULL && atomic_load(c->o->cancel));
+}
+
+static int
+ent_fd(const struct ent *e, int side)
+{
+	return e->dir != NULL ? dirfd(e->dir->dir[side]) : AT_FDCWD;
+}
+
+static const char *
+ent_name(struct cmp *c, const struct ent *e, int side)
+{
+	return e->dir != NULL ? e->name : c->root[side];
+}
+
+/* Returns e's path relative to the roots in w->path, "." for the roots. */
+static const char *
+rel_path(struct worker *w, const struct ent *e)
+{
+	const struct node *n;
+	size_t depth = 0, i;
+
+	rcp_buf_reset(&w->path);
+	if (e->dir == NULL) {
+		rcp_buf_addch(&w->path, '.');
+		return rcp_buf_str(&w->path);
+	}
+	for (n = e->dir; n->parent != NULL; n = n->parent) {
+		if (depth == w->chain_cap) {
+			w->chain_cap = w->chain_cap ? w->chain_cap * 2 : 64;
+			w->chain = rcp_xrealloc(w->chain,
+			    w->chain_cap * sizeof(*w->chain));
+		}
+		w->chain[depth++] = n;
+	}
+	for (i = depth; i > 0; i--) {
+		rcp_buf_addstr(&w->path, w->chain[i - 1]->name);
+		rcp_buf_addch(&w->path, '/');
+	}
+	rcp_buf_addstr(&w->path, e->name);
+	return rcp_buf_str(&w->path);
+}
+
+/* Logs "cannot VERB 'root/path': why" and counts an error. */
+static void
+walk_error(struct worker *w, const struct ent *e, int side, const char *verb,
+    const char *why)
+{
+	struct cmp *c = w->c;
+	const char *rel = rel_path(w, e);
+	char *full, *shown;
+
+	full = e->dir == NULL ? rcp_xstrdup(c->root[side]) :
+	    rcp_path_join(c->root[side], rel);
+	shown = rcp_escape(full);
+	rcp_log(c->o->log, RCP_LOG_ERROR, "cannot %s '%s': %s", verb, shown,
+	    why);
+	free(shown);
+	free(full);
+	atomic_fetch_add(&c->errors, 1);
+	if (c->o->exit_early)
+		atomic_store(&c->stop, true);
+}
+
+static void
+walk_errno(struct worker *w, const struct ent *e, int side, const char *verb,
+    int err)
+{
+	walk_error(w, e, side, verb, strerror(err));
+}
+
+/* Hands one difference to the caller, unless the comparison has stopped. */
+static void
+report(struct worker *w, const struct ent *e, struct rcp_cmp_diff *d)
+{
+	struct cmp *c = w->c;
+	int r = 0;
+
+	d->path = rel_path(w, e);
+	pthread_mutex_lock(&c->report_lock);
+	if (!stopped(c)) {
+		atomic_fetch_add(&c->differences, 1);
+		if (c->o->diff_fn != NULL)
+			r = c->o->diff_fn(c->o->diff_arg, d);
+		if (r != 0) {
+			c->cb_error = r < 0 ? r : RCP_ERR_INTERNAL;
+			atomic_store(&c->stop, true);
+		} else if (c->o->exit_early)
+			atomic_store(&c->stop, true);
+	}
+	pthread_mutex_unlock(&c->report_lock);
+}
+
+static void
+report_simple(struct worker *w, const struct ent *e, int kind, unsigned attr,
+    const struct stat *src, const struct stat *dst)
+{
+	struct rcp_cmp_diff d;
+
+	memset(&d, 0, sizeof(d));
+	d.kind = kind;
+	d.attr = attr;
+	d.src = src;
+	d.dst = dst;
+	d.offset = -1;
+	report(w, e, &d);
+}
+
+static void
+report_content(struct worker *w, const struct ent *e, const struct stat st[2],
+    int64_t offset, const char *l0, const char *l1)
+{
+	struct rcp_cmp_diff d;
+
+	memset(&d, 0, sizeof(d));
+	d.kind = RCP_CMP_CONTENT;
+	d.src = &st[0];
+	d.dst = &st[1];
+	d.offset = offset;
+	d.src_link = l0;
+	d.dst_link = l1;
+	report(w, e, &d);
+}
+
+static struct node *
+node_new(struct node *parent, char *name, DIR *d0, DIR *d1)
+{
+	struct node *n = rcp_xcalloc(1, sizeof(*n));
+
+	n->parent = parent;
+	if (parent != NULL)
+		atomic_fetch_add(&parent->refs, 1);
+	n->name = name;
+	n->dir[0] = d0;
+	n->dir[1] = d1;
+	atomic_init(&n->refs, 1);
+	atomic_init(&n->fdusers, 1);
+	return n;
+}
+
+/* Drops a use of n's directories; the last one closes them. */
+static void
+node_put_fd(struct node *n)
+{
+	if (atomic_fetch_sub(&n->fdusers, 1) == 1) {
+		closedir(n->dir[0]);
+		closedir(n->dir[1]);
+		n->dir[0] = n->dir[1] = NULL;
+	}
+}
+
+/* Drops a reference to n; the last one frees it and unrefs its parent. */
+static void
+node_put(struct node *n)
+{
+	struct node *parent;
+
+	while (n != NULL && atomic_fetch_sub(&n->refs, 1) == 1) {
+		parent = n->parent;
+		free(n->name);
+		free(n);
+		n = parent;
+	}
+}
+
+static struct item *
+item_new(int type, struct node *parent, const char *name)
+{
+	struct item *it = rcp_xcalloc(1, sizeof(*it));
+
+	it->type = type;
+	it->parent = parent;
+	it->name = rcp_xstrdup(name);
+	if (parent != NULL) {
+		atomic_fetch_add(&parent->refs, 1);
+		atomic_fetch_add(&parent->fdusers, 1);
+		it->fduser = true;
+	}
+	return it;
+}
+
+static void
+item_drop_fd(struct item *it)
+{
+	if (it->fduser) {
+		node_put_fd(it->parent);
+		it->fduser = false;
+	}
+}
+
+static void
+item_free(struct item *it)
+{
+	item_drop_fd(it);
+	if (it->node != NULL) {
+		node_put_fd(it->node);
+		node_put(it->node);
+	}
+	node_put(it->parent);
+	free(it->name);
+	free(it->st);
+	free(it);
+}
+
+/*
+ * Pushes a list built by prepending (so its head is the last entry) onto
+ * the stack, leaving the first entry on top: one thread walks in order.
+ */
+static void
+push_items(struct cmp *c, struct item **list)
+{
+	struct item *it;
+	size_t n = 0;
+
+	if (*list == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	while ((it = *list) != NULL) {
+		*list = it->next;
+		it->next = c->stack;
+		c->stack = it;
+		c->outstanding++;
+		n++;
+	}
+	if (n > 1)
+		pthread_cond_broadcast(&c->cond);
+	else
+		pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Reads up to n bytes, fewer only at the end of the file. */
+static ssize_t
+read_full(int fd, char *buf, size_t n)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		r = read(fd, buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+/* Returns the index of the first differing byte of a and b (n if none). */
+static size_t
+first_diff(const char *a, const char *b, size_t n)
+{
+	size_t i = 0, step;
+
+	/* memcmp is much faster than a byte loop: narrow down with it. */
+	while (n - i > 64) {
+		step = (n - i) / 2;
+		if (memcmp(a + i, b + i, step) == 0)
+			i += step;
+		else if (step <= 64)
+			break;
+		else
+			n = i + step;
+	}
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
+static int
+open_file(struct worker *w, const struct ent *e, int side)
+{
+	const int flags = O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK |
+	    O_CLOEXEC;
+	struct stat st;
+	int fd, err;
+
+	/* A comparison should not touch atimes; only owners may ask that. */
+	fd = openat(ent_fd(e, side), ent_name(w->c, e, side),
+	    flags | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = openat(ent_fd(e, side), ent_name(w->c, e, side), flags);
+	if (fd < 0) {
+		walk_errno(w, e, side, "open", errno);
+		return -1;
+	}
+	/* O_NONBLOCK kept a FIFO swapped in since the stat from hanging. */
+	if (fstat(fd, &st) != 0) {
+		err = errno;
+		close(fd);
+		walk_errno(w, e, side, "stat", err);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		walk_error(w, e, side, "compare",
+		    "replaced during the comparison");
+		return -1;
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	return fd;
+}
+
+/* Compares the bytes of two regular files of the same size. */
+static void
+compare_file(struct worker *w, const struct ent *e, const struct stat st[2])
+{
+	struct cmp *c = w->c;
+	int fd[2] = { -1, -1 }, side;
+	int64_t off = 0;
+	ssize_t got[2];
+	size_t i;
+
+	for (side = 0; side < 2; side++)
+		if ((fd[side] = open_file(w, e, side)) < 0)
+			goto out;
+	if (w->buf[0] == NULL) {
+		w->buf[0] = rcp_xmalloc(CMP_BUF_SIZE);
+		w->buf[1] = rcp_xmalloc(CMP_BUF_SIZE);
+	}
+	atomic_fetch_add(&c->files_read, 1);
+	while (!stopped(c)) {
+		for (side = 0; side < 2; side++) {
+			got[side] = read_full(fd[side], w->buf[side],
+			    CMP_BUF_SIZE);
+			if (got[side] < 0) {
+				walk_errno(w, e, side, "read", errno);
+				goto out;
+			}
+			atomic_fetch_add(&c->bytes_read, (uint64_t)got[side]);
+		}
+		i = first_diff(w->buf[0], w->buf[1],
+		    (size_t)(got[0] < got[1] ? got[0] : got[1]));
+		if (i < (size_t)got[0] || i < (size_t)got[1]) {
+			/* A file that grew or shrank under us ends here too. */
+			report_content(w, e, st, off + (int64_t)i, NULL, NULL);
+			goto out;
+		}
+		if (got[0] == 0)
+			break;
+		off += got[0];
+	}
+out:
+	for (side = 0; side < 2; side++)
+		if (fd[side] >= 0)
+			close(fd[side]);
+}
+
+/* Reads a symlink's target; returns it (caller frees) or NULL, logged. */
+static char *
+read_link(struct worker *w, const struct ent *e, int side, off_t size)
+{
+	size_t cap = size > 0 && size < CMP_LINK_MAX ? (size_t)size + 1 : 256;
+	char *buf = NULL;
+	ssize_t n;
+
+	for (;;) {
+		buf = rcp_xrealloc(buf, cap);
+		n = readlinkat(ent_fd(e, side), ent_name(w->c, e, side), buf,
+		    cap);
+		if (n < 0) {
+			walk_errno(w, e, side, "read link", errno);
+			free(buf);
+			return NULL;
+		}
+		if ((size_t)n < cap)
+			break;
+		if (cap >= CMP_LINK_MAX) {
+			walk_error(w, e, side, "read link", "target too long");
+			free(buf);
+			return NULL;
+		}
+		cap *= 2;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static void
+compare_link(struct worker *w, const struct ent *e, const struct stat st[2])
+{
+	char *t0, *t1 = NULL;
+
+	if ((t0 = read_link(w, e, 0, st[0].st_size)) == NULL ||
+	    (t1 = read_link(w, e, 1, st[1].st_size)) == NULL)
+		goto out;
+	if (strcmp(t0, t1) != 0)
+		report_content(w, e, st, -1, t0, t1);
+out:
+	free(t0);
+	free(t1);
+}
+
+/*
+ * Compares type, attributes and the cheap kinds of content of an entry
+ * present on both sides.  Returns PAIR_DIR when the directories' contents
+ * are still to be compared, PAIR_FILE when the files' bytes are.
+ */
+static int
+compare_pair(struct worker *w, const struct ent *e, const struct stat st[2])
+{
+	const struct rcp_cmp_opts *o = w->c->o;
+	mode_t mode = st[0].st_mode;
+	unsigned diff, bit;
+
+	if ((mode & S_IFMT) != (st[1].st_mode & S_IFMT)) {
+		report_simple(w, e, RCP_CMP_TYPE, 0, &st[0], &st[1]);
+		return PAIR_DONE;
+	}
+	diff = rcp_attrs_diff(rcp_attrs_for(&o->attrs, mode), &st[0], &st[1]);
+	for (bit = 1; diff != 0; bit <<= 1) {
+		if (diff & bit)
+			report_simple(w, e, RCP_CMP_ATTR, bit, &st[0], &st[1]);
+		diff &= ~bit;
+	}
+	if (S_ISDIR(mode))
+		return PAIR_DIR;
+	if (!o->content)
+		return PAIR_DONE;
+	if (S_ISREG(mode)) {
+		if (st[0].st_size != st[1].st_size)
+			report_content(w, e, st, -1, NULL, NULL);
+		else if (st[0].st_size > 0 && (st[0].st_dev != st[1].st_dev ||
+		    st[0].st_ino != st[1].st_ino))
+			return PAIR_FILE;	/* not one file twice */
+	} else if (S_ISLNK(mode))
+		compare_link(w, e, st);
+	else if ((S_ISCHR(mode) || S_ISBLK(mode)) &&
+	    st[0].st_rdev != st[1].st_rdev)
+		report_content(w, e, st, -1, NULL, NULL);
+	return PAIR_DONE;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Reads and sorts a directory's names.  Returns 0 or an errno value. */
+static int
+read_listing(DIR *d, struct listing *l)
+{
+	struct dirent *de;
+	size_t *off = NULL, cap = 0, i;
+	int err = 0;
+
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			err = errno;
+			break;
+		}
+		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
+		    (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+			continue;
+		if (l->n == cap) {
+			cap = cap ? cap * 2 : 64;
+			off = rcp_xrealloc(off, cap * sizeof(*off));
+		}
+		off[l->n++] = l->arena.len;
+		rcp_buf_add(&l->arena, de->d_name, strlen(de->d_name) + 1);
+	}
+	if (err == 0) {
+		l->v = rcp_xmalloc(l->n * sizeof(*l->v));
+		for (i = 0; i < l->n; i++)
+			l->v[i] = l->arena.data + off[i];
+		qsort(l->v, l->n, sizeof(*l->v), cmp_names);
+	}
+	free(off);
+	return err;
+}
+
+static void
+listing_release(struct listing *l)
+{
+	rcp_buf_release(&l->arena);
+	free(l->v);
+}
+
+/*
+ * Compares one name of directory pair n; has[] says on which sides the
+ * listing showed it.  Work still to do is prepended to *batch.
+ */
+static void
+compare_name(struct worker *w, struct node *n, const char *name,
+    const bool has_in[2], struct item **batch)
+{
+	struct cmp *c = w->c;
+	struct ent e = { n, name };
+	struct stat st[2];
+	struct item *it;
+	bool has[2] = { has_in[0], has_in[1] };
+	int side, what;
+
+	atomic_fetch_add(&c->entries, 1);
+	for (side = 0; side < 2; side++) {
+		if (!has[side])
+			continue;
+		if (fstatat(dirfd(n->dir[side]), name, &st[side],
+		    AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		if (errno != ENOENT) {
+			walk_errno(w, &e, side, "stat", errno);
+			return;
+		}
+		has[side] = false;	/* removed since the listing */
+	}
+	if (!has[0] && !has[1])
+		return;
+	if (!has[0] || !has[1]) {
+		report_simple(w, &e, RCP_CMP_MISSING, 0, has[0] ? &st[0] : NULL,
+		    has[1] ? &st[1] : NULL);
+		return;
+	}
+	what = compare_pair(w, &e, st);
+	if (what == PAIR_FILE && (c->threads == 1 ||
+	    atomic_load(&c->files_queued) >= CMP_FILES_QUEUED)) {
+		compare_file(w, &e, st);
+		return;
+	}
+	if (what == PAIR_DONE)
+		return;
+	it = item_new(what == PAIR_DIR ? ITEM_DIR : ITEM_FILE, n, name);
+	if (what == PAIR_FILE) {
+		it->st = rcp_xmalloc(2 * sizeof(*it->st));
+		it->st[0] = st[0];
+		it->st[1] = st[1];
+		atomic_fetch_add(&c->files_queued, 1);
+	}
+	it->next = *batch;
+	*batch = it;
+}
+
+/* Compares the contents of directory pair n, which this thread owns. */
+static void
+list_dir(struct worker *w, struct node *n)
+{
+	struct cmp *c = w->c;
+	struct ent self = { n->parent, n->name };
+	struct listing l[2];
+	struct item *batch = NULL, *before;
+	size_t i = 0, j = 0, queued = 0;
+	bool has[2];
+	const char *name;
+	int side, r, err;
+
+	memset(l, 0, sizeof(l));
+	if (rcp_log_enabled(c->o->log, RCP_LOG_DEBUG)) {
+		char *shown = rcp_escape(rel_path(w, &self));
+
+		rcp_log(c->o->log, RCP_LOG_DEBUG, "comparing '%s'", shown);
+		free(shown);
+	}
+	for (side = 0; side < 2; side++) {
+		if ((err = read_listing(n->dir[side], &l[side])) != 0) {
+			walk_errno(w, &self, side, "read directory", err);
+			goto out;
+		}
+	}
+	while ((i < l[0].n || j < l[1].n) && !stopped(c)) {
+		if (i == l[0].n)
+			r = 1;
+		else if (j == l[1].n)
+			r = -1;
+		else
+			r = strcmp(l[0].v[i], l[1].v[j]);
+		has[0] = r <= 0;
+		has[1] = r >= 0;
+		name = r <= 0 ? l[0].v[i] : l[1].v[j];
+		i += has[0];
+		j += has[1];
+		before = batch;
+		compare_name(w, n, name, has, &batch);
+		/* Share early with idle threads; one thread keeps its order. */
+		if (batch != before && c->threads > 1 && ++queued >= CMP_BATCH) {
+			push_items(c, &batch);
+			queued = 0;
+		}
+	}
+	push_items(w->c, &batch);
+out:
+	listing_release(&l[0]);
+	listing_release(&l[1]);
+}
+
+static DIR *
+open_dir(struct worker *w, const struct ent *e, int side)
+{
+	DIR *d;
+	int fd;
+
+	fd = openat(ent_fd(e, side), ent_name(w->c, e, side),
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		walk_errno(w, e, side, "open", errno);
+		return NULL;
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		walk_errno(w, e, side, "open", errno);
+		close(fd);
+	}
+	return d;
+}
+
+static void
+process_item(struct worker *w, struct item *it)
+{
+	struct ent e = { it->parent, it->name };
+	struct node *n;
+	DIR *d[2] = { NULL, NULL };
+
+	if (it->type == ITEM_FILE) {
+		atomic_fetch_sub(&w->c->files_queued, 1);
+		if (!stopped(w->c))
+			compare_file(w, &e, it->st);
+		return;
+	}
+	if ((n = it->node) == NULL) {
+		if (stopped(w->c) || (d[0] = open_dir(w, &e, 0)) == NULL ||
+		    (d[1] = open_dir(w, &e, 1)) == NULL) {
+			if (d[0] != NULL)
+				closedir(d[0]);
+			return;
+		}
+		item_drop_fd(it);
+		n = node_new(it->parent, it->name, d[0], d[1]);
+		it->name = NULL;
+	} else
+		it->node = NULL;
+	if (!stopped(w->c))
+		list_dir(w, n);
+	node_put_fd(n);
+	node_put(n);
+}
+
+static void
+worker_release(struct worker *w)
+{
+	free(w->buf[0]);
+	free(w->buf[1]);
+	rcp_buf_release(&w->path);
+	free(w->chain);
+}
+
+/* Takes items off the stack until there are none and none can come. */
+static void
+worker_loop(struct worker *w)
+{
+	struct cmp *c = w->c;
+	struct item *it;
+
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		while (c->stack == NULL && c->outstanding > 0)
+			pthread_cond_wait(&c->cond, &c->lock);
+		if ((it = c->stack) == NULL) {
+			pthread_mutex_unlock(&c->lock);
+			break;
+		}
+		c->stack = it->next;
+		pthread_mutex_unlock(&c->lock);
+
+		process_item(w, it);
+		item_free(it);
+
+		pthread_mutex_lock(&c->lock);
+		if (--c->outstanding == 0)
+			pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+	}
+}
+
+static void *
+worker_main(void *arg)
+{
+	sigset_t all;
+
+	/* Signals belong to the caller's thread; a closed pipe is EPIPE. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	worker_loop(arg);
+	return NULL;
+}
+
+/* Runs the pool until every item queued (and all they queue) is done. */
+static void
+run_workers(struct cmp *c)
+{
+	struct worker *w = rcp_xcalloc((size_t)c->threads, sizeof(*w));
+	int i, started = 0;
+
+	for (i = 0; i < c->threads; i++) {
+		w[i].c = c;
+		if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0)
+			break;
+		started++;
+	}
+	if (started == 0) {
+		w[0].c = c;
+		worker_loop(&w[0]);	/* no threads to be had: do it here */
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(w[i].thread, NULL);
+	for (i = 0; i < c->threads; i++)
+		worker_release(&w[i]);
+	free(w);
+}
+
+static int
+default_threads(void)
+{
+	int n = rcp_ncpus() * 2;
+
+	/* The work is mostly waiting for the disks: more than the CPUs. */
+	return n < 4 ? 4 : n > 32 ? 32 : n;
+}
+
+static void
+cmp_init(struct cmp *c, const struct rcp_cmp_opts *o, const char *src,
+    const char *dst)
+{
+	memset(c, 0, sizeof(*c));
+	c->o = o;
+	c->root[0] = src;
+	c->root[1] = dst;
+	c->threads = o->threads > 0 ? o->threads : default_threads();
+	if (c->threads > CMP_THREADS_MAX)
+		c->threads = CMP_THREADS_MAX;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	pthread_mutex_init(&c->report_lock, NULL);
+	atomic_init(&c->files_queued, 0);
+	atomic_init(&c->stop, false);
+	atomic_init(&c->entries, 0);
+	atomic_init(&c->files_read, 0);
+	atomic_init(&c->bytes_read, 0);
+	atomic_init(&c->differences, 0);
+	atomic_init(&c->errors, 0);
+}
+
+static void
+cmp_release(struct cmp *c)
+{
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->report_lock);
+}
+
+/*
+ * Looks at both roots without following them; opens them when both are
+ * directories, taking the stat of what was opened.  Returns 0 or an error
+ * with *cause set.
+ */
+static int
+open_roots(struct cmp *c, struct stat st[2], DIR *d[2], char **cause)
+{
+	int side, fd, err;
+	char *shown;
+
+	for (side = 0; side < 2; side++) {
+		if (fstatat(AT_FDCWD, c->root[side], &st[side],
+		    AT_SYMLINK_NOFOLLOW) != 0)
+			goto fail;
+	}
+	if (!S_ISDIR(st[0].st_mode) || !S_ISDIR(st[1].st_mode))
+		return 0;
+	for (side = 0; side < 2; side++) {
+		fd = open(c->root[side], O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_NOCTTY | O_CLOEXEC);
+		if (fd < 0)
+			goto fail;
+		if (fstat(fd, &st[side]) != 0 ||
+		    (d[side] = fdopendir(fd)) == NULL) {
+			err = errno;
+			close(fd);
+			errno = err;
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	err = errno;
+	if (side == 1 && d[0] != NULL) {
+		closedir(d[0]);
+		d[0] = NULL;
+	}
+	shown = rcp_escape(c->root[side]);
+	*cause = rcp_xasprintf("cannot open '%s': %s", shown, strerror(err));
+	free(shown);
+	return err == ENOENT || err == ENOTDIR ? RCP_ERR_NOTFOUND : RCP_ERR_IO;
+}
+
+/* Compares the roots themselves, then everything below them. */
+static void
+compare_roots(struct cmp *c, struct stat st[2], DIR *d[2])
+{
+	struct worker w0;
+	struct ent e = { NULL, NULL };
+	struct item *it;
+	int what;
+
+	memset(&w0, 0, sizeof(w0));
+	w0.c = c;
+	atomic_fetch_add(&c->entries, 1);
+	what = compare_pair(&w0, &e, st);
+	if (what == PAIR_FILE && !stopped(c))
+		compare_file(&w0, &e, st);
+	if (what == PAIR_DIR) {
+		it = item_new(ITEM_DIR, NULL, ".");
+		it->node = node_new(NULL, rcp_xstrdup("."), d[0], d[1]);
+		d[0] = d[1] = NULL;
+		push_items(c, &it);
+		run_workers(c);
+	}
+	worker_release(&w0);
+}
+
+static int
+result(struct cmp *c, char **cause)
+{
+	uint64_t errors = atomic_load(&c->errors);
+	uint64_t diffs = atomic_load(&c->differences);
+	char *s0, *s1;
+	int r;
+
+	if (c->cb_error != 0) {
+		*cause = rcp_xasprintf("comparison stopped: %s",
+		    rcp_strerror(c->cb_error));
+		return c->cb_error;
+	}
+	if (c->o->cancel != NULL && atomic_load(c->o->cancel)) {
+		*cause = rcp_xstrdup("comparison canceled");
+		return RCP_ERR_CANCELED;
+	}
+	if (errors > 0) {
+		*cause = rcp_xasprintf("%ju %s could not be compared",
+		    (uintmax_t)errors, errors == 1 ? "entry" : "entries");
+		return RCP_ERR_PARTIAL;
+	}
+	if (diffs == 0)
+		return 0;
+	s0 = rcp_escape(c->root[0]);
+	s1 = rcp_escape(c->root[1]);
+	*cause = rcp_xasprintf("'%s' and '%s' differ", s0, s1);
+	r = RCP_ERR_DIFFERENT;
+	free(s0);
+	free(s1);
+	return r;
+}
+
+int
+rcp_cmp_run(const char *src, const char *dst, const struct rcp_cmp_opts *o,
+    struct rcp_cmp_stats *stats, char **cause)
+{
+	struct cmp c;
+	struct stat st[2];
+	DIR *d[2] = { NULL, NULL };
+	int r;
+
+	cmp_init(&c, o, src, dst);
+	if ((r = open_roots(&c, st, d, cause)) != 0)
+		goto out;
+	compare_roots(&c, st, d);
+	r = result(&c, cause);
+out:
+	if (stats != NULL) {
+		stats->entries = atomic_load(&c.entries);
+		stats->files_read = atomic_load(&c.files_read);
+		stats->bytes_read = atomic_load(&c.bytes_read);
+		stats->differences = atomic_load(&c.differences);
+		stats->errors = atomic_load(&c.errors);
+	}
+	cmp_release(&c);
+	return r;
+}

@@ -1,0 +1,273 @@
+/* fsops.c: moving file data and removing trees for the copy engine. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "fs/fsops.h"
+
+#include "base/banned.h"
+
+/* Largest single copy_file_range request: keeps cancel and progress live. */
+#define CFR_STEP (8u << 20)
+
+int
+rcp_fs_write_full(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, c, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (w == 0)
+			return -EIO;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+pwrite_full(int fd, const char *p, size_t n, off_t off)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = pwrite(fd, p, n, off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (w == 0)
+			return -EIO;
+		p += w;
+		n -= (size_t)w;
+		off += w;
+	}
+	return 0;
+}
+
+static bool
+canceled(const struct rcp_io *io)
+{
+	return io->cancel != NULL && atomic_load_explicit(io->cancel,
+	    memory_order_relaxed);
+}
+
+static void
+account(struct rcp_io *io, uint64_t n)
+{
+	if (io->bytes != NULL)
+		atomic_fetch_add_explicit(io->bytes, n, memory_order_relaxed);
+}
+
+/* The read/write path: always works, on any file system. */
+static int64_t
+copy_rw(int in, int out, off_t off, off_t len, struct rcp_io *io,
+    const char **what)
+{
+	int64_t done = 0;
+	size_t want;
+	ssize_t n;
+	int r;
+
+	while (done < len) {
+		if (canceled(io))
+			return -ECANCELED;
+		want = io->bufsz;
+		if ((off_t)want > len - done)
+			want = (size_t)(len - done);
+		n = pread(in, io->buf, want, off + done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			*what = "read";
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		if ((r = pwrite_full(out, io->buf, (size_t)n, off + done)) != 0) {
+			*what = "write";
+			return r;
+		}
+		done += n;
+		account(io, (uint64_t)n);
+	}
+	return done;
+}
+
+/* Errors that mean "this file system pair will not do copy_file_range". */
+static bool
+cfr_refused(int err)
+{
+	return err == EXDEV || err == EINVAL || err == EOPNOTSUPP ||
+	    err == ENOSYS || err == EBADF || err == ETXTBSY || err == EPERM ||
+	    err == ENOTSUP;
+}
+
+int64_t
+rcp_fs_copy_range(int in, int out, off_t off, off_t len, struct rcp_io *io,
+    const char **what)
+{
+	int64_t done = 0, rest;
+	loff_t ioff, ooff;
+	size_t want;
+	ssize_t n;
+
+	if (len <= (off_t)io->bufsz ||
+	    atomic_load_explicit(io->no_cfr, memory_order_relaxed))
+		return copy_rw(in, out, off, len, io, what);
+	while (done < len) {
+		if (canceled(io))
+			return -ECANCELED;
+		want = CFR_STEP;
+		if ((off_t)want > len - done)
+			want = (size_t)(len - done);
+		ioff = off + done;
+		ooff = off + done;
+		n = copy_file_range(in, &ioff, out, &ooff, want, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && cfr_refused(errno) && done == 0) {
+			atomic_store(io->no_cfr, true);
+			break;
+		}
+		if (n < 0) {
+			*what = "copy data of";
+			return -errno;
+		}
+		if (n == 0) {
+			/*
+			 * Zero before the expected end: either the source
+			 * shrank or the file system (SMB, NTFS over FUSE)
+			 * does not really copy.  read/write tells which.
+			 */
+			break;
+		}
+		done += n;
+		account(io, (uint64_t)n);
+	}
+	if (done == len)
+		return done;
+	rest = copy_rw(in, out, off + done, len - done, io, what);
+	return rest < 0 ? rest : done + rest;
+}
+
+bool
+rcp_fs_is_sparse(const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && st->st_size > 0 &&
+	    (off_t)st->st_blocks * 512 < st->st_size;
+}
+
+int64_t
+rcp_fs_copy_sparse(int in, int out, off_t off, off_t len, struct rcp_io *io,
+    const char **what)
+{
+	off_t end = off + len, data, hole;
+	int64_t done = 0, n;
+
+	while (off < end) {
+		if ((data = lseek(in, off, SEEK_DATA)) < 0) {
+			if (errno == ENXIO)	/* only a hole is left */
+				break;
+			if (errno == EINVAL)	/* no SEEK_DATA here */
+				return rcp_fs_copy_range(in, out, off,
+				    end - off, io, what);
+			*what = "seek in";
+			return -errno;
+		}
+		if (data >= end)
+			break;
+		if ((hole = lseek(in, data, SEEK_HOLE)) < 0) {
+			*what = "seek in";
+			return -errno;
+		}
+		if (hole > end)
+			hole = end;
+		if ((n = rcp_fs_copy_range(in, out, data, hole - data, io,
+		    what)) < 0)
+			return n;
+		done += n;
+		if (n < hole - data)	/* the source shrank */
+			break;
+		off = hole;
+	}
+	return done;
+}
+
+static int
+rmtree(int atfd, const char *name, struct rcp_buf *path, char **cause)
+{
+	struct dirent *de;
+	size_t mark;
+	DIR *d;
+	int fd, r = 0, e;
+
+	if (unlinkat(atfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM) {
+		e = -errno;
+		goto fail;
+	}
+	fd = openat(atfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		e = -errno;
+		if (fd >= 0)
+			close(fd);
+		goto fail;
+	}
+	mark = path->len;
+	while (r == 0) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0) {
+				r = -errno;
+				if (cause != NULL && *cause == NULL)
+					*cause = rcp_xstrdup(rcp_buf_str(path));
+			}
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		rcp_buf_addch(path, '/');
+		rcp_buf_addstr(path, de->d_name);
+		r = rmtree(dirfd(d), de->d_name, path, cause);
+		path->len = mark;
+		path->data[mark] = '\0';
+	}
+	closedir(d);
+	if (r != 0)
+		return r;
+	if (unlinkat(atfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+		return 0;
+	e = -errno;
+fail:
+	if (cause != NULL && *cause == NULL)
+		*cause = rcp_xstrdup(rcp_buf_str(path));
+	return e;
+}
+
+int
+rcp_fs_rmtree_at(int dirfd, const char *name, char **cause)
+{
+	struct rcp_buf path = RCP_BUF_INIT;
+	int r;
+
+	if (cause != NULL)
+		*cause = NULL;
+	rcp_buf_addstr(&path, name);
+	r = rmtree(dirfd, name, &path, cause);
+	rcp_buf_release(&path);
+	return r;
+}

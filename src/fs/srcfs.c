@@ -1,0 +1,171 @@
+/* srcfs.c: the local source of the copy engine: plain fd-relative calls. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "fs/fsops.h"
+#include "fs/meta.h"
+#include "fs/srcfs.h"
+
+#include "base/banned.h"
+
+#define DENTS_BUFSZ (64u << 10)
+
+/* Splits a path (trailing slashes already gone) into dirname and basename. */
+static void
+split(const char *p, char **dir, char **base)
+{
+	const char *s = strrchr(p, '/');
+
+	if (s == NULL) {
+		*dir = rcp_xstrdup(".");
+		*base = rcp_xstrdup(p);
+	} else if (s == p) {
+		*dir = rcp_xstrdup("/");
+		*base = rcp_xstrdup(s[1] != '\0' ? s + 1 : ".");
+	} else {
+		*dir = rcp_xstrndup(p, (size_t)(s - p));
+		*base = rcp_xstrdup(s + 1);
+	}
+}
+
+static int
+local_root(void *ctx, const char *path, bool follow, int *dirp, char **base,
+    struct stat *st, char **cause)
+{
+	char *dir = NULL, *shown;
+	int fd, e;
+
+	split(path, &dir, base);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fstatat(fd, *base, st, follow ? 0 : AT_SYMLINK_NOFOLLOW) != 0) {
+		e = errno;
+		shown = rcp_escape(path);
+		*cause = rcp_xasprintf("cannot access source '%s': %s", shown,
+		    strerror(e));
+		free(shown);
+		if (fd >= 0)
+			close(fd);
+		free(dir);
+		free(*base);
+		*base = NULL;
+		return -e;
+	}
+	free(dir);
+	*dirp = fd;
+	return 0;
+}
+
+static int
+local_opendir(void *ctx, int dir, const char *name, bool follow, int *out)
+{
+	int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    (follow ? 0 : O_NOFOLLOW));
+
+	if (fd < 0)
+		return -errno;
+	*out = fd;
+	return 0;
+}
+
+static int
+local_list(void *ctx, int dir, int flags, rcp_src_entry_fn *fn, void *arg)
+{
+	char *buf = rcp_xmalloc(DENTS_BUFSZ);
+	struct dirent64 *de;
+	long n, pos;
+	int r = 0;
+
+	while ((n = getdents64(dir, buf, DENTS_BUFSZ)) > 0 && r == 0) {
+		for (pos = 0; pos < n && r == 0; pos += de->d_reclen) {
+			de = (struct dirent64 *)(buf + pos);
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			if (fn(arg, de->d_name, de->d_type) != 0)
+				r = 1;
+		}
+	}
+	if (n < 0)
+		r = -errno;
+	free(buf);
+	return r < 0 ? r : 0;
+}
+
+static int
+local_stat(void *ctx, int dir, const char *name, bool follow, struct stat *st)
+{
+	return fstatat(dir, name, st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0 ?
+	    0 : -errno;
+}
+
+static int
+local_open(void *ctx, int dir, const char *name, bool follow, int *fh,
+    struct stat *st)
+{
+	/* O_NONBLOCK: if a FIFO took the file's place, do not hang on it. */
+	int fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+	    (follow ? 0 : O_NOFOLLOW)), e;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) != 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	*fh = fd;
+	return 0;
+}
+
+static int64_t
+local_copy(void *ctx, int fh, int dfd, off_t off, off_t len, bool sparse,
+    struct rcp_io *io, const char **what)
+{
+	return sparse ? rcp_fs_copy_sparse(fh, dfd, off, len, io, what) :
+	    rcp_fs_copy_range(fh, dfd, off, len, io, what);
+}
+
+static int
+local_changed(void *ctx, int fh, const struct stat *before)
+{
+	struct stat now;
+
+	if (fstat(fh, &now) != 0)
+		return 1;
+	return rcp_attrs_diff(RCP_ATTR_SIZE | RCP_ATTR_MTIME, &now,
+	    before) != 0;
+}
+
+static ssize_t
+local_readlink(void *ctx, int dir, const char *name, char *buf, size_t len)
+{
+	ssize_t n = readlinkat(dir, name, buf, len);
+
+	return n < 0 ? -errno : n;
+}
+
+static void
+local_close(void *ctx, int h)
+{
+	close(h);
+}
+
+const struct rcp_src_ops rcp_src_local = {
+	local_root,
+	local_opendir,
+	local_list,
+	local_stat,
+	local_open,
+	local_copy,
+	local_changed,
+	local_readlink,
+	local_close,
+	true
+};

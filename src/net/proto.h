@@ -1,0 +1,88 @@
+/*
+ * proto.h: the wire protocol between rcp (the master) and its rcpd agents,
+ * and between the two agents: the version, message types and caps.  Every
+ * message is a frame (see wire.h); its body is a sequence of fields read
+ * with the wire.h getters, and readers ignore trailing bytes they do not
+ * know, so a message may grow new fields at its end without a version bump.
+ * Removing or reordering fields, or changing their meaning, bumps
+ * RCP_PROTO_VERSION (chrony's rule for candm.h).
+ */
+#ifndef RCP_PROTO_H
+#define RCP_PROTO_H
+
+/* Bumped on every incompatible change; rcp and rcpd must agree. */
+#define RCP_PROTO_VERSION 1
+
+/* The TLS ALPN of every rcp QUIC connection. */
+#define RCP_PROTO_ALPN "rcp/1"
+
+/* Caps checked before anything is allocated. */
+#define RCP_PROTO_MAX_FRAME	(4u << 20)	/* one frame's body */
+#define RCP_PROTO_MAX_NAME	4096		/* a path or name */
+#define RCP_PROTO_MAX_TEXT	65536		/* a log line or message */
+#define RCP_PROTO_MAX_LINE	4096		/* a line on the SSH channel */
+#define RCP_PROTO_MAX_PATHS	65536		/* the sources of one copy */
+
+/*
+ * The start-up lines on the SSH channel (agent.h), before QUIC:
+ * "RCP1 master=ADDR fp=HEX token=HEX" to the agent, "RCPD1 fp=HEX" back.
+ */
+#define RCP_AGENT_SECRETS_TAG	"RCP1"
+#define RCP_AGENT_HELLO_TAG	"RCPD1"
+#define RCP_TOKEN_LEN		32
+
+/* Roles of an rcpd. */
+enum {
+	RCP_ROLE_SOURCE = 1,
+	RCP_ROLE_DESTINATION = 2
+};
+
+/*
+ * Message types.  Requests carry a non-zero id that the reply echoes; one-way
+ * messages carry id 0.  An unknown type gets an ERROR reply (if it had an
+ * id), never a disconnect.
+ */
+enum {
+	RCP_MSG_HELLO = 1,	/* u32 version, u8 role, bytes token */
+	RCP_MSG_HELLO_OK = 2,	/* u32 version */
+	RCP_MSG_ERROR = 3,	/* i32 code, str message */
+	RCP_MSG_LOG = 4,	/* i8 level, str text */
+	RCP_MSG_PROGRESS = 5,	/* u64 counters... (see rpc.h) */
+	RCP_MSG_ECHO = 6,	/* bytes payload: the reply echoes it */
+	RCP_MSG_ECHO_OK = 7,	/* bytes payload */
+	RCP_MSG_LISTENING = 8,	/* source -> master: str addr, bytes fp */
+	RCP_MSG_PEER = 9,	/* master -> agent: str addr, bytes fp */
+	RCP_MSG_PEER_OK = 10,	/* agent -> master: the peer is connected */
+	RCP_MSG_SELFTEST = 11,	/* master -> destination: u32 count, bytes name */
+	RCP_MSG_SELFTEST_OK = 12, /* u32 count, u64 bytes */
+	RCP_MSG_DONE = 13,	/* agent -> master: i32 status, runstats */
+	RCP_MSG_SHUTDOWN = 14,	/* master -> agent: finish and exit */
+	RCP_MSG_BULK = 15,	/* benchmark and test payload */
+
+	/* Destination -> source: reading the source tree (srcremote.c). */
+	RCP_MSG_SRC_ROOT = 20,	/* str path, u8 follow -> u32 dir, str base, stat */
+	RCP_MSG_SRC_OPENDIR = 21, /* u32 dir, str name, u8 follow -> u32 dir */
+	RCP_MSG_SRC_LIST = 22,	/* u32 dir -> u8 more, u32 n, n x (str, u8 type) */
+	RCP_MSG_SRC_STAT = 23,	/* u32 dir, str name, u8 follow -> stat */
+	RCP_MSG_SRC_OPEN = 24,	/* u32 dir, str name, u8 follow -> u32 fh, stat
+				 * [, stat after, bytes data if fh is ~0] */
+	RCP_MSG_SRC_READ = 25,	/* u32 fh, u64 off, u64 len, u8 sparse ->
+				 * u32 n, n x (u64 off, bytes) */
+	RCP_MSG_SRC_FSTAT = 26,	/* u32 fh -> stat */
+	RCP_MSG_SRC_READLINK = 27, /* u32 dir, str name, u8 -> bytes target */
+	RCP_MSG_SRC_CLOSE = 28,	/* u32 handle; one-way */
+	RCP_MSG_SRC_OK = 29,	/* the reply; body as above */
+	RCP_MSG_SRC_ERR = 30,	/* u32 errno */
+
+	/* Master -> destination: run the copy (copywire.c). */
+	RCP_MSG_COPY = 31,	/* u32 n, n x str src, str dst, options */
+	RCP_MSG_COPY_DONE = 32,	/* i32 result, str cause, u64 counters... */
+
+	/*
+	 * Master -> source, one-way, before the destination is there: read
+	 * ahead the listings (with small files) of these trees (srccache.c).
+	 */
+	RCP_MSG_SRC_PREFETCH = 33 /* u32 n, n x str path */
+};
+
+#endif

@@ -1,0 +1,186 @@
+/* copywire.c: copy options and counters on the wire. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/util.h"
+#include "fs/filter.h"
+#include "net/proto.h"
+#include "remote/copywire.h"
+
+#include "base/banned.h"
+
+enum {
+	F_OVERWRITE = 1 << 0,
+	F_IGNORE_EXISTING = 1 << 1,
+	F_DEREFERENCE = 1 << 2,
+	F_FAIL_EARLY = 1 << 3,
+	F_SKIP_SPECIALS = 1 << 4,
+	F_HARD_LINKS = 1 << 5,
+	F_DELETE = 1 << 6,
+	F_DELETE_EXCLUDED = 1 << 7
+};
+
+/* Filter rules a master may send. */
+#define MAX_RULES 4096
+
+static void
+put_preserve(struct rcp_buf *b, const struct rcp_preserve_one *p)
+{
+	rcp_wire_put_u8(b, (uint8_t)(p->uid | p->gid << 1 | p->time << 2));
+	rcp_wire_put_u32(b, p->mode_mask);
+}
+
+static int
+get_preserve(struct rcp_wire_cursor *c, struct rcp_preserve_one *p)
+{
+	uint8_t f;
+	uint32_t m;
+
+	if (rcp_wire_get_u8(c, &f) || rcp_wire_get_u32(c, &m) || m > 07777)
+		return RCP_ERR_PROTO;
+	p->uid = f & 1;
+	p->gid = (f >> 1) & 1;
+	p->time = (f >> 2) & 1;
+	p->mode_mask = (mode_t)m;
+	return 0;
+}
+
+static uint64_t
+dbits(double d)
+{
+	uint64_t u;
+
+	memcpy(&u, &d, sizeof(u));
+	return u;
+}
+
+void
+rcp_copywire_put_opts(struct rcp_buf *b, const struct rcp_copy_opts *o,
+    const struct rcp_filter *filter)
+{
+	uint32_t flags = 0;
+	size_t i, n = rcp_filter_count(filter);
+	const char *pat;
+	int type;
+
+	flags |= o->overwrite ? F_OVERWRITE : 0;
+	flags |= o->ignore_existing ? F_IGNORE_EXISTING : 0;
+	flags |= o->dereference ? F_DEREFERENCE : 0;
+	flags |= o->fail_early ? F_FAIL_EARLY : 0;
+	flags |= o->skip_specials ? F_SKIP_SPECIALS : 0;
+	flags |= o->hard_links ? F_HARD_LINKS : 0;
+	flags |= o->delete ? F_DELETE : 0;
+	flags |= o->delete_excluded ? F_DELETE_EXCLUDED : 0;
+	rcp_wire_put_u32(b, flags);
+	rcp_wire_put_u32(b, (uint32_t)o->max_workers);
+	rcp_wire_put_u32(b, (uint32_t)o->max_open_files);
+	rcp_wire_put_u32(b, o->overwrite_compare.f);
+	rcp_wire_put_u32(b, o->overwrite_compare.d);
+	rcp_wire_put_u32(b, o->overwrite_compare.l);
+	put_preserve(b, &o->preserve.f);
+	put_preserve(b, &o->preserve.d);
+	put_preserve(b, &o->preserve.l);
+	rcp_wire_put_u8(b, (uint8_t)o->dry_run);
+	rcp_wire_put_u64(b, dbits(o->ops_throttle));
+	rcp_wire_put_u64(b, dbits(o->iops_throttle));
+	rcp_wire_put_u64(b, o->chunk_size);
+	rcp_wire_put_u32(b, (uint32_t)n);
+	for (i = 0; i < n; i++) {
+		pat = rcp_filter_rule(filter, i, &type);
+		rcp_wire_put_u8(b, (uint8_t)type);
+		rcp_wire_put_str(b, pat);
+	}
+}
+
+int
+rcp_copywire_get_opts(struct rcp_wire_cursor *c, struct rcp_copy_opts *o,
+    struct rcp_filter **filter, char **cause)
+{
+	uint32_t flags, workers, files, n, i;
+	uint64_t ops, iops, chunk;
+	uint8_t dry, type;
+	char *pat = NULL, *why = NULL;
+	double d;
+
+	*filter = NULL;
+	rcp_copy_opts_init(o);	/* keeps this host's umask */
+	if (rcp_wire_get_u32(c, &flags) || rcp_wire_get_u32(c, &workers) ||
+	    rcp_wire_get_u32(c, &files) ||
+	    rcp_wire_get_u32(c, &o->overwrite_compare.f) ||
+	    rcp_wire_get_u32(c, &o->overwrite_compare.d) ||
+	    rcp_wire_get_u32(c, &o->overwrite_compare.l) ||
+	    get_preserve(c, &o->preserve.f) || get_preserve(c, &o->preserve.d) ||
+	    get_preserve(c, &o->preserve.l) || rcp_wire_get_u8(c, &dry) ||
+	    rcp_wire_get_u64(c, &ops) || rcp_wire_get_u64(c, &iops) ||
+	    rcp_wire_get_u64(c, &chunk) || rcp_wire_get_u32(c, &n))
+		goto bad;
+	if (workers > 4096 || files > (1u << 30) || dry > RCP_DRY_EXPLAIN ||
+	    n > MAX_RULES || (chunk != 0 && chunk < 4096))
+		goto bad;
+	o->overwrite = flags & F_OVERWRITE;
+	o->ignore_existing = flags & F_IGNORE_EXISTING;
+	o->dereference = flags & F_DEREFERENCE;
+	o->fail_early = flags & F_FAIL_EARLY;
+	o->skip_specials = flags & F_SKIP_SPECIALS;
+	o->hard_links = flags & F_HARD_LINKS;
+	o->delete = flags & F_DELETE;
+	o->delete_excluded = flags & F_DELETE_EXCLUDED;
+	o->max_workers = (int)workers;
+	o->max_open_files = (int)files;
+	o->dry_run = dry;
+	memcpy(&d, &ops, sizeof(d));
+	o->ops_throttle = d >= 0 && d < 1e12 ? d : 0;
+	memcpy(&d, &iops, sizeof(d));
+	o->iops_throttle = d >= 0 && d < 1e12 ? d : 0;
+	o->chunk_size = chunk;
+	if (n > 0)
+		*filter = rcp_filter_new();
+	for (i = 0; i < n; i++) {
+		if (rcp_wire_get_u8(c, &type) ||
+		    rcp_wire_get_str(c, &pat, RCP_PROTO_MAX_NAME))
+			goto bad;
+		if (rcp_filter_add(*filter, type, pat, &why) != 0) {
+			*cause = rcp_xasprintf("bad filter rule from the "
+			    "master: %s", why);
+			free(why);
+			free(pat);
+			rcp_filter_free(*filter);
+			*filter = NULL;
+			return RCP_ERR_INVAL;
+		}
+		free(pat);
+		pat = NULL;
+	}
+	o->filter = *filter;
+	return 0;
+bad:
+	free(pat);
+	rcp_filter_free(*filter);
+	*filter = NULL;
+	*cause = rcp_xstrdup("malformed copy options from the master");
+	return RCP_ERR_PROTO;
+}
+
+void
+rcp_copywire_put_stats(struct rcp_buf *b, const struct rcp_copy_stats *s)
+{
+	const uint64_t *v = (const uint64_t *)s;
+	size_t i;
+
+	for (i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
+		rcp_wire_put_u64(b, v[i]);
+}
+
+int
+rcp_copywire_get_stats(struct rcp_wire_cursor *c, struct rcp_copy_stats *s)
+{
+	uint64_t *v = (uint64_t *)s;
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
+		if (rcp_wire_get_u64(c, &v[i]) != 0)
+			return RCP_ERR_PROTO;
+	return 0;
+}

@@ -1,0 +1,1485 @@
+/*
+ * remote.c: starting and steering the two rcpd agents of a remote run.
+ *
+ * Threads: the caller's, which starts agents and makes requests; and per
+ * agent a reader (its QUIC messages: logs, progress, replies) and an
+ * stderr reader (what rcpd prints when it cannot reach us, and its exit).
+ * Replies are matched to requests by id under agent->lock.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "net/child.h"
+#include "net/proto.h"
+#include "net/wire.h"
+#include "remote/remote.h"
+
+#include "base/banned.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.0.0"
+#endif
+
+struct rhost {
+	char			*spec;
+	const char		*name;		/* for messages */
+	bool			 here;		/* this machine: no SSH */
+	struct rcp_ssh		*ssh;		/* NULL here */
+	struct rcp_quic_ep	*ep;		/* where its agents dial back */
+	char			*rcpd;		/* resolved command */
+};
+
+struct ragent {
+	struct rcp_remote	*r;
+	int			 role;
+	struct rhost		*h;
+	struct rcp_ssh_proc	*proc;		/* on another host */
+	struct rcp_child	*child;		/* here */
+	uint8_t			 fp[RCP_CERT_FP_LEN];
+	char			 version[64];	/* of its rcpd */
+	struct rcp_quic_conn	*conn;		/* set under lock */
+	int64_t			 ctrl;		/* its request stream */
+	pthread_t		 reader;
+	pthread_t		 errreader;
+	bool			 reader_started;
+	bool			 errreader_started;
+
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	struct rcp_quic_msg	*replies;	/* requires lock */
+	char			*listen_addr;	/* requires lock */
+	uint8_t			 listen_fp[RCP_CERT_FP_LEN];
+	struct rcp_copy_stats	 progress;	/* requires lock */
+	char			*dead;		/* why it is gone; requires lock */
+	int			 exit_status;	/* requires lock; -1 unknown */
+	bool			 exited;	/* requires lock */
+	atomic_bool		 bye;		/* SHUTDOWN sent: its exit is expected */
+};
+
+struct rcp_remote {
+	struct rcp_remote_opts	 o;
+	struct rcp_cert	*cert;
+	uint8_t			 token[RCP_TOKEN_LEN];
+	pthread_mutex_t		 hosts_lock;
+	struct rhost		*hosts[2];	/* requires hosts_lock */
+	size_t			 nhosts;
+	struct ragent		 agents[2];	/* [0] source, [1] destination */
+	char			*here_bind;	/* a local source listens here */
+	atomic_uint		 next_id;
+	atomic_bool		 stop;
+};
+
+static const char *
+role_name(int role)
+{
+	return role == RCP_ROLE_SOURCE ? "source" : "destination";
+}
+
+static struct ragent *
+agent_of(struct rcp_remote *r, int role)
+{
+	return &r->agents[role == RCP_ROLE_SOURCE ? 0 : 1];
+}
+
+/* Marks an agent gone (first reason wins) and wakes whoever waits. */
+static void
+agent_dead(struct ragent *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+agent_dead(struct ragent *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->dead == NULL) {
+		va_start(ap, fmt);
+		a->dead = rcp_xvasprintf(fmt, ap);
+		va_end(ap);
+	}
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+}
+
+/*
+ * The agent's process: an SSH channel on another host, a child here.  The
+ * calls and their results are the same for both.
+ */
+static ssize_t
+ap_read(struct ragent *a, bool err, void *buf, size_t n, int timeout_ms)
+{
+	if (a->child != NULL)
+		return rcp_child_read(a->child, err, buf, n, timeout_ms);
+	return rcp_ssh_proc_read(a->proc, err, buf, n, timeout_ms);
+}
+
+static int
+ap_read_line(struct ragent *a, char **line, size_t max, int timeout_ms)
+{
+	if (a->child != NULL)
+		return rcp_child_read_line(a->child, line, max, timeout_ms);
+	return rcp_ssh_proc_read_line(a->proc, line, max, timeout_ms);
+}
+
+static int
+ap_write(struct ragent *a, const void *buf, size_t n)
+{
+	if (a->child != NULL)
+		return rcp_child_write(a->child, buf, n);
+	return rcp_ssh_proc_write(a->proc, buf, n);
+}
+
+/* EOF on the agent's stdin: it stops.  No process yet is a no-op. */
+static void
+ap_close_stdin(struct ragent *a)
+{
+	if (a->child != NULL)
+		rcp_child_close_stdin(a->child);
+	else if (a->proc != NULL)
+		rcp_ssh_proc_close_stdin(a->proc);
+}
+
+static int
+ap_wait(struct ragent *a, int timeout_ms, int *status)
+{
+	if (a->child != NULL)
+		return rcp_child_wait(a->child, timeout_ms, status);
+	return rcp_ssh_proc_wait(a->proc, timeout_ms, status);
+}
+
+static void
+ap_free(struct ragent *a)
+{
+	rcp_child_free(a->child);
+	a->child = NULL;
+	rcp_ssh_proc_free(a->proc);
+	a->proc = NULL;
+}
+
+/* --- finding rcpd -------------------------------------------------------- */
+
+/* The directory of this program, where rcpd is most likely installed too. */
+static char *
+self_dir(void)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	if ((slash = strrchr(buf, '/')) == NULL)
+		return NULL;
+	*slash = '\0';
+	return rcp_xstrdup(buf[0] ? buf : "/");
+}
+
+/* Reads a whole local file (the rcpd to deploy).  0 or -errno. */
+static int
+slurp(const char *path, uint8_t **data, size_t *len)
+{
+	struct rcp_buf b = RCP_BUF_INIT;
+	char buf[65536];
+	ssize_t n;
+	FILE *fp;
+
+	if ((fp = fopen(path, "rb")) == NULL)
+		return -errno;
+	while ((n = (ssize_t)fread(buf, 1, sizeof(buf), fp)) > 0)
+		rcp_buf_add(&b, buf, (size_t)n);
+	if (ferror(fp)) {
+		fclose(fp);
+		rcp_buf_release(&b);
+		return -EIO;
+	}
+	fclose(fp);
+	*len = b.len;
+	*data = (uint8_t *)rcp_buf_detach(&b);
+	return 0;
+}
+
+/*
+ * Copies our own rcpd to ~/.cache/rcp/bin/rcpd-VERSION on the host: written
+ * under a temporary name, its SHA-256 checked there, then renamed, so a
+ * cut-off transfer never leaves a broken rcpd in place.  Sets *path to the
+ * deployed command.  0 or an error with *cause.
+ */
+static int
+deploy_rcpd(struct rcp_ssh *ssh, char **path, char **cause)
+{
+	struct rcp_ssh_run_io io;
+	uint8_t *bin = NULL, sum[32];
+	char hex[65], *dir = self_dir(), *local = NULL, *cmd = NULL, *err = NULL;
+	size_t len = 0, i;
+	int r;
+
+	if (dir == NULL) {
+		*cause = rcp_xstrdup("cannot find this program's directory "
+		    "to deploy rcpd from");
+		return RCP_ERR_NOTFOUND;
+	}
+	local = rcp_path_join(dir, "rcpd");
+	if ((r = slurp(local, &bin, &len)) != 0) {
+		*cause = rcp_xasprintf("cannot read '%s' to deploy it: %s",
+		    local, strerror(-r));
+		r = RCP_ERR_NOTFOUND;
+		goto out;
+	}
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, bin, len, sum);
+	for (i = 0; i < sizeof(sum); i++)
+		snprintf(hex + 2 * i, 3, "%02x", sum[i]);
+	cmd = rcp_xasprintf("set -e; umask 077; d=\"$HOME/.cache/rcp/bin\"; "
+	    "mkdir -p \"$d\"; t=\"$d/.rcpd-%s.$$\"; cat > \"$t\"; "
+	    "s=$(sha256sum \"$t\" | cut -d' ' -f1); if [ \"$s\" != %s ]; "
+	    "then rm -f \"$t\"; echo \"checksum mismatch: $s\" >&2; exit 3; "
+	    "fi; chmod 755 \"$t\"; mv -f \"$t\" \"$d/rcpd-%s\"; "
+	    "echo \"$d/rcpd-%s\"", PACKAGE_VERSION, hex, PACKAGE_VERSION,
+	    PACKAGE_VERSION);
+	memset(&io, 0, sizeof(io));
+	io.in = bin;
+	io.in_len = len;
+	io.out_max = 4096;
+	io.err_max = 4096;
+	if ((r = rcp_ssh_run_io(ssh, cmd, &io, 120000, &err)) != 0) {
+		*cause = rcp_xasprintf("cannot deploy rcpd to '%s': %s",
+		    rcp_ssh_host(ssh), err);
+		goto out;
+	}
+	if (io.status != 0) {
+		*cause = rcp_xasprintf("cannot deploy rcpd to '%s': %s (exit "
+		    "status %d)", rcp_ssh_host(ssh), io.err != NULL &&
+		    io.err[0] ? io.err : "the install step failed", io.status);
+		r = RCP_ERR_IO;
+	} else {
+		io.out[strcspn(io.out, "\n")] = '\0';
+		*path = rcp_xstrdup(io.out);
+	}
+	free(io.out);
+	free(io.err);
+out:
+	free(err);
+	free(cmd);
+	free(bin);
+	free(local);
+	free(dir);
+	return r;
+}
+
+void rcp_remote_abort(struct rcp_remote *r);
+
+/* --- readers ------------------------------------------------------------- */
+
+static void
+on_log(struct ragent *a, const struct rcp_wire_frame *f)
+{
+	struct rcp_wire_cursor c;
+	char *text = NULL;
+	uint8_t lvl;
+
+	rcp_wire_cursor_init(&c, f->body, f->len);
+	if (rcp_wire_get_u8(&c, &lvl) != 0 ||
+	    rcp_wire_get_str(&c, &text, RCP_PROTO_MAX_TEXT) != 0) {
+		rcp_log(a->r->o.log, RCP_LOG_WARN, "[%s] malformed log record",
+		    role_name(a->role));
+		return;
+	}
+	rcp_log(a->r->o.log, (int)lvl - 1, "[%s] %s", role_name(a->role), text);
+	free(text);
+}
+
+static void
+on_progress(struct ragent *a, const struct rcp_wire_frame *f)
+{
+	struct rcp_wire_cursor c;
+	struct rcp_copy_stats s;
+	uint64_t *v = (uint64_t *)&s;
+	size_t i;
+
+	/* The counters in the order of struct rcp_copy_stats. */
+	memset(&s, 0, sizeof(s));
+	rcp_wire_cursor_init(&c, f->body, f->len);
+	for (i = 0; i < sizeof(s) / sizeof(uint64_t); i++)
+		if (rcp_wire_get_u64(&c, &v[i]) != 0)
+			break;
+	pthread_mutex_lock(&a->lock);
+	a->progress = s;
+	pthread_mutex_unlock(&a->lock);
+}
+
+static void
+on_listening(struct ragent *a, const struct rcp_wire_frame *f)
+{
+	struct rcp_wire_cursor c;
+	const uint8_t *fp;
+	char *addr = NULL;
+	size_t n;
+
+	rcp_wire_cursor_init(&c, f->body, f->len);
+	if (rcp_wire_get_str(&c, &addr, RCP_PROTO_MAX_NAME) != 0 ||
+	    rcp_wire_get_bytes(&c, &fp, &n, RCP_CERT_FP_LEN) != 0 ||
+	    n != RCP_CERT_FP_LEN) {
+		free(addr);
+		agent_dead(a, "the %s agent sent a malformed address",
+		    role_name(a->role));
+		return;
+	}
+	pthread_mutex_lock(&a->lock);
+	free(a->listen_addr);
+	a->listen_addr = addr;
+	memcpy(a->listen_fp, fp, RCP_CERT_FP_LEN);
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+}
+
+static void *
+reader_main(void *arg)
+{
+	struct ragent *a = arg;
+	struct rcp_quic_msg *m;
+
+	while (rcp_quic_recv(a->conn, &m, -1) == 0) {
+		if (m->fin) {
+			rcp_quic_msg_free(m);
+			continue;
+		}
+		switch (m->f.type) {
+		case RCP_MSG_LOG:
+			on_log(a, &m->f);
+			break;
+		case RCP_MSG_PROGRESS:
+			on_progress(a, &m->f);
+			break;
+		case RCP_MSG_LISTENING:
+			on_listening(a, &m->f);
+			break;
+		default:
+			if (m->f.id != 0) {
+				pthread_mutex_lock(&a->lock);
+				m->next = a->replies;
+				a->replies = m;
+				pthread_cond_broadcast(&a->cond);
+				pthread_mutex_unlock(&a->lock);
+				continue;
+			}
+			rcp_log(a->r->o.log, RCP_LOG_DEBUG, "[%s] ignored "
+			    "message type %u", role_name(a->role), m->f.type);
+			break;
+		}
+		rcp_quic_msg_free(m);
+	}
+	if (!atomic_load(&a->r->stop) && !atomic_load(&a->bye))
+		agent_dead(a, "lost the %s agent on '%s': %s",
+		    role_name(a->role), a->h->name,
+		    rcp_quic_conn_error(a->conn) != NULL ?
+		    rcp_quic_conn_error(a->conn) : "connection closed");
+	return NULL;
+}
+
+/*
+ * The level of a line rcpd wrote to stderr ("rcpd (source): debug: ..."
+ * when the master was not reachable yet); anything else is a warning.
+ */
+static int
+stderr_level(const char *line)
+{
+	static const struct {
+		const char	*word;
+		int		 level;
+	} levels[] = {
+		{ ": debug: ", RCP_LOG_DEBUG }, { ": trace: ", RCP_LOG_TRACE },
+		{ ": info: ", RCP_LOG_INFO }, { ": error: ", RCP_LOG_ERROR },
+	};
+	const char *p;
+	size_t i;
+
+	if (strncmp(line, "rcpd (", 6) != 0 || (p = strchr(line, ')')) == NULL)
+		return RCP_LOG_WARN;
+	for (i = 0; i < RCP_ARRAY_SIZE(levels); i++)
+		if (strncmp(p + 1, levels[i].word, strlen(levels[i].word)) == 0)
+			return levels[i].level;
+	return RCP_LOG_WARN;
+}
+
+/* What rcpd said in a line "rcpd (source): what"; the line if not that. */
+static const char *
+rcpd_said(const char *line)
+{
+	const char *p;
+
+	if (strncmp(line, "rcpd (", 6) != 0 || (p = strstr(line, "): ")) == NULL)
+		return line;
+	return p + 3;
+}
+
+/*
+ * Keeps rcpd's own last line ("rcpd (source): why"), without its prefix,
+ * to say why the agent exited.
+ */
+static void
+keep_last(struct rcp_buf *last, const struct rcp_buf *line)
+{
+	const char *s = rcp_buf_str(line), *p = rcpd_said(s);
+
+	if (p == s)
+		return;
+	rcp_buf_reset(last);
+	rcp_buf_addstr(last, p);
+}
+
+/* Relays rcpd's stderr into our log; its end means rcpd exited. */
+static void *
+errreader_main(void *arg)
+{
+	struct ragent *a = arg;
+	struct rcp_buf line = RCP_BUF_INIT, last = RCP_BUF_INIT;
+	char buf[1024];
+	ssize_t n, i;
+	int status = -1;
+
+	for (;;) {
+		n = ap_read(a, true, buf, sizeof(buf), 200);
+		if (n == RCP_ERR_TIMEOUT)
+			continue;
+		if (n <= 0)
+			break;
+		for (i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (line.len < RCP_PROTO_MAX_TEXT)
+					rcp_buf_addch(&line, buf[i]);
+				continue;
+			}
+			rcp_log(a->r->o.log, stderr_level(rcp_buf_str(&line)),
+			    "[%s] %s", role_name(a->role), rcp_buf_str(&line));
+			keep_last(&last, &line);
+			rcp_buf_reset(&line);
+		}
+	}
+	if (line.len > 0) {
+		rcp_log(a->r->o.log, RCP_LOG_WARN, "[%s] %s",
+		    role_name(a->role), rcp_buf_str(&line));
+		keep_last(&last, &line);
+	}
+	rcp_buf_release(&line);
+	if (ap_wait(a, 2000, &status) != 0)
+		status = -1;
+	pthread_mutex_lock(&a->lock);
+	a->exited = true;
+	a->exit_status = status;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+	if (!atomic_load(&a->r->stop) && !atomic_load(&a->bye)) {
+		if (status > 128)
+			agent_dead(a, "the %s agent on '%s' was killed by signal "
+			    "%d", role_name(a->role), a->h->name, status - 128);
+		else
+			agent_dead(a, "the %s agent on '%s' exited with status "
+			    "%d%s%s", role_name(a->role), a->h->name, status,
+			    last.len > 0 ? ": " : "", rcp_buf_str(&last));
+		/*
+		 * One agent cannot go on without the other: end the run now
+		 * rather than when the survivor's QUIC link times out.
+		 */
+		rcp_remote_abort(a->r);
+	}
+	rcp_buf_release(&last);
+	return NULL;
+}
+
+/* --- start-up ------------------------------------------------------------ */
+
+/*
+ * The address the agents of h dial back: --master-addr, else where h
+ * reached us over SSH, else (an agent here) the loopback address.
+ */
+static int
+dial_back_addr(struct rcp_remote *r, struct rhost *h,
+    struct sockaddr_storage *ss, socklen_t *len, char **cause)
+{
+	const char *addr = r->o.master_addr;
+	char *spec;
+	int rv;
+
+	if (addr == NULL && h->ssh != NULL) {
+		if ((rv = rcp_ssh_local_addr(h->ssh, ss, len)) != 0)
+			*cause = rcp_xasprintf("cannot tell our address as "
+			    "seen from '%s'", h->name);
+		return rv;
+	}
+	if (addr == NULL)
+		addr = "127.0.0.1";
+	spec = rcp_xasprintf(strchr(addr, ':') ? "[%s]:1" : "%s:1", addr);
+	rv = rcp_udp_addr_parse(spec, ss, len);
+	free(spec);
+	if (rv != 0) {
+		*cause = rcp_xasprintf("bad master address '%s'", addr);
+		return RCP_ERR_INVAL;
+	}
+	return 0;
+}
+
+static int
+host_open(struct rcp_remote *r, const char *spec, struct rhost **out,
+    char **cause)
+{
+	struct rcp_ssh_target t;
+	struct sockaddr_storage ss;
+	struct rcp_quic_config qc;
+	struct rhost *h;
+	socklen_t len = sizeof(ss);
+	bool here = strcmp(spec, RCP_REMOTE_HERE) == 0;
+	size_t i;
+	int rv;
+
+	pthread_mutex_lock(&r->hosts_lock);
+	for (i = 0; i < r->nhosts; i++) {
+		if (strcmp(r->hosts[i]->spec, spec) == 0) {
+			*out = r->hosts[i];	/* one SSH connection per host */
+			pthread_mutex_unlock(&r->hosts_lock);
+			return 0;
+		}
+	}
+	memset(&t, 0, sizeof(t));
+	if (!here && (rv = rcp_ssh_target_parse(spec, &t, cause)) != 0) {
+		pthread_mutex_unlock(&r->hosts_lock);
+		return rv;
+	}
+	h = rcp_xcalloc(1, sizeof(*h));
+	h->spec = rcp_xstrdup(spec);
+	h->here = here;
+	h->name = here ? "localhost" : h->spec;
+	r->hosts[r->nhosts++] = h;
+	pthread_mutex_unlock(&r->hosts_lock);
+	if (!here) {
+		h->ssh = rcp_ssh_connect(&t, &r->o.ssh, cause);
+		rcp_ssh_target_release(&t);
+		if (h->ssh == NULL)
+			return RCP_ERR_IO;
+	}
+	if ((rv = dial_back_addr(r, h, &ss, &len, cause)) != 0)
+		return rv;
+	rcp_quic_config_init(&qc);
+	qc.cert = r->cert;
+	qc.profile = r->o.profile;
+	qc.conn_timeout_ms = r->o.conn_timeout_ms;
+	qc.idle_timeout_ms = r->o.idle_timeout_ms;
+	qc.keepalive_ms = r->o.keepalive_ms;
+	qc.ports = r->o.ports.n > 0 ? &r->o.ports : NULL;
+	qc.log = r->o.log;
+	qc.name = "master";
+	rv = rcp_quic_listen(&qc, (struct sockaddr *)&ss, len, &h->ep, cause);
+	if (rv != 0)
+		return rv;
+	*out = h;
+	return 0;
+}
+
+/* An agent's command line after the program; args_release frees it. */
+struct agent_args {
+	char	*v[32];
+	size_t	 n;
+};
+
+static void
+args_add(struct agent_args *x, char *arg)
+{
+	if (x->n + 1 >= RCP_ARRAY_SIZE(x->v))
+		abort();	/* a bug of ours: more options than room */
+	x->v[x->n++] = arg;
+	x->v[x->n] = NULL;
+}
+
+static void
+args_release(struct agent_args *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->n; i++)
+		free(x->v[i]);
+	x->n = 0;
+}
+
+static void
+agent_args(struct rcp_remote *r, struct ragent *a, struct agent_args *x)
+{
+	struct rcp_buf b = RCP_BUF_INIT;
+	const char *bind = NULL;
+	int i;
+
+	args_add(x, rcp_xstrdup("--role"));
+	args_add(x, rcp_xstrdup(role_name(a->role)));
+	args_add(x, rcp_xstrdup("--quic-profile"));
+	args_add(x, rcp_xstrdup(r->o.profile == RCP_QUIC_INTERNET ?
+	    "internet" : "datacenter"));
+	if (r->o.ports.n > 0) {
+		for (i = 0; i < (int)r->o.ports.n; i++)
+			rcp_buf_addf(&b, "%s%u-%u", i ? "," : "",
+			    r->o.ports.r[i].lo, r->o.ports.r[i].hi);
+		args_add(x, rcp_xstrdup("--quic-port-ranges"));
+		args_add(x, rcp_buf_detach(&b));
+	}
+	if (a->role == RCP_ROLE_SOURCE)
+		bind = r->o.source_addr != NULL ? r->o.source_addr :
+		    a->h->here ? r->here_bind : NULL;
+	if (bind != NULL) {
+		args_add(x, rcp_xstrdup("--bind-addr"));
+		args_add(x, rcp_xstrdup(bind));
+	}
+	if (r->o.conn_timeout_ms) {
+		args_add(x, rcp_xstrdup("--remote-copy-conn-timeout-sec"));
+		args_add(x, rcp_xasprintf("%u",
+		    (r->o.conn_timeout_ms + 999) / 1000));
+	}
+	if (r->o.idle_timeout_ms) {
+		args_add(x, rcp_xstrdup("--quic-idle-timeout-sec"));
+		args_add(x, rcp_xasprintf("%u",
+		    (r->o.idle_timeout_ms + 999) / 1000));
+	}
+	if (r->o.keepalive_ms) {
+		args_add(x, rcp_xstrdup("--quic-keepalive-sec"));
+		args_add(x, rcp_xasprintf("%u",
+		    (r->o.keepalive_ms + 999) / 1000));
+	}
+	for (i = RCP_LOG_INFO; i < r->o.agent_verbosity && i < RCP_LOG_TRACE;
+	    i++)
+		args_add(x, rcp_xstrdup("-v"));
+}
+
+/* The shell command that starts the agent on another host. */
+static char *
+launch_command(struct rcp_remote *r, struct ragent *a)
+{
+	struct agent_args x = { .n = 0 };
+	struct rcp_buf b = RCP_BUF_INIT;
+	const char *want = a->h->rcpd != NULL ? a->h->rcpd : r->o.rcpd_path;
+	char *q, *dir;
+	size_t i;
+
+	/*
+	 * One exec finds rcpd and starts it: --rcpd-path, else next to our
+	 * own binary, else PATH.  Each exec costs sshd a session set-up.
+	 */
+	if (want != NULL) {
+		q = rcp_ssh_shell_quote(want);
+		rcp_buf_addf(&b, "p=%s; ", q);
+	} else {
+		dir = self_dir();
+		q = rcp_ssh_shell_quote(dir != NULL ? dir : "/nonexistent");
+		rcp_buf_addf(&b, "p=%s/rcpd; [ -x \"$p\" ] || "
+		    "p=$(command -v rcpd) || p=rcpd; ", q);
+		free(dir);
+	}
+	free(q);
+	rcp_buf_addstr(&b, "[ -x \"$p\" ] || { echo \"rcpd: no executable at "
+	    "'$p'\" >&2; exit 127; }; exec \"$p\"");
+	agent_args(r, a, &x);
+	for (i = 0; i < x.n; i++) {
+		q = rcp_ssh_shell_quote(x.v[i]);
+		rcp_buf_addf(&b, " %s", q);
+		free(q);
+	}
+	args_release(&x);
+	return rcp_buf_detach(&b);
+}
+
+/*
+ * The rcpd for an agent here, found as on another host: --rcpd-path (if
+ * it is there: it may name the other host's), else the one installed next
+ * to this program, else PATH's.  Caller frees.
+ */
+static char *
+local_rcpd(struct rcp_remote *r)
+{
+	char *dir, *p;
+
+	if (r->o.rcpd_path != NULL && access(r->o.rcpd_path, X_OK) == 0)
+		return rcp_xstrdup(r->o.rcpd_path);
+	if ((dir = self_dir()) != NULL) {
+		p = rcp_path_join(dir, "rcpd");
+		free(dir);
+		if (access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	return rcp_xstrdup("rcpd");
+}
+
+/* Starts the agent's process: a child here, else a command over SSH. */
+static int
+agent_spawn(struct rcp_remote *r, struct ragent *a, char **cause)
+{
+	struct agent_args x = { .n = 0 };
+	char *cmd, *c2 = NULL;
+	int rv;
+
+	if (!a->h->here) {
+		cmd = launch_command(r, a);
+		rcp_log(r->o.log, RCP_LOG_DEBUG, "starting the %s agent on "
+		    "'%s': %s", role_name(a->role), a->h->name, cmd);
+		a->proc = rcp_ssh_exec(a->h->ssh, cmd, cause);
+		free(cmd);
+		return a->proc != NULL ? 0 : RCP_ERR_IO;
+	}
+	args_add(&x, local_rcpd(r));
+	agent_args(r, a, &x);
+	rcp_log(r->o.log, RCP_LOG_DEBUG, "starting the %s agent here: %s",
+	    role_name(a->role), x.v[0]);
+	rv = rcp_child_spawn(x.v, &a->child, &c2);
+	if (rv == RCP_ERR_NOTFOUND) {
+		*cause = rcp_xasprintf("%s; install rcpd next to rcp or in "
+		    "PATH", c2);
+		free(c2);
+	} else if (rv != 0)
+		*cause = c2;
+	args_release(&x);
+	return rv;
+}
+
+/* Reads what rcpd said on stderr before dying, for the error message. */
+static char *
+agent_stderr(struct ragent *a)
+{
+	char buf[2048];
+	ssize_t n;
+
+	n = ap_read(a, true, buf, sizeof(buf) - 1, 1000);
+	if (n <= 0)
+		return rcp_xstrdup("");
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return rcp_xasprintf(": %s", buf);
+}
+
+/*
+ * Parses rcpd's first line, "RCPD1 proto=N version=V fp=HEX".  Returns 0,
+ * RCP_ERR_VERSION (another protocol: *version names it) or RCP_ERR_PROTO.
+ */
+static int
+parse_agent_hello(const char *line, uint8_t *fp, unsigned *proto,
+    char *version, size_t vlen)
+{
+	char hex[RCP_CERT_FP_HEXLEN + 2], ver[64];
+
+	if (sscanf(line, RCP_AGENT_HELLO_TAG " proto=%u version=%63s fp=%65s",
+	    proto, ver, hex) != 3)
+		return RCP_ERR_PROTO;
+	snprintf(version, vlen, "%s", ver);
+	if (*proto != RCP_PROTO_VERSION)
+		return RCP_ERR_VERSION;
+	return rcp_cert_fp_parse(hex, fp) == 0 ? 0 : RCP_ERR_PROTO;
+}
+
+/*
+ * Starts rcpd, checks what it is, then hands it its secrets.  Returns 0,
+ * RCP_ERR_NOTFOUND (no rcpd there), RCP_ERR_VERSION (another protocol) or
+ * another error, with *cause.
+ */
+static int
+agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
+{
+	struct sockaddr_storage ss;
+	char hex[RCP_CERT_FP_HEXLEN + 1], tok[2 * RCP_TOKEN_LEN + 1];
+	char *addr, *line = NULL, *err, version[64];
+	unsigned proto = 0;
+	socklen_t len;
+	size_t i;
+	int rv;
+
+	if ((rv = agent_spawn(r, a, cause)) != 0)
+		return rv;
+	/* Who answers?  Secrets go to nothing but an rcpd of our protocol. */
+	rv = ap_read_line(a, &line, RCP_PROTO_MAX_LINE,
+	    r->o.startup_timeout_ms);
+	if (rv == 0)
+		rv = parse_agent_hello(line, a->fp, &proto, version,
+		    sizeof(version));
+	if (rv == 0)
+		snprintf(a->version, sizeof(a->version), "%s", version);
+	free(line);
+	line = NULL;
+	if (rv == RCP_ERR_VERSION && a->h->here) {
+		*cause = rcp_xasprintf("the rcpd found here (version %s) "
+		    "speaks protocol %u, but this rcp (version %s) speaks "
+		    "protocol %d: install the rcpd of this rcp next to it",
+		    version, proto, PACKAGE_VERSION, RCP_PROTO_VERSION);
+		return rv;
+	}
+	if (rv == RCP_ERR_VERSION) {
+		*cause = rcp_xasprintf("rcpd on '%s' (version %s) speaks "
+		    "protocol %u, but this rcp (version %s) speaks protocol %d: "
+		    "install the same version on both hosts, or use "
+		    "--auto-deploy-rcpd", a->h->name, version, proto,
+		    PACKAGE_VERSION, RCP_PROTO_VERSION);
+		return rv;
+	}
+	if (rv != 0) {
+		err = agent_stderr(a);
+		if (strstr(err, "rcpd: no executable at") != NULL) {
+			*cause = rcp_xasprintf("cannot find rcpd on '%s'%s; "
+			    "install it there, point --rcpd-path at it, or use "
+			    "--auto-deploy-rcpd", a->h->name, err);
+			rv = RCP_ERR_NOTFOUND;
+		} else {
+			*cause = rcp_xasprintf("the %s agent on '%s' did not "
+			    "start%s", role_name(a->role), a->h->name, err);
+			rv = RCP_ERR_PROTO;
+		}
+		free(err);
+		return rv;
+	}
+	rcp_quic_ep_allow(a->h->ep, a->fp);
+	rcp_quic_ep_addr(a->h->ep, &ss, &len);
+	addr = rcp_udp_addr_str((struct sockaddr *)&ss);
+	rcp_cert_fp_hex(rcp_cert_fp(r->cert), hex);
+	for (i = 0; i < RCP_TOKEN_LEN; i++)
+		snprintf(tok + 2 * i, 3, "%02x", r->token[i]);
+	line = rcp_xasprintf("%s master=%s fp=%s token=%s\n",
+	    RCP_AGENT_SECRETS_TAG, addr, hex, tok);
+	free(addr);
+	rv = ap_write(a, line, strlen(line));
+	gnutls_memset(line, 0, strlen(line));
+	free(line);
+	if (rv != 0) {
+		*cause = rcp_xasprintf("lost the %s agent on '%s' at start-up",
+		    role_name(a->role), a->h->name);
+		return rv;
+	}
+	return 0;
+}
+
+/* Launches, and with --auto-deploy-rcpd deploys and relaunches if needed. */
+static int
+agent_start(struct rcp_remote *r, struct ragent *a, char **cause)
+{
+	char *deployed = NULL;
+	int rv;
+
+	rv = agent_launch(r, a, cause);
+	if (rv == 0 || !r->o.auto_deploy || a->h->here ||
+	    (rv != RCP_ERR_NOTFOUND && rv != RCP_ERR_VERSION))
+		return rv;
+	rcp_log(r->o.log, RCP_LOG_INFO, "%s; deploying this rcpd to '%s'",
+	    *cause, a->h->name);
+	free(*cause);
+	*cause = NULL;
+	ap_free(a);
+	if ((rv = deploy_rcpd(a->h->ssh, &deployed, cause)) != 0)
+		return rv;
+	free(a->h->rcpd);
+	a->h->rcpd = deployed;
+	return agent_launch(r, a, cause);
+}
+
+/*
+ * Why an agent that h's endpoint still waits for (only, or any) has
+ * exited before connecting, or NULL if none has.  Caller frees.
+ */
+static char *
+gone_before_connecting(struct rcp_remote *r, struct rhost *h,
+    struct ragent *only)
+{
+	struct ragent *a;
+	char *why = NULL, *err;
+	int i, status;
+
+	for (i = 0; i < 2 && why == NULL; i++) {
+		a = &r->agents[i];
+		if ((only != NULL && only != a) || a->h != h || a->conn != NULL)
+			continue;
+		if (a->errreader_started) {
+			/* Its stderr reader reaps it and says why: ask it. */
+			pthread_mutex_lock(&a->lock);
+			if (a->dead != NULL)
+				why = rcp_xstrdup(a->dead);
+			pthread_mutex_unlock(&a->lock);
+			continue;
+		}
+		if (ap_wait(a, 0, &status) != 0)
+			continue;
+		err = agent_stderr(a);		/* ": line" or "" */
+		why = rcp_xasprintf("the %s agent on '%s' exited with status "
+		    "%d before connecting%s%s", role_name(a->role), h->name,
+		    status, err[0] ? ": " : "", err[0] ? rcpd_said(err + 2) :
+		    "");
+		free(err);
+	}
+	return why;
+}
+
+/*
+ * Accepts a pinned connection on h's endpoint within the start-up timeout,
+ * looking every 250 ms whether the agents it waits for are still there:
+ * one that died says so at once instead of at the timeout.
+ */
+static int
+accept_alive(struct rcp_remote *r, struct rhost *h, struct ragent *only,
+    struct rcp_quic_conn **c, char **cause)
+{
+	uint64_t deadline = rcp_deadline_after(r->o.startup_timeout_ms);
+	char *why;
+	int rv, step;
+
+	for (;;) {
+		step = rcp_deadline_ms_left(deadline);
+		if (step < 0 || step > 250)
+			step = 250;
+		rv = rcp_quic_accept(h->ep, step, c, cause);
+		if (rv != RCP_ERR_TIMEOUT)
+			return rv;
+		if ((why = gone_before_connecting(r, h, only)) != NULL) {
+			free(*cause);
+			*cause = why;
+			return RCP_ERR_IO;
+		}
+		if (rcp_deadline_passed(deadline))
+			return rv;
+		free(*cause);
+		*cause = NULL;
+	}
+}
+
+/* Accepts the agent's pinned connection and checks its hello. */
+static int
+agent_accept(struct rcp_remote *r, struct rhost *h, struct ragent *only,
+    char **cause)
+{
+	struct rcp_quic_conn *c = NULL;
+	struct rcp_quic_msg *m = NULL;
+	struct rcp_wire_cursor cur;
+	struct rcp_buf b = RCP_BUF_INIT;
+	struct ragent *a = NULL;
+	uint8_t fp[RCP_CERT_FP_LEN], role;
+	const uint8_t *tok;
+	uint32_t version;
+	size_t n, i;
+	int rv;
+
+	if ((rv = accept_alive(r, h, only, &c, cause)) != 0)
+		return rv;
+	rcp_quic_conn_peer_fp(c, fp);
+	for (i = 0; i < 2; i++)
+		if ((only == NULL || only == &r->agents[i]) &&
+		    r->agents[i].h == h && r->agents[i].conn == NULL &&
+		    memcmp(r->agents[i].fp, fp, sizeof(fp)) == 0)
+			a = &r->agents[i];
+	if (a == NULL) {
+		rcp_quic_conn_free(c);
+		*cause = rcp_xstrdup("an unexpected agent connected");
+		return RCP_ERR_AUTH;
+	}
+	if ((rv = rcp_quic_recv(c, &m, r->o.startup_timeout_ms)) != 0) {
+		*cause = rcp_xasprintf("no hello from the %s agent: %s",
+		    role_name(a->role), rcp_quic_conn_error(c) ?
+		    rcp_quic_conn_error(c) : "timed out");
+		rcp_quic_conn_free(c);
+		return rv;
+	}
+	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
+	if (m->fin || m->f.type != RCP_MSG_HELLO ||
+	    rcp_wire_get_u32(&cur, &version) != 0 ||
+	    rcp_wire_get_u8(&cur, &role) != 0 ||
+	    rcp_wire_get_bytes(&cur, &tok, &n, RCP_TOKEN_LEN) != 0 ||
+	    n != RCP_TOKEN_LEN || gnutls_memcmp(tok, r->token, n) != 0 ||
+	    role != a->role) {
+		*cause = rcp_xasprintf("bad hello from the %s agent on '%s'",
+		    role_name(a->role), h->name);
+		rv = RCP_ERR_AUTH;
+	} else if (version != RCP_PROTO_VERSION) {
+		*cause = rcp_xasprintf("the %s agent on '%s' speaks protocol "
+		    "%u, we speak %d", role_name(a->role), h->name, version,
+		    RCP_PROTO_VERSION);
+		rv = RCP_ERR_VERSION;
+	}
+	if (rv != 0) {
+		rcp_quic_msg_free(m);
+		rcp_quic_conn_free(c);
+		return rv;
+	}
+	pthread_mutex_lock(&a->lock);	/* rcp_remote_abort may look */
+	a->conn = c;
+	pthread_mutex_unlock(&a->lock);
+	a->ctrl = m->stream;
+	rcp_wire_put_u32(&b, RCP_PROTO_VERSION);
+	rv = rcp_quic_send(c, a->ctrl, RCP_MSG_HELLO_OK, m->f.id, b.data, b.len,
+	    5000);
+	rcp_buf_release(&b);
+	rcp_quic_msg_free(m);
+	if (rv != 0) {
+		*cause = rcp_xasprintf("lost the %s agent", role_name(a->role));
+		return rv;
+	}
+	if (pthread_create(&a->reader, NULL, reader_main, a) == 0)
+		a->reader_started = true;
+	return 0;
+}
+
+static int
+wait_listening(struct rcp_remote *r, struct ragent *src, char **cause)
+{
+	struct timespec ts;
+	int rv = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += r->o.startup_timeout_ms / 1000 + 1;
+	pthread_mutex_lock(&src->lock);
+	while (src->listen_addr == NULL && src->dead == NULL && rv == 0)
+		rv = pthread_cond_timedwait(&src->cond, &src->lock, &ts);
+	if (src->listen_addr == NULL) {
+		*cause = rcp_xasprintf("the source agent did not say where it "
+		    "listens%s%s", src->dead ? ": " : "",
+		    src->dead ? src->dead : "");
+		pthread_mutex_unlock(&src->lock);
+		return RCP_ERR_TIMEOUT;
+	}
+	pthread_mutex_unlock(&src->lock);
+	return 0;
+}
+
+/* Introduces the destination to the source: fingerprints both ways. */
+static int
+introduce(struct rcp_remote *r, char **cause)
+{
+	struct ragent *src = &r->agents[0], *dst = &r->agents[1];
+	struct rcp_quic_msg *rep = NULL;
+	struct rcp_buf b = RCP_BUF_INIT;
+	int rv;
+
+	if ((rv = wait_listening(r, src, cause)) != 0)
+		return rv;
+	rcp_wire_put_str(&b, "");
+	rcp_wire_put_bytes(&b, dst->fp, RCP_CERT_FP_LEN);
+	rv = rcp_remote_request(r, RCP_ROLE_SOURCE, RCP_MSG_PEER, b.data,
+	    b.len, &rep, r->o.startup_timeout_ms, cause);
+	rcp_buf_release(&b);
+	rcp_quic_msg_free(rep);
+	rep = NULL;
+	if (rv != 0)
+		return rv;
+	pthread_mutex_lock(&src->lock);
+	rcp_wire_put_str(&b, src->listen_addr);
+	rcp_wire_put_bytes(&b, src->listen_fp, RCP_CERT_FP_LEN);
+	pthread_mutex_unlock(&src->lock);
+	rv = rcp_remote_request(r, RCP_ROLE_DESTINATION, RCP_MSG_PEER, b.data,
+	    b.len, &rep, r->o.startup_timeout_ms, cause);
+	rcp_buf_release(&b);
+	rcp_quic_msg_free(rep);
+	return rv;
+}
+
+/* One host's start-up: SSH, finding rcpd, launching the agent. */
+struct start_job {
+	struct rcp_remote	*r;
+	const char		*spec;
+	struct ragent		*a;
+	bool			 early;		/* source_early too */
+	int			 rv;
+	char			*cause;
+};
+
+/*
+ * The source, on a host of its own, is taken in as soon as it is up and
+ * told what to read ahead while the destination is still logging in.
+ */
+static int
+source_early(struct rcp_remote *r, struct ragent *a, char **cause)
+{
+	int rv;
+
+	if ((rv = agent_accept(r, a->h, a, cause)) != 0)
+		return rv;
+	/*
+	 * A hint, for agents of our own build only (an older one of the same
+	 * protocol would not know it); if it does not get there, the copy
+	 * only reads later.
+	 */
+	if (strcmp(a->version, PACKAGE_VERSION) == 0)
+		rcp_quic_send(a->conn, a->ctrl, RCP_MSG_SRC_PREFETCH, 0,
+		    r->o.prefetch, r->o.prefetch_len, 5000);
+	return 0;
+}
+
+static void *
+start_one(void *arg)
+{
+	struct start_job *j = arg;
+
+	j->rv = host_open(j->r, j->spec, &j->a->h, &j->cause);
+	if (j->rv == 0)
+		j->rv = agent_start(j->r, j->a, &j->cause);
+	if (j->rv == 0 && j->early)
+		j->rv = source_early(j->r, j->a, &j->cause);
+	return NULL;
+}
+
+/*
+ * Where a source agent here listens: where the destination's host reaches
+ * us, the local address of our SSH connection to it (so that connection is
+ * made first; the logins then go on in parallel), unless --source-addr says.
+ */
+static int
+here_bind(struct rcp_remote *r, const char *dst_host, char **cause)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct rhost *h;
+	int rv;
+
+	if (r->o.source_addr != NULL)
+		return 0;
+	if (strcmp(dst_host, RCP_REMOTE_HERE) == 0) {
+		r->here_bind = rcp_xstrdup("127.0.0.1");
+		return 0;
+	}
+	if ((rv = host_open(r, dst_host, &h, cause)) != 0)
+		return rv;
+	if ((rv = rcp_ssh_local_addr(h->ssh, &ss, &len)) != 0) {
+		*cause = rcp_xasprintf("cannot tell our address as seen from "
+		    "'%s'", h->name);
+		return rv;
+	}
+	r->here_bind = rcp_udp_host_str((struct sockaddr *)&ss);
+	return 0;
+}
+
+/*
+ * Starts both agents; on two hosts at once, since each start is mostly
+ * waiting on SSH round trips.
+ */
+static int
+start_agents(struct rcp_remote *r, const char *src_host, const char *dst_host,
+    char **cause)
+{
+	struct start_job j[2] = {
+		{ r, src_host, &r->agents[0], false, 0, NULL },
+		{ r, dst_host, &r->agents[1], false, 0, NULL }
+	};
+	pthread_t th;
+	bool threaded = false;
+	int i, rv = 0;
+
+	if (strcmp(src_host, RCP_REMOTE_HERE) == 0 &&
+	    (rv = here_bind(r, dst_host, cause)) != 0)
+		return rv;
+	if (strcmp(src_host, dst_host) != 0) {
+		j[0].early = r->o.prefetch != NULL;
+		threaded = pthread_create(&th, NULL, start_one, &j[0]) == 0;
+	}
+	if (!threaded)
+		start_one(&j[0]);
+	if (threaded || j[0].rv == 0)	/* (not j[0].rv while its thread runs) */
+		start_one(&j[1]);
+	if (threaded)
+		pthread_join(th, NULL);
+	for (i = 0; i < 2; i++) {
+		if (j[i].rv != 0 && rv == 0) {
+			rv = j[i].rv;
+			*cause = j[i].cause;
+			j[i].cause = NULL;
+		}
+		free(j[i].cause);
+	}
+	return rv;
+}
+
+/* An agent whose connection has not been accepted yet, or NULL. */
+static struct ragent *
+unaccepted(struct rcp_remote *r)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (r->agents[i].conn == NULL)
+			return &r->agents[i];
+	return NULL;
+}
+
+int
+rcp_remote_start(const struct rcp_remote_opts *o, const char *src_host,
+    const char *dst_host, struct rcp_remote **out, char **cause)
+{
+	struct rcp_remote *r = rcp_xcalloc(1, sizeof(*r));
+	struct ragent *a;
+	int i, rv;
+
+	r->o = *o;
+	pthread_mutex_init(&r->hosts_lock, NULL);
+	atomic_init(&r->next_id, 1);
+	for (i = 0; i < 2; i++) {
+		r->agents[i].r = r;
+		r->agents[i].role = i == 0 ? RCP_ROLE_SOURCE :
+		    RCP_ROLE_DESTINATION;
+		r->agents[i].exit_status = -1;
+		pthread_mutex_init(&r->agents[i].lock, NULL);
+		pthread_cond_init(&r->agents[i].cond, NULL);
+	}
+	gnutls_rnd(GNUTLS_RND_KEY, r->token, sizeof(r->token));
+	if ((rv = rcp_cert_new(&r->cert, cause)) != 0)
+		goto fail;
+	if ((rv = start_agents(r, src_host, dst_host, cause)) != 0)
+		goto fail;
+	for (i = 0; i < 2; i++) {
+		if (pthread_create(&r->agents[i].errreader, NULL,
+		    errreader_main, &r->agents[i]) == 0)
+			r->agents[i].errreader_started = true;
+	}
+	/*
+	 * The agents not taken in yet (the source may have been, early).  Two
+	 * on one host share its endpoint and may connect in either order:
+	 * each connection is matched by its fingerprint, so accept until
+	 * both are in, not once per agent in turn.
+	 */
+	while ((a = unaccepted(r)) != NULL)
+		if ((rv = agent_accept(r, a->h, NULL, cause)) != 0)
+			goto fail;
+	if ((rv = introduce(r, cause)) != 0)
+		goto fail;
+	*out = r;
+	return 0;
+fail:
+	rcp_remote_free(r);
+	return rv;
+}
+
+int
+rcp_remote_request(struct rcp_remote *r, int role, uint16_t type,
+    const void *body, size_t len, struct rcp_quic_msg **reply, int timeout_ms,
+    char **cause)
+{
+	struct ragent *a = agent_of(r, role);
+	struct rcp_quic_msg *m, **pp;
+	struct rcp_wire_cursor cur;
+	struct timespec ts;
+	uint32_t id = atomic_fetch_add(&r->next_id, 1), code;
+	char *text = NULL;
+	int rv = 0;
+
+	if (a->conn == NULL) {
+		*cause = rcp_xasprintf("the %s agent is not connected",
+		    role_name(role));
+		return RCP_ERR_IO;
+	}
+	if ((rv = rcp_quic_send(a->conn, a->ctrl, type, id, body, len,
+	    timeout_ms)) != 0) {
+		pthread_mutex_lock(&a->lock);
+		*cause = rcp_xasprintf("cannot reach the %s agent: %s",
+		    role_name(role), a->dead ? a->dead : "connection closed");
+		pthread_mutex_unlock(&a->lock);
+		return rv;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&a->lock);
+	for (;;) {
+		for (pp = &a->replies; (m = *pp) != NULL; pp = &m->next)
+			if (m->f.id == id)
+				break;
+		if (m != NULL) {
+			*pp = m->next;
+			m->next = NULL;
+			break;
+		}
+		if (a->dead != NULL) {
+			*cause = rcp_xstrdup(a->dead);
+			pthread_mutex_unlock(&a->lock);
+			return RCP_ERR_IO;
+		}
+		if (rv != 0) {
+			*cause = rcp_xasprintf("the %s agent did not answer in "
+			    "%d ms", role_name(role), timeout_ms);
+			pthread_mutex_unlock(&a->lock);
+			return RCP_ERR_TIMEOUT;
+		}
+		rv = pthread_cond_timedwait(&a->cond, &a->lock, &ts);
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (m->f.type == RCP_MSG_ERROR) {
+		rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
+		if (rcp_wire_get_u32(&cur, &code) != 0 ||
+		    rcp_wire_get_str(&cur, &text, RCP_PROTO_MAX_TEXT) != 0)
+			text = rcp_xstrdup("malformed error");
+		*cause = rcp_xasprintf("the %s agent: %s", role_name(role),
+		    text);
+		free(text);
+		rcp_quic_msg_free(m);
+		return RCP_ERR_PROTO;
+	}
+	*reply = m;
+	return 0;
+}
+
+void
+rcp_remote_progress(struct rcp_remote *r, int role, struct rcp_copy_stats *s)
+{
+	struct ragent *a = agent_of(r, role);
+
+	pthread_mutex_lock(&a->lock);
+	*s = a->progress;
+	pthread_mutex_unlock(&a->lock);
+}
+
+void
+rcp_remote_progress_reset(struct rcp_remote *r)
+{
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		pthread_mutex_lock(&r->agents[i].lock);
+		memset(&r->agents[i].progress, 0,
+		    sizeof(r->agents[i].progress));
+		pthread_mutex_unlock(&r->agents[i].lock);
+	}
+}
+
+static int
+finish_one(struct rcp_remote *r, struct ragent *a,
+    struct rcp_remote_summary *s, char **cause)
+{
+	struct rcp_quic_msg *m = NULL;
+	struct rcp_wire_cursor c;
+	struct timespec ts;
+	uint32_t status = 1;
+	int rv, w = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->exit_status = -1;
+	snprintf(s->host, sizeof(s->host), "%s", a->h->name);
+	atomic_store(&a->bye, true);	/* from now on it may leave */
+	rv = rcp_remote_request(r, a->role, RCP_MSG_SHUTDOWN, NULL, 0, &m,
+	    15000, cause);
+	if (rv == 0) {
+		rcp_wire_cursor_init(&c, m->f.body, m->f.len);
+		if (rcp_wire_get_u32(&c, &status) != 0 ||
+		    rcp_wire_get_u64(&c, &s->wall_ns) != 0 ||
+		    rcp_wire_get_u64(&c, &s->cpu_ns) != 0 ||
+		    rcp_wire_get_u64(&c, &s->peak_rss) != 0)
+			status = 1;
+		s->status = (int)status;
+		rcp_quic_msg_free(m);
+	}
+	/* The process should exit now; collect its status. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 5;
+	pthread_mutex_lock(&a->lock);
+	while (!a->exited && w == 0)
+		w = pthread_cond_timedwait(&a->cond, &a->lock, &ts);
+	s->exit_status = a->exit_status;
+	pthread_mutex_unlock(&a->lock);
+	if (rv == 0 && s->status != 0) {
+		*cause = rcp_xasprintf("the %s agent on '%s' failed",
+		    role_name(a->role), a->h->name);
+		rv = RCP_ERR_PARTIAL;
+	}
+	return rv;
+}
+
+int
+rcp_remote_finish(struct rcp_remote *r, struct rcp_remote_summary sum[2],
+    char **cause)
+{
+	char *c2 = NULL;
+	int r0, r1;
+
+	r0 = finish_one(r, &r->agents[0], &sum[0], cause);
+	atomic_store(&r->stop, true);
+	r1 = finish_one(r, &r->agents[1], &sum[1], r0 == 0 ? cause : &c2);
+	free(c2);
+	return r0 != 0 ? r0 : r1;
+}
+
+char *
+rcp_remote_dead(struct rcp_remote *r, int role)
+{
+	struct ragent *a = agent_of(r, role);
+	char *why = NULL;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->dead != NULL)
+		why = rcp_xstrdup(a->dead);
+	pthread_mutex_unlock(&a->lock);
+	return why;
+}
+
+void
+rcp_remote_abort(struct rcp_remote *r)
+{
+	size_t i;
+
+	/* The agents read EOF and stop; our readers see the links go. */
+	for (i = 0; i < 2; i++) {
+		ap_close_stdin(&r->agents[i]);
+		pthread_mutex_lock(&r->agents[i].lock);
+		if (r->agents[i].conn != NULL)
+			rcp_quic_close(r->agents[i].conn, 2);
+		pthread_mutex_unlock(&r->agents[i].lock);
+	}
+}
+
+void
+rcp_remote_free(struct rcp_remote *r)
+{
+	struct rcp_quic_msg *m, *next;
+	struct ragent *a;
+	size_t i;
+
+	if (r == NULL)
+		return;
+	atomic_store(&r->stop, true);
+	for (i = 0; i < 2; i++) {
+		a = &r->agents[i];
+		/* Closing the channel gives rcpd EOF on stdin: it exits. */
+		if (a->conn != NULL)
+			rcp_quic_close(a->conn, 0);
+		ap_close_stdin(a);
+	}
+	for (i = 0; i < 2; i++) {
+		a = &r->agents[i];
+		if (a->reader_started)
+			pthread_join(a->reader, NULL);
+		if (a->errreader_started)
+			pthread_join(a->errreader, NULL);
+		rcp_quic_conn_free(a->conn);
+		ap_free(a);
+		for (m = a->replies; m != NULL; m = next) {
+			next = m->next;
+			rcp_quic_msg_free(m);
+		}
+		free(a->listen_addr);
+		free(a->dead);
+		pthread_cond_destroy(&a->cond);
+		pthread_mutex_destroy(&a->lock);
+	}
+	for (i = 0; i < r->nhosts; i++) {
+		rcp_quic_ep_free(r->hosts[i]->ep);
+		rcp_ssh_free(r->hosts[i]->ssh);
+		free(r->hosts[i]->rcpd);
+		free(r->hosts[i]->spec);
+		free(r->hosts[i]);
+	}
+	free(r->here_bind);
+	rcp_cert_free(r->cert);
+	gnutls_memset(r->token, 0, sizeof(r->token));
+	pthread_mutex_destroy(&r->hosts_lock);
+	free(r);
+}

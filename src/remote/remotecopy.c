@@ -1,0 +1,275 @@
+/* remotecopy.c: running one copy through a source and a destination agent. */
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "fs/filter.h"
+#include "net/proto.h"
+#include "net/wire.h"
+#include "remote/copywire.h"
+#include "remote/remotecopy.h"
+
+#include "base/banned.h"
+
+struct rcp_remotecopy {
+	struct rcp_remotecopy_opts	 o;
+	struct rcp_buf			 request;	/* the COPY body */
+	struct rcp_buf			 prefetch;	/* SRC_PREFETCH's; empty:
+							 * none */
+	char				*src_host;
+	char				*dst_host;
+	pthread_mutex_t			 lock;
+	struct rcp_remote		*remote;	/* requires lock */
+	atomic_bool			 aborted;
+};
+
+/* A path for the agent: remote relative paths are relative to our cwd. */
+static char *
+agent_path(const char *path, const char *cwd)
+{
+	if (path[0] == '/' || path[0] == '~' || cwd == NULL)
+		return rcp_xstrdup(path[0] ? path : ".");
+	if (path[0] == '\0')
+		return rcp_xstrdup(cwd);
+	return rcp_path_join(cwd, path);
+}
+
+int
+rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
+    const struct rcp_copy_opts *copy, const struct rcp_filter *filter,
+    const char *const *srcs, size_t nsrcs, const char *dst, const char *cwd,
+    struct rcp_remotecopy **out, char **cause)
+{
+	struct rcp_remotecopy *rc = rcp_xcalloc(1, sizeof(*rc));
+	char *host, *path, *p;
+	size_t i;
+
+	rc->o = *o;
+	pthread_mutex_init(&rc->lock, NULL);
+	rcp_wire_put_u32(&rc->request, (uint32_t)nsrcs);
+	/*
+	 * The source may read ahead what a plain copy into new directories
+	 * will ask for: not through symlinks, filters or a dry run; not past
+	 * a throttle meant to spare the source; and not when the options say
+	 * the destination is mostly there already (--overwrite,
+	 * --ignore-existing, --delete), where little of it would be asked.
+	 */
+	if (!copy->dereference && !copy->dry_run && rcp_filter_empty(filter) &&
+	    copy->ops_throttle <= 0 && copy->iops_throttle <= 0 &&
+	    !copy->overwrite && !copy->ignore_existing && !copy->delete)
+		rcp_wire_put_u32(&rc->prefetch, (uint32_t)nsrcs);
+	for (i = 0; i < nsrcs; i++) {
+		host = path = NULL;
+		if (!rcp_remoteopts_split(srcs[i], o->force_remote, &host,
+		    &path)) {
+			host = rcp_xstrdup(o->local_host != NULL ?
+			    o->local_host : RCP_REMOTE_HERE);
+			path = rcp_remoteopts_local(srcs[i]);
+		}
+		if (rc->src_host != NULL && strcmp(rc->src_host, host) != 0) {
+			*cause = rcp_xasprintf("all sources of a copy must be on "
+			    "one host ('%s' and '%s')", rc->src_host, host);
+			free(host);
+			free(path);
+			rcp_remotecopy_free(rc);
+			return RCP_ERR_INVAL;
+		}
+		if (rc->src_host == NULL)
+			rc->src_host = host;
+		else
+			free(host);
+		p = agent_path(path, cwd);
+		rcp_wire_put_str(&rc->request, p);
+		if (rc->prefetch.len > 0)
+			rcp_wire_put_str(&rc->prefetch, p);
+		free(p);
+		free(path);
+	}
+	host = path = NULL;
+	if (!rcp_remoteopts_split(dst, o->force_remote, &host, &path)) {
+		host = rcp_xstrdup(o->local_host != NULL ? o->local_host :
+		    RCP_REMOTE_HERE);
+		path = rcp_remoteopts_local(dst);
+	}
+	rc->dst_host = host;
+	p = agent_path(path, cwd);
+	rcp_wire_put_str(&rc->request, p);
+	free(p);
+	free(path);
+	rcp_copywire_put_opts(&rc->request, copy, filter);
+	*out = rc;
+	return 0;
+}
+
+static int
+decode_done(struct rcp_quic_msg *m, struct rcp_remotecopy_result *res,
+    bool *wellformed, char **cause)
+{
+	struct rcp_wire_cursor c;
+	uint32_t result;
+	char *why = NULL;
+
+	rcp_wire_cursor_init(&c, m->f.body, m->f.len);
+	if (m->f.type != RCP_MSG_COPY_DONE ||
+	    rcp_wire_get_u32(&c, &result) != 0 ||
+	    rcp_wire_get_str(&c, &why, RCP_PROTO_MAX_TEXT) != 0 ||
+	    rcp_copywire_get_stats(&c, &res->stats) != 0) {
+		free(why);
+		*cause = rcp_xstrdup("malformed reply from the destination "
+		    "agent");
+		*wellformed = false;
+		return RCP_ERR_PROTO;
+	}
+	*wellformed = true;
+	if ((int)result != 0 && why[0] != '\0')
+		*cause = why;
+	else
+		free(why);
+	return (int)result;
+}
+
+/*
+ * Sends the copy to the destination agent of r and waits for its answer.
+ * *answered is true if the destination finished it (even with an error)
+ * and both agents are still there, so r can serve another copy.
+ */
+static int
+copy_on(struct rcp_remotecopy *rc, struct rcp_remote *r,
+    struct rcp_remotecopy_result *res, bool *answered, char **cause)
+{
+	struct rcp_quic_msg *m = NULL;
+	char *c2 = NULL;
+	int rv;
+
+	*answered = false;
+	pthread_mutex_lock(&rc->lock);
+	rc->remote = r;
+	pthread_mutex_unlock(&rc->lock);
+	if (atomic_load(&rc->aborted)) {
+		*cause = rcp_xstrdup("interrupted");
+		return RCP_ERR_CANCELED;
+	}
+	/* A copy takes as long as it takes: the agents' deaths end it. */
+	rv = rcp_remote_request(r, RCP_ROLE_DESTINATION, RCP_MSG_COPY,
+	    rc->request.data, rc->request.len, &m, INT_MAX, cause);
+	if (rv != 0) {
+		/* An agent is gone: name the one that died first. */
+		if ((c2 = rcp_remote_dead(r, RCP_ROLE_SOURCE)) != NULL &&
+		    strstr(c2, "was killed") != NULL) {
+			free(*cause);
+			*cause = c2;
+			c2 = NULL;
+		}
+		free(c2);
+		return rv;
+	}
+	rv = decode_done(m, res, answered, cause);
+	rcp_quic_msg_free(m);
+	if (rv != 0 && (c2 = rcp_remote_dead(r, RCP_ROLE_SOURCE)) != NULL) {
+		/* Name what died, not just what the destination saw. */
+		free(*cause);
+		*cause = c2;
+		*answered = false;
+	}
+	return rv;
+}
+
+int
+rcp_remotecopy_run(struct rcp_remotecopy *rc,
+    struct rcp_remotecopy_result *res, char **cause)
+{
+	struct rcp_remote_opts ro = rc->o.remote;
+	struct rcp_remote *r = NULL;
+	char *c2 = NULL;
+	bool answered;
+	int rv, fr;
+
+	memset(res, 0, sizeof(*res));
+	/* These agents serve this copy alone: the source may read ahead. */
+	if (rc->prefetch.len > 0) {
+		ro.prefetch = rc->prefetch.data;
+		ro.prefetch_len = rc->prefetch.len;
+	}
+	rv = rcp_remote_start(&ro, rc->src_host, rc->dst_host, &r, cause);
+	if (rv != 0)
+		return rv;
+	rv = copy_on(rc, r, res, &answered, cause);
+	if (answered) {
+		/* The destination answered, even with an error: end both. */
+		fr = rcp_remote_finish(r, res->hosts, &c2);
+		res->have_hosts = fr == 0;
+		if (fr != 0 && rv == 0) {
+			*cause = c2;
+			c2 = NULL;
+			rv = fr;
+		}
+	}
+	free(c2);
+	pthread_mutex_lock(&rc->lock);
+	rc->remote = NULL;
+	pthread_mutex_unlock(&rc->lock);
+	rcp_remote_free(r);
+	return rv;
+}
+
+int
+rcp_remotecopy_run_on(struct rcp_remotecopy *rc, struct rcp_remote *r,
+    struct rcp_remotecopy_result *res, bool *reusable, char **cause)
+{
+	bool answered;
+	int rv;
+
+	memset(res, 0, sizeof(*res));
+	rcp_remote_progress_reset(r);
+	rv = copy_on(rc, r, res, &answered, cause);
+	pthread_mutex_lock(&rc->lock);
+	rc->remote = NULL;
+	*reusable = answered && !atomic_load(&rc->aborted);
+	pthread_mutex_unlock(&rc->lock);
+	return rv;
+}
+
+const char *
+rcp_remotecopy_host(const struct rcp_remotecopy *rc, int role)
+{
+	return role == RCP_ROLE_SOURCE ? rc->src_host : rc->dst_host;
+}
+
+void
+rcp_remotecopy_progress(struct rcp_remotecopy *rc, struct rcp_copy_stats *s)
+{
+	pthread_mutex_lock(&rc->lock);
+	if (rc->remote != NULL)
+		rcp_remote_progress(rc->remote, RCP_ROLE_DESTINATION, s);
+	else
+		memset(s, 0, sizeof(*s));
+	pthread_mutex_unlock(&rc->lock);
+}
+
+void
+rcp_remotecopy_abort(struct rcp_remotecopy *rc)
+{
+	atomic_store(&rc->aborted, true);
+	pthread_mutex_lock(&rc->lock);
+	if (rc->remote != NULL)
+		rcp_remote_abort(rc->remote);
+	pthread_mutex_unlock(&rc->lock);
+}
+
+void
+rcp_remotecopy_free(struct rcp_remotecopy *rc)
+{
+	if (rc == NULL)
+		return;
+	rcp_buf_release(&rc->request);
+	rcp_buf_release(&rc->prefetch);
+	free(rc->src_host);
+	free(rc->dst_host);
+	pthread_mutex_destroy(&rc->lock);
+	free(rc);
+}
