@@ -13,7 +13,11 @@
 #                      B  20,000 x 4 KiB files in 200 directories
 #                      C  2,000 files, 1 KiB-16 MiB log-uniform, 20 dirs x 100
 #                      D  a copy of a real tree ($BENCH_D_SOURCE, /usr/share)
-#   BENCH_TOOLS      any of "cp rsync tar rcp rcp-p" (default all)
+#   BENCH_TOOLS      any of "cp rsync tar rcp rcp-p rcp-base rcp-p-base"
+#                    (default all; the -base ones only with BENCH_RCP_BASE)
+#   BENCH_RCP_BASE   the build directory of another rcp (an older tree) whose
+#                    rcp runs as rcp-base and rcp-p-base beside ours, in the
+#                    same run: a before/after of a change
 #   BENCH_SEED       filegen seed (default 42)
 #   BENCH_D_SOURCE   the real tree copied for D (default /usr/share)
 #   BENCH_SHM        where the data goes (default /dev/shm); must be tmpfs
@@ -60,7 +64,12 @@ done
 REPS=${BENCH_REPS:-5}
 WARMUP=${BENCH_WARMUP:-1}
 DATASETS=${BENCH_DATASETS:-A B C D}
-TOOLS=${BENCH_TOOLS:-cp rsync tar rcp rcp-p}
+RCP_BASE=
+if [ -n "${BENCH_RCP_BASE:-}" ]; then
+    RCP_BASE=$(cd "$BENCH_RCP_BASE" && pwd)/rcp
+    [ -x "$RCP_BASE" ] || die "$RCP_BASE not built"
+fi
+TOOLS=${BENCH_TOOLS:-cp rsync tar rcp rcp-p${RCP_BASE:+ rcp-base rcp-p-base}}
 SEED=${BENCH_SEED:-42}
 D_SOURCE=${BENCH_D_SOURCE:-/usr/share}
 SHM=${BENCH_SHM:-/dev/shm}
@@ -73,7 +82,11 @@ for d in $DATASETS; do
     case $d in A|B|C|D) ;; *) die "unknown dataset '$d' (A B C D)" ;; esac
 done
 for t in $TOOLS; do
-    case $t in cp|rsync|tar|rcp|rcp-p) ;; *) die "unknown tool '$t'" ;; esac
+    case $t in
+        cp|rsync|tar|rcp|rcp-p) ;;
+        rcp-base|rcp-p-base) [ -n "$RCP_BASE" ] || die "$t needs BENCH_RCP_BASE" ;;
+        *) die "unknown tool '$t'" ;;
+    esac
 done
 read -r -a TOOL_LIST <<< "$TOOLS"
 
@@ -112,6 +125,8 @@ tool_label() {
         tar) echo "tar | tar" ;;
         rcp) echo "rcp" ;;
         rcp-p) echo "rcp -p" ;;
+        rcp-base) echo "rcp (base)" ;;
+        rcp-p-base) echo "rcp -p (base)" ;;
     esac
 }
 
@@ -127,6 +142,8 @@ run_tool() {
                   tar -C "$1" -cf - . | tar -C "$2" -xf -' tar "$src" "$dst") ;;
         rcp) cmd=("$RCP" "${RCP_EXTRA[@]}" "$src" "$dst") ;;
         rcp-p) cmd=("$RCP" -p "${RCP_EXTRA[@]}" "$src" "$dst") ;;
+        rcp-base) cmd=("$RCP_BASE" "${RCP_EXTRA[@]}" "$src" "$dst") ;;
+        rcp-p-base) cmd=("$RCP_BASE" -p "${RCP_EXTRA[@]}" "$src" "$dst") ;;
     esac
     : > "$LOG"
     t0=$EPOCHREALTIME

@@ -30,7 +30,12 @@
 #                      A  one 2 GiB file
 #                      B  20,000 x 4 KiB files in 200 directories
 #                      C  2,000 files, 1 KiB-16 MiB log-uniform, 20 dirs x 100
-#   BENCH_TOOLS      any of "rcp rcp-l rcp-ls scp rsync tar tar-gcm" (default all)
+#   BENCH_TOOLS      any of "rcp rcp-l rcp-ls scp rsync tar tar-gcm rcp-base
+#                    rcp-l-base" (default all; the -base ones only with
+#                    BENCH_RCP_BASE)
+#   BENCH_RCP_BASE   the build directory of another rcp (an older tree) whose
+#                    rcp and rcpd run as rcp-base and rcp-l-base beside ours,
+#                    in the same run: a before/after of a change
 #   BENCH_SEED       filegen seed (default 42)
 #   BENCH_OUT        markdown report (default $RCP_BUILDDIR/bench-results-remote.md)
 #   BENCH_RCP_ARGS   extra arguments for both rcp modes (e.g. "--max-workers 8")
@@ -93,7 +98,13 @@ done
 
 DATASETS=${BENCH_DATASETS:-A B C}
 TTFB_REPS=${BENCH_TTFB_REPS:-3}
-TOOLS=${BENCH_TOOLS:-rcp rcp-l rcp-ls scp rsync tar tar-gcm}
+BASE_DIR=
+if [ -n "${BENCH_RCP_BASE:-}" ]; then
+    BASE_DIR=$(cd "$BENCH_RCP_BASE" && pwd)
+    [ -x "$BASE_DIR/rcp" ] && [ -x "$BASE_DIR/rcpd" ] ||
+        die "$BASE_DIR has no rcp and rcpd"
+fi
+TOOLS=${BENCH_TOOLS:-rcp rcp-l rcp-ls scp rsync tar tar-gcm${BASE_DIR:+ rcp-base rcp-l-base}}
 SEED=${BENCH_SEED:-42}
 OUT=${BENCH_OUT:-$RCP_BUILDDIR/bench-results-remote.md}
 read -r -a RCP_EXTRA <<< "${BENCH_RCP_ARGS:-}"
@@ -106,7 +117,11 @@ for d in $DATASETS; do
     case $d in A|B|C) ;; *) die "unknown dataset '$d' (A B C)" ;; esac
 done
 for t in $TOOLS; do
-    case $t in rcp|rcp-l|rcp-ls|scp|rsync|tar|tar-gcm) ;; *) die "unknown tool '$t'" ;; esac
+    case $t in
+        rcp|rcp-l|rcp-ls|scp|rsync|tar|tar-gcm) ;;
+        rcp-base|rcp-l-base) [ -n "$BASE_DIR" ] || die "$t needs BENCH_RCP_BASE" ;;
+        *) die "unknown tool '$t'" ;;
+    esac
 done
 read -r -a TOOL_LIST <<< "$TOOLS"
 reps_for() {
@@ -145,7 +160,7 @@ descendants() {
     done
 }
 # our_agents: the pids of agents started from our private rcpd copy.
-our_agents() { pgrep -f "^$RCPD( |$)" 2>/dev/null || true; }
+our_agents() { pgrep -f "^$RCPD(-base)?( |$)" 2>/dev/null || true; }
 
 cleanup() {
     local rc=$? pids
@@ -190,6 +205,10 @@ for b in rcp rcpd rcmp filegen; do
 done
 RCPD=$WORK/bin/rcpd
 RCP=$WORK/bin/rcp
+if [ -n "$BASE_DIR" ]; then
+    cp "$BASE_DIR/rcp" "$WORK/bin/rcp-base"
+    cp "$BASE_DIR/rcpd" "$WORK/bin/rcpd-base"
+fi
 RCMP=$WORK/bin/rcmp
 FILEGEN=$WORK/bin/filegen
 SSH_USER=${BENCH_SSH_USER:-root}
@@ -215,13 +234,15 @@ tool_label() {
         rcp) echo "rcp .2->.3 (remote->remote)" ;;
         rcp-l) echo "rcp local->.3" ;;
         rcp-ls) echo "rcp local->.3, local agent over SSH" ;;
+        rcp-base) echo "rcp (base) .2->.3" ;;
+        rcp-l-base) echo "rcp (base) local->.3" ;;
         scp) echo "scp -r" ;;
         rsync) echo "rsync -a -e ssh" ;;
         tar) echo "tar | ssh tar" ;;
         tar-gcm) echo "tar | ssh -c aes128-gcm tar" ;;
     esac
 }
-is_rcp() { case $1 in rcp|rcp-l|rcp-ls) return 0 ;; esac; return 1; }
+is_rcp() { case $1 in rcp|rcp-l|rcp-ls|rcp-base|rcp-l-base) return 0 ;; esac; return 1; }
 SSH_TOOLS="scp rsync tar tar-gcm"
 
 # tool_cmd TOOL SRC DST: sets CMD to the command line of one copy.
@@ -236,6 +257,10 @@ tool_cmd() {
                     "${RCP_EXTRA[@]}" "$src" "127.0.0.3:$dst") ;;
         rcp-ls) CMD=("$RCP" --ssh-config "$SSH_CONFIG" --rcpd-path "$RCPD" --summary
                      --local-host 127.0.0.1 "${RCP_EXTRA[@]}" "$src" "127.0.0.3:$dst") ;;
+        rcp-base) CMD=("$RCP-base" --ssh-config "$SSH_CONFIG" --rcpd-path "$RCPD-base"
+                       --summary "${RCP_EXTRA[@]}" "127.0.0.2:$src" "127.0.0.3:$dst") ;;
+        rcp-l-base) CMD=("$RCP-base" --ssh-config "$SSH_CONFIG" --rcpd-path "$RCPD-base"
+                         --summary "${RCP_EXTRA[@]}" "$src" "127.0.0.3:$dst") ;;
         scp) CMD=(scp -q -r -F "$SSH_CONFIG" "$src" "127.0.0.3:$dst") ;;
         rsync) CMD=(rsync -a -e "ssh -F $(printf '%q' "$SSH_CONFIG")" "$src/" "127.0.0.3:$dst/") ;;
         tar) CMD=(bash -c 'set -o pipefail; tar -cf - -C "$1" . |
@@ -250,6 +275,8 @@ cmd_text() {
         rcp) echo "rcp --summary 127.0.0.2:SRC 127.0.0.3:DST" ;;
         rcp-l) echo "rcp --summary SRC 127.0.0.3:DST" ;;
         rcp-ls) echo "rcp --summary --local-host 127.0.0.1 SRC 127.0.0.3:DST" ;;
+        rcp-base) echo "(base) rcp --summary 127.0.0.2:SRC 127.0.0.3:DST" ;;
+        rcp-l-base) echo "(base) rcp --summary SRC 127.0.0.3:DST" ;;
         scp) echo "scp -q -r SRC 127.0.0.3:DST" ;;
         rsync) echo "rsync -a -e 'ssh -F CFG' SRC/ 127.0.0.3:DST/" ;;
         tar) echo "tar -cf - -C SRC . \\| ssh 127.0.0.3 'mkdir DST && tar -xf - -C DST'" ;;
