@@ -36,6 +36,7 @@ rcp_agent_dest_peer(struct rcp_agent *a, const char *addr, const uint8_t *fp,
     char **cause)
 {
 	struct sockaddr_storage ss;
+	struct rcp_quic_conn *peer;
 	struct rcp_quic_msg *rep = NULL;
 	struct rcp_buf b = RCP_BUF_INIT;
 	socklen_t len;
@@ -47,7 +48,7 @@ rcp_agent_dest_peer(struct rcp_agent *a, const char *addr, const uint8_t *fp,
 		return RCP_ERR_PROTO;
 	}
 	r = rcp_quic_connect(&a->o->quic, (struct sockaddr *)&ss, len, fp,
-	    &a->peer, cause);
+	    &peer, cause);
 	if (r != 0) {
 		char *c2 = rcp_xasprintf("cannot reach the source agent at %s: %s",
 		    addr, *cause);
@@ -55,15 +56,17 @@ rcp_agent_dest_peer(struct rcp_agent *a, const char *addr, const uint8_t *fp,
 		*cause = c2;
 		return r;
 	}
-	if ((r = rcp_quic_stream_open(a->peer, &sid)) != 0) {
+	/* The watcher may close it from now on; rcp_agent_run frees it. */
+	(void)rcp_agent_swap_conn(a, &a->peer, peer);
+	if ((r = rcp_quic_stream_open(peer, &sid)) != 0) {
 		*cause = rcp_xstrdup("cannot open a stream to the source");
 		return r;
 	}
 	rcp_agentmsg_put_hello(&b, RCP_ROLE_DESTINATION, a->token);
-	r = rcp_quic_send(a->peer, sid, RCP_MSG_HELLO, 1, b.data, b.len, 5000);
+	r = rcp_quic_send(peer, sid, RCP_MSG_HELLO, 1, b.data, b.len, 5000);
 	rcp_buf_release(&b);
 	if (r == 0)
-		r = rcp_agentmsg_await(a->peer, 1, &rep,
+		r = rcp_agentmsg_await(peer, 1, &rep,
 		    a->o->startup_timeout_ms, cause);
 	if (r != 0)
 		return r;
@@ -78,6 +81,7 @@ rcp_agent_dest_selftest(struct rcp_agent *a, const struct rcp_quic_msg *m,
     struct rcp_buf *reply, char **cause)
 {
 	struct rcp_wire_cursor cur;
+	struct rcp_quic_conn *peer;
 	struct rcp_quic_msg *rep;
 	const uint8_t *name;
 	uint64_t bytes = 0;
@@ -92,18 +96,18 @@ rcp_agent_dest_selftest(struct rcp_agent *a, const struct rcp_quic_msg *m,
 		*cause = rcp_xstrdup("malformed selftest");
 		return RCP_ERR_PROTO;
 	}
-	if (a->peer == NULL) {
+	if ((peer = rcp_agent_peer(a)) == NULL) {
 		*cause = rcp_xstrdup("not connected to the source agent");
 		return RCP_ERR_PROTO;
 	}
-	if ((r = rcp_quic_stream_open(a->peer, &sid)) != 0) {
+	if ((r = rcp_quic_stream_open(peer, &sid)) != 0) {
 		*cause = rcp_xstrdup("cannot open a stream to the source");
 		return r;
 	}
 	for (i = 0; i < count; i++) {
-		if ((r = rcp_quic_send(a->peer, sid, RCP_MSG_ECHO, i + 100,
+		if ((r = rcp_quic_send(peer, sid, RCP_MSG_ECHO, i + 100,
 		    name, n, 10000)) != 0 ||
-		    (r = rcp_agentmsg_await(a->peer, i + 100, &rep, 10000,
+		    (r = rcp_agentmsg_await(peer, i + 100, &rep, 10000,
 		    cause)) != 0)
 			return r;
 		if (rep->f.len != n || memcmp(rep->f.body, name, n) != 0) {
@@ -123,6 +127,7 @@ rcp_agent_dest_selftest(struct rcp_agent *a, const struct rcp_quic_msg *m,
 
 struct progress_pump {
 	struct rcp_agent *a;
+	struct rcp_quic_conn *peer;	/* the source agent */
 	struct rcp_copy	*copy;
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;
@@ -138,11 +143,11 @@ send_progress(struct rcp_agent *a, struct rcp_copy *copy)
 
 	rcp_copy_stats(copy, &st);
 	rcp_copywire_put_stats(&b, &st);
-	pthread_mutex_lock(&a->log_lock);
+	pthread_mutex_lock(&a->lock);
 	if (a->master != NULL)
 		rcp_quic_send(a->master, a->logs, RCP_MSG_PROGRESS, 0, b.data,
 		    b.len, 1000);
-	pthread_mutex_unlock(&a->log_lock);
+	pthread_mutex_unlock(&a->lock);
 	rcp_buf_release(&b);
 }
 
@@ -164,9 +169,9 @@ progress_main(void *arg)
 		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
 		/* Without its source a copy can only pile up errors: stop. */
 		if (!p->done && p->lost == NULL &&
-		    rcp_quic_conn_error(p->a->peer) != NULL) {
+		    rcp_quic_conn_error(p->peer) != NULL) {
 			p->lost = rcp_xasprintf("lost the source agent: %s",
-			    rcp_quic_conn_error(p->a->peer));
+			    rcp_quic_conn_error(p->peer));
 			rcp_log(&p->a->log, RCP_LOG_ERROR, "%s; stopping the "
 			    "copy", p->lost);
 			rcp_copy_cancel(p->copy);
@@ -186,6 +191,7 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	struct rcp_copy_opts o;
 	struct rcp_copy_stats st;
 	struct rcp_filter *filter = NULL;
+	struct rcp_quic_conn *peer;
 	struct rcp_srcremote *sr;
 	struct progress_pump pump;
 	struct rcp_copy *copy;
@@ -195,7 +201,7 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	bool pumping = false;
 	int r;
 
-	if (a->peer == NULL) {
+	if ((peer = rcp_agent_peer(a)) == NULL) {
 		*cause = rcp_xstrdup("not connected to the source agent");
 		return RCP_ERR_PROTO;
 	}
@@ -227,13 +233,17 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	dst = dst2;
 	/* One reader of the source serves each copy of this run. */
 	if (a->sr == NULL)
-		a->sr = rcp_srcremote_new(a->peer);
+		a->sr = rcp_srcremote_new(peer);
 	sr = a->sr;
 	copy = rcp_copy_new(&o, &a->log);
 	rcp_copy_set_source(copy, &rcp_src_remote, sr);
-	atomic_store(&a->copy, copy);
+	/* Under the lock: the watcher cancels it from its thread. */
+	pthread_mutex_lock(&a->lock);
+	a->copy = copy;
+	pthread_mutex_unlock(&a->lock);
 	memset(&pump, 0, sizeof(pump));
 	pump.a = a;
+	pump.peer = peer;
 	pump.copy = copy;
 	pthread_mutex_init(&pump.lock, NULL);
 	pthread_cond_init(&pump.cond, NULL);
@@ -254,7 +264,9 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 		pump.lost = NULL;
 		r = RCP_ERR_IO;
 	}
-	atomic_store(&a->copy, NULL);
+	pthread_mutex_lock(&a->lock);
+	a->copy = NULL;
+	pthread_mutex_unlock(&a->lock);
 	rcp_copy_free(copy);
 	pthread_cond_destroy(&pump.cond);
 	pthread_mutex_destroy(&pump.lock);

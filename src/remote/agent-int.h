@@ -24,26 +24,87 @@ struct rcp_copy;
 struct rcp_srccache;
 struct rcp_srcremote;
 
+/*
+ * One per rcpd, on rcp_agent_run's stack: every thread that sees it (the
+ * source's server, the destination's progress pump, the stdin watcher)
+ * is joined before rcp_agent_run returns.
+ */
 struct rcp_agent {
 	const struct rcp_agent_opts *o;
 	struct rcp_cert	*cert;
-	struct rcp_quic_conn	*master;	/* control connection */
+	struct rcp_quic_conn	*master;	/* control connection; requires
+						 * lock (rcp_agent_master) */
 	int64_t			 ctrl;		/* request stream */
 	int64_t			 logs;		/* our log/progress stream */
 	uint8_t			 token[RCP_TOKEN_LEN];
 	struct rcp_quic_ep	*ep;		/* source: for the destination */
-	struct rcp_quic_conn	*peer;		/* the other agent */
+	struct rcp_quic_conn	*peer;		/* the other agent; requires
+						 * lock (rcp_agent_peer) */
 	struct rcp_srcremote	*sr;		/* destination: reads the source
 						 * for every copy of the run */
 	struct rcp_srccache *_Atomic cache;	/* source: the read-ahead */
 	pthread_t		 peer_thread;
 	bool			 peer_started;
 	atomic_bool		 stop;
-	struct rcp_copy *_Atomic copy;		/* destination: the running copy */
+	struct rcp_copy		*copy;		/* destination: the running
+						 * copy; requires lock */
 	uint64_t		 start_ns;
 	struct rcp_log		 log;		/* forwards to the master */
-	pthread_mutex_t		 log_lock;
+	/*
+	 * Guards master, peer and copy, which the stdin watcher closes and
+	 * cancels from its thread, and orders the sends on the logs stream.
+	 */
+	pthread_mutex_t		 lock;
+	pthread_t		 watcher;
+	bool			 watching;	/* watcher runs; wake is open */
+	int			 wake[2];	/* closing wake[1] stops it */
 };
+
+/*
+ * The connection to the master, or NULL; takes a->lock.  Only
+ * rcp_agent_run frees it, at its end, once the threads that might still
+ * use it are joined: a thread of the agent may use what it got after the
+ * lock is dropped.
+ */
+static inline struct rcp_quic_conn *
+rcp_agent_master(struct rcp_agent *a)
+{
+	struct rcp_quic_conn *c;
+
+	pthread_mutex_lock(&a->lock);
+	c = a->master;
+	pthread_mutex_unlock(&a->lock);
+	return c;
+}
+
+/* The connection to the other agent, or NULL; as rcp_agent_master. */
+static inline struct rcp_quic_conn *
+rcp_agent_peer(struct rcp_agent *a)
+{
+	struct rcp_quic_conn *c;
+
+	pthread_mutex_lock(&a->lock);
+	c = a->peer;
+	pthread_mutex_unlock(&a->lock);
+	return c;
+}
+
+/*
+ * Sets a->peer or a->master (what) to c and returns what it was; takes
+ * a->lock.
+ */
+static inline struct rcp_quic_conn *
+rcp_agent_swap_conn(struct rcp_agent *a, struct rcp_quic_conn **what,
+    struct rcp_quic_conn *c)
+{
+	struct rcp_quic_conn *old;
+
+	pthread_mutex_lock(&a->lock);
+	old = *what;
+	*what = c;
+	pthread_mutex_unlock(&a->lock);
+	return old;
+}
 
 /* --- the source (agent-source.c) ----------------------------------------- */
 

@@ -81,9 +81,7 @@ peer_serve(void *arg)
 		rcp_buf_release(&b);
 	}
 	rcp_quic_msg_free(m);
-	pthread_mutex_lock(&a->log_lock);
-	a->peer = c;
-	pthread_mutex_unlock(&a->log_lock);
+	(void)rcp_agent_swap_conn(a, &a->peer, c);
 	rcp_log(&a->log, RCP_LOG_INFO, "destination agent connected");
 	srv = rcp_srcserve_new(RCP_AGENT_SERVE_THREADS, atomic_load(&a->cache),
 	    &a->log);
@@ -154,8 +152,8 @@ rcp_agent_source_announce(struct rcp_agent *a)
 	addr = rcp_udp_addr_str((struct sockaddr *)&ss);
 	rcp_wire_put_str(&b, addr);
 	rcp_wire_put_bytes(&b, rcp_cert_fp(a->cert), RCP_CERT_FP_LEN);
-	r = rcp_quic_send(a->master, a->ctrl, RCP_MSG_LISTENING, 0, b.data,
-	    b.len, 5000);
+	r = rcp_quic_send(rcp_agent_master(a), a->ctrl, RCP_MSG_LISTENING, 0,
+	    b.data, b.len, 5000);
 	rcp_log(&a->log, RCP_LOG_DEBUG, "listening for the destination on %s",
 	    addr);
 	free(addr);

@@ -9,6 +9,7 @@
 #endif
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -58,12 +59,12 @@ forward_log(void *arg, int level, const char *msg)
 
 	rcp_wire_put_u8(&b, (uint8_t)(level + 1));
 	rcp_wire_put_str(&b, msg);
-	pthread_mutex_lock(&a->log_lock);
+	pthread_mutex_lock(&a->lock);
 	if (a->master == NULL || rcp_quic_send(a->master, a->logs, RCP_MSG_LOG,
 	    0, b.data, b.len, 1000) != 0)
 		fprintf(stderr, "rcpd (%s): %s: %s\n", role_name(a->o->role),
 		    rcp_log_level_name(level), msg);
-	pthread_mutex_unlock(&a->log_lock);
+	pthread_mutex_unlock(&a->lock);
 	rcp_buf_release(&b);
 }
 
@@ -155,39 +156,108 @@ bad:
 	return RCP_ERR_PROTO;
 }
 
-/* The master is gone when our stdin ends: leave promptly. */
+/* --- the stdin watcher --------------------------------------------------- */
+
+/*
+ * Waits until our stdin ends, which means the master is gone (true), or
+ * until rcp_agent_run stops us by closing a->wake[1] (false).
+ */
+static bool
+master_gone(struct rcp_agent *a)
+{
+	struct pollfd pfd[2] = {
+		{ a->o->in_fd, POLLIN, 0 }, { a->wake[0], POLLIN, 0 },
+	};
+	char buf[256];
+	ssize_t n;
+
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;	/* cannot watch: leave it to QUIC */
+		}
+		if (pfd[1].revents != 0)
+			return false;
+		if (pfd[0].revents == 0)
+			continue;
+		n = read(a->o->in_fd, buf, sizeof(buf));
+		if (n > 0 || (n < 0 && (errno == EINTR || errno == EAGAIN)))
+			continue;
+		return true;
+	}
+}
+
+/*
+ * Waits up to ms for rcp_agent_run to stop us.  True if it did.
+ */
+static bool
+stopped_within(struct rcp_agent *a, int ms)
+{
+	struct pollfd pfd = { a->wake[0], POLLIN, 0 };
+	uint64_t end = rcp_now_ns() + (uint64_t)ms * 1000000u, now;
+
+	while ((now = rcp_now_ns()) < end) {
+		if (poll(&pfd, 1, (int)((end - now) / 1000000u) + 1) > 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The master is gone when our stdin ends: stop what runs, give
+ * rcp_agent_run the grace to end, then leave without it.
+ */
 static void *
 stdin_watch(void *arg)
 {
 	struct rcp_agent *a = arg;
-	char buf[256];
-	struct timespec ts = { 0, 50000000 };
-	uint64_t end;
-	ssize_t n;
 
-	for (;;) {
-		n = read(a->o->in_fd, buf, sizeof(buf));
-		if (n > 0 || (n < 0 && errno == EINTR))
-			continue;
-		break;
-	}
-	if (atomic_load(&a->stop))
+	if (!master_gone(a) || atomic_load(&a->stop))
 		return NULL;
 	fprintf(stderr, "rcpd (%s): the master is gone (its SSH channel "
 	    "closed); stopping\n", role_name(a->o->role));
 	atomic_store(&a->stop, true);
-	if (atomic_load(&a->copy) != NULL)
-		rcp_copy_cancel(atomic_load(&a->copy));
-	pthread_mutex_lock(&a->log_lock);
+	pthread_mutex_lock(&a->lock);
+	if (a->copy != NULL)
+		rcp_copy_cancel(a->copy);
 	if (a->master != NULL)
 		rcp_quic_close(a->master, 1);
 	if (a->peer != NULL)
 		rcp_quic_close(a->peer, 1);
-	pthread_mutex_unlock(&a->log_lock);
-	end = rcp_now_ns() + ORPHAN_GRACE_MS * 1000000ull;
-	while (rcp_now_ns() < end)
-		nanosleep(&ts, NULL);
+	pthread_mutex_unlock(&a->lock);
+	if (stopped_within(a, ORPHAN_GRACE_MS))
+		return NULL;
 	_exit(3);
+}
+
+/*
+ * Starts the watcher.  Without it (no pipe, no thread) rcpd still ends
+ * when the master's QUIC connection times out.
+ */
+static void
+watcher_start(struct rcp_agent *a)
+{
+	if (pipe2(a->wake, O_CLOEXEC) != 0)
+		return;
+	if (pthread_create(&a->watcher, NULL, stdin_watch, a) != 0) {
+		close(a->wake[0]);
+		close(a->wake[1]);
+		return;
+	}
+	a->watching = true;
+}
+
+/* Stops the watcher and joins it: after this, nothing else sees *a. */
+static void
+watcher_stop(struct rcp_agent *a)
+{
+	if (!a->watching)
+		return;
+	close(a->wake[1]);
+	pthread_join(a->watcher, NULL);
+	close(a->wake[0]);
+	a->watching = false;
 }
 
 /* --- the master's requests ---------------------------------------------- */
@@ -234,14 +304,15 @@ put_done(struct rcp_agent *a, struct rcp_buf *b, int status)
 static int
 serve_master(struct rcp_agent *a)
 {
+	struct rcp_quic_conn *c = rcp_agent_master(a);
 	struct rcp_quic_msg *m;
 	struct rcp_buf reply = RCP_BUF_INIT;
 	char *cause = NULL;
 	int r;
 
 	while (!atomic_load(&a->stop)) {
-		if (rcp_quic_recv(a->master, &m, 1000) != 0) {
-			if (rcp_quic_conn_error(a->master) != NULL)
+		if (rcp_quic_recv(c, &m, 1000) != 0) {
+			if (rcp_quic_conn_error(c) != NULL)
 				break;
 			continue;
 		}
@@ -254,19 +325,19 @@ serve_master(struct rcp_agent *a)
 		case RCP_MSG_PEER:
 			r = handle_peer(a, m, &cause);
 			if (r == 0)
-				rcp_quic_send(a->master, m->stream,
+				rcp_quic_send(c, m->stream,
 				    RCP_MSG_PEER_OK, m->f.id, NULL, 0, 5000);
 			break;
 		case RCP_MSG_SELFTEST:
 			r = rcp_agent_dest_selftest(a, m, &reply, &cause);
 			if (r == 0)
-				rcp_quic_send(a->master, m->stream,
+				rcp_quic_send(c, m->stream,
 				    RCP_MSG_SELFTEST_OK, m->f.id, reply.data,
 				    reply.len, 5000);
 			break;
 		case RCP_MSG_ECHO:
 			r = 0;
-			rcp_agentmsg_echo(a->master, m);
+			rcp_agentmsg_echo(c, m);
 			break;
 		case RCP_MSG_COPY:
 			if (a->o->role != RCP_ROLE_DESTINATION) {
@@ -277,7 +348,7 @@ serve_master(struct rcp_agent *a)
 			}
 			r = rcp_agent_dest_copy(a, m, &reply, &cause);
 			if (r == 0)
-				rcp_quic_send(a->master, m->stream,
+				rcp_quic_send(c, m->stream,
 				    RCP_MSG_COPY_DONE, m->f.id, reply.data,
 				    reply.len, 5000);
 			break;
@@ -288,9 +359,9 @@ serve_master(struct rcp_agent *a)
 			break;
 		case RCP_MSG_SHUTDOWN:
 			put_done(a, &reply, 0);
-			rcp_quic_send(a->master, m->stream, RCP_MSG_DONE,
+			rcp_quic_send(c, m->stream, RCP_MSG_DONE,
 			    m->f.id, reply.data, reply.len, 5000);
-			rcp_quic_flush(a->master, 5000);
+			rcp_quic_flush(c, 5000);
 			rcp_quic_msg_free(m);
 			rcp_buf_release(&reply);
 			return 0;
@@ -308,7 +379,7 @@ serve_master(struct rcp_agent *a)
 			break;
 		}
 		if (r != 0 && m->f.id != 0)
-			rcp_agentmsg_reply_error(a->master, m->stream, m->f.id,
+			rcp_agentmsg_reply_error(c, m->stream, m->f.id,
 			    r, cause);
 		if (r != 0)
 			rcp_log(&a->log, RCP_LOG_ERROR, "%s", cause);
@@ -318,8 +389,8 @@ serve_master(struct rcp_agent *a)
 	}
 	rcp_buf_release(&reply);
 	fprintf(stderr, "rcpd (%s): lost the master: %s\n",
-	    role_name(a->o->role), rcp_quic_conn_error(a->master) != NULL ?
-	    rcp_quic_conn_error(a->master) : "stopped");
+	    role_name(a->o->role), rcp_quic_conn_error(c) != NULL ?
+	    rcp_quic_conn_error(c) : "stopped");
 	return 3;
 }
 
@@ -339,24 +410,26 @@ static int
 hello_master(struct rcp_agent *a, const struct sockaddr_storage *addr,
     socklen_t alen, const uint8_t *fp, char **cause)
 {
+	struct rcp_quic_conn *c;
 	struct rcp_quic_msg *m = NULL;
 	struct rcp_buf b = RCP_BUF_INIT;
 	int r;
 
 	if ((r = rcp_quic_connect(&a->o->quic, (const struct sockaddr *)addr,
-	    alen, fp, &a->master, cause)) != 0)
+	    alen, fp, &c, cause)) != 0)
 		return r;
-	if ((r = rcp_quic_stream_open(a->master, &a->ctrl)) != 0 ||
-	    (r = rcp_quic_stream_open(a->master, &a->logs)) != 0) {
+	/* From now on the watcher may close it; rcp_agent_run frees it. */
+	(void)rcp_agent_swap_conn(a, &a->master, c);
+	if ((r = rcp_quic_stream_open(c, &a->ctrl)) != 0 ||
+	    (r = rcp_quic_stream_open(c, &a->logs)) != 0) {
 		*cause = rcp_xstrdup("cannot open streams to the master");
 		return r;
 	}
 	rcp_agentmsg_put_hello(&b, a->o->role, a->token);
-	r = rcp_quic_send(a->master, a->ctrl, RCP_MSG_HELLO, 1, b.data, b.len,
-	    5000);
+	r = rcp_quic_send(c, a->ctrl, RCP_MSG_HELLO, 1, b.data, b.len, 5000);
 	rcp_buf_release(&b);
 	if (r == 0)
-		r = rcp_agentmsg_await(a->master, 1, &m, a->o->startup_timeout_ms,
+		r = rcp_agentmsg_await(c, 1, &m, a->o->startup_timeout_ms,
 		    cause);
 	rcp_quic_msg_free(m);
 	return r;
@@ -389,14 +462,13 @@ rcp_agent_run(const struct rcp_agent_opts *opts)
 	socklen_t alen = 0;
 	uint8_t fp[RCP_CERT_FP_LEN];
 	char hex[RCP_CERT_FP_HEXLEN + 1], *line = NULL, *cause = NULL, *out;
-	pthread_t watcher;
 	int status = 1;
 
 	memset(&a, 0, sizeof(a));
 	a.o = &o;
 	a.start_ns = rcp_now_ns();
 	a.logs = -1;
-	pthread_mutex_init(&a.log_lock, NULL);
+	pthread_mutex_init(&a.lock, NULL);
 	a.log.fn = forward_log;
 	a.log.arg = &a;
 	a.log.level = o.verbosity;
@@ -425,8 +497,7 @@ rcp_agent_run(const struct rcp_agent_opts *opts)
 	if (read_line(o.in_fd, &line, o.startup_timeout_ms, &cause) != 0 ||
 	    parse_secrets(line, &addr, &alen, fp, a.token, &cause) != 0)
 		goto fail;
-	if (pthread_create(&watcher, NULL, stdin_watch, &a) == 0)
-		pthread_detach(watcher);
+	watcher_start(&a);
 	if (o.role == RCP_ROLE_SOURCE && rcp_agent_source_listen(&a, &cause) != 0)
 		goto fail;
 	test_delay();
@@ -444,22 +515,23 @@ fail:
 	status = 1;
 out:
 	atomic_store(&a.stop, true);
-	pthread_mutex_lock(&a.log_lock);
+	pthread_mutex_lock(&a.lock);
 	if (a.peer != NULL)
 		rcp_quic_close(a.peer, 0);
-	pthread_mutex_unlock(&a.log_lock);
+	pthread_mutex_unlock(&a.lock);
 	if (a.ep != NULL && a.peer_started) {
 		/* The server thread ends when its connection does. */
 		pthread_join(a.peer_thread, NULL);
 	}
-	pthread_mutex_lock(&a.log_lock);
-	rcp_quic_conn_free(a.master);
-	a.master = NULL;
-	pthread_mutex_unlock(&a.log_lock);
+	/* Out of the watcher's sight (NULL) before they are freed. */
+	rcp_quic_conn_free(rcp_agent_swap_conn(&a, &a.master, NULL));
 	rcp_srcremote_free(a.sr);	/* after the close: its reader ends */
 	rcp_srccache_free(atomic_load(&a.cache));	/* after its server */
-	rcp_quic_conn_free(a.peer);
+	rcp_quic_conn_free(rcp_agent_swap_conn(&a, &a.peer, NULL));
 	rcp_quic_ep_free(a.ep);
+	/* Last: until here it ends a cleanup that hangs without the master. */
+	watcher_stop(&a);
+	pthread_mutex_destroy(&a.lock);
 	rcp_cert_free(a.cert);
 	free(line);
 	free(cause);
