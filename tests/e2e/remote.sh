@@ -4,12 +4,20 @@
 # destination connected straight to the source, names that are not UTF-8
 # intact, merged logs and summaries; then the failures: the master killed
 # (the agents must go within seconds), an unknown host key, a missing rcpd,
-# an rcpd of another protocol version.
+# an rcpd of another protocol version.  Under ThreadSanitizer, no report
+# from rcpd or the master.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd-lib.sh"
 
 PROBE=$RCP_BUILDDIR/tests/remote-probe
 RCPD=$RCP_BUILDDIR/rcpd
+# A TSan build (build-aux/dev test) writes its reports to files here, also
+# those of an rcpd whose stderr nobody reads any more (the master killed in
+# 4.): sshd gives rcpd TSAN_OPTIONS of its own.  Other builds ignore it.
+mkdir "$T/tsan"
+tsan_opts=${TSAN_OPTIONS:-}${TSAN_OPTIONS:+:}
+SSHD_SETENV="TSAN_OPTIONS=${tsan_opts}log_path=$T/tsan/rcpd"
+export TSAN_OPTIONS="${tsan_opts}log_path=$T/tsan/master"
 sshd_setup
 
 probe() { "$PROBE" --ssh-config "$SSH_CONFIG" --rcpd-path "$RCPD" "$@"; }
@@ -166,5 +174,18 @@ t_check "auto-deploy over an rcpd of another protocol" t_run 0 "$out" \
     127.0.0.2:"$T/dsrc" 127.0.0.3:"$T/dd2"
 t_check "  and copied" diff -r "$T/dsrc" "$T/dd2"
 t_check "  no temporary file left" test -z "$(find /root/.cache/rcp/bin -name '.rcpd-*')"
+
+# 9. Under ThreadSanitizer: not one report, from any process (rcpd.PID,
+#    master.PID).  The agents killed in 4. are long gone by now.
+no_tsan_reports() {
+	local f
+	for f in "$T"/tsan/*; do
+		[ -e "$f" ] || continue
+		echo "  $(basename "$f"):" >&2
+		grep -m1 -A30 'WARNING: ThreadSanitizer' "$f" | sed 's/^/  | /' >&2
+		return 1
+	done
+}
+t_check "no ThreadSanitizer report" no_tsan_reports
 
 t_done

@@ -14,6 +14,8 @@
 #   SSH_KNOWN_HOSTS known_hosts with the host key for the three addresses
 #   SSH_KEY         the client's private key (its .pub is authorized)
 #   SSHD_PID        the running sshd's pid; SSHD_LOG its log
+# Set before sshd_setup, SSHD_SETENV (NAME=VALUE words) is put in every
+# session's environment (sshd passes none of the test's own).
 SSHD_DIR=$T/sshd
 SSHD_ADDRS="127.0.0.1 127.0.0.2 127.0.0.3"
 SSHD_PID=
@@ -78,6 +80,7 @@ sshd_write_configs() {
 		MaxSessions 20
 		MaxStartups 100
 		PrintMotd no
+		${SSHD_SETENV:+SetEnv $SSHD_SETENV}
 	EOF
 	cat >"$SSH_CONFIG" <<-EOF
 		Host $SSHD_ADDRS

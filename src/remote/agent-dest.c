@@ -1,0 +1,285 @@
+/*
+ * agent-dest.c: rcpd as the destination.  It connects to the source
+ * agent and runs the ordinary copy engine here with the remote source as
+ * its source (srcremote.h's client side), sending the copy's progress to
+ * the master and stopping it when the source is lost.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "engine/copy.h"
+#include "fs/filter.h"
+#include "net/proto.h"
+#include "net/wire.h"
+#include "remote/agent-int.h"
+#include "remote/agent.h"
+#include "remote/agentmsg.h"
+#include "remote/copywire.h"
+#include "remote/srcremote.h"
+
+#include "base/banned.h"
+
+/* Engine workers of a remote copy by default: most of them wait on RTTs. */
+#define RCP_AGENT_REMOTE_WORKERS 16
+
+int
+rcp_agent_dest_peer(struct rcp_agent *a, const char *addr, const uint8_t *fp,
+    char **cause)
+{
+	struct sockaddr_storage ss;
+	struct rcp_quic_conn *peer;
+	struct rcp_quic_msg *rep = NULL;
+	struct rcp_buf b = RCP_BUF_INIT;
+	socklen_t len;
+	int64_t sid;
+	int r;
+
+	if (rcp_udp_addr_parse(addr, &ss, &len) != 0) {
+		*cause = rcp_xasprintf("bad source address '%s'", addr);
+		return RCP_ERR_PROTO;
+	}
+	r = rcp_quic_connect(&a->o->quic, (struct sockaddr *)&ss, len, fp,
+	    &peer, cause);
+	if (r != 0) {
+		char *c2 = rcp_xasprintf("cannot reach the source agent at %s: %s",
+		    addr, *cause);
+		free(*cause);
+		*cause = c2;
+		return r;
+	}
+	/* The watcher may close it from now on; rcp_agent_run frees it. */
+	(void)rcp_agent_swap_conn(a, &a->peer, peer);
+	if ((r = rcp_quic_stream_open(peer, &sid)) != 0) {
+		*cause = rcp_xstrdup("cannot open a stream to the source");
+		return r;
+	}
+	rcp_agentmsg_put_hello(&b, RCP_ROLE_DESTINATION, a->token);
+	r = rcp_quic_send(peer, sid, RCP_MSG_HELLO, 1, b.data, b.len, 5000);
+	rcp_buf_release(&b);
+	if (r == 0)
+		r = rcp_agentmsg_await(peer, 1, &rep,
+		    a->o->startup_timeout_ms, cause);
+	if (r != 0)
+		return r;
+	rcp_quic_msg_free(rep);
+	rcp_log(&a->log, RCP_LOG_INFO, "connected to the source agent");
+	return 0;
+}
+
+/* SELFTEST: echo count messages carrying name through the source. */
+int
+rcp_agent_dest_selftest(struct rcp_agent *a, const struct rcp_quic_msg *m,
+    struct rcp_buf *reply, char **cause)
+{
+	struct rcp_wire_cursor cur;
+	struct rcp_quic_conn *peer;
+	struct rcp_quic_msg *rep;
+	const uint8_t *name;
+	uint64_t bytes = 0;
+	uint32_t count, i;
+	size_t n;
+	int64_t sid;
+	int r;
+
+	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
+	if (rcp_wire_get_u32(&cur, &count) != 0 ||
+	    rcp_wire_get_bytes(&cur, &name, &n, RCP_PROTO_MAX_NAME) != 0) {
+		*cause = rcp_xstrdup("malformed selftest");
+		return RCP_ERR_PROTO;
+	}
+	if ((peer = rcp_agent_peer(a)) == NULL) {
+		*cause = rcp_xstrdup("not connected to the source agent");
+		return RCP_ERR_PROTO;
+	}
+	if ((r = rcp_quic_stream_open(peer, &sid)) != 0) {
+		*cause = rcp_xstrdup("cannot open a stream to the source");
+		return r;
+	}
+	for (i = 0; i < count; i++) {
+		if ((r = rcp_quic_send(peer, sid, RCP_MSG_ECHO, i + 100,
+		    name, n, 10000)) != 0 ||
+		    (r = rcp_agentmsg_await(peer, i + 100, &rep, 10000,
+		    cause)) != 0)
+			return r;
+		if (rep->f.len != n || memcmp(rep->f.body, name, n) != 0) {
+			rcp_quic_msg_free(rep);
+			*cause = rcp_xasprintf("echo %u came back changed", i);
+			return RCP_ERR_PROTO;
+		}
+		bytes += rep->f.len;
+		rcp_quic_msg_free(rep);
+	}
+	rcp_log(&a->log, RCP_LOG_INFO, "selftest: %u echoes through the "
+	    "source agent came back intact", count);
+	rcp_wire_put_u32(reply, count);
+	rcp_wire_put_u64(reply, bytes);
+	return 0;
+}
+
+struct progress_pump {
+	struct rcp_agent *a;
+	struct rcp_quic_conn *peer;	/* the source agent */
+	struct rcp_copy	*copy;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	bool		 done;		/* requires lock */
+	char		*lost;		/* why the source is gone; requires lock */
+};
+
+static void
+send_progress(struct rcp_agent *a, struct rcp_copy *copy)
+{
+	struct rcp_copy_stats st;
+	struct rcp_buf b = RCP_BUF_INIT;
+
+	rcp_copy_stats(copy, &st);
+	rcp_copywire_put_stats(&b, &st);
+	pthread_mutex_lock(&a->lock);
+	if (a->master != NULL)
+		rcp_quic_send(a->master, a->logs, RCP_MSG_PROGRESS, 0, b.data,
+		    b.len, 1000);
+	pthread_mutex_unlock(&a->lock);
+	rcp_buf_release(&b);
+}
+
+/* Sends the copy's counters to the master twice a second. */
+static void *
+progress_main(void *arg)
+{
+	struct progress_pump *p = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->done) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 500000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+		/* Without its source a copy can only pile up errors: stop. */
+		if (!p->done && p->lost == NULL &&
+		    rcp_quic_conn_error(p->peer) != NULL) {
+			p->lost = rcp_xasprintf("lost the source agent: %s",
+			    rcp_quic_conn_error(p->peer));
+			rcp_log(&p->a->log, RCP_LOG_ERROR, "%s; stopping the "
+			    "copy", p->lost);
+			rcp_copy_cancel(p->copy);
+		}
+		if (!p->done)
+			send_progress(p->a, p->copy);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+int
+rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
+    struct rcp_buf *reply, char **cause)
+{
+	struct rcp_wire_cursor cur;
+	struct rcp_copy_opts o;
+	struct rcp_copy_stats st;
+	struct rcp_filter *filter = NULL;
+	struct rcp_quic_conn *peer;
+	struct rcp_srcremote *sr;
+	struct progress_pump pump;
+	struct rcp_copy *copy;
+	pthread_t th;
+	char **srcs = NULL, *dst = NULL, *dst2, *why = NULL;
+	uint32_t n = 0, i;
+	bool pumping = false;
+	int r;
+
+	if ((peer = rcp_agent_peer(a)) == NULL) {
+		*cause = rcp_xstrdup("not connected to the source agent");
+		return RCP_ERR_PROTO;
+	}
+	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
+	if (rcp_wire_get_u32(&cur, &n) != 0 || n == 0 ||
+	    n > RCP_PROTO_MAX_PATHS) {
+		*cause = rcp_xstrdup("malformed copy request");
+		return RCP_ERR_PROTO;
+	}
+	srcs = rcp_xcalloc(n, sizeof(char *));
+	for (i = 0; i < n; i++)
+		if (rcp_wire_get_str(&cur, &srcs[i], RCP_PROTO_MAX_NAME) != 0)
+			break;
+	if (i < n || rcp_wire_get_str(&cur, &dst, RCP_PROTO_MAX_NAME) != 0 ||
+	    (r = rcp_copywire_get_opts(&cur, &o, &filter, cause)) != 0) {
+		if (*cause == NULL)
+			*cause = rcp_xstrdup("malformed copy request");
+		r = RCP_ERR_PROTO;
+		goto out;
+	}
+	/*
+	 * Remote reads wait on the network, not the CPU: keep many in
+	 * flight unless told otherwise.
+	 */
+	if (o.max_workers == 0)
+		o.max_workers = RCP_AGENT_REMOTE_WORKERS;
+	dst2 = rcp_copy_expand_home(dst, getenv("HOME"));
+	free(dst);
+	dst = dst2;
+	/* One reader of the source serves each copy of this run. */
+	if (a->sr == NULL)
+		a->sr = rcp_srcremote_new(peer);
+	sr = a->sr;
+	copy = rcp_copy_new(&o, &a->log);
+	rcp_copy_set_source(copy, &rcp_src_remote, sr);
+	/* Under the lock: the watcher cancels it from its thread. */
+	pthread_mutex_lock(&a->lock);
+	a->copy = copy;
+	pthread_mutex_unlock(&a->lock);
+	memset(&pump, 0, sizeof(pump));
+	pump.a = a;
+	pump.peer = peer;
+	pump.copy = copy;
+	pthread_mutex_init(&pump.lock, NULL);
+	pthread_cond_init(&pump.cond, NULL);
+	pumping = pthread_create(&th, NULL, progress_main, &pump) == 0;
+	r = rcp_copy_run(copy, (const char *const *)srcs, n, dst, &why);
+	if (pumping) {
+		pthread_mutex_lock(&pump.lock);
+		pump.done = true;
+		pthread_cond_broadcast(&pump.cond);
+		pthread_mutex_unlock(&pump.lock);
+		pthread_join(th, NULL);
+	}
+	send_progress(a, copy);
+	rcp_copy_stats(copy, &st);
+	if (pump.lost != NULL) {
+		free(why);
+		why = pump.lost;
+		pump.lost = NULL;
+		r = RCP_ERR_IO;
+	}
+	pthread_mutex_lock(&a->lock);
+	a->copy = NULL;
+	pthread_mutex_unlock(&a->lock);
+	rcp_copy_free(copy);
+	pthread_cond_destroy(&pump.cond);
+	pthread_mutex_destroy(&pump.lock);
+	rcp_wire_put_u32(reply, (uint32_t)r);
+	rcp_wire_put_str(reply, why != NULL ? why : "");
+	rcp_copywire_put_stats(reply, &st);
+	r = 0;
+out:
+	for (i = 0; i < n && srcs != NULL; i++)
+		free(srcs[i]);
+	free(srcs);
+	free(dst);
+	free(why);
+	rcp_filter_free(filter);
+	return r;
+}

@@ -1,0 +1,148 @@
+/*
+ * agent-int.h: what the parts of rcpd share, for them alone: the agent's
+ * state (struct rcp_agent) and the requests of each role.  agent.c runs
+ * the agent (start-up, the master's requests, the stdin watcher);
+ * agent-source.c serves the destination, agent-dest.c runs the copy
+ * against the remote source.
+ */
+#ifndef RCP_AGENT_INT_H
+#define RCP_AGENT_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/log.h"
+#include "base/strbuf.h"
+#include "net/cert.h"
+#include "net/proto.h"
+#include "net/quic.h"
+
+struct rcp_agent_opts;
+struct rcp_copy;
+struct rcp_srccache;
+struct rcp_srcremote;
+
+/*
+ * One per rcpd, on rcp_agent_run's stack: every thread that sees it (the
+ * source's server, the destination's progress pump, the stdin watcher)
+ * is joined before rcp_agent_run returns.
+ */
+struct rcp_agent {
+	const struct rcp_agent_opts *o;
+	struct rcp_cert	*cert;
+	struct rcp_quic_conn	*master;	/* control connection; requires
+						 * lock (rcp_agent_master) */
+	int64_t			 ctrl;		/* request stream */
+	int64_t			 logs;		/* our log/progress stream */
+	uint8_t			 token[RCP_TOKEN_LEN];
+	struct rcp_quic_ep	*ep;		/* source: for the destination */
+	struct rcp_quic_conn	*peer;		/* the other agent; requires
+						 * lock (rcp_agent_peer) */
+	struct rcp_srcremote	*sr;		/* destination: reads the source
+						 * for every copy of the run */
+	struct rcp_srccache *_Atomic cache;	/* source: the read-ahead */
+	pthread_t		 peer_thread;
+	bool			 peer_started;
+	atomic_bool		 stop;
+	struct rcp_copy		*copy;		/* destination: the running
+						 * copy; requires lock */
+	uint64_t		 start_ns;
+	struct rcp_log		 log;		/* forwards to the master */
+	/*
+	 * Guards master, peer and copy, which the stdin watcher closes and
+	 * cancels from its thread, and orders the sends on the logs stream.
+	 */
+	pthread_mutex_t		 lock;
+	pthread_t		 watcher;
+	bool			 watching;	/* watcher runs; wake is open */
+	int			 wake[2];	/* closing wake[1] stops it */
+};
+
+/*
+ * The connection to the master, or NULL; takes a->lock.  Only
+ * rcp_agent_run frees it, at its end, once the threads that might still
+ * use it are joined: a thread of the agent may use what it got after the
+ * lock is dropped.
+ */
+static inline struct rcp_quic_conn *
+rcp_agent_master(struct rcp_agent *a)
+{
+	struct rcp_quic_conn *c;
+
+	pthread_mutex_lock(&a->lock);
+	c = a->master;
+	pthread_mutex_unlock(&a->lock);
+	return c;
+}
+
+/* The connection to the other agent, or NULL; as rcp_agent_master. */
+static inline struct rcp_quic_conn *
+rcp_agent_peer(struct rcp_agent *a)
+{
+	struct rcp_quic_conn *c;
+
+	pthread_mutex_lock(&a->lock);
+	c = a->peer;
+	pthread_mutex_unlock(&a->lock);
+	return c;
+}
+
+/*
+ * Sets a->peer or a->master (what) to c and returns what it was; takes
+ * a->lock.
+ */
+static inline struct rcp_quic_conn *
+rcp_agent_swap_conn(struct rcp_agent *a, struct rcp_quic_conn **what,
+    struct rcp_quic_conn *c)
+{
+	struct rcp_quic_conn *old;
+
+	pthread_mutex_lock(&a->lock);
+	old = *what;
+	*what = c;
+	pthread_mutex_unlock(&a->lock);
+	return old;
+}
+
+/* --- the source (agent-source.c) ----------------------------------------- */
+
+/*
+ * Listens for the destination agent (a->ep), where the master reached this
+ * host over SSH unless a->o->bind_addr says otherwise.  0 or an error with
+ * *cause.
+ */
+int rcp_agent_source_listen(struct rcp_agent *a, char **cause);
+/* Tells the master where we listen and our certificate.  0 or an error. */
+int rcp_agent_source_announce(struct rcp_agent *a);
+/*
+ * PEER: allows the destination's certificate fp and starts the thread that
+ * serves it (a->peer_thread).  0 or an error with *cause.
+ */
+int rcp_agent_source_peer(struct rcp_agent *a, const uint8_t *fp,
+    char **cause);
+/* SRC_PREFETCH: starts the read-ahead of m's paths, once a run. */
+int rcp_agent_source_prefetch(struct rcp_agent *a,
+    const struct rcp_quic_msg *m, char **cause);
+
+/* --- the destination (agent-dest.c) -------------------------------------- */
+
+/*
+ * PEER: connects to the source agent at addr, pinning fp, and says HELLO.
+ * 0 or an error with *cause.
+ */
+int rcp_agent_dest_peer(struct rcp_agent *a, const char *addr,
+    const uint8_t *fp, char **cause);
+/* SELFTEST: echoes through the source; the counts go to reply. */
+int rcp_agent_dest_selftest(struct rcp_agent *a, const struct rcp_quic_msg *m,
+    struct rcp_buf *reply, char **cause);
+/*
+ * COPY: runs the engine here, reading the source through its agent, with
+ * progress to the master.  0 with the outcome in reply, or an error with
+ * *cause if the request was bad.
+ */
+int rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
+    struct rcp_buf *reply, char **cause);
+
+#endif

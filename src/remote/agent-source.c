@@ -1,0 +1,210 @@
+/*
+ * agent-source.c: rcpd as the source.  It listens for the destination
+ * agent, checks its hello and serves its listings and reads from the real
+ * tree (srcremote.h's server side), with the read-ahead the master asked
+ * for (srccache.h).
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "net/proto.h"
+#include "net/wire.h"
+#include "remote/agent-int.h"
+#include "remote/agent.h"
+#include "remote/agentmsg.h"
+#include "remote/srccache.h"
+#include "remote/srcremote.h"
+
+#include "base/banned.h"
+
+/* Threads serving the destination's reads on the source. */
+#define RCP_AGENT_SERVE_THREADS 8
+
+static void *
+peer_serve(void *arg)
+{
+	struct rcp_agent *a = arg;
+	struct rcp_quic_conn *c = NULL;
+	struct rcp_quic_msg *m;
+	char *cause = NULL;
+	uint64_t end = rcp_now_ns() +
+	    (uint64_t)a->o->startup_timeout_ms * 1000000u;
+	struct rcp_srcserve *srv = NULL;
+	int role, r;
+
+	/* In slices, so that a shutdown does not wait for the timeout. */
+	while ((r = rcp_quic_accept(a->ep, 200, &c, &cause)) == RCP_ERR_TIMEOUT &&
+	    !atomic_load(&a->stop) && rcp_now_ns() < end) {
+		free(cause);
+		cause = NULL;
+	}
+	if (r != 0) {
+		if (!atomic_load(&a->stop))
+			rcp_log(&a->log, RCP_LOG_ERROR, "the destination agent "
+			    "did not connect: %s", cause);
+		free(cause);
+		return NULL;
+	}
+	/* Its first message must be a HELLO with the run's token. */
+	if (rcp_quic_recv(c, &m, a->o->startup_timeout_ms) != 0) {
+		rcp_log(&a->log, RCP_LOG_ERROR, "destination agent: %s",
+		    rcp_quic_conn_error(c) ? rcp_quic_conn_error(c) : "no hello");
+		rcp_quic_conn_free(c);
+		return NULL;
+	}
+	if ((r = rcp_agentmsg_check_hello(&m->f, a->token, &role,
+	    &cause)) != 0 || role != RCP_ROLE_DESTINATION) {
+		rcp_log(&a->log, RCP_LOG_ERROR, "destination agent refused: %s",
+		    cause != NULL ? cause : "wrong role");
+		rcp_agentmsg_reply_error(c, m->stream, m->f.id,
+		    r ? r : RCP_ERR_PROTO, cause != NULL ? cause : "wrong role");
+		free(cause);
+		rcp_quic_msg_free(m);
+		rcp_quic_conn_free(c);
+		return NULL;
+	}
+	{
+		struct rcp_buf b = RCP_BUF_INIT;
+		rcp_wire_put_u32(&b, RCP_PROTO_VERSION);
+		rcp_quic_send(c, m->stream, RCP_MSG_HELLO_OK, m->f.id, b.data,
+		    b.len, 5000);
+		rcp_buf_release(&b);
+	}
+	rcp_quic_msg_free(m);
+	(void)rcp_agent_swap_conn(a, &a->peer, c);
+	rcp_log(&a->log, RCP_LOG_INFO, "destination agent connected");
+	srv = rcp_srcserve_new(RCP_AGENT_SERVE_THREADS, atomic_load(&a->cache),
+	    &a->log);
+	while (!atomic_load(&a->stop) && rcp_quic_recv(c, &m, -1) == 0) {
+		if (m->fin) {
+			rcp_quic_msg_free(m);
+			continue;
+		}
+		if (rcp_srcserve_take(srv, c, m))
+			continue;	/* answered by a server thread */
+		switch (m->f.type) {
+		case RCP_MSG_ECHO:
+			rcp_agentmsg_echo(c, m);
+			break;
+		default:
+			if (m->f.id != 0)
+				rcp_agentmsg_reply_error(c, m->stream, m->f.id,
+				    RCP_ERR_PROTO, "unknown message type");
+			break;
+		}
+		rcp_quic_msg_free(m);
+	}
+	rcp_srcserve_free(srv);
+	return NULL;
+}
+
+int
+rcp_agent_source_listen(struct rcp_agent *a, char **cause)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	const char *conn_env;
+	char ip[INET6_ADDRSTRLEN + 2], *spec;
+	int r;
+
+	/*
+	 * Listen where the master reached this host over SSH (the server
+	 * side of $SSH_CONNECTION), unless told otherwise.
+	 */
+	ip[0] = '\0';
+	if (a->o->bind_addr != NULL)
+		snprintf(ip, sizeof(ip), "%s", a->o->bind_addr);
+	else if ((conn_env = getenv("SSH_CONNECTION")) != NULL)
+		sscanf(conn_env, "%*s %*s %45s", ip);
+	if (ip[0] == '\0')
+		snprintf(ip, sizeof(ip), "0.0.0.0");
+	spec = rcp_xasprintf(strchr(ip, ':') != NULL ? "[%s]:1" : "%s:1", ip);
+	r = rcp_udp_addr_parse(spec, &ss, &len);
+	free(spec);
+	if (r != 0) {
+		*cause = rcp_xasprintf("bad address to listen on: '%s'", ip);
+		return RCP_ERR_INVAL;
+	}
+	return rcp_quic_listen(&a->o->quic, (struct sockaddr *)&ss, len,
+	    &a->ep, cause);
+}
+
+int
+rcp_agent_source_announce(struct rcp_agent *a)
+{
+	struct sockaddr_storage ss;
+	struct rcp_buf b = RCP_BUF_INIT;
+	socklen_t len;
+	char *addr;
+	int r;
+
+	rcp_quic_ep_addr(a->ep, &ss, &len);
+	addr = rcp_udp_addr_str((struct sockaddr *)&ss);
+	rcp_wire_put_str(&b, addr);
+	rcp_wire_put_bytes(&b, rcp_cert_fp(a->cert), RCP_CERT_FP_LEN);
+	r = rcp_quic_send(rcp_agent_master(a), a->ctrl, RCP_MSG_LISTENING, 0,
+	    b.data, b.len, 5000);
+	rcp_log(&a->log, RCP_LOG_DEBUG, "listening for the destination on %s",
+	    addr);
+	free(addr);
+	rcp_buf_release(&b);
+	return r;
+}
+
+int
+rcp_agent_source_peer(struct rcp_agent *a, const uint8_t *fp, char **cause)
+{
+	rcp_quic_ep_allow(a->ep, fp);
+	if (pthread_create(&a->peer_thread, NULL, peer_serve, a) != 0) {
+		*cause = rcp_xstrdup("cannot start a thread");
+		return RCP_ERR_INTERNAL;
+	}
+	a->peer_started = true;
+	return 0;
+}
+
+/*
+ * SRC_PREFETCH (one-way, once a run): read the trees ahead while the
+ * destination is not there yet (srccache.h).
+ */
+int
+rcp_agent_source_prefetch(struct rcp_agent *a, const struct rcp_quic_msg *m,
+    char **cause)
+{
+	struct rcp_wire_cursor cur;
+	char **paths = NULL;
+	uint32_t n, i;
+	int r = 0;
+
+	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
+	if (atomic_load(&a->cache) != NULL)
+		return 0;		/* only a hint: nothing to say */
+	if (rcp_wire_get_u32(&cur, &n) != 0 || n > RCP_PROTO_MAX_PATHS) {
+		*cause = rcp_xstrdup("malformed read-ahead request");
+		return RCP_ERR_PROTO;
+	}
+	paths = rcp_xcalloc(n ? n : 1, sizeof(char *));
+	for (i = 0; i < n && r == 0; i++) {
+		if (rcp_wire_get_str(&cur, &paths[i], RCP_PROTO_MAX_NAME) != 0) {
+			*cause = rcp_xstrdup("malformed read-ahead request");
+			r = RCP_ERR_PROTO;
+		}
+	}
+	if (r == 0)
+		atomic_store(&a->cache, rcp_srccache_new(paths, n,
+		    RCP_SRCCACHE_CAP, &a->log));
+	for (i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	return r;
+}
