@@ -20,6 +20,7 @@
 #include "control/ctlclient.h"
 #include "control/ctlproto.h"
 #include "ctl/client.h"
+#include "ctl/reply.h"
 #include "ctl/show.h"
 
 #include "base/banned.h"
@@ -121,13 +122,45 @@ rcpctl_call(struct rcpctl *x, json_t *req, int timeout_ms, json_t **result)
 	return r;
 }
 
+/* What watch_message found, besides exit codes. */
+#define WATCH_PROGRESS	(-1)
+#define WATCH_END	(-2)
+
+/*
+ * Reads one message of a watch: an event, or the reply to the request.
+ * Returns WATCH_PROGRESS or WATCH_END with *job (borrowed from msg), else
+ * an exit code, the reason on stderr.
+ */
+static int
+watch_message(const json_t *msg, const json_t **job)
+{
+	const char *ev = json_string_value(json_object_get(msg, "event"));
+	char *message = NULL;
+	json_t *res;
+	int r;
+
+	if (ev == NULL) {
+		if (rcp_ctl_reply_parse(msg, &res, &message) != 0) {
+			fprintf(stderr, "rcpctl: %s\n", message != NULL ?
+			    message : "malformed reply");
+			free(message);
+			return RCP_CTL_EXIT_FAILED;
+		}
+		msg = res;
+	}
+	if ((r = rcpctl_reply_job(msg, "job", job)) != 0)
+		return r;
+	return ev != NULL && strcmp(ev, "end") == 0 ? WATCH_END :
+	    WATCH_PROGRESS;
+}
+
 int
 rcpctl_follow(struct rcpctl *x, json_int_t id, FILE *fp)
 {
-	json_t *req = rcp_ctl_request(0, "watch"), *msg, *job, *res;
+	json_t *req = rcp_ctl_request(0, "watch"), *msg;
 	bool bar = isatty(STDERR_FILENO) && !x->json, shown = false;
-	const char *ev;
-	char *cause = NULL, *message = NULL;
+	const json_t *job;
+	char *cause = NULL;
 	json_int_t rid;
 	int r;
 
@@ -149,38 +182,27 @@ rcpctl_follow(struct rcpctl *x, json_int_t id, FILE *fp)
 			json_decref(msg);
 			continue;
 		}
-		ev = json_string_value(json_object_get(msg, "event"));
-		job = json_object_get(msg, "job");
-		if (ev == NULL && (r = rcp_ctl_reply_parse(msg, &res,
-		    &message)) != 0) {
-			fprintf(stderr, "rcpctl: %s\n", message != NULL ?
-			    message : "malformed reply");
-			free(message);
-			json_decref(msg);
-			return RCP_CTL_EXIT_FAILED;
-		}
-		if (ev == NULL)
-			job = json_object_get(res, "job");
-		if (ev != NULL && strcmp(ev, "end") == 0) {
-			if (shown && bar)
-				fputc('\n', stderr);
+		r = watch_message(msg, &job);
+		if (r == WATCH_END && shown && bar)
+			fputc('\n', stderr);
+		if (r == WATCH_END)
 			r = rcpctl_job_ended(job, x->json, fp);
-			json_decref(msg);
-			return r;
-		}
-		if (x->json)
+		else if (r == WATCH_PROGRESS && x->json)
 			rcpctl_print_json(job);
-		else {
+		else if (r == WATCH_PROGRESS) {
 			rcpctl_show_progress(job, bar, fp);
 			shown = true;
 		}
 		json_decref(msg);
+		if (r >= 0)
+			return r;
 	}
 }
 
 int
 rcpctl_wait_job(struct rcpctl *x, json_int_t id, FILE *fp)
 {
+	const json_t *job;
 	json_t *req = rcp_ctl_request(0, "wait"), *res;
 	int r;
 
@@ -190,7 +212,8 @@ rcpctl_wait_job(struct rcpctl *x, json_int_t id, FILE *fp)
 		    json_integer(x->timeout_ms));
 	if ((r = rcpctl_call(x, req, -1, &res)) != 0)
 		return r;
-	r = rcpctl_job_ended(json_object_get(res, "job"), x->json, fp);
+	if ((r = rcpctl_reply_job(res, "job", &job)) == 0)
+		r = rcpctl_job_ended(job, x->json, fp);
 	json_decref(res);
 	return r;
 }

@@ -139,13 +139,49 @@ read_batch(struct rcpctl *x, const char *path, json_t *jobs)
 	return r;
 }
 
+/*
+ * Sends the submit objects of jobs in batch requests of up to BATCH_CHUNK
+ * jobs and about BATCH_BYTES; appends the items of the replies to all.
+ * Returns the exit code.
+ */
+static int
+send_jobs(struct rcpctl *x, json_t *jobs, json_t *all)
+{
+	json_t *req, *chunk, *res;
+	size_t i, bytes;
+	char *s;
+	int r = 0;
+
+	for (i = 0; r == 0 && i < json_array_size(jobs);) {
+		chunk = json_array();
+		for (bytes = 0; i < json_array_size(jobs) &&
+		    json_array_size(chunk) < BATCH_CHUNK && bytes < BATCH_BYTES;
+		    i++) {
+			json_object_del(json_array_get(jobs, i), "id");
+			json_object_del(json_array_get(jobs, i), "method");
+			s = json_dumps(json_array_get(jobs, i), JSON_COMPACT);
+			bytes += s != NULL ? strlen(s) : 0;
+			free(s);
+			json_array_append(chunk, json_array_get(jobs, i));
+		}
+		req = rcp_ctl_request(0, "batch");
+		json_object_set_new(req, "jobs", chunk);
+		if ((r = rcpctl_call(x, req, RCPCTL_CALL_TIMEOUT_MS,
+		    &res)) != 0)
+			break;
+		if ((r = rcpctl_reply_jobs(res, "jobs", "job", NULL)) == 0)
+			json_array_extend(all, json_object_get(res, "jobs"));
+		json_decref(res);
+	}
+	return r;
+}
+
 static int
 cmd_batch(struct rcpctl *x, int argc, char **argv)
 {
-	json_t *jobs = json_array(), *req, *chunk, *res, *all = json_array();
-	size_t i, bytes;
+	json_t *jobs = json_array(), *all = json_array();
+	size_t i;
 	int r = -1, ch, worst = RCP_CTL_EXIT_OK;
-	char *s;
 
 	optind = 0;
 	opterr = 0;
@@ -170,26 +206,8 @@ cmd_batch(struct rcpctl *x, int argc, char **argv)
 		r = rcpctl_connect(x);
 	else if (r >= 0)
 		goto out;
-	for (i = 0; r == 0 && i < json_array_size(jobs);) {
-		chunk = json_array();
-		for (bytes = 0; i < json_array_size(jobs) &&
-		    json_array_size(chunk) < BATCH_CHUNK && bytes < BATCH_BYTES;
-		    i++) {
-			json_object_del(json_array_get(jobs, i), "id");
-			json_object_del(json_array_get(jobs, i), "method");
-			s = json_dumps(json_array_get(jobs, i), JSON_COMPACT);
-			bytes += s != NULL ? strlen(s) : 0;
-			free(s);
-			json_array_append(chunk, json_array_get(jobs, i));
-		}
-		req = rcp_ctl_request(0, "batch");
-		json_object_set_new(req, "jobs", chunk);
-		r = rcpctl_call(x, req, RCPCTL_CALL_TIMEOUT_MS, &res);
-		if (r == 0) {
-			json_array_extend(all, json_object_get(res, "jobs"));
-			json_decref(res);
-		}
-	}
+	if (r == 0)
+		r = send_jobs(x, jobs, all);
 	for (i = 0; r == 0 && i < json_array_size(all); i++) {
 		json_t *job = json_object_get(json_array_get(all, i), "job");
 		if (x->json && !x->wait)
@@ -199,8 +217,9 @@ cmd_batch(struct rcpctl *x, int argc, char **argv)
 	}
 	fflush(stdout);
 	for (i = 0; r == 0 && x->wait && i < json_array_size(all); i++) {
-		ch = rcpctl_wait_job(x, (json_int_t)rcpctl_num(json_object_get(
-		    json_array_get(all, i), "job"), "id"), stderr);
+		ch = rcpctl_wait_job(x, json_integer_value(json_object_get(
+		    json_object_get(json_array_get(all, i), "job"), "id")),
+		    stderr);
 		if (ch == RCP_CTL_EXIT_UNREACHABLE ||
 		    ch == RCP_CTL_EXIT_TIMEOUT)
 			r = ch;

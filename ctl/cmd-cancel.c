@@ -23,6 +23,7 @@ cmd_cancel(struct rcpctl *x, int argc, char **argv)
 {
 	const char allowed[] = { RCPCTL_ALLOW(JSON), RCPCTL_ALLOW(WAIT), 0 };
 	json_int_t id = 0;
+	const json_t *job;
 	json_t *req, *res;
 	int r;
 
@@ -37,13 +38,13 @@ cmd_cancel(struct rcpctl *x, int argc, char **argv)
 		json_decref(res);
 		return rcpctl_wait_job(x, id, stdout);
 	}
-	if (x->json)
-		rcpctl_print_json(json_object_get(res, "job"));
-	else
+	if ((r = rcpctl_reply_job(res, "job", &job)) == 0 && x->json)
+		rcpctl_print_json(job);
+	else if (r == 0)
 		printf("job %lld: cancel requested (%s)\n", (long long)id,
-		    rcpctl_str(json_object_get(res, "job"), "state"));
+		    rcpctl_str(job, "state"));
 	json_decref(res);
-	return RCP_CTL_EXIT_OK;
+	return r;
 }
 
 const struct rcpctl_cmd rcpctl_cmd_cancel = { "cancel", cmd_cancel };

@@ -19,6 +19,30 @@
 
 #include "base/banned.h"
 
+/* Checks the members of a stats reply it shows; returns an exit code. */
+static int
+check_stats(const json_t *res)
+{
+	static const char *const top[] = { "queued", "running", "workers",
+	    "throughput", "clients" };
+	static const char *const by[] = { "succeeded", "partial", "failed",
+	    "canceled" };
+	size_t i;
+	int r;
+
+	for (i = 0; i < RCP_ARRAY_SIZE(top); i++)
+		if ((r = rcpctl_check(res, NULL, top[i], RCPCTL_NUMBER,
+		    true)) != 0)
+			return r;
+	if ((r = rcpctl_check(res, NULL, "jobs", RCPCTL_OBJECT, true)) != 0)
+		return r;
+	for (i = 0; i < RCP_ARRAY_SIZE(by); i++)
+		if ((r = rcpctl_check(json_object_get(res, "jobs"), "jobs",
+		    by[i], RCPCTL_NUMBER, true)) != 0)
+			return r;
+	return 0;
+}
+
 static int
 cmd_stats(struct rcpctl *x, int argc, char **argv)
 {
@@ -35,7 +59,7 @@ cmd_stats(struct rcpctl *x, int argc, char **argv)
 		return r;
 	if (x->json) {
 		rcpctl_print_json(res);
-	} else {
+	} else if ((r = check_stats(res)) == 0) {
 		by = json_object_get(res, "jobs");
 		printf("queued: %.0f\nrunning: %.0f\nworkers: %.0f\n"
 		    "throughput: %s/s\n", rcpctl_num(res, "queued"),
@@ -48,7 +72,7 @@ cmd_stats(struct rcpctl *x, int argc, char **argv)
 		    rcpctl_num(res, "clients"));
 	}
 	json_decref(res);
-	return RCP_CTL_EXIT_OK;
+	return r;
 }
 
 static int
@@ -61,6 +85,10 @@ cmd_ping(struct rcpctl *x, int argc, char **argv)
 	    (r = rcpctl_connect(x)) != 0)
 		return r;
 	h = rcp_ctlclient_hello(x->c);
+	if ((r = rcpctl_check(h, "hello", "server", RCPCTL_STRING,
+	    true)) != 0 || (r = rcpctl_check(h, "hello", "protocol",
+	    RCPCTL_NUMBER, true)) != 0)
+		return r;
 	printf("%s (protocol %.0f) answers\n", rcpctl_str(h, "server"),
 	    rcpctl_num(h, "protocol"));
 	return RCP_CTL_EXIT_OK;

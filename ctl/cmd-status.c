@@ -6,6 +6,7 @@
 #include "config.h"
 #endif
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -13,17 +14,40 @@
 #include "ctl/client.h"
 #include "ctl/query.h"
 #include "ctl/rcpctl.h"
+#include "ctl/reply.h"
 #include "ctl/show.h"
 
 #include "base/banned.h"
+
+/*
+ * Shows the jobs of reply res, under a header with header.  Returns the
+ * exit code.
+ */
+static int
+show_jobs(const struct rcpctl *x, const json_t *res, bool header)
+{
+	const json_t *jobs;
+	size_t i;
+	int r;
+
+	if ((r = rcpctl_reply_jobs(res, "jobs", NULL, &jobs)) != 0)
+		return r;
+	if (header && !x->json && json_array_size(jobs) > 0)
+		printf("%-6s %-9s %5s %-12s %s\n", "ID", "STATE", "PRIO",
+		    "LABEL", "COPY");
+	for (i = 0; i < json_array_size(jobs); i++)
+		x->json ? rcpctl_print_json(json_array_get(jobs, i)) :
+		    rcpctl_print_row(json_array_get(jobs, i));
+	return RCP_CTL_EXIT_OK;
+}
 
 static int
 cmd_status(struct rcpctl *x, int argc, char **argv)
 {
 	const char allowed[] = { RCPCTL_ALLOW(JSON), 0 };
 	json_int_t id = 0;
-	json_t *req, *res, *jobs;
-	size_t i;
+	const json_t *job;
+	json_t *req, *res;
 	int r;
 
 	if ((r = rcpctl_parse_query(x, argc, argv, allowed, 1, &id)) >= 0 ||
@@ -40,18 +64,12 @@ cmd_status(struct rcpctl *x, int argc, char **argv)
 	}
 	if ((r = rcpctl_call(x, req, RCPCTL_CALL_TIMEOUT_MS, &res)) != 0)
 		return r;
-	if (id != 0 && x->json)
-		rcpctl_print_json(json_object_get(res, "job"));
-	else if (id != 0)
-		rcpctl_print_job(json_object_get(res, "job"));
-	else {
-		jobs = json_object_get(res, "jobs");
-		for (i = 0; i < json_array_size(jobs); i++)
-			x->json ? rcpctl_print_json(json_array_get(jobs, i)) :
-			    rcpctl_print_row(json_array_get(jobs, i));
-	}
+	if (id == 0)
+		r = show_jobs(x, res, false);
+	else if ((r = rcpctl_reply_job(res, "job", &job)) == 0)
+		x->json ? rcpctl_print_json(job) : rcpctl_print_job(job);
 	json_decref(res);
-	return RCP_CTL_EXIT_OK;
+	return r;
 }
 
 static int
@@ -59,8 +77,7 @@ cmd_list(struct rcpctl *x, int argc, char **argv)
 {
 	const char allowed[] = { RCPCTL_ALLOW(JSON), RCPCTL_ALLOW(STATE),
 	    RCPCTL_ALLOW(LABEL), RCPCTL_ALLOW(LIMIT), 0 };
-	json_t *req, *res, *jobs;
-	size_t i;
+	json_t *req, *res;
 	int r;
 
 	if ((r = rcpctl_parse_query(x, argc, argv, allowed, 0, NULL)) >= 0 ||
@@ -75,15 +92,9 @@ cmd_list(struct rcpctl *x, int argc, char **argv)
 		json_object_set_new(req, "limit", json_integer(x->limit));
 	if ((r = rcpctl_call(x, req, RCPCTL_CALL_TIMEOUT_MS, &res)) != 0)
 		return r;
-	jobs = json_object_get(res, "jobs");
-	if (!x->json && json_array_size(jobs) > 0)
-		printf("%-6s %-9s %5s %-12s %s\n", "ID", "STATE", "PRIO",
-		    "LABEL", "COPY");
-	for (i = 0; i < json_array_size(jobs); i++)
-		x->json ? rcpctl_print_json(json_array_get(jobs, i)) :
-		    rcpctl_print_row(json_array_get(jobs, i));
+	r = show_jobs(x, res, true);
 	json_decref(res);
-	return RCP_CTL_EXIT_OK;
+	return r;
 }
 
 const struct rcpctl_cmd rcpctl_cmd_status = { "status", cmd_status };

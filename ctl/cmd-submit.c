@@ -21,7 +21,8 @@
 static int
 cmd_submit(struct rcpctl *x, int argc, char **argv)
 {
-	json_t *req = NULL, *res, *job;
+	json_t *req = NULL, *res;
+	const json_t *job;
 	json_int_t id;
 	int r;
 
@@ -32,14 +33,19 @@ cmd_submit(struct rcpctl *x, int argc, char **argv)
 	}
 	if ((r = rcpctl_call(x, req, RCPCTL_CALL_TIMEOUT_MS, &res)) != 0)
 		return r;
-	job = json_object_get(res, "job");
-	id = (json_int_t)rcpctl_num(job, "id");
+	if ((r = rcpctl_reply_job(res, "job", &job)) != 0 ||
+	    (r = rcpctl_check(res, NULL, "duplicate", RCPCTL_BOOL,
+	    false)) != 0) {
+		json_decref(res);
+		return r;
+	}
+	id = json_integer_value(json_object_get(job, "id"));
 	if (x->json && !x->wait)
 		rcpctl_print_json(job);
 	else if (!x->json)
-		printf("%s %.0f\n", json_is_true(json_object_get(res,
+		printf("%s %lld\n", json_is_true(json_object_get(res,
 		    "duplicate")) ? "already submitted as job" : "job",
-		    (double)id);
+		    (long long)id);
 	fflush(stdout);
 	if (x->wait)
 		r = x->progress ? rcpctl_follow(x, id, stderr) :

@@ -57,8 +57,8 @@ progress_text(struct rcp_buf *b, const json_t *job)
 		rcp_buf_addf(b, " of %.0f", rcpctl_num(job, "files_total"));
 	rcp_buf_addf(b, " files, %s/s", rcp_fmt_bytes(x, sizeof(x),
 	    rcpctl_num(job, "rate")));
-	if (json_is_number(eta) && !strcmp(json_string_value(
-	    json_object_get(job, "state")), "running"))
+	if (json_is_number(eta) && strcmp(rcpctl_str(job, "state"),
+	    "running") == 0)
 		rcp_buf_addf(b, ", ETA %s", rcp_fmt_duration(y, sizeof(y),
 		    (uint64_t)(json_number_value(eta) * 1e9)));
 }
@@ -93,7 +93,7 @@ rcpctl_print_job(const json_t *job)
 	printf("priority: %.0f\nsources:", rcpctl_num(job, "priority"));
 	a = json_object_get(job, "sources");
 	for (i = 0; i < json_array_size(a); i++)
-		printf(" %s", json_string_value(json_array_get(a, i)));
+		printf(" %s", rcpctl_item(a, i));
 	printf("\ndestination: %s\n", rcpctl_str(job, "destination"));
 	print_time("submitted", job);
 	print_time("started", job);
@@ -105,7 +105,7 @@ rcpctl_print_job(const json_t *job)
 	printf("errors: %.0f\n", rcpctl_num(job, "errors_total"));
 	a = json_object_get(job, "errors");
 	for (i = 0; i < json_array_size(a); i++)
-		printf("  %s\n", json_string_value(json_array_get(a, i)));
+		printf("  %s\n", rcpctl_item(a, i));
 	rcp_buf_release(&b);
 }
 
@@ -118,8 +118,8 @@ rcpctl_print_row(const json_t *job)
 	printf("%-6.0f %-9s %5.0f %-12s %s -> %s  [%s]\n",
 	    rcpctl_num(job, "id"), rcpctl_str(job, "state"),
 	    rcpctl_num(job, "priority"), rcpctl_str(job, "label"),
-	    json_string_value(json_array_get(json_object_get(job, "sources"),
-	    0)), rcpctl_str(job, "destination"), rcp_buf_str(&b));
+	    rcpctl_item(json_object_get(job, "sources"), 0),
+	    rcpctl_str(job, "destination"), rcp_buf_str(&b));
 	rcp_buf_release(&b);
 }
 
@@ -152,8 +152,8 @@ rcpctl_job_ended(const json_t *job, bool json, FILE *fp)
 		errors = json_object_get(job, "errors");
 		for (i = 0; i < json_array_size(errors) &&
 		    i < RCPCTL_SHOW_ERRORS; i++)
-			fprintf(fp, "  error: %s\n", json_string_value(
-			    json_array_get(errors, i)));
+			fprintf(fp, "  error: %s\n",
+			    rcpctl_item(errors, i));
 		if (rcpctl_num(job, "errors_total") > (double)i && i > 0)
 			fprintf(fp, "  (rcpctl status %.0f shows up to %d)\n",
 			    rcpctl_num(job, "id"), RCP_CTL_MAX_ERRORS);
