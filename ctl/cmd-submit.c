@@ -1,0 +1,57 @@
+/*
+ * cmd-submit.c: rcpctl submit: queues one copy, and with --wait waits for
+ * it (or follows it, with --progress) and exits with how it ended.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "ctl/client.h"
+#include "ctl/rcpctl.h"
+#include "ctl/reply.h"
+#include "ctl/show.h"
+#include "ctl/submitopts.h"
+
+#include "base/banned.h"
+
+static int
+cmd_submit(struct rcpctl *x, int argc, char **argv)
+{
+	json_t *req = NULL, *res;
+	const json_t *job;
+	json_int_t id;
+	int r;
+
+	if ((r = rcpctl_parse_submit(x, argc, argv, &req)) >= 0 ||
+	    (r = rcpctl_connect(x)) != 0) {
+		json_decref(req);
+		return r;
+	}
+	if ((r = rcpctl_call(x, req, RCPCTL_CALL_TIMEOUT_MS, &res)) != 0)
+		return r;
+	if ((r = rcpctl_reply_job(res, "job", &job)) != 0 ||
+	    (r = rcpctl_check(res, NULL, "duplicate", RCPCTL_BOOL,
+	    false)) != 0) {
+		json_decref(res);
+		return r;
+	}
+	id = json_integer_value(json_object_get(job, "id"));
+	if (x->json && !x->wait)
+		rcpctl_print_json(job);
+	else if (!x->json)
+		printf("%s %lld\n", json_is_true(json_object_get(res,
+		    "duplicate")) ? "already submitted as job" : "job",
+		    (long long)id);
+	fflush(stdout);
+	if (x->wait)
+		r = x->progress ? rcpctl_follow(x, id, stderr) :
+		    rcpctl_wait_job(x, id, stderr);
+	json_decref(res);
+	return r;
+}
+
+const struct rcpctl_cmd rcpctl_cmd_submit = { "submit", cmd_submit };

@@ -1,0 +1,68 @@
+/*
+ * help.c: rcpctl's help texts.  They live apart from main because the
+ * commands print them too (--help after a command's name).
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdio.h>
+
+#include "control/ctlproto.h"
+#include "ctl/help.h"
+#include "opts/cliopts.h"
+
+#include "base/banned.h"
+
+void
+rcpctl_usage(FILE *fp)
+{
+	fputs(
+"usage: rcpctl [--socket PATH] COMMAND [ARGS]\n"
+"\n"
+"The client of rcp-master, the copy job service.\n"
+"\n"
+"Commands:\n"
+"  submit [--wait] [--progress] [--json] [--priority N] [--label L] [--key K]\n"
+"         [rcp options] SRC... DST    queue a copy (rcp's options, see rcp(1))\n"
+"  status [ID] [--json]               one job in detail, or your live jobs\n"
+"  list [--state S] [--label L] [--limit N] [--json]\n"
+"                                     your jobs (root: everyone's)\n"
+"  cancel ID [--wait] [--json]        stop a job\n"
+"  watch ID [--json] [--interval D]   follow a job to its end\n"
+"  wait ID [--timeout D] [--json]     wait for a job to end\n"
+"  batch [--wait] [--json] [--priority N] [--label L] FILE\n"
+"                                     submit one copy per line of FILE ('-': stdin)\n"
+"  stats [--json]                     queue length, running jobs, throughput\n"
+"  ping                               check that the master answers\n"
+"  shutdown [--requeue]               stop the master (its user or root)\n"
+"\n"
+"  --socket PATH   the master's socket (default: $RCP_MASTER_SOCKET, else\n"
+"                  $XDG_RUNTIME_DIR/rcp/master.sock or /tmp/rcp-$UID/master.sock,\n"
+"                  else " RCP_CTL_SYSTEM_SOCKET ")\n"
+"  -h, --help      show this help; -V, --version: the version\n"
+"\n"
+"Exit status: 0 succeeded (or done), 1 failed, 2 bad usage, 3 cannot reach the\n"
+"master, 4 partial (some entries failed), 5 canceled, 6 timeout.\n", fp);
+}
+
+void
+rcpctl_submit_usage(FILE *fp)
+{
+	fputs(
+"usage: rcpctl submit [OPTIONS] SRC... DST\n"
+"\n"
+"  --wait          wait for the job to end; exit with its result\n"
+"  --progress      with --wait: show progress on stderr\n"
+"  --json          print the job as JSON (see rcpctl(1))\n"
+"  --priority N    -1000 to 1000 (default 0); higher runs first\n"
+"  --label L       a label to find the job by\n"
+"  --key K         idempotency key: a second submit with the same key\n"
+"                  returns the first job instead of starting another copy\n"
+"\n"
+"And rcp's copy options:\n"
+"\n", fp);
+	rcp_cliopts_help(fp);
+	fputs("\n", fp);
+	rcp_cliopts_help_remote(fp);
+}

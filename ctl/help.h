@@ -1,0 +1,14 @@
+/*
+ * help.h: rcpctl's help texts, for --help of rcpctl and of its commands.
+ */
+#ifndef RCPCTL_HELP_H
+#define RCPCTL_HELP_H
+
+#include <stdio.h>
+
+/* Prints rcpctl's usage: its commands, options and exit codes, on fp. */
+void rcpctl_usage(FILE *fp);
+/* Prints the usage of submit, with rcp's copy options, on fp. */
+void rcpctl_submit_usage(FILE *fp);
+
+#endif
