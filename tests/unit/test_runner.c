@@ -1,8 +1,9 @@
 /*
  * test_runner.c: one job run by the runner, in this process and in a child
- * process: the data, progress with totals from the scan, filter files read
- * at run time, cancel (SIGTERM to the child), and dropping to another
- * user (as root), after which the user's permissions rule.
+ * process: the data, progress with totals from the scan (of a tree deeper
+ * than PATH_MAX too), filter files read at run time, cancel (SIGTERM to the
+ * child), and dropping to another user (as root), after which the user's
+ * permissions rule.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -175,6 +176,87 @@ test_separate(void)
 	check_run(true);
 }
 
+/* Writes n bytes to a new file name below dir. */
+static void
+write_at(int dir, const char *name, size_t n)
+{
+	int fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL, 0644);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(write(fd, "0123456789", n), (ssize_t)n);
+	close(fd);
+}
+
+/*
+ * A chain of 60 directories with 100-byte names (over 6000 bytes deep)
+ * under dir/deep, a 10-byte file on each level; at the bottom a 5-byte
+ * skip.tmp, a directory d.tmp with a 7-byte file, and a symlink.  Returns
+ * the path of the tree (caller frees).
+ */
+static char *
+deep_tree(const char *dir)
+{
+	char *src = rcp_path_join(dir, "deep"), name[101];
+	int fd, next, i;
+
+	memset(name, 'n', 100);
+	name[100] = '\0';
+	CU_ASSERT_FATAL(mkdir(src, 0755) == 0);
+	CU_ASSERT_FATAL((fd = open(src, O_RDONLY | O_DIRECTORY)) >= 0);
+	for (i = 0; i < 60; i++) {
+		CU_ASSERT_FATAL(mkdirat(fd, name, 0755) == 0);
+		next = openat(fd, name, O_RDONLY | O_DIRECTORY);
+		close(fd);
+		CU_ASSERT_FATAL((fd = next) >= 0);
+		write_at(fd, "f", 10);
+	}
+	write_at(fd, "skip.tmp", 5);
+	CU_ASSERT_FATAL(mkdirat(fd, "d.tmp", 0755) == 0);
+	CU_ASSERT_FATAL((next = openat(fd, "d.tmp", O_RDONLY |
+	    O_DIRECTORY)) >= 0);
+	write_at(next, "g", 7);
+	close(next);
+	CU_ASSERT_EQUAL(symlinkat("f", fd, "link"), 0);
+	close(fd);
+	return src;
+}
+
+/* The totals of a tree deeper than PATH_MAX, with and without a filter. */
+static void
+test_deep_totals(void)
+{
+	static const char *const filter[] = { "--filter-file", "rules", NULL };
+	char *dir = unit_tmpdir("runner"), *src, *cause = NULL, *p;
+	struct seen s;
+
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_init(&s.lock, NULL);
+	src = deep_tree(dir);
+	CU_ASSERT_EQUAL(run(dir, src, "a", false, NULL, &s, &cause), 0);
+	CU_ASSERT_PTR_NULL(cause);
+	CU_ASSERT_EQUAL(s.last.s.files_copied, 62);
+	CU_ASSERT_TRUE(s.last.totals);
+	CU_ASSERT_EQUAL(s.last.files_total, 62);
+	CU_ASSERT_EQUAL(s.last.bytes_total, 612);
+
+	/* Below the filter: what it excludes, deep down, is not counted. */
+	p = rcp_path_join(dir, "rules");
+	unit_write_file(p, "- *.tmp\n", 8);
+	free(p);
+	memset(&s.last, 0, sizeof(s.last));
+	CU_ASSERT_EQUAL(run(dir, src, "b", false, filter, &s, &cause), 0);
+	CU_ASSERT_PTR_NULL(cause);
+	CU_ASSERT_EQUAL(s.last.s.files_copied, 60);
+	CU_ASSERT_TRUE(s.last.totals);
+	CU_ASSERT_EQUAL(s.last.files_total, 60);
+	CU_ASSERT_EQUAL(s.last.bytes_total, 600);
+
+	free(src);
+	unit_rmtree(dir);
+	free(dir);
+	pthread_mutex_destroy(&s.lock);
+}
+
 static void *
 cancel_later(void *arg)
 {
@@ -300,6 +382,7 @@ test_runner_register(void)
 	static const struct unit_test tests[] = {
 		{ "in_process", test_in_process },
 		{ "separate", test_separate },
+		{ "deep_totals", test_deep_totals },
 		{ "cancel", test_cancel },
 		{ "other_user", test_other_user },
 		{ NULL, NULL }
