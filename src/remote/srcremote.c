@@ -25,133 +25,19 @@
 #include "net/wire.h"
 #include "remote/srccache.h"
 #include "remote/srcremote.h"
+#include "remote/srcwire.h"
 
 #include "base/banned.h"
 
-/* One READ moves at most this much. */
-#define READ_MAX (1u << 20)
-/* Files up to this size come back with their OPEN. */
-#define PREFETCH_MAX (256u << 10)
-/* Entries (and inline data) per LIST reply, about. */
-#define LIST_BATCH (1u << 20)
-/* Files up to this size travel inline with a LIST of a new directory. */
-#define INLINE_MAX (64u << 10)
 #define INLINE_BUCKETS 256
-/* A LIST reply's header: u8 more, u32 count. */
-#define LIST_HDR 5
 /* Open handles a source agent allows the destination. */
 #define MAX_HANDLES 16384
 /* Streams the client spreads its requests over. */
 #define NSTREAMS 8
-#define DENTS_BUFSZ (64u << 10)
-
-/* --- stat on the wire ---------------------------------------------------- */
-
-/* A stat on the wire: 3 u32, 3 (u64 s, u32 ns), 4 u64... see stat_at. */
-#define STAT_WIRE_LEN	96
-
-static void
-put32_at(uint8_t **p, uint32_t v)
-{
-	(*p)[0] = (uint8_t)(v >> 24);
-	(*p)[1] = (uint8_t)(v >> 16);
-	(*p)[2] = (uint8_t)(v >> 8);
-	(*p)[3] = (uint8_t)v;
-	*p += 4;
-}
-
-static void
-put64_at(uint8_t **p, uint64_t v)
-{
-	put32_at(p, (uint32_t)(v >> 32));
-	put32_at(p, (uint32_t)v);
-}
-
-/* Writes st's STAT_WIRE_LEN bytes at offset at of b (room made already). */
-static void
-stat_at(struct rcp_buf *b, size_t at, const struct stat *st)
-{
-	uint8_t *p = (uint8_t *)b->data + at;
-
-	put32_at(&p, st->st_mode);
-	put32_at(&p, st->st_uid);
-	put32_at(&p, st->st_gid);
-	put64_at(&p, (uint64_t)st->st_size);
-	put64_at(&p, (uint64_t)st->st_blocks);
-	put64_at(&p, (uint64_t)st->st_atim.tv_sec);
-	put32_at(&p, (uint32_t)st->st_atim.tv_nsec);
-	put64_at(&p, (uint64_t)st->st_mtim.tv_sec);
-	put32_at(&p, (uint32_t)st->st_mtim.tv_nsec);
-	put64_at(&p, (uint64_t)st->st_ctim.tv_sec);
-	put32_at(&p, (uint32_t)st->st_ctim.tv_nsec);
-	put64_at(&p, (uint64_t)st->st_dev);
-	put64_at(&p, (uint64_t)st->st_ino);
-	put64_at(&p, (uint64_t)st->st_nlink);
-	put64_at(&p, (uint64_t)st->st_rdev);
-}
-
-static void
-put_stat(struct rcp_buf *b, const struct stat *st)
-{
-	size_t at = b->len;
-
-	rcp_buf_reserve(b, STAT_WIRE_LEN);
-	rcp_buf_commit(b, STAT_WIRE_LEN);
-	stat_at(b, at, st);
-}
-
-static int
-get_stat(struct rcp_wire_cursor *c, struct stat *st)
-{
-	uint32_t mode, uid, gid, an, mn, cn;
-	uint64_t size, blocks, as, ms, cs, dev, ino, nlink, rdev;
-
-	if (rcp_wire_get_u32(c, &mode) || rcp_wire_get_u32(c, &uid) ||
-	    rcp_wire_get_u32(c, &gid) || rcp_wire_get_u64(c, &size) ||
-	    rcp_wire_get_u64(c, &blocks) || rcp_wire_get_u64(c, &as) ||
-	    rcp_wire_get_u32(c, &an) || rcp_wire_get_u64(c, &ms) ||
-	    rcp_wire_get_u32(c, &mn) || rcp_wire_get_u64(c, &cs) ||
-	    rcp_wire_get_u32(c, &cn) || rcp_wire_get_u64(c, &dev) ||
-	    rcp_wire_get_u64(c, &ino) || rcp_wire_get_u64(c, &nlink) ||
-	    rcp_wire_get_u64(c, &rdev))
-		return RCP_ERR_PROTO;
-	if (size > INT64_MAX || an >= 1000000000u || mn >= 1000000000u ||
-	    cn >= 1000000000u)
-		return RCP_ERR_PROTO;
-	memset(st, 0, sizeof(*st));
-	st->st_mode = mode;
-	st->st_uid = uid;
-	st->st_gid = gid;
-	st->st_size = (off_t)size;
-	st->st_blocks = (blkcnt_t)blocks;
-	st->st_atim.tv_sec = (time_t)as;
-	st->st_atim.tv_nsec = an;
-	st->st_mtim.tv_sec = (time_t)ms;
-	st->st_mtim.tv_nsec = mn;
-	st->st_ctim.tv_sec = (time_t)cs;
-	st->st_ctim.tv_nsec = cn;
-	st->st_dev = (dev_t)dev;
-	st->st_ino = (ino_t)ino;
-	st->st_nlink = (nlink_t)nlink;
-	st->st_rdev = (dev_t)rdev;
-	return 0;
-}
 
 /* ======================================================================= */
 /* The server: the source agent.                                           */
 /* ======================================================================= */
-
-/* Overwrites the u32 at offset at of b (a count known only later). */
-static void
-be32_at(struct rcp_buf *b, size_t at, uint32_t v)
-{
-	uint8_t *p = (uint8_t *)b->data + at;
-
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 struct job {
 	struct job		*next;
@@ -306,7 +192,7 @@ srv_root(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 	}
 	rcp_wire_put_u32(out, (uint32_t)h);
 	rcp_wire_put_str(out, base);
-	put_stat(out, &st);
+	rcp_srcwire_put_stat(out, &st);
 	free(dir);
 	free(base);
 	return 0;
@@ -355,122 +241,6 @@ srv_opendir(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 	}
 	rcp_wire_put_u32(out, (uint32_t)h);
 	return 0;
-}
-
-static ssize_t pread_full(int fd, uint8_t *p, size_t n, off_t off);
-
-/*
- * Appends a small regular file's stat, a second stat after reading (to
- * catch a change) and its contents, after a 1; or just a 0 if it is not
- * such a file or cannot be read now (the destination then asks again and
- * gets the error itself).  Only small regular files by lstat are opened
- * (no device, FIFO or big file), and the bytes are read straight into
- * ents: size + 1 of them, so that a file longer than its stat said (stale
- * attributes on a network file system) shows up as a change.
- */
-static void
-put_inline(struct rcp_buf *ents, int dirfd, const char *name)
-{
-	struct stat st, after;
-	size_t mark = ents->len, at;
-	uint8_t *data;
-	ssize_t n;
-	int fd;
-
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-	    !S_ISREG(st.st_mode) || st.st_size > (off_t)INLINE_MAX ||
-	    rcp_fs_is_sparse(&st) ||
-	    (fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC)) < 0) {
-		rcp_wire_put_u8(ents, 0);
-		return;
-	}
-	rcp_wire_put_u8(ents, 1);
-	put_stat(ents, &st);
-	at = ents->len;
-	put_stat(ents, &st);		/* the stat after: filled in below */
-	rcp_wire_put_u32(ents, 0);	/* the length, likewise */
-	data = rcp_buf_reserve(ents, (size_t)st.st_size + 1);
-	n = pread_full(fd, data, (size_t)st.st_size + 1, 0);
-	if (n < 0 || fstat(fd, &after) != 0) {
-		ents->len = mark;
-		rcp_wire_put_u8(ents, 0);
-	} else {
-		rcp_buf_commit(ents, (size_t)n);
-		stat_at(ents, at, &after);
-		be32_at(ents, at + STAT_WIRE_LEN, (uint32_t)n);
-	}
-	close(fd);
-}
-
-/*
- * One LIST reply for fd from its offset on: entries, and with all the
- * small files inline; dirfn (if not NULL) hears of each directory.
- */
-static int
-list_fill(int fd, bool all, struct rcp_buf *out, bool *more,
-    rcp_srccache_dir_fn *dirfn, void *arg)
-{
-	struct rcp_buf ents = RCP_BUF_INIT;
-	struct dirent64 *de;
-	char *buf;
-	uint32_t count = 0;
-	long n = 0, pos;
-	off_t resume = 0;
-
-	rcp_wire_put_u8(&ents, 0);		/* more, filled in at the end */
-	rcp_wire_put_u32(&ents, 0);		/* count, likewise */
-	buf = rcp_xmalloc(DENTS_BUFSZ);
-	/*
-	 * One directory is listed by one destination worker, a batch at a
-	 * time: the fd's offset carries on.  Stop at a batch's end, and
-	 * rewind to the entry after the last one sent.
-	 */
-	while (ents.len - LIST_HDR < LIST_BATCH) {
-		if ((n = getdents64(fd, buf, DENTS_BUFSZ)) <= 0)
-			break;
-		for (pos = 0; pos < n; pos += de->d_reclen) {
-			de = (struct dirent64 *)(buf + pos);
-			if (ents.len - LIST_HDR >= LIST_BATCH) {
-				lseek(fd, resume, SEEK_SET);
-				goto done;
-			}
-			resume = de->d_off;
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			rcp_wire_put_str(&ents, de->d_name);
-			rcp_wire_put_u8(&ents, de->d_type);
-			if (all && (de->d_type == DT_REG ||
-			    de->d_type == DT_UNKNOWN))
-				put_inline(&ents, fd, de->d_name);
-			else
-				rcp_wire_put_u8(&ents, 0);
-			if (dirfn != NULL && de->d_type == DT_DIR)
-				dirfn(arg, de->d_name);
-			count++;
-		}
-	}
-done:
-	free(buf);
-	if (n < 0) {
-		rcp_buf_release(&ents);
-		return -errno;
-	}
-	/* more: the batch filled up; the next LIST goes on from here. */
-	*more = ents.len - LIST_HDR >= LIST_BATCH;
-	ents.data[0] = *more;
-	be32_at(&ents, 1, count);
-	rcp_buf_release(out);
-	*out = ents;
-	return 0;
-}
-
-int
-rcp_srcserve_list_batch(int fd, struct rcp_buf *out, bool *more,
-    rcp_srccache_dir_fn *dirfn, void *arg)
-{
-	return list_fill(fd, true, out, more, dirfn, arg);
 }
 
 /*
@@ -530,12 +300,12 @@ srv_list(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 		return -EBADF;
 	rcp_srccache_stop(s->cache);
 	if (!(flags & RCP_SRC_LIST_ALL))
-		return list_fill(fd, false, out, &more, NULL, NULL);
+		return rcp_srcwire_list(fd, false, out, &more, NULL, NULL);
 	if ((d = h_take_cached(s, h)) == NULL && s->cache != NULL &&
 	    lseek(fd, 0, SEEK_CUR) == 0 && fstat(fd, &st) == 0)
 		d = rcp_srccache_take(s->cache, &st);
 	if (d == NULL)
-		return list_fill(fd, true, out, &more, NULL, NULL);
+		return rcp_srcwire_list(fd, true, out, &more, NULL, NULL);
 	rcp_srccache_dir_next(d, out, &more);
 	if (more)
 		h_put_cached(s, h, fd, d);
@@ -561,27 +331,8 @@ srv_stat(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 	    0 : -errno;
 	free(name);
 	if (r == 0)
-		put_stat(out, &st);
+		rcp_srcwire_put_stat(out, &st);
 	return r;
-}
-
-static ssize_t
-pread_full(int fd, uint8_t *p, size_t n, off_t off)
-{
-	size_t got = 0;
-	ssize_t k;
-
-	while (got < n) {
-		k = pread(fd, p + got, n - got, off + (off_t)got);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		if (k == 0)
-			break;
-		got += (size_t)k;
-	}
-	return (ssize_t)got;
 }
 
 /*
@@ -612,10 +363,11 @@ srv_open(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 		close(fd);
 		return r;
 	}
-	if (S_ISREG(st.st_mode) && st.st_size <= (off_t)PREFETCH_MAX &&
+	if (S_ISREG(st.st_mode) &&
+	    st.st_size <= (off_t)RCP_SRCWIRE_PREFETCH_MAX &&
 	    !rcp_fs_is_sparse(&st)) {
 		data = rcp_xmalloc((size_t)st.st_size + 1);
-		n = pread_full(fd, data, (size_t)st.st_size + 1, 0);
+		n = rcp_srcwire_pread_full(fd, data, (size_t)st.st_size + 1, 0);
 		r = n < 0 ? (int)n : fstat(fd, &after) != 0 ? -errno : 0;
 		close(fd);
 		if (r != 0) {
@@ -623,8 +375,8 @@ srv_open(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 			return r;
 		}
 		rcp_wire_put_u32(out, UINT32_MAX);	/* no handle: done */
-		put_stat(out, &st);
-		put_stat(out, &after);
+		rcp_srcwire_put_stat(out, &st);
+		rcp_srcwire_put_stat(out, &after);
 		/* One byte past the size shows a file that grew. */
 		rcp_wire_put_bytes(out, data, (size_t)n);
 		free(data);
@@ -635,7 +387,7 @@ srv_open(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 		return h;
 	}
 	rcp_wire_put_u32(out, (uint32_t)h);
-	put_stat(out, &st);
+	rcp_srcwire_put_stat(out, &st);
 	return 0;
 }
 
@@ -659,8 +411,8 @@ srv_read(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 		return -EPROTO;
 	if ((fd = h_fd(s, h)) < 0)
 		return -EBADF;
-	if (len > READ_MAX)
-		len = READ_MAX;
+	if (len > RCP_SRCWIRE_READ_MAX)
+		len = RCP_SRCWIRE_READ_MAX;
 	end = off + len;
 	next = end;
 	nseg_at = out->len;
@@ -688,11 +440,12 @@ srv_read(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 		len_at = out->len;
 		rcp_wire_put_u32(out, 0);	/* the length, likewise */
 		p = rcp_buf_reserve(out, (size_t)(hole - data));
-		n = pread_full(fd, p, (size_t)(hole - data), (off_t)data);
+		n = rcp_srcwire_pread_full(fd, p, (size_t)(hole - data),
+		    (off_t)data);
 		if (n < 0)
 			return (int)n;
 		rcp_buf_commit(out, (size_t)n);
-		be32_at(out, len_at, (uint32_t)n);
+		rcp_srcwire_put32_at(out, len_at, (uint32_t)n);
 		nseg++;
 		if ((uint64_t)n < hole - data) {
 			next = UINT64_MAX;	/* the end of the file */
@@ -700,7 +453,7 @@ srv_read(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 		}
 		off = hole;
 	}
-	be32_at(out, nseg_at, nseg);
+	rcp_srcwire_put32_at(out, nseg_at, nseg);
 	rcp_wire_put_u64(out, next);
 	return 0;
 }
@@ -719,7 +472,7 @@ srv_fstat(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 		return -EBADF;
 	if (fstat(fd, &st) != 0)
 		return -errno;
-	put_stat(out, &st);
+	rcp_srcwire_put_stat(out, &st);
 	return 0;
 }
 
@@ -1177,7 +930,7 @@ rem_root(void *ctx, const char *path, bool follow, int *dir, char **base,
 		rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
 		if (rcp_wire_get_u32(&cur, &h) != 0 ||
 		    rcp_wire_get_str(&cur, base, RCP_PROTO_MAX_NAME) != 0 ||
-		    get_stat(&cur, st) != 0)
+		    rcp_srcwire_get_stat(&cur, st) != 0)
 			e = -EPROTO;
 		rcp_quic_msg_free(m);
 	}
@@ -1230,8 +983,10 @@ get_inline(struct rcp_wire_cursor *cur, struct inline_ent *e)
 {
 	const uint8_t *p;
 
-	if (get_stat(cur, &e->st) != 0 || get_stat(cur, &e->after) != 0 ||
-	    rcp_wire_get_bytes(cur, &p, &e->len, INLINE_MAX + 1) != 0 ||
+	if (rcp_srcwire_get_stat(cur, &e->st) != 0 ||
+	    rcp_srcwire_get_stat(cur, &e->after) != 0 ||
+	    rcp_wire_get_bytes(cur, &p, &e->len,
+	    RCP_SRCWIRE_INLINE_MAX + 1) != 0 ||
 	    !S_ISREG(e->st.st_mode))
 		return RCP_ERR_PROTO;
 	e->data = rcp_xmalloc(e->len ? e->len : 1);
@@ -1346,7 +1101,7 @@ rem_stat(void *ctx, int dir, const char *name, bool follow, struct stat *st)
 	if (e != 0)
 		return e;
 	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
-	e = get_stat(&cur, st) != 0 ? -EPROTO : 0;
+	e = rcp_srcwire_get_stat(&cur, st) != 0 ? -EPROTO : 0;
 	rcp_quic_msg_free(m);
 	return e;
 }
@@ -1386,9 +1141,11 @@ rem_open(void *ctx, int dir, const char *name, bool follow, int *fh,
 	if (e != 0)
 		return e;
 	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
-	if (rcp_wire_get_u32(&cur, &h) != 0 || get_stat(&cur, st) != 0 ||
-	    (h == UINT32_MAX && (get_stat(&cur, &after) != 0 ||
-	    rcp_wire_get_bytes(&cur, &data, &n, PREFETCH_MAX + 1) != 0))) {
+	if (rcp_wire_get_u32(&cur, &h) != 0 ||
+	    rcp_srcwire_get_stat(&cur, st) != 0 ||
+	    (h == UINT32_MAX && (rcp_srcwire_get_stat(&cur, &after) != 0 ||
+	    rcp_wire_get_bytes(&cur, &data, &n,
+	    RCP_SRCWIRE_PREFETCH_MAX + 1) != 0))) {
 		rcp_quic_msg_free(m);
 		return -EPROTO;
 	}
@@ -1469,8 +1226,8 @@ rem_copy(void *ctx, int fh, int dfd, off_t off, off_t len, bool sparse,
 	while (done < len && !eof) {
 		if (io->cancel != NULL && atomic_load(io->cancel))
 			return -ECANCELED;
-		want = (uint64_t)(len - done) < READ_MAX ?
-		    (uint64_t)(len - done) : READ_MAX;
+		want = (uint64_t)(len - done) < RCP_SRCWIRE_READ_MAX ?
+		    (uint64_t)(len - done) : RCP_SRCWIRE_READ_MAX;
 		rcp_buf_reset(&b);
 		rcp_wire_put_u32(&b, rh->server);
 		rcp_wire_put_u64(&b, (uint64_t)(off + done));
@@ -1485,7 +1242,8 @@ rem_copy(void *ctx, int fh, int dfd, off_t off, off_t len, bool sparse,
 			e = -EPROTO;
 		for (i = 0; e == 0 && i < nseg; i++) {
 			if (rcp_wire_get_u64(&cur, &soff) ||
-			    rcp_wire_get_bytes(&cur, &data, &n, READ_MAX) ||
+			    rcp_wire_get_bytes(&cur, &data, &n,
+			    RCP_SRCWIRE_READ_MAX) ||
 			    soff < (uint64_t)(off + done) ||
 			    soff + n > (uint64_t)(off + len)) {
 				e = -EPROTO;
@@ -1541,7 +1299,7 @@ rem_changed(void *ctx, int fh, const struct stat *before)
 		if (e != 0)
 			return 1;
 		rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
-		e = get_stat(&cur, &now);
+		e = rcp_srcwire_get_stat(&cur, &now);
 		rcp_quic_msg_free(m);
 		if (e != 0)
 			return 1;
