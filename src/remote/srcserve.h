@@ -2,7 +2,7 @@
  * srcserve.h: the source agent's file server.
  *
  * In a remote copy the destination agent runs the copy engine and reads its
- * source through the source agent (srcremote.h, the client); rcp_srcserve
+ * source through the source agent (srcclient.h, the client); rcp_srcserve
  * answers each request from the file system with fd-relative calls on
  * handles, in worker threads of its own.  Small files go back whole with
  * their open, larger ones in reads of their data segments; a new

@@ -1,6 +1,6 @@
 /*
- * srcremote.c: the destination's client of the source agent (see
- * srcremote.h): each source operation of the engine becomes a request,
+ * srcclient.c: the destination's client of the source agent (see
+ * srcclient.h): each source operation of the engine becomes a request,
  * and its worker waits for the reply with that request's id.
  */
 #include <errno.h>
@@ -18,7 +18,7 @@
 #include "fs/meta.h"
 #include "net/proto.h"
 #include "net/wire.h"
-#include "remote/srcremote.h"
+#include "remote/srcclient.h"
 #include "remote/srcwire.h"
 
 #include "base/banned.h"
@@ -96,7 +96,7 @@ rhandle_free(struct rhandle *h)
 	free(h);
 }
 
-struct rcp_srcremote {
+struct rcp_srcclient {
 	struct rcp_quic_conn	*conn;
 	int64_t			 streams[NSTREAMS];
 	int			 nstreams;
@@ -116,7 +116,7 @@ struct rcp_srcremote {
 static void *
 client_reader(void *arg)
 {
-	struct rcp_srcremote *r = arg;
+	struct rcp_srcclient *r = arg;
 	struct rcp_quic_msg *m;
 	struct waiter *w;
 
@@ -144,10 +144,10 @@ client_reader(void *arg)
 	return NULL;
 }
 
-struct rcp_srcremote *
-rcp_srcremote_new(struct rcp_quic_conn *c)
+struct rcp_srcclient *
+rcp_srcclient_new(struct rcp_quic_conn *c)
 {
-	struct rcp_srcremote *r = rcp_xcalloc(1, sizeof(*r));
+	struct rcp_srcclient *r = rcp_xcalloc(1, sizeof(*r));
 	int i;
 
 	r->conn = c;
@@ -163,7 +163,7 @@ rcp_srcremote_new(struct rcp_quic_conn *c)
 }
 
 void
-rcp_srcremote_free(struct rcp_srcremote *r)
+rcp_srcclient_free(struct rcp_srcclient *r)
 {
 	size_t i;
 
@@ -186,7 +186,7 @@ rcp_srcremote_free(struct rcp_srcremote *r)
  * -errno from an SRC_ERR, or -EIO if the source agent is gone.
  */
 static int
-call(struct rcp_srcremote *r, uint16_t type, struct rcp_buf *b,
+call(struct rcp_srcclient *r, uint16_t type, struct rcp_buf *b,
     struct rcp_quic_msg **out)
 {
 	uint32_t id = atomic_fetch_add(&r->next_id, 1), code;
@@ -239,7 +239,7 @@ call(struct rcp_srcremote *r, uint16_t type, struct rcp_buf *b,
 
 /* Client handles: indexes into r->h, whose entries never move. */
 static int
-rh_add(struct rcp_srcremote *r, uint32_t server)
+rh_add(struct rcp_srcclient *r, uint32_t server)
 {
 	size_t i;
 
@@ -259,7 +259,7 @@ rh_add(struct rcp_srcremote *r, uint32_t server)
 
 /* Handle h; stable until the engine closes it. */
 static struct rhandle *
-rh_get(struct rcp_srcremote *r, int h)
+rh_get(struct rcp_srcclient *r, int h)
 {
 	struct rhandle *p = NULL;
 
@@ -271,7 +271,7 @@ rh_get(struct rcp_srcremote *r, int h)
 }
 
 static uint32_t
-rh_server(struct rcp_srcremote *r, int h)
+rh_server(struct rcp_srcclient *r, int h)
 {
 	struct rhandle *p = rh_get(r, h);
 
@@ -282,7 +282,7 @@ static int
 rem_root(void *ctx, const char *path, bool follow, int *dir, char **base,
     struct stat *st, char **cause)
 {
-	struct rcp_srcremote *r = ctx;
+	struct rcp_srcclient *r = ctx;
 	struct rcp_quic_msg *m = NULL;
 	struct rcp_wire_cursor cur;
 	struct rcp_buf b = RCP_BUF_INIT;
@@ -314,7 +314,7 @@ rem_root(void *ctx, const char *path, bool follow, int *dir, char **base,
 }
 
 static void
-put_at(struct rcp_srcremote *r, struct rcp_buf *b, int dir, const char *name,
+put_at(struct rcp_srcclient *r, struct rcp_buf *b, int dir, const char *name,
     bool follow)
 {
 	rcp_wire_put_u32(b, rh_server(r, dir));
@@ -325,7 +325,7 @@ put_at(struct rcp_srcremote *r, struct rcp_buf *b, int dir, const char *name,
 static int
 rem_opendir(void *ctx, int dir, const char *name, bool follow, int *out)
 {
-	struct rcp_srcremote *r = ctx;
+	struct rcp_srcclient *r = ctx;
 	struct rcp_quic_msg *m = NULL;
 	struct rcp_wire_cursor cur;
 	struct rcp_buf b = RCP_BUF_INIT;
@@ -363,7 +363,7 @@ get_inline(struct rcp_wire_cursor *cur, struct inline_ent *e)
 }
 
 static void
-cache_put(struct rcp_srcremote *r, int dir, struct inline_ent *e)
+cache_put(struct rcp_srcclient *r, int dir, struct inline_ent *e)
 {
 	struct rhandle *h = rh_get(r, dir);
 	uint32_t b = name_hash(e->name);
@@ -378,7 +378,7 @@ cache_put(struct rcp_srcremote *r, int dir, struct inline_ent *e)
 
 /* Takes name's inline copy out of dir's cache, or returns NULL. */
 static struct inline_ent *
-cache_take(struct rcp_srcremote *r, int dir, const char *name)
+cache_take(struct rcp_srcclient *r, int dir, const char *name)
 {
 	struct rhandle *h = rh_get(r, dir);
 	struct inline_ent *e = NULL, **pp;
@@ -400,7 +400,7 @@ cache_take(struct rcp_srcremote *r, int dir, const char *name)
 static int
 rem_list(void *ctx, int dir, int flags, rcp_src_entry_fn *fn, void *arg)
 {
-	struct rcp_srcremote *r = ctx;
+	struct rcp_srcclient *r = ctx;
 	struct rcp_quic_msg *m = NULL;
 	struct rcp_wire_cursor cur;
 	struct rcp_buf b = RCP_BUF_INIT;
@@ -457,7 +457,7 @@ rem_list(void *ctx, int dir, int flags, rcp_src_entry_fn *fn, void *arg)
 static int
 rem_stat(void *ctx, int dir, const char *name, bool follow, struct stat *st)
 {
-	struct rcp_srcremote *r = ctx;
+	struct rcp_srcclient *r = ctx;
 	struct rcp_quic_msg *m = NULL;
 	struct rcp_wire_cursor cur;
 	struct rcp_buf b = RCP_BUF_INIT;
@@ -478,7 +478,7 @@ static int
 rem_open(void *ctx, int dir, const char *name, bool follow, int *fh,
     struct stat *st)
 {
-	struct rcp_srcremote *r = ctx;
+	struct rcp_srcclient *r = ctx;
 	struct rcp_quic_msg *m = NULL;
 	struct rcp_wire_cursor cur;
 	struct rcp_buf b = RCP_BUF_INIT;
@@ -567,7 +567,7 @@ static int64_t
 rem_copy(void *ctx, int fh, int dfd, off_t off, off_t len, bool sparse,
     struct rcp_io *io, const char **what)
 {
-	struct rcp_srcremote *r = ctx;
+	struct rcp_srcclient *r = ctx;
 	struct rhandle *rh = rh_get(r, fh);
 	struct rcp_quic_msg *m = NULL;
 	struct rcp_wire_cursor cur;
@@ -646,7 +646,7 @@ rem_copy(void *ctx, int fh, int dfd, off_t off, off_t len, bool sparse,
 static int
 rem_changed(void *ctx, int fh, const struct stat *before)
 {
-	struct rcp_srcremote *r = ctx;
+	struct rcp_srcclient *r = ctx;
 	struct rhandle *rh = rh_get(r, fh);
 	struct rcp_quic_msg *m = NULL;
 	struct rcp_wire_cursor cur;
@@ -679,7 +679,7 @@ rem_changed(void *ctx, int fh, const struct stat *before)
 static ssize_t
 rem_readlink(void *ctx, int dir, const char *name, char *buf, size_t len)
 {
-	struct rcp_srcremote *r = ctx;
+	struct rcp_srcclient *r = ctx;
 	struct rcp_quic_msg *m = NULL;
 	struct rcp_wire_cursor cur;
 	struct rcp_buf b = RCP_BUF_INIT;
@@ -708,7 +708,7 @@ rem_readlink(void *ctx, int dir, const char *name, char *buf, size_t len)
 static void
 rem_close(void *ctx, int h)
 {
-	struct rcp_srcremote *r = ctx;
+	struct rcp_srcclient *r = ctx;
 	struct rcp_buf b = RCP_BUF_INIT;
 	uint32_t server = UINT32_MAX;
 
@@ -729,7 +729,7 @@ rem_close(void *ctx, int h)
 	rcp_buf_release(&b);
 }
 
-const struct rcp_src_ops rcp_src_remote = {
+const struct rcp_src_ops rcp_srcclient_ops = {
 	rem_root,
 	rem_opendir,
 	rem_list,
