@@ -39,9 +39,10 @@ ssize_t rcp_srcwire_pread_full(int fd, uint8_t *p, size_t n, off_t off);
 /*
  * Replaces *out (its old contents released) with one LIST reply for fd,
  * from fd's offset on (rewinding it to the first entry not sent): entries
- * and, with all (a new directory), the small files inline.  Calls dirfn (if not
- * NULL) for each entry that is a directory.  Returns 0 with *more set (the
- * batch filled up: the next LIST goes on), or -errno.
+ * and, with all (a new directory), the small files inline.  Calls dirfn
+ * (if not NULL) for each entry that is a directory.  Returns 0 with *more
+ * set (the batch filled up: the next LIST goes on), or -errno; on error
+ * *out is left as it was.
  */
 typedef void rcp_srcwire_dir_fn(void *arg, const char *name);
 int rcp_srcwire_list(int fd, bool all, struct rcp_buf *out, bool *more,
