@@ -1,7 +1,7 @@
 /*
  * srcfs.h: where the copy engine reads from.  Locally that is the file
  * system through fds; in a remote copy the engine runs on the destination
- * host and reads through the source agent (srcremote.h).  Every operation
+ * host and reads through the source agent (srcclient.h).  Every operation
  * is relative to a directory handle, so trees deeper than PATH_MAX work and
  * names are plain bytes.  Errors are -errno, so that messages read the same
  * whichever side the source is on.

@@ -59,7 +59,7 @@ enum {
 	RCP_MSG_SHUTDOWN = 14,	/* master -> agent: finish and exit */
 	RCP_MSG_BULK = 15,	/* benchmark and test payload */
 
-	/* Destination -> source: reading the source tree (srcremote.c). */
+	/* Destination -> source: reading the source tree (srcclient.c). */
 	RCP_MSG_SRC_ROOT = 20,	/* str path, u8 follow -> u32 dir, str base, stat */
 	RCP_MSG_SRC_OPENDIR = 21, /* u32 dir, str name, u8 follow -> u32 dir */
 	RCP_MSG_SRC_LIST = 22,	/* u32 dir -> u8 more, u32 n, n x (str, u8 type) */

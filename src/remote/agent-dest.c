@@ -1,8 +1,8 @@
 /*
  * agent-dest.c: rcpd as the destination.  It connects to the source
  * agent and runs the ordinary copy engine here with the remote source as
- * its source (srcremote.h's client side), sending the copy's progress to
- * the master and stopping it when the source is lost.
+ * its source (srcclient.h), sending the copy's progress to the master
+ * and stopping it when the source is lost.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -24,7 +24,7 @@
 #include "remote/agent.h"
 #include "remote/agentmsg.h"
 #include "remote/copywire.h"
-#include "remote/srcremote.h"
+#include "remote/srcclient.h"
 
 #include "base/banned.h"
 
@@ -192,7 +192,7 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	struct rcp_copy_stats st;
 	struct rcp_filter *filter = NULL;
 	struct rcp_quic_conn *peer;
-	struct rcp_srcremote *sr;
+	struct rcp_srcclient *sr;
 	struct progress_pump pump;
 	struct rcp_copy *copy;
 	pthread_t th;
@@ -233,10 +233,10 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	dst = dst2;
 	/* One reader of the source serves each copy of this run. */
 	if (a->sr == NULL)
-		a->sr = rcp_srcremote_new(peer);
+		a->sr = rcp_srcclient_new(peer);
 	sr = a->sr;
 	copy = rcp_copy_new(&o, &a->log);
-	rcp_copy_set_source(copy, &rcp_src_remote, sr);
+	rcp_copy_set_source(copy, &rcp_srcclient_ops, sr);
 	/* Under the lock: the watcher cancels it from its thread. */
 	pthread_mutex_lock(&a->lock);
 	a->copy = copy;

@@ -22,7 +22,7 @@
 struct rcp_agent_opts;
 struct rcp_copy;
 struct rcp_srccache;
-struct rcp_srcremote;
+struct rcp_srcclient;
 
 /*
  * One per rcpd, on rcp_agent_run's stack: every thread that sees it (the
@@ -40,7 +40,7 @@ struct rcp_agent {
 	struct rcp_quic_ep	*ep;		/* source: for the destination */
 	struct rcp_quic_conn	*peer;		/* the other agent; requires
 						 * lock (rcp_agent_peer) */
-	struct rcp_srcremote	*sr;		/* destination: reads the source
+	struct rcp_srcclient	*sr;		/* destination: reads the source
 						 * for every copy of the run */
 	struct rcp_srccache *_Atomic cache;	/* source: the read-ahead */
 	pthread_t		 peer_thread;

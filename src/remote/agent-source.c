@@ -1,8 +1,8 @@
 /*
  * agent-source.c: rcpd as the source.  It listens for the destination
  * agent, checks its hello and serves its listings and reads from the real
- * tree (srcremote.h's server side), with the read-ahead the master asked
- * for (srccache.h).
+ * tree (srcserve.h), with the read-ahead the master asked for
+ * (srccache.h).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -23,7 +23,7 @@
 #include "remote/agent.h"
 #include "remote/agentmsg.h"
 #include "remote/srccache.h"
-#include "remote/srcremote.h"
+#include "remote/srcserve.h"
 
 #include "base/banned.h"
 

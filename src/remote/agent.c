@@ -33,7 +33,7 @@
 #include "remote/agent.h"
 #include "remote/agentmsg.h"
 #include "remote/srccache.h"
-#include "remote/srcremote.h"
+#include "remote/srcclient.h"
 
 #include "base/banned.h"
 
@@ -525,7 +525,7 @@ out:
 	}
 	/* Out of the watcher's sight (NULL) before they are freed. */
 	rcp_quic_conn_free(rcp_agent_swap_conn(&a, &a.master, NULL));
-	rcp_srcremote_free(a.sr);	/* after the close: its reader ends */
+	rcp_srcclient_free(a.sr);	/* after the close: its reader ends */
 	rcp_srccache_free(atomic_load(&a.cache));	/* after its server */
 	rcp_quic_conn_free(rcp_agent_swap_conn(&a, &a.peer, NULL));
 	rcp_quic_ep_free(a.ep);

@@ -12,6 +12,7 @@
 #include "base/util.h"
 #include "engine/copy.h"
 #include "remote/srccache.h"
+#include "remote/srcwire.h"
 
 #include "base/banned.h"
 
@@ -137,7 +138,7 @@ walk_one(struct rcp_srccache *pc, const char *path, bool root)
 		d->batches = rcp_xrealloc(d->batches, (d->nbatches + 1) *
 		    sizeof(*d->batches));
 		rcp_buf_init(&d->batches[d->nbatches]);
-		if (rcp_srcserve_list_batch(fd, &d->batches[d->nbatches],
+		if (rcp_srcwire_list(fd, true, &d->batches[d->nbatches],
 		    &more, on_subdir, &w) != 0) {
 			rcp_buf_release(&d->batches[d->nbatches]);
 			break;

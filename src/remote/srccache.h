@@ -24,16 +24,6 @@
 /* What the read-ahead of one copy may hold. */
 #define RCP_SRCCACHE_CAP	(64u << 20)
 
-/*
- * Fills *out with one LIST reply for fd (all entries and inline files, from
- * fd's offset on, rewinding it to the first entry not sent); calls dirfn for
- * each entry that is a directory.  Returns 0 with *more set, or -errno.
- * (srcremote.c's listing, shared.)
- */
-typedef void rcp_srccache_dir_fn(void *arg, const char *name);
-int rcp_srcserve_list_batch(int fd, struct rcp_buf *out, bool *more,
-    rcp_srccache_dir_fn *dirfn, void *arg);
-
 struct rcp_srccache;
 struct rcp_srccache_dir;
 

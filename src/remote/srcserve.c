@@ -1,0 +1,646 @@
+/*
+ * srcserve.c: the source agent's file server (see srcserve.h).  Replies
+ * carry the request's id; errors are SRC_ERR with the errno, so the engine
+ * reports them as if local.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "engine/copy.h"
+#include "fs/fsops.h"
+#include "fs/srcfs.h"
+#include "net/proto.h"
+#include "net/wire.h"
+#include "remote/srccache.h"
+#include "remote/srcserve.h"
+#include "remote/srcwire.h"
+
+#include "base/banned.h"
+
+/* Open handles a source agent allows the destination. */
+#define MAX_HANDLES 16384
+
+struct job {
+	struct job		*next;
+	struct rcp_quic_conn	*conn;
+	struct rcp_quic_msg	*m;
+};
+
+struct rcp_srcserve {
+	const struct rcp_log	*log;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	struct job		*head;		/* requires lock */
+	struct job		*tail;
+	bool			 stop;		/* requires lock */
+	pthread_t		*threads;
+	int			 nthreads;
+
+	pthread_mutex_t		 hlock;
+	int			*fds;		/* handle -> fd, -1 free; hlock */
+	struct rcp_srccache_dir	**pf;		/* handle -> read-ahead; hlock */
+	size_t			 nfds;
+	size_t			 open;
+	struct rcp_srccache	*cache;		/* not ours; NULL: none */
+};
+
+/* Allocates a handle for fd.  The handle, or -EMFILE. */
+static int
+h_add(struct rcp_srcserve *s, int fd)
+{
+	size_t i;
+	int h = -EMFILE;
+
+	pthread_mutex_lock(&s->hlock);
+	if (s->open < MAX_HANDLES) {
+		for (i = 0; i < s->nfds && s->fds[i] >= 0; i++)
+			;
+		if (i == s->nfds) {
+			s->fds = rcp_xrealloc(s->fds, (s->nfds + 64) *
+			    sizeof(int));
+			memset(s->fds + s->nfds, 0xff, 64 * sizeof(int));
+			s->pf = rcp_xrealloc(s->pf, (s->nfds + 64) *
+			    sizeof(*s->pf));
+			memset(s->pf + s->nfds, 0, 64 * sizeof(*s->pf));
+			s->nfds += 64;
+		}
+		s->fds[i] = fd;
+		s->open++;
+		h = (int)i;
+	}
+	pthread_mutex_unlock(&s->hlock);
+	return h;
+}
+
+/* The fd of handle h, or -1 for a handle we never gave out. */
+static int
+h_fd(struct rcp_srcserve *s, uint32_t h)
+{
+	int fd = -1;
+
+	pthread_mutex_lock(&s->hlock);
+	if (h < s->nfds)
+		fd = s->fds[h];
+	pthread_mutex_unlock(&s->hlock);
+	return fd;
+}
+
+static void
+h_close(struct rcp_srcserve *s, uint32_t h)
+{
+	struct rcp_srccache_dir *d = NULL;
+	int fd = -1;
+
+	pthread_mutex_lock(&s->hlock);
+	if (h < s->nfds && s->fds[h] >= 0) {
+		fd = s->fds[h];
+		s->fds[h] = -1;
+		d = s->pf[h];
+		s->pf[h] = NULL;
+		s->open--;
+	}
+	pthread_mutex_unlock(&s->hlock);
+	if (fd >= 0)
+		close(fd);
+	rcp_srccache_dir_free(d);
+}
+
+/* Sends b as the reply, handing its memory to QUIC: no copy. */
+static void
+reply(struct rcp_quic_conn *c, const struct rcp_quic_msg *m,
+    struct rcp_buf *b)
+{
+	size_t len = b->len;
+
+	rcp_quic_send_owned(c, m->stream, RCP_MSG_SRC_OK, m->f.id,
+	    rcp_buf_detach(b), len, 60000);
+}
+
+static void
+reply_err(struct rcp_quic_conn *c, const struct rcp_quic_msg *m, int err)
+{
+	struct rcp_buf b = RCP_BUF_INIT;
+
+	rcp_wire_put_u32(&b, (uint32_t)err);
+	rcp_quic_send(c, m->stream, RCP_MSG_SRC_ERR, m->f.id, b.data, b.len,
+	    60000);
+	rcp_buf_release(&b);
+}
+
+static int
+srv_root(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
+    struct rcp_buf *out)
+{
+	char *path = NULL, *p, *slash, *dir, *base;
+	struct stat st;
+	uint8_t follow;
+	size_t n;
+	int fd, h, e;
+
+	if (rcp_wire_get_str(cur, &path, RCP_PROTO_MAX_NAME) != 0 ||
+	    rcp_wire_get_u8(cur, &follow) != 0) {
+		free(path);
+		return -EPROTO;
+	}
+	p = rcp_copy_expand_home(path, getenv("HOME"));
+	free(path);
+	n = strlen(p);
+	while (n > 1 && p[n - 1] == '/')
+		p[--n] = '\0';
+	if ((slash = strrchr(p, '/')) == NULL) {
+		dir = rcp_xstrdup(".");
+		base = rcp_xstrdup(p);
+	} else if (slash == p) {
+		dir = rcp_xstrdup("/");
+		base = rcp_xstrdup(slash[1] ? slash + 1 : ".");
+	} else {
+		dir = rcp_xstrndup(p, (size_t)(slash - p));
+		base = rcp_xstrdup(slash + 1);
+	}
+	free(p);
+	e = 0;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fstatat(fd, base, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) != 0)
+		e = -errno;
+	if (e == 0 && (h = h_add(s, fd)) < 0)
+		e = h;
+	if (e != 0) {
+		if (fd >= 0)
+			close(fd);
+		free(dir);
+		free(base);
+		return e;
+	}
+	rcp_wire_put_u32(out, (uint32_t)h);
+	rcp_wire_put_str(out, base);
+	rcp_srcwire_put_stat(out, &st);
+	free(dir);
+	free(base);
+	return 0;
+}
+
+/* Reads dir name and follow flag common to several requests. */
+static int
+get_at(struct rcp_srcserve *s, struct rcp_wire_cursor *cur, int *dirfd,
+    char **name, uint8_t *follow)
+{
+	uint32_t h;
+
+	*name = NULL;
+	if (rcp_wire_get_u32(cur, &h) != 0 ||
+	    rcp_wire_get_str(cur, name, RCP_PROTO_MAX_NAME) != 0 ||
+	    rcp_wire_get_u8(cur, follow) != 0)
+		return -EPROTO;
+	if ((*dirfd = h_fd(s, h)) < 0)
+		return -EBADF;
+	/* Names are single components: no walking out with "a/../..". */
+	if (strchr(*name, '/') != NULL || (*name)[0] == '\0')
+		return -EINVAL;
+	return 0;
+}
+
+static int
+srv_opendir(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
+    struct rcp_buf *out)
+{
+	char *name;
+	uint8_t follow;
+	int dfd, fd, h, r;
+
+	if ((r = get_at(s, cur, &dfd, &name, &follow)) != 0) {
+		free(name);
+		return r;
+	}
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    (follow ? 0 : O_NOFOLLOW));
+	free(name);
+	if (fd < 0)
+		return -errno;
+	if ((h = h_add(s, fd)) < 0) {
+		close(fd);
+		return h;
+	}
+	rcp_wire_put_u32(out, (uint32_t)h);
+	return 0;
+}
+
+/*
+ * Takes the read-ahead listing handle h is being served from (NULL if
+ * none): while a LIST serves it, a CLOSE or another LIST of the same
+ * handle (a peer's misuse) cannot free it.
+ */
+static struct rcp_srccache_dir *
+h_take_cached(struct rcp_srcserve *s, uint32_t h)
+{
+	struct rcp_srccache_dir *d = NULL;
+
+	pthread_mutex_lock(&s->hlock);
+	if (h < s->nfds) {
+		d = s->pf[h];
+		s->pf[h] = NULL;
+	}
+	pthread_mutex_unlock(&s->hlock);
+	return d;
+}
+
+/* Gives d back to handle h if h is still fd's; else frees it. */
+static void
+h_put_cached(struct rcp_srcserve *s, uint32_t h, int fd,
+    struct rcp_srccache_dir *d)
+{
+	pthread_mutex_lock(&s->hlock);
+	if (h < s->nfds && s->fds[h] == fd && s->pf[h] == NULL) {
+		s->pf[h] = d;
+		d = NULL;
+	}
+	pthread_mutex_unlock(&s->hlock);
+	rcp_srccache_dir_free(d);
+}
+
+/*
+ * LIST: a batch of entries of handle h.  Into a new directory (flag
+ * RCP_SRC_LIST_ALL) the read-ahead's replies go first, if it has the
+ * directory and it has not changed; the first LIST of all ends the
+ * read-ahead, whose time was the destination's start-up.
+ */
+static int
+srv_list(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
+    struct rcp_buf *out)
+{
+	struct rcp_srccache_dir *d;
+	struct stat st;
+	uint32_t h;
+	uint8_t flags = 0;
+	bool more;
+	int fd;
+
+	if (rcp_wire_get_u32(cur, &h) != 0)
+		return -EPROTO;
+	(void)rcp_wire_get_u8(cur, &flags);	/* older masters send none */
+	if ((fd = h_fd(s, h)) < 0)
+		return -EBADF;
+	rcp_srccache_stop(s->cache);
+	if (!(flags & RCP_SRC_LIST_ALL))
+		return rcp_srcwire_list(fd, false, out, &more, NULL, NULL);
+	if ((d = h_take_cached(s, h)) == NULL && s->cache != NULL &&
+	    lseek(fd, 0, SEEK_CUR) == 0 && fstat(fd, &st) == 0)
+		d = rcp_srccache_take(s->cache, &st);
+	if (d == NULL)
+		return rcp_srcwire_list(fd, true, out, &more, NULL, NULL);
+	rcp_srccache_dir_next(d, out, &more);
+	if (more)
+		h_put_cached(s, h, fd, d);
+	else
+		rcp_srccache_dir_free(d);
+	return 0;
+}
+
+static int
+srv_stat(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
+    struct rcp_buf *out)
+{
+	struct stat st;
+	char *name;
+	uint8_t follow;
+	int dfd, r;
+
+	if ((r = get_at(s, cur, &dfd, &name, &follow)) != 0) {
+		free(name);
+		return r;
+	}
+	r = fstatat(dfd, name, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0 ?
+	    0 : -errno;
+	free(name);
+	if (r == 0)
+		rcp_srcwire_put_stat(out, &st);
+	return r;
+}
+
+/*
+ * OPEN: a handle and the fstat; a small file that is not sparse comes back
+ * whole, with a second fstat to tell whether it changed, and no handle.
+ */
+static int
+srv_open(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
+    struct rcp_buf *out)
+{
+	struct stat st, after;
+	uint8_t follow, *data;
+	char *name;
+	ssize_t n;
+	int dfd, fd, h, r;
+
+	if ((r = get_at(s, cur, &dfd, &name, &follow)) != 0) {
+		free(name);
+		return r;
+	}
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+	    (follow ? 0 : O_NOFOLLOW));
+	free(name);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) != 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (S_ISREG(st.st_mode) &&
+	    st.st_size <= (off_t)RCP_SRCWIRE_PREFETCH_MAX &&
+	    !rcp_fs_is_sparse(&st)) {
+		data = rcp_xmalloc((size_t)st.st_size + 1);
+		n = rcp_srcwire_pread_full(fd, data, (size_t)st.st_size + 1, 0);
+		r = n < 0 ? (int)n : fstat(fd, &after) != 0 ? -errno : 0;
+		close(fd);
+		if (r != 0) {
+			free(data);
+			return r;
+		}
+		rcp_wire_put_u32(out, UINT32_MAX);	/* no handle: done */
+		rcp_srcwire_put_stat(out, &st);
+		rcp_srcwire_put_stat(out, &after);
+		/* One byte past the size shows a file that grew. */
+		rcp_wire_put_bytes(out, data, (size_t)n);
+		free(data);
+		return 0;
+	}
+	if ((h = h_add(s, fd)) < 0) {
+		close(fd);
+		return h;
+	}
+	rcp_wire_put_u32(out, (uint32_t)h);
+	rcp_srcwire_put_stat(out, &st);
+	return 0;
+}
+
+/*
+ * READ: data segments of [off, off+len), holes skipped if sparse, read
+ * straight into the reply (which QUIC then takes as it is).
+ */
+static int
+srv_read(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
+    struct rcp_buf *out)
+{
+	uint64_t off, len, end, data, hole, next;
+	uint32_t h, nseg = 0;
+	uint8_t sparse, *p;
+	size_t nseg_at, len_at;
+	ssize_t n;
+	int fd;
+
+	if (rcp_wire_get_u32(cur, &h) || rcp_wire_get_u64(cur, &off) ||
+	    rcp_wire_get_u64(cur, &len) || rcp_wire_get_u8(cur, &sparse))
+		return -EPROTO;
+	if ((fd = h_fd(s, h)) < 0)
+		return -EBADF;
+	if (len > RCP_SRCWIRE_READ_MAX)
+		len = RCP_SRCWIRE_READ_MAX;
+	end = off + len;
+	next = end;
+	nseg_at = out->len;
+	rcp_wire_put_u32(out, 0);	/* the count, filled in below */
+	while (off < end) {
+		data = off;
+		hole = end;
+		if (sparse) {
+			off_t d = lseek(fd, (off_t)off, SEEK_DATA), e;
+
+			/* Tell the reader where data resumes: holes are free. */
+			if (d < 0) {
+				next = UINT64_MAX;	/* ENXIO: holes to the end */
+				break;
+			}
+			if ((uint64_t)d >= end) {
+				next = (uint64_t)d;
+				break;
+			}
+			e = lseek(fd, d, SEEK_HOLE);
+			data = (uint64_t)d;
+			hole = e < 0 || (uint64_t)e > end ? end : (uint64_t)e;
+		}
+		rcp_wire_put_u64(out, data);
+		len_at = out->len;
+		rcp_wire_put_u32(out, 0);	/* the length, likewise */
+		p = rcp_buf_reserve(out, (size_t)(hole - data));
+		n = rcp_srcwire_pread_full(fd, p, (size_t)(hole - data),
+		    (off_t)data);
+		if (n < 0)
+			return (int)n;
+		rcp_buf_commit(out, (size_t)n);
+		rcp_srcwire_put32_at(out, len_at, (uint32_t)n);
+		nseg++;
+		if ((uint64_t)n < hole - data) {
+			next = UINT64_MAX;	/* the end of the file */
+			break;
+		}
+		off = hole;
+	}
+	rcp_srcwire_put32_at(out, nseg_at, nseg);
+	rcp_wire_put_u64(out, next);
+	return 0;
+}
+
+static int
+srv_fstat(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
+    struct rcp_buf *out)
+{
+	struct stat st;
+	uint32_t h;
+	int fd;
+
+	if (rcp_wire_get_u32(cur, &h) != 0)
+		return -EPROTO;
+	if ((fd = h_fd(s, h)) < 0)
+		return -EBADF;
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	rcp_srcwire_put_stat(out, &st);
+	return 0;
+}
+
+static int
+srv_readlink(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
+    struct rcp_buf *out)
+{
+	char target[4096], *name;
+	uint8_t follow;
+	ssize_t n;
+	int dfd, r;
+
+	if ((r = get_at(s, cur, &dfd, &name, &follow)) != 0) {
+		free(name);
+		return r;
+	}
+	n = readlinkat(dfd, name, target, sizeof(target));
+	free(name);
+	if (n < 0)
+		return -errno;
+	rcp_wire_put_bytes(out, target, (size_t)n);
+	return 0;
+}
+
+static void
+serve_one(struct rcp_srcserve *s, struct rcp_quic_conn *c,
+    struct rcp_quic_msg *m)
+{
+	struct rcp_wire_cursor cur;
+	struct rcp_buf out = RCP_BUF_INIT;
+	uint32_t h;
+	int r;
+
+	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
+	switch (m->f.type) {
+	case RCP_MSG_SRC_ROOT:
+		r = srv_root(s, &cur, &out);
+		break;
+	case RCP_MSG_SRC_OPENDIR:
+		r = srv_opendir(s, &cur, &out);
+		break;
+	case RCP_MSG_SRC_LIST:
+		r = srv_list(s, &cur, &out);
+		break;
+	case RCP_MSG_SRC_STAT:
+		r = srv_stat(s, &cur, &out);
+		break;
+	case RCP_MSG_SRC_OPEN:
+		r = srv_open(s, &cur, &out);
+		break;
+	case RCP_MSG_SRC_READ:
+		r = srv_read(s, &cur, &out);
+		break;
+	case RCP_MSG_SRC_FSTAT:
+		r = srv_fstat(s, &cur, &out);
+		break;
+	case RCP_MSG_SRC_READLINK:
+		r = srv_readlink(s, &cur, &out);
+		break;
+	case RCP_MSG_SRC_CLOSE:
+		if (rcp_wire_get_u32(&cur, &h) == 0)
+			h_close(s, h);
+		rcp_buf_release(&out);
+		return;		/* one-way */
+	default:
+		r = -ENOSYS;
+		break;
+	}
+	if (r == 0)
+		reply(c, m, &out);
+	else
+		reply_err(c, m, -r);
+	rcp_buf_release(&out);
+}
+
+static void *
+serve_main(void *arg)
+{
+	struct rcp_srcserve *s = arg;
+	struct job *j;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (s->head == NULL && !s->stop)
+			pthread_cond_wait(&s->cond, &s->lock);
+		if ((j = s->head) == NULL)
+			break;
+		s->head = j->next;
+		if (s->head == NULL)
+			s->tail = NULL;
+		pthread_mutex_unlock(&s->lock);
+		serve_one(s, j->conn, j->m);
+		rcp_quic_msg_free(j->m);
+		free(j);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+struct rcp_srcserve *
+rcp_srcserve_new(int nthreads, struct rcp_srccache *cache,
+    const struct rcp_log *log)
+{
+	struct rcp_srcserve *s = rcp_xcalloc(1, sizeof(*s));
+	int i;
+
+	s->log = log;
+	s->cache = cache;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	pthread_mutex_init(&s->hlock, NULL);
+	s->threads = rcp_xcalloc((size_t)nthreads, sizeof(pthread_t));
+	for (i = 0; i < nthreads; i++) {
+		if (pthread_create(&s->threads[i], NULL, serve_main, s) != 0)
+			break;
+		s->nthreads++;
+	}
+	return s;
+}
+
+bool
+rcp_srcserve_take(struct rcp_srcserve *s, struct rcp_quic_conn *c,
+    struct rcp_quic_msg *m)
+{
+	struct job *j;
+
+	if (m->fin || m->f.type < RCP_MSG_SRC_ROOT ||
+	    m->f.type > RCP_MSG_SRC_CLOSE)
+		return false;
+	j = rcp_xcalloc(1, sizeof(*j));
+	j->conn = c;
+	j->m = m;
+	pthread_mutex_lock(&s->lock);
+	if (s->tail != NULL)
+		s->tail->next = j;
+	else
+		s->head = j;
+	s->tail = j;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	return true;
+}
+
+void
+rcp_srcserve_free(struct rcp_srcserve *s)
+{
+	struct job *j;
+	size_t i;
+	int k;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stop = true;
+	/* Requests not started yet are dropped. */
+	while ((j = s->head) != NULL) {
+		s->head = j->next;
+		rcp_quic_msg_free(j->m);
+		free(j);
+	}
+	s->tail = NULL;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	for (k = 0; k < s->nthreads; k++)
+		pthread_join(s->threads[k], NULL);
+	for (i = 0; i < s->nfds; i++) {
+		if (s->fds[i] >= 0)
+			close(s->fds[i]);
+		rcp_srccache_dir_free(s->pf[i]);
+	}
+	free(s->fds);
+	free(s->pf);
+	free(s->threads);
+	pthread_mutex_destroy(&s->hlock);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}

@@ -1,0 +1,51 @@
+/*
+ * srcwire.h: what both ends of the source protocol (the RCP_MSG_SRC_*
+ * messages of proto.h) share: a stat on the wire, a LIST reply read from a
+ * directory, and the sizes both ends agree on.  The source agent's server
+ * (srcserve.h) and its read-ahead (srccache.h) build replies with it, the
+ * destination's client (srcclient.h) reads them.
+ */
+#ifndef RCP_SRCWIRE_H
+#define RCP_SRCWIRE_H
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/strbuf.h"
+#include "net/wire.h"
+
+/* One READ moves at most this much. */
+#define RCP_SRCWIRE_READ_MAX (1u << 20)
+/* Files up to this size come back with their OPEN. */
+#define RCP_SRCWIRE_PREFETCH_MAX (256u << 10)
+/* Files up to this size travel inline with a LIST of a new directory. */
+#define RCP_SRCWIRE_INLINE_MAX (64u << 10)
+
+/* Appends st to b. */
+void rcp_srcwire_put_stat(struct rcp_buf *b, const struct stat *st);
+/* Reads a stat into *st (zeroed first).  0, or RCP_ERR_PROTO. */
+int rcp_srcwire_get_stat(struct rcp_wire_cursor *c, struct stat *st);
+/* Overwrites the u32 at offset at of b (a count known only later). */
+void rcp_srcwire_put32_at(struct rcp_buf *b, size_t at, uint32_t v);
+/*
+ * Reads up to n bytes at off, retrying short reads until end of file.
+ * The count read, or -errno.
+ */
+ssize_t rcp_srcwire_pread_full(int fd, uint8_t *p, size_t n, off_t off);
+
+/*
+ * Replaces *out (its old contents released) with one LIST reply for fd,
+ * from fd's offset on (rewinding it to the first entry not sent): entries
+ * and, with all (a new directory), the small files inline.  Calls dirfn
+ * (if not NULL) for each entry that is a directory.  Returns 0 with *more
+ * set (the batch filled up: the next LIST goes on), or -errno; on error
+ * *out is left as it was.
+ */
+typedef void rcp_srcwire_dir_fn(void *arg, const char *name);
+int rcp_srcwire_list(int fd, bool all, struct rcp_buf *out, bool *more,
+    rcp_srcwire_dir_fn *dirfn, void *arg);
+
+#endif
