@@ -60,21 +60,53 @@ wait_for_data() {
 	done
 	return 1
 }
-# elapsed_since T0: milliseconds since T0 (from date +%s%N).
-ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+# wait_for_files DIR N SECONDS: waits until DIR holds more than N regular
+# files (evidence that the copy is under way, instead of a guessed sleep).
+wait_for_files() {
+	local i
+	for ((i = 0; i < $3 * 20; i++)); do
+		[ "$(find "$1" -type f 2>/dev/null | wc -l)" -gt "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+# wait_ended PID SECONDS: waits until PID has ended (a zombie has: it waits
+# for our wait), false if it still runs after SECONDS.  A hang guard only:
+# how fast a copy stops is no test's business.
+wait_ended() {
+	local i st
+	for ((i = 0; i < $2 * 20; i++)); do
+		st=$(ps -o stat= -p "$1" 2>/dev/null) || return 0
+		[ "${st#Z}" = "$st" ] || return 0
+		sleep 0.05
+	done
+	return 1
+}
+# stop PID SIGNAL: sends SIGNAL to PID and sets rc to its exit status, or
+# to "hung" (after a SIGKILL) if it still runs 60 s later.
+# (stderr: not bash's notice that its job was killed.)
+stop() {
+	{
+		kill -"$2" "$1"
+		if wait_ended "$1" 60; then
+			wait "$1"
+			rc=$?
+		else
+			kill -9 "$1"
+			wait "$1"
+			rc=hung
+		fi
+	} 2>/dev/null
+}
 
-# --- SIGINT while throttled, after about half a second ---------------------------------
+# --- SIGINT while throttled, once files arrive ----------------------------------------
 "$RCP" -p --chunk-size 4M --iops-throttle 20 --summary "$S" "$D" >"$T/int.out" 2>&1 &
 pid=$!
 t_track "$pid"
-sleep 0.5
-t0=$(date +%s%N)
-kill -INT "$pid"
-wait "$pid"
-rc=$?
-ms=$(ms_since "$t0")
+t_check "SIGINT (throttled): the copy got going" wait_for_files "$D" 0 20
+stop "$pid" INT
 t_check "SIGINT (throttled): exit 1 (got $rc)" test "$rc" = 1
-t_check "SIGINT (throttled): stops within 2s (took ${ms}ms)" test "$ms" -lt 2000
+t_check "SIGINT (throttled): the throttled copy was cut short, not finished" test "$(stat -c %y "$D/big/f0" 2>/dev/null)" != "$(stat -c %y "$S/big/f0")"
 t_check "SIGINT (throttled): says so" t_grep '^rcp: interrupted by signal 2; the copy is incomplete$' "$T/int.out"
 t_check "SIGINT (throttled): summary still printed" t_grep '^files copied: [0-9]+$' "$T/int.out"
 check_partial "SIGINT (throttled)"
@@ -86,9 +118,7 @@ rm -rf "$D"
 pid=$!
 t_track "$pid"
 if wait_for_data "$D/big/f0" 20; then
-	kill -INT "$pid"
-	wait "$pid"
-	rc=$?
+	stop "$pid" INT
 	t_check "SIGINT (mid-file): exit 1 (got $rc)" test "$rc" = 1
 	t_check "SIGINT (mid-file): says so" t_grep 'interrupted by signal 2' "$T/int2.out"
 	t_check "SIGINT (mid-file): the big file is unfinished" test "$(stat -c %y "$D/big/f0")" != "$(stat -c %y "$S/big/f0")"
@@ -99,14 +129,16 @@ check_partial "SIGINT (mid-file)"
 rerun_and_compare "SIGINT (mid-file)"
 rm -rf "$D"
 
-# --- SIGTERM among the small files (--ops-throttle: 300 entries a second) -----------------
-"$RCP" -p --ops-throttle 300 "$S" "$D" >"$T/term.out" 2>&1 &
+# --- SIGTERM among the small files --------------------------------------------------------
+# --ops-throttle 50: the 402 entries take 8 s; the signal goes once more
+# than 20 files are there (about 0.4 s in), so it lands among the small
+# files unless this shell stalls for 7 s (a hang guard's margin), instead of
+# a guessed sleep that a slow start or a slow shell turns into a flake.
+"$RCP" -p --ops-throttle 50 "$S" "$D" >"$T/term.out" 2>&1 &
 pid=$!
 t_track "$pid"
-sleep 0.7
-kill -TERM "$pid"
-wait "$pid"
-rc=$?
+t_check "SIGTERM: the copy got going" wait_for_files "$D" 20 30
+stop "$pid" TERM
 t_check "SIGTERM: exit 1 (got $rc)" test "$rc" = 1
 t_check "SIGTERM: says so" t_grep '^rcp: interrupted by signal 15; the copy is incomplete$' "$T/term.out"
 check_partial "SIGTERM"
@@ -120,9 +152,7 @@ rm -rf "$D"
 pid=$!
 t_track "$pid"
 if wait_for_data "$D/big/f0" 20; then
-	kill -KILL "$pid"
-	wait "$pid" 2>/dev/null
-	rc=$?
+	stop "$pid" KILL
 	t_check "SIGKILL: killed (got $rc)" test "$rc" = 137
 	t_check "SIGKILL: the big file is unfinished" test "$(stat -c %y "$D/big/f0")" != "$(stat -c %y "$S/big/f0")"
 else
@@ -133,13 +163,13 @@ rerun_and_compare "SIGKILL"
 rm -rf "$D"
 
 # --- SIGKILL among the small files -----------------------------------------------------------
-"$RCP" -p --ops-throttle 300 "$S" "$D" >"$T/kill2.out" 2>&1 &
+# (--ops-throttle 50 and the wait as for SIGTERM.)
+"$RCP" -p --ops-throttle 50 "$S" "$D" >"$T/kill2.out" 2>&1 &
 pid=$!
 t_track "$pid"
-sleep 0.7
-kill -KILL "$pid"
-wait "$pid" 2>/dev/null
-t_check "SIGKILL (small files): killed" test "$?" = 137
+t_check "SIGKILL (small files): the copy got going" wait_for_files "$D" 20 30
+stop "$pid" KILL
+t_check "SIGKILL (small files): killed (got $rc)" test "$rc" = 137
 check_partial "SIGKILL (small files)"
 n=$(find "$D" -type f | wc -l)
 t_check "SIGKILL (small files): stopped among them ($n files)" test "$n" -gt 20 -a "$n" -lt 402

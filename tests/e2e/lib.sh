@@ -62,13 +62,17 @@ t_grep() {
 }
 
 # t_tree_listing DIR: one line per entry, sorted, with type, mode, owner,
-# size (regular files), mtime (not for directories: their mtime is checked
-# separately), symlink target and a content hash, independent of our tools.
+# size (regular files only, "-" for the rest: a directory's size is the file
+# system's business) and symlink target, independent of our tools.  No
+# times (rcp keeps none by default) and no content hash (one per file is
+# slow on 100,000 entries): callers add what they need, and
+# t_tree_listing_full has both.
 t_tree_listing() {
-	(cd "$1" && find . -mindepth 1 -printf '%p\t%y\t%m\t%U:%G\t%l\n' | LC_ALL=C sort) || return 1
+	(cd "$1" && find . -mindepth 1 \( -type f -printf '%p\t%y\t%m\t%U:%G\t%s\t%l\n' \) -o \( ! -type f -printf '%p\t%y\t%m\t%U:%G\t-\t%l\n' \) | LC_ALL=C sort) || return 1
 }
 
-# t_tree_listing_full DIR: also sizes, mtimes (ns) and content hashes.
+# t_tree_listing_full DIR: also every mtime (ns) and the content hash of
+# each regular file.
 t_tree_listing_full() {
 	(cd "$1" && find . -mindepth 1 \( -type f -printf '%p\t%y\t%m\t%U:%G\t%s\t%T@\t' -exec sh -c 'md5sum < "$1" | cut -c1-32' _ {} \; \) -o \( ! -type f -printf '%p\t%y\t%m\t%U:%G\t%l\t%T@\n' \) | LC_ALL=C sort) || return 1
 }

@@ -94,21 +94,23 @@ t_check "unknown host key: nothing copied" test ! -e "$T/uk"
 "$FILEGEN" -q -s 9 "$T/big" 1,2 200 4K
 id=$(ctl submit --json "${RO[@]}" --ops-throttle 40 "$SH:$T/big" "$DH:$T/canceled" | jq -r .id)
 t_check "cancel: the job runs" wait_running "$id" 30
-t0=$(date +%s%N)
-t_check "cancel --wait: exit 5 (canceled)" t_run 5 "$T/out" ctl cancel --wait "$id"
-t1=$(date +%s%N)
-t_check "cancel: within 3 s" test $(( (t1 - t0) / 1000000 )) -lt 3000
+# No speed claim: timeout 60 is a hang guard (exit 124); the evidence that
+# the cancel took is the state and a copy cut short of its 400 files
+# (10 s at 40 entries a second).
+t_check "cancel --wait: exit 5 (canceled)" t_run 5 "$T/out" timeout -k 5 60 "$RCPCTL" --socket "$SOCK" cancel --wait "$id"
 t_check "cancel: state canceled" test "$(job_field "$id" state)" = canceled
+n=$(find "$T/canceled" -type f 2>/dev/null | wc -l)
+t_check "cancel: the copy was cut short ($n of 400 files)" test "$n" -lt 400
 t_check "cancel: no file looks complete but differs" test -z "$(looks_complete_but_differs "$T/big" "$T/canceled")"
 
 # The canceled job's agents were the only ones running (the others were killed above).
-t_check "cancel: its agents are gone" wait_agents_gone 10
+t_check "cancel: its agents are gone" wait_agents_gone 60
 
 # --- shutdown ends the kept agents -------------------------------------------------------------
 t_check "after a cancel: the next job succeeds" t_run 0 "$T/out" ctl submit --wait "${RO[@]}" "$SH:$S/one" "$DH:$T/after-cancel"
 t_check "before shutdown: kept agents run" test -n "$(agents)"
 m_stop
-t_check "shutdown: no rcpd left" wait_agents_gone 10
+t_check "shutdown: no rcpd left" wait_agents_gone 60
 
 # --- kill -9 of the master mid-copy: its agents go, the restarted job completes ------------
 t_check "master restarts for the crash test" m_start --workers 2 --session-idle 30s
@@ -117,7 +119,7 @@ t_check "crash: the remote job runs" wait_running "$id" 30
 sleep 0.5
 kill -9 "$MPID"
 wait "$MPID" 2>/dev/null
-t_check "crash: the agents end with their master" wait_agents_gone 10
+t_check "crash: the agents end with their master" wait_agents_gone 60
 n=$(find "$T/crashed" -type f | wc -l)
 t_check "crash: the copy was cut short ($n of 400 files)" test "$n" -lt 400
 t_check "crash: no file looks complete but differs" test -z "$(looks_complete_but_differs "$T/big" "$T/crashed")"
@@ -126,7 +128,7 @@ t_check "crash: the job runs again to its end" t_run 0 "$T/out" ctl wait "$id"
 t_check "crash: its data equal" t_run 0 "$T/cmp" "$RCMP" --content "$T/big" "$T/crashed"
 t_check "crash: it ran twice" test "$(job_field "$id" attempts)" = 2
 m_stop
-t_check "crash: no rcpd left" wait_agents_gone 10
+t_check "crash: no rcpd left" wait_agents_gone 60
 
 # --- remote jobs of another user: their own SSH login, kept between their jobs --------------
 # A user who may log in over SSH: their key, config and known_hosts in
@@ -168,7 +170,7 @@ t_check "user's job after a cancel: exit 0" t_run 0 "$T/out" sctl submit --wait 
 t_check "user's job after a cancel: data right" cmp -s "$S/one" "$T/sdst/after"
 m_stop
 t_check "shutdown: the user's process ended" sh -c "! kill -0 $hostpid 2>/dev/null"
-t_check "shutdown: no rcpd left" wait_agents_gone 10
+t_check "shutdown: no rcpd left" wait_agents_gone 60
 # (sshd's per-session processes of the user end just after the agents)
 t_check "shutdown: nothing of the user left" bash -c "for i in \$(seq 50); do [ -z \"\$(pgrep -u $SUSER)\" ] && exit 0; sleep 0.1; done; pgrep -a -u $SUSER >&2; exit 1"
 
@@ -178,7 +180,7 @@ before=$(logins)
 t_check "no reuse: job 1" t_run 0 "$T/out" ctl submit --wait "${RO[@]}" "$SH:$S/one" "$DH:$T/nr1"
 t_check "no reuse: job 2" t_run 0 "$T/out" ctl submit --wait "${RO[@]}" "$SH:$S/one" "$DH:$T/nr2"
 t_check "no reuse: a login per job" test "$(logins)" -ge $((before + 2))
-t_check "no reuse: no agent left between jobs" wait_agents_gone 10
+t_check "no reuse: no agent left between jobs" wait_agents_gone 60
 
 # --- a job of another user gets that user's rights, not the daemon's ------------------------
 # The user may read the client config and known_hosts (copied where they
@@ -206,7 +208,7 @@ chmod 644 "$T/user_ssh_config2"
 t_check "another user's job, root's known_hosts: fails" t_run 1 "$T/out" as_user \
     "$RCPCTL" --socket "$SOCK" submit --wait --ssh-config "$T/user_ssh_config2" "$SH:$S/one" "$DH:$T/udst/z"
 t_check "another user's job, root's known_hosts: says it cannot read it" t_grep "cannot read known hosts file '$SSH_KNOWN_HOSTS'.*Permission denied" "$T/out"
-t_check "another user's remote job: no agent left" wait_agents_gone 10
+t_check "another user's remote job: no agent left" wait_agents_gone 60
 m_stop
 t_check "master log: no crash, no sanitizer report" test -z "$(grep -E 'ERROR: |runtime error|Sanitizer' "$T/master.log")"
 grep -q -E 'ERROR: |runtime error|Sanitizer' "$T/master.log" && grep -m1 -A40 -E 'ERROR: |runtime error|Sanitizer' "$T/master.log" | sed 's/^/  | /' >&2

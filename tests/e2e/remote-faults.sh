@@ -2,7 +2,7 @@
 # remote-faults.sh: remote copies (rcp through a real sshd, 127.0.0.2 to
 # 127.0.0.3) that meet trouble.  The source agent, the destination agent and
 # the master are each killed with SIGKILL in the middle of a transfer: the
-# run must end within seconds, exit 1 and name what died, leave no rcp or
+# run must end by itself (not by a timeout), exit 1 and name what died, leave no rcp or
 # rcpd behind, and a re-run with --overwrite must complete the copy.  Then
 # the QUIC traffic of a copy loses 3% of its packets (iptables) or is capped
 # to 50 Mbit/s (tc), and the copy must still be exact.  Only UDP on port
@@ -68,8 +68,10 @@ for i in $(seq 1 60); do
 done
 ln -s big "$S/link"
 SIZE=$(du -sb "$S" | cut -f1)
-# A slow copy: 1 MiB chunks, 12 of them a second (about 10 s in all).
-SLOW=(--chunk-size 1M --iops-throttle 12)
+# A slow copy: 1 MiB chunks, 12 of them a second (about 10 s in all).  The
+# QUIC idle timeout is 10 min, far past the hang guards: a run that only
+# ended when the idle timeout dropped a dead peer fails them.
+SLOW=(--chunk-size 1M --iops-throttle 12 --quic-idle-timeout-sec 600)
 
 # started OUT DST: waits (up to 20 s) until the copy into DST has begun:
 # both agents are up and some bytes have arrived.
@@ -123,15 +125,18 @@ kill_case() {
 	esac
 	t0=$(now)
 	kill -9 "$victim"
-	# The master ends by itself (or is the victim): bounded either way.
+	# The master ends by itself (or is the victim).  120 s is a hang
+	# guard (normal is about a second), not a speed claim.
 	# (stderr: not bash's notice that its job was killed.)
-	for _ in $(seq 300); do
+	for _ in $(seq 1200); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done 2>/dev/null
 	if kill -0 "$pid" 2>/dev/null; then
-		t_fail "kill $who ($m): rcp still runs 30 s later"
+		t_fail "kill $who ($m): rcp ended by itself (still runs 120 s later)"
 		kill -9 "$pid"
+	else
+		t_pass "kill $who ($m): rcp ended by itself"
 	fi
 	wait "$pid" 2>/dev/null
 	rc=$?
@@ -140,7 +145,6 @@ kill_case() {
 	echo "  kill $who ($m): rcp ended ${el}s after the kill, exit $rc"
 	grep '^rcp:' "$out" | sed 's/^/  | /'
 
-	t_check "kill $who ($m): rcp ended within 30 s (${el}s)" lt "$el" 30
 	if [ "$who" = master ]; then
 		t_check "kill $who ($m): rcp died of the signal (exit $rc)" test "$rc" = 137
 	else
@@ -149,10 +153,10 @@ kill_case() {
 		    t_grep "^rcp: .*(the $who agent on '[^']*' was killed by signal 9|lost the $who agent)" "$out"
 	fi
 	t_check "kill $who ($m): the copy is incomplete" test "$(du -sb "$D" 2>/dev/null | cut -f1)" -lt "$SIZE"
-	t_check "kill $who ($m): no rcp or rcpd left behind (within 10 s)" gone 10
+	t_check "kill $who ($m): no rcp or rcpd left behind" gone 60
 	t_check "kill $who ($m): a re-run with --overwrite: exit 0" t_run 0 "$T/rerun.out" R -p --overwrite "$src" "$dst"
 	t_check "kill $who ($m): then rcmp --content finds the trees equal" same_rcmp "$S" "$D"
-	t_check "kill $who ($m): and no rcp or rcpd left behind" gone 10
+	t_check "kill $who ($m): and no rcp or rcpd left behind" gone 60
 }
 
 kill_case source
@@ -166,17 +170,20 @@ kill_case master h2l
 # --- an agent that dies while starting ----------------------------------------------------
 # The source cannot listen where it is told (192.0.2.1 is not ours: the
 # bind fails here, nothing is sent): the run ends at once with its reason,
-# not when the master gives up waiting for its connection.
+# not when the master gives up waiting for its connection: the reason
+# names the bind (the timeout's would not), and the 25 s bound is a hang
+# guard (normal is about a second) that still ends before the fixed 30 s
+# start-up timeout.
 for m in h2h l2h; do
 	src=$SH:$S
 	[ "$m" = l2h ] && src=$S
 	t0=$(now)
 	t_check "agent dies at start ($m): exit 1" t_run 1 "$T/out" R --source-addr 192.0.2.1 "$src" "$DH:$T/nostart-$m"
 	el=$(secs "$t0" "$(now)")
-	t_check "agent dies at start ($m): ended within 10 s (${el}s)" lt "$el" 10
+	t_check "agent dies at start ($m): ended before the 30 s start-up timeout (${el}s)" lt "$el" 25
 	t_check "agent dies at start ($m): the reason" \
 	    t_grep "^rcp: the source agent on '[^']*' exited with status 1 before connecting: cannot bind a UDP socket to 192\\.0\\.2\\.1:0: " "$T/out"
-	t_check "agent dies at start ($m): no rcp or rcpd left behind" gone 10
+	t_check "agent dies at start ($m): no rcp or rcpd left behind" gone 60
 done
 
 # --- 3% packet loss on the QUIC ports ------------------------------------------------------
@@ -200,7 +207,7 @@ echo "  loss: ${el}s, $((d1 - d0)) packets dropped"
 t_check "loss: packets were dropped ($((d1 - d0)))" test $((d1 - d0)) -gt 0
 while iptables -w -D "${ipt_rule[@]}" 2>/dev/null; do :; done
 t_check "loss: rcmp --content finds the trees equal" same_rcmp "$L" "$T/ldst"
-t_check "loss: no rcp or rcpd left behind" gone 10
+t_check "loss: no rcp or rcpd left behind" gone 60
 
 # --- a 50 Mbit/s cap on the QUIC ports ----------------------------------------------------------
 # htb at the root of lo: unclassified traffic goes straight through (no
@@ -238,6 +245,6 @@ t_check "rate: the cap held: at least 6 s for 50 MiB (${el}s)" lt 6 "$el"
 t_check "rate: rcmp --content finds the trees equal" same_rcmp "$C" "$T/cdst"
 t_check "rate: lo's root qdisc is back as it was" \
     test "$(tc qdisc show dev lo | grep ' root ' | head -1)" = "$TC_ROOT_BEFORE"
-t_check "rate: no rcp or rcpd left behind" gone 10
+t_check "rate: no rcp or rcpd left behind" gone 60
 
 t_done

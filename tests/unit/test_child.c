@@ -154,7 +154,7 @@ test_signals(void)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	c = sh("grep SigBlk /proc/$$/status");
+	c = sh("exec grep SigBlk /proc/self/status");
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	CU_ASSERT_EQUAL(rcp_child_read_line(c, &line, 256, 5000), 0);
 	if (line != NULL)
