@@ -10,8 +10,6 @@
 #include "config.h"
 #endif
 
-#include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -29,6 +27,7 @@
 #include "net/child.h"
 #include "net/proto.h"
 #include "net/wire.h"
+#include "remote/deploy.h"
 #include "remote/remote.h"
 
 #include "base/banned.h"
@@ -171,116 +170,6 @@ ap_free(struct ragent *a)
 	a->child = NULL;
 	rcp_ssh_proc_free(a->proc);
 	a->proc = NULL;
-}
-
-/* --- finding rcpd -------------------------------------------------------- */
-
-/* The directory of this program, where rcpd is most likely installed too. */
-static char *
-self_dir(void)
-{
-	char buf[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-	char *slash;
-
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
-	if ((slash = strrchr(buf, '/')) == NULL)
-		return NULL;
-	*slash = '\0';
-	return rcp_xstrdup(buf[0] ? buf : "/");
-}
-
-/* Reads a whole local file (the rcpd to deploy).  0 or -errno. */
-static int
-slurp(const char *path, uint8_t **data, size_t *len)
-{
-	struct rcp_buf b = RCP_BUF_INIT;
-	char buf[65536];
-	ssize_t n;
-	FILE *fp;
-
-	if ((fp = fopen(path, "rb")) == NULL)
-		return -errno;
-	while ((n = (ssize_t)fread(buf, 1, sizeof(buf), fp)) > 0)
-		rcp_buf_add(&b, buf, (size_t)n);
-	if (ferror(fp)) {
-		fclose(fp);
-		rcp_buf_release(&b);
-		return -EIO;
-	}
-	fclose(fp);
-	*len = b.len;
-	*data = (uint8_t *)rcp_buf_detach(&b);
-	return 0;
-}
-
-/*
- * Copies our own rcpd to ~/.cache/rcp/bin/rcpd-VERSION on the host: written
- * under a temporary name, its SHA-256 checked there, then renamed, so a
- * cut-off transfer never leaves a broken rcpd in place.  Sets *path to the
- * deployed command.  0 or an error with *cause.
- */
-static int
-deploy_rcpd(struct rcp_ssh *ssh, char **path, char **cause)
-{
-	struct rcp_ssh_run_io io;
-	uint8_t *bin = NULL, sum[32];
-	char hex[65], *dir = self_dir(), *local = NULL, *cmd = NULL, *err = NULL;
-	size_t len = 0, i;
-	int r;
-
-	if (dir == NULL) {
-		*cause = rcp_xstrdup("cannot find this program's directory "
-		    "to deploy rcpd from");
-		return RCP_ERR_NOTFOUND;
-	}
-	local = rcp_path_join(dir, "rcpd");
-	if ((r = slurp(local, &bin, &len)) != 0) {
-		*cause = rcp_xasprintf("cannot read '%s' to deploy it: %s",
-		    local, strerror(-r));
-		r = RCP_ERR_NOTFOUND;
-		goto out;
-	}
-	gnutls_hash_fast(GNUTLS_DIG_SHA256, bin, len, sum);
-	for (i = 0; i < sizeof(sum); i++)
-		snprintf(hex + 2 * i, 3, "%02x", sum[i]);
-	cmd = rcp_xasprintf("set -e; umask 077; d=\"$HOME/.cache/rcp/bin\"; "
-	    "mkdir -p \"$d\"; t=\"$d/.rcpd-%s.$$\"; cat > \"$t\"; "
-	    "s=$(sha256sum \"$t\" | cut -d' ' -f1); if [ \"$s\" != %s ]; "
-	    "then rm -f \"$t\"; echo \"checksum mismatch: $s\" >&2; exit 3; "
-	    "fi; chmod 755 \"$t\"; mv -f \"$t\" \"$d/rcpd-%s\"; "
-	    "echo \"$d/rcpd-%s\"", PACKAGE_VERSION, hex, PACKAGE_VERSION,
-	    PACKAGE_VERSION);
-	memset(&io, 0, sizeof(io));
-	io.in = bin;
-	io.in_len = len;
-	io.out_max = 4096;
-	io.err_max = 4096;
-	if ((r = rcp_ssh_run_io(ssh, cmd, &io, 120000, &err)) != 0) {
-		*cause = rcp_xasprintf("cannot deploy rcpd to '%s': %s",
-		    rcp_ssh_host(ssh), err);
-		goto out;
-	}
-	if (io.status != 0) {
-		*cause = rcp_xasprintf("cannot deploy rcpd to '%s': %s (exit "
-		    "status %d)", rcp_ssh_host(ssh), io.err != NULL &&
-		    io.err[0] ? io.err : "the install step failed", io.status);
-		r = RCP_ERR_IO;
-	} else {
-		io.out[strcspn(io.out, "\n")] = '\0';
-		*path = rcp_xstrdup(io.out);
-	}
-	free(io.out);
-	free(io.err);
-out:
-	free(err);
-	free(cmd);
-	free(bin);
-	free(local);
-	free(dir);
-	return r;
 }
 
 void rcp_remote_abort(struct rcp_remote *r);
@@ -668,27 +557,11 @@ launch_command(struct rcp_remote *r, struct ragent *a)
 {
 	struct agent_args x = { .n = 0 };
 	struct rcp_buf b = RCP_BUF_INIT;
-	const char *want = a->h->rcpd != NULL ? a->h->rcpd : r->o.rcpd_path;
-	char *q, *dir;
+	char *q;
 	size_t i;
 
-	/*
-	 * One exec finds rcpd and starts it: --rcpd-path, else next to our
-	 * own binary, else PATH.  Each exec costs sshd a session set-up.
-	 */
-	if (want != NULL) {
-		q = rcp_ssh_shell_quote(want);
-		rcp_buf_addf(&b, "p=%s; ", q);
-	} else {
-		dir = self_dir();
-		q = rcp_ssh_shell_quote(dir != NULL ? dir : "/nonexistent");
-		rcp_buf_addf(&b, "p=%s/rcpd; [ -x \"$p\" ] || "
-		    "p=$(command -v rcpd) || p=rcpd; ", q);
-		free(dir);
-	}
-	free(q);
-	rcp_buf_addstr(&b, "[ -x \"$p\" ] || { echo \"rcpd: no executable at "
-	    "'$p'\" >&2; exit 127; }; exec \"$p\"");
+	rcp_deploy_find_cmd(&b, a->h->rcpd != NULL ? a->h->rcpd :
+	    r->o.rcpd_path);
 	agent_args(r, a, &x);
 	for (i = 0; i < x.n; i++) {
 		q = rcp_ssh_shell_quote(x.v[i]);
@@ -697,28 +570,6 @@ launch_command(struct rcp_remote *r, struct ragent *a)
 	}
 	args_release(&x);
 	return rcp_buf_detach(&b);
-}
-
-/*
- * The rcpd for an agent here, found as on another host: --rcpd-path (if
- * it is there: it may name the other host's), else the one installed next
- * to this program, else PATH's.  Caller frees.
- */
-static char *
-local_rcpd(struct rcp_remote *r)
-{
-	char *dir, *p;
-
-	if (r->o.rcpd_path != NULL && access(r->o.rcpd_path, X_OK) == 0)
-		return rcp_xstrdup(r->o.rcpd_path);
-	if ((dir = self_dir()) != NULL) {
-		p = rcp_path_join(dir, "rcpd");
-		free(dir);
-		if (access(p, X_OK) == 0)
-			return p;
-		free(p);
-	}
-	return rcp_xstrdup("rcpd");
 }
 
 /* Starts the agent's process: a child here, else a command over SSH. */
@@ -737,7 +588,7 @@ agent_spawn(struct rcp_remote *r, struct ragent *a, char **cause)
 		free(cmd);
 		return a->proc != NULL ? 0 : RCP_ERR_IO;
 	}
-	args_add(&x, local_rcpd(r));
+	args_add(&x, rcp_deploy_local(r->o.rcpd_path));
 	agent_args(r, a, &x);
 	rcp_log(r->o.log, RCP_LOG_DEBUG, "starting the %s agent here: %s",
 	    role_name(a->role), x.v[0]);
@@ -831,7 +682,7 @@ agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
 	}
 	if (rv != 0) {
 		err = agent_stderr(a);
-		if (strstr(err, "rcpd: no executable at") != NULL) {
+		if (strstr(err, RCP_DEPLOY_NOT_FOUND) != NULL) {
 			*cause = rcp_xasprintf("cannot find rcpd on '%s'%s; "
 			    "install it there, point --rcpd-path at it, or use "
 			    "--auto-deploy-rcpd", a->h->name, err);
@@ -880,7 +731,7 @@ agent_start(struct rcp_remote *r, struct ragent *a, char **cause)
 	free(*cause);
 	*cause = NULL;
 	ap_free(a);
-	if ((rv = deploy_rcpd(a->h->ssh, &deployed, cause)) != 0)
+	if ((rv = rcp_deploy_rcpd(a->h->ssh, &deployed, cause)) != 0)
 		return rv;
 	free(a->h->rcpd);
 	a->h->rcpd = deployed;
