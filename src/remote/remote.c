@@ -3,15 +3,14 @@
  *
  * Threads: the caller's, which starts agents and makes requests; and per
  * agent a reader (its QUIC messages: logs, progress, replies) and an
- * stderr reader (what rcpd prints when it cannot reach us, and its exit).
- * Replies are matched to requests by id under agent->lock.
+ * stderr reader (what rcpd prints when it cannot reach us, and its exit),
+ * both in remote-readers.c.  Replies are matched to requests by id under
+ * agent->lock.  Where rcpd is, and deploying ours, is deploy.c.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
-#include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -29,6 +28,8 @@
 #include "net/child.h"
 #include "net/proto.h"
 #include "net/wire.h"
+#include "remote/deploy.h"
+#include "remote/remote-int.h"
 #include "remote/remote.h"
 
 #include "base/banned.h"
@@ -37,470 +38,10 @@
 #define PACKAGE_VERSION "0.0.0"
 #endif
 
-struct rhost {
-	char			*spec;
-	const char		*name;		/* for messages */
-	bool			 here;		/* this machine: no SSH */
-	struct rcp_ssh		*ssh;		/* NULL here */
-	struct rcp_quic_ep	*ep;		/* where its agents dial back */
-	char			*rcpd;		/* resolved command */
-};
-
-struct ragent {
-	struct rcp_remote	*r;
-	int			 role;
-	struct rhost		*h;
-	struct rcp_ssh_proc	*proc;		/* on another host */
-	struct rcp_child	*child;		/* here */
-	uint8_t			 fp[RCP_CERT_FP_LEN];
-	char			 version[64];	/* of its rcpd */
-	struct rcp_quic_conn	*conn;		/* set under lock */
-	int64_t			 ctrl;		/* its request stream */
-	pthread_t		 reader;
-	pthread_t		 errreader;
-	bool			 reader_started;
-	bool			 errreader_started;
-
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 cond;
-	struct rcp_quic_msg	*replies;	/* requires lock */
-	char			*listen_addr;	/* requires lock */
-	uint8_t			 listen_fp[RCP_CERT_FP_LEN];
-	struct rcp_copy_stats	 progress;	/* requires lock */
-	char			*dead;		/* why it is gone; requires lock */
-	int			 exit_status;	/* requires lock; -1 unknown */
-	bool			 exited;	/* requires lock */
-	atomic_bool		 bye;		/* SHUTDOWN sent: its exit is expected */
-};
-
-struct rcp_remote {
-	struct rcp_remote_opts	 o;
-	struct rcp_cert	*cert;
-	uint8_t			 token[RCP_TOKEN_LEN];
-	pthread_mutex_t		 hosts_lock;
-	struct rhost		*hosts[2];	/* requires hosts_lock */
-	size_t			 nhosts;
-	struct ragent		 agents[2];	/* [0] source, [1] destination */
-	char			*here_bind;	/* a local source listens here */
-	atomic_uint		 next_id;
-	atomic_bool		 stop;
-};
-
-static const char *
-role_name(int role)
-{
-	return role == RCP_ROLE_SOURCE ? "source" : "destination";
-}
-
 static struct ragent *
 agent_of(struct rcp_remote *r, int role)
 {
 	return &r->agents[role == RCP_ROLE_SOURCE ? 0 : 1];
-}
-
-/* Marks an agent gone (first reason wins) and wakes whoever waits. */
-static void
-agent_dead(struct ragent *a, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-agent_dead(struct ragent *a, const char *fmt, ...)
-{
-	va_list ap;
-
-	pthread_mutex_lock(&a->lock);
-	if (a->dead == NULL) {
-		va_start(ap, fmt);
-		a->dead = rcp_xvasprintf(fmt, ap);
-		va_end(ap);
-	}
-	pthread_cond_broadcast(&a->cond);
-	pthread_mutex_unlock(&a->lock);
-}
-
-/*
- * The agent's process: an SSH channel on another host, a child here.  The
- * calls and their results are the same for both.
- */
-static ssize_t
-ap_read(struct ragent *a, bool err, void *buf, size_t n, int timeout_ms)
-{
-	if (a->child != NULL)
-		return rcp_child_read(a->child, err, buf, n, timeout_ms);
-	return rcp_ssh_proc_read(a->proc, err, buf, n, timeout_ms);
-}
-
-static int
-ap_read_line(struct ragent *a, char **line, size_t max, int timeout_ms)
-{
-	if (a->child != NULL)
-		return rcp_child_read_line(a->child, line, max, timeout_ms);
-	return rcp_ssh_proc_read_line(a->proc, line, max, timeout_ms);
-}
-
-static int
-ap_write(struct ragent *a, const void *buf, size_t n)
-{
-	if (a->child != NULL)
-		return rcp_child_write(a->child, buf, n);
-	return rcp_ssh_proc_write(a->proc, buf, n);
-}
-
-/* EOF on the agent's stdin: it stops.  No process yet is a no-op. */
-static void
-ap_close_stdin(struct ragent *a)
-{
-	if (a->child != NULL)
-		rcp_child_close_stdin(a->child);
-	else if (a->proc != NULL)
-		rcp_ssh_proc_close_stdin(a->proc);
-}
-
-static int
-ap_wait(struct ragent *a, int timeout_ms, int *status)
-{
-	if (a->child != NULL)
-		return rcp_child_wait(a->child, timeout_ms, status);
-	return rcp_ssh_proc_wait(a->proc, timeout_ms, status);
-}
-
-static void
-ap_free(struct ragent *a)
-{
-	rcp_child_free(a->child);
-	a->child = NULL;
-	rcp_ssh_proc_free(a->proc);
-	a->proc = NULL;
-}
-
-/* --- finding rcpd -------------------------------------------------------- */
-
-/* The directory of this program, where rcpd is most likely installed too. */
-static char *
-self_dir(void)
-{
-	char buf[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-	char *slash;
-
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
-	if ((slash = strrchr(buf, '/')) == NULL)
-		return NULL;
-	*slash = '\0';
-	return rcp_xstrdup(buf[0] ? buf : "/");
-}
-
-/* Reads a whole local file (the rcpd to deploy).  0 or -errno. */
-static int
-slurp(const char *path, uint8_t **data, size_t *len)
-{
-	struct rcp_buf b = RCP_BUF_INIT;
-	char buf[65536];
-	ssize_t n;
-	FILE *fp;
-
-	if ((fp = fopen(path, "rb")) == NULL)
-		return -errno;
-	while ((n = (ssize_t)fread(buf, 1, sizeof(buf), fp)) > 0)
-		rcp_buf_add(&b, buf, (size_t)n);
-	if (ferror(fp)) {
-		fclose(fp);
-		rcp_buf_release(&b);
-		return -EIO;
-	}
-	fclose(fp);
-	*len = b.len;
-	*data = (uint8_t *)rcp_buf_detach(&b);
-	return 0;
-}
-
-/*
- * Copies our own rcpd to ~/.cache/rcp/bin/rcpd-VERSION on the host: written
- * under a temporary name, its SHA-256 checked there, then renamed, so a
- * cut-off transfer never leaves a broken rcpd in place.  Sets *path to the
- * deployed command.  0 or an error with *cause.
- */
-static int
-deploy_rcpd(struct rcp_ssh *ssh, char **path, char **cause)
-{
-	struct rcp_ssh_run_io io;
-	uint8_t *bin = NULL, sum[32];
-	char hex[65], *dir = self_dir(), *local = NULL, *cmd = NULL, *err = NULL;
-	size_t len = 0, i;
-	int r;
-
-	if (dir == NULL) {
-		*cause = rcp_xstrdup("cannot find this program's directory "
-		    "to deploy rcpd from");
-		return RCP_ERR_NOTFOUND;
-	}
-	local = rcp_path_join(dir, "rcpd");
-	if ((r = slurp(local, &bin, &len)) != 0) {
-		*cause = rcp_xasprintf("cannot read '%s' to deploy it: %s",
-		    local, strerror(-r));
-		r = RCP_ERR_NOTFOUND;
-		goto out;
-	}
-	gnutls_hash_fast(GNUTLS_DIG_SHA256, bin, len, sum);
-	for (i = 0; i < sizeof(sum); i++)
-		snprintf(hex + 2 * i, 3, "%02x", sum[i]);
-	cmd = rcp_xasprintf("set -e; umask 077; d=\"$HOME/.cache/rcp/bin\"; "
-	    "mkdir -p \"$d\"; t=\"$d/.rcpd-%s.$$\"; cat > \"$t\"; "
-	    "s=$(sha256sum \"$t\" | cut -d' ' -f1); if [ \"$s\" != %s ]; "
-	    "then rm -f \"$t\"; echo \"checksum mismatch: $s\" >&2; exit 3; "
-	    "fi; chmod 755 \"$t\"; mv -f \"$t\" \"$d/rcpd-%s\"; "
-	    "echo \"$d/rcpd-%s\"", PACKAGE_VERSION, hex, PACKAGE_VERSION,
-	    PACKAGE_VERSION);
-	memset(&io, 0, sizeof(io));
-	io.in = bin;
-	io.in_len = len;
-	io.out_max = 4096;
-	io.err_max = 4096;
-	if ((r = rcp_ssh_run_io(ssh, cmd, &io, 120000, &err)) != 0) {
-		*cause = rcp_xasprintf("cannot deploy rcpd to '%s': %s",
-		    rcp_ssh_host(ssh), err);
-		goto out;
-	}
-	if (io.status != 0) {
-		*cause = rcp_xasprintf("cannot deploy rcpd to '%s': %s (exit "
-		    "status %d)", rcp_ssh_host(ssh), io.err != NULL &&
-		    io.err[0] ? io.err : "the install step failed", io.status);
-		r = RCP_ERR_IO;
-	} else {
-		io.out[strcspn(io.out, "\n")] = '\0';
-		*path = rcp_xstrdup(io.out);
-	}
-	free(io.out);
-	free(io.err);
-out:
-	free(err);
-	free(cmd);
-	free(bin);
-	free(local);
-	free(dir);
-	return r;
-}
-
-void rcp_remote_abort(struct rcp_remote *r);
-
-/* --- readers ------------------------------------------------------------- */
-
-static void
-on_log(struct ragent *a, const struct rcp_wire_frame *f)
-{
-	struct rcp_wire_cursor c;
-	char *text = NULL;
-	uint8_t lvl;
-
-	rcp_wire_cursor_init(&c, f->body, f->len);
-	if (rcp_wire_get_u8(&c, &lvl) != 0 ||
-	    rcp_wire_get_str(&c, &text, RCP_PROTO_MAX_TEXT) != 0) {
-		rcp_log(a->r->o.log, RCP_LOG_WARN, "[%s] malformed log record",
-		    role_name(a->role));
-		return;
-	}
-	rcp_log(a->r->o.log, (int)lvl - 1, "[%s] %s", role_name(a->role), text);
-	free(text);
-}
-
-static void
-on_progress(struct ragent *a, const struct rcp_wire_frame *f)
-{
-	struct rcp_wire_cursor c;
-	struct rcp_copy_stats s;
-	uint64_t *v = (uint64_t *)&s;
-	size_t i;
-
-	/* The counters in the order of struct rcp_copy_stats. */
-	memset(&s, 0, sizeof(s));
-	rcp_wire_cursor_init(&c, f->body, f->len);
-	for (i = 0; i < sizeof(s) / sizeof(uint64_t); i++)
-		if (rcp_wire_get_u64(&c, &v[i]) != 0)
-			break;
-	pthread_mutex_lock(&a->lock);
-	a->progress = s;
-	pthread_mutex_unlock(&a->lock);
-}
-
-static void
-on_listening(struct ragent *a, const struct rcp_wire_frame *f)
-{
-	struct rcp_wire_cursor c;
-	const uint8_t *fp;
-	char *addr = NULL;
-	size_t n;
-
-	rcp_wire_cursor_init(&c, f->body, f->len);
-	if (rcp_wire_get_str(&c, &addr, RCP_PROTO_MAX_NAME) != 0 ||
-	    rcp_wire_get_bytes(&c, &fp, &n, RCP_CERT_FP_LEN) != 0 ||
-	    n != RCP_CERT_FP_LEN) {
-		free(addr);
-		agent_dead(a, "the %s agent sent a malformed address",
-		    role_name(a->role));
-		return;
-	}
-	pthread_mutex_lock(&a->lock);
-	free(a->listen_addr);
-	a->listen_addr = addr;
-	memcpy(a->listen_fp, fp, RCP_CERT_FP_LEN);
-	pthread_cond_broadcast(&a->cond);
-	pthread_mutex_unlock(&a->lock);
-}
-
-static void *
-reader_main(void *arg)
-{
-	struct ragent *a = arg;
-	struct rcp_quic_msg *m;
-
-	while (rcp_quic_recv(a->conn, &m, -1) == 0) {
-		if (m->fin) {
-			rcp_quic_msg_free(m);
-			continue;
-		}
-		switch (m->f.type) {
-		case RCP_MSG_LOG:
-			on_log(a, &m->f);
-			break;
-		case RCP_MSG_PROGRESS:
-			on_progress(a, &m->f);
-			break;
-		case RCP_MSG_LISTENING:
-			on_listening(a, &m->f);
-			break;
-		default:
-			if (m->f.id != 0) {
-				pthread_mutex_lock(&a->lock);
-				m->next = a->replies;
-				a->replies = m;
-				pthread_cond_broadcast(&a->cond);
-				pthread_mutex_unlock(&a->lock);
-				continue;
-			}
-			rcp_log(a->r->o.log, RCP_LOG_DEBUG, "[%s] ignored "
-			    "message type %u", role_name(a->role), m->f.type);
-			break;
-		}
-		rcp_quic_msg_free(m);
-	}
-	if (!atomic_load(&a->r->stop) && !atomic_load(&a->bye))
-		agent_dead(a, "lost the %s agent on '%s': %s",
-		    role_name(a->role), a->h->name,
-		    rcp_quic_conn_error(a->conn) != NULL ?
-		    rcp_quic_conn_error(a->conn) : "connection closed");
-	return NULL;
-}
-
-/*
- * The level of a line rcpd wrote to stderr ("rcpd (source): debug: ..."
- * when the master was not reachable yet); anything else is a warning.
- */
-static int
-stderr_level(const char *line)
-{
-	static const struct {
-		const char	*word;
-		int		 level;
-	} levels[] = {
-		{ ": debug: ", RCP_LOG_DEBUG }, { ": trace: ", RCP_LOG_TRACE },
-		{ ": info: ", RCP_LOG_INFO }, { ": error: ", RCP_LOG_ERROR },
-	};
-	const char *p;
-	size_t i;
-
-	if (strncmp(line, "rcpd (", 6) != 0 || (p = strchr(line, ')')) == NULL)
-		return RCP_LOG_WARN;
-	for (i = 0; i < RCP_ARRAY_SIZE(levels); i++)
-		if (strncmp(p + 1, levels[i].word, strlen(levels[i].word)) == 0)
-			return levels[i].level;
-	return RCP_LOG_WARN;
-}
-
-/* What rcpd said in a line "rcpd (source): what"; the line if not that. */
-static const char *
-rcpd_said(const char *line)
-{
-	const char *p;
-
-	if (strncmp(line, "rcpd (", 6) != 0 || (p = strstr(line, "): ")) == NULL)
-		return line;
-	return p + 3;
-}
-
-/*
- * Keeps rcpd's own last line ("rcpd (source): why"), without its prefix,
- * to say why the agent exited.
- */
-static void
-keep_last(struct rcp_buf *last, const struct rcp_buf *line)
-{
-	const char *s = rcp_buf_str(line), *p = rcpd_said(s);
-
-	if (p == s)
-		return;
-	rcp_buf_reset(last);
-	rcp_buf_addstr(last, p);
-}
-
-/* Relays rcpd's stderr into our log; its end means rcpd exited. */
-static void *
-errreader_main(void *arg)
-{
-	struct ragent *a = arg;
-	struct rcp_buf line = RCP_BUF_INIT, last = RCP_BUF_INIT;
-	char buf[1024];
-	ssize_t n, i;
-	int status = -1;
-
-	for (;;) {
-		n = ap_read(a, true, buf, sizeof(buf), 200);
-		if (n == RCP_ERR_TIMEOUT)
-			continue;
-		if (n <= 0)
-			break;
-		for (i = 0; i < n; i++) {
-			if (buf[i] != '\n') {
-				if (line.len < RCP_PROTO_MAX_TEXT)
-					rcp_buf_addch(&line, buf[i]);
-				continue;
-			}
-			rcp_log(a->r->o.log, stderr_level(rcp_buf_str(&line)),
-			    "[%s] %s", role_name(a->role), rcp_buf_str(&line));
-			keep_last(&last, &line);
-			rcp_buf_reset(&line);
-		}
-	}
-	if (line.len > 0) {
-		rcp_log(a->r->o.log, RCP_LOG_WARN, "[%s] %s",
-		    role_name(a->role), rcp_buf_str(&line));
-		keep_last(&last, &line);
-	}
-	rcp_buf_release(&line);
-	if (ap_wait(a, 2000, &status) != 0)
-		status = -1;
-	pthread_mutex_lock(&a->lock);
-	a->exited = true;
-	a->exit_status = status;
-	pthread_cond_broadcast(&a->cond);
-	pthread_mutex_unlock(&a->lock);
-	if (!atomic_load(&a->r->stop) && !atomic_load(&a->bye)) {
-		if (status > 128)
-			agent_dead(a, "the %s agent on '%s' was killed by signal "
-			    "%d", role_name(a->role), a->h->name, status - 128);
-		else
-			agent_dead(a, "the %s agent on '%s' exited with status "
-			    "%d%s%s", role_name(a->role), a->h->name, status,
-			    last.len > 0 ? ": " : "", rcp_buf_str(&last));
-		/*
-		 * One agent cannot go on without the other: end the run now
-		 * rather than when the survivor's QUIC link times out.
-		 */
-		rcp_remote_abort(a->r);
-	}
-	rcp_buf_release(&last);
-	return NULL;
 }
 
 /* --- start-up ------------------------------------------------------------ */
@@ -668,27 +209,11 @@ launch_command(struct rcp_remote *r, struct ragent *a)
 {
 	struct agent_args x = { .n = 0 };
 	struct rcp_buf b = RCP_BUF_INIT;
-	const char *want = a->h->rcpd != NULL ? a->h->rcpd : r->o.rcpd_path;
-	char *q, *dir;
+	char *q;
 	size_t i;
 
-	/*
-	 * One exec finds rcpd and starts it: --rcpd-path, else next to our
-	 * own binary, else PATH.  Each exec costs sshd a session set-up.
-	 */
-	if (want != NULL) {
-		q = rcp_ssh_shell_quote(want);
-		rcp_buf_addf(&b, "p=%s; ", q);
-	} else {
-		dir = self_dir();
-		q = rcp_ssh_shell_quote(dir != NULL ? dir : "/nonexistent");
-		rcp_buf_addf(&b, "p=%s/rcpd; [ -x \"$p\" ] || "
-		    "p=$(command -v rcpd) || p=rcpd; ", q);
-		free(dir);
-	}
-	free(q);
-	rcp_buf_addstr(&b, "[ -x \"$p\" ] || { echo \"rcpd: no executable at "
-	    "'$p'\" >&2; exit 127; }; exec \"$p\"");
+	rcp_deploy_find_cmd(&b, a->h->rcpd != NULL ? a->h->rcpd :
+	    r->o.rcpd_path);
 	agent_args(r, a, &x);
 	for (i = 0; i < x.n; i++) {
 		q = rcp_ssh_shell_quote(x.v[i]);
@@ -697,28 +222,6 @@ launch_command(struct rcp_remote *r, struct ragent *a)
 	}
 	args_release(&x);
 	return rcp_buf_detach(&b);
-}
-
-/*
- * The rcpd for an agent here, found as on another host: --rcpd-path (if
- * it is there: it may name the other host's), else the one installed next
- * to this program, else PATH's.  Caller frees.
- */
-static char *
-local_rcpd(struct rcp_remote *r)
-{
-	char *dir, *p;
-
-	if (r->o.rcpd_path != NULL && access(r->o.rcpd_path, X_OK) == 0)
-		return rcp_xstrdup(r->o.rcpd_path);
-	if ((dir = self_dir()) != NULL) {
-		p = rcp_path_join(dir, "rcpd");
-		free(dir);
-		if (access(p, X_OK) == 0)
-			return p;
-		free(p);
-	}
-	return rcp_xstrdup("rcpd");
 }
 
 /* Starts the agent's process: a child here, else a command over SSH. */
@@ -737,7 +240,7 @@ agent_spawn(struct rcp_remote *r, struct ragent *a, char **cause)
 		free(cmd);
 		return a->proc != NULL ? 0 : RCP_ERR_IO;
 	}
-	args_add(&x, local_rcpd(r));
+	args_add(&x, rcp_deploy_local(r->o.rcpd_path));
 	agent_args(r, a, &x);
 	rcp_log(r->o.log, RCP_LOG_DEBUG, "starting the %s agent here: %s",
 	    role_name(a->role), x.v[0]);
@@ -831,7 +334,7 @@ agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
 	}
 	if (rv != 0) {
 		err = agent_stderr(a);
-		if (strstr(err, "rcpd: no executable at") != NULL) {
+		if (strstr(err, RCP_DEPLOY_NOT_FOUND) != NULL) {
 			*cause = rcp_xasprintf("cannot find rcpd on '%s'%s; "
 			    "install it there, point --rcpd-path at it, or use "
 			    "--auto-deploy-rcpd", a->h->name, err);
@@ -880,7 +383,7 @@ agent_start(struct rcp_remote *r, struct ragent *a, char **cause)
 	free(*cause);
 	*cause = NULL;
 	ap_free(a);
-	if ((rv = deploy_rcpd(a->h->ssh, &deployed, cause)) != 0)
+	if ((rv = rcp_deploy_rcpd(a->h->ssh, &deployed, cause)) != 0)
 		return rv;
 	free(a->h->rcpd);
 	a->h->rcpd = deployed;
@@ -916,8 +419,8 @@ gone_before_connecting(struct rcp_remote *r, struct rhost *h,
 		err = agent_stderr(a);		/* ": line" or "" */
 		why = rcp_xasprintf("the %s agent on '%s' exited with status "
 		    "%d before connecting%s%s", role_name(a->role), h->name,
-		    status, err[0] ? ": " : "", err[0] ? rcpd_said(err + 2) :
-		    "");
+		    status, err[0] ? ": " : "",
+		    err[0] ? rcp_remote_rcpd_said(err + 2) : "");
 		free(err);
 	}
 	return why;
@@ -1025,7 +528,7 @@ agent_accept(struct rcp_remote *r, struct rhost *h, struct ragent *only,
 		*cause = rcp_xasprintf("lost the %s agent", role_name(a->role));
 		return rv;
 	}
-	if (pthread_create(&a->reader, NULL, reader_main, a) == 0)
+	if (pthread_create(&a->reader, NULL, rcp_remote_reader_main, a) == 0)
 		a->reader_started = true;
 	return 0;
 }
@@ -1236,7 +739,7 @@ rcp_remote_start(const struct rcp_remote_opts *o, const char *src_host,
 		goto fail;
 	for (i = 0; i < 2; i++) {
 		if (pthread_create(&r->agents[i].errreader, NULL,
-		    errreader_main, &r->agents[i]) == 0)
+		    rcp_remote_errreader_main, &r->agents[i]) == 0)
 			r->agents[i].errreader_started = true;
 	}
 	/*
@@ -1424,16 +927,7 @@ rcp_remote_dead(struct rcp_remote *r, int role)
 void
 rcp_remote_abort(struct rcp_remote *r)
 {
-	size_t i;
-
-	/* The agents read EOF and stop; our readers see the links go. */
-	for (i = 0; i < 2; i++) {
-		ap_close_stdin(&r->agents[i]);
-		pthread_mutex_lock(&r->agents[i].lock);
-		if (r->agents[i].conn != NULL)
-			rcp_quic_close(r->agents[i].conn, 2);
-		pthread_mutex_unlock(&r->agents[i].lock);
-	}
+	remote_abort_agents(r);
 }
 
 void

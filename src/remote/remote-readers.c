@@ -1,0 +1,258 @@
+/*
+ * remote-readers.c: the master's two threads per agent of a remote run
+ * (remote.c).  One reads the agent's QUIC connection: its log records go
+ * into our log tagged with its role, its progress and listening address
+ * into its struct ragent, replies to the queue rcp_remote_request waits on.
+ * The other relays rcpd's stderr (what it prints before it reaches us) and
+ * reaps the process, so that an agent that dies ends the run at once.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/strbuf.h"
+#include "base/util.h"
+#include "net/proto.h"
+#include "net/wire.h"
+#include "remote/remote-int.h"
+
+#include "base/banned.h"
+
+/* Marks an agent gone (first reason wins) and wakes whoever waits. */
+static void
+agent_dead(struct ragent *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+agent_dead(struct ragent *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->dead == NULL) {
+		va_start(ap, fmt);
+		a->dead = rcp_xvasprintf(fmt, ap);
+		va_end(ap);
+	}
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+}
+
+static void
+on_log(struct ragent *a, const struct rcp_wire_frame *f)
+{
+	struct rcp_wire_cursor c;
+	char *text = NULL;
+	uint8_t lvl;
+
+	rcp_wire_cursor_init(&c, f->body, f->len);
+	if (rcp_wire_get_u8(&c, &lvl) != 0 ||
+	    rcp_wire_get_str(&c, &text, RCP_PROTO_MAX_TEXT) != 0) {
+		rcp_log(a->r->o.log, RCP_LOG_WARN, "[%s] malformed log record",
+		    role_name(a->role));
+		return;
+	}
+	rcp_log(a->r->o.log, (int)lvl - 1, "[%s] %s", role_name(a->role), text);
+	free(text);
+}
+
+static void
+on_progress(struct ragent *a, const struct rcp_wire_frame *f)
+{
+	struct rcp_wire_cursor c;
+	struct rcp_copy_stats s;
+	uint64_t *v = (uint64_t *)&s;
+	size_t i;
+
+	/* The counters in the order of struct rcp_copy_stats. */
+	memset(&s, 0, sizeof(s));
+	rcp_wire_cursor_init(&c, f->body, f->len);
+	for (i = 0; i < sizeof(s) / sizeof(uint64_t); i++)
+		if (rcp_wire_get_u64(&c, &v[i]) != 0)
+			break;
+	pthread_mutex_lock(&a->lock);
+	a->progress = s;
+	pthread_mutex_unlock(&a->lock);
+}
+
+static void
+on_listening(struct ragent *a, const struct rcp_wire_frame *f)
+{
+	struct rcp_wire_cursor c;
+	const uint8_t *fp;
+	char *addr = NULL;
+	size_t n;
+
+	rcp_wire_cursor_init(&c, f->body, f->len);
+	if (rcp_wire_get_str(&c, &addr, RCP_PROTO_MAX_NAME) != 0 ||
+	    rcp_wire_get_bytes(&c, &fp, &n, RCP_CERT_FP_LEN) != 0 ||
+	    n != RCP_CERT_FP_LEN) {
+		free(addr);
+		agent_dead(a, "the %s agent sent a malformed address",
+		    role_name(a->role));
+		return;
+	}
+	pthread_mutex_lock(&a->lock);
+	free(a->listen_addr);
+	a->listen_addr = addr;
+	memcpy(a->listen_fp, fp, RCP_CERT_FP_LEN);
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+}
+
+void *
+rcp_remote_reader_main(void *arg)
+{
+	struct ragent *a = arg;
+	struct rcp_quic_msg *m;
+
+	while (rcp_quic_recv(a->conn, &m, -1) == 0) {
+		if (m->fin) {
+			rcp_quic_msg_free(m);
+			continue;
+		}
+		switch (m->f.type) {
+		case RCP_MSG_LOG:
+			on_log(a, &m->f);
+			break;
+		case RCP_MSG_PROGRESS:
+			on_progress(a, &m->f);
+			break;
+		case RCP_MSG_LISTENING:
+			on_listening(a, &m->f);
+			break;
+		default:
+			if (m->f.id != 0) {
+				pthread_mutex_lock(&a->lock);
+				m->next = a->replies;
+				a->replies = m;
+				pthread_cond_broadcast(&a->cond);
+				pthread_mutex_unlock(&a->lock);
+				continue;
+			}
+			rcp_log(a->r->o.log, RCP_LOG_DEBUG, "[%s] ignored "
+			    "message type %u", role_name(a->role), m->f.type);
+			break;
+		}
+		rcp_quic_msg_free(m);
+	}
+	if (!atomic_load(&a->r->stop) && !atomic_load(&a->bye))
+		agent_dead(a, "lost the %s agent on '%s': %s",
+		    role_name(a->role), a->h->name,
+		    rcp_quic_conn_error(a->conn) != NULL ?
+		    rcp_quic_conn_error(a->conn) : "connection closed");
+	return NULL;
+}
+
+/*
+ * The level of a line rcpd wrote to stderr ("rcpd (source): debug: ..."
+ * when the master was not reachable yet); anything else is a warning.
+ */
+static int
+stderr_level(const char *line)
+{
+	static const struct {
+		const char	*word;
+		int		 level;
+	} levels[] = {
+		{ ": debug: ", RCP_LOG_DEBUG }, { ": trace: ", RCP_LOG_TRACE },
+		{ ": info: ", RCP_LOG_INFO }, { ": error: ", RCP_LOG_ERROR },
+	};
+	const char *p;
+	size_t i;
+
+	if (strncmp(line, "rcpd (", 6) != 0 || (p = strchr(line, ')')) == NULL)
+		return RCP_LOG_WARN;
+	for (i = 0; i < RCP_ARRAY_SIZE(levels); i++)
+		if (strncmp(p + 1, levels[i].word, strlen(levels[i].word)) == 0)
+			return levels[i].level;
+	return RCP_LOG_WARN;
+}
+
+const char *
+rcp_remote_rcpd_said(const char *line)
+{
+	const char *p;
+
+	if (strncmp(line, "rcpd (", 6) != 0 || (p = strstr(line, "): ")) == NULL)
+		return line;
+	return p + 3;
+}
+
+/*
+ * Keeps rcpd's own last line ("rcpd (source): why"), without its prefix,
+ * to say why the agent exited.
+ */
+static void
+keep_last(struct rcp_buf *last, const struct rcp_buf *line)
+{
+	const char *s = rcp_buf_str(line), *p = rcp_remote_rcpd_said(s);
+
+	if (p == s)
+		return;
+	rcp_buf_reset(last);
+	rcp_buf_addstr(last, p);
+}
+
+/* Its stderr's end means rcpd exited. */
+void *
+rcp_remote_errreader_main(void *arg)
+{
+	struct ragent *a = arg;
+	struct rcp_buf line = RCP_BUF_INIT, last = RCP_BUF_INIT;
+	char buf[1024];
+	ssize_t n, i;
+	int status = -1;
+
+	for (;;) {
+		n = ap_read(a, true, buf, sizeof(buf), 200);
+		if (n == RCP_ERR_TIMEOUT)
+			continue;
+		if (n <= 0)
+			break;
+		for (i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (line.len < RCP_PROTO_MAX_TEXT)
+					rcp_buf_addch(&line, buf[i]);
+				continue;
+			}
+			rcp_log(a->r->o.log, stderr_level(rcp_buf_str(&line)),
+			    "[%s] %s", role_name(a->role), rcp_buf_str(&line));
+			keep_last(&last, &line);
+			rcp_buf_reset(&line);
+		}
+	}
+	if (line.len > 0) {
+		rcp_log(a->r->o.log, RCP_LOG_WARN, "[%s] %s",
+		    role_name(a->role), rcp_buf_str(&line));
+		keep_last(&last, &line);
+	}
+	rcp_buf_release(&line);
+	if (ap_wait(a, 2000, &status) != 0)
+		status = -1;
+	pthread_mutex_lock(&a->lock);
+	a->exited = true;
+	a->exit_status = status;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+	if (!atomic_load(&a->r->stop) && !atomic_load(&a->bye)) {
+		if (status > 128)
+			agent_dead(a, "the %s agent on '%s' was killed by signal "
+			    "%d", role_name(a->role), a->h->name, status - 128);
+		else
+			agent_dead(a, "the %s agent on '%s' exited with status "
+			    "%d%s%s", role_name(a->role), a->h->name, status,
+			    last.len > 0 ? ": " : "", rcp_buf_str(&last));
+		/*
+		 * One agent cannot go on without the other: end the run now
+		 * rather than when the survivor's QUIC link times out.
+		 */
+		remote_abort_agents(a->r);
+	}
+	rcp_buf_release(&last);
+	return NULL;
+}
