@@ -947,12 +947,21 @@ rcp_remote_free(struct rcp_remote *r)
 			rcp_quic_close(a->conn, 0);
 		ap_close_stdin(a);
 	}
+	/*
+	 * Every thread ends before any agent is torn down: a stderr reader
+	 * that sees its agent die aborts the run (rcp_remote_abort), which
+	 * closes the other agent's stdin and connection too, so the
+	 * destination's may still be at the source's when its own are done.
+	 */
 	for (i = 0; i < 2; i++) {
 		a = &r->agents[i];
 		if (a->reader_started)
 			pthread_join(a->reader, NULL);
 		if (a->errreader_started)
 			pthread_join(a->errreader, NULL);
+	}
+	for (i = 0; i < 2; i++) {
+		a = &r->agents[i];
 		rcp_quic_conn_free(a->conn);
 		ap_free(a);
 		for (m = a->replies; m != NULL; m = next) {

@@ -2,8 +2,11 @@
 # remote-faults.sh: remote copies (rcp through a real sshd, 127.0.0.2 to
 # 127.0.0.3) that meet trouble.  The source agent, the destination agent and
 # the master are each killed with SIGKILL in the middle of a transfer: the
-# run must end by itself (not by a timeout), exit 1 and name what died, leave no rcp or
-# rcpd behind, and a re-run with --overwrite must complete the copy.  Then
+# run must end by itself (not by a timeout), exit 1 and name what died,
+# leave no rcp or rcpd behind, and a re-run with --overwrite must complete
+# the copy; once more with the master's thread that handles the
+# destination's death held back by gdb, so that its teardown races that
+# thread every time.  Then
 # the QUIC traffic of a copy loses 3% of its packets (iptables) or is capped
 # to 50 Mbit/s (tc), and the copy must still be exact.  Only UDP on port
 # ranges of this test is touched, only on lo; the rules are always removed.
@@ -161,6 +164,66 @@ kill_case() {
 
 kill_case source
 kill_case destination
+
+# --- the destination dies while its stderr reader is slow --------------------------
+# Its stderr reader, seeing it killed, aborts the run (rcp_remote_abort),
+# which closes the source's stdin and connection too.  The master's teardown
+# (rcp_remote_free) once freed the source's before joining that thread, which
+# then used them: SIGSEGV, once in many runs on a loaded machine.  gdb
+# (non-stop: the other threads run on) holds that thread 2 s in
+# rcp_remote_abort, so the teardown overtakes it every time.
+t_check "gdb works here" quiet gdb -nx -batch -ex 'show version'
+# no_crash OUT: true unless gdb or a sanitizer saw a crash.
+no_crash() { ! grep -E 'received signal SIG|ERROR: [A-Za-z]+Sanitizer' "$1" >&2; }
+slow_abort_case() {
+	local D=$T/dst-slowabort out=$T/slowabort.out pid= gpid i
+	cat >"$T/slowabort.gdb" <<-EOF
+		set pagination off
+		set confirm off
+		set non-stop on
+		break rcp_remote_abort
+		commands
+		silent
+		shell sleep 2
+		continue
+		end
+		run &
+	EOF
+	# gdb reads commands on stdin until we close it: it outlives rcp.
+	rm -f "$T/slowabort.in"
+	mkfifo "$T/slowabort.in"
+	gdb -nx -q -x "$T/slowabort.gdb" --args "${RA[@]}" -p "${SLOW[@]}" \
+	    "$SH:$S" "$DH:$D" <"$T/slowabort.in" >"$out" 2>&1 &
+	gpid=$!
+	exec 4>"$T/slowabort.in"
+	t_track "$gpid"
+	for i in $(seq 200); do
+		pid=$(pgrep -f "^$XRCP( |\$)" | head -1)
+		[ -n "$pid" ] && break
+		sleep 0.1
+	done
+	if [ -z "$pid" ] || ! started "$out" "$D"; then
+		t_fail "slow abort: the copy got going under gdb"
+	else
+		kill -9 "$(agent_pid destination)"
+		# The exit, or a crash that gdb holds (120 s: a hang guard).
+		for i in $(seq 1200); do
+			grep -Eq "exited (normally|with code)|received signal|Sanitizer" "$out" && break
+			sleep 0.1
+		done
+		sleep 0.5
+		sed -n 's/^rcp: /  | rcp: /p' "$out"
+		t_check "slow abort: the master did not crash" no_crash "$out"
+		t_check "slow abort: exit 1" t_grep "exited with code 01" "$out"
+		t_check "slow abort: the error names the destination agent" \
+		    t_grep "^rcp: .*the destination agent on '[^']*' was killed by signal 9" "$out"
+	fi
+	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+	exec 4>&-		# gdb reads EOF and quits
+	wait "$gpid"
+	t_check "slow abort: no rcp or rcpd left behind" gone 60
+}
+slow_abort_case
 kill_case master
 kill_case source l2h
 kill_case master l2h
