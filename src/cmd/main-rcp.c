@@ -58,9 +58,20 @@ ui_stats(struct ui *ui, struct rcp_copy_stats *s)
 static volatile sig_atomic_t got_signal;
 static struct rcp_copy *volatile signal_copy;
 
+/*
+ * The first signal stops the copy cleanly (the agents of a remote copy are
+ * ended, within RCP_REMOTE_*_GRACE_MS each); a second one ends rcp at once.
+ */
 static void
 on_signal(int sig)
 {
+	static const char msg[] = "rcp: second signal: exiting now; the copy "
+	    "is incomplete\n";
+
+	if (got_signal != 0) {
+		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+		_exit(128 + sig);
+	}
 	got_signal = sig;
 	if (signal_copy != NULL)
 		rcp_copy_cancel(signal_copy);

@@ -291,6 +291,20 @@ rcp_child_wait(struct rcp_child *c, int timeout_ms, int *status)
 	}
 }
 
+int
+rcp_child_kill(struct rcp_child *c, int sig)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&c->wait_lock);
+	if (reap(c))
+		r = RCP_ERR_NOTFOUND;
+	else
+		kill(c->pid, sig);
+	pthread_mutex_unlock(&c->wait_lock);
+	return r;
+}
+
 void
 rcp_child_free(struct rcp_child *c)
 {

@@ -57,6 +57,12 @@ int rcp_child_close_stdin(struct rcp_child *c);
  */
 int rcp_child_wait(struct rcp_child *c, int timeout_ms, int *status);
 /*
+ * Sends the child signal sig unless it has been reaped (so never to a pid
+ * that another process took since).  Returns 0, or RCP_ERR_NOTFOUND once
+ * reaped.
+ */
+int rcp_child_kill(struct rcp_child *c, int sig);
+/*
  * Closes the pipes and frees c; NULL ok.  A child that has not exited
  * 2.5 s after the EOF on its stdin is sent SIGTERM, then SIGKILL 2 s later,
  * and reaped (given up after 5 s more: a process stuck in the kernel

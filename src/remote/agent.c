@@ -453,6 +453,37 @@ test_delay(void)
 	nanosleep(&ts, NULL);
 }
 
+/*
+ * This process's start time, in clock ticks after boot (field 22 of
+ * /proc/self/stat), or "0": with the pid, it names this process and no
+ * later one that gets the same pid, so that the master can kill us safely
+ * if we stop answering (doc/protocol.md, "Liveness").
+ */
+static void
+proc_start(char *buf, size_t len)
+{
+	char stat[1024], *p;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(buf, len, "0");
+	if ((fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	n = read(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	stat[n] = '\0';
+	/* The name (field 2) may hold spaces: count from its ')'. */
+	if ((p = strrchr(stat, ')')) == NULL)
+		return;
+	for (field = 2; *p != '\0' && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	if (field == 22)
+		snprintf(buf, len, "%.*s", (int)strcspn(p, " "), p);
+}
+
 int
 rcp_agent_run(const struct rcp_agent_opts *opts)
 {
@@ -462,6 +493,7 @@ rcp_agent_run(const struct rcp_agent_opts *opts)
 	socklen_t alen = 0;
 	uint8_t fp[RCP_CERT_FP_LEN];
 	char hex[RCP_CERT_FP_HEXLEN + 1], *line = NULL, *cause = NULL, *out;
+	char start[32];
 	int status = 1;
 
 	memset(&a, 0, sizeof(a));
@@ -486,8 +518,10 @@ rcp_agent_run(const struct rcp_agent_opts *opts)
 	 * secrets.  Both over SSH, never argv.
 	 */
 	rcp_cert_fp_hex(rcp_cert_fp(a.cert), hex);
-	out = rcp_xasprintf("%s proto=%d version=%s fp=%s\n",
-	    RCP_AGENT_HELLO_TAG, RCP_PROTO_VERSION, PACKAGE_VERSION, hex);
+	proc_start(start, sizeof(start));
+	out = rcp_xasprintf("%s proto=%d version=%s fp=%s pid=%ld start=%s\n",
+	    RCP_AGENT_HELLO_TAG, RCP_PROTO_VERSION, PACKAGE_VERSION, hex,
+	    (long)getpid(), start);
 	if (rcp_fs_write_full(o.out_fd, out, strlen(out)) != 0) {
 		free(out);
 		cause = rcp_xstrdup("cannot write to the master's channel");

@@ -38,6 +38,8 @@ struct ragent {
 	struct rcp_child	*child;		/* here */
 	uint8_t			 fp[RCP_CERT_FP_LEN];
 	char			 version[64];	/* of its rcpd */
+	long			 pid;		/* its process there; 0: unknown */
+	char			 start[32];	/* and that process's start time */
 	struct rcp_quic_conn	*conn;		/* set under lock */
 	int64_t			 ctrl;		/* its request stream */
 	pthread_t		 reader;
@@ -55,6 +57,9 @@ struct ragent {
 	int			 exit_status;	/* requires lock; -1 unknown */
 	bool			 exited;	/* requires lock */
 	atomic_bool		 bye;		/* SHUTDOWN sent: its exit is expected */
+	atomic_bool		 abandon;	/* teardown gave up on its exit */
+	_Atomic uint64_t	 heard_ns;	/* when its last message came */
+	_Atomic uint16_t	 heard_type;	/* and of what type */
 };
 
 /* A run: the two agents, on one host or two. */
@@ -153,15 +158,17 @@ remote_abort_agents(struct rcp_remote *r)
 /*
  * The thread that reads an agent's QUIC messages (arg: its struct ragent):
  * logs into ours, progress, where the source listens, and replies, which
- * it queues on a->replies for rcp_remote_request.  Marks the agent dead
- * when the connection ends unless the run is stopping.
+ * it queues on a->replies for rcp_remote_request.  When the connection
+ * ends unless the run is stopping, marks the agent dead and aborts the run:
+ * an agent that is silent past the idle timeout (stopped, partitioned) is
+ * lost, and one agent cannot go on without the other.
  */
 void *rcp_remote_reader_main(void *arg);
 /*
  * The thread that relays an agent's stderr into our log (arg: its struct
  * ragent) and, at its end, reaps the process: sets a->exited and
  * a->exit_status, and unless the run is stopping marks the agent dead and
- * aborts the run.
+ * aborts the run.  It also ends, without the exit, once a->abandon is set.
  */
 void *rcp_remote_errreader_main(void *arg);
 /* What rcpd said in a line "rcpd (source): what"; the line if not that. */

@@ -104,13 +104,42 @@ on_listening(struct ragent *a, const struct rcp_wire_frame *f)
 	pthread_mutex_unlock(&a->lock);
 }
 
+/* "its last message, progress, came 10.2 s ago" into *b. */
+static void
+heard_last(struct ragent *a, struct rcp_buf *b)
+{
+	uint64_t at = atomic_load(&a->heard_ns), now = rcp_now_ns();
+	const char *what;
+
+	if (at == 0) {
+		rcp_buf_addstr(b, "no message came from it");
+		return;
+	}
+	switch (atomic_load(&a->heard_type)) {
+	case RCP_MSG_LOG:
+		what = "a log record";
+		break;
+	case RCP_MSG_PROGRESS:
+		what = "progress";
+		break;
+	default:
+		what = "a reply";
+		break;
+	}
+	rcp_buf_addf(b, "its last message, %s, came %.1f s ago", what,
+	    now > at ? (double)(now - at) / 1e9 : 0.0);
+}
+
 void *
 rcp_remote_reader_main(void *arg)
 {
 	struct ragent *a = arg;
+	struct rcp_buf last = RCP_BUF_INIT;
 	struct rcp_quic_msg *m;
 
 	while (rcp_quic_recv(a->conn, &m, -1) == 0) {
+		atomic_store(&a->heard_ns, rcp_now_ns());
+		atomic_store(&a->heard_type, m->f.type);
 		if (m->fin) {
 			rcp_quic_msg_free(m);
 			continue;
@@ -140,11 +169,15 @@ rcp_remote_reader_main(void *arg)
 		}
 		rcp_quic_msg_free(m);
 	}
-	if (!atomic_load(&a->r->stop) && !atomic_load(&a->bye))
-		agent_dead(a, "lost the %s agent on '%s': %s",
-		    role_name(a->role), a->h->name,
+	if (!atomic_load(&a->r->stop) && !atomic_load(&a->bye)) {
+		heard_last(a, &last);
+		agent_dead(a, "lost the %s agent on '%s' (%s): %s",
+		    role_name(a->role), a->h->name, rcp_buf_str(&last),
 		    rcp_quic_conn_error(a->conn) != NULL ?
 		    rcp_quic_conn_error(a->conn) : "connection closed");
+		rcp_buf_release(&last);
+		remote_abort_agents(a->r);
+	}
 	return NULL;
 }
 
@@ -210,7 +243,7 @@ rcp_remote_errreader_main(void *arg)
 
 	for (;;) {
 		n = ap_read(a, true, buf, sizeof(buf), 200);
-		if (n == RCP_ERR_TIMEOUT)
+		if (n == RCP_ERR_TIMEOUT && !atomic_load(&a->abandon))
 			continue;
 		if (n <= 0)
 			break;
@@ -232,7 +265,7 @@ rcp_remote_errreader_main(void *arg)
 		keep_last(&last, &line);
 	}
 	rcp_buf_release(&line);
-	if (ap_wait(a, 2000, &status) != 0)
+	if (ap_wait(a, atomic_load(&a->abandon) ? 0 : 2000, &status) != 0)
 		status = -1;
 	pthread_mutex_lock(&a->lock);
 	a->exited = true;

@@ -12,6 +12,7 @@
 #endif
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -276,13 +277,21 @@ agent_stderr(struct ragent *a)
  */
 static int
 parse_agent_hello(const char *line, uint8_t *fp, unsigned *proto,
-    char *version, size_t vlen)
+    char *version, size_t vlen, long *pid, char start[32])
 {
 	char hex[RCP_CERT_FP_HEXLEN + 2], ver[64];
+
+	const char *p;
 
 	if (sscanf(line, RCP_AGENT_HELLO_TAG " proto=%u version=%63s fp=%65s",
 	    proto, ver, hex) != 3)
 		return RCP_ERR_PROTO;
+	/* Since 0.2: which process it is, to kill it if it stops answering. */
+	if ((p = strstr(line, " pid=")) == NULL ||
+	    sscanf(p, " pid=%ld start=%31[0-9]", pid, start) != 2 || *pid <= 1) {
+		*pid = 0;
+		start[0] = '\0';
+	}
 	snprintf(version, vlen, "%s", ver);
 	if (*proto != RCP_PROTO_VERSION)
 		return RCP_ERR_VERSION;
@@ -312,7 +321,7 @@ agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
 	    r->o.startup_timeout_ms);
 	if (rv == 0)
 		rv = parse_agent_hello(line, a->fp, &proto, version,
-		    sizeof(version));
+		    sizeof(version), &a->pid, a->start);
 	if (rv == 0)
 		snprintf(a->version, sizeof(a->version), "%s", version);
 	free(line);
@@ -930,6 +939,99 @@ rcp_remote_abort(struct rcp_remote *r)
 	remote_abort_agents(r);
 }
 
+/*
+ * SIGKILL to an agent that did not exit on its EOF (stopped, or stuck on a
+ * dead disk): a child here directly; on another host by a command over
+ * the same SSH connection, for the pid and start time the agent gave in
+ * its hello (sshd refuses signal requests on root's sessions).
+ */
+static void
+kill_agent(struct rcp_remote *r, struct ragent *a)
+{
+	char *cmd, *out = NULL, *cause = NULL;
+	int status;
+
+	if (a->child != NULL) {
+		(void)rcp_child_kill(a->child, SIGKILL);
+		return;
+	}
+	if (a->proc == NULL || a->pid <= 1 || a->start[0] == '\0' ||
+	    a->h->ssh == NULL)
+		return;
+	cmd = rcp_xasprintf("s=$(sed 's/.*) //' /proc/%ld/stat 2>/dev/null | "
+	    "cut -d' ' -f20) && [ \"$s\" = %s ] && kill -KILL %ld",
+	    a->pid, a->start, a->pid);
+	if (rcp_ssh_run(a->h->ssh, cmd, &out, 256, &status,
+	    RCP_REMOTE_KILL_GRACE_MS, &cause) != 0)
+		rcp_log(r->o.log, RCP_LOG_DEBUG, "cannot kill the %s agent on "
+		    "'%s': %s", role_name(a->role), a->h->name, cause);
+	free(cause);
+	free(out);
+	free(cmd);
+}
+
+/* Whether a's exit was seen by deadline (its stderr reader reaps it). */
+static bool
+exited_by(struct ragent *a, uint64_t deadline)
+{
+	struct timespec ts;
+	bool done;
+
+	pthread_mutex_lock(&a->lock);
+	while (!(done = a->exited || !a->errreader_started) &&
+	    !rcp_deadline_passed(deadline)) {
+		/* Short steps: this condvar's clock is the wall clock. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&a->cond, &a->lock, &ts);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return done;
+}
+
+/*
+ * Ends the agents in bounded time, whatever state they are in: each has
+ * RCP_REMOTE_EXIT_GRACE_MS to exit on the EOF it was given; one that has
+ * not (stopped, or stuck on a dead disk) is killed; one whose end is not
+ * seen RCP_REMOTE_KILL_GRACE_MS later (its host unreachable) is abandoned
+ * with a warning, so that its reader threads end and the run can return.
+ */
+static void
+reap_agents(struct rcp_remote *r)
+{
+	uint64_t deadline = rcp_deadline_after(RCP_REMOTE_EXIT_GRACE_MS);
+	struct ragent *a;
+	bool killed = false;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		a = &r->agents[i];
+		if (exited_by(a, deadline))
+			continue;
+		rcp_log(r->o.log, RCP_LOG_DEBUG, "the %s agent on '%s' did "
+		    "not exit within %d ms: killing it", role_name(a->role),
+		    a->h != NULL ? a->h->name : "?", RCP_REMOTE_EXIT_GRACE_MS);
+		kill_agent(r, a);
+		killed = true;
+	}
+	if (!killed)
+		return;
+	deadline = rcp_deadline_after(RCP_REMOTE_KILL_GRACE_MS);
+	for (i = 0; i < 2; i++) {
+		a = &r->agents[i];
+		if (exited_by(a, deadline))
+			continue;
+		rcp_log(r->o.log, RCP_LOG_WARN, "the %s agent on '%s' did not "
+		    "end when killed; leaving it", role_name(a->role),
+		    a->h != NULL ? a->h->name : "?");
+		atomic_store(&a->abandon, true);
+	}
+}
+
 void
 rcp_remote_free(struct rcp_remote *r)
 {
@@ -947,6 +1049,7 @@ rcp_remote_free(struct rcp_remote *r)
 			rcp_quic_close(a->conn, 0);
 		ap_close_stdin(a);
 	}
+	reap_agents(r);
 	/*
 	 * Every thread ends before any agent is torn down: a stderr reader
 	 * that sees its agent die aborts the run (rcp_remote_abort), which

@@ -23,6 +23,14 @@
  */
 #define RCP_REMOTE_HERE	""
 
+/*
+ * Ending a run: an agent has this long to exit on its EOF before it is
+ * killed, and its end must be seen this long after the kill, or it is
+ * abandoned (its host unreachable): a teardown ends in bounded time.
+ */
+#define RCP_REMOTE_EXIT_GRACE_MS	3000
+#define RCP_REMOTE_KILL_GRACE_MS	3000
+
 /* What an agent reports when it finishes. */
 struct rcp_remote_summary {
 	int		status;		/* the agent's own (0 ok) */
