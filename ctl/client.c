@@ -140,11 +140,13 @@ watch_message(const json_t *msg, const json_t **job)
 	int r;
 
 	if (ev == NULL) {
-		if (rcp_ctl_reply_parse(msg, &res, &message) != 0) {
-			fprintf(stderr, "rcpctl: %s\n", message != NULL ?
-			    message : "malformed reply");
+		if ((r = rcp_ctl_reply_parse(msg, &res, &message)) != 0) {
+			/* The exit code rcpctl_call would give the same reply. */
+			r = r > 0 ? rcpctl_call_failed(RCP_ERR_INVAL, r,
+			    message) : rcpctl_call_failed(r, 0,
+			    "malformed reply from the master");
 			free(message);
-			return RCP_CTL_EXIT_FAILED;
+			return r;
 		}
 		msg = res;
 	}

@@ -49,9 +49,35 @@ static const char *const state_names[RCP_CTL_NSTATES] = {
 	[RCP_CTL_CANCELED] = "canceled"
 };
 
+int
+rcp_ctl_err_from(int err)
+{
+	switch (err) {
+	case RCP_ERR_INVAL:
+	case RCP_ERR_TOOBIG:
+		return RCP_CTL_E_INVALID;
+	case RCP_ERR_NOTFOUND:
+	case -ENOENT:
+		return RCP_CTL_E_NOT_FOUND;
+	case RCP_ERR_AUTH:
+	case -EACCES:
+	case -EPERM:
+		return RCP_CTL_E_DENIED;
+	case RCP_ERR_VERSION:
+		return RCP_CTL_E_VERSION;
+	case RCP_ERR_TIMEOUT:
+		return RCP_CTL_E_TIMEOUT;
+	case RCP_ERR_PROTO:
+		return RCP_CTL_E_BAD_REQUEST;
+	}
+	return RCP_CTL_E_INTERNAL;
+}
+
 const char *
 rcp_ctl_err_name(int code)
 {
+	if (code < 0)
+		code = rcp_ctl_err_from(code);
 	if (code <= 0 || (size_t)code >= RCP_ARRAY_SIZE(err_names) ||
 	    err_names[code] == NULL)
 		return "internal";
@@ -306,7 +332,7 @@ rcp_ctl_reply_parse(const json_t *msg, json_t **result, char **message)
 		return 0;
 	}
 	if (!json_is_object(e))
-		return -1;
+		return RCP_ERR_PROTO;
 	code = json_string_value(json_object_get(e, "code"));
 	m = json_string_value(json_object_get(e, "message"));
 	c = code != NULL ? rcp_ctl_err_parse(code) : 0;

@@ -39,7 +39,13 @@
 #define RCP_CTL_SOCKET_NAME	"master.sock"
 #define RCP_CTL_SYSTEM_SOCKET	"/run/rcp/master.sock"
 
-/* Error codes of error replies; their names are stable. */
+/*
+ * Error codes of error replies; their names are stable, and only the names
+ * go on the wire.  They are positive, so they never pass for an error code
+ * of error.h (0 or negative): a function that answers a request with an
+ * error reply returns one of these (and says so); every other function of
+ * the control layer returns 0 or a negative error code.
+ */
 enum rcp_ctl_err {
 	RCP_CTL_E_PARSE = 1,		/* "parse_error": not JSON */
 	RCP_CTL_E_TOO_LONG,		/* "line_too_long" */
@@ -81,8 +87,17 @@ enum {
 	RCP_CTL_EXIT_TIMEOUT = 6
 };
 
-/* Returns the stable name of code ("not_found"); "internal" if unknown. */
+/*
+ * Returns the stable name of code ("not_found"): an RCP_CTL_E_*, or an
+ * error code of error.h (< 0) by rcp_ctl_err_from; "internal" if unknown.
+ */
 const char *rcp_ctl_err_name(int code);
+/*
+ * Returns the RCP_CTL_E_* that answers a request that failed with err (an
+ * error code of error.h: RCP_ERR_INVAL is invalid_argument...);
+ * RCP_CTL_E_INTERNAL for one no reply code fits.
+ */
+int rcp_ctl_err_from(int err);
 /* Returns the code named name, or 0 if none is. */
 int rcp_ctl_err_parse(const char *name);
 
@@ -143,13 +158,16 @@ json_t *rcp_ctl_request(json_int_t id, const char *method);
  * reference to result.  id may be NULL (sent as null).
  */
 json_t *rcp_ctl_reply(const json_t *id, json_t *result);
-/* Returns a new error reply {"id": id, "error": {"code", "message"}}. */
+/*
+ * Returns a new error reply {"id": id, "error": {"code", "message"}}; code
+ * is an RCP_CTL_E_* or an error code of error.h (see rcp_ctl_err_name).
+ */
 json_t *rcp_ctl_error(const json_t *id, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /*
  * Reads a reply.  Returns 0 with *result borrowed from msg; or the error's
- * code (> 0) with *message set (caller frees); or -1 if msg is neither a
- * reply nor an error reply.
+ * RCP_CTL_E_* code (> 0) with *message set (caller frees); or RCP_ERR_PROTO
+ * if msg is neither a reply nor an error reply.
  */
 int rcp_ctl_reply_parse(const json_t *msg, json_t **result, char **message);
 

@@ -355,7 +355,11 @@ entry_rel(const struct dnode *d, const char *name)
 	return rcp_xasprintf("%s/%s", d->rel, name);
 }
 
-/* Logs "cannot WHAT 'PATH': strerror" and counts an error. */
+/*
+ * Logs "cannot WHAT 'PATH': description" and counts an error.  err is an
+ * errno, or the negation of any error code (-r of a source operation, which
+ * may be an RCP_ERR_* of a remote source).
+ */
 static void
 fail_at(struct rcp_copy *c, struct dnode *d, const char *name, int side,
     const char *what, int err)
@@ -364,7 +368,7 @@ fail_at(struct rcp_copy *c, struct dnode *d, const char *name, int side,
 
 	COUNT(c, errors);
 	rcp_log(&c->log, RCP_LOG_ERROR, "cannot %s '%s': %s", what, shown,
-	    strerror(err));
+	    rcp_strerror(-err));
 	free(shown);
 	free(path);
 	if (c->o.fail_early)
@@ -591,7 +595,7 @@ remove_existing(struct rcp_copy *c, struct dnode *d, const char *dname)
 		shown = rcp_escape(path);
 		COUNT(c, errors);
 		rcp_log(&c->log, RCP_LOG_ERROR, "cannot remove '%s': %s",
-		    shown, strerror(-r));
+		    shown, rcp_strerror(r));
 		free(shown);
 		free(path);
 		if (c->o.fail_early)

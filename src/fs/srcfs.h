@@ -4,7 +4,9 @@
  * host and reads through the source agent (srcclient.h).  Every operation
  * is relative to a directory handle, so trees deeper than PATH_MAX work and
  * names are plain bytes.  Errors are -errno, so that messages read the same
- * whichever side the source is on.
+ * whichever side the source is on; a remote source may also return an
+ * RCP_ERR_* (RCP_ERR_GONE: the source agent is lost), so describe an error
+ * with rcp_strerror, never strerror(-e).
  */
 #ifndef RCP_SRCFS_H
 #define RCP_SRCFS_H

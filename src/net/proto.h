@@ -72,11 +72,12 @@ enum {
 	RCP_MSG_SRC_READLINK = 27, /* u32 dir, str name, u8 -> bytes target */
 	RCP_MSG_SRC_CLOSE = 28,	/* u32 handle; one-way */
 	RCP_MSG_SRC_OK = 29,	/* the reply; body as above */
-	RCP_MSG_SRC_ERR = 30,	/* u32 errno */
+	RCP_MSG_SRC_ERR = 30,	/* i32 code (> 0: the source's errno) */
 
 	/* Master -> destination: run the copy (copywire.c). */
 	RCP_MSG_COPY = 31,	/* u32 n, n x str src, str dst, options */
 	RCP_MSG_COPY_DONE = 32,	/* i32 result, str cause, u64 counters... */
+	/* (Every code on the wire: rcp_err_to_wire, base/error.h.) */
 
 	/*
 	 * Master -> source, one-way, before the destination is there: read

@@ -262,7 +262,7 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 		free(why);
 		why = pump.lost;
 		pump.lost = NULL;
-		r = RCP_ERR_IO;
+		r = RCP_ERR_GONE;
 	}
 	pthread_mutex_lock(&a->lock);
 	a->copy = NULL;
@@ -270,7 +270,7 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	rcp_copy_free(copy);
 	pthread_cond_destroy(&pump.cond);
 	pthread_mutex_destroy(&pump.lock);
-	rcp_wire_put_u32(reply, (uint32_t)r);
+	rcp_wire_put_u32(reply, (uint32_t)rcp_err_to_wire(r));
 	rcp_wire_put_str(reply, why != NULL ? why : "");
 	rcp_copywire_put_stats(reply, &st);
 	r = 0;

@@ -294,7 +294,7 @@ put_done(struct rcp_agent *a, struct rcp_buf *b, int status)
 	struct rcp_runstats rs;
 
 	rcp_runstats_now(&rs, a->start_ns);
-	rcp_wire_put_u32(b, (uint32_t)status);
+	rcp_wire_put_u32(b, (uint32_t)rcp_err_to_wire(status));
 	rcp_wire_put_u64(b, rs.wall_ns);
 	rcp_wire_put_u64(b, rs.cpu_ns);
 	rcp_wire_put_u64(b, rs.peak_rss);

@@ -24,7 +24,7 @@ rcp_agentmsg_reply_error(struct rcp_quic_conn *c, int64_t stream,
 	struct rcp_buf b = RCP_BUF_INIT;
 	int r;
 
-	rcp_wire_put_u32(&b, (uint32_t)-code);
+	rcp_wire_put_u32(&b, (uint32_t)rcp_err_to_wire(code));
 	rcp_wire_put_str(&b, msg);
 	r = rcp_quic_send(c, stream, RCP_MSG_ERROR, id, b.data, b.len, 5000);
 	rcp_buf_release(&b);

@@ -15,8 +15,9 @@
 #include "net/wire.h"
 
 /*
- * Sends an ERROR reply (code, a negative RCP_ERR_*, and msg) to request id
- * on stream.  Returns what rcp_quic_send returns.
+ * Sends an ERROR reply (code, an error code of error.h sent in its wire
+ * encoding, and msg) to request id on stream.  Returns what rcp_quic_send
+ * returns.
  */
 int rcp_agentmsg_reply_error(struct rcp_quic_conn *c, int64_t stream,
     uint32_t id, int code, const char *msg);

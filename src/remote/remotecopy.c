@@ -130,7 +130,7 @@ decode_done(struct rcp_quic_msg *m, struct rcp_remotecopy_result *res,
 		*cause = why;
 	else
 		free(why);
-	return (int)result;
+	return rcp_err_from_wire((int32_t)result);
 }
 
 /*

@@ -1,7 +1,8 @@
 /*
  * srcclient.c: the destination's client of the source agent (see
  * srcclient.h): each source operation of the engine becomes a request,
- * and its worker waits for the reply with that request's id.
+ * and its worker waits for the reply with that request's id.  A lost
+ * source agent is RCP_ERR_GONE, never an errno the disk could give.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -181,9 +182,19 @@ rcp_srcclient_free(struct rcp_srcclient *r)
 	free(r);
 }
 
+int
+rcp_srcclient_err(int32_t wire)
+{
+	int e = rcp_err_from_wire(wire);
+
+	/* Only our own connection can tell that the agent is gone. */
+	return e == RCP_OK || e == RCP_ERR_GONE ? RCP_ERR_PROTO : e;
+}
+
 /*
  * Sends a request and waits for its reply.  0 with *out (an SRC_OK reply),
- * -errno from an SRC_ERR, or -EIO if the source agent is gone.
+ * the source's error from an SRC_ERR (a -errno: EIO is its disk's), -EPROTO
+ * for a reply that is neither, or RCP_ERR_GONE if the source agent is gone.
  */
 static int
 call(struct rcp_srcclient *r, uint16_t type, struct rcp_buf *b,
@@ -195,7 +206,7 @@ call(struct rcp_srcclient *r, uint16_t type, struct rcp_buf *b,
 	struct rcp_wire_cursor cur;
 
 	if (r->nstreams == 0)
-		return -EIO;
+		return RCP_ERR_GONE;
 	/* Waiting before sending: the reply may be quicker than us. */
 	memset(&w, 0, sizeof(w));
 	w.id = id;
@@ -219,15 +230,14 @@ call(struct rcp_srcclient *r, uint16_t type, struct rcp_buf *b,
 	pthread_mutex_unlock(&r->lock);
 	pthread_cond_destroy(&w.cond);
 	if ((m = w.reply) == NULL)
-		return -EIO;
+		return RCP_ERR_GONE;
 	m->next = NULL;
 	if (m->f.type == RCP_MSG_SRC_ERR) {
 		rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
-		if (rcp_wire_get_u32(&cur, &code) != 0 || code == 0 ||
-		    code > 4095)
+		if (rcp_wire_get_u32(&cur, &code) != 0 || code == 0)
 			code = EPROTO;
 		rcp_quic_msg_free(m);
-		return -(int)code;
+		return rcp_srcclient_err((int32_t)code);
 	}
 	if (m->f.type != RCP_MSG_SRC_OK) {
 		rcp_quic_msg_free(m);
@@ -305,7 +315,8 @@ rem_root(void *ctx, const char *path, bool follow, int *dir, char **base,
 	if (e != 0) {
 		shown = rcp_escape(path);
 		*cause = rcp_xasprintf("cannot access source '%s': %s", shown,
-		    e == -EIO ? "the source agent is gone" : strerror(-e));
+		    e == RCP_ERR_GONE ? "the source agent is gone" :
+		    rcp_strerror(e));
 		free(shown);
 		return e;
 	}
@@ -635,7 +646,7 @@ rem_copy(void *ctx, int fh, int dfd, off_t off, off_t len, bool sparse,
 	}
 	rcp_buf_release(&b);
 	if (e != 0) {
-		if (e == -EPROTO || e == -EIO)
+		if (e == -EPROTO || e == RCP_ERR_PROTO || e == RCP_ERR_GONE)
 			*what = "read from the source agent";
 		return e;
 	}

@@ -13,6 +13,8 @@
 #ifndef RCP_SRCCLIENT_H
 #define RCP_SRCCLIENT_H
 
+#include <stdint.h>
+
 #include "fs/srcfs.h"
 #include "net/quic.h"
 
@@ -31,5 +33,12 @@ struct rcp_srcclient *rcp_srcclient_new(struct rcp_quic_conn *c);
 void rcp_srcclient_free(struct rcp_srcclient *r);
 
 extern const struct rcp_src_ops rcp_srcclient_ops;
+
+/*
+ * The error code of an SRC_ERR's code (wire encoding, error.h): the source
+ * host's -errno (-EIO from its disk stays -EIO), or an RCP_ERR_*; never
+ * RCP_ERR_GONE, which only the client's own connection reports, and never 0.
+ */
+int rcp_srcclient_err(int32_t wire);
 
 #endif

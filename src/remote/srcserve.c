@@ -1,7 +1,7 @@
 /*
  * srcserve.c: the source agent's file server (see srcserve.h).  Replies
  * carry the request's id; errors are SRC_ERR with the errno, so the engine
- * reports them as if local.
+ * reports them as if local (an RCP_ERR_* goes in the wire encoding).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/error.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "engine/copy.h"
@@ -124,12 +125,13 @@ reply(struct rcp_quic_conn *c, const struct rcp_quic_msg *m,
 	    rcp_buf_detach(b), len, 60000);
 }
 
+/* Replies with err (a -errno, or an RCP_ERR_*) in the wire encoding. */
 static void
 reply_err(struct rcp_quic_conn *c, const struct rcp_quic_msg *m, int err)
 {
 	struct rcp_buf b = RCP_BUF_INIT;
 
-	rcp_wire_put_u32(&b, (uint32_t)err);
+	rcp_wire_put_u32(&b, (uint32_t)rcp_err_to_wire(err));
 	rcp_quic_send(c, m->stream, RCP_MSG_SRC_ERR, m->f.id, b.data, b.len,
 	    60000);
 	rcp_buf_release(&b);
@@ -533,7 +535,7 @@ serve_one(struct rcp_srcserve *s, struct rcp_quic_conn *c,
 	if (r == 0)
 		reply(c, m, &out);
 	else
-		reply_err(c, m, -r);
+		reply_err(c, m, r);
 	rcp_buf_release(&out);
 }
 

@@ -248,8 +248,8 @@ host_job(void *arg)
 	int res;
 
 	res = child_job(cj, h->sessions, &cause);
-	child_send(cj, json_pack("{s:s,s:i,s:s?}", "t", "end", "r", res,
-	    "c", cause));
+	child_send(cj, json_pack("{s:s,s:i,s:s?}", "t", "end", "r",
+	    (int)rcp_err_to_wire(res), "c", cause));
 	free(cause);
 	pthread_mutex_lock(&h->lock);
 	for (pp = &h->jobs; *pp != cj; pp = &(*pp)->next)
@@ -368,8 +368,8 @@ rcp_runner_child_main(void)
 	only.o = o;
 	res = child_job(&only, NULL, &cause);
 	json_decref(o);
-	child_send(NULL, json_pack("{s:s,s:i,s:s?}", "t", "end", "r", res,
-	    "c", cause));
+	child_send(NULL, json_pack("{s:s,s:i,s:s?}", "t", "end", "r",
+	    (int)rcp_err_to_wire(res), "c", cause));
 	free(cause);
 	return 0;
 }

@@ -12,7 +12,9 @@
  *	{"t":"p", "s":[counters], "bt":bytes, "ft":files, "tk":bool}
  *	{"t":"e", "m":"cannot open 'x': Permission denied"}
  *	{"t":"end", "r":result, "c":cause or null}
- * tagged "j":ID when they come from a user's host.
+ * tagged "j":ID when they come from a user's host, where result is the
+ * run's error code in the wire encoding of error.h (0, a positive errno,
+ * or -n for an RCP_ERR_*), as on the agents' wire.
  */
 #ifndef RCP_RUNNER_INT_H
 #define RCP_RUNNER_INT_H

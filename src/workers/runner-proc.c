@@ -226,7 +226,8 @@ runner_child_message(struct child_state *cs, const json_t *m)
 	} else if (strcmp(t, "end") == 0 && !cs->ended) {
 		const char *c = json_string_value(json_object_get(m, "c"));
 		cs->ended = true;
-		cs->result = (int)json_integer_value(json_object_get(m, "r"));
+		cs->result = rcp_err_from_wire((int32_t)json_integer_value(
+		    json_object_get(m, "r")));
 		cs->cause = c != NULL ? rcp_xstrdup(c) : NULL;
 	}
 }

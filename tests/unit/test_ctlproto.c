@@ -133,7 +133,8 @@ test_replies(void)
 	json_decref(msg);
 
 	msg = json_pack("{s:i}", "id", 1);
-	CU_ASSERT_EQUAL(rcp_ctl_reply_parse(msg, &res, &message), -1);
+	CU_ASSERT_EQUAL(rcp_ctl_reply_parse(msg, &res, &message),
+	    RCP_ERR_PROTO);
 	json_decref(msg);
 	json_decref(id);
 	rcp_buf_release(&b);

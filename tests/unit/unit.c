@@ -100,6 +100,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
+	test_error_register();
 	test_util_register();
 	test_glob_register();
 	test_filter_register();
@@ -113,6 +114,7 @@ main(int argc, char **argv)
 	test_ssh_register();
 	test_child_register();
 	test_srccache_register();
+	test_srcremote_register();
 	test_wire_register();
 	test_quic_register();
 	test_cliopts_register();

@@ -7,6 +7,7 @@
 
 #include <CUnit/CUnit.h>
 
+void test_error_register(void);
 void test_util_register(void);
 void test_glob_register(void);
 void test_filter_register(void);
@@ -20,6 +21,7 @@ void test_progress_register(void);
 void test_ssh_register(void);
 void test_child_register(void);
 void test_srccache_register(void);
+void test_srcremote_register(void);
 void test_wire_register(void);
 void test_quic_register(void);
 void test_cliopts_register(void);

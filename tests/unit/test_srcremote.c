@@ -1,0 +1,167 @@
+/*
+ * test_srcremote.c: the destination's client of the source agent
+ * (srcclient.c), against a fake source over real QUIC on loopback.  An
+ * errno from the source's disk (EIO, ENOENT, EACCES) comes out as that
+ * errno, naming the file; only the loss of the connection says the source
+ * agent is gone.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/error.h"
+#include "base/strbuf.h"
+#include "net/cert.h"
+#include "net/proto.h"
+#include "net/quic.h"
+#include "net/wire.h"
+#include "remote/srcclient.h"
+#include "unit.h"
+
+#include "base/banned.h"
+
+/*
+ * The fake source: answers each SRC_ROOT whose path is a number with an
+ * SRC_ERR of that wire code, and closes the connection at "close".
+ */
+static void *
+fake_source(void *arg)
+{
+	struct rcp_quic_conn *sc = arg;
+	struct rcp_quic_msg *m;
+	struct rcp_wire_cursor cur;
+	struct rcp_buf b = RCP_BUF_INIT;
+	char *path;
+	uint8_t follow;
+
+	while (rcp_quic_recv(sc, &m, 10000) == 0) {
+		if (m->fin || m->f.type != RCP_MSG_SRC_ROOT) {
+			rcp_quic_msg_free(m);
+			continue;
+		}
+		rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
+		path = NULL;
+		if (rcp_wire_get_str(&cur, &path, RCP_PROTO_MAX_NAME) != 0 ||
+		    rcp_wire_get_u8(&cur, &follow) != 0 ||
+		    strcmp(path, "close") == 0) {
+			free(path);
+			rcp_quic_msg_free(m);
+			break;
+		}
+		rcp_buf_reset(&b);
+		rcp_wire_put_u32(&b, (uint32_t)(int32_t)strtol(path, NULL, 10));
+		rcp_quic_send(sc, m->stream, RCP_MSG_SRC_ERR, m->f.id, b.data,
+		    b.len, 5000);
+		free(path);
+		rcp_quic_msg_free(m);
+	}
+	rcp_buf_release(&b);
+	rcp_quic_close(sc, 0);
+	return NULL;
+}
+
+/* Asks for the root path; returns the error, *cause its message. */
+static int
+root(struct rcp_srcclient *r, const char *path, char **cause)
+{
+	struct stat st;
+	char *base = NULL;
+	int dir = -1, e;
+
+	*cause = NULL;
+	e = rcp_srcclient_ops.root(r, path, false, &dir, &base, &st, cause);
+	free(base);
+	return e;
+}
+
+static void
+test_errno_vs_gone(void)
+{
+	struct rcp_cert *scert = NULL, *ccert = NULL;
+	struct rcp_quic_config scfg, ccfg;
+	struct rcp_quic_ep *ep = NULL;
+	struct rcp_quic_conn *cc = NULL, *sc = NULL;
+	struct rcp_srcclient *r;
+	struct sockaddr_in a;
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	pthread_t th;
+	char *cause = NULL, num[16];
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	CU_ASSERT_EQUAL_FATAL(rcp_cert_new(&scert, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(rcp_cert_new(&ccert, &cause), 0);
+	rcp_quic_config_init(&scfg);
+	scfg.cert = scert;
+	scfg.name = "fake-source";
+	scfg.conn_timeout_ms = 3000;
+	rcp_quic_config_init(&ccfg);
+	ccfg.cert = ccert;
+	ccfg.name = "test-destination";
+	ccfg.conn_timeout_ms = 3000;
+	CU_ASSERT_EQUAL_FATAL(rcp_quic_listen(&scfg, (struct sockaddr *)&a,
+	    sizeof(a), &ep, &cause), 0);
+	rcp_quic_ep_allow(ep, rcp_cert_fp(ccert));
+	rcp_quic_ep_addr(ep, &addr, &alen);
+	CU_ASSERT_EQUAL_FATAL(rcp_quic_connect(&ccfg, (struct sockaddr *)&addr,
+	    alen, rcp_cert_fp(scert), &cc, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(rcp_quic_accept(ep, 5000, &sc, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, fake_source, sc), 0);
+	r = rcp_srcclient_new(cc);
+
+	/* The source's disk failed: that is EIO, not a lost agent. */
+	snprintf(num, sizeof(num), "%d", EIO);
+	CU_ASSERT_EQUAL(root(r, num, &cause), -EIO);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "'5'"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, strerror(EIO)));
+	CU_ASSERT_PTR_NULL(strstr(cause, "gone"));
+	free(cause);
+	snprintf(num, sizeof(num), "%d", ENOENT);
+	CU_ASSERT_EQUAL(root(r, num, &cause), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, strerror(ENOENT)));
+	free(cause);
+	snprintf(num, sizeof(num), "%d", EACCES);
+	CU_ASSERT_EQUAL(root(r, num, &cause), -EACCES);
+	free(cause);
+	/* A code of ours crosses as itself; "gone" never does. */
+	snprintf(num, sizeof(num), "%d", rcp_err_to_wire(RCP_ERR_TOOBIG));
+	CU_ASSERT_EQUAL(root(r, num, &cause), RCP_ERR_TOOBIG);
+	free(cause);
+	snprintf(num, sizeof(num), "%d", rcp_err_to_wire(RCP_ERR_GONE));
+	CU_ASSERT_EQUAL(root(r, num, &cause), RCP_ERR_PROTO);
+	free(cause);
+
+	/* Now the agent goes: that, and only that, says so. */
+	CU_ASSERT_EQUAL(root(r, "close", &cause), RCP_ERR_GONE);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "the source agent is gone"));
+	free(cause);
+	CU_ASSERT_EQUAL(root(r, "x", &cause), RCP_ERR_GONE);
+	free(cause);
+
+	pthread_join(th, NULL);
+	rcp_srcclient_free(r);
+	rcp_quic_conn_free(cc);
+	rcp_quic_conn_free(sc);
+	rcp_quic_ep_free(ep);
+	rcp_cert_free(scert);
+	rcp_cert_free(ccert);
+}
+
+void
+test_srcremote_register(void)
+{
+	static const struct unit_test tests[] = {
+		{ "errno_vs_gone", test_errno_vs_gone },
+		{ NULL, NULL }
+	};
+
+	unit_add_suite("srcremote", tests);
+}
