@@ -21,12 +21,12 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/fdio.h"
 #include "base/log.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "engine/copy.h"
 #include "engine/progress.h"
-#include "fs/fsops.h"
 #include "net/proto.h"
 #include "net/wire.h"
 #include "remote/agent-int.h"
@@ -488,7 +488,7 @@ rcp_agent_run(const struct rcp_agent_opts *opts)
 	rcp_cert_fp_hex(rcp_cert_fp(a.cert), hex);
 	out = rcp_xasprintf("%s proto=%d version=%s fp=%s\n",
 	    RCP_AGENT_HELLO_TAG, RCP_PROTO_VERSION, PACKAGE_VERSION, hex);
-	if (rcp_fs_write_full(o.out_fd, out, strlen(out)) != 0) {
+	if (rcp_write_full(o.out_fd, out, strlen(out)) != 0) {
 		free(out);
 		cause = rcp_xstrdup("cannot write to the master's channel");
 		goto fail;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/fdio.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "control/ctlproto.h"
@@ -77,18 +78,7 @@ rcp_uhosts_new(uint64_t idle_ns)
 static bool
 write_all(int fd, const struct rcp_buf *b)
 {
-	size_t off = 0;
-	ssize_t n;
-
-	while (off < b->len) {
-		n = write(fd, b->data + off, b->len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		off += (size_t)n;
-	}
-	return true;
+	return rcp_write_full(fd, b->data, b->len) == 0;
 }
 
 static bool

@@ -101,6 +101,7 @@ main(int argc, char **argv)
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	test_util_register();
+	test_fdio_register();
 	test_glob_register();
 	test_filter_register();
 	test_meta_register();

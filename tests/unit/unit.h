@@ -8,6 +8,7 @@
 #include <CUnit/CUnit.h>
 
 void test_util_register(void);
+void test_fdio_register(void);
 void test_glob_register(void);
 void test_filter_register(void);
 void test_meta_register(void);
