@@ -22,6 +22,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
+#include "base/cond.h"
 #include "base/error.h"
 #include "base/strbuf.h"
 #include "base/util.h"
@@ -536,14 +537,14 @@ agent_accept(struct rcp_remote *r, struct rhost *h, struct ragent *only,
 static int
 wait_listening(struct rcp_remote *r, struct ragent *src, char **cause)
 {
-	struct timespec ts;
+	/* Whole seconds, one more than the start-up timeout's. */
+	uint64_t dl = rcp_now_ns() +
+	    (uint64_t)(r->o.startup_timeout_ms / 1000 + 1) * 1000000000u;
 	int rv = 0;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += r->o.startup_timeout_ms / 1000 + 1;
 	pthread_mutex_lock(&src->lock);
 	while (src->listen_addr == NULL && src->dead == NULL && rv == 0)
-		rv = pthread_cond_timedwait(&src->cond, &src->lock, &ts);
+		rv = rcp_cond_wait_until(&src->cond, &src->lock, dl);
 	if (src->listen_addr == NULL) {
 		*cause = rcp_xasprintf("the source agent did not say where it "
 		    "listens%s%s", src->dead ? ": " : "",
@@ -730,7 +731,7 @@ rcp_remote_start(const struct rcp_remote_opts *o, const char *src_host,
 		    RCP_ROLE_DESTINATION;
 		r->agents[i].exit_status = -1;
 		pthread_mutex_init(&r->agents[i].lock, NULL);
-		pthread_cond_init(&r->agents[i].cond, NULL);
+		rcp_cond_init_mono(&r->agents[i].cond);
 	}
 	gnutls_rnd(GNUTLS_RND_KEY, r->token, sizeof(r->token));
 	if ((rv = rcp_cert_new(&r->cert, cause)) != 0)
@@ -768,7 +769,7 @@ rcp_remote_request(struct rcp_remote *r, int role, uint16_t type,
 	struct ragent *a = agent_of(r, role);
 	struct rcp_quic_msg *m, **pp;
 	struct rcp_wire_cursor cur;
-	struct timespec ts;
+	uint64_t dl;
 	uint32_t id = atomic_fetch_add(&r->next_id, 1), code;
 	char *text = NULL;
 	int rv = 0;
@@ -786,13 +787,7 @@ rcp_remote_request(struct rcp_remote *r, int role, uint16_t type,
 		pthread_mutex_unlock(&a->lock);
 		return rv;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	dl = rcp_deadline_after(timeout_ms);
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
 		for (pp = &a->replies; (m = *pp) != NULL; pp = &m->next)
@@ -814,7 +809,7 @@ rcp_remote_request(struct rcp_remote *r, int role, uint16_t type,
 			pthread_mutex_unlock(&a->lock);
 			return RCP_ERR_TIMEOUT;
 		}
-		rv = pthread_cond_timedwait(&a->cond, &a->lock, &ts);
+		rv = rcp_cond_wait_until(&a->cond, &a->lock, dl);
 	}
 	pthread_mutex_unlock(&a->lock);
 	if (m->f.type == RCP_MSG_ERROR) {
@@ -861,8 +856,8 @@ finish_one(struct rcp_remote *r, struct ragent *a,
 {
 	struct rcp_quic_msg *m = NULL;
 	struct rcp_wire_cursor c;
-	struct timespec ts;
 	uint32_t status = 1;
+	uint64_t dl;
 	int rv, w = 0;
 
 	memset(s, 0, sizeof(*s));
@@ -882,11 +877,10 @@ finish_one(struct rcp_remote *r, struct ragent *a,
 		rcp_quic_msg_free(m);
 	}
 	/* The process should exit now; collect its status. */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 5;
+	dl = rcp_deadline_after(5000);
 	pthread_mutex_lock(&a->lock);
 	while (!a->exited && w == 0)
-		w = pthread_cond_timedwait(&a->cond, &a->lock, &ts);
+		w = rcp_cond_wait_until(&a->cond, &a->lock, dl);
 	s->exit_status = a->exit_status;
 	pthread_mutex_unlock(&a->lock);
 	if (rv == 0 && s->status != 0) {
