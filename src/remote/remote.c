@@ -24,6 +24,7 @@
 
 #include "base/cond.h"
 #include "base/error.h"
+#include "base/hex.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "net/child.h"
@@ -303,7 +304,6 @@ agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
 	char *addr, *line = NULL, *err, version[64];
 	unsigned proto = 0;
 	socklen_t len;
-	size_t i;
 	int rv;
 
 	if ((rv = agent_spawn(r, a, cause)) != 0)
@@ -352,8 +352,7 @@ agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
 	rcp_quic_ep_addr(a->h->ep, &ss, &len);
 	addr = rcp_udp_addr_str((struct sockaddr *)&ss);
 	rcp_cert_fp_hex(rcp_cert_fp(r->cert), hex);
-	for (i = 0; i < RCP_TOKEN_LEN; i++)
-		snprintf(tok + 2 * i, 3, "%02x", r->token[i]);
+	rcp_hex_encode(r->token, RCP_TOKEN_LEN, tok);
 	line = rcp_xasprintf("%s master=%s fp=%s token=%s\n",
 	    RCP_AGENT_SECRETS_TAG, addr, hex, tok);
 	free(addr);

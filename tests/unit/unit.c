@@ -103,6 +103,7 @@ main(int argc, char **argv)
 	test_util_register();
 	test_fdio_register();
 	test_cond_register();
+	test_hex_register();
 	test_glob_register();
 	test_filter_register();
 	test_meta_register();

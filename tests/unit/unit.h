@@ -10,6 +10,7 @@
 void test_util_register(void);
 void test_fdio_register(void);
 void test_cond_register(void);
+void test_hex_register(void);
 void test_glob_register(void);
 void test_filter_register(void);
 void test_meta_register(void);
