@@ -106,6 +106,7 @@ main(int argc, char **argv)
 	test_hex_register();
 	test_glob_register();
 	test_filter_register();
+	test_dents_register();
 	test_meta_register();
 	test_throttle_register();
 	test_copy_register();

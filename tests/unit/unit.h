@@ -13,6 +13,7 @@ void test_cond_register(void);
 void test_hex_register(void);
 void test_glob_register(void);
 void test_filter_register(void);
+void test_dents_register(void);
 void test_meta_register(void);
 void test_throttle_register(void);
 void test_copy_register(void);
