@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/cond.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/strbuf.h"
@@ -138,21 +139,13 @@ progress_main(void *arg)
 	struct rcp_copy_stats s;
 	struct rcp_buf b = RCP_BUF_INIT;
 	uint64_t now, last_ns = ui->start_ns, last_bytes = 0, deadline;
-	struct timespec ts;
 	double rate;
 
 	pthread_mutex_lock(&ui->lock);
 	while (!ui->done) {
 		deadline = rcp_now_ns() + ui->progress_delay_ns;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += (time_t)(ui->progress_delay_ns / 1000000000u);
-		ts.tv_nsec += (long)(ui->progress_delay_ns % 1000000000u);
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
 		while (!ui->done && rcp_now_ns() < deadline) {
-			pthread_cond_timedwait(&ui->cond, &ui->lock, &ts);
+			rcp_cond_wait_until(&ui->cond, &ui->lock, deadline);
 			/* A remote copy is stopped from here, not a handler. */
 			if (got_signal && ui->remote != NULL)
 				rcp_remotecopy_abort(ui->remote);
@@ -341,7 +334,7 @@ main(int argc, char **argv)
 	memset(&ui, 0, sizeof(ui));
 	rcp_cliopts_init(&cl);
 	pthread_mutex_init(&ui.lock, NULL);
-	pthread_cond_init(&ui.cond, NULL);
+	rcp_cond_init_mono(&ui.cond);
 	if ((code = parse_options(&cl, argc, argv, &first)) >= 0)
 		goto out;
 	code = EXIT_FAIL;

@@ -32,6 +32,7 @@
 #include "base/throttle.h"
 #include "base/util.h"
 #include "engine/copy.h"
+#include "fs/dents.h"
 #include "fs/filter.h"
 #include "fs/fsops.h"
 #include "fs/srcfs.h"
@@ -42,8 +43,6 @@
 #define QUEUE_HIGH 4096
 /* Each worker's I/O buffer. */
 #define IO_BUFSZ (256u << 10)
-/* getdents64 buffer of one lister. */
-#define DENTS_BUFSZ (64u << 10)
 
 enum { T_DIR, T_ENTRY, T_CHUNK };
 
@@ -1273,44 +1272,39 @@ queue_dir(struct rcp_copy *c, struct dnode *parent, const char *name,
 static void
 delete_extraneous(struct rcp_copy *c, struct dnode *d, struct nameset *keep)
 {
-	char *buf = NULL, *rel;
+	struct rcp_dents it;
+	struct rcp_dent de;
 	const char *why;
-	struct dirent64 *de;
-	long n, pos;
-	int fd, f;
+	char *rel;
+	int fd, f, n;
 
 	if ((fd = openat(d->dstfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		fail_at(c, d->parent, d->dname, 1, "open directory", errno);
 		return;
 	}
-	buf = rcp_xmalloc(DENTS_BUFSZ);
-	while ((n = getdents64(fd, buf, DENTS_BUFSZ)) > 0) {
-		for (pos = 0; pos < n; pos += de->d_reclen) {
-			de = (struct dirent64 *)(buf + pos);
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0 ||
-			    nameset_has(keep, de->d_name))
-				continue;
-			rel = entry_rel(d, de->d_name);
-			f = rcp_filter_check(c->o.filter, rel,
-			    de->d_type == DT_DIR, d->included, &why);
-			free(rel);
-			if (f != RCP_FILTER_PASS && f != RCP_FILTER_TRAVERSE &&
-			    !c->o.delete_excluded) {
-				report(c, d, de->d_name, "keep",
-				    "excluded, so protected from --delete");
-				continue;
-			}
-			report(c, d, de->d_name, "remove", "not in the source "
-			    "(--delete)");
-			COUNT(c, removed);
-			if (!c->o.dry_run && remove_existing(c, d, de->d_name) != 0)
-				break;
+	rcp_dents_init(&it, fd);
+	while ((n = rcp_dents_next(&it, &de)) > 0) {
+		if (nameset_has(keep, de.name))
+			continue;
+		rel = entry_rel(d, de.name);
+		f = rcp_filter_check(c->o.filter, rel, de.type == DT_DIR,
+		    d->included, &why);
+		free(rel);
+		if (f != RCP_FILTER_PASS && f != RCP_FILTER_TRAVERSE &&
+		    !c->o.delete_excluded) {
+			report(c, d, de.name, "keep",
+			    "excluded, so protected from --delete");
+			continue;
 		}
+		report(c, d, de.name, "remove", "not in the source "
+		    "(--delete)");
+		COUNT(c, removed);
+		if (!c->o.dry_run && remove_existing(c, d, de.name) != 0)
+			break;
 	}
 	if (n < 0)
-		fail_at(c, d->parent, d->dname, 1, "read directory", errno);
-	free(buf);
+		fail_at(c, d->parent, d->dname, 1, "read directory", -n);
+	rcp_dents_release(&it);
 	close(fd);
 }
 

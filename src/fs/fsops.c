@@ -16,26 +16,6 @@
 /* Largest single copy_file_range request: keeps cancel and progress live. */
 #define CFR_STEP (8u << 20)
 
-int
-rcp_fs_write_full(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, c, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (w == 0)
-			return -EIO;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int
 pwrite_full(int fd, const char *p, size_t n, off_t off)
 {

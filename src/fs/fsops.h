@@ -52,7 +52,5 @@ bool rcp_fs_is_sparse(const struct stat *st);
  */
 int rcp_fs_rmtree_at(int dirfd, const char *name, char **cause);
 
-/* write(2) until all n bytes are written.  0 or -errno. */
-int rcp_fs_write_full(int fd, const void *p, size_t n);
 
 #endif

@@ -9,13 +9,12 @@
 
 #include "base/strbuf.h"
 #include "base/util.h"
+#include "fs/dents.h"
 #include "fs/fsops.h"
 #include "fs/meta.h"
 #include "fs/srcfs.h"
 
 #include "base/banned.h"
-
-#define DENTS_BUFSZ (64u << 10)
 
 /* Splits a path (trailing slashes already gone) into dirname and basename. */
 static void
@@ -77,25 +76,16 @@ local_opendir(void *ctx, int dir, const char *name, bool follow, int *out)
 static int
 local_list(void *ctx, int dir, int flags, rcp_src_entry_fn *fn, void *arg)
 {
-	char *buf = rcp_xmalloc(DENTS_BUFSZ);
-	struct dirent64 *de;
-	long n, pos;
-	int r = 0;
+	struct rcp_dents it;
+	struct rcp_dent de;
+	int n;
 
-	while ((n = getdents64(dir, buf, DENTS_BUFSZ)) > 0 && r == 0) {
-		for (pos = 0; pos < n && r == 0; pos += de->d_reclen) {
-			de = (struct dirent64 *)(buf + pos);
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			if (fn(arg, de->d_name, de->d_type) != 0)
-				r = 1;
-		}
-	}
-	if (n < 0)
-		r = -errno;
-	free(buf);
-	return r < 0 ? r : 0;
+	rcp_dents_init(&it, dir);
+	while ((n = rcp_dents_next(&it, &de)) > 0)
+		if (fn(arg, de.name, de.type) != 0)
+			break;
+	rcp_dents_release(&it);
+	return n < 0 ? n : 0;
 }
 
 static int

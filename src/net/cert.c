@@ -8,6 +8,7 @@
 #include <gnutls/x509.h>
 
 #include "base/error.h"
+#include "base/hex.h"
 #include "base/util.h"
 #include "net/cert.h"
 
@@ -75,43 +76,13 @@ rcp_cert_fp(const struct rcp_cert *c)
 void
 rcp_cert_fp_hex(const uint8_t *fp, char out[RCP_CERT_FP_HEXLEN + 1])
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < RCP_CERT_FP_LEN; i++) {
-		out[2 * i] = hex[fp[i] >> 4];
-		out[2 * i + 1] = hex[fp[i] & 15];
-	}
-	out[RCP_CERT_FP_HEXLEN] = '\0';
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	rcp_hex_encode(fp, RCP_CERT_FP_LEN, out);
 }
 
 int
 rcp_cert_fp_parse(const char *hex, uint8_t fp[RCP_CERT_FP_LEN])
 {
-	size_t i;
-	int hi, lo;
-
-	if (strlen(hex) != RCP_CERT_FP_HEXLEN)
-		return RCP_ERR_INVAL;
-	for (i = 0; i < RCP_CERT_FP_LEN; i++) {
-		if ((hi = hexval(hex[2 * i])) < 0 ||
-		    (lo = hexval(hex[2 * i + 1])) < 0)
-			return RCP_ERR_INVAL;
-		fp[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
+	return rcp_hex_decode(hex, fp, RCP_CERT_FP_LEN);
 }
 
 int

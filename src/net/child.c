@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/fdio.h"
 #include "base/util.h"
 #include "net/child.h"
 
@@ -213,26 +214,12 @@ rcp_child_read_line(struct rcp_child *c, char **line, size_t max,
 int
 rcp_child_write(struct rcp_child *c, const void *buf, size_t n)
 {
-	const char *p = buf;
-	ssize_t k;
 	int r = 0;
 
 	pthread_mutex_lock(&c->in_lock);
-	while (n > 0) {
-		if (c->in < 0) {
-			r = RCP_ERR_IO;
-			break;
-		}
-		k = write(c->in, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			r = RCP_ERR_IO;		/* EPIPE: it is gone */
-			break;
-		}
-		p += k;
-		n -= (size_t)k;
-	}
+	/* EPIPE: it is gone. */
+	if (n > 0 && (c->in < 0 || rcp_write_full(c->in, buf, n) != 0))
+		r = RCP_ERR_IO;
 	pthread_mutex_unlock(&c->in_lock);
 	return r;
 }

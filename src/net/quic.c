@@ -38,6 +38,7 @@
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
+#include "base/cond.h"
 #include "base/error.h"
 #include "base/strbuf.h"
 #include "base/util.h"
@@ -853,8 +854,8 @@ conn_alloc(struct rcp_quic_ep *ep, bool server)
 	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&c->lock, &ma);
 	pthread_mutexattr_destroy(&ma);
-	pthread_cond_init(&c->cond, NULL);
-	pthread_cond_init(&c->sendcond, NULL);
+	rcp_cond_init_mono(&c->cond);
+	rcp_cond_init_mono(&c->sendcond);
 	c->state = C_HANDSHAKE;
 	c->next_stream = server ? 1 : 0;
 	ngtcp2_connection_close_error_default(&c->last_error);
@@ -1509,7 +1510,7 @@ ep_new(const struct rcp_quic_config *cfg, bool server, int fd,
 	ep->locallen = sizeof(ep->local);
 	getsockname(fd, (struct sockaddr *)&ep->local, &ep->locallen);
 	pthread_mutex_init(&ep->lock, NULL);
-	pthread_cond_init(&ep->cond, NULL);
+	rcp_cond_init_mono(&ep->cond);
 	atomic_init(&ep->stop, false);
 	ep->txbuf = rcp_xmalloc(UDP_MAX_DGRAM + 2048);
 	ep->rxbuf = rcp_xmalloc(RXBUF);
@@ -1583,30 +1584,17 @@ rcp_quic_ep_addr(struct rcp_quic_ep *ep, struct sockaddr_storage *ss,
 	*len = ep->locallen;
 }
 
-/* Absolute CLOCK_REALTIME deadline timeout_ms from now, for condvars. */
-static void
-deadline(struct timespec *ts, int timeout_ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += timeout_ms / 1000;
-	ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 int
 rcp_quic_accept(struct rcp_quic_ep *ep, int timeout_ms,
     struct rcp_quic_conn **out, char **cause)
 {
-	struct timespec ts;
+	uint64_t dl;
 	int r = 0;
 
-	deadline(&ts, timeout_ms < 0 ? 86400000 : timeout_ms);
+	dl = rcp_deadline_after(timeout_ms < 0 ? 86400000 : timeout_ms);
 	pthread_mutex_lock(&ep->lock);
 	while (ep->nacc == 0 && r == 0)
-		r = pthread_cond_timedwait(&ep->cond, &ep->lock, &ts);
+		r = rcp_cond_wait_until(&ep->cond, &ep->lock, dl);
 	if (ep->nacc == 0) {
 		pthread_mutex_unlock(&ep->lock);
 		*cause = rcp_xasprintf("no pinned QUIC client connected to %s "
@@ -1745,20 +1733,18 @@ rcp_quic_send_owned(struct rcp_quic_conn *c, int64_t stream, uint16_t type,
 {
 	struct seg *h, *b;
 	struct qstream *s;
-	struct timespec ts;
+	uint64_t dl;
 	int r = 0;
 
 	if (len > RCP_PROTO_MAX_FRAME) {
 		free(body);
 		return RCP_ERR_TOOBIG;
 	}
-	if (timeout_ms >= 0)
-		deadline(&ts, timeout_ms);
+	dl = rcp_deadline_after(timeout_ms);
 	pthread_mutex_lock(&c->lock);
 	c->send_waiters++;
 	while (c->state == C_OPEN && c->unacked > SEND_BUDGET && r == 0)
-		r = timeout_ms < 0 ? pthread_cond_wait(&c->sendcond, &c->lock) :
-		    pthread_cond_timedwait(&c->sendcond, &c->lock, &ts);
+		r = rcp_cond_wait_until(&c->sendcond, &c->lock, dl);
 	c->send_waiters--;
 	if (c->state != C_OPEN || (s = stream_find(c, stream)) == NULL ||
 	    s->fin_queued) {
@@ -1830,14 +1816,14 @@ rcp_quic_stream_fin(struct rcp_quic_conn *c, int64_t stream)
 int
 rcp_quic_flush(struct rcp_quic_conn *c, int timeout_ms)
 {
-	struct timespec ts;
+	uint64_t dl;
 	int r = 0;
 
-	deadline(&ts, timeout_ms < 0 ? 86400000 : timeout_ms);
+	dl = rcp_deadline_after(timeout_ms < 0 ? 86400000 : timeout_ms);
 	pthread_mutex_lock(&c->lock);
 	c->send_waiters++;
 	while (c->state == C_OPEN && c->unacked > 0 && r == 0)
-		r = pthread_cond_timedwait(&c->sendcond, &c->lock, &ts);
+		r = rcp_cond_wait_until(&c->sendcond, &c->lock, dl);
 	c->send_waiters--;
 	r = c->unacked == 0 ? 0 : c->state != C_OPEN ? RCP_ERR_IO :
 	    RCP_ERR_TIMEOUT;
@@ -1851,15 +1837,12 @@ rcp_quic_recv(struct rcp_quic_conn *c, struct rcp_quic_msg **out,
 {
 	struct rcp_quic_msg *m;
 	struct qstream *s;
-	struct timespec ts;
+	uint64_t dl = rcp_deadline_after(timeout_ms);
 	int r = 0;
 
-	if (timeout_ms >= 0)
-		deadline(&ts, timeout_ms);
 	pthread_mutex_lock(&c->lock);
 	while (c->inbox == NULL && c->state != C_CLOSED && r == 0)
-		r = timeout_ms < 0 ? pthread_cond_wait(&c->cond, &c->lock) :
-		    pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+		r = rcp_cond_wait_until(&c->cond, &c->lock, dl);
 	if ((m = c->inbox) == NULL) {
 		r = c->state == C_CLOSED ? RCP_ERR_IO : RCP_ERR_TIMEOUT;
 		pthread_mutex_unlock(&c->lock);
@@ -1923,17 +1906,17 @@ void
 rcp_quic_conn_free(struct rcp_quic_conn *c)
 {
 	struct rcp_quic_ep *ep;
-	struct timespec ts;
+	uint64_t dl;
 
 	if (c == NULL)
 		return;
 	ep = c->ep;
 	rcp_quic_close(c, 0);
 	/* Give the loop a moment to send CONNECTION_CLOSE. */
-	deadline(&ts, 1000);
+	dl = rcp_deadline_after(1000);
 	pthread_mutex_lock(&c->lock);
 	while (c->state != C_CLOSED)
-		if (pthread_cond_timedwait(&c->cond, &c->lock, &ts) != 0)
+		if (rcp_cond_wait_until(&c->cond, &c->lock, dl) != 0)
 			break;
 	pthread_mutex_unlock(&c->lock);
 	if (ep->private) {

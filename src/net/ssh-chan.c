@@ -25,6 +25,7 @@
 #include <libssh/libssh.h>
 #include <libssh/callbacks.h>
 
+#include "base/cond.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/strbuf.h"
@@ -97,7 +98,6 @@ session_wait(struct rcp_ssh *s, uint64_t deadline)
 		{ .fd = s->kick[0], .events = POLLIN }
 	};
 	uint64_t now = rcp_now_ns(), until = now + SSH_WAIT_MAX_MS * 1000000ull;
-	struct timespec ts;
 	char drain[16];
 
 	if (deadline != 0 && deadline < until)
@@ -120,16 +120,8 @@ session_wait(struct rcp_ssh *s, uint64_t deadline)
 			pthread_cond_broadcast(&s->progress);
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	until -= now;
-	ts.tv_sec += (time_t)(until / 1000000000u);
-	ts.tv_nsec += (long)(until % 1000000000u);
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
 	s->waiters++;
-	pthread_cond_timedwait(&s->progress, &s->lock, &ts);
+	rcp_cond_wait_until(&s->progress, &s->lock, until);
 	s->waiters--;
 }
 

@@ -20,6 +20,7 @@
 #include <libssh/libssh.h>
 #include <libssh/callbacks.h>
 
+#include "base/cond.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/strbuf.h"
@@ -424,17 +425,13 @@ rcp_ssh_connect(const struct rcp_ssh_target *t, const struct rcp_ssh_opts *o,
 {
 	struct ssh_capture cap = { .log = o->log, .tried = RCP_BUF_INIT };
 	struct ssh_logscope sc;
-	pthread_condattr_t ca;
 	struct rcp_ssh *s;
 	int r;
 
 	pthread_once(&ssh_once, ssh_global_init);
 	s = rcp_xcalloc(1, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->progress, &ca);
-	pthread_condattr_destroy(&ca);
+	rcp_cond_init_mono(&s->progress);
 	s->host = rcp_xstrdup(t->host);
 	s->fd = s->kick[0] = s->kick[1] = -1;
 	if (o->log != NULL)

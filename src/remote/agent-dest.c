@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/cond.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -156,17 +157,10 @@ static void *
 progress_main(void *arg)
 {
 	struct progress_pump *p = arg;
-	struct timespec ts;
 
 	pthread_mutex_lock(&p->lock);
 	while (!p->done) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 500000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+		rcp_cond_wait_ms(&p->cond, &p->lock, 500);
 		/* Without its source a copy can only pile up errors: stop. */
 		if (!p->done && p->lost == NULL &&
 		    rcp_quic_conn_error(p->peer) != NULL) {
@@ -246,7 +240,7 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	pump.peer = peer;
 	pump.copy = copy;
 	pthread_mutex_init(&pump.lock, NULL);
-	pthread_cond_init(&pump.cond, NULL);
+	rcp_cond_init_mono(&pump.cond);
 	pumping = pthread_create(&th, NULL, progress_main, &pump) == 0;
 	r = rcp_copy_run(copy, (const char *const *)srcs, n, dst, &why);
 	if (pumping) {

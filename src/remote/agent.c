@@ -21,12 +21,13 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/fdio.h"
+#include "base/hex.h"
 #include "base/log.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "engine/copy.h"
 #include "engine/progress.h"
-#include "fs/fsops.h"
 #include "net/proto.h"
 #include "net/wire.h"
 #include "remote/agent-int.h"
@@ -110,22 +111,6 @@ fail:
 	return RCP_ERR_PROTO;
 }
 
-static int
-hex_decode(const char *hex, uint8_t *out, size_t n)
-{
-	size_t i;
-	unsigned v;
-
-	if (strlen(hex) != 2 * n)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	return 0;
-}
-
 /* Parses "RCP1 master=ADDR fp=HEX token=HEX". */
 static int
 parse_secrets(char *line, struct sockaddr_storage *addr, socklen_t *alen,
@@ -145,7 +130,7 @@ parse_secrets(char *line, struct sockaddr_storage *addr, socklen_t *alen,
 		    rcp_cert_fp_parse(w + 3, fp) == 0)
 			have |= 2;
 		else if (strncmp(w, "token=", 6) == 0 &&
-		    hex_decode(w + 6, token, RCP_TOKEN_LEN) == 0)
+		    rcp_hex_decode(w + 6, token, RCP_TOKEN_LEN) == 0)
 			have |= 4;
 		/* Unknown words are for newer agents: ignored. */
 	}
@@ -522,7 +507,7 @@ rcp_agent_run(const struct rcp_agent_opts *opts)
 	out = rcp_xasprintf("%s proto=%d version=%s fp=%s pid=%ld start=%s\n",
 	    RCP_AGENT_HELLO_TAG, RCP_PROTO_VERSION, PACKAGE_VERSION, hex,
 	    (long)getpid(), start);
-	if (rcp_fs_write_full(o.out_fd, out, strlen(out)) != 0) {
+	if (rcp_write_full(o.out_fd, out, strlen(out)) != 0) {
 		free(out);
 		cause = rcp_xstrdup("cannot write to the master's channel");
 		goto fail;

@@ -19,6 +19,7 @@
 #include <gnutls/gnutls.h>
 
 #include "base/error.h"
+#include "base/hex.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "net/ssh.h"
@@ -81,7 +82,7 @@ rcp_deploy_rcpd(struct rcp_ssh *ssh, char **path, char **cause)
 	struct rcp_ssh_run_io io;
 	uint8_t *bin = NULL, sum[32];
 	char hex[65], *dir = self_dir(), *local = NULL, *cmd = NULL, *err = NULL;
-	size_t len = 0, i;
+	size_t len = 0;
 	int r;
 
 	if (dir == NULL) {
@@ -97,8 +98,7 @@ rcp_deploy_rcpd(struct rcp_ssh *ssh, char **path, char **cause)
 		goto out;
 	}
 	gnutls_hash_fast(GNUTLS_DIG_SHA256, bin, len, sum);
-	for (i = 0; i < sizeof(sum); i++)
-		snprintf(hex + 2 * i, 3, "%02x", sum[i]);
+	rcp_hex_encode(sum, sizeof(sum), hex);
 	cmd = rcp_xasprintf("set -e; umask 077; d=\"$HOME/.cache/rcp/bin\"; "
 	    "mkdir -p \"$d\"; t=\"$d/.rcpd-%s.$$\"; cat > \"$t\"; "
 	    "s=$(sha256sum \"$t\" | cut -d' ' -f1); if [ \"$s\" != %s ]; "

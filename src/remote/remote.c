@@ -23,7 +23,9 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
+#include "base/cond.h"
 #include "base/error.h"
+#include "base/hex.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "net/child.h"
@@ -311,7 +313,6 @@ agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
 	char *addr, *line = NULL, *err, version[64];
 	unsigned proto = 0;
 	socklen_t len;
-	size_t i;
 	int rv;
 
 	if ((rv = agent_spawn(r, a, cause)) != 0)
@@ -360,8 +361,7 @@ agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
 	rcp_quic_ep_addr(a->h->ep, &ss, &len);
 	addr = rcp_udp_addr_str((struct sockaddr *)&ss);
 	rcp_cert_fp_hex(rcp_cert_fp(r->cert), hex);
-	for (i = 0; i < RCP_TOKEN_LEN; i++)
-		snprintf(tok + 2 * i, 3, "%02x", r->token[i]);
+	rcp_hex_encode(r->token, RCP_TOKEN_LEN, tok);
 	line = rcp_xasprintf("%s master=%s fp=%s token=%s\n",
 	    RCP_AGENT_SECRETS_TAG, addr, hex, tok);
 	free(addr);
@@ -545,14 +545,14 @@ agent_accept(struct rcp_remote *r, struct rhost *h, struct ragent *only,
 static int
 wait_listening(struct rcp_remote *r, struct ragent *src, char **cause)
 {
-	struct timespec ts;
+	/* Whole seconds, one more than the start-up timeout's. */
+	uint64_t dl = rcp_now_ns() +
+	    (uint64_t)(r->o.startup_timeout_ms / 1000 + 1) * 1000000000u;
 	int rv = 0;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += r->o.startup_timeout_ms / 1000 + 1;
 	pthread_mutex_lock(&src->lock);
 	while (src->listen_addr == NULL && src->dead == NULL && rv == 0)
-		rv = pthread_cond_timedwait(&src->cond, &src->lock, &ts);
+		rv = rcp_cond_wait_until(&src->cond, &src->lock, dl);
 	if (src->listen_addr == NULL) {
 		*cause = rcp_xasprintf("the source agent did not say where it "
 		    "listens%s%s", src->dead ? ": " : "",
@@ -739,7 +739,7 @@ rcp_remote_start(const struct rcp_remote_opts *o, const char *src_host,
 		    RCP_ROLE_DESTINATION;
 		r->agents[i].exit_status = -1;
 		pthread_mutex_init(&r->agents[i].lock, NULL);
-		pthread_cond_init(&r->agents[i].cond, NULL);
+		rcp_cond_init_mono(&r->agents[i].cond);
 	}
 	gnutls_rnd(GNUTLS_RND_KEY, r->token, sizeof(r->token));
 	if ((rv = rcp_cert_new(&r->cert, cause)) != 0)
@@ -777,7 +777,7 @@ rcp_remote_request(struct rcp_remote *r, int role, uint16_t type,
 	struct ragent *a = agent_of(r, role);
 	struct rcp_quic_msg *m, **pp;
 	struct rcp_wire_cursor cur;
-	struct timespec ts;
+	uint64_t dl;
 	uint32_t id = atomic_fetch_add(&r->next_id, 1), code;
 	char *text = NULL;
 	int rv = 0;
@@ -795,13 +795,7 @@ rcp_remote_request(struct rcp_remote *r, int role, uint16_t type,
 		pthread_mutex_unlock(&a->lock);
 		return rv;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	dl = rcp_deadline_after(timeout_ms);
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
 		for (pp = &a->replies; (m = *pp) != NULL; pp = &m->next)
@@ -823,7 +817,7 @@ rcp_remote_request(struct rcp_remote *r, int role, uint16_t type,
 			pthread_mutex_unlock(&a->lock);
 			return RCP_ERR_TIMEOUT;
 		}
-		rv = pthread_cond_timedwait(&a->cond, &a->lock, &ts);
+		rv = rcp_cond_wait_until(&a->cond, &a->lock, dl);
 	}
 	pthread_mutex_unlock(&a->lock);
 	if (m->f.type == RCP_MSG_ERROR) {
@@ -870,8 +864,8 @@ finish_one(struct rcp_remote *r, struct ragent *a,
 {
 	struct rcp_quic_msg *m = NULL;
 	struct rcp_wire_cursor c;
-	struct timespec ts;
 	uint32_t status = 1;
+	uint64_t dl;
 	int rv, w = 0;
 
 	memset(s, 0, sizeof(*s));
@@ -891,11 +885,10 @@ finish_one(struct rcp_remote *r, struct ragent *a,
 		rcp_quic_msg_free(m);
 	}
 	/* The process should exit now; collect its status. */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 5;
+	dl = rcp_deadline_after(5000);
 	pthread_mutex_lock(&a->lock);
 	while (!a->exited && w == 0)
-		w = pthread_cond_timedwait(&a->cond, &a->lock, &ts);
+		w = rcp_cond_wait_until(&a->cond, &a->lock, dl);
 	s->exit_status = a->exit_status;
 	pthread_mutex_unlock(&a->lock);
 	if (rv == 0 && s->status != 0) {
@@ -974,21 +967,12 @@ kill_agent(struct rcp_remote *r, struct ragent *a)
 static bool
 exited_by(struct ragent *a, uint64_t deadline)
 {
-	struct timespec ts;
 	bool done;
 
 	pthread_mutex_lock(&a->lock);
 	while (!(done = a->exited || !a->errreader_started) &&
-	    !rcp_deadline_passed(deadline)) {
-		/* Short steps: this condvar's clock is the wall clock. */
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&a->cond, &a->lock, &ts);
-	}
+	    rcp_cond_wait_until(&a->cond, &a->lock, deadline) == 0)
+		;
 	pthread_mutex_unlock(&a->lock);
 	return done;
 }

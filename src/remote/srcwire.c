@@ -12,6 +12,7 @@
 
 #include "base/error.h"
 #include "base/util.h"
+#include "fs/dents.h"
 #include "fs/fsops.h"
 #include "remote/srcwire.h"
 
@@ -21,7 +22,6 @@
 #define LIST_BATCH (1u << 20)
 /* A LIST reply's header: u8 more, u32 count. */
 #define LIST_HDR 5
-#define DENTS_BUFSZ (64u << 10)
 /* A stat on the wire: 3 u32, 3 (u64 s, u32 ns), 4 u64... see stat_at. */
 #define STAT_WIRE_LEN	96
 
@@ -189,50 +189,41 @@ rcp_srcwire_list(int fd, bool all, struct rcp_buf *out, bool *more,
     rcp_srcwire_dir_fn *dirfn, void *arg)
 {
 	struct rcp_buf ents = RCP_BUF_INIT;
-	struct dirent64 *de;
-	char *buf;
+	struct rcp_dents it;
+	struct rcp_dent de;
 	uint32_t count = 0;
-	long n = 0, pos;
-	off_t resume = 0;
+	int64_t resume = 0;
+	int n = 0;
 
 	rcp_wire_put_u8(&ents, 0);		/* more, filled in at the end */
 	rcp_wire_put_u32(&ents, 0);		/* count, likewise */
-	buf = rcp_xmalloc(DENTS_BUFSZ);
 	/*
 	 * One directory is listed by one destination worker, a batch at a
 	 * time: the fd's offset carries on.  Stop at a batch's end, and
-	 * rewind to the entry after the last one sent.
+	 * rewind to the entry after the last one sent (getdents64 may have
+	 * read past it into the buffer).
 	 */
+	rcp_dents_init(&it, fd);
 	while (ents.len - LIST_HDR < LIST_BATCH) {
-		if ((n = getdents64(fd, buf, DENTS_BUFSZ)) <= 0)
+		if ((n = rcp_dents_next(&it, &de)) <= 0)
 			break;
-		for (pos = 0; pos < n; pos += de->d_reclen) {
-			de = (struct dirent64 *)(buf + pos);
-			if (ents.len - LIST_HDR >= LIST_BATCH) {
-				lseek(fd, resume, SEEK_SET);
-				goto done;
-			}
-			resume = de->d_off;
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			rcp_wire_put_str(&ents, de->d_name);
-			rcp_wire_put_u8(&ents, de->d_type);
-			if (all && (de->d_type == DT_REG ||
-			    de->d_type == DT_UNKNOWN))
-				put_inline(&ents, fd, de->d_name);
-			else
-				rcp_wire_put_u8(&ents, 0);
-			if (dirfn != NULL && de->d_type == DT_DIR)
-				dirfn(arg, de->d_name);
-			count++;
-		}
+		resume = de.off;
+		rcp_wire_put_str(&ents, de.name);
+		rcp_wire_put_u8(&ents, de.type);
+		if (all && (de.type == DT_REG || de.type == DT_UNKNOWN))
+			put_inline(&ents, fd, de.name);
+		else
+			rcp_wire_put_u8(&ents, 0);
+		if (dirfn != NULL && de.type == DT_DIR)
+			dirfn(arg, de.name);
+		count++;
 	}
-done:
-	free(buf);
+	rcp_dents_release(&it);
+	if (n > 0)
+		lseek(fd, (off_t)resume, SEEK_SET);
 	if (n < 0) {
 		rcp_buf_release(&ents);
-		return -errno;
+		return n;
 	}
 	/* more: the batch filled up; the next LIST goes on from here. */
 	*more = ents.len - LIST_HDR >= LIST_BATCH;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/fdio.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "workers/journal.h"
@@ -69,24 +70,6 @@ rcp_journal_load(const char *path, rcp_journal_fn *fn, void *arg,
 	return 0;
 }
 
-/* Writes all of b to fd.  Returns 0 or -errno. */
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Opens path for appending; ends a torn last line so records stay lines. */
 static int
 open_append(const char *path, int *fdp, uint64_t *sizep, char **cause)
@@ -107,7 +90,7 @@ open_append(const char *path, int *fdp, uint64_t *sizep, char **cause)
 	if (st.st_size > 0) {
 		int rfd = open(path, O_RDONLY | O_CLOEXEC);
 		if (rfd >= 0 && pread(rfd, &last, 1, st.st_size - 1) == 1 &&
-		    last != '\n' && write_all(fd, "\n", 1) == 0)
+		    last != '\n' && rcp_write_full(fd, "\n", 1) == 0)
 			(*sizep)++;
 		if (rfd >= 0)
 			close(rfd);
@@ -169,7 +152,7 @@ rcp_journal_append(struct rcp_journal *jl, json_t *const *recs, size_t n,
 
 	encode(&b, recs, n);
 	pthread_mutex_lock(&jl->lock);
-	if ((e = write_all(jl->fd, b.data, b.len)) != 0 ||
+	if ((e = rcp_write_full(jl->fd, b.data, b.len)) != 0 ||
 	    (fdatasync(jl->fd) != 0 && (e = -errno) != 0)) {
 		*cause = rcp_xasprintf("cannot write journal '%s': %s",
 		    jl->path, strerror(-e));
@@ -218,7 +201,7 @@ rcp_journal_rewrite(struct rcp_journal *jl, json_t *const *recs, size_t n,
 	/* O_APPEND: after the rename this fd is the journal's. */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
 	    0600);
-	if (fd < 0 || (e = write_all(fd, b.data, b.len)) != 0 ||
+	if (fd < 0 || (e = rcp_write_full(fd, b.data, b.len)) != 0 ||
 	    fsync(fd) != 0) {
 		e = e != 0 ? e : -errno;
 		*cause = rcp_xasprintf("cannot write '%s': %s", tmp,

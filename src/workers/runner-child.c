@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/fdio.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "control/ctlproto.h"
@@ -41,22 +42,14 @@ static void
 child_send(const struct cjob *cj, json_t *msg)
 {
 	struct rcp_buf b = RCP_BUF_INIT;
-	size_t off = 0;
-	ssize_t n;
 
 	if (cj != NULL && cj->id != 0)
 		json_object_set_new(msg, "j", json_integer(cj->id));
 	rcp_ctl_encode(&b, msg);
 	json_decref(msg);
 	pthread_mutex_lock(&child_out_lock);
-	while (off < b.len) {
-		n = write(CHILD_FD, b.data + off, b.len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;	/* the master is gone; PDEATHSIG follows */
-		off += (size_t)n;
-	}
+	/* A failure means the master is gone; PDEATHSIG follows. */
+	(void)rcp_write_full(CHILD_FD, b.data, b.len);
 	pthread_mutex_unlock(&child_out_lock);
 	rcp_buf_release(&b);
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/cond.h"
 #include "base/error.h"
 #include "base/util.h"
 #include "engine/copy.h"
@@ -180,17 +181,9 @@ fail:
 static void
 watch_copy(struct local *l)
 {
-	struct timespec ts;
-
 	pthread_mutex_lock(&l->lock);
 	while (!l->done) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += RCP_RUNNER_TICK_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&l->cond, &l->lock, &ts);
+		rcp_cond_wait_ms(&l->cond, &l->lock, RCP_RUNNER_TICK_MS);
 		if (l->done)
 			break;
 		pthread_mutex_unlock(&l->lock);
@@ -230,7 +223,6 @@ runner_local_run(struct rcp_runner *r, char **cause)
 	const struct rcp_runner_spec *spec = r->spec;
 	struct rcp_filter *filter = NULL;
 	struct rcp_copy_opts o = spec->opts->o;
-	pthread_condattr_t ca;
 	pthread_t copy_thread, scan_thread;
 	bool scanning = false, remote = spec_remote(spec, spec->nsrcs + 1);
 	struct local l;
@@ -276,10 +268,7 @@ runner_local_run(struct rcp_runner *r, char **cause)
 	} else
 		l.copy = rcp_copy_new(&o, &l.log);
 	pthread_mutex_init(&l.lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&l.cond, &ca);
-	pthread_condattr_destroy(&ca);
+	rcp_cond_init_mono(&l.cond);
 
 	pthread_mutex_lock(&r->lock);
 	r->copy = l.copy;

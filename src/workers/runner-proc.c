@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/fdio.h"
 #include "base/util.h"
 #include "control/ctlproto.h"
 #include "workers/runner.h"
@@ -105,9 +106,8 @@ spec_memfd(const struct rcp_runner_spec *spec, char **cause)
 {
 	json_t *o = runner_spec_json(spec);
 	char *s;
-	size_t off = 0, len;
-	ssize_t n;
-	int fd;
+	size_t len;
+	int fd, r;
 
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
@@ -124,10 +124,10 @@ spec_memfd(const struct rcp_runner_spec *spec, char **cause)
 		free(s);
 		return RCP_ERR_IO;
 	}
-	while (off < len && (n = write(fd, s + off, len - off)) > 0)
-		off += (size_t)n;
+	if ((r = rcp_write_full(fd, s, len)) != 0)
+		errno = -r;
 	free(s);
-	if (off < len || lseek(fd, 0, SEEK_SET) != 0) {
+	if (r != 0 || lseek(fd, 0, SEEK_SET) != 0) {
 		*cause = rcp_xasprintf("cannot write the job for its process: "
 		    "%s", strerror(errno));
 		close(fd);

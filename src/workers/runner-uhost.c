@@ -16,7 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/cond.h"
 #include "base/error.h"
+#include "base/fdio.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "control/ctlproto.h"
@@ -62,14 +64,10 @@ struct rcp_uhosts *
 rcp_uhosts_new(uint64_t idle_ns)
 {
 	struct rcp_uhosts *hs = rcp_xcalloc(1, sizeof(*hs));
-	pthread_condattr_t ca;
 
 	hs->idle_ns = idle_ns;
 	pthread_mutex_init(&hs->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&hs->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	rcp_cond_init_mono(&hs->cond);
 	return hs;
 }
 
@@ -77,18 +75,7 @@ rcp_uhosts_new(uint64_t idle_ns)
 static bool
 write_all(int fd, const struct rcp_buf *b)
 {
-	size_t off = 0;
-	ssize_t n;
-
-	while (off < b->len) {
-		n = write(fd, b->data + off, b->len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		off += (size_t)n;
-	}
-	return true;
+	return rcp_write_full(fd, b->data, b->len) == 0;
 }
 
 static bool
@@ -222,7 +209,6 @@ runner_uhost_run(struct rcp_uhosts *hs, struct rcp_runner *r, char **cause)
 	const struct rcp_runner_spec *spec = r->spec;
 	struct hjob *hj, **pp;
 	struct uhost *u;
-	struct timespec ts;
 	uint64_t cancel_ns = 0;
 	bool killed = false;
 	json_t *m;
@@ -248,13 +234,7 @@ runner_uhost_run(struct rcp_uhosts *hs, struct rcp_runner *r, char **cause)
 	if (!send_msg(u->cmd_fd, m))
 		kill(u->pid, SIGKILL);	/* the reader will say it died */
 	while (!hj->cs.ended && !u->dead) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += 100 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&hs->cond, &hs->lock, &ts);
+		rcp_cond_wait_ms(&hs->cond, &hs->lock, 100);
 		if (cancel_ns == 0 && rcp_runner_canceled(r)) {
 			send_msg(u->cmd_fd, json_pack("{s:s,s:I}", "t",
 			    "cancel", "j", (json_int_t)hj->id));

@@ -102,8 +102,12 @@ main(int argc, char **argv)
 		return 1;
 	test_error_register();
 	test_util_register();
+	test_fdio_register();
+	test_cond_register();
+	test_hex_register();
 	test_glob_register();
 	test_filter_register();
+	test_dents_register();
 	test_meta_register();
 	test_throttle_register();
 	test_copy_register();

@@ -9,8 +9,12 @@
 
 void test_error_register(void);
 void test_util_register(void);
+void test_fdio_register(void);
+void test_cond_register(void);
+void test_hex_register(void);
 void test_glob_register(void);
 void test_filter_register(void);
+void test_dents_register(void);
 void test_meta_register(void);
 void test_throttle_register(void);
 void test_copy_register(void);
