@@ -252,6 +252,10 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	}
 	send_progress(a, copy);
 	rcp_copy_stats(copy, &st);
+	/* Lost before the pump looked: the errors it caused are not ours. */
+	if (pump.lost == NULL && rcp_quic_conn_error(peer) != NULL)
+		pump.lost = rcp_xasprintf("lost the source agent: %s",
+		    rcp_quic_conn_error(peer));
 	if (pump.lost != NULL) {
 		free(why);
 		why = pump.lost;

@@ -138,11 +138,20 @@ decode_done(struct rcp_quic_msg *m, struct rcp_remotecopy_result *res,
  * *answered is true if the destination finished it (even with an error)
  * and both agents are still there, so r can serve another copy.
  */
+/* A host of the run as messages name it. */
+static const char *
+host_name(const char *h)
+{
+	return h[0] != '\0' ? h : "localhost";
+}
+
 static int
 copy_on(struct rcp_remotecopy *rc, struct rcp_remote *r,
     struct rcp_remotecopy_result *res, bool *answered, char **cause)
 {
+	static const char LOST[] = "lost the source agent: ";
 	struct rcp_quic_msg *m = NULL;
+	const char *why;
 	char *c2 = NULL;
 	int rv;
 
@@ -170,6 +179,23 @@ copy_on(struct rcp_remotecopy *rc, struct rcp_remote *r,
 	}
 	rv = decode_done(m, res, answered, cause);
 	rcp_quic_msg_free(m);
+	if (rv == RCP_ERR_GONE) {
+		/*
+		 * The destination lost the source: it is not there to be
+		 * asked for a summary, so the run ends without one (its agent
+		 * is killed if it does not exit).
+		 */
+		*answered = false;
+		c2 = *cause;
+		why = c2 != NULL ? c2 : "";
+		if (strncmp(why, LOST, strlen(LOST)) == 0)
+			why += strlen(LOST);
+		*cause = rcp_xasprintf("lost the source agent on '%s' (seen by "
+		    "the destination on '%s')%s%s", host_name(rc->src_host),
+		    host_name(rc->dst_host), *why != '\0' ? ": " : "", why);
+		free(c2);
+		return rv;
+	}
 	if (rv != 0 && (c2 = rcp_remote_dead(r, RCP_ROLE_SOURCE)) != NULL) {
 		/* Name what died, not just what the destination saw. */
 		free(*cause);
