@@ -153,6 +153,46 @@ json_t *rcp_ctl_error(const json_t *id, int code, const char *fmt, ...)
  */
 int rcp_ctl_reply_parse(const json_t *msg, json_t **result, char **message);
 
+/* What a member must be (rcp_ctl_member). */
+enum rcp_ctl_kind {
+	RCP_CTL_K_NUMBER,	/* an integer or a real */
+	RCP_CTL_K_INTEGER,
+	RCP_CTL_K_STRING,
+	RCP_CTL_K_STRINGS,	/* an array of strings */
+	RCP_CTL_K_BOOL,
+	RCP_CTL_K_OBJECT,
+	RCP_CTL_K_ARRAY,
+	RCP_CTL_K_ID,		/* a job id: an integer above 0 */
+	RCP_CTL_K_STATE		/* a job state's name */
+};
+
+/*
+ * Returns NULL if v is of kind, else what is wrong with it ("is not a
+ * number"; static), for an error that names the member.
+ */
+const char *rcp_ctl_wrong(const json_t *v, enum rcp_ctl_kind kind);
+/*
+ * Looks up member key of obj (an object, or NULL; then nothing is there).
+ * Returns 1 with *out (borrowed from obj; out may be NULL) if it is there
+ * and of kind; 0 if it is absent or null; -1 if it is of another kind, with
+ * *problem (problem may be NULL) as rcp_ctl_wrong says.
+ */
+int rcp_ctl_member(const json_t *obj, const char *key, enum rcp_ctl_kind kind,
+    const json_t **out, const char **problem);
+
+/*
+ * The values of members of messages and records rcp wrote itself (a job
+ * journal, a child's reports), where a member that is absent, null or of
+ * the wrong type reads as the default: 0, false, or def.  A request from a
+ * client goes through the checked getters below instead.
+ */
+double rcp_ctl_num(const json_t *obj, const char *key);	/* a number */
+int64_t rcp_ctl_int(const json_t *obj, const char *key);	/* an integer */
+uint64_t rcp_ctl_u64(const json_t *obj, const char *key);	/* one >= 0 */
+bool rcp_ctl_true(const json_t *obj, const char *key);	/* true */
+/* A string member; borrowed from obj. */
+const char *rcp_ctl_str(const json_t *obj, const char *key, const char *def);
+
 /*
  * Typed access to a member of a request.  Each returns 0 if the member is
  * absent or null (the output untouched), 1 if it was read, or

@@ -209,6 +209,58 @@ test_members(void)
 	json_decref(o);
 }
 
+/* One lookup for all: absent, null, wrong type and right type stay apart. */
+static void
+test_kinds(void)
+{
+	json_t *o = json_pack("{s:i,s:i,s:f,s:s,s:s,s:b,s:n,s:[s,s],s:[s,i]}",
+	    "id", 7, "neg", -3, "real", 1.5, "s", "x", "state", "running",
+	    "t", 1, "nil", "sv", "a", "b", "mixed", "a", 1);
+	const json_t *v = NULL;
+	const char *problem = NULL;
+
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "id", RCP_CTL_K_ID, &v, NULL), 1);
+	CU_ASSERT_PTR_EQUAL(v, json_object_get(o, "id"));
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "neg", RCP_CTL_K_ID, NULL,
+	    &problem), -1);
+	CU_ASSERT_STRING_EQUAL(problem, "is not a job id");
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "nope", RCP_CTL_K_ID, NULL,
+	    NULL), 0);
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "nil", RCP_CTL_K_STRING, NULL,
+	    NULL), 0);
+	CU_ASSERT_EQUAL(rcp_ctl_member(NULL, "id", RCP_CTL_K_ID, NULL,
+	    NULL), 0);
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "real", RCP_CTL_K_NUMBER, NULL,
+	    NULL), 1);
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "real", RCP_CTL_K_INTEGER, NULL,
+	    NULL), -1);
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "state", RCP_CTL_K_STATE, NULL,
+	    NULL), 1);
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "s", RCP_CTL_K_STATE, NULL,
+	    &problem), -1);
+	CU_ASSERT_STRING_EQUAL(problem, "is not a job state");
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "sv", RCP_CTL_K_STRINGS, NULL,
+	    NULL), 1);
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "mixed", RCP_CTL_K_STRINGS, NULL,
+	    NULL), -1);
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "t", RCP_CTL_K_BOOL, NULL, NULL), 1);
+
+	/* The lenient readers: wrong or absent reads as the default. */
+	CU_ASSERT_EQUAL(rcp_ctl_int(o, "neg"), -3);
+	CU_ASSERT_EQUAL(rcp_ctl_u64(o, "neg"), 0);
+	CU_ASSERT_EQUAL(rcp_ctl_u64(o, "id"), 7);
+	CU_ASSERT_EQUAL(rcp_ctl_int(o, "real"), 0);
+	CU_ASSERT_DOUBLE_EQUAL(rcp_ctl_num(o, "real"), 1.5, 1e-9);
+	CU_ASSERT_DOUBLE_EQUAL(rcp_ctl_num(o, "id"), 7, 1e-9);
+	CU_ASSERT_DOUBLE_EQUAL(rcp_ctl_num(o, "s"), 0, 1e-9);
+	CU_ASSERT_TRUE(rcp_ctl_true(o, "t"));
+	CU_ASSERT_FALSE(rcp_ctl_true(o, "id"));
+	CU_ASSERT_STRING_EQUAL(rcp_ctl_str(o, "s", "-"), "x");
+	CU_ASSERT_STRING_EQUAL(rcp_ctl_str(o, "id", "-"), "-");
+	CU_ASSERT_PTR_NULL(rcp_ctl_str(o, "nope", NULL));
+	json_decref(o);
+}
+
 static void
 test_socket_dir(void)
 {
@@ -259,6 +311,7 @@ test_ctlproto_register(void)
 		{ "replies", test_replies },
 		{ "names", test_names },
 		{ "members", test_members },
+		{ "kinds", test_kinds },
 		{ "socket_dir", test_socket_dir },
 		{ NULL, NULL }
 	};
