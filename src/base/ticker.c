@@ -1,0 +1,92 @@
+/*
+ * ticker.c: a periodic call on its own thread (ticker.h).  The wait is on
+ * a condition variable bound to the monotonic clock, so a change of the
+ * wall clock neither stalls nor hurries it, and stop wakes it at once.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "base/ticker.h"
+#include "base/util.h"
+
+#include "base/banned.h"
+
+struct rcp_ticker {
+	pthread_t	 thread;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;		/* on CLOCK_MONOTONIC */
+	bool		 stop;		/* requires lock */
+	uint64_t	 period_ns;
+	void		(*fn)(void *);
+	void		*arg;
+};
+
+static void *
+ticker_main(void *arg)
+{
+	struct rcp_ticker *t = arg;
+	struct timespec ts;
+	uint64_t deadline;
+
+	pthread_mutex_lock(&t->lock);
+	while (!t->stop) {
+		deadline = rcp_now_ns() + t->period_ns;
+		ts.tv_sec = (time_t)(deadline / 1000000000u);
+		ts.tv_nsec = (long)(deadline % 1000000000u);
+		/* Until the deadline, whatever wakes the wait early. */
+		while (!t->stop && rcp_now_ns() < deadline)
+			pthread_cond_timedwait(&t->cond, &t->lock, &ts);
+		if (t->stop)
+			break;
+		pthread_mutex_unlock(&t->lock);
+		t->fn(t->arg);
+		pthread_mutex_lock(&t->lock);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
+}
+
+rcp_ticker *
+rcp_ticker_start(uint64_t period_ns, void (*fn)(void *), void *arg)
+{
+	struct rcp_ticker *t = rcp_xcalloc(1, sizeof(*t));
+	pthread_condattr_t ca;
+
+	t->period_ns = period_ns;
+	t->fn = fn;
+	t->arg = arg;
+	pthread_mutex_init(&t->lock, NULL);
+	/* Local until base/util.h has a monotonic condvar helper. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&t->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&t->thread, NULL, ticker_main, t) != 0) {
+		pthread_cond_destroy(&t->cond);
+		pthread_mutex_destroy(&t->lock);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void
+rcp_ticker_stop(rcp_ticker *t)
+{
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&t->lock);
+	t->stop = true;
+	pthread_cond_broadcast(&t->cond);
+	pthread_mutex_unlock(&t->lock);
+	pthread_join(t->thread, NULL);
+	pthread_cond_destroy(&t->cond);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
