@@ -627,14 +627,35 @@ rcp_ctl_shown_string(const char *s)
 	return v != NULL ? v : json_string("?");
 }
 
+bool
+rcp_ctl_path_needs_b64(const char *path)
+{
+	char *shown = rcp_escape(path);
+	bool b64 = strcmp(shown, path) != 0;
+
+	free(shown);
+	return b64;
+}
+
+/* The display form of path as a JSON string; always valid UTF-8. */
+static json_t *
+shown_path(const char *path)
+{
+	char *shown = rcp_escape(path);
+	json_t *v = json_string(shown);
+
+	free(shown);
+	return v;
+}
+
 void
 rcp_ctl_set_path(json_t *obj, const char *key, const char *path)
 {
 	char *bk = b64_key(key);
 
-	json_object_set_new(obj, key, path != NULL ?
-	    rcp_ctl_shown_string(path) : json_null());
-	if (path != NULL && !rcp_utf8_valid(path, strlen(path)))
+	json_object_set_new(obj, key, path != NULL ? shown_path(path) :
+	    json_null());
+	if (path != NULL && rcp_ctl_path_needs_b64(path))
 		json_object_set_new(obj, bk, b64_string(path));
 	else
 		json_object_del(obj, bk);
@@ -650,8 +671,8 @@ rcp_ctl_set_pathv(json_t *obj, const char *key, const char *const *paths,
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		json_array_append_new(shown, rcp_ctl_shown_string(paths[i]));
-		if (b64 == NULL && !rcp_utf8_valid(paths[i], strlen(paths[i])))
+		json_array_append_new(shown, shown_path(paths[i]));
+		if (b64 == NULL && rcp_ctl_path_needs_b64(paths[i]))
 			b64 = json_array();
 	}
 	for (i = 0; b64 != NULL && i < n; i++)

@@ -214,10 +214,13 @@ int rcp_ctl_get_strv(const json_t *obj, const char *key, size_t max,
     size_t maxlen, const char ***out, size_t *n, char **cause);
 
 /*
- * File names are bytes; JSON strings are UTF-8.  A path member "key" that
- * is not valid UTF-8 travels as "key_b64", its bytes in base64 (RFC 4648),
- * while "key" holds a display form (see rcp_escape).  For an array
- * ("sources"), "sources_b64" holds every item in base64.
+ * File names are bytes; JSON strings are UTF-8.  The rule, for the control
+ * protocol and for rcmp's output alike: a path or name member "key" holds
+ * the display form of the bytes (rcp_escape: valid UTF-8 kept, a backslash
+ * as \\, other bytes and control characters as \xNN); when that is not the
+ * bytes themselves, "key_b64" holds the bytes in base64 (RFC 4648).  For
+ * an array ("sources"), "sources_b64" holds every item in base64 when one
+ * item needs it.  A reader takes key_b64 if present, else key.
  *
  * rcp_ctl_get_path reads key_b64 if present, else key; *out is a new
  * string (caller frees).  Returns as rcp_ctl_get_str; an empty path, one
@@ -230,9 +233,11 @@ int rcp_ctl_get_pathv(const json_t *obj, const char *key, size_t max,
     size_t maxlen, char ***out, size_t *n, char **cause);
 /* A JSON string of s, or of its display form if s is not UTF-8. */
 json_t *rcp_ctl_shown_string(const char *s);
+/* Returns whether path needs key_b64 under the rule above. */
+bool rcp_ctl_path_needs_b64(const char *path);
 /*
- * Sets key to path (and key_b64 to its bytes when it is not UTF-8); to
- * null if path is NULL.
+ * Sets key to the display form of path and, when the rule says so, key_b64
+ * to its bytes (else removes key_b64); key to null if path is NULL.
  */
 void rcp_ctl_set_path(json_t *obj, const char *key, const char *path);
 void rcp_ctl_set_pathv(json_t *obj, const char *key, const char *const *paths,
