@@ -317,14 +317,8 @@ parse_args(int argc, char **argv, struct args *a)
 		case OPT_VERSION:
 			printf("rcmp (rcp) %s\n", PACKAGE_VERSION);
 			return 0;
-		case ':':
-			return bad_usage("option '%s' needs an argument",
-			    argv[optind - 1]);
-		default:
-			if (optopt != 0)
-				return bad_usage("unknown option '-%c'", optopt);
-			return bad_usage("unknown option '%s'",
-			    argv[optind - 1]);
+		default:	/* '?' or ':' */
+			return rcp_usage_getopt("rcmp", EXIT_TROUBLE, c, argv);
 		}
 	}
 	if (argc - optind != 2)

@@ -276,7 +276,8 @@ test_b64_rule(void)
 		const char	*b64;	/* NULL: no key_b64 */
 	} cases[] = {
 		{ "plain.txt", "plain.txt", NULL },
-		{ "caf\xc3\xa9 \xe2\x82\xac", "caf\xc3\xa9 \xe2\x82\xac", NULL },
+		{ "caf\xc3\xa9 \xe2\x82\xac", "caf\xc3\xa9 \xe2\x82\xac",
+		    NULL },
 		{ "bad\xff", "bad\\xff", "YmFk/w==" },
 		{ "a\nb", "a\\x0ab", "YQpi" },
 		{ "tab\there", "tab\\x09here", "dGFiCWhlcmU=" },
