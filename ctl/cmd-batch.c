@@ -190,7 +190,10 @@ cmd_batch(struct rcpctl *x, int argc, char **argv)
 		if (ch == 'h') {
 			rcpctl_usage(stdout);
 			r = RCP_CTL_EXIT_OK;
-		} else if (ch == ':' || ch == '?' || ch == RCPCTL_OPT_KEY)
+		} else if (ch == ':' || ch == '?')
+			r = rcp_usage_getopt("rcpctl", RCP_CTL_EXIT_USAGE, ch,
+			    argv);
+		else if (ch == RCPCTL_OPT_KEY)
 			r = rcpctl_bad_usage("batch: bad option '%s'",
 			    argv[optind - 1]);
 		else

@@ -31,14 +31,14 @@ check_stats(const json_t *res)
 	int r;
 
 	for (i = 0; i < RCP_ARRAY_SIZE(top); i++)
-		if ((r = rcpctl_check(res, NULL, top[i], RCPCTL_NUMBER,
+		if ((r = rcpctl_check(res, NULL, top[i], RCP_CTL_K_NUMBER,
 		    true)) != 0)
 			return r;
-	if ((r = rcpctl_check(res, NULL, "jobs", RCPCTL_OBJECT, true)) != 0)
+	if ((r = rcpctl_check(res, NULL, "jobs", RCP_CTL_K_OBJECT, true)) != 0)
 		return r;
 	for (i = 0; i < RCP_ARRAY_SIZE(by); i++)
 		if ((r = rcpctl_check(json_object_get(res, "jobs"), "jobs",
-		    by[i], RCPCTL_NUMBER, true)) != 0)
+		    by[i], RCP_CTL_K_NUMBER, true)) != 0)
 			return r;
 	return 0;
 }
@@ -85,9 +85,9 @@ cmd_ping(struct rcpctl *x, int argc, char **argv)
 	    (r = rcpctl_connect(x)) != 0)
 		return r;
 	h = rcp_ctlclient_hello(x->c);
-	if ((r = rcpctl_check(h, "hello", "server", RCPCTL_STRING,
+	if ((r = rcpctl_check(h, "hello", "server", RCP_CTL_K_STRING,
 	    true)) != 0 || (r = rcpctl_check(h, "hello", "protocol",
-	    RCPCTL_NUMBER, true)) != 0)
+	    RCP_CTL_K_NUMBER, true)) != 0)
 		return r;
 	printf("%s (protocol %.0f) answers\n", rcpctl_str(h, "server"),
 	    rcpctl_num(h, "protocol"));

@@ -34,7 +34,7 @@ cmd_submit(struct rcpctl *x, int argc, char **argv)
 	if ((r = rcpctl_call(x, req, RCPCTL_CALL_TIMEOUT_MS, &res)) != 0)
 		return r;
 	if ((r = rcpctl_reply_job(res, "job", &job)) != 0 ||
-	    (r = rcpctl_check(res, NULL, "duplicate", RCPCTL_BOOL,
+	    (r = rcpctl_check(res, NULL, "duplicate", RCP_CTL_K_BOOL,
 	    false)) != 0) {
 		json_decref(res);
 		return r;

@@ -46,8 +46,11 @@ rcpctl_parse_query(struct rcpctl *x, int argc, char **argv,
 			rcpctl_usage(stdout);
 			return RCP_CTL_EXIT_OK;
 		}
-		if (ch == ':' || ch == '?' || (ch >= RCPCTL_OPT_SOCKET &&
-		    strchr(allowed, ch - RCPCTL_OPT_SOCKET + 'a') == NULL))
+		if (ch == ':' || ch == '?')
+			return rcp_usage_getopt("rcpctl", RCP_CTL_EXIT_USAGE,
+			    ch, argv);
+		if (ch >= RCPCTL_OPT_SOCKET &&
+		    strchr(allowed, ch - RCPCTL_OPT_SOCKET + 'a') == NULL)
 			return rcpctl_bad_usage("%s: option '%s' is not "
 			    "known here", argv[0], argv[optind - 1]);
 		switch (ch) {

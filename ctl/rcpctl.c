@@ -64,9 +64,9 @@ main(int argc, char **argv)
 			printf("rcpctl %s (protocol %d)\n", PACKAGE_VERSION,
 			    RCP_CTL_VERSION);
 			return RCP_CTL_EXIT_OK;
-		default:
-			return rcpctl_bad_usage("unknown option '%s'",
-			    argv[optind - 1]);
+		default:	/* '?' or ':' */
+			return rcp_usage_getopt("rcpctl", RCP_CTL_EXIT_USAGE,
+			    ch, argv);
 		}
 	}
 	if (optind >= argc)

@@ -22,27 +22,27 @@
 /* The members of a job that rcpctl shows; the others it only passes on. */
 static const struct {
 	const char		*key;
-	enum rcpctl_kind	 kind;
+	enum rcp_ctl_kind	 kind;
 	bool			 required;
 } job_members[] = {
-	{ "id", RCPCTL_ID, true },
-	{ "state", RCPCTL_STATE, true },
-	{ "label", RCPCTL_STRING, false },
-	{ "priority", RCPCTL_NUMBER, false },
-	{ "sources", RCPCTL_STRINGS, false },
-	{ "destination", RCPCTL_STRING, false },
-	{ "submitted", RCPCTL_NUMBER, false },
-	{ "started", RCPCTL_NUMBER, false },
-	{ "finished", RCPCTL_NUMBER, false },
-	{ "bytes_done", RCPCTL_NUMBER, false },
-	{ "bytes_total", RCPCTL_NUMBER, false },
-	{ "files_done", RCPCTL_NUMBER, false },
-	{ "files_total", RCPCTL_NUMBER, false },
-	{ "rate", RCPCTL_NUMBER, false },
-	{ "eta", RCPCTL_NUMBER, false },
-	{ "error", RCPCTL_STRING, false },
-	{ "errors", RCPCTL_STRINGS, false },
-	{ "errors_total", RCPCTL_NUMBER, false }
+	{ "id", RCP_CTL_K_ID, true },
+	{ "state", RCP_CTL_K_STATE, true },
+	{ "label", RCP_CTL_K_STRING, false },
+	{ "priority", RCP_CTL_K_NUMBER, false },
+	{ "sources", RCP_CTL_K_STRINGS, false },
+	{ "destination", RCP_CTL_K_STRING, false },
+	{ "submitted", RCP_CTL_K_NUMBER, false },
+	{ "started", RCP_CTL_K_NUMBER, false },
+	{ "finished", RCP_CTL_K_NUMBER, false },
+	{ "bytes_done", RCP_CTL_K_NUMBER, false },
+	{ "bytes_total", RCP_CTL_K_NUMBER, false },
+	{ "files_done", RCP_CTL_K_NUMBER, false },
+	{ "files_total", RCP_CTL_K_NUMBER, false },
+	{ "rate", RCP_CTL_K_NUMBER, false },
+	{ "eta", RCP_CTL_K_NUMBER, false },
+	{ "error", RCP_CTL_K_STRING, false },
+	{ "errors", RCP_CTL_K_STRINGS, false },
+	{ "errors_total", RCP_CTL_K_NUMBER, false }
 };
 
 static int
@@ -54,58 +54,20 @@ malformed(const char *where, const char *key, const char *problem)
 	return RCP_CTL_EXIT_UNREACHABLE;
 }
 
-static bool
-all_strings(const json_t *a)
-{
-	size_t i;
-
-	if (!json_is_array(a))
-		return false;
-	for (i = 0; i < json_array_size(a); i++)
-		if (!json_is_string(json_array_get(a, i)))
-			return false;
-	return true;
-}
-
-/* Returns what is wrong with v as a kind, or NULL. */
-static const char *
-wrong(const json_t *v, enum rcpctl_kind kind)
-{
-	switch (kind) {
-	case RCPCTL_NUMBER:
-		return json_is_number(v) ? NULL : "is not a number";
-	case RCPCTL_STRING:
-		return json_is_string(v) ? NULL : "is not a string";
-	case RCPCTL_STRINGS:
-		return all_strings(v) ? NULL : "is not an array of strings";
-	case RCPCTL_BOOL:
-		return json_is_boolean(v) ? NULL : "is not a boolean";
-	case RCPCTL_OBJECT:
-		return json_is_object(v) ? NULL : "is not an object";
-	case RCPCTL_ID:
-		return json_is_integer(v) && json_integer_value(v) > 0 ? NULL :
-		    "is not a job id";
-	case RCPCTL_STATE:
-		if (!json_is_string(v))
-			return "is not a string";
-		return rcp_ctl_state_parse(json_string_value(v)) >= 0 ? NULL :
-		    "is not a job state";
-	}
-	return "is of no known kind";
-}
-
 int
 rcpctl_check(const json_t *o, const char *where, const char *key,
-    enum rcpctl_kind kind, bool required)
+    enum rcp_ctl_kind kind, bool required)
 {
-	const json_t *v = json_object_get(o, key);
-	const char *problem;
+	const char *problem = NULL;
 
-	if (v == NULL || json_is_null(v))
+	switch (rcp_ctl_member(o, key, kind, NULL, &problem)) {
+	case 0:
 		return required ? malformed(where, key, "is missing") : 0;
-	if ((problem = wrong(v, kind)) != NULL)
+	case 1:
+		return 0;
+	default:
 		return malformed(where, key, problem);
-	return 0;
+	}
 }
 
 /* Checks job, named name in errors, as rcpctl_reply_job. */
@@ -165,15 +127,13 @@ rcpctl_reply_jobs(const json_t *res, const char *key, const char *sub,
 double
 rcpctl_num(const json_t *o, const char *key)
 {
-	return json_number_value(json_object_get(o, key));
+	return rcp_ctl_num(o, key);
 }
 
 const char *
 rcpctl_str(const json_t *o, const char *key)
 {
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s != NULL ? s : "-";
+	return rcp_ctl_str(o, key, "-");
 }
 
 const char *

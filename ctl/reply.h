@@ -11,26 +11,17 @@
 
 #include <jansson.h>
 
-/* What a member must be. */
-enum rcpctl_kind {
-	RCPCTL_NUMBER,
-	RCPCTL_STRING,
-	RCPCTL_STRINGS,		/* an array of strings */
-	RCPCTL_BOOL,
-	RCPCTL_OBJECT,
-	RCPCTL_ID,		/* a job id: an integer above 0 */
-	RCPCTL_STATE		/* a job state's name */
-};
+#include "control/ctlproto.h"
 
 /*
- * Checks member key of o (an object, or NULL): with required it must be
- * there, else it may also be absent or null.  where names o for the error
- * ("job", "jobs[2]"; NULL for the reply itself).  Returns 0, or
+ * Checks member key of o (an object, or NULL) as rcp_ctl_member does: with
+ * required it must be there, else it may also be absent or null.  where
+ * names o for the error ("job", "jobs[2]"; NULL for the reply itself).  Returns 0, or
  * RCP_CTL_EXIT_UNREACHABLE after an error on stderr naming the member:
  * whatever the master meant, rcpctl cannot know it.
  */
 int rcpctl_check(const json_t *o, const char *where, const char *key,
-    enum rcpctl_kind kind, bool required);
+    enum rcp_ctl_kind kind, bool required);
 
 /*
  * Checks that member key of reply res is a job with every member rcpctl

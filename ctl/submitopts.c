@@ -136,13 +136,9 @@ rcpctl_parse_submit(struct rcpctl *x, int argc, char **argv,
 	opterr = 0;
 	while (r < 0 && (ch = getopt_long(argc, argv, ":" RCP_CLIOPTS_SHORT,
 	    table, NULL)) != -1) {
-		if (ch == ':')
-			r = rcpctl_bad_usage("option '%s' needs a value",
-			    argv[optind - 1]);
-		else if (ch == '?')
-			r = optopt != 0 ? rcpctl_bad_usage("unknown option "
-			    "'-%c'", optopt) : rcpctl_bad_usage("unknown "
-			    "option '%s'", argv[optind - 1]);
+		if (ch == ':' || ch == '?')
+			r = rcp_usage_getopt("rcpctl", RCP_CTL_EXIT_USAGE, ch,
+			    argv);
 		else if (ch == 'h') {
 			rcpctl_submit_usage(stdout);
 			r = RCP_CTL_EXIT_OK;

@@ -1,5 +1,6 @@
 /* util.c: allocation, parsing, clocks and formatting helpers. */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <math.h>
@@ -325,5 +326,41 @@ rcp_usage_error(const char *prog, int code, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nTry '%s --help' for more information.\n", prog);
+	return code;
+}
+
+char *
+rcp_getopt_problem(int ch, char *const *argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	size_t n = strcspn(arg, "=");
+
+	bool dashdash = strncmp(arg, "--", 2) == 0;
+
+	/*
+	 * A refused short option is in optopt (the word holding it may not be
+	 * passed yet); a long one is the word just passed, less any "=value".
+	 * optopt is also set for a long option given a value it takes none of.
+	 */
+	if (ch == ':' && !dashdash)
+		return rcp_xasprintf("option '-%c' needs a value", optopt);
+	if (ch == ':')
+		return rcp_xasprintf("option '%.*s' needs a value", (int)n,
+		    arg);
+	if (optopt != 0 && dashdash && arg[n] == '=')
+		return rcp_xasprintf("option '%.*s' takes no value", (int)n,
+		    arg);
+	if (optopt != 0)
+		return rcp_xasprintf("unknown option '-%c'", optopt);
+	return rcp_xasprintf("unknown option '%.*s'", (int)n, arg);
+}
+
+int
+rcp_usage_getopt(const char *prog, int code, int ch, char *const *argv)
+{
+	char *problem = rcp_getopt_problem(ch, argv);
+
+	rcp_usage_error(prog, code, "%s", problem);
+	free(problem);
 	return code;
 }

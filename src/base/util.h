@@ -76,5 +76,14 @@ int rcp_term_cols(int fd);
  */
 int rcp_usage_error(const char *prog, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/*
+ * Says what is wrong with the option getopt_long just refused with ch ('?'
+ * or ':'; opterr 0 and an optstring that starts with ':'): "unknown option
+ * '--bogus'", "unknown option '-x'" or "option '--seed' needs a value".
+ * Returns a new string (caller frees).
+ */
+char *rcp_getopt_problem(int ch, char *const *argv);
+/* Reports that problem as rcp_usage_error does.  Returns code. */
+int rcp_usage_getopt(const char *prog, int code, int ch, char *const *argv);
 
 #endif

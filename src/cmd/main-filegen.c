@@ -44,8 +44,6 @@ static const char usage_text[] =
 "\n"
 "Exit status: 0 on success, 1 on a runtime error, 2 on bad usage.\n";
 
-static const char try_help[] = "Try 'filegen --help' for more information.\n";
-
 static const struct option long_options[] = {
 	{ "seed", required_argument, NULL, 's' },
 	{ "bufsize", required_argument, NULL, 'b' },
@@ -91,7 +89,8 @@ main(int argc, char **argv)
 	int c, quiet = 0, r;
 
 	rcp_gen_spec_init(&spec);
-	while ((c = getopt_long(argc, argv, "s:b:t:fqvhV", long_options,
+	opterr = 0;	/* our own messages, as every program of the suite */
+	while ((c = getopt_long(argc, argv, ":s:b:t:fqvhV", long_options,
 	    NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -129,8 +128,7 @@ main(int argc, char **argv)
 			printf("filegen (rcp) %s\n", PACKAGE_VERSION);
 			return 0;
 		default:
-			fputs(try_help, stderr);
-			return EXIT_USAGE;
+			return rcp_usage_getopt("filegen", EXIT_USAGE, c, argv);
 		}
 	}
 	if (argc - optind != 4)
@@ -138,7 +136,7 @@ main(int argc, char **argv)
 		    "argument%s", argc - optind, argc - optind == 1 ? "" : "s");
 	if (rcp_gen_spec_parse(&spec, argv[optind + 1], argv[optind + 2],
 	    argv[optind + 3], &cause) != 0) {
-		fprintf(stderr, "filegen: %s\n%s", cause, try_help);
+		rcp_usage_error("filegen", EXIT_USAGE, "%s", cause);
 		free(cause);
 		return EXIT_USAGE;
 	}

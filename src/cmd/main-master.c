@@ -246,13 +246,9 @@ parse_args(struct cli *cl, int argc, char **argv)
 	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":vqhV", longopts, NULL)) != -1) {
-		if (ch == ':')
-			r = bad_usage("option '%s' needs a value",
-			    argv[optind - 1]);
-		else if (ch == '?' && optopt != 0)
-			r = bad_usage("unknown option '-%c'", optopt);
-		else if (ch == '?')
-			r = bad_usage("unknown option '%s'", argv[optind - 1]);
+		if (ch == ':' || ch == '?')
+			r = rcp_usage_getopt("rcp-master", EXIT_USAGE, ch,
+			    argv);
 		else
 			r = apply(cl, ch, optarg);
 		if (r >= 0)

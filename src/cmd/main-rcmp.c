@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "base/strbuf.h"
 #include "base/util.h"
+#include "control/ctlproto.h"
 #include "engine/cmp.h"
 #include "fs/meta.h"
 
@@ -100,30 +101,6 @@ log_stderr(void *arg, int level, const char *msg)
 		    msg);
 }
 
-/*
- * Sets key to the escaped form of the bytes s and, when that is not the
- * bytes themselves (invalid UTF-8, control characters, backslashes), key
- * with "_b64" appended to the bytes in base64: either way lossless.
- */
-static void
-set_name(json_t *obj, const char *key, const char *s)
-{
-	struct rcp_buf b = RCP_BUF_INIT;
-	size_t n = strlen(s);
-	char *k;
-
-	rcp_buf_add_escaped(&b, s, n);
-	json_object_set_new(obj, key, json_stringn(rcp_buf_str(&b), b.len));
-	if (b.len != n || memcmp(b.data, s, n) != 0) {
-		rcp_buf_reset(&b);
-		rcp_buf_add_base64(&b, s, n);
-		k = rcp_xasprintf("%s_b64", key);
-		json_object_set_new(obj, k, json_string(rcp_buf_str(&b)));
-		free(k);
-	}
-	rcp_buf_release(&b);
-}
-
 /* RFC 3339 in UTC with nanoseconds: "2024-05-06T07:08:09.123456789Z". */
 static json_t *
 json_time(const struct timespec *ts)
@@ -174,8 +151,8 @@ add_content(json_t *obj, const struct rcp_cmp_diff *d)
 			json_object_set_new(obj, "offset",
 			    json_integer((json_int_t)d->offset));
 	} else if (S_ISLNK(mode)) {
-		set_name(obj, "src", d->src_link);
-		set_name(obj, "dst", d->dst_link);
+		rcp_ctl_set_path(obj, "src", d->src_link);
+		rcp_ctl_set_path(obj, "dst", d->dst_link);
 	} else {
 		json_object_set_new(obj, "src", json_sprintf("%u:%u",
 		    major(d->src->st_rdev), minor(d->src->st_rdev)));
@@ -190,7 +167,7 @@ diff_json(const struct rcp_cmp_diff *d)
 {
 	json_t *obj = json_object();
 
-	set_name(obj, "path", d->path);
+	rcp_ctl_set_path(obj, "path", d->path);
 	switch (d->kind) {
 	case RCP_CMP_MISSING:
 		json_object_set_new(obj, "diff", json_string("missing"));
@@ -340,14 +317,8 @@ parse_args(int argc, char **argv, struct args *a)
 		case OPT_VERSION:
 			printf("rcmp (rcp) %s\n", PACKAGE_VERSION);
 			return 0;
-		case ':':
-			return bad_usage("option '%s' needs an argument",
-			    argv[optind - 1]);
-		default:
-			if (optopt != 0)
-				return bad_usage("unknown option '-%c'", optopt);
-			return bad_usage("unknown option '%s'",
-			    argv[optind - 1]);
+		default:	/* '?' or ':' */
+			return rcp_usage_getopt("rcmp", EXIT_TROUBLE, c, argv);
 		}
 	}
 	if (argc - optind != 2)

@@ -14,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/cond.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/strbuf.h"
+#include "base/ticker.h"
 #include "base/util.h"
 #include "engine/copy.h"
 #include "engine/progress.h"
@@ -35,8 +35,6 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 /* State shared by the main thread, the log sink and the progress thread. */
 struct ui {
 	pthread_mutex_t	 lock;		/* serializes output */
-	pthread_cond_t	 cond;		/* wakes the progress thread */
-	bool		 done;		/* requires lock */
 	bool		 bar_shown;	/* requires lock */
 	bool		 progress;
 	int		 progress_type;
@@ -44,6 +42,8 @@ struct ui {
 	uint64_t	 start_ns;
 	struct rcp_copy	*copy;		/* a local copy, or */
 	struct rcp_remotecopy *remote;	/* a remote one */
+	uint64_t	 last_ns;	/* of the last tick; the ticker's own */
+	uint64_t	 last_bytes;	/* copied by then; the ticker's own */
 };
 
 /* The counters to show, wherever the copy runs. */
@@ -132,50 +132,58 @@ log_sink(void *arg, int level, const char *msg)
 	pthread_mutex_unlock(&ui->lock);
 }
 
-static void *
-progress_main(void *arg)
+/* A tick of the progress thread: turns a signal into an abort, then shows. */
+static void
+progress_tick(void *arg)
 {
 	struct ui *ui = arg;
 	struct rcp_copy_stats s;
 	struct rcp_buf b = RCP_BUF_INIT;
-	uint64_t now, last_ns = ui->start_ns, last_bytes = 0, deadline;
+	uint64_t now;
 	double rate;
 
+	/* A remote copy is stopped from here, not a handler. */
+	if (got_signal && ui->remote != NULL)
+		rcp_remotecopy_abort(ui->remote);
+	if (!ui->progress)
+		return;
+	ui_stats(ui, &s);
+	now = rcp_now_ns();
+	rate = now > ui->last_ns ? (double)(s.bytes_copied - ui->last_bytes) *
+	    1e9 / (double)(now - ui->last_ns) : 0;
+	ui->last_ns = now;
+	ui->last_bytes = s.bytes_copied;
 	pthread_mutex_lock(&ui->lock);
-	while (!ui->done) {
-		deadline = rcp_now_ns() + ui->progress_delay_ns;
-		while (!ui->done && rcp_now_ns() < deadline) {
-			rcp_cond_wait_until(&ui->cond, &ui->lock, deadline);
-			/* A remote copy is stopped from here, not a handler. */
-			if (got_signal && ui->remote != NULL)
-				rcp_remotecopy_abort(ui->remote);
-		}
-		if (ui->done)
-			break;
-		if (!ui->progress)
-			continue;
-		ui_stats(ui, &s);
-		now = rcp_now_ns();
-		rate = now > last_ns ? (double)(s.bytes_copied - last_bytes) *
-		    1e9 / (double)(now - last_ns) : 0;
-		last_ns = now;
-		last_bytes = s.bytes_copied;
-		rcp_buf_reset(&b);
-		if (ui->progress_type == RCP_CLIOPTS_PROG_BAR) {
-			rcp_progress_bar(&b, &s, now - ui->start_ns, rate,
-			    rcp_term_cols(STDERR_FILENO));
-			fprintf(stderr, "\r\033[K%s", rcp_buf_str(&b));
-			ui->bar_shown = true;
-		} else {
-			rcp_progress_text(&b, &s, now - ui->start_ns, rate);
-			fprintf(stderr, "%s\n", rcp_buf_str(&b));
-		}
-		fflush(stderr);
+	if (ui->progress_type == RCP_CLIOPTS_PROG_BAR) {
+		rcp_progress_bar(&b, &s, now - ui->start_ns, rate,
+		    rcp_term_cols(STDERR_FILENO));
+		fprintf(stderr, "\r\033[K%s", rcp_buf_str(&b));
+		ui->bar_shown = true;
+	} else {
+		rcp_progress_text(&b, &s, now - ui->start_ns, rate);
+		fprintf(stderr, "%s\n", rcp_buf_str(&b));
 	}
-	clear_bar(ui);
+	fflush(stderr);
 	pthread_mutex_unlock(&ui->lock);
 	rcp_buf_release(&b);
-	return NULL;
+}
+
+static rcp_ticker *
+progress_start(struct ui *ui)
+{
+	ui->last_ns = ui->start_ns;
+	ui->last_bytes = 0;
+	return rcp_ticker_start(ui->progress_delay_ns, progress_tick, ui);
+}
+
+/* Stops the progress thread (NULL: none) and takes its bar off. */
+static void
+progress_stop(struct ui *ui, rcp_ticker *t)
+{
+	rcp_ticker_stop(t);
+	pthread_mutex_lock(&ui->lock);
+	clear_bar(ui);
+	pthread_mutex_unlock(&ui->lock);
 }
 
 #define bad_usage(...) rcp_usage_error("rcp", EXIT_USAGE, __VA_ARGS__)
@@ -260,10 +268,9 @@ run_remote(struct rcp_cliopts *cl, struct ui *ui, const struct rcp_log *log, cha
 	struct rcp_remotecopy_result res;
 	struct rcp_runstats rs;
 	struct rcp_buf b = RCP_BUF_INIT;
-	pthread_t th;
+	rcp_ticker *watch;
 	char cwd[4096], *cause = NULL;
 	int r, code = EXIT_FAIL;
-	bool watching;
 
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		cwd[0] = '\0';
@@ -278,15 +285,9 @@ run_remote(struct rcp_cliopts *cl, struct ui *ui, const struct rcp_log *log, cha
 		return r == RCP_ERR_INVAL ? EXIT_USAGE : EXIT_FAIL;
 	}
 	/* The same thread shows progress and turns signals into an abort. */
-	watching = pthread_create(&th, NULL, progress_main, ui) == 0;
+	watch = progress_start(ui);
 	r = rcp_remotecopy_run(ui->remote, &res, &cause);
-	if (watching) {
-		pthread_mutex_lock(&ui->lock);
-		ui->done = true;
-		pthread_cond_broadcast(&ui->cond);
-		pthread_mutex_unlock(&ui->lock);
-		pthread_join(th, NULL);
-	}
+	progress_stop(ui, watch);
 	if (r == 0)
 		code = EXIT_OK;
 	else if (got_signal)
@@ -324,17 +325,15 @@ main(int argc, char **argv)
 	struct ui ui;
 	struct rcp_log log;
 	struct sigaction sa;
-	pthread_t progress;
+	rcp_ticker *progress = NULL;
 	const char *home = getenv("HOME");
 	char **srcs = NULL, *dst = NULL, *cause = NULL, *p;
 	struct rcp_copy_stats s;
 	int r, i, nsrcs = 0, code, first;
-	bool progress_started = false;
 
 	memset(&ui, 0, sizeof(ui));
 	rcp_cliopts_init(&cl);
 	pthread_mutex_init(&ui.lock, NULL);
-	rcp_cond_init_mono(&ui.cond);
 	if ((code = parse_options(&cl, argc, argv, &first)) >= 0)
 		goto out;
 	code = EXIT_FAIL;
@@ -394,20 +393,13 @@ main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (ui.progress &&
-	    pthread_create(&progress, NULL, progress_main, &ui) == 0)
-		progress_started = true;
+	if (ui.progress)
+		progress = progress_start(&ui);
 
 	r = rcp_copy_run(ui.copy, (const char *const *)srcs, (size_t)nsrcs,
 	    dst, &cause);
 
-	if (progress_started) {
-		pthread_mutex_lock(&ui.lock);
-		ui.done = true;
-		pthread_cond_broadcast(&ui.cond);
-		pthread_mutex_unlock(&ui.lock);
-		pthread_join(progress, NULL);
-	}
+	progress_stop(&ui, progress);
 	signal_copy = NULL;
 
 	rcp_copy_stats(ui.copy, &s);
@@ -434,7 +426,6 @@ out:
 	free(srcs);
 	free(dst);
 	free(cause);
-	pthread_cond_destroy(&ui.cond);
 	pthread_mutex_destroy(&ui.lock);
 	return code;
 }

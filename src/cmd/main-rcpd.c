@@ -79,8 +79,8 @@ seconds(const char *opt, const char *arg, uint32_t *ms)
 	uint64_t v;
 
 	if (rcp_parse_uint(arg, 86400, &v) != 0 || v == 0) {
-		fprintf(stderr, "rcpd: %s: '%s' is not a number of seconds "
-		    "from 1 to 86400\n", opt, arg);
+		rcp_usage_error("rcpd", 2, "%s: '%s' is not a number of "
+		    "seconds from 1 to 86400", opt, arg);
 		return -1;
 	}
 	*ms = (uint32_t)(v * 1000);
@@ -105,23 +105,22 @@ main(int argc, char **argv)
 			else if (strcmp(optarg, "destination") == 0)
 				o.role = RCP_ROLE_DESTINATION;
 			else {
-				fprintf(stderr, "rcpd: unknown role '%s'\n",
-				    optarg);
-				return 2;
+				return rcp_usage_error("rcpd", 2, "unknown "
+				    "role '%s'", optarg);
 			}
 			break;
 		case OPT_PORTS:
 			if (rcp_remoteopts_ports(optarg, &o.ports, &cause) != 0) {
-				fprintf(stderr, "rcpd: %s\n", cause);
+				rcp_usage_error("rcpd", 2, "%s", cause);
 				free(cause);
 				return 2;
 			}
 			break;
 		case OPT_PROFILE:
 			if (rcp_remoteopts_profile(optarg, &o.quic.profile) != 0) {
-				fprintf(stderr, "rcpd: unknown profile '%s' "
-				    "(expected datacenter or internet)\n", optarg);
-				return 2;
+				return rcp_usage_error("rcpd", 2, "unknown "
+				    "profile '%s' (expected datacenter or "
+				    "internet)", optarg);
 			}
 			break;
 		case OPT_BIND:
@@ -152,20 +151,12 @@ main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
-		case ':':
-			fprintf(stderr, "rcpd: option '%s' needs a value\n",
-			    argv[optind - 1]);
-			return 2;
-		default:
-			fprintf(stderr, "rcpd: unknown option '%s'\n",
-			    argv[optind - 1]);
-			return 2;
+		default:	/* '?' or ':' */
+			return rcp_usage_getopt("rcpd", 2, ch, argv);
 		}
 	}
 	if (o.role == 0) {
-		fprintf(stderr, "rcpd: --role is required\n");
-		usage(stderr);
-		return 2;
+		return rcp_usage_error("rcpd", 2, "%s", "--role is required");
 	}
 	return rcp_agent_run(&o);
 }

@@ -343,17 +343,113 @@ rcp_ctl_reply_parse(const json_t *msg, json_t **result, char **message)
 
 /* --- typed members ---------------------------------------------------------- */
 
+static bool
+all_strings(const json_t *a)
+{
+	size_t i;
+
+	if (!json_is_array(a))
+		return false;
+	for (i = 0; i < json_array_size(a); i++)
+		if (!json_is_string(json_array_get(a, i)))
+			return false;
+	return true;
+}
+
+const char *
+rcp_ctl_wrong(const json_t *v, enum rcp_ctl_kind kind)
+{
+	switch (kind) {
+	case RCP_CTL_K_NUMBER:
+		return json_is_number(v) ? NULL : "is not a number";
+	case RCP_CTL_K_INTEGER:
+		return json_is_integer(v) ? NULL : "is not an integer";
+	case RCP_CTL_K_STRING:
+		return json_is_string(v) ? NULL : "is not a string";
+	case RCP_CTL_K_STRINGS:
+		return all_strings(v) ? NULL : "is not an array of strings";
+	case RCP_CTL_K_BOOL:
+		return json_is_boolean(v) ? NULL : "is not a boolean";
+	case RCP_CTL_K_OBJECT:
+		return json_is_object(v) ? NULL : "is not an object";
+	case RCP_CTL_K_ARRAY:
+		return json_is_array(v) ? NULL : "is not an array";
+	case RCP_CTL_K_ID:
+		return json_is_integer(v) && json_integer_value(v) > 0 ? NULL :
+		    "is not a job id";
+	case RCP_CTL_K_STATE:
+		if (!json_is_string(v))
+			return "is not a string";
+		return rcp_ctl_state_parse(json_string_value(v)) >= 0 ? NULL :
+		    "is not a job state";
+	}
+	return "is of no known kind";
+}
+
+int
+rcp_ctl_member(const json_t *obj, const char *key, enum rcp_ctl_kind kind,
+    const json_t **out, const char **problem)
+{
+	const json_t *v = json_object_get(obj, key);
+	const char *why;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if ((why = rcp_ctl_wrong(v, kind)) != NULL) {
+		if (problem != NULL)
+			*problem = why;
+		return -1;
+	}
+	if (out != NULL)
+		*out = v;
+	return 1;
+}
+
+double
+rcp_ctl_num(const json_t *obj, const char *key)
+{
+	return json_number_value(json_object_get(obj, key));
+}
+
+int64_t
+rcp_ctl_int(const json_t *obj, const char *key)
+{
+	return json_integer_value(json_object_get(obj, key));
+}
+
+uint64_t
+rcp_ctl_u64(const json_t *obj, const char *key)
+{
+	int64_t v = rcp_ctl_int(obj, key);
+
+	return v >= 0 ? (uint64_t)v : 0;
+}
+
+bool
+rcp_ctl_true(const json_t *obj, const char *key)
+{
+	return json_is_true(json_object_get(obj, key));
+}
+
+const char *
+rcp_ctl_str(const json_t *obj, const char *key, const char *def)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s != NULL ? s : def;
+}
+
 int
 rcp_ctl_get_str(const json_t *obj, const char *key, size_t max,
     const char **out, char **cause)
 {
-	json_t *v = json_object_get(obj, key);
+	const json_t *v = NULL;
+	int r;
 
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_string(v)) {
-		*cause = rcp_xasprintf("'%s' must be a string", key);
-		return RCP_ERR_INVAL;
+	if ((r = rcp_ctl_member(obj, key, RCP_CTL_K_STRING, &v, NULL)) <= 0) {
+		if (r < 0)
+			*cause = rcp_xasprintf("'%s' must be a string", key);
+		return r < 0 ? RCP_ERR_INVAL : 0;
 	}
 	if (json_string_length(v) > max ||
 	    strlen(json_string_value(v)) != json_string_length(v)) {
@@ -369,13 +465,13 @@ int
 rcp_ctl_get_int(const json_t *obj, const char *key, int64_t min, int64_t max,
     int64_t *out, char **cause)
 {
-	json_t *v = json_object_get(obj, key);
-	json_int_t i;
+	const json_t *v = NULL;
+	json_int_t i = 0;
+	int r;
 
-	if (v == NULL || json_is_null(v))
+	if ((r = rcp_ctl_member(obj, key, RCP_CTL_K_INTEGER, &v, NULL)) == 0)
 		return 0;
-	if (!json_is_integer(v) || (i = json_integer_value(v)) < min ||
-	    i > max) {
+	if (r < 0 || (i = json_integer_value(v)) < min || i > max) {
 		*cause = rcp_xasprintf("'%s' must be an integer from %lld to "
 		    "%lld", key, (long long)min, (long long)max);
 		return RCP_ERR_INVAL;
@@ -387,13 +483,14 @@ rcp_ctl_get_int(const json_t *obj, const char *key, int64_t min, int64_t max,
 int
 rcp_ctl_get_bool(const json_t *obj, const char *key, bool *out, char **cause)
 {
-	json_t *v = json_object_get(obj, key);
+	const json_t *v = NULL;
+	int r;
 
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_boolean(v)) {
-		*cause = rcp_xasprintf("'%s' must be true or false", key);
-		return RCP_ERR_INVAL;
+	if ((r = rcp_ctl_member(obj, key, RCP_CTL_K_BOOL, &v, NULL)) <= 0) {
+		if (r < 0)
+			*cause = rcp_xasprintf("'%s' must be true or false",
+			    key);
+		return r < 0 ? RCP_ERR_INVAL : 0;
 	}
 	*out = json_is_true(v);
 	return 1;
@@ -556,14 +653,35 @@ rcp_ctl_shown_string(const char *s)
 	return v != NULL ? v : json_string("?");
 }
 
+bool
+rcp_ctl_path_needs_b64(const char *path)
+{
+	char *shown = rcp_escape(path);
+	bool b64 = strcmp(shown, path) != 0;
+
+	free(shown);
+	return b64;
+}
+
+/* The display form of path as a JSON string; always valid UTF-8. */
+static json_t *
+shown_path(const char *path)
+{
+	char *shown = rcp_escape(path);
+	json_t *v = json_string(shown);
+
+	free(shown);
+	return v;
+}
+
 void
 rcp_ctl_set_path(json_t *obj, const char *key, const char *path)
 {
 	char *bk = b64_key(key);
 
-	json_object_set_new(obj, key, path != NULL ?
-	    rcp_ctl_shown_string(path) : json_null());
-	if (path != NULL && !rcp_utf8_valid(path, strlen(path)))
+	json_object_set_new(obj, key, path != NULL ? shown_path(path) :
+	    json_null());
+	if (path != NULL && rcp_ctl_path_needs_b64(path))
 		json_object_set_new(obj, bk, b64_string(path));
 	else
 		json_object_del(obj, bk);
@@ -579,8 +697,8 @@ rcp_ctl_set_pathv(json_t *obj, const char *key, const char *const *paths,
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		json_array_append_new(shown, rcp_ctl_shown_string(paths[i]));
-		if (b64 == NULL && !rcp_utf8_valid(paths[i], strlen(paths[i])))
+		json_array_append_new(shown, shown_path(paths[i]));
+		if (b64 == NULL && rcp_ctl_path_needs_b64(paths[i]))
 			b64 = json_array();
 	}
 	for (i = 0; b64 != NULL && i < n; i++)

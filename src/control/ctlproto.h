@@ -171,6 +171,46 @@ json_t *rcp_ctl_error(const json_t *id, int code, const char *fmt, ...)
  */
 int rcp_ctl_reply_parse(const json_t *msg, json_t **result, char **message);
 
+/* What a member must be (rcp_ctl_member). */
+enum rcp_ctl_kind {
+	RCP_CTL_K_NUMBER,	/* an integer or a real */
+	RCP_CTL_K_INTEGER,
+	RCP_CTL_K_STRING,
+	RCP_CTL_K_STRINGS,	/* an array of strings */
+	RCP_CTL_K_BOOL,
+	RCP_CTL_K_OBJECT,
+	RCP_CTL_K_ARRAY,
+	RCP_CTL_K_ID,		/* a job id: an integer above 0 */
+	RCP_CTL_K_STATE		/* a job state's name */
+};
+
+/*
+ * Returns NULL if v is of kind, else what is wrong with it ("is not a
+ * number"; static), for an error that names the member.
+ */
+const char *rcp_ctl_wrong(const json_t *v, enum rcp_ctl_kind kind);
+/*
+ * Looks up member key of obj (an object, or NULL; then nothing is there).
+ * Returns 1 with *out (borrowed from obj; out may be NULL) if it is there
+ * and of kind; 0 if it is absent or null; -1 if it is of another kind, with
+ * *problem (problem may be NULL) as rcp_ctl_wrong says.
+ */
+int rcp_ctl_member(const json_t *obj, const char *key, enum rcp_ctl_kind kind,
+    const json_t **out, const char **problem);
+
+/*
+ * The values of members of messages and records rcp wrote itself (a job
+ * journal, a child's reports), where a member that is absent, null or of
+ * the wrong type reads as the default: 0, false, or def.  A request from a
+ * client goes through the checked getters below instead.
+ */
+double rcp_ctl_num(const json_t *obj, const char *key);	/* a number */
+int64_t rcp_ctl_int(const json_t *obj, const char *key);	/* an integer */
+uint64_t rcp_ctl_u64(const json_t *obj, const char *key);	/* one >= 0 */
+bool rcp_ctl_true(const json_t *obj, const char *key);	/* true */
+/* A string member; borrowed from obj. */
+const char *rcp_ctl_str(const json_t *obj, const char *key, const char *def);
+
 /*
  * Typed access to a member of a request.  Each returns 0 if the member is
  * absent or null (the output untouched), 1 if it was read, or
@@ -192,10 +232,13 @@ int rcp_ctl_get_strv(const json_t *obj, const char *key, size_t max,
     size_t maxlen, const char ***out, size_t *n, char **cause);
 
 /*
- * File names are bytes; JSON strings are UTF-8.  A path member "key" that
- * is not valid UTF-8 travels as "key_b64", its bytes in base64 (RFC 4648),
- * while "key" holds a display form (see rcp_escape).  For an array
- * ("sources"), "sources_b64" holds every item in base64.
+ * File names are bytes; JSON strings are UTF-8.  The rule, for the control
+ * protocol and for rcmp's output alike: a path or name member "key" holds
+ * the display form of the bytes (rcp_escape: valid UTF-8 kept, a backslash
+ * as \\, other bytes and control characters as \xNN); when that is not the
+ * bytes themselves, "key_b64" holds the bytes in base64 (RFC 4648).  For
+ * an array ("sources"), "sources_b64" holds every item in base64 when one
+ * item needs it.  A reader takes key_b64 if present, else key.
  *
  * rcp_ctl_get_path reads key_b64 if present, else key; *out is a new
  * string (caller frees).  Returns as rcp_ctl_get_str; an empty path, one
@@ -208,9 +251,11 @@ int rcp_ctl_get_pathv(const json_t *obj, const char *key, size_t max,
     size_t maxlen, char ***out, size_t *n, char **cause);
 /* A JSON string of s, or of its display form if s is not UTF-8. */
 json_t *rcp_ctl_shown_string(const char *s);
+/* Returns whether path needs key_b64 under the rule above. */
+bool rcp_ctl_path_needs_b64(const char *path);
 /*
- * Sets key to path (and key_b64 to its bytes when it is not UTF-8); to
- * null if path is NULL.
+ * Sets key to the display form of path and, when the rule says so, key_b64
+ * to its bytes (else removes key_b64); key to null if path is NULL.
  */
 void rcp_ctl_set_path(json_t *obj, const char *key, const char *path);
 void rcp_ctl_set_pathv(json_t *obj, const char *key, const char *const *paths,

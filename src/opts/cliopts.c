@@ -494,15 +494,9 @@ parse_locked(struct rcp_cliopts *c, int argc, char **argv, int flags,
 	opterr = 0;	/* our own messages, naming the option */
 	while ((ch = getopt_long(argc, argv, ":" RCP_CLIOPTS_SHORT, longopts,
 	    NULL)) != -1) {
-		if (ch == ':')
-			return inval(cause, "option '%s' needs a value",
-			    argv[optind - 1]);
-		if (ch == '?') {
-			if (optopt != 0)
-				return inval(cause, "unknown option '-%c'",
-				    optopt);
-			return inval(cause, "unknown option '%s'",
-			    argv[optind - 1]);
+		if (ch == ':' || ch == '?') {
+			*cause = rcp_getopt_problem(ch, argv);
+			return RCP_ERR_INVAL;
 		}
 		if ((flags & RCP_CLIOPTS_ONLY_OPTIONS) &&
 		    (ch == 'h' || ch == 'V'))

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/cond.h"
 #include "base/error.h"
 #include "base/log.h"
+#include "base/ticker.h"
 #include "base/util.h"
 #include "engine/copy.h"
 #include "fs/filter.h"
@@ -130,10 +130,8 @@ struct progress_pump {
 	struct rcp_agent *a;
 	struct rcp_quic_conn *peer;	/* the source agent */
 	struct rcp_copy	*copy;
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;
-	bool		 done;		/* requires lock */
-	char		*lost;		/* why the source is gone; requires lock */
+	char		*lost;		/* why the source is gone; the ticker's
+					 * until it is stopped */
 };
 
 static void
@@ -152,29 +150,21 @@ send_progress(struct rcp_agent *a, struct rcp_copy *copy)
 	rcp_buf_release(&b);
 }
 
-/* Sends the copy's counters to the master twice a second. */
-static void *
-progress_main(void *arg)
+/* A tick, twice a second: sends the copy's counters to the master. */
+static void
+progress_tick(void *arg)
 {
 	struct progress_pump *p = arg;
 
-	pthread_mutex_lock(&p->lock);
-	while (!p->done) {
-		rcp_cond_wait_ms(&p->cond, &p->lock, 500);
-		/* Without its source a copy can only pile up errors: stop. */
-		if (!p->done && p->lost == NULL &&
-		    rcp_quic_conn_error(p->peer) != NULL) {
-			p->lost = rcp_xasprintf("lost the source agent: %s",
-			    rcp_quic_conn_error(p->peer));
-			rcp_log(&p->a->log, RCP_LOG_ERROR, "%s; stopping the "
-			    "copy", p->lost);
-			rcp_copy_cancel(p->copy);
-		}
-		if (!p->done)
-			send_progress(p->a, p->copy);
+	/* Without its source a copy can only pile up errors: stop. */
+	if (p->lost == NULL && rcp_quic_conn_error(p->peer) != NULL) {
+		p->lost = rcp_xasprintf("lost the source agent: %s",
+		    rcp_quic_conn_error(p->peer));
+		rcp_log(&p->a->log, RCP_LOG_ERROR, "%s; stopping the copy",
+		    p->lost);
+		rcp_copy_cancel(p->copy);
 	}
-	pthread_mutex_unlock(&p->lock);
-	return NULL;
+	send_progress(p->a, p->copy);
 }
 
 int
@@ -189,10 +179,9 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	struct rcp_srcclient *sr;
 	struct progress_pump pump;
 	struct rcp_copy *copy;
-	pthread_t th;
+	rcp_ticker *pumping;
 	char **srcs = NULL, *dst = NULL, *dst2, *why = NULL;
 	uint32_t n = 0, i;
-	bool pumping = false;
 	int r;
 
 	if ((peer = rcp_agent_peer(a)) == NULL) {
@@ -239,17 +228,9 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	pump.a = a;
 	pump.peer = peer;
 	pump.copy = copy;
-	pthread_mutex_init(&pump.lock, NULL);
-	rcp_cond_init_mono(&pump.cond);
-	pumping = pthread_create(&th, NULL, progress_main, &pump) == 0;
+	pumping = rcp_ticker_start(500000000u, progress_tick, &pump);
 	r = rcp_copy_run(copy, (const char *const *)srcs, n, dst, &why);
-	if (pumping) {
-		pthread_mutex_lock(&pump.lock);
-		pump.done = true;
-		pthread_cond_broadcast(&pump.cond);
-		pthread_mutex_unlock(&pump.lock);
-		pthread_join(th, NULL);
-	}
+	rcp_ticker_stop(pumping);
 	send_progress(a, copy);
 	rcp_copy_stats(copy, &st);
 	/* Lost before the pump looked: the errors it caused are not ours. */
@@ -266,8 +247,6 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	a->copy = NULL;
 	pthread_mutex_unlock(&a->lock);
 	rcp_copy_free(copy);
-	pthread_cond_destroy(&pump.cond);
-	pthread_mutex_destroy(&pump.lock);
 	rcp_wire_put_u32(reply, (uint32_t)rcp_err_to_wire(r));
 	rcp_wire_put_str(reply, why != NULL ? why : "");
 	rcp_copywire_put_stats(reply, &st);

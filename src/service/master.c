@@ -430,9 +430,8 @@ static json_t *
 m_hello(struct rcp_master *m, struct conn *c, const json_t *req,
     const json_t *id)
 {
-	json_t *v = json_object_get(req, "version");
-
-	if (!json_is_integer(v) || json_integer_value(v) != RCP_CTL_VERSION) {
+	/* Anything but that integer (absent, a string, 1.0) reads as 0. */
+	if (rcp_ctl_int(req, "version") != RCP_CTL_VERSION) {
 		c->closing = true;
 		return rcp_ctl_error(id, RCP_CTL_E_VERSION, "this master speaks "
 		    "protocol version %d; the client must say "
@@ -783,7 +782,7 @@ handle_line(struct rcp_master *m, struct conn *c, const char *line,
 		return;
 	}
 	id = json_object_get(req, "id");
-	method = json_string_value(json_object_get(req, "method"));
+	method = rcp_ctl_str(req, "method", NULL);
 	if (id == NULL || !(json_is_integer(id) || json_is_string(id))) {
 		conn_send(c, rcp_ctl_error(NULL, RCP_CTL_E_BAD_REQUEST, "a "
 		    "request needs an 'id': a number or a string"));

@@ -428,27 +428,10 @@ read_strv(const json_t *o, const char *key, size_t max, char ***out,
 	return 0;
 }
 
-static double
-read_time(const json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	return json_is_number(v) ? json_number_value(v) : 0;
-}
-
-static uint64_t
-read_u64(const json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	return json_is_integer(v) && json_integer_value(v) >= 0 ?
-	    (uint64_t)json_integer_value(v) : 0;
-}
-
 static char *
 read_opt_str(const json_t *o, const char *key)
 {
-	const char *s = json_string_value(json_object_get(o, key));
+	const char *s = rcp_ctl_str(o, key, NULL);
 
 	return s != NULL ? rcp_xstrdup(s) : NULL;
 }
@@ -460,16 +443,16 @@ read_progress(struct rcp_job *j, const json_t *o)
 	const json_t *s = json_object_get(o, "stats"), *e;
 	size_t i;
 
-#define X(f) j->progress.s.f = read_u64(s, #f);
+#define X(f) j->progress.s.f = rcp_ctl_u64(s, #f);
 	STATS_FIELDS(X)
 #undef X
-	j->progress.totals = json_is_integer(json_object_get(o, "bytes_total"));
-	j->progress.bytes_total = read_u64(o, "bytes_total");
-	j->progress.files_total = read_u64(o, "files_total");
-	j->rate = json_is_number(json_object_get(o, "rate")) ?
-	    json_number_value(json_object_get(o, "rate")) : 0;
+	j->progress.totals = rcp_ctl_member(o, "bytes_total",
+	    RCP_CTL_K_INTEGER, NULL, NULL) > 0;
+	j->progress.bytes_total = rcp_ctl_u64(o, "bytes_total");
+	j->progress.files_total = rcp_ctl_u64(o, "files_total");
+	j->rate = rcp_ctl_num(o, "rate");
 	j->error = read_opt_str(o, "error");
-	j->errors_total = read_u64(o, "errors_total");
+	j->errors_total = rcp_ctl_u64(o, "errors_total");
 	e = json_object_get(o, "errors");
 	if (json_is_array(e)) {
 		for (i = 0; i < json_array_size(e); i++) {
@@ -487,17 +470,16 @@ int
 rcp_job_from_json(const json_t *o, struct rcp_job **out, char **cause)
 {
 	struct rcp_job *j = rcp_xcalloc(1, sizeof(*j));
-	const char *state = json_string_value(json_object_get(o, "state"));
-	json_t *id = json_object_get(o, "id");
+	const char *state = rcp_ctl_str(o, "state", NULL);
 	char *why = NULL;
 	int r = RCP_ERR_PROTO;
 
 	rcp_cliopts_init(&j->opts);
-	if (!json_is_integer(id) || json_integer_value(id) <= 0) {
+	if (rcp_ctl_member(o, "id", RCP_CTL_K_ID, NULL, NULL) <= 0) {
 		r = bad(cause, "id");
 		goto out;
 	}
-	j->id = (uint64_t)json_integer_value(id);
+	j->id = rcp_ctl_u64(o, "id");
 	if (state == NULL || (j->state = rcp_ctl_state_parse(state)) < 0) {
 		r = bad(cause, "state");
 		goto out;
@@ -511,28 +493,27 @@ rcp_job_from_json(const json_t *o, struct rcp_job **out, char **cause)
 		r = bad(cause, "paths");
 		goto out;
 	}
-	if (!json_is_integer(json_object_get(o, "uid")) ||
-	    !json_is_integer(json_object_get(o, "gid"))) {
+	if (rcp_ctl_member(o, "uid", RCP_CTL_K_INTEGER, NULL, NULL) <= 0 ||
+	    rcp_ctl_member(o, "gid", RCP_CTL_K_INTEGER, NULL, NULL) <= 0) {
 		r = bad(cause, "uid");
 		goto out;
 	}
-	j->uid = (uid_t)read_u64(o, "uid");
-	j->gid = (gid_t)read_u64(o, "gid");
+	j->uid = (uid_t)rcp_ctl_u64(o, "uid");
+	j->gid = (gid_t)rcp_ctl_u64(o, "gid");
 	if ((r = read_strv(o, "options", RCP_CTL_MAX_OPTIONS, &j->options,
 	    &j->noptions, cause)) != 0)
 		goto out;
 	j->label = read_opt_str(o, "label");
 	j->key = read_opt_str(o, "key");
-	j->umask = (mode_t)(read_u64(o, "umask") & 0777);
-	j->priority = (int)json_integer_value(json_object_get(o, "priority"));
-	j->submitted = read_time(o, "submitted");
-	j->started = read_time(o, "started");
-	j->finished = read_time(o, "finished");
-	j->attempts = (int)read_u64(o, "attempts");
-	j->restart = json_is_true(json_object_get(o, "restart"));
-	j->cancel_requested = json_is_true(json_object_get(o,
-	    "cancel_requested"));
-	j->rev = read_u64(o, "rev");
+	j->umask = (mode_t)(rcp_ctl_u64(o, "umask") & 0777);
+	j->priority = (int)rcp_ctl_int(o, "priority");
+	j->submitted = rcp_ctl_num(o, "submitted");
+	j->started = rcp_ctl_num(o, "started");
+	j->finished = rcp_ctl_num(o, "finished");
+	j->attempts = (int)rcp_ctl_u64(o, "attempts");
+	j->restart = rcp_ctl_true(o, "restart");
+	j->cancel_requested = rcp_ctl_true(o, "cancel_requested");
+	j->rev = rcp_ctl_u64(o, "rev");
 	read_progress(j, o);
 	*out = j;
 	j = NULL;

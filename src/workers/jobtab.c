@@ -649,11 +649,11 @@ load_one(void *arg, const json_t *rec)
 	struct rcp_job *j;
 	char *cause = NULL;
 
-	if (json_is_integer(json_object_get(rec, "next_id"))) {
-		json_int_t v = json_integer_value(json_object_get(rec,
-		    "next_id"));
-		if (v > 0 && (uint64_t)v > ld->next_id)
-			ld->next_id = (uint64_t)v;
+	if (rcp_ctl_member(rec, "next_id", RCP_CTL_K_INTEGER, NULL,
+	    NULL) > 0) {
+		uint64_t v = rcp_ctl_u64(rec, "next_id");
+		if (v > ld->next_id)
+			ld->next_id = v;
 		return;
 	}
 	if (o == NULL || rcp_job_from_json(o, &j, &cause) != 0) {

@@ -180,8 +180,8 @@ child_job(struct cjob *cj, struct rcp_sessions *sessions, char **cause)
 	spec.cwd = cwd;
 	spec.uid = geteuid();
 	spec.gid = getegid();
-	spec.umask = (mode_t)json_integer_value(json_object_get(o, "umask"));
-	spec.restart = json_is_true(json_object_get(o, "restart"));
+	spec.umask = (mode_t)rcp_ctl_int(o, "umask");
+	spec.restart = rcp_ctl_true(o, "restart");
 	spec.sessions = sessions;
 	r = rcp_runner_new(&spec, &hooks);
 	if (runner_term)
@@ -285,8 +285,7 @@ host_main(const json_t *hello)
 	pthread_cond_init(&h.cond, NULL);
 	if (rcp_runner_remote != NULL)
 		h.sessions = rcp_runner_remote->sessions_new(
-		    (uint64_t)json_integer_value(json_object_get(hello,
-		    "idle_ns")), 16);
+		    (uint64_t)rcp_ctl_int(hello, "idle_ns"), 16);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	while (!runner_term && (got = spec_next(&m, 1000)) >= 0) {
@@ -295,8 +294,8 @@ host_main(const json_t *hello)
 				rcp_runner_remote->sessions_expire(h.sessions);
 			continue;
 		}
-		t = json_string_value(json_object_get(m, "t"));
-		id = json_integer_value(json_object_get(m, "j"));
+		t = rcp_ctl_str(m, "t", NULL);
+		id = rcp_ctl_int(m, "j");
 		if (t != NULL && strcmp(t, "job") == 0 && id > 0) {
 			cj = rcp_xcalloc(1, sizeof(*cj));
 			cj->id = id;
@@ -347,12 +346,11 @@ rcp_runner_child_main(void)
 	rcp_ctl_reader_init(&spec_in, RCP_CHILD_MAX_SPEC);
 	if (spec_next(&o, 10000) != 1)
 		return CHILD_E_SETUP;
-	if (getppid() != (pid_t)json_integer_value(json_object_get(o,
-	    "parent"))) {
+	if (getppid() != (pid_t)rcp_ctl_int(o, "parent")) {
 		json_decref(o);
 		return CHILD_E_PARENT;	/* the master died before we ran */
 	}
-	if (json_is_true(json_object_get(o, "host"))) {
+	if (rcp_ctl_true(o, "host")) {
 		res = host_main(o);
 		json_decref(o);
 		return res;

@@ -1,7 +1,7 @@
 /*
  * runner-local.c: a job run with the copy engine in this process, whichever
  * process that is (the master's, or a job's own after exec): a copy thread,
- * a scan thread for the totals (runner-scan.c), and the calling thread
+ * a scan thread for the totals (runner-scan.c), and a ticker (base/ticker.h)
  * reporting progress every tick until the copy ends.  A remote job runs
  * here too, through the rcp_runner_remote table; cancel reaches either.
  */
@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/cond.h"
 #include "base/error.h"
+#include "base/ticker.h"
 #include "base/util.h"
 #include "engine/copy.h"
 #include "fs/filter.h"
@@ -37,11 +37,8 @@ struct local {
 	struct rcp_log		 log;		/* engine_log */
 	struct rcp_copy_stats	 final;		/* rc's when it ended */
 	atomic_bool		 have_final;
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 cond;		/* the copy ended */
-	bool			 done;		/* requires lock */
-	int			 result;	/* requires lock */
-	char			*cause;		/* requires lock */
+	int			 result;	/* read after the join */
+	char			*cause;		/* read after the join */
 	const struct rcp_filter	*filter;	/* the job's, with its files */
 	atomic_bool		 scan_stop;
 	atomic_bool		 scan_done;	/* totals below are set */
@@ -116,12 +113,8 @@ copy_main(void *arg)
 	} else
 		res = rcp_copy_run(l->copy, spec->srcs, spec->nsrcs, spec->dst,
 		    &cause);
-	pthread_mutex_lock(&l->lock);
 	l->result = res;
 	l->cause = cause;
-	l->done = true;
-	pthread_cond_signal(&l->cond);
-	pthread_mutex_unlock(&l->lock);
 	return NULL;
 }
 
@@ -177,22 +170,15 @@ fail:
 	return RCP_ERR_INVAL;
 }
 
-/* Waits for the copy to end, reporting every tick. */
+/* A tick while the copy runs: a termination signal cancels it; report. */
 static void
-watch_copy(struct local *l)
+watch_tick(void *arg)
 {
-	pthread_mutex_lock(&l->lock);
-	while (!l->done) {
-		rcp_cond_wait_ms(&l->cond, &l->lock, RCP_RUNNER_TICK_MS);
-		if (l->done)
-			break;
-		pthread_mutex_unlock(&l->lock);
-		if (runner_term)
-			rcp_runner_cancel(l->r);
-		report(l);
-		pthread_mutex_lock(&l->lock);
-	}
-	pthread_mutex_unlock(&l->lock);
+	struct local *l = arg;
+
+	if (runner_term)
+		rcp_runner_cancel(l->r);
+	report(l);
 }
 
 /*
@@ -224,6 +210,7 @@ runner_local_run(struct rcp_runner *r, char **cause)
 	struct rcp_filter *filter = NULL;
 	struct rcp_copy_opts o = spec->opts->o;
 	pthread_t copy_thread, scan_thread;
+	rcp_ticker *watch;
 	bool scanning = false, remote = spec_remote(spec, spec->nsrcs + 1);
 	struct local l;
 	int res, i;
@@ -267,8 +254,6 @@ runner_local_run(struct rcp_runner *r, char **cause)
 		}
 	} else
 		l.copy = rcp_copy_new(&o, &l.log);
-	pthread_mutex_init(&l.lock, NULL);
-	rcp_cond_init_mono(&l.cond);
 
 	pthread_mutex_lock(&r->lock);
 	r->copy = l.copy;
@@ -286,8 +271,10 @@ runner_local_run(struct rcp_runner *r, char **cause)
 	if (pthread_create(&copy_thread, NULL, copy_main, &l) != 0)
 		copy_main(&l);
 	else {
-		watch_copy(&l);
+		watch = rcp_ticker_start(RCP_RUNNER_TICK_MS * 1000000ull,
+		    watch_tick, &l);
 		pthread_join(copy_thread, NULL);
+		rcp_ticker_stop(watch);
 	}
 	/* A scan about to end may still give the totals of a quick copy. */
 	for (i = 0; scanning && i < SCAN_GRACE_MS / 10 &&
@@ -306,8 +293,6 @@ runner_local_run(struct rcp_runner *r, char **cause)
 	if (l.rc != NULL)
 		rcp_runner_remote->free(l.rc);
 	rcp_filter_free(filter);
-	pthread_cond_destroy(&l.cond);
-	pthread_mutex_destroy(&l.lock);
 	*cause = l.cause;
 	return l.result;
 }

@@ -196,7 +196,7 @@ runner_exec_args_init(struct exec_args *a,
 void
 runner_child_message(struct child_state *cs, const json_t *m)
 {
-	const char *t = json_string_value(json_object_get(m, "t"));
+	const char *t = rcp_ctl_str(m, "t", NULL);
 	struct rcp_job_progress p;
 	json_t *s;
 
@@ -212,22 +212,19 @@ runner_child_message(struct child_state *cs, const json_t *m)
 		GET(7, dirs_unchanged) GET(8, symlinks_unchanged)
 		GET(9, removed) GET(10, skipped) GET(11, errors)
 #undef GET
-		p.totals = json_is_true(json_object_get(m, "tk"));
-		p.bytes_total = (uint64_t)json_integer_value(
-		    json_object_get(m, "bt"));
-		p.files_total = (uint64_t)json_integer_value(
-		    json_object_get(m, "ft"));
+		p.totals = rcp_ctl_true(m, "tk");
+		p.bytes_total = (uint64_t)rcp_ctl_int(m, "bt");
+		p.files_total = (uint64_t)rcp_ctl_int(m, "ft");
 		if (cs->r->hooks.progress != NULL)
 			cs->r->hooks.progress(cs->r->hooks.arg, &p);
 	} else if (strcmp(t, "e") == 0) {
-		const char *msg = json_string_value(json_object_get(m, "m"));
+		const char *msg = rcp_ctl_str(m, "m", NULL);
 		if (msg != NULL && cs->r->hooks.error != NULL)
 			cs->r->hooks.error(cs->r->hooks.arg, msg);
 	} else if (strcmp(t, "end") == 0 && !cs->ended) {
-		const char *c = json_string_value(json_object_get(m, "c"));
+		const char *c = rcp_ctl_str(m, "c", NULL);
 		cs->ended = true;
-		cs->result = rcp_err_from_wire((int32_t)json_integer_value(
-		    json_object_get(m, "r")));
+		cs->result = rcp_err_from_wire((int32_t)rcp_ctl_int(m, "r"));
 		cs->cause = c != NULL ? rcp_xstrdup(c) : NULL;
 	}
 }

@@ -97,7 +97,7 @@ host_message(void *arg, const json_t *m)
 {
 	struct uhost *u = arg;
 	struct rcp_uhosts *hs = u->hs;
-	json_int_t id = json_integer_value(json_object_get(m, "j"));
+	json_int_t id = rcp_ctl_int(m, "j");
 	struct hjob *hj;
 
 	pthread_mutex_lock(&hs->lock);

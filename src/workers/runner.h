@@ -69,7 +69,7 @@ struct rcp_runner;
 /*
  * Returns a new runner for spec (borrowed until rcp_runner_free, with
  * everything it points to) reporting through hooks (copied; called from
- * the thread of rcp_runner_run and from engine threads).
+ * the thread of rcp_runner_run, its progress ticker and engine threads).
  */
 struct rcp_runner *rcp_runner_new(const struct rcp_runner_spec *spec,
     const struct rcp_runner_hooks *hooks);

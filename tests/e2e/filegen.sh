@@ -85,7 +85,7 @@ bad "bad file count" "bad number of files 'ten'" "$T/x" 2 ten 1K
 bad "bad size" "bad file size '1Q'" "$T/x" 2 1 1Q
 bad "half a range" "bad file size '1K-'" "$T/x" 2 1 1K-
 bad "MIN above MAX" "bad file size range '16M-1K': minimum above maximum" "$T/x" 2 1 16M-1K
-bad "unknown option" "unrecognized option '--bogus'" --bogus "$T/x" 2 1 1K
+bad "unknown option" "^filegen: unknown option '--bogus'" --bogus "$T/x" 2 1 1K
 bad "zero threads" "bad thread count '0'" --threads 0 "$T/x" 2 1 1K
 bad "bad seed" "bad seed 'x'" --seed x "$T/x" 2 1 1K
 bad "tiny buffer" "bad buffer size '1'" --bufsize 1 "$T/x" 2 1 1K

@@ -210,6 +210,122 @@ test_members(void)
 	json_decref(o);
 }
 
+/* One lookup for all: absent, null, wrong type and right type stay apart. */
+static void
+test_kinds(void)
+{
+	json_t *o = json_pack("{s:i,s:i,s:f,s:s,s:s,s:b,s:n,s:[s,s],s:[s,i]}",
+	    "id", 7, "neg", -3, "real", 1.5, "s", "x", "state", "running",
+	    "t", 1, "nil", "sv", "a", "b", "mixed", "a", 1);
+	const json_t *v = NULL;
+	const char *problem = NULL;
+
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "id", RCP_CTL_K_ID, &v, NULL), 1);
+	CU_ASSERT_PTR_EQUAL(v, json_object_get(o, "id"));
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "neg", RCP_CTL_K_ID, NULL,
+	    &problem), -1);
+	CU_ASSERT_STRING_EQUAL(problem, "is not a job id");
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "nope", RCP_CTL_K_ID, NULL,
+	    NULL), 0);
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "nil", RCP_CTL_K_STRING, NULL,
+	    NULL), 0);
+	CU_ASSERT_EQUAL(rcp_ctl_member(NULL, "id", RCP_CTL_K_ID, NULL,
+	    NULL), 0);
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "real", RCP_CTL_K_NUMBER, NULL,
+	    NULL), 1);
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "real", RCP_CTL_K_INTEGER, NULL,
+	    NULL), -1);
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "state", RCP_CTL_K_STATE, NULL,
+	    NULL), 1);
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "s", RCP_CTL_K_STATE, NULL,
+	    &problem), -1);
+	CU_ASSERT_STRING_EQUAL(problem, "is not a job state");
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "sv", RCP_CTL_K_STRINGS, NULL,
+	    NULL), 1);
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "mixed", RCP_CTL_K_STRINGS, NULL,
+	    NULL), -1);
+	CU_ASSERT_EQUAL(rcp_ctl_member(o, "t", RCP_CTL_K_BOOL, NULL, NULL), 1);
+
+	/* The lenient readers: wrong or absent reads as the default. */
+	CU_ASSERT_EQUAL(rcp_ctl_int(o, "neg"), -3);
+	CU_ASSERT_EQUAL(rcp_ctl_u64(o, "neg"), 0);
+	CU_ASSERT_EQUAL(rcp_ctl_u64(o, "id"), 7);
+	CU_ASSERT_EQUAL(rcp_ctl_int(o, "real"), 0);
+	CU_ASSERT_DOUBLE_EQUAL(rcp_ctl_num(o, "real"), 1.5, 1e-9);
+	CU_ASSERT_DOUBLE_EQUAL(rcp_ctl_num(o, "id"), 7, 1e-9);
+	CU_ASSERT_DOUBLE_EQUAL(rcp_ctl_num(o, "s"), 0, 1e-9);
+	CU_ASSERT_TRUE(rcp_ctl_true(o, "t"));
+	CU_ASSERT_FALSE(rcp_ctl_true(o, "id"));
+	CU_ASSERT_STRING_EQUAL(rcp_ctl_str(o, "s", "-"), "x");
+	CU_ASSERT_STRING_EQUAL(rcp_ctl_str(o, "id", "-"), "-");
+	CU_ASSERT_PTR_NULL(rcp_ctl_str(o, "nope", NULL));
+	json_decref(o);
+}
+
+/*
+ * The _b64 rule, one for the protocol (rcp_ctl_set_path, _pathv) and for
+ * rcmp's records (which call rcp_ctl_set_path): key holds the display form,
+ * key_b64 the bytes whenever the display form is not them; read back, every
+ * name gives its bytes.
+ */
+static void
+test_b64_rule(void)
+{
+	static const struct {
+		const char	*name;
+		const char	*shown;
+		const char	*b64;	/* NULL: no key_b64 */
+	} cases[] = {
+		{ "plain.txt", "plain.txt", NULL },
+		{ "caf\xc3\xa9 \xe2\x82\xac", "caf\xc3\xa9 \xe2\x82\xac",
+		    NULL },
+		{ "bad\xff", "bad\\xff", "YmFk/w==" },
+		{ "a\nb", "a\\x0ab", "YQpi" },
+		{ "tab\there", "tab\\x09here", "dGFiCWhlcmU=" },
+		{ "back\\slash", "back\\\\slash", "YmFja1xzbGFzaA==" },
+		{ "lat\xe9n", "lat\\xe9n", "bGF06W4=" },
+	};
+	size_t i;
+
+	for (i = 0; i < RCP_ARRAY_SIZE(cases); i++) {
+		const char *one[1] = { cases[i].name };
+		json_t *o = json_object(), *v = json_object();
+		char *back = NULL, **backv = NULL, *cause = NULL;
+		size_t n = 0;
+
+		rcp_ctl_set_path(o, "path", cases[i].name);
+		rcp_ctl_set_pathv(v, "paths", one, 1);
+		CU_ASSERT_EQUAL(rcp_ctl_path_needs_b64(cases[i].name),
+		    cases[i].b64 != NULL);
+		CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o,
+		    "path")), cases[i].shown);
+		CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(
+		    json_object_get(v, "paths"), 0)), cases[i].shown);
+		if (cases[i].b64 != NULL) {
+			CU_ASSERT_STRING_EQUAL(json_string_value(
+			    json_object_get(o, "path_b64")), cases[i].b64);
+			CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(
+			    json_object_get(v, "paths_b64"), 0)),
+			    cases[i].b64);
+		} else {
+			CU_ASSERT_PTR_NULL(json_object_get(o, "path_b64"));
+			CU_ASSERT_PTR_NULL(json_object_get(v, "paths_b64"));
+		}
+		CU_ASSERT_EQUAL(rcp_ctl_get_path(o, "path", 100, &back,
+		    &cause), 1);
+		CU_ASSERT_STRING_EQUAL(back, cases[i].name);
+		CU_ASSERT_EQUAL(rcp_ctl_get_pathv(v, "paths", 1, 100, &backv,
+		    &n, &cause), 1);
+		CU_ASSERT_EQUAL(n, 1);
+		CU_ASSERT_STRING_EQUAL(backv[0], cases[i].name);
+		free(back);
+		free(backv[0]);
+		free(backv);
+		json_decref(o);
+		json_decref(v);
+	}
+}
+
 static void
 test_socket_dir(void)
 {
@@ -260,6 +376,8 @@ test_ctlproto_register(void)
 		{ "replies", test_replies },
 		{ "names", test_names },
 		{ "members", test_members },
+		{ "kinds", test_kinds },
+		{ "b64_rule", test_b64_rule },
 		{ "socket_dir", test_socket_dir },
 		{ NULL, NULL }
 	};

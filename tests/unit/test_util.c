@@ -1,9 +1,12 @@
 /* test_util.c: sizes, numbers, escaping, buffers, errors. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "base/strbuf.h"
+#include "base/ticker.h"
 #include "base/util.h"
 #include "unit.h"
 
@@ -151,6 +154,42 @@ test_deadline(void)
 	CU_ASSERT(left > 0 && left <= 60000);
 }
 
+static void
+count_tick(void *arg)
+{
+	atomic_int *n = arg;
+
+	atomic_fetch_add(n, 1);
+}
+
+/* Ticks come every period; stop wakes a long wait at once and ends them. */
+static void
+test_ticker(void)
+{
+	atomic_int n = 0;
+	rcp_ticker *t;
+	uint64_t t0;
+	int seen;
+
+	t = rcp_ticker_start(10000000u, count_tick, &n);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	usleep(200000);
+	rcp_ticker_stop(t);
+	seen = atomic_load(&n);
+	CU_ASSERT(seen >= 3 && seen <= 21);
+	usleep(30000);
+	CU_ASSERT_EQUAL(atomic_load(&n), seen);
+
+	atomic_store(&n, 0);
+	t = rcp_ticker_start(60000000000u, count_tick, &n);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	t0 = rcp_now_ns();
+	rcp_ticker_stop(t);
+	CU_ASSERT(rcp_now_ns() - t0 < 1000000000u);
+	CU_ASSERT_EQUAL(atomic_load(&n), 0);
+	rcp_ticker_stop(NULL);
+}
+
 void
 test_util_register(void)
 {
@@ -162,6 +201,7 @@ test_util_register(void)
 		{ "strerror", test_strerror },
 		{ "format", test_format },
 		{ "deadline", test_deadline },
+		{ "ticker", test_ticker },
 		{ NULL, NULL }
 	};
 
