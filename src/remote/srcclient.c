@@ -444,9 +444,11 @@ rem_list(void *ctx, int dir, int flags, rcp_src_entry_fn *fn, void *arg)
 			e = -EPROTO;
 		/* Names (and inline files) first, then hand them out. */
 		for (i = 0; e == 0 && i < n && !stop; i++) {
+			name = NULL;
 			if (rcp_wire_get_str(&cur, &name, RCP_PROTO_MAX_NAME) ||
 			    rcp_wire_get_u8(&cur, &dtype) ||
 			    rcp_wire_get_u8(&cur, &has)) {
+				free(name);	/* the name came, its type did not */
 				e = -EPROTO;
 				break;
 			}
