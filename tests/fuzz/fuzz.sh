@@ -6,7 +6,9 @@
 # timeouts to OUT/crashes/NAME/.  FUZZ_JOBS targets run at once.
 #   fuzz.sh SRCDIR BUILD OUT [NAME...]
 set -u
-SRC=$1 BUILD=$2 OUT=$3
+# Absolute: a target may chdir (fuzz-srcserve works in a scratch tree).
+SRC=$(cd "$1" && pwd) BUILD=$(cd "$2" && pwd)
+mkdir -p "$3" && OUT=$(cd "$3" && pwd)
 shift 3
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 JOBS=${FUZZ_JOBS:-1}
