@@ -84,6 +84,12 @@ main(int argc, char **argv)
 	struct stat st;
 	int i, count = 0, bad = 0;
 
+	/* Absolute first: a target's set-up may chdir (fuzz-srcserve). */
+	for (i = 1; i < argc; i++) {
+		char *abs = realpath(argv[i], NULL);
+		if (abs != NULL)
+			argv[i] = abs;	/* kept to the end */
+	}
 	if (LLVMFuzzerInitialize != NULL)
 		LLVMFuzzerInitialize(&argc, &argv);
 	for (i = 1; i < argc; i++) {

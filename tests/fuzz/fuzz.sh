@@ -17,6 +17,7 @@ JOBS=${FUZZ_JOBS:-1}
 one() {
 	name=$1
 	mkdir -p "$OUT/corpus/$name" "$OUT/crashes/$name"
+	touch "$OUT/$name.start"
 	"$BUILD/tests/fuzz/fuzz-$name" -max_total_time="$SECONDS_EACH" \
 	    -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
 	    -artifact_prefix="$OUT/crashes/$name/" \
@@ -24,8 +25,9 @@ one() {
 	    >"$OUT/$name.log" 2>&1
 	rc=$?
 	stats=$(grep -E '^#[0-9]+.*(DONE|cov:)' "$OUT/$name.log" | tail -n 1)
-	n=$(ls "$OUT/crashes/$name" | wc -l)
-	echo "fuzz-$name: exit $rc, $n artifacts; $stats"
+	# Only this run's: older findings stay, but are not counted again.
+	n=$(find "$OUT/crashes/$name" -type f -newer "$OUT/$name.start" | wc -l)
+	echo "fuzz-$name: exit $rc, $n new artifacts; $stats"
 	[ "$rc" -eq 0 ] && [ "$n" -eq 0 ]
 }
 
@@ -40,7 +42,8 @@ for name in "$@"; do
 done
 wait
 for name in "$@"; do
-	[ -z "$(ls "$OUT/crashes/$name" 2>/dev/null)" ] || fail=1
+	[ -z "$(find "$OUT/crashes/$name" -type f -newer "$OUT/$name.start")" ] ||
+	    fail=1
 	grep -q 'ERROR: libFuzzer\|SUMMARY:' "$OUT/$name.log" && fail=1
 done
 [ "$fail" -eq 0 ] || echo "fuzz: findings in $OUT/crashes (logs: $OUT/*.log)"
