@@ -112,6 +112,9 @@ struct rcp_srcclient {
 	pthread_mutex_t		 hlock;
 	struct rhandle		**h;		/* stable pointers; hlock */
 	size_t			 nh;
+
+	rcp_srcclient_answer_fn	*answer;	/* instead of conn; or NULL */
+	void			*answer_arg;
 };
 
 static void *
@@ -163,6 +166,20 @@ rcp_srcclient_new(struct rcp_quic_conn *c)
 	return r;
 }
 
+struct rcp_srcclient *
+rcp_srcclient_new_answered(rcp_srcclient_answer_fn *fn, void *arg)
+{
+	struct rcp_srcclient *r = rcp_xcalloc(1, sizeof(*r));
+
+	atomic_init(&r->next_id, 1000);
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_init(&r->hlock, NULL);
+	r->answer = fn;
+	r->answer_arg = arg;
+	r->nstreams = 1;
+	return r;
+}
+
 void
 rcp_srcclient_free(struct rcp_srcclient *r)
 {
@@ -171,7 +188,8 @@ rcp_srcclient_free(struct rcp_srcclient *r)
 	if (r == NULL)
 		return;
 	/* The reader ends when its connection does: the caller closes it. */
-	rcp_quic_close(r->conn, 0);
+	if (r->conn != NULL)
+		rcp_quic_close(r->conn, 0);
 	if (r->reader_started)
 		pthread_join(r->reader, NULL);
 	for (i = 0; i < r->nh; i++)
@@ -207,6 +225,10 @@ call(struct rcp_srcclient *r, uint16_t type, struct rcp_buf *b,
 
 	if (r->nstreams == 0)
 		return RCP_ERR_GONE;
+	if (r->answer != NULL) {
+		m = r->answer(r->answer_arg, type, b->data, b->len);
+		goto got;
+	}
 	/* Waiting before sending: the reply may be quicker than us. */
 	memset(&w, 0, sizeof(w));
 	w.id = id;
@@ -229,7 +251,9 @@ call(struct rcp_srcclient *r, uint16_t type, struct rcp_buf *b,
 	*pp = w.next;
 	pthread_mutex_unlock(&r->lock);
 	pthread_cond_destroy(&w.cond);
-	if ((m = w.reply) == NULL)
+	m = w.reply;
+got:
+	if (m == NULL)
 		return RCP_ERR_GONE;
 	m->next = NULL;
 	if (m->f.type == RCP_MSG_SRC_ERR) {
@@ -431,9 +455,11 @@ rem_list(void *ctx, int dir, int flags, rcp_src_entry_fn *fn, void *arg)
 			e = -EPROTO;
 		/* Names (and inline files) first, then hand them out. */
 		for (i = 0; e == 0 && i < n && !stop; i++) {
+			name = NULL;
 			if (rcp_wire_get_str(&cur, &name, RCP_PROTO_MAX_NAME) ||
 			    rcp_wire_get_u8(&cur, &dtype) ||
 			    rcp_wire_get_u8(&cur, &has)) {
+				free(name);	/* the name came, its type did not */
 				e = -EPROTO;
 				break;
 			}
@@ -734,7 +760,10 @@ rem_close(void *ctx, int h)
 		return;
 	/* One-way: nobody waits for a close. */
 	rcp_wire_put_u32(&b, server);
-	if (r->nstreams > 0)
+	if (r->answer != NULL)
+		rcp_quic_msg_free(r->answer(r->answer_arg, RCP_MSG_SRC_CLOSE,
+		    b.data, b.len));
+	else if (r->nstreams > 0)
 		rcp_quic_send(r->conn, r->streams[0], RCP_MSG_SRC_CLOSE, 0,
 		    b.data, b.len, -1);
 	rcp_buf_release(&b);

@@ -13,6 +13,7 @@
 #ifndef RCP_SRCCLIENT_H
 #define RCP_SRCCLIENT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "fs/srcfs.h"
@@ -26,6 +27,20 @@ struct rcp_srcclient;
  * rcp_copy_set_source.
  */
 struct rcp_srcclient *rcp_srcclient_new(struct rcp_quic_conn *c);
+/*
+ * A client with no connection: each request (its type and body) goes to
+ * fn, which returns the reply as a message the client then owns and frees
+ * with rcp_quic_msg_free (type RCP_MSG_SRC_OK or RCP_MSG_SRC_ERR), or NULL
+ * for a source agent that is gone; for a one-way request (CLOSE) the
+ * client frees what fn returns unread.  Calls come from the engine's
+ * threads, so fn locks what it shares.  For the fuzzer of the client's
+ * reply decoding (tests/fuzz/fuzz-srcclient.c).  Free with
+ * rcp_srcclient_free.
+ */
+typedef struct rcp_quic_msg *rcp_srcclient_answer_fn(void *arg,
+    uint16_t type, const void *body, size_t len);
+struct rcp_srcclient *rcp_srcclient_new_answered(rcp_srcclient_answer_fn *fn,
+    void *arg);
 /*
  * Closes the connection (the reader ends with it), then frees r and every
  * handle still open.  NULL is a no-op.

@@ -488,53 +488,51 @@ srv_readlink(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 	return 0;
 }
 
+int
+rcp_srcserve_answer(struct rcp_srcserve *s, const struct rcp_wire_frame *f,
+    struct rcp_buf *out)
+{
+	struct rcp_wire_cursor cur;
+	uint32_t h;
+
+	rcp_wire_cursor_init(&cur, f->body, f->len);
+	switch (f->type) {
+	case RCP_MSG_SRC_ROOT:
+		return srv_root(s, &cur, out);
+	case RCP_MSG_SRC_OPENDIR:
+		return srv_opendir(s, &cur, out);
+	case RCP_MSG_SRC_LIST:
+		return srv_list(s, &cur, out);
+	case RCP_MSG_SRC_STAT:
+		return srv_stat(s, &cur, out);
+	case RCP_MSG_SRC_OPEN:
+		return srv_open(s, &cur, out);
+	case RCP_MSG_SRC_READ:
+		return srv_read(s, &cur, out);
+	case RCP_MSG_SRC_FSTAT:
+		return srv_fstat(s, &cur, out);
+	case RCP_MSG_SRC_READLINK:
+		return srv_readlink(s, &cur, out);
+	case RCP_MSG_SRC_CLOSE:
+		if (rcp_wire_get_u32(&cur, &h) == 0)
+			h_close(s, h);
+		return 1;	/* one-way */
+	default:
+		return -ENOSYS;
+	}
+}
+
 static void
 serve_one(struct rcp_srcserve *s, struct rcp_quic_conn *c,
     struct rcp_quic_msg *m)
 {
-	struct rcp_wire_cursor cur;
 	struct rcp_buf out = RCP_BUF_INIT;
-	uint32_t h;
 	int r;
 
-	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
-	switch (m->f.type) {
-	case RCP_MSG_SRC_ROOT:
-		r = srv_root(s, &cur, &out);
-		break;
-	case RCP_MSG_SRC_OPENDIR:
-		r = srv_opendir(s, &cur, &out);
-		break;
-	case RCP_MSG_SRC_LIST:
-		r = srv_list(s, &cur, &out);
-		break;
-	case RCP_MSG_SRC_STAT:
-		r = srv_stat(s, &cur, &out);
-		break;
-	case RCP_MSG_SRC_OPEN:
-		r = srv_open(s, &cur, &out);
-		break;
-	case RCP_MSG_SRC_READ:
-		r = srv_read(s, &cur, &out);
-		break;
-	case RCP_MSG_SRC_FSTAT:
-		r = srv_fstat(s, &cur, &out);
-		break;
-	case RCP_MSG_SRC_READLINK:
-		r = srv_readlink(s, &cur, &out);
-		break;
-	case RCP_MSG_SRC_CLOSE:
-		if (rcp_wire_get_u32(&cur, &h) == 0)
-			h_close(s, h);
-		rcp_buf_release(&out);
-		return;		/* one-way */
-	default:
-		r = -ENOSYS;
-		break;
-	}
+	r = rcp_srcserve_answer(s, &m->f, &out);
 	if (r == 0)
 		reply(c, m, &out);
-	else
+	else if (r < 0)
 		reply_err(c, m, r);
 	rcp_buf_release(&out);
 }

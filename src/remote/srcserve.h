@@ -14,7 +14,9 @@
 #include <stdbool.h>
 
 #include "base/log.h"
+#include "base/strbuf.h"
 #include "net/quic.h"
+#include "net/wire.h"
 
 struct rcp_srcserve;
 struct rcp_srccache;
@@ -31,6 +33,17 @@ struct rcp_srcserve *rcp_srcserve_new(int nthreads, struct rcp_srccache *cache,
  */
 bool rcp_srcserve_take(struct rcp_srcserve *s, struct rcp_quic_conn *c,
     struct rcp_quic_msg *m);
+/*
+ * Answers one source request f in the calling thread, as a worker does
+ * (the decoding and the file system calls, without the connection): 0
+ * with the SRC_OK reply's body appended to out, a negative errno for an
+ * SRC_ERR reply, or 1 for a one-way request (CLOSE: no reply).  Handles
+ * are s's.  rcp_srcserve_take runs it for each request; the fuzzer
+ * (tests/fuzz/fuzz-srcserve.c) calls it directly on a server with no
+ * threads.
+ */
+int rcp_srcserve_answer(struct rcp_srcserve *s,
+    const struct rcp_wire_frame *f, struct rcp_buf *out);
 /* Stops the workers and closes every handle.  NULL is a no-op. */
 void rcp_srcserve_free(struct rcp_srcserve *s);
 

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+# mkseeds.py: writes the seed corpus of the fuzz targets, tests/fuzz/corpus/
+# NAME/, small valid inputs of each format and a few edge cases.  Run from
+# anywhere; rerun after changing a format.  Regression inputs for fixed
+# bugs are added by hand (named after the bug) and kept.
+import json, os, struct
+
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+def put(name, fn, data):
+    d = os.path.join(HERE, name)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, fn), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+u8 = lambda v: struct.pack(">B", v)
+u16 = lambda v: struct.pack(">H", v)
+u32 = lambda v: struct.pack(">I", v)
+u64 = lambda v: struct.pack(">Q", v)
+def bstr(b):
+    b = b.encode() if isinstance(b, str) else b
+    return u32(len(b)) + b
+def frame(t, body, id=1):
+    return u32(len(body)) + u16(t) + u32(id) + body
+
+def stat(mode=0o100644, size=100):
+    return (u32(mode) + u32(1000) + u32(1000) + u64(size) + u64(8) +
+            u64(1700000000) + u32(5) + u64(1700000000) + u32(6) +
+            u64(1700000000) + u32(7) + u64(2049) + u64(1234) + u64(1) + u64(0))
+
+# ctlproto: lines as rcpctl and the master send them.
+j = lambda o: json.dumps(o, separators=(",", ":")) + "\n"
+put("ctlproto", "hello", j({"id": 1, "method": "hello", "version": 1}))
+put("ctlproto", "submit", j({"id": 2, "method": "submit", "sources": ["/a", "/b"],
+    "destination": "/d", "options": ["-p", "--overwrite"], "wait": True}))
+put("ctlproto", "submit-b64", j({"id": 3, "method": "submit", "sources": ["a\\xff"],
+    "sources_b64": ["Yf8="], "destination": "d", "destination_b64": "ZP8="}))
+put("ctlproto", "batch", j({"id": 4, "method": "batch", "jobs": [
+    {"sources": ["/x"], "destination": "/y"}, {"sources": []}]}))
+put("ctlproto", "reply", j({"id": 1, "result": {"state": "running"}}) +
+    j({"id": 2, "error": {"code": "not_found", "message": "no job 7"}}))
+put("ctlproto", "edge", "\n\n{}\n[1]\n{\"id\":\"x\"\n" + "x" * 5000 + "\n{\"id\":null}")
+
+# wire: byte 0 cuts the stream; bodies are op-driven getters.
+put("wire", "frames", b"\x03" + frame(6, b"\x00\x05\x01\x00\x07\x02" + u32(9)) +
+    frame(7, b"\x03" + u64(1 << 40) + b"\x05" + bstr("name")))
+put("wire", "bytes", b"\xff" + frame(4, b"\x04" + bstr(b"ab\x00c") + b"\x0b" + bstr("x\x00")))
+put("wire", "empty-frame", b"\x00" + frame(14, b"", 0) + frame(1, b"\x01"))
+put("wire", "too-big", b"\x01" + u32(1 << 30) + u16(1) + u32(1))
+put("wire", "partial", b"\x09" + frame(5, u64(1) * 4)[:-3])
+
+# remotemsg: byte 0 picks the decoder.
+put("remotemsg", "stat", b"\x00" + stat() + stat(0o040755, 4096))
+put("remotemsg", "stat-bad-nsec", b"\x00" + stat()[:-60] + u32(1000000000) + stat()[-56:])
+opts = (u32(0x3) + u32(8) + u32(64) + u32(1) + u32(1) + u32(1) +
+        u32(0x1f) * 3 + u8(0) + u64(0) + u64(0) + u64(0))
+put("remotemsg", "opts", b"\x01" + opts + u32(0))
+put("remotemsg", "opts-filter", b"\x01" + opts + u32(2) + u8(1) + bstr("*.o") + u8(2) + bstr("/keep/**"))
+put("remotemsg", "stats", b"\x02" + u64(100) * 16)
+put("remotemsg", "hello", b"\x03" + u32(1) + u8(1) + bstr("0123456789abcdef0123456789abcde\x00"))
+
+# journal: records as the master writes them, and a torn last line.
+rec = {"id": 1, "state": "succeeded", "uid": 1000, "gid": 1000,
+       "sources": ["/src"], "destination": "/dst", "options": ["-p"],
+       "submitted": 1700000000.5, "priority": 0, "label": "nightly",
+       "cwd": "/home/u", "umask": 18}
+put("journal", "records", j(rec) + j(dict(rec, id=2, state="running")) +
+    j(dict(rec, id=1, state="failed", error="x")) + '{"id":3,"sta')
+put("journal", "submit", j({"id": 9, "method": "submit", "sources": ["~/a", "b"],
+    "destination": "c", "cwd": "/tmp", "home": "/home/u", "umask": 18,
+    "options": ["-r", "--filter", "- *.o"], "priority": 5, "key": "k1"}))
+put("journal", "junk", "not json\n[]\n{}\n\n")
+
+# runner: the reports of a job's process.
+put("runner", "reports", j({"t": "p", "s": list(range(12)), "bt": 100, "ft": 3, "tk": True}) +
+    j({"t": "e", "m": "cannot open 'x': Permission denied"}) +
+    j({"t": "end", "r": 0, "c": None}))
+put("runner", "host", j({"t": "p", "j": 4, "s": [-1, 2**63 - 1]}) +
+    j({"t": "end", "r": -5, "c": "failed"}) + j({"t": "end", "r": 1}) + j({"t": 3}))
+
+# srcserve: requests a destination sends (paths inside the scratch tree).
+R, OD, LS, ST, OP, RD, FS, RL, CL = 20, 21, 22, 23, 24, 25, 26, 27, 28
+put("srcserve", "walk", frame(R, bstr("a") + u8(0)) + frame(OD, u32(0) + bstr("a") + u8(0)) +
+    frame(LS, u32(1) + u8(1)) + frame(LS, u32(1) + u8(0)) +
+    frame(ST, u32(1) + bstr("small") + u8(0)) + frame(OP, u32(1) + bstr("small") + u8(0)) +
+    frame(OP, u32(1) + bstr("big") + u8(0)) + frame(RD, u32(2) + u64(0) + u64(1 << 20) + u8(0)) +
+    frame(FS, u32(2)) + frame(RL, u32(1) + bstr("link") + u8(0)) + frame(CL, u32(2)) +
+    frame(CL, u32(1)))
+put("srcserve", "sparse", frame(R, bstr("a/sparse") + u8(1)) + frame(OD, u32(0) + bstr(".") + u8(0)) +
+    frame(OP, u32(1) + bstr("sparse") + u8(0)) + frame(RD, u32(2) + u64(0) + u64(2 << 20) + u8(1)) +
+    frame(RD, u32(2) + u64(2**64 - 4096) + u64(8192) + u8(1)))
+put("srcserve", "bad", frame(R, b"") + frame(OD, u32(7) + bstr("x") + u8(0)) +
+    frame(ST, u32(0) + bstr("a/b") + u8(0)) + frame(99, b"") + frame(CL, u32(12345)))
+
+# srcclient: the replies, in the order of the client's walk.
+OK, ERR = 29, 30
+def lst(more, ents):
+    b = u8(more) + u32(len(ents))
+    for name, dt, inline in ents:
+        b += bstr(name) + u8(dt) + u8(1 if inline is not None else 0)
+        if inline is not None:
+            b += stat(size=len(inline)) + stat(size=len(inline)) + bstr(inline)
+    return b
+walk = (frame(OK, u32(5) + bstr("src") + stat(0o040755, 4096)) +
+        frame(OK, lst(1, [("f", 8, b"hello")])) + frame(OK, lst(0, [("g", 8, None), ("l", 10, None)])) +
+        frame(OK, stat(size=5)) +          # stat f (open comes inline)
+        frame(OK, stat(size=6000)) +        # stat g
+        frame(OK, u32(7) + stat(size=6000)) +  # open g: a handle
+        frame(OK, u32(1) + u64(0) + bstr(b"x" * 4000) + u64(8192)) +
+        frame(OK, stat(size=6000)) +        # fstat g
+        frame(ERR, u32(22)) +               # readlink g
+        frame(OK, stat(0o120777, 1)) + frame(ERR, u32(40)) + frame(OK, bstr("f")))
+put("srcclient", "walk", walk)
+put("srcclient", "whole", frame(OK, u32(5) + bstr("src") + stat(0o100644, 3)) +
+    frame(OK, lst(0, [("x", 8, None)])) + frame(OK, stat(size=3)) +
+    frame(OK, u32(0xffffffff) + stat(size=3) + stat(size=3) + bstr("abc")))
+put("srcclient", "bad", frame(OK, u32(5) + bstr("src") + stat()) +
+    frame(OK, lst(0, [("..", 4, None)])) + frame(ERR, u32(0)) + frame(3, b""))
