@@ -139,21 +139,9 @@ ap_free(struct ragent *a)
 
 /*
  * Stops the run (rcp_remote_abort): the agents read EOF and stop; our
- * readers see the links go.
+ * readers see the links go.  Any thread.
  */
-static inline void
-remote_abort_agents(struct rcp_remote *r)
-{
-	size_t i;
-
-	for (i = 0; i < 2; i++) {
-		ap_close_stdin(&r->agents[i]);
-		pthread_mutex_lock(&r->agents[i].lock);
-		if (r->agents[i].conn != NULL)
-			rcp_quic_close(r->agents[i].conn, 2);
-		pthread_mutex_unlock(&r->agents[i].lock);
-	}
-}
+void remote_abort_agents(struct rcp_remote *r);
 
 /*
  * The thread that reads an agent's QUIC messages (arg: its struct ragent):

@@ -22,6 +22,20 @@
 
 #include "base/banned.h"
 
+void
+remote_abort_agents(struct rcp_remote *r)
+{
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		ap_close_stdin(&r->agents[i]);
+		pthread_mutex_lock(&r->agents[i].lock);
+		if (r->agents[i].conn != NULL)
+			rcp_quic_close(r->agents[i].conn, 2);
+		pthread_mutex_unlock(&r->agents[i].lock);
+	}
+}
+
 /* Marks an agent gone (first reason wins) and wakes whoever waits. */
 static void
 agent_dead(struct ragent *a, const char *fmt, ...)
