@@ -21,6 +21,7 @@
 #include "base/util.h"
 #include "engine/copy.h"
 #include "engine/progress.h"
+#include "net/child.h"
 #include "opts/cliopts.h"
 #include "remote/remotecopy.h"
 
@@ -61,7 +62,9 @@ static struct rcp_copy *volatile signal_copy;
 
 /*
  * The first signal stops the copy cleanly (the agents of a remote copy are
- * ended, within RCP_REMOTE_*_GRACE_MS each); a second one ends rcp at once.
+ * ended, within RCP_REMOTE_*_GRACE_MS each); a second one ends rcp at once
+ * (its local agents are killed, remote ones die with their SSH sessions,
+ * main-rcpd.c).
  */
 static void
 on_signal(int sig)
@@ -71,7 +74,8 @@ on_signal(int sig)
 
 	if (got_signal != 0) {
 		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
-		_exit(128 + sig);
+		rcp_child_kill_all(SIGKILL);
+		_exit(EXIT_FAIL);
 	}
 	got_signal = sig;
 	if (signal_copy != NULL)

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "base/util.h"
@@ -87,6 +89,34 @@ seconds(const char *opt, const char *arg, uint32_t *ms)
 	return 0;
 }
 
+/*
+ * An agent must not outlive the session that started it, even stopped
+ * (SIGSTOP, a debugger) or stuck, when nothing can reach it to say so:
+ * started by sshd (its command execs us), it is killed when that sshd
+ * goes, with the SSH connection.  Not as a child of rcp or rcp-master:
+ * PR_SET_PDEATHSIG follows the parent *thread*, and theirs come and go
+ * (rcp_child_kill_all ends those).
+ */
+static void
+die_with_parent(void)
+{
+	char path[64], comm[32];
+	pid_t ppid = getppid();
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)ppid);
+	if ((fp = fopen(path, "re")) == NULL)
+		return;
+	if (fgets(comm, sizeof(comm), fp) == NULL)
+		comm[0] = '\0';
+	fclose(fp);
+	comm[strcspn(comm, "\n")] = '\0';
+	if (strcmp(comm, "sshd") != 0)
+		return;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == 0 && getppid() != ppid)
+		_exit(1);	/* it went before we asked */
+}
+
 int
 main(int argc, char **argv)
 {
@@ -95,6 +125,7 @@ main(int argc, char **argv)
 	int ch;
 
 	signal(SIGPIPE, SIG_IGN);
+	die_with_parent();
 	rcp_agent_opts_init(&o);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {

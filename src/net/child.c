@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,50 @@ close_pair(int p[2])
 		close(p[0]);
 	if (p[1] >= 0)
 		close(p[1]);
+}
+
+/*
+ * The children not reaped yet, for rcp_child_kill_all in a signal handler:
+ * a slot holds a pid from the spawn until the reap (0: free).  Past
+ * RCP_ARRAY_SIZE(live) children, the others are not listed.
+ */
+static _Atomic pid_t live[16];
+
+static void
+live_add(pid_t pid)
+{
+	pid_t none;
+	size_t i;
+
+	for (i = 0; i < RCP_ARRAY_SIZE(live); i++) {
+		none = 0;
+		if (atomic_compare_exchange_strong(&live[i], &none, pid))
+			return;
+	}
+}
+
+static void
+live_remove(pid_t pid)
+{
+	pid_t p;
+	size_t i;
+
+	for (i = 0; i < RCP_ARRAY_SIZE(live); i++) {
+		p = pid;
+		if (atomic_compare_exchange_strong(&live[i], &p, 0))
+			return;
+	}
+}
+
+void
+rcp_child_kill_all(int sig)
+{
+	pid_t p;
+	size_t i;
+
+	for (i = 0; i < RCP_ARRAY_SIZE(live); i++)
+		if ((p = atomic_load(&live[i])) > 0)
+			kill(p, sig);
 }
 
 int
@@ -121,6 +166,7 @@ rcp_child_spawn(char *const *argv, struct rcp_child **out, char **cause)
 	}
 	c = rcp_xcalloc(1, sizeof(*c));
 	c->pid = pid;
+	live_add(pid);
 	c->in = in[1];
 	c->out = o[0];
 	c->err = e[0];
@@ -249,6 +295,7 @@ reap(struct rcp_child *c)
 	if (w == 0)
 		return false;
 	c->reaped = true;
+	live_remove(c->pid);
 	if (w < 0)
 		c->status = -1;		/* someone else reaped it */
 	else if (WIFSIGNALED(st))

@@ -63,6 +63,12 @@ int rcp_child_wait(struct rcp_child *c, int timeout_ms, int *status);
  */
 int rcp_child_kill(struct rcp_child *c, int sig);
 /*
+ * Sends sig to every child not reaped yet.  Async-signal-safe: for a
+ * program that must end at once, in its signal handler, without leaving
+ * a stopped child behind.
+ */
+void rcp_child_kill_all(int sig);
+/*
  * Closes the pipes and frees c; NULL ok.  A child that has not exited
  * 2.5 s after the EOF on its stdin is sent SIGTERM, then SIGKILL 2 s later,
  * and reaped (given up after 5 s more: a process stuck in the kernel

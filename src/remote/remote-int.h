@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/strbuf.h"
 #include "engine/copy.h"
 #include "net/cert.h"
 #include "net/child.h"
@@ -142,6 +143,8 @@ ap_free(struct ragent *a)
  * readers see the links go.  Any thread.
  */
 void remote_abort_agents(struct rcp_remote *r);
+/* Appends what was last heard from a and when to b, for messages. */
+void remote_heard_last(struct ragent *a, struct rcp_buf *b);
 
 /*
  * The thread that reads an agent's QUIC messages (arg: its struct ragent):

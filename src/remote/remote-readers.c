@@ -118,9 +118,8 @@ on_listening(struct ragent *a, const struct rcp_wire_frame *f)
 	pthread_mutex_unlock(&a->lock);
 }
 
-/* "its last message, progress, came 10.2 s ago" into *b. */
-static void
-heard_last(struct ragent *a, struct rcp_buf *b)
+void
+remote_heard_last(struct ragent *a, struct rcp_buf *b)
 {
 	uint64_t at = atomic_load(&a->heard_ns), now = rcp_now_ns();
 	const char *what;
@@ -184,7 +183,7 @@ rcp_remote_reader_main(void *arg)
 		rcp_quic_msg_free(m);
 	}
 	if (!atomic_load(&a->r->stop) && !atomic_load(&a->bye)) {
-		heard_last(a, &last);
+		remote_heard_last(a, &last);
 		agent_dead(a, "lost the %s agent on '%s' (%s): %s",
 		    role_name(a->role), a->h->name, rcp_buf_str(&last),
 		    rcp_quic_conn_error(a->conn) != NULL ?

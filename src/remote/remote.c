@@ -776,6 +776,7 @@ rcp_remote_request(struct rcp_remote *r, int role, uint16_t type,
 {
 	struct ragent *a = agent_of(r, role);
 	struct rcp_quic_msg *m, **pp;
+	struct rcp_buf last = RCP_BUF_INIT;
 	struct rcp_wire_cursor cur;
 	uint64_t dl;
 	uint32_t id = atomic_fetch_add(&r->next_id, 1), code;
@@ -812,9 +813,12 @@ rcp_remote_request(struct rcp_remote *r, int role, uint16_t type,
 			return RCP_ERR_IO;
 		}
 		if (rv != 0) {
-			*cause = rcp_xasprintf("the %s agent did not answer in "
-			    "%d ms", role_name(role), timeout_ms);
 			pthread_mutex_unlock(&a->lock);
+			remote_heard_last(a, &last);
+			*cause = rcp_xasprintf("the %s agent on '%s' has not "
+			    "answered for %d s (%s)", role_name(role), a->h->name,
+			    (timeout_ms + 999) / 1000, rcp_buf_str(&last));
+			rcp_buf_release(&last);
 			return RCP_ERR_TIMEOUT;
 		}
 		rv = rcp_cond_wait_until(&a->cond, &a->lock, dl);

@@ -1,0 +1,228 @@
+#!/bin/bash
+# chaos-stop.sh: remote copies (rcp through a real sshd, 127.0.0.2 and
+# 127.0.0.3) whose agents are alive but silent: stopped with SIGSTOP at
+# start-up, mid-transfer and at the end, host to host, local to host and
+# host to local; then signals to rcp while an agent is stopped.  Each run
+# must end by itself within a generous hang guard (normal is the QUIC idle
+# timeout, 10 s, plus the teardown's graces), exit non-zero naming the
+# silent agent and its host, leave no rcp or rcpd behind (a stopped agent
+# is killed), leave no file that looks complete and is not, and a re-run
+# with --overwrite must complete to a tree equal by rcmp --content.  Each
+# case prints the time it took to a clean end.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sshd-lib.sh"
+
+umask 022
+sshd_setup
+chmod 755 "$T"			# the agents read and write under $T
+SH=127.0.0.2 DH=127.0.0.3
+# Our rcp and rcpd under names of this test, so that pgrep finds ours.
+mkdir "$T/bin"
+ln -s "$RCP_BUILDDIR/rcp" "$T/bin/rcp"
+ln -s "$RCP_BUILDDIR/rcpd" "$T/bin/rcpd"
+XRCP=$T/bin/rcp XRCPD=$T/bin/rcpd
+RA=("$XRCP" --ssh-config "$SSH_CONFIG" --rcpd-path "$XRCPD")
+R() { timeout -k 5 120 "${RA[@]}" "$@"; }
+ours() { pgrep -f "^$XRCPD --role |^$XRCP( |\$)"; }
+agent_pid() { pgrep -f "^$XRCPD --role $1 " | head -1; }
+same_rcmp() { "$RCMP" --content "$@" | head -5 >&2; [ "${PIPESTATUS[0]}" = 0 ]; }
+now() { date +%s.%N; }
+secs() { echo "$2 - $1" | bc; }
+
+# Stopped processes of ours are continued and killed, by pid, whatever
+# happens: a test must not leave a stopped agent behind.
+ours_cleanup() {
+	local p
+	for p in $(ours); do
+		kill -9 "$p" 2>/dev/null
+		kill -CONT "$p" 2>/dev/null
+	done
+}
+trap 'ours_cleanup; sshd_stop; t_cleanup' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+# --- the fixture -------------------------------------------------------------
+S=$T/src
+mkdir -p "$S/small"
+head -c $((48 << 20)) /dev/urandom >"$S/big"
+for i in $(seq 1 40); do
+	head -c $((i * 1013)) /dev/urandom >"$S/small/f$i"
+done
+SIZE=$(du -sb "$S" | cut -f1)
+# A slow copy: 1 MiB chunks, 12 a second (about 4 s in all).
+SLOW=(--chunk-size 1M --iops-throttle 12)
+
+# gone SECS: true once none of our rcp/rcpd processes is left, within SECS.
+gone() {
+	local i
+	for i in $(seq $(($1 * 10))); do
+		[ -z "$(ours)" ] && return 0
+		sleep 0.1
+	done
+	echo "  still running:" >&2
+	ps -o pid,stat,etime,args -p "$(ours | paste -sd,)" >&2
+	return 1
+}
+
+# honest SRC DST: every regular file of DST with the size and mtime of its
+# source (what --overwrite takes as done) has the source's bytes.
+honest() {
+	local f rel bad=0
+	while IFS= read -r -d '' f; do
+		rel=${f#"$2"/}
+		[ -f "$1/$rel" ] || continue
+		if [ "$(stat -c %s.%Y "$f")" = "$(stat -c %s.%Y "$1/$rel")" ] &&
+		    ! cmp -s "$f" "$1/$rel"; then
+			echo "  '$rel' looks complete and is not" >&2
+			bad=1
+		fi
+	done < <(find "$2" -type f -print0 2>/dev/null)
+	return $bad
+}
+
+# wait_end PID: waits for rcp (120 s: a hang guard), sets RC and END.
+wait_end() {
+	local i
+	for i in $(seq 1200); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done 2>/dev/null
+	END=$(now)
+	if kill -0 "$1" 2>/dev/null; then
+		RC=hung
+		kill -9 "$1" 2>/dev/null
+	fi
+	if wait "$1" 2>/dev/null; then i=0; else i=$?; fi
+	[ "${RC:-}" = hung ] || RC=$i
+}
+
+# when_ready WHEN OUT DST: returns once it is time to stop an agent:
+# start (as soon as it runs), mid (some bytes arrived) or end (every byte
+# of the big file arrived).  False if that never came (20 s).
+when_ready() {
+	local i n
+	for i in $(seq 400); do
+		case $1 in
+		start) [ -n "$(agent_pid "$WHO")" ] && return 0 ;;
+		mid)
+			n=$(du -sb "$3" 2>/dev/null | cut -f1)
+			[ -n "$(agent_pid source)" ] && [ -n "$(agent_pid destination)" ] &&
+			    [ "${n:-0}" -gt $((4 << 20)) ] && return 0 ;;
+		end)
+			n=$(stat -c %s "$3/big" 2>/dev/null)
+			[ "${n:-0}" -ge $((48 << 20)) ] && return 0 ;;
+		esac
+		sleep 0.05
+	done
+	echo "  the copy never got to '$1'; its output:" >&2
+	sed 's/^/  | /' "$2" | head -20 >&2
+	return 1
+}
+
+# stop_case WHO WHEN [MODE [SIGNALS]]: stops WHO's agent at WHEN in a copy
+# host->host (h2h), local->host (l2h) or host->local (h2l); SIGNALS ("term",
+# "int2") are then sent to rcp.
+stop_case() {
+	WHO=$1
+	local when=$2 m=${3:-h2h} sig=${4:-} name D out pid victim t0 src dst
+	name="stop $WHO at $when ($m${sig:+, then $sig})"
+	D=$T/dst-$WHO-$when-$m-$sig out=$T/out-$WHO-$when-$m-$sig
+	src=$SH:$S dst=$DH:$D
+	case $m in
+	l2h) src=$S ;;
+	h2l) dst=$D ;;
+	esac
+	RC=
+	"${RA[@]}" -p "${SLOW[@]}" "$src" "$dst" >"$out" 2>&1 &
+	pid=$!
+	t_track "$pid"
+	if ! when_ready "$when" "$out" "$D"; then
+		t_fail "$name: the copy got there"
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		ours_cleanup
+		return
+	fi
+	victim=$(agent_pid "$WHO")
+	t0=$(now)
+	kill -STOP "$victim"
+	case $sig in
+	term) sleep 1; kill -TERM "$pid" ;;
+	int2) sleep 1; kill -INT "$pid"; sleep 0.3; kill -INT "$pid" ;;
+	esac
+	wait_end "$pid"
+	echo "  $name: rcp ended $(secs "$t0" "$END")s after the stop, exit $RC"
+	grep '^rcp:' "$out" | sed 's/^/  | /'
+	t_check "$name: rcp ended by itself (no hang)" test "$RC" != hung
+	case $sig in
+	term)
+		t_check "$name: exit 1 (got $RC)" test "$RC" = 1
+		t_check "$name: the message says the copy is incomplete" \
+		    t_grep "^rcp: interrupted by signal 15; the copy is incomplete" "$out" ;;
+	int2)
+		t_check "$name: exit 1 (got $RC)" test "$RC" = 1
+		t_check "$name: the message says the copy is incomplete" \
+		    t_grep "^rcp: second signal: exiting now; the copy is incomplete" "$out" ;;
+	*)
+		t_check "$name: exit 1 (got $RC)" test "$RC" = 1
+		t_check "$name: the error names the $WHO agent and its host" \
+		    t_grep "^rcp: .*(lost the $WHO agent on '[^']+'|the $WHO agent on '[^']+' (did not|has not))" "$out" ;;
+	esac
+	t_check "$name: no file looks complete and is not" honest "$S" "$D"
+	# The stopped agent is killed by rcp, so nothing is left even stopped.
+	t_check "$name: no rcp or rcpd left behind" gone 60
+	ours_cleanup
+	t_check "$name: a re-run with --overwrite: exit 0" \
+	    t_run 0 "$T/rerun.out" R -p --overwrite "$src" "$dst"
+	t_check "$name: then rcmp --content finds the trees equal" same_rcmp "$S" "$D"
+	t_check "$name: and no rcp or rcpd left behind" gone 60
+	rm -rf "$D"
+}
+
+stop_case source mid
+stop_case destination mid
+stop_case source mid l2h
+stop_case destination mid h2l
+stop_case source start
+stop_case destination start
+stop_case source end
+stop_case source mid h2h term
+stop_case destination mid h2h int2
+
+# --- the master stopped: its agents end by themselves ---------------------------
+# A stopped rcp answers nothing: each agent's link to it goes idle, and
+# the agents must exit on their own; continued, rcp then ends too.
+D=$T/dst-master out=$T/out-master
+"${RA[@]}" -p "${SLOW[@]}" "$SH:$S" "$DH:$D" >"$out" 2>&1 &
+pid=$!
+t_track "$pid"
+WHO=source
+if when_ready mid "$out" "$D"; then
+	t0=$(now)
+	kill -STOP "$pid"
+	agents_gone() {
+		local i
+		for i in $(seq 1200); do
+			[ -z "$(agent_pid source)$(agent_pid destination)" ] && return 0
+			sleep 0.1
+		done
+		return 1
+	}
+	t_check "stop master: its agents end by themselves" agents_gone
+	echo "  stop master: the agents ended $(secs "$t0" "$(now)")s after the stop"
+	kill -CONT "$pid"
+	wait_end "$pid"
+	t_check "stop master: continued, rcp ends (no hang)" test "$RC" != hung
+	t_check "stop master: exit 1 (got $RC)" test "$RC" = 1
+	t_check "stop master: no file looks complete and is not" honest "$S" "$D"
+	t_check "stop master: no rcp or rcpd left behind" gone 60
+	t_check "stop master: a re-run with --overwrite: exit 0" \
+	    t_run 0 "$T/rerun.out" R -p --overwrite "$SH:$S" "$DH:$D"
+	t_check "stop master: then rcmp --content finds the trees equal" same_rcmp "$S" "$D"
+else
+	t_fail "stop master: the copy got going"
+fi
+ours_cleanup
+
+t_done
