@@ -54,6 +54,7 @@ enum {
 	OPT_CONN_TIMEOUT,
 	OPT_IDLE_TIMEOUT,
 	OPT_KEEPALIVE,
+	OPT_STALL_TIMEOUT,
 	OPT_MASTER_ADDR,
 	OPT_SOURCE_ADDR,
 	OPT_LOCAL_HOST,
@@ -99,6 +100,7 @@ static const struct option longopts[] = {
 	    OPT_CONN_TIMEOUT },
 	{ "quic-idle-timeout-sec", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "quic-keepalive-sec", required_argument, NULL, OPT_KEEPALIVE },
+	{ "stall-timeout-sec", required_argument, NULL, OPT_STALL_TIMEOUT },
 	{ "master-addr", required_argument, NULL, OPT_MASTER_ADDR },
 	{ "source-addr", required_argument, NULL, OPT_SOURCE_ADDR },
 	{ "local-host", required_argument, NULL, OPT_LOCAL_HOST },
@@ -387,6 +389,13 @@ apply_remote(struct rcp_cliopts *c, int ch, const char *arg, char **cause)
 	case OPT_IDLE_TIMEOUT:
 		return seconds_ms("quic-idle-timeout-sec", arg,
 		    &o->idle_timeout_ms, cause);
+	case OPT_STALL_TIMEOUT:
+		if (strcmp(arg, "0") == 0) {
+			o->stall_timeout_ms = 0;
+			return 0;
+		}
+		return seconds_ms("stall-timeout-sec", arg,
+		    &o->stall_timeout_ms, cause);
 	case OPT_KEEPALIVE:
 		return seconds_ms("quic-keepalive-sec", arg, &o->keepalive_ms,
 		    cause);
@@ -602,6 +611,8 @@ rcp_cliopts_help_remote(FILE *fp)
 "      --remote-copy-conn-timeout-sec N  QUIC handshake timeout\n"
 "      --quic-idle-timeout-sec N  drop a silent peer after N seconds\n"
 "      --quic-keepalive-sec N  keep-alive interval\n"
+"      --stall-timeout-sec N   end a copy whose destination reports no progress\n"
+"                              for N seconds (default 600; 0: never)\n"
 "      --master-addr ADDR      address the agents dial back (default: ours as\n"
 "                              seen over SSH)\n"
 "      --source-addr ADDR      address the source agent listens on\n"

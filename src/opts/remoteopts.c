@@ -75,6 +75,7 @@ rcp_remote_opts_init(struct rcp_remote_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->profile = RCP_QUIC_DATACENTER;
 	o->startup_timeout_ms = 30000;
+	o->stall_timeout_ms = 600000;
 	o->agent_verbosity = RCP_LOG_INFO;
 }
 

@@ -27,6 +27,8 @@ struct rcp_remote_opts {
 	uint32_t		 conn_timeout_ms;
 	uint32_t		 idle_timeout_ms;
 	uint32_t		 keepalive_ms;
+	uint32_t		 stall_timeout_ms; /* no progress this long: the
+						 * copy is stuck (0: never) */
 	const char		*master_addr;	/* agents dial this; NULL: the
 						 * local address of the SSH
 						 * connection to their host */

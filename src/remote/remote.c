@@ -12,6 +12,7 @@
 #endif
 
 #include <pthread.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -769,16 +770,32 @@ fail:
 	return rv;
 }
 
-int
-rcp_remote_request(struct rcp_remote *r, int role, uint16_t type,
-    const void *body, size_t len, struct rcp_quic_msg **reply, int timeout_ms,
+/* requires a->lock.  Whether a's counters moved since *seen (updated). */
+static bool
+progressed(struct ragent *a, struct rcp_copy_stats *seen)
+{
+	if (memcmp(&a->progress, seen, sizeof(*seen)) == 0)
+		return false;
+	*seen = a->progress;
+	return true;
+}
+
+/*
+ * rcp_remote_request, and with stall_ms > 0 the request also fails once
+ * the agent's progress counters have not moved for stall_ms: a copy whose
+ * agents are alive but stuck (a dead disk, a hung file system) ends.
+ */
+static int
+request(struct rcp_remote *r, int role, uint16_t type, const void *body,
+    size_t len, struct rcp_quic_msg **reply, int timeout_ms, uint32_t stall_ms,
     char **cause)
 {
 	struct ragent *a = agent_of(r, role);
 	struct rcp_quic_msg *m, **pp;
 	struct rcp_buf last = RCP_BUF_INIT;
+	struct rcp_copy_stats seen;
 	struct rcp_wire_cursor cur;
-	uint64_t dl;
+	uint64_t dl, moved = rcp_now_ns(), wake;
 	uint32_t id = atomic_fetch_add(&r->next_id, 1), code;
 	char *text = NULL;
 	int rv = 0;
@@ -798,6 +815,7 @@ rcp_remote_request(struct rcp_remote *r, int role, uint16_t type,
 	}
 	dl = rcp_deadline_after(timeout_ms);
 	pthread_mutex_lock(&a->lock);
+	seen = a->progress;
 	for (;;) {
 		for (pp = &a->replies; (m = *pp) != NULL; pp = &m->next)
 			if (m->f.id == id)
@@ -821,7 +839,25 @@ rcp_remote_request(struct rcp_remote *r, int role, uint16_t type,
 			rcp_buf_release(&last);
 			return RCP_ERR_TIMEOUT;
 		}
-		rv = rcp_cond_wait_until(&a->cond, &a->lock, dl);
+		if (stall_ms > 0 && !progressed(a, &seen) &&
+		    rcp_now_ns() - moved >= (uint64_t)stall_ms * 1000000u) {
+			pthread_mutex_unlock(&a->lock);
+			*cause = rcp_xasprintf("no progress from the %s on '%s' "
+			    "for %u s (--stall-timeout-sec): it is alive but "
+			    "stuck, on its disk or on its source's",
+			    role_name(role), a->h->name, stall_ms / 1000);
+			return RCP_ERR_TIMEOUT;
+		}
+		if (stall_ms > 0 && progressed(a, &seen))
+			moved = rcp_now_ns();
+		/* With a stall watch, look at the counters every second. */
+		wake = dl;
+		if (stall_ms > 0 && (wake == 0 || wake > rcp_now_ns() +
+		    1000000000u))
+			wake = rcp_now_ns() + 1000000000u;
+		rv = rcp_cond_wait_until(&a->cond, &a->lock, wake);
+		if (rv != 0 && wake != dl)
+			rv = 0;		/* the slice, not the deadline */
 	}
 	pthread_mutex_unlock(&a->lock);
 	if (m->f.type == RCP_MSG_ERROR) {
@@ -837,6 +873,23 @@ rcp_remote_request(struct rcp_remote *r, int role, uint16_t type,
 	}
 	*reply = m;
 	return 0;
+}
+
+int
+rcp_remote_request(struct rcp_remote *r, int role, uint16_t type,
+    const void *body, size_t len, struct rcp_quic_msg **reply, int timeout_ms,
+    char **cause)
+{
+	return request(r, role, type, body, len, reply, timeout_ms, 0, cause);
+}
+
+int
+rcp_remote_copy(struct rcp_remote *r, const void *body, size_t len,
+    struct rcp_quic_msg **reply, char **cause)
+{
+	/* A copy takes as long as it takes, while it moves. */
+	return request(r, RCP_ROLE_DESTINATION, RCP_MSG_COPY, body, len, reply,
+	    INT_MAX, r->o.stall_timeout_ms, cause);
 }
 
 void

@@ -61,6 +61,15 @@ int rcp_remote_request(struct rcp_remote *r, int role, uint16_t type,
     const void *body, size_t len, struct rcp_quic_msg **reply, int timeout_ms,
     char **cause);
 
+/*
+ * Sends COPY (body) to the destination agent and waits for its answer for
+ * as long as the copy runs: until the reply, an agent lost, or no change in
+ * the destination's counters for o->stall_timeout_ms (RCP_ERR_TIMEOUT
+ * naming the stall).  As rcp_remote_request otherwise.
+ */
+int rcp_remote_copy(struct rcp_remote *r, const void *body, size_t len,
+    struct rcp_quic_msg **reply, char **cause);
+
 /* The last progress counters an agent reported. */
 void rcp_remote_progress(struct rcp_remote *r, int role,
     struct rcp_copy_stats *s);

@@ -163,9 +163,7 @@ copy_on(struct rcp_remotecopy *rc, struct rcp_remote *r,
 		*cause = rcp_xstrdup("interrupted");
 		return RCP_ERR_CANCELED;
 	}
-	/* A copy takes as long as it takes: the agents' deaths end it. */
-	rv = rcp_remote_request(r, RCP_ROLE_DESTINATION, RCP_MSG_COPY,
-	    rc->request.data, rc->request.len, &m, INT_MAX, cause);
+	rv = rcp_remote_copy(r, rc->request.data, rc->request.len, &m, cause);
 	if (rv != 0) {
 		/* An agent is gone: name the one that died first. */
 		if ((c2 = rcp_remote_dead(r, RCP_ROLE_SOURCE)) != NULL &&

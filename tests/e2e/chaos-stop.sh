@@ -13,6 +13,11 @@
 . "$(dirname "$0")/sshd-lib.sh"
 
 umask 022
+# A dead disk, made by tests/fault/stuck.so in every agent: while
+# $T/stuck-on exists, reads of a file named "big" past 8 MiB hang.  No
+# effect otherwise.  (ASan must not insist on coming first.)
+STUCK_SO=$RCP_BUILDDIR/tests/fault/stuck.so
+SSHD_SETENV="LD_PRELOAD=$STUCK_SO RCP_TEST_STUCK=$T/stuck-on RCP_TEST_STUCK_NAME=/big RCP_TEST_STUCK_AT=$((8 << 20)) ASAN_OPTIONS=verify_asan_link_order=0"
 sshd_setup
 chmod 755 "$T"			# the agents read and write under $T
 SH=127.0.0.2 DH=127.0.0.3
@@ -189,6 +194,35 @@ stop_case destination start
 stop_case source end
 stop_case source mid h2h term
 stop_case destination mid h2h int2
+
+# --- a source alive but stuck on its disk ----------------------------------------
+# Its QUIC thread answers keep-alives, so no link goes idle: the master
+# sees the destination's counters stand still and ends the run after
+# --stall-timeout-sec.
+t_check "the dead-disk library is built" test -f "$STUCK_SO"
+D=$T/dst-stuck out=$T/out-stuck
+touch "$T/stuck-on"
+t0=$(now)
+"${RA[@]}" -p --chunk-size 1M --stall-timeout-sec 5 "$SH:$S" "$DH:$D" >"$out" 2>&1 &
+pid=$!
+t_track "$pid"
+RC=
+wait_end "$pid"
+echo "  stuck source disk: rcp ended $(secs "$t0" "$END")s after it started, exit $RC"
+grep '^rcp:' "$out" | sed 's/^/  | /'
+t_check "stuck disk: rcp ended by itself (no hang)" test "$RC" != hung
+t_check "stuck disk: exit 1 (got $RC)" test "$RC" = 1
+t_check "stuck disk: the error names the stall and the host" \
+    t_grep "^rcp: no progress from the destination on '127.0.0.3' for 5 s" "$out"
+t_check "stuck disk: no file looks complete and is not" honest "$S" "$D"
+t_check "stuck disk: the big file is not complete" \
+    test "$(stat -c %s "$D/big" 2>/dev/null || echo 0)" -lt $((48 << 20))
+t_check "stuck disk: no rcp or rcpd left behind" gone 60
+ours_cleanup
+rm -f "$T/stuck-on"
+t_check "stuck disk: a re-run with --overwrite: exit 0" \
+    t_run 0 "$T/rerun.out" R -p --overwrite "$SH:$S" "$DH:$D"
+t_check "stuck disk: then rcmp --content finds the trees equal" same_rcmp "$S" "$D"
 
 # --- the master stopped: its agents end by themselves ---------------------------
 # A stopped rcp answers nothing: each agent's link to it goes idle, and
