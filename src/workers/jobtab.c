@@ -622,34 +622,55 @@ rcp_jobtab_running(struct rcp_jobtab *t)
 
 /* --- the journal at start and now and then ------------------------------------ */
 
-/* Every job as a record, and the next id; requires t->lock. */
-static json_t **
-snapshot(struct rcp_jobtab *t, size_t *n)
-{
-	json_t **recs = rcp_xcalloc(t->njobs + 1, sizeof(json_t *));
-	size_t i;
+/* Jobs encoded per chunk of a compaction, under the table's lock. */
+#define COMPACT_CHUNK	256
 
-	for (i = 0; i < t->njobs; i++)
-		recs[i] = json_pack("{s:o}", "job", rcp_job_to_json(t->jobs[i]));
-	recs[i] = json_pack("{s:I}", "next_id", (json_int_t)t->next_id);
-	*n = t->njobs + 1;
-	return recs;
+/* Where a compaction has got to. */
+struct compact_pos {
+	struct rcp_jobtab	*t;
+	size_t			 next;	/* index of the next job */
+};
+
+/*
+ * The next chunk of records of the compacted journal, the next id last.
+ * The lock is held for one chunk only; a job that changes meanwhile has
+ * its newer record appended after the rewrite, and the newest rev wins.
+ * (Jobs are pruned by the housekeeping thread, the one compacting.)
+ */
+static bool
+compact_gen(void *arg, struct rcp_buf *b)
+{
+	struct compact_pos *p = arg;
+	struct rcp_jobtab *t = p->t;
+	json_t *rec;
+	size_t end;
+	bool more;
+
+	pthread_mutex_lock(&t->lock);
+	end = p->next + COMPACT_CHUNK < t->njobs ? p->next + COMPACT_CHUNK :
+	    t->njobs;
+	for (; p->next < end; p->next++) {
+		rec = json_pack("{s:o}", "job", rcp_job_to_json(t->jobs[p->next]));
+		rcp_ctl_encode(b, rec);
+		json_decref(rec);
+	}
+	more = p->next < t->njobs;
+	if (!more) {
+		rec = json_pack("{s:I}", "next_id", (json_int_t)t->next_id);
+		rcp_ctl_encode(b, rec);
+		json_decref(rec);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return more;
 }
 
 static int
 compact(struct rcp_jobtab *t, char **cause)
 {
-	json_t **recs;
-	size_t n, i;
+	struct compact_pos p = { t, 0 };
 	int r;
 
-	pthread_mutex_lock(&t->lock);
-	recs = snapshot(t, &n);
-	pthread_mutex_unlock(&t->lock);
-	r = rcp_journal_rewrite(t->journal, recs, n, cause);
-	for (i = 0; i < n; i++)
-		json_decref(recs[i]);
-	free(recs);
+	r = rcp_journal_rewrite_gen(t->journal, compact_gen, &p, cause);
 	t->compacted = rcp_journal_size(t->journal);
 	return r;
 }
