@@ -50,6 +50,7 @@ main(int argc, char **argv)
 
 	memset(&x, 0, sizeof(x));
 	x.timeout_ms = -1;
+	x.stall_s = -1;
 	opterr = 0;
 	/* '+': stop at the command; its options are its own. */
 	while ((ch = getopt_long(argc, argv, "+:hV", global, NULL)) != -1) {

@@ -66,6 +66,7 @@ const struct option rcpctl_submit_own_opts[] = {
 	{ "priority", required_argument, NULL, RCPCTL_OPT_PRIORITY },
 	{ "label", required_argument, NULL, RCPCTL_OPT_LABEL },
 	{ "key", required_argument, NULL, RCPCTL_OPT_KEY },
+	{ "stall-timeout", required_argument, NULL, RCPCTL_OPT_STALL },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -104,6 +105,13 @@ rcpctl_submit_own_option(struct rcpctl *x, int ch, const char *arg)
 			    "number from -1000 to 1000", arg);
 		x->priority = arg[0] == '-' ? -(int64_t)v : (int64_t)v;
 		x->priority_set = true;
+		break;
+	case RCPCTL_OPT_STALL:
+		/* Whole seconds, as the master takes them; 0: no watchdog. */
+		if (rcp_parse_duration(arg, true, 30.0 * 86400, &v) != 0)
+			return rcpctl_bad_usage("--stall-timeout: '%s' is not "
+			    "a duration up to 30d (e.g. 90s, 10m)", arg);
+		x->stall_s = (int64_t)((v + 999999999u) / 1000000000u);
 		break;
 	case RCPCTL_OPT_LABEL:
 	case RCPCTL_OPT_KEY:
@@ -182,6 +190,9 @@ rcpctl_parse_submit(struct rcpctl *x, int argc, char **argv,
 		    json_integer(x->priority));
 	if (x->label != NULL)
 		json_object_set_new(*req, "label", json_string(x->label));
+	if (x->stall_s >= 0)
+		json_object_set_new(*req, "stall_timeout",
+		    json_integer(x->stall_s));
 	if (x->key != NULL)
 		json_object_set_new(*req, "key", json_string(x->key));
 	rcp_cliopts_release(&co);

@@ -50,6 +50,8 @@ enum {
 	OPT_SESSION_IDLE,
 	OPT_MAX_CLIENTS,
 	OPT_HELLO_TIMEOUT,
+	OPT_CLIENT_TIMEOUT,
+	OPT_STALL_TIMEOUT,
 	OPT_CONFIG
 };
 
@@ -63,6 +65,8 @@ static const struct option longopts[] = {
 	{ "session-idle", required_argument, NULL, OPT_SESSION_IDLE },
 	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
 	{ "hello-timeout", required_argument, NULL, OPT_HELLO_TIMEOUT },
+	{ "client-timeout", required_argument, NULL, OPT_CLIENT_TIMEOUT },
+	{ "stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -104,6 +108,11 @@ usage(FILE *fp)
 "                       0 ends them with each job)\n"
 "  --max-clients N      connections at once (default 1024)\n"
 "  --hello-timeout D    time a new client has to say hello (default 30s)\n"
+"  --client-timeout D   drop a client that has taken none of its pending\n"
+"                       replies for this long (default 30s)\n"
+"  --stall-timeout D    fail a running job whose counters have not moved for\n"
+"                       this long (default 10m; 0: never; a job's own\n"
+"                       --stall-timeout wins)\n"
 "  --config FILE        read options from FILE: one 'option value' a line\n"
 "  -v, --verbose        log more (-vv: each client)\n"
 "  -q, --quiet          log only errors\n"
@@ -205,6 +214,8 @@ apply(struct cli *cl, int ch, const char *arg)
 	case OPT_KEEP:
 	case OPT_SESSION_IDLE:
 	case OPT_HELLO_TIMEOUT:
+	case OPT_CLIENT_TIMEOUT:
+	case OPT_STALL_TIMEOUT:
 		/* "90", "30s", "10m", "12h", "7d": up to ten years. */
 		if (rcp_parse_duration(arg, true, 3650.0 * 86400, &v) != 0)
 			return bad_usage("'%s' is not a duration (e.g. 30s, "
@@ -213,6 +224,10 @@ apply(struct cli *cl, int ch, const char *arg)
 			cl->o.keep_ns = v;
 		else if (ch == OPT_SESSION_IDLE)
 			cl->o.session_idle_ns = v;
+		else if (ch == OPT_CLIENT_TIMEOUT)
+			cl->o.client_timeout_ns = v;
+		else if (ch == OPT_STALL_TIMEOUT)
+			cl->o.stall_ns = v;
 		else
 			cl->o.hello_timeout_ns = v;
 		break;

@@ -32,6 +32,14 @@
 #define RCP_CTL_MAX_PATH	65536		/* bytes of one path */
 #define RCP_CTL_MAX_STRING	4096		/* bytes of one option string */
 #define RCP_CTL_MAX_LABEL	256		/* bytes of a label or a key */
+/*
+ * A list reply holds at most this many jobs, and stops adding them once it
+ * holds this many bytes of them (at least one job): the rest come in the
+ * next pages, so that no reply nears RCP_CTL_MAX_LINE and the master never
+ * holds a whole table as JSON.
+ */
+#define RCP_CTL_LIST_PAGE	1000
+#define RCP_CTL_LIST_BYTES	(512u << 10)
 #define RCP_CTL_MAX_ERRORS	20		/* errors of failed entries kept per job;
 					 * later ones are only counted */
 

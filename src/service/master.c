@@ -40,10 +40,12 @@
 
 /* Lines of one client handled per round, so that none starves the others. */
 #define LINES_PER_ROUND	64
-/* Replies a client has not read yet; past this it is dropped. */
-#define MAX_OUT		(64u << 20)
-/* How often finished jobs are pruned and the journal checked. */
-#define HOUSEKEEP_NS	(10ull * 1000000000u)
+/*
+ * Replies a client has not read yet; past this it is dropped (a reply is
+ * bounded well below it: lists come in pages).  One that takes none of
+ * them for --client-timeout is dropped too, however little is queued.
+ */
+#define MAX_OUT		(8u << 20)
 /* How long a shutdown waits to flush replies to clients. */
 #define FLUSH_NS	(1000000000ull)
 
@@ -68,6 +70,7 @@ struct conn {
 	struct rcp_ctl_reader	 in;
 	struct rcp_buf		 out;
 	size_t			 out_off;	/* sent so far of out */
+	uint64_t		 out_ns;	/* out last moved, or began to wait */
 	bool			 hello;
 	bool			 closing;	/* close once out is sent */
 	bool			 dead;
@@ -88,6 +91,7 @@ struct rcp_master {
 	int			 wake_fd;
 	int			 max_clients;
 	uint64_t		 hello_timeout_ns;
+	uint64_t		 client_timeout_ns;
 	uint64_t		 start_ns;
 	struct rcp_jobtab	*jobs;
 
@@ -100,7 +104,6 @@ struct rcp_master {
 	size_t			 nconns;
 	bool			 stopping;
 	bool			 requeued;
-	uint64_t		 housekeep_ns;
 };
 
 typedef json_t *method_fn(struct rcp_master *, struct conn *, const json_t *,
@@ -117,6 +120,8 @@ rcp_master_opts_init(struct rcp_master_opts *o)
 	o->session_idle_ns = 60ull * 1000000000u;
 	o->max_clients = 1024;
 	o->hello_timeout_ns = 30ull * 1000000000u;
+	o->client_timeout_ns = 30ull * 1000000000u;
+	o->stall_ns = 600ull * 1000000000u;
 }
 
 char *
@@ -322,6 +327,7 @@ conn_flush(struct conn *c)
 			break;
 		}
 		c->out_off += (size_t)n;
+		c->out_ns = rcp_now_ns();
 	}
 	if (c->out_off == c->out.len) {
 		rcp_buf_reset(&c->out);
@@ -337,6 +343,8 @@ conn_send(struct conn *c, json_t *msg)
 		json_decref(msg);
 		return;
 	}
+	if (c->out_off == c->out.len)
+		c->out_ns = rcp_now_ns();	/* waiting starts now */
 	rcp_ctl_encode(&c->out, msg);
 	json_decref(msg);
 	if (c->out.len - c->out_off > MAX_OUT) {
@@ -601,23 +609,51 @@ bad:
 	return RCP_ERR_INVAL;
 }
 
+/*
+ * Lists come in pages (doc/ctl-protocol.md): a client that asks for one
+ * ("page") gets "more" and "next" to go on from.  One that does not (an
+ * older client) gets the whole list if it fits in one page, else an error
+ * that says so: a silently cut list would be misread.
+ */
 static json_t *
 m_list(struct rcp_master *m, struct conn *c, const json_t *req,
     const json_t *id)
 {
-	bool states[RCP_CTL_NSTATES] = { false }, any;
+	bool states[RCP_CTL_NSTATES] = { false }, any, more;
+	struct rcp_jobtab_query q;
 	const char *label = NULL;
 	char *cause = NULL;
-	int64_t limit = 0;
+	int64_t limit = 0, after = 0, page = 0;
+	uint64_t next;
+	json_t *jobs, *res;
 
 	if (list_states(req, states, &any, &cause) != 0 ||
 	    rcp_ctl_get_str(req, "label", RCP_CTL_MAX_LABEL, &label,
 	    &cause) < 0 || rcp_ctl_get_int(req, "limit", 0, INT64_MAX, &limit,
+	    &cause) < 0 || rcp_ctl_get_int(req, "after", 0, INT64_MAX, &after,
+	    &cause) < 0 || rcp_ctl_get_int(req, "page", 1, INT64_MAX, &page,
 	    &cause) < 0)
 		return invalid(id, cause);
-	return rcp_ctl_reply(id, json_pack("{s:o}", "jobs",
-	    rcp_jobtab_list(m->jobs, c->uid, any ? states : NULL, label,
-	    (size_t)limit)));
+	memset(&q, 0, sizeof(q));
+	q.uid = c->uid;
+	q.states = any ? states : NULL;
+	q.label = label;
+	q.after = (uint64_t)after;
+	q.limit = (size_t)limit;
+	q.page = page > 0 && page < RCP_CTL_LIST_PAGE ? (size_t)page :
+	    RCP_CTL_LIST_PAGE;
+	q.max_bytes = RCP_CTL_LIST_BYTES;
+	jobs = rcp_jobtab_list(m->jobs, &q, &more, &next);
+	if (more && page == 0) {
+		json_decref(jobs);
+		return rcp_ctl_error(id, RCP_CTL_E_INVALID, "more jobs match "
+		    "than one reply holds: ask for pages ('page' and 'after', "
+		    "as rcpctl does)");
+	}
+	res = json_pack("{s:o,s:b}", "jobs", jobs, "more", (int)more);
+	if (more)
+		json_object_set_new(res, "next", json_integer((json_int_t)next));
+	return rcp_ctl_reply(id, res);
 }
 
 static json_t *
@@ -917,6 +953,9 @@ next_timeout(struct rcp_master *m, uint64_t now)
 			return 0;
 		if (!c->hello && c->since_ns + m->hello_timeout_ns < next)
 			next = c->since_ns + m->hello_timeout_ns;
+		if (m->client_timeout_ns > 0 && c->out_off < c->out.len &&
+		    c->out_ns + m->client_timeout_ns + 1 < next)
+			next = c->out_ns + m->client_timeout_ns + 1;
 		for (s = c->subs; s != NULL; s = s->next) {
 			if (s->watch && s->next_ns < next)
 				next = s->next_ns;
@@ -925,6 +964,14 @@ next_timeout(struct rcp_master *m, uint64_t now)
 		}
 	}
 	return next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+}
+
+/* Whether c has had replies waiting, none of them taken, too long. */
+static bool
+stuck(const struct rcp_master *m, const struct conn *c, uint64_t now)
+{
+	return m->client_timeout_ns > 0 && c->out_off < c->out.len &&
+	    now - c->out_ns > m->client_timeout_ns;
 }
 
 /* Drops dead clients, those done closing and those that never said hello. */
@@ -942,6 +989,13 @@ reap(struct rcp_master *m, uint64_t now)
 		}
 		if (c->eof && !c->more && c->subs == NULL)
 			c->closing = true;
+		if (!c->dead && stuck(m, c, now)) {
+			rcp_log(&m->log, RCP_LOG_INFO, "client pid %d took no "
+			    "reply for %.0f s (%zu bytes waiting): dropped",
+			    (int)c->pid, (double)(now - c->out_ns) / 1e9,
+			    c->out.len - c->out_off);
+			c->dead = true;
+		}
 		if (c->dead || (c->closing && c->out.len == c->out_off)) {
 			*cp = c->next;
 			m->nconns--;
@@ -1066,10 +1120,6 @@ rcp_master_run(struct rcp_master *m)
 		now = rcp_now_ns();
 		check_subs(m, now);
 		reap(m, now);
-		if (now >= m->housekeep_ns) {
-			rcp_jobtab_housekeep(m->jobs);
-			m->housekeep_ns = now + HOUSEKEEP_NS;
-		}
 	}
 	free(pfd);
 	return 0;
@@ -1107,6 +1157,7 @@ rcp_master_new(const struct rcp_master_opts *o, struct rcp_master **out,
 		m->log = *o->log;
 	m->max_clients = o->max_clients > 0 ? o->max_clients : 1024;
 	m->hello_timeout_ns = o->hello_timeout_ns;
+	m->client_timeout_ns = o->client_timeout_ns;
 	m->start_ns = rcp_now_ns();
 	m->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (m->wake_fd < 0) {
@@ -1125,6 +1176,7 @@ rcp_master_new(const struct rcp_master_opts *o, struct rcp_master **out,
 	jo.pair_cap = o->pair_cap;
 	jo.keep_ns = o->keep_ns;
 	jo.session_idle_ns = o->session_idle_ns;
+	jo.stall_ns = o->stall_ns;
 	jo.log = o->log;
 	jo.notify = on_job_change;
 	jo.notify_arg = m;

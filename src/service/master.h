@@ -30,6 +30,11 @@ struct rcp_master_opts {
 						 * remote job; 0: not kept */
 	int			 max_clients;	/* connections at once */
 	uint64_t		 hello_timeout_ns; /* to say hello after connecting */
+	uint64_t		 client_timeout_ns; /* a client that takes none of
+						 * its pending replies this long
+						 * is dropped; 0: never */
+	uint64_t		 stall_ns;	/* a running job with no progress
+						 * this long fails; 0: never */
 	const struct rcp_log	*log;		/* copied; fn thread-safe */
 };
 

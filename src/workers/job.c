@@ -238,6 +238,11 @@ read_members(struct rcp_job *j, const json_t *req, char **dst,
 	    RCP_JOB_PRIO_MAX, &v, cause) < 0)
 		return RCP_CTL_E_INVALID;
 	j->priority = (int)v;
+	v = -1;
+	if (rcp_ctl_get_int(req, "stall_timeout", 0, RCP_JOB_STALL_MAX, &v,
+	    cause) < 0)
+		return RCP_CTL_E_INVALID;
+	j->stall_timeout = v;
 	v = 022;
 	if (rcp_ctl_get_int(req, "umask", 0, 0777, &v, cause) < 0)
 		return RCP_CTL_E_INVALID;
@@ -381,6 +386,8 @@ rcp_job_to_json(const struct rcp_job *j)
 	json_object_set_new(o, "label", opt_str(j->label));
 	json_object_set_new(o, "key", opt_str(j->key));
 	json_object_set_new(o, "priority", json_integer(j->priority));
+	json_object_set_new(o, "stall_timeout", j->stall_timeout >= 0 ?
+	    json_integer((json_int_t)j->stall_timeout) : json_null());
 	json_object_set_new(o, "pair", opt_str(j->pair));
 	rcp_ctl_set_pathv(o, "sources", (const char *const *)j->srcs,
 	    j->nsrcs);
@@ -507,6 +514,11 @@ rcp_job_from_json(const json_t *o, struct rcp_job **out, char **cause)
 	j->key = read_opt_str(o, "key");
 	j->umask = (mode_t)(rcp_ctl_u64(o, "umask") & 0777);
 	j->priority = (int)rcp_ctl_int(o, "priority");
+	/* Absent (an older journal) or null: the master's default. */
+	j->stall_timeout = rcp_ctl_member(o, "stall_timeout", RCP_CTL_K_INTEGER,
+	    NULL, NULL) > 0 ? rcp_ctl_int(o, "stall_timeout") : -1;
+	if (j->stall_timeout > RCP_JOB_STALL_MAX)
+		j->stall_timeout = RCP_JOB_STALL_MAX;
 	j->submitted = rcp_ctl_num(o, "submitted");
 	j->started = rcp_ctl_num(o, "started");
 	j->finished = rcp_ctl_num(o, "finished");
@@ -539,6 +551,8 @@ rcp_job_set_progress(struct rcp_job *j, const struct rcp_job_progress *p,
 {
 	double dt, inst;
 
+	if (memcmp(&j->progress.s, &p->s, sizeof(p->s)) != 0)
+		j->moved_ns = now_ns;
 	j->progress = *p;
 	if (j->rate_ns == 0 || now_ns <= j->rate_ns) {
 		j->rate_ns = now_ns;

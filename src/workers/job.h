@@ -19,6 +19,8 @@
 #include "opts/cliopts.h"
 #include "workers/pool.h"
 
+/* The longest stall_timeout a job may ask for: 30 days, in seconds. */
+#define RCP_JOB_STALL_MAX	(30 * 86400)
 /* Bytes of one kept error message. */
 #define RCP_JOB_MAX_ERROR_LEN	1024
 /* Priorities a client may ask for. */
@@ -49,6 +51,9 @@ struct rcp_job {
 	char			*home;
 	mode_t			 umask;
 	int			 priority;
+	int64_t			 stall_timeout;	/* s without progress before the
+						 * job fails; 0: off; -1: the
+						 * master's default */
 	char			*label;		/* NULL: none */
 	char			*key;		/* idempotency key; NULL: none */
 	char			*pair;		/* host pair: RCP_JOB_PAIR_LOCAL
@@ -69,6 +74,9 @@ struct rcp_job {
 	double			 rate;		/* bytes a second, smoothed */
 	uint64_t		 rate_ns;	/* monotonic time of last sample */
 	uint64_t		 rate_bytes;
+	uint64_t		 moved_ns;	/* monotonic time its counters last
+						 * changed (or it started) */
+	bool			 stalled;	/* the watchdog stopped it */
 	char			*error;		/* why the job failed, or NULL */
 	char			**errors;	/* first failed entries */
 	size_t			 nerrors;
@@ -123,7 +131,7 @@ int rcp_job_parse_options(struct rcp_job *j, char **cause);
 
 /*
  * Records a runner's progress at monotonic time now_ns and updates the
- * rate.  Requires the owner's lock.
+ * rate, and moved_ns if a counter changed.  Requires the owner's lock.
  */
 void rcp_job_set_progress(struct rcp_job *j, const struct rcp_job_progress *p,
     uint64_t now_ns);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/cond.h"
 #include "base/error.h"
 #include "base/strbuf.h"
 #include "base/util.h"
@@ -28,6 +29,10 @@
 
 #include "base/banned.h"
 
+/* How often the stall watchdog looks... */
+#define WATCHDOG_NS	(1000000000ull)
+/* ...and how often finished jobs are pruned and the journal checked. */
+#define HOUSEKEEP_NS	(10ull * 1000000000u)
 /* Compact the journal when it is this many times its compacted size... */
 #define COMPACT_FACTOR	4
 /* ...and at least this big. */
@@ -48,6 +53,7 @@ struct rcp_jobtab {
 	struct rcp_sessions	*sessions;	/* agents kept between jobs */
 	struct rcp_uhosts	*uhosts;	/* other users' remote jobs */
 	uint64_t		 keep_ns;
+	uint64_t		 stall_ns;
 	uint64_t		 start_ns;
 	void			(*notify)(void *);
 	void			*notify_arg;
@@ -65,6 +71,12 @@ struct rcp_jobtab {
 	uint64_t		 bytes_done;	/* by jobs ended; requires lock */
 	bool			 stopping;	/* requires lock */
 	bool			 requeue;	/* requires lock */
+
+	/* The housekeeping thread (the watchdog too). */
+	pthread_t		 janitor;
+	bool			 janitor_started;
+	pthread_cond_t		 janitor_cond;	/* with lock: stop */
+	bool			 janitor_stop;	/* requires lock */
 };
 
 /* What a running job's hooks need. */
@@ -207,6 +219,8 @@ start_job(struct rcp_jobtab *t, struct rcp_job *j, struct rcp_runner_spec *spec,
 	memset(&j->progress, 0, sizeof(j->progress));
 	j->rate = 0;
 	j->rate_ns = 0;
+	j->moved_ns = rcp_now_ns();
+	j->stalled = false;
 	for (i = 0; i < j->nerrors; i++)
 		free(j->errors[i]);
 	j->nerrors = 0;
@@ -255,6 +269,8 @@ finish_job(struct rcp_jobtab *t, struct rcp_job *j, int res, const char *cause)
 {
 	t->running--;
 	j->runner = NULL;
+	if (j->stalled && res != 0)
+		return end_job(t, j, RCP_CTL_FAILED, NULL);	/* error set */
 	switch (res) {
 	case 0:
 		return end_job(t, j, RCP_CTL_SUCCEEDED, NULL);
@@ -430,27 +446,68 @@ rcp_jobtab_state(struct rcp_jobtab *t, uint64_t id, uid_t uid)
 	return state;
 }
 
-json_t *
-rcp_jobtab_list(struct rcp_jobtab *t, uid_t uid, const bool *states,
-    const char *label, size_t limit)
+/* Whether q picks j; requires t->lock. */
+static bool
+picked(const struct rcp_job *j, const struct rcp_jobtab_query *q)
 {
-	json_t *a = json_array();
-	struct rcp_job *j;
-	size_t i;
+	return visible(j, q->uid) && (q->states == NULL || q->states[j->state]) &&
+	    (q->label == NULL || (j->label != NULL &&
+	    strcmp(j->label, q->label) == 0));
+}
 
+/* The index of the first job of q's listing; requires t->lock. */
+static size_t
+list_start(struct rcp_jobtab *t, const struct rcp_jobtab_query *q)
+{
+	size_t lo = 0, hi = t->njobs, mid, i, n = 0;
+
+	if (q->after > 0) {
+		while (lo < hi) {
+			mid = lo + (hi - lo) / 2;
+			if (t->jobs[mid]->id <= q->after)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return lo;
+	}
+	if (q->limit == 0)
+		return 0;
+	for (i = t->njobs; i > 0; i--)
+		if (picked(t->jobs[i - 1], q) && ++n == q->limit)
+			return i - 1;
+	return 0;
+}
+
+json_t *
+rcp_jobtab_list(struct rcp_jobtab *t, const struct rcp_jobtab_query *q,
+    bool *more, uint64_t *next)
+{
+	json_t *a = json_array(), *o;
+	size_t i, bytes = 0, n;
+
+	*more = false;
+	*next = q->after;
 	pthread_mutex_lock(&t->lock);
-	for (i = 0; i < t->njobs; i++) {
-		j = t->jobs[i];
-		if (!visible(j, uid) || (states != NULL && !states[j->state]) ||
-		    (label != NULL && (j->label == NULL ||
-		    strcmp(j->label, label) != 0)))
+	for (i = list_start(t, q); i < t->njobs; i++) {
+		if (!picked(t->jobs[i], q))
 			continue;
-		json_array_append_new(a, rcp_job_to_json(j));
+		if (json_array_size(a) >= q->page) {
+			*more = true;
+			break;
+		}
+		o = rcp_job_to_json(t->jobs[i]);
+		n = json_dumpb(o, NULL, 0, JSON_COMPACT);
+		if (json_array_size(a) > 0 && bytes + n > q->max_bytes) {
+			json_decref(o);
+			*more = true;
+			break;
+		}
+		bytes += n;
+		json_array_append_new(a, o);
+		*next = t->jobs[i]->id;
 	}
 	pthread_mutex_unlock(&t->lock);
-	if (limit > 0)
-		while (json_array_size(a) > limit)
-			json_array_remove(a, 0);
 	return a;
 }
 
@@ -565,34 +622,55 @@ rcp_jobtab_running(struct rcp_jobtab *t)
 
 /* --- the journal at start and now and then ------------------------------------ */
 
-/* Every job as a record, and the next id; requires t->lock. */
-static json_t **
-snapshot(struct rcp_jobtab *t, size_t *n)
-{
-	json_t **recs = rcp_xcalloc(t->njobs + 1, sizeof(json_t *));
-	size_t i;
+/* Jobs encoded per chunk of a compaction, under the table's lock. */
+#define COMPACT_CHUNK	256
 
-	for (i = 0; i < t->njobs; i++)
-		recs[i] = json_pack("{s:o}", "job", rcp_job_to_json(t->jobs[i]));
-	recs[i] = json_pack("{s:I}", "next_id", (json_int_t)t->next_id);
-	*n = t->njobs + 1;
-	return recs;
+/* Where a compaction has got to. */
+struct compact_pos {
+	struct rcp_jobtab	*t;
+	size_t			 next;	/* index of the next job */
+};
+
+/*
+ * The next chunk of records of the compacted journal, the next id last.
+ * The lock is held for one chunk only; a job that changes meanwhile has
+ * its newer record appended after the rewrite, and the newest rev wins.
+ * (Jobs are pruned by the housekeeping thread, the one compacting.)
+ */
+static bool
+compact_gen(void *arg, struct rcp_buf *b)
+{
+	struct compact_pos *p = arg;
+	struct rcp_jobtab *t = p->t;
+	json_t *rec;
+	size_t end;
+	bool more;
+
+	pthread_mutex_lock(&t->lock);
+	end = p->next + COMPACT_CHUNK < t->njobs ? p->next + COMPACT_CHUNK :
+	    t->njobs;
+	for (; p->next < end; p->next++) {
+		rec = json_pack("{s:o}", "job", rcp_job_to_json(t->jobs[p->next]));
+		rcp_ctl_encode(b, rec);
+		json_decref(rec);
+	}
+	more = p->next < t->njobs;
+	if (!more) {
+		rec = json_pack("{s:I}", "next_id", (json_int_t)t->next_id);
+		rcp_ctl_encode(b, rec);
+		json_decref(rec);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return more;
 }
 
 static int
 compact(struct rcp_jobtab *t, char **cause)
 {
-	json_t **recs;
-	size_t n, i;
+	struct compact_pos p = { t, 0 };
 	int r;
 
-	pthread_mutex_lock(&t->lock);
-	recs = snapshot(t, &n);
-	pthread_mutex_unlock(&t->lock);
-	r = rcp_journal_rewrite(t->journal, recs, n, cause);
-	for (i = 0; i < n; i++)
-		json_decref(recs[i]);
-	free(recs);
+	r = rcp_journal_rewrite_gen(t->journal, compact_gen, &p, cause);
 	t->compacted = rcp_journal_size(t->journal);
 	return r;
 }
@@ -605,8 +683,9 @@ expired(const struct rcp_jobtab *t, const struct rcp_job *j, double now)
 	    now - j->finished > (double)t->keep_ns / 1e9;
 }
 
-void
-rcp_jobtab_housekeep(struct rcp_jobtab *t)
+/* Forgets old finished jobs, ends idle agents, compacts the journal. */
+static void
+housekeep(struct rcp_jobtab *t)
 {
 	double now = rcp_job_now();
 	size_t i, k;
@@ -629,6 +708,78 @@ rcp_jobtab_housekeep(struct rcp_jobtab *t)
 		rcp_log(&t->log, RCP_LOG_ERROR, "%s", cause);
 		free(cause);
 	}
+}
+
+/* The stall timeout of j in ns, 0 for none; requires t->lock. */
+static uint64_t
+stall_ns(const struct rcp_jobtab *t, const struct rcp_job *j)
+{
+	return j->stall_timeout >= 0 ? (uint64_t)j->stall_timeout * 1000000000u :
+	    t->stall_ns;
+}
+
+/*
+ * Fails the running jobs whose counters have not moved for their stall
+ * timeout: their runners are told to stop (which tears their agents down
+ * in bounded time) and each ends failed with the reason in its error.
+ */
+static void
+watchdog(struct rcp_jobtab *t)
+{
+	uint64_t now = rcp_now_ns(), lim;
+	json_t **recs = NULL;
+	struct rcp_job *j;
+	size_t i, n = 0, cap = 0;
+
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < t->njobs; i++) {
+		j = t->jobs[i];
+		if (j->state != RCP_CTL_RUNNING || j->runner == NULL ||
+		    j->stalled || (lim = stall_ns(t, j)) == 0 ||
+		    now - j->moved_ns < lim)
+			continue;
+		j->stalled = true;
+		free(j->error);
+		j->error = rcp_xasprintf("no progress for %llu s",
+		    (unsigned long long)(lim / 1000000000u));
+		rcp_log(&t->log, RCP_LOG_WARN, "job %llu: %s: stopping it",
+		    (unsigned long long)j->id, j->error);
+		rcp_runner_cancel(j->runner);	/* only asks: never waits */
+		if (n == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			recs = rcp_xrealloc(recs, cap * sizeof(*recs));
+		}
+		recs[n++] = record(j);
+	}
+	pthread_mutex_unlock(&t->lock);
+	journal(t, recs, n);
+	free(recs);
+	if (n > 0)
+		notify(t);
+}
+
+static void *
+janitor_main(void *arg)
+{
+	struct rcp_jobtab *t = arg;
+	uint64_t next_hk = rcp_now_ns() + HOUSEKEEP_NS;
+
+	pthread_mutex_lock(&t->lock);
+	while (!t->janitor_stop) {
+		(void)rcp_cond_wait_until(&t->janitor_cond, &t->lock,
+		    rcp_now_ns() + WATCHDOG_NS);
+		if (t->janitor_stop)
+			break;
+		pthread_mutex_unlock(&t->lock);
+		watchdog(t);
+		if (rcp_now_ns() >= next_hk) {
+			housekeep(t);
+			next_hk = rcp_now_ns() + HOUSEKEEP_NS;
+		}
+		pthread_mutex_lock(&t->lock);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
 }
 
 /* Records read from the journal before they become the table. */
@@ -834,6 +985,7 @@ rcp_jobtab_new(const struct rcp_jobtab_opts *o, struct rcp_jobtab **out,
 	*cause = NULL;
 	t->lock_fd = t->exe_fd = t->job_fd = -1;
 	pthread_mutex_init(&t->lock, NULL);
+	rcp_cond_init_mono(&t->janitor_cond);
 	if (o->log != NULL)
 		t->log = *o->log;
 	t->state_dir = rcp_xstrdup(o->state_dir);
@@ -848,6 +1000,7 @@ rcp_jobtab_new(const struct rcp_jobtab_opts *o, struct rcp_jobtab **out,
 		t->uhosts = rcp_uhosts_new(o->session_idle_ns);
 	t->fd_share = fd_share(t->workers);
 	t->keep_ns = o->keep_ns;
+	t->stall_ns = o->stall_ns;
 	t->notify = o->notify;
 	t->notify_arg = o->notify_arg;
 	t->start_ns = rcp_now_ns();
@@ -868,6 +1021,12 @@ rcp_jobtab_new(const struct rcp_jobtab_opts *o, struct rcp_jobtab **out,
 		goto fail;
 	}
 	queue_loaded(t);
+	if (pthread_create(&t->janitor, NULL, janitor_main, t) != 0) {
+		*cause = rcp_xstrdup("cannot start the housekeeping thread");
+		r = RCP_ERR_INTERNAL;
+		goto fail;
+	}
+	t->janitor_started = true;
 	*out = t;
 	return 0;
 fail:
@@ -884,7 +1043,15 @@ rcp_jobtab_free(struct rcp_jobtab *t)
 		return;
 	if (t->pool != NULL) {
 		rcp_jobtab_stop(t, false);
+		/* The watchdog still runs: a stuck job ends all the same. */
 		rcp_pool_free(t->pool);	/* waits for the running jobs */
+	}
+	if (t->janitor_started) {
+		pthread_mutex_lock(&t->lock);
+		t->janitor_stop = true;
+		pthread_cond_broadcast(&t->janitor_cond);
+		pthread_mutex_unlock(&t->lock);
+		pthread_join(t->janitor, NULL);
 	}
 	rcp_uhosts_free(t->uhosts);
 	rcp_sessions_free(t->sessions);
@@ -898,6 +1065,7 @@ rcp_jobtab_free(struct rcp_jobtab *t)
 		close(t->exe_fd);
 	if (t->job_fd >= 0)
 		close(t->job_fd);
+	pthread_cond_destroy(&t->janitor_cond);
 	pthread_mutex_destroy(&t->lock);
 	free(t->state_dir);
 	free(t->journal_path);

@@ -4,6 +4,12 @@
  * host pair; priorities, FIFO within one), and the journal that makes
  * them survive the daemon.  All of it behind one lock; the control loop
  * (src/master.c) calls in from its thread, the pool's workers from theirs.
+ * No call here waits on a job, on the network or on an agent: the lock
+ * is never held across I/O, a cancel only asks (the job's own threads
+ * act on it), and whatever may block -- ending kept agents, compacting
+ * the journal, the stall watchdog's cancels -- runs on the table's own
+ * housekeeping thread.  A submit or cancel writes (and fsyncs) the
+ * journal in the caller's thread, as the protocol promises.
  *
  * Who may see a job: its submitter, and root.
  */
@@ -31,6 +37,10 @@ struct rcp_jobtab_opts {
 	uint64_t		 keep_ns;	/* finished jobs kept this long */
 	uint64_t		 session_idle_ns; /* agents kept between remote
 						 * jobs this long; 0: not */
+	uint64_t		 stall_ns;	/* a running job whose counters
+						 * stay still this long fails;
+						 * 0: never (a job's own
+						 * stall_timeout wins) */
 	const struct rcp_log	*log;		/* copied; its fn thread-safe */
 	/* Called, without the lock, whenever a job changes state. */
 	void			(*notify)(void *arg);
@@ -43,7 +53,11 @@ struct rcp_jobtab;
  * Locks the state directory (creating it, mode 0700), reads and compacts
  * the journal (jobs that were running are queued again, to run with
  * --overwrite so that what is already copied is skipped), starts the
- * workers and queues the queued jobs.  Returns 0 with *out (free with
+ * workers and queues the queued jobs, and the housekeeping thread: every
+ * second it fails the running jobs that have stalled (see stall_ns), and
+ * every 10 s forgets finished jobs older than keep_ns, ends idle kept
+ * agents and compacts the journal when it has grown well past what it
+ * holds.  Returns 0 with *out (free with
  * rcp_jobtab_free), or an error with *cause set (caller frees).
  */
 int rcp_jobtab_new(const struct rcp_jobtab_opts *o, struct rcp_jobtab **out,
@@ -76,13 +90,28 @@ json_t *rcp_jobtab_get(struct rcp_jobtab *t, uint64_t id, uid_t uid,
 /* Returns the state of job id if uid may see it, else -1. */
 int rcp_jobtab_state(struct rcp_jobtab *t, uint64_t id, uid_t uid);
 
+/* Which jobs rcp_jobtab_list returns. */
+struct rcp_jobtab_query {
+	uid_t		 uid;		/* those this user may see */
+	const bool	*states;	/* states[state]; NULL: all */
+	const char	*label;		/* NULL: any */
+	uint64_t	 after;		/* ids above this only; 0: from the
+					 * start, or the last limit */
+	size_t		 limit;		/* if > 0 and after is 0: start at the
+					 * limit-th last one */
+	size_t		 page;		/* at most this many (1 to
+					 * RCP_CTL_LIST_PAGE) */
+	size_t		 max_bytes;	/* and about this many bytes of JSON
+					 * (one job at least) */
+};
+
 /*
- * Returns a new array of the jobs uid may see, in id order, those in a
- * state with states[state] true (states NULL: all) and, if label is not
- * NULL, with that label; only the last limit of them if limit > 0.
+ * Returns a new array of the jobs q picks, in id order: one page.  *more
+ * is true if others follow, *next the id to pass as q->after for them.
+ * Holds the lock while it makes the page, never longer.
  */
-json_t *rcp_jobtab_list(struct rcp_jobtab *t, uid_t uid, const bool *states,
-    const char *label, size_t limit);
+json_t *rcp_jobtab_list(struct rcp_jobtab *t, const struct rcp_jobtab_query *q,
+    bool *more, uint64_t *next);
 
 /*
  * Cancels job id for uid: a queued job ends canceled at once; a running
@@ -106,11 +135,5 @@ void rcp_jobtab_stop(struct rcp_jobtab *t, bool requeue);
 
 /* Returns the number of jobs running now.  Any thread. */
 size_t rcp_jobtab_running(struct rcp_jobtab *t);
-
-/*
- * Forgets finished jobs older than keep_ns and compacts the journal when
- * it has grown well past what it holds.  Call now and then.
- */
-void rcp_jobtab_housekeep(struct rcp_jobtab *t);
 
 #endif

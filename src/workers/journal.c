@@ -189,20 +189,29 @@ fsync_dir(const char *path)
 }
 
 int
-rcp_journal_rewrite(struct rcp_journal *jl, json_t *const *recs, size_t n,
-    char **cause)
+rcp_journal_rewrite_gen(struct rcp_journal *jl, rcp_journal_gen_fn *gen,
+    void *arg, char **cause)
 {
 	struct rcp_buf b = RCP_BUF_INIT;
 	char *tmp = rcp_xasprintf("%s.new", jl->path);
+	uint64_t size = 0;
 	int fd, e = 0, r = RCP_ERR_IO;
+	bool more = true;
 
-	encode(&b, recs, n);
 	pthread_mutex_lock(&jl->lock);
 	/* O_APPEND: after the rename this fd is the journal's. */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
 	    0600);
-	if (fd < 0 || (e = rcp_write_full(fd, b.data, b.len)) != 0 ||
-	    fsync(fd) != 0) {
+	if (fd < 0)
+		e = -errno;
+	/* A chunk at a time: the journal is never all in memory at once. */
+	while (e == 0 && more) {
+		rcp_buf_reset(&b);
+		more = gen(arg, &b);
+		e = rcp_write_full(fd, b.data, b.len);
+		size += b.len;
+	}
+	if (e != 0 || fsync(fd) != 0) {
 		e = e != 0 ? e : -errno;
 		*cause = rcp_xasprintf("cannot write '%s': %s", tmp,
 		    strerror(-e));
@@ -216,7 +225,7 @@ rcp_journal_rewrite(struct rcp_journal *jl, json_t *const *recs, size_t n,
 	fsync_dir(jl->path);
 	close(jl->fd);
 	jl->fd = fd;
-	jl->size = b.len;
+	jl->size = size;
 	fd = -1;
 	r = 0;
 out:
@@ -228,6 +237,30 @@ out:
 	free(tmp);
 	rcp_buf_release(&b);
 	return r;
+}
+
+/* The records of an array, all in one chunk. */
+struct recs_gen {
+	json_t *const	*recs;
+	size_t		 n;
+};
+
+static bool
+recs_gen(void *arg, struct rcp_buf *b)
+{
+	struct recs_gen *g = arg;
+
+	encode(b, g->recs, g->n);
+	return false;
+}
+
+int
+rcp_journal_rewrite(struct rcp_journal *jl, json_t *const *recs, size_t n,
+    char **cause)
+{
+	struct recs_gen g = { recs, n };
+
+	return rcp_journal_rewrite_gen(jl, recs_gen, &g, cause);
 }
 
 uint64_t

@@ -9,10 +9,13 @@
 #ifndef RCP_JOURNAL_H
 #define RCP_JOURNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
+
+#include "base/strbuf.h"
 
 /* A line longer than this is not a record of ours. */
 #define RCP_JOURNAL_MAX_LINE (8u << 20)
@@ -55,6 +58,16 @@ int rcp_journal_append(struct rcp_journal *jl, json_t *const *recs, size_t n,
  */
 int rcp_journal_rewrite(struct rcp_journal *jl, json_t *const *recs, size_t n,
     char **cause);
+
+/*
+ * The same, the records coming from gen: each call appends the next few
+ * encoded lines ("{...}\n") to b and returns false once it gave the last.
+ * gen is called with the journal's lock held (so no append interleaves);
+ * it may take other locks, but none that is held around an append.
+ */
+typedef bool rcp_journal_gen_fn(void *arg, struct rcp_buf *b);
+int rcp_journal_rewrite_gen(struct rcp_journal *jl, rcp_journal_gen_fn *gen,
+    void *arg, char **cause);
 
 /* Returns the journal's size in bytes.  Any thread. */
 uint64_t rcp_journal_size(struct rcp_journal *jl);

@@ -185,7 +185,7 @@ child_job(struct cjob *cj, struct rcp_sessions *sessions, char **cause)
 	spec.sessions = sessions;
 	r = rcp_runner_new(&spec, &hooks);
 	if (runner_term)
-		r->canceled = true;
+		atomic_store(&r->canceled, true);
 	host_publish(cj, r);
 	res = runner_local_run(r, cause);
 	host_publish(cj, NULL);

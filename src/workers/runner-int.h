@@ -48,13 +48,17 @@ enum {
 	CHILD_E_EXEC
 };
 
+/*
+ * A cancel only sets canceled: it is asked for by threads that must never
+ * wait (the master's job table, under its lock, for its control loop).  The
+ * run's own threads act on it: the ticker of a run in this process
+ * (runner-local.c), which may block in a remote abort without holding
+ * anything of the caller's; the loop that reads a job's process.
+ */
 struct rcp_runner {
 	const struct rcp_runner_spec	*spec;
 	struct rcp_runner_hooks		 hooks;
-	pthread_mutex_t			 lock;
-	bool				 canceled;	/* requires lock */
-	struct rcp_copy			*copy;		/* requires lock */
-	void				*rc;		/* requires lock */
+	atomic_bool			 canceled;
 };
 
 /* --- runner-local.c --------------------------------------------------------- */

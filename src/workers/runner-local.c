@@ -37,6 +37,9 @@ struct local {
 	struct rcp_log		 log;		/* engine_log */
 	struct rcp_copy_stats	 final;		/* rc's when it ended */
 	atomic_bool		 have_final;
+	atomic_bool		 copy_over;	/* copy_main has returned */
+	bool			 stopped;	/* the cancel was acted on; the
+						 * ticker's (or the caller's) */
 	int			 result;	/* read after the join */
 	char			*cause;		/* read after the join */
 	const struct rcp_filter	*filter;	/* the job's, with its files */
@@ -53,24 +56,13 @@ volatile sig_atomic_t runner_term;
 void
 rcp_runner_cancel(struct rcp_runner *r)
 {
-	pthread_mutex_lock(&r->lock);
-	r->canceled = true;
-	if (r->copy != NULL)
-		rcp_copy_cancel(r->copy);
-	if (r->rc != NULL)
-		rcp_runner_remote->abort(r->rc);
-	pthread_mutex_unlock(&r->lock);
+	atomic_store(&r->canceled, true);	/* the run's ticker acts on it */
 }
 
 bool
 rcp_runner_canceled(struct rcp_runner *r)
 {
-	bool c;
-
-	pthread_mutex_lock(&r->lock);
-	c = r->canceled;
-	pthread_mutex_unlock(&r->lock);
-	return c;
+	return atomic_load(&r->canceled);
 }
 
 /* --- the totals scan ------------------------------------------------------ */
@@ -115,6 +107,7 @@ copy_main(void *arg)
 		    &cause);
 	l->result = res;
 	l->cause = cause;
+	atomic_store(&l->copy_over, true);
 	return NULL;
 }
 
@@ -170,6 +163,23 @@ fail:
 	return RCP_ERR_INVAL;
 }
 
+/*
+ * Acts on a cancel once: the engine's is a flag; a remote abort may take
+ * as long as the agents' teardown, which is why it happens here, on the
+ * run's own thread, and never in rcp_runner_cancel's caller.
+ */
+static void
+apply_cancel(struct local *l)
+{
+	if (l->stopped || !atomic_load(&l->r->canceled))
+		return;
+	l->stopped = true;
+	if (l->copy != NULL)
+		rcp_copy_cancel(l->copy);
+	if (l->rc != NULL)
+		rcp_runner_remote->abort(l->rc);
+}
+
 /* A tick while the copy runs: a termination signal cancels it; report. */
 static void
 watch_tick(void *arg)
@@ -178,6 +188,7 @@ watch_tick(void *arg)
 
 	if (runner_term)
 		rcp_runner_cancel(l->r);
+	apply_cancel(l);
 	report(l);
 }
 
@@ -255,14 +266,7 @@ runner_local_run(struct rcp_runner *r, char **cause)
 	} else
 		l.copy = rcp_copy_new(&o, &l.log);
 
-	pthread_mutex_lock(&r->lock);
-	r->copy = l.copy;
-	r->rc = l.rc;
-	if (r->canceled && l.copy != NULL)
-		rcp_copy_cancel(l.copy);
-	if (r->canceled && l.rc != NULL)
-		rcp_runner_remote->abort(l.rc);
-	pthread_mutex_unlock(&r->lock);
+	apply_cancel(&l);	/* canceled before it started */
 
 	/* The totals scan reads local sources only (of a remote job too). */
 	if (!spec_remote(spec, spec->nsrcs))
@@ -273,6 +277,11 @@ runner_local_run(struct rcp_runner *r, char **cause)
 	else {
 		watch = rcp_ticker_start(RCP_RUNNER_TICK_MS * 1000000ull,
 		    watch_tick, &l);
+		/* No ticker thread: this one ticks, or a cancel would not act. */
+		while (watch == NULL && !atomic_load(&l.copy_over)) {
+			usleep(RCP_RUNNER_TICK_MS * 1000);
+			watch_tick(&l);
+		}
 		pthread_join(copy_thread, NULL);
 		rcp_ticker_stop(watch);
 	}
@@ -285,10 +294,6 @@ runner_local_run(struct rcp_runner *r, char **cause)
 		pthread_join(scan_thread, NULL);
 	report(&l);
 
-	pthread_mutex_lock(&r->lock);
-	r->copy = NULL;
-	r->rc = NULL;
-	pthread_mutex_unlock(&r->lock);
 	rcp_copy_free(l.copy);
 	if (l.rc != NULL)
 		rcp_runner_remote->free(l.rc);

@@ -21,7 +21,7 @@ rcp_runner_new(const struct rcp_runner_spec *spec,
 
 	r->spec = spec;
 	r->hooks = *hooks;
-	pthread_mutex_init(&r->lock, NULL);
+	atomic_init(&r->canceled, false);
 	return r;
 }
 
@@ -30,7 +30,6 @@ rcp_runner_free(struct rcp_runner *r)
 {
 	if (r == NULL)
 		return;
-	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
 

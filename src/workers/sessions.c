@@ -82,8 +82,15 @@ session_alive(struct rcp_session *x)
 	return true;
 }
 
+/*
+ * Ends x: gracefully (each agent asked to shut down, as after a good run)
+ * if it was idle and alive; else at once: a session given back unusable
+ * (a failed, canceled or stalled run) may have an agent that is stopped or
+ * stuck, which a polite shutdown would wait on for its full timeout.
+ * Either way rcp_remote_free ends the agents in bounded time.
+ */
 static void
-session_end(struct rcp_session *x)
+session_end(struct rcp_session *x, bool graceful)
 {
 	struct rcp_remote_summary sum[2];
 	char *cause = NULL;
@@ -92,8 +99,10 @@ session_end(struct rcp_session *x)
 		return;
 	if (x->remote != NULL) {
 		rcp_session_log(x, NULL);
-		if (session_alive(x))
+		if (graceful && session_alive(x))
 			rcp_remote_finish(x->remote, sum, &cause);
+		else
+			rcp_remote_abort(x->remote);
 		free(cause);
 		rcp_remote_free(x->remote);
 	}
@@ -122,7 +131,7 @@ rcp_sessions_free(struct rcp_sessions *s)
 		return;
 	for (x = s->idle; x != NULL; x = next) {
 		next = x->next;
-		session_end(x);
+		session_end(x, true);
 	}
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -155,7 +164,7 @@ rcp_sessions_take(struct rcp_sessions *s, const struct rcp_remote_opts *o,
 	pthread_mutex_unlock(&s->lock);
 	while (dead != NULL) {
 		struct rcp_session *next = dead->next;
-		session_end(dead);
+		session_end(dead, false);
 		dead = next;
 	}
 	if (x != NULL) {
@@ -177,7 +186,7 @@ rcp_sessions_take(struct rcp_sessions *s, const struct rcp_remote_opts *o,
 	if ((r = rcp_remote_start(&ro, src_host, dst_host, &x->remote,
 	    cause)) != 0) {
 		x->remote = NULL;
-		session_end(x);
+		session_end(x, false);
 		return r;
 	}
 	*out = x;
@@ -210,8 +219,12 @@ rcp_sessions_give(struct rcp_sessions *s, struct rcp_session *x,
 	if (x == NULL)
 		return;
 	rcp_session_log(x, NULL);
-	if (!reusable || s->idle_ns == 0 || !session_alive(x)) {
-		session_end(x);
+	if (!reusable || !session_alive(x)) {
+		session_end(x, false);
+		return;
+	}
+	if (s->idle_ns == 0) {
+		session_end(x, true);
 		return;
 	}
 	x->idle_since = rcp_now_ns();
@@ -227,7 +240,7 @@ rcp_sessions_give(struct rcp_sessions *s, struct rcp_session *x,
 		s->nidle--;
 	}
 	pthread_mutex_unlock(&s->lock);
-	session_end(old);
+	session_end(old, true);
 }
 
 void
@@ -249,7 +262,7 @@ rcp_sessions_expire(struct rcp_sessions *s)
 	pthread_mutex_unlock(&s->lock);
 	for (x = gone; x != NULL; x = next) {
 		next = x->next;
-		session_end(x);
+		session_end(x, true);
 	}
 }
 
