@@ -250,6 +250,7 @@ rcp_remote_errreader_main(void *arg)
 {
 	struct ragent *a = arg;
 	struct rcp_buf line = RCP_BUF_INIT, last = RCP_BUF_INIT;
+	struct rcp_buf heard = RCP_BUF_INIT;
 	char buf[1024];
 	ssize_t n, i;
 	int status = -1;
@@ -286,13 +287,22 @@ rcp_remote_errreader_main(void *arg)
 	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->lock);
 	if (!atomic_load(&a->r->stop) && !atomic_load(&a->bye)) {
-		if (status > 128)
+		if (status > 128) {
 			agent_dead(a, "the %s agent on '%s' was killed by signal "
 			    "%d", role_name(a->role), a->h->name, status - 128);
-		else
+		} else {
+			/*
+			 * An agent cut off from us exits on its own idle
+			 * timeout, as our reader would see it lost: say
+			 * what came last either way.
+			 */
+			heard_last(a, &heard);
 			agent_dead(a, "the %s agent on '%s' exited with status "
-			    "%d%s%s", role_name(a->role), a->h->name, status,
+			    "%d (%s)%s%s", role_name(a->role), a->h->name,
+			    status, rcp_buf_str(&heard),
 			    last.len > 0 ? ": " : "", rcp_buf_str(&last));
+			rcp_buf_release(&heard);
+		}
 		/*
 		 * One agent cannot go on without the other: end the run now
 		 * rather than when the survivor's QUIC link times out.

@@ -628,7 +628,8 @@ rem_copy(void *ctx, int fh, int dfd, off_t off, off_t len, bool sparse,
 		e = write_at(dfd, rh->data + off, n, off, io, what);
 		return e != 0 ? e : (int64_t)n;
 	}
-	while (done < len && !eof) {
+	/* A failed write ends it too: asking again would fail again. */
+	while (e == 0 && done < len && !eof) {
 		if (io->cancel != NULL && atomic_load(io->cancel))
 			return -ECANCELED;
 		want = (uint64_t)(len - done) < RCP_SRCWIRE_READ_MAX ?

@@ -3,7 +3,8 @@
  * (srcclient.c), against a fake source over real QUIC on loopback.  An
  * errno from the source's disk (EIO, ENOENT, EACCES) comes out as that
  * errno, naming the file; only the loss of the connection says the source
- * agent is gone.
+ * agent is gone.  A write that fails at the destination (ENOSPC) ends the
+ * read of that range at once.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,15 +12,20 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "base/strbuf.h"
+#include "base/util.h"
+#include "fs/fsops.h"
 #include "net/cert.h"
 #include "net/proto.h"
 #include "net/quic.h"
 #include "net/wire.h"
 #include "remote/srcclient.h"
+#include "remote/srcwire.h"
 #include "unit.h"
 
 #include "base/banned.h"
@@ -155,11 +161,80 @@ test_errno_vs_gone(void)
 	rcp_cert_free(ccert);
 }
 
+/* Answers SRC_OPEN with handle 7 and SRC_READ with the bytes asked for. */
+static struct rcp_quic_msg *
+answer_reads(void *arg, uint16_t type, const void *body, size_t len)
+{
+	unsigned *reads = arg;
+	struct rcp_wire_cursor cur;
+	struct rcp_quic_msg *m;
+	struct rcp_buf b = RCP_BUF_INIT;
+	struct stat st;
+	uint64_t off, want;
+	uint32_t fh;
+	uint8_t *zero;
+
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFREG | 0644;
+	st.st_size = 4 << 20;
+	if (type == RCP_MSG_SRC_OPEN) {
+		rcp_wire_put_u32(&b, 7);
+		rcp_srcwire_put_stat(&b, &st);
+	} else if (type == RCP_MSG_SRC_READ) {
+		rcp_wire_cursor_init(&cur, body, len);
+		if (rcp_wire_get_u32(&cur, &fh) != 0 ||
+		    rcp_wire_get_u64(&cur, &off) != 0 ||
+		    rcp_wire_get_u64(&cur, &want) != 0 || ++*reads > 100)
+			return NULL;	/* gone: ends a loop that would spin */
+		zero = rcp_xcalloc(1, want);
+		rcp_wire_put_u32(&b, 1);
+		rcp_wire_put_u64(&b, off);
+		rcp_wire_put_bytes(&b, zero, want);
+		rcp_wire_put_u64(&b, off + want);
+		free(zero);
+	} else {
+		return NULL;
+	}
+	m = rcp_xcalloc(1, sizeof(*m));
+	m->f.type = RCP_MSG_SRC_OK;
+	m->f.id = 1;
+	m->f.len = (uint32_t)b.len;
+	m->f.body = (uint8_t *)b.data;	/* the frame owns it now */
+	return m;
+}
+
+static void
+test_write_error_stops(void)
+{
+	struct rcp_srcclient *r;
+	struct rcp_io io;
+	struct stat st;
+	const char *what = NULL;
+	unsigned reads = 0;
+	int fh = -1, full;
+
+	full = open("/dev/full", O_WRONLY);
+	CU_ASSERT_FATAL(full >= 0);
+	r = rcp_srcclient_new_answered(answer_reads, &reads);
+	CU_ASSERT_EQUAL_FATAL(rcp_srcclient_ops.open(r, 0, "f", false, &fh,
+	    &st), 0);
+	memset(&io, 0, sizeof(io));
+	/* Once retried the same range for ever (the run hung at ENOSPC). */
+	CU_ASSERT_EQUAL(rcp_srcclient_ops.copy(r, fh, full, 0, 4 << 20,
+	    false, &io, &what), -ENOSPC);
+	CU_ASSERT_EQUAL(reads, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(what);
+	CU_ASSERT_STRING_EQUAL(what, "write");
+	rcp_srcclient_free(r);
+	close(full);
+}
+
 void
 test_srcremote_register(void)
 {
 	static const struct unit_test tests[] = {
 		{ "errno_vs_gone", test_errno_vs_gone },
+		{ "write_error_stops", test_write_error_stops },
 		{ NULL, NULL }
 	};
 
