@@ -296,7 +296,7 @@ rcp_remote_errreader_main(void *arg)
 			 * timeout, as our reader would see it lost: say
 			 * what came last either way.
 			 */
-			heard_last(a, &heard);
+			remote_heard_last(a, &heard);
 			agent_dead(a, "the %s agent on '%s' exited with status "
 			    "%d (%s)%s%s", role_name(a->role), a->h->name,
 			    status, rcp_buf_str(&heard),
