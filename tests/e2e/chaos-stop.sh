@@ -20,29 +20,10 @@ STUCK_SO=$RCP_BUILDDIR/tests/fault/stuck.so
 SSHD_SETENV="LD_PRELOAD=$STUCK_SO RCP_TEST_STUCK=$T/stuck-on RCP_TEST_STUCK_NAME=/big RCP_TEST_STUCK_AT=$((8 << 20)) ASAN_OPTIONS=verify_asan_link_order=0"
 sshd_setup
 chmod 755 "$T"			# the agents read and write under $T
-SH=127.0.0.2 DH=127.0.0.3
-# Our rcp and rcpd under names of this test, so that pgrep finds ours.
-mkdir "$T/bin"
-ln -s "$RCP_BUILDDIR/rcp" "$T/bin/rcp"
-ln -s "$RCP_BUILDDIR/rcpd" "$T/bin/rcpd"
-XRCP=$T/bin/rcp XRCPD=$T/bin/rcpd
-RA=("$XRCP" --ssh-config "$SSH_CONFIG" --rcpd-path "$XRCPD")
-R() { timeout -k 5 120 "${RA[@]}" "$@"; }
-ours() { pgrep -f "^$XRCPD --role |^$XRCP( |\$)"; }
-agent_pid() { pgrep -f "^$XRCPD --role $1 " | head -1; }
-same_rcmp() { "$RCMP" --content "$@" | head -5 >&2; [ "${PIPESTATUS[0]}" = 0 ]; }
-now() { date +%s.%N; }
-secs() { echo "$2 - $1" | bc; }
+. "$(dirname "$0")/remote-lib.sh"
 
 # Stopped processes of ours are continued and killed, by pid, whatever
 # happens: a test must not leave a stopped agent behind.
-ours_cleanup() {
-	local p
-	for p in $(ours); do
-		kill -9 "$p" 2>/dev/null
-		kill -CONT "$p" 2>/dev/null
-	done
-}
 trap 'ours_cleanup; sshd_stop; t_cleanup' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
@@ -57,50 +38,6 @@ done
 SIZE=$(du -sb "$S" | cut -f1)
 # A slow copy: 1 MiB chunks, 12 a second (about 4 s in all).
 SLOW=(--chunk-size 1M --iops-throttle 12)
-
-# gone SECS: true once none of our rcp/rcpd processes is left, within SECS.
-gone() {
-	local i
-	for i in $(seq $(($1 * 10))); do
-		[ -z "$(ours)" ] && return 0
-		sleep 0.1
-	done
-	echo "  still running:" >&2
-	ps -o pid,stat,etime,args -p "$(ours | paste -sd,)" >&2
-	return 1
-}
-
-# honest SRC DST: every regular file of DST with the size and mtime of its
-# source (what --overwrite takes as done) has the source's bytes.
-honest() {
-	local f rel bad=0
-	while IFS= read -r -d '' f; do
-		rel=${f#"$2"/}
-		[ -f "$1/$rel" ] || continue
-		if [ "$(stat -c %s.%Y "$f")" = "$(stat -c %s.%Y "$1/$rel")" ] &&
-		    ! cmp -s "$f" "$1/$rel"; then
-			echo "  '$rel' looks complete and is not" >&2
-			bad=1
-		fi
-	done < <(find "$2" -type f -print0 2>/dev/null)
-	return $bad
-}
-
-# wait_end PID: waits for rcp (120 s: a hang guard), sets RC and END.
-wait_end() {
-	local i
-	for i in $(seq 1200); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done 2>/dev/null
-	END=$(now)
-	if kill -0 "$1" 2>/dev/null; then
-		RC=hung
-		kill -9 "$1" 2>/dev/null
-	fi
-	if wait "$1" 2>/dev/null; then i=0; else i=$?; fi
-	[ "${RC:-}" = hung ] || RC=$i
-}
 
 # when_ready WHEN OUT DST: returns once it is time to stop an agent:
 # start (as soon as it runs), mid (some bytes arrived) or end (every byte
@@ -159,7 +96,7 @@ stop_case() {
 	wait_end "$pid"
 	echo "  $name: rcp ended $(secs "$t0" "$END")s after the stop, exit $RC"
 	grep '^rcp:' "$out" | sed 's/^/  | /'
-	t_check "$name: rcp ended by itself (no hang)" test "$RC" != hung
+	t_check "$name: rcp ended by itself (no hang)" test "$RC" != 124
 	case $sig in
 	term)
 		t_check "$name: exit 1 (got $RC)" test "$RC" = 1
@@ -210,7 +147,7 @@ RC=
 wait_end "$pid"
 echo "  stuck source disk: rcp ended $(secs "$t0" "$END")s after it started, exit $RC"
 grep '^rcp:' "$out" | sed 's/^/  | /'
-t_check "stuck disk: rcp ended by itself (no hang)" test "$RC" != hung
+t_check "stuck disk: rcp ended by itself (no hang)" test "$RC" != 124
 t_check "stuck disk: exit 1 (got $RC)" test "$RC" = 1
 t_check "stuck disk: the error names the stall and the host" \
     t_grep "^rcp: no progress from the destination on '127.0.0.3' for 5 s" "$out"
@@ -247,7 +184,7 @@ if when_ready mid "$out" "$D"; then
 	echo "  stop master: the agents ended $(secs "$t0" "$(now)")s after the stop"
 	kill -CONT "$pid"
 	wait_end "$pid"
-	t_check "stop master: continued, rcp ends (no hang)" test "$RC" != hung
+	t_check "stop master: continued, rcp ends (no hang)" test "$RC" != 124
 	t_check "stop master: exit 1 (got $RC)" test "$RC" = 1
 	t_check "stop master: no file looks complete and is not" honest "$S" "$D"
 	t_check "stop master: no rcp or rcpd left behind" gone 60

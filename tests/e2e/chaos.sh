@@ -35,26 +35,9 @@ umask 022
 sshd_setup
 chmod 755 "$T"			# the agents read and write under $T
 
-SH=127.0.0.2 DH=127.0.0.3
 CASES=${CHAOS_CASES:-partition slow enospc eacces}
-# Our rcp and rcpd under names of this test, so that pgrep finds ours and
-# not those of other tests running at the same time.
-mkdir "$T/bin"
-ln -s "$RCP_BUILDDIR/rcp" "$T/bin/rcp"
-ln -s "$RCP_BUILDDIR/rcpd" "$T/bin/rcpd"
-XRCP=$T/bin/rcp XRCPD=$T/bin/rcpd
-RA=("$XRCP" --ssh-config "$SSH_CONFIG" --rcpd-path "$XRCPD")
-GUARD=${CHAOS_GUARD:-120}			# seconds: the hang guard of every run
-R() { timeout -k 5 "$GUARD" "${RA[@]}" "$@"; }
-# ours: the pids of this test's rcp and rcpd processes, and of the sshd
-# sessions that run them.
-ours() { pgrep -f "^$XRCPD --role |^$XRCP( |\$)"; }
-sessions() { sshd_descendants "$SSHD_PID"; }
-agent_pid() { pgrep -f "^$XRCPD --role $1 " | head -1; }
-same_rcmp() { "$RCMP" --content "$@" | head -5 >&2; [ "${PIPESTATUS[0]}" = 0 ]; }
-now() { date +%s.%N; }
-secs() { echo "$2 - $1" | bc; }		# secs START END
-lt() { [ "$(echo "$1 < $2" | bc)" = 1 ]; }
+RL_GUARD=${CHAOS_GUARD:-120}			# seconds: the hang guard of every run
+. "$(dirname "$0")/remote-lib.sh"
 has_case() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # --- what is ours to remove -------------------------------------------------------
@@ -92,69 +75,8 @@ quiet() { "$@" >/dev/null; }
 t_check "iptables works here" quiet iptables -w -L INPUT -n
 t_check "tc works here" quiet tc qdisc show dev lo
 
-# started OUT DST BYTES: waits (up to 20 s) until the copy into DST has
-# begun: an agent is up and BYTES have arrived.
-started() {
-	local i
-	for i in $(seq 200); do
-		if [ -n "$(agent_pid destination)" ] &&
-		    [ "$(du -sb "$2" 2>/dev/null | cut -f1)" -gt "$3" ] 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "  the copy did not start; its output:" >&2
-	sed 's/^/  | /' "$1" | head -20 >&2
-	return 1
-}
-# gone SECS: true once none of our rcp/rcpd processes and no sshd session
-# is left, within SECS.
-gone() {
-	local i
-	for i in $(seq $(($1 * 10))); do
-		[ -z "$(ours)" ] && [ -z "$(sessions)" ] && return 0
-		sleep 0.1
-	done
-	echo "  still running:" >&2
-	ps -o pid,etime,args -p "$( (ours; sessions) | paste -sd,)" >&2
-	return 1
-}
-# wait_end PID: waits for PID (an rcp started with &) to end, GUARD
-# seconds at most; sets RC (124: it did not end) and EL, the seconds
-# since T0.
-wait_end() {
-	local i
-	for i in $(seq $((GUARD * 10))); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done 2>/dev/null
-	if kill -0 "$1" 2>/dev/null; then
-		kill -9 "$1"
-		wait "$1" 2>/dev/null
-		RC=124
-	else
-		wait "$1" 2>/dev/null
-		RC=$?
-	fi
-	EL=$(secs "$T0" "$(now)")
-}
 # said OUT: rcp's own lines of OUT, indented, for the log.
 said() { grep -E '^rcp:|^error:' "$1" | head -6 | sed 's/^/  | /'; }
-# not_complete SRC DST: no file of DST has its SRC's size unless its
-# contents are SRC's: a file cut short never looks complete.
-not_complete() {
-	local f bad=0
-	while IFS= read -r -d '' f; do
-		[ -f "$2/$f" ] || continue
-		if [ "$(stat -c %s "$1/$f")" = "$(stat -c %s "$2/$f")" ] &&
-		    ! cmp -s "$1/$f" "$2/$f"; then
-			echo "  '$f' has its full size but not its contents" >&2
-			bad=1
-		fi
-	done < <(cd "$1" && find . -type f -print0)
-	return $bad
-}
-
 # The fixture: a big file and small ones (64 MiB in all, about 7 s at the
 # pace below).
 S=$T/src
@@ -199,7 +121,7 @@ partition_case() {
 	echo "  FAULT: partition ($m): all ended $(secs "$T0" "$(now)")s after the fault"
 	while iptables -w -D "${ipt_rule[@]}" 2>/dev/null; do :; done
 	t_check "partition ($m): the copy is incomplete" test "$(du -sb "$D" | cut -f1)" -lt "$SIZE"
-	t_check "partition ($m): no file looks complete and is not" not_complete "$S" "$D"
+	t_check "partition ($m): no file looks complete and is not" honest "$S" "$D"
 	t_check "partition ($m): a re-run with --overwrite: exit 0" \
 	    t_run 0 "$T/rerun.out" R -p --overwrite --quic-port-ranges "$PART_LO-$PART_HI" "$src" "$DH:$D"
 	t_check "partition ($m): then rcmp --content finds the trees equal" same_rcmp "$S" "$D"
@@ -225,7 +147,7 @@ orphan_case() {
 	STOPPED=$pid
 	iptables -w -I "${ipt_rule[@]}"
 	T0=$(now)
-	for i in $(seq $((GUARD * 10))); do
+	for i in $(seq $((RL_GUARD * 10))); do
 		[ -z "$(pgrep -f "^$XRCPD --role ")" ] && break
 		sleep 0.1
 	done
@@ -243,7 +165,7 @@ orphan_case() {
 	    t_grep "^rcp: .*the (source|destination) agent on '127\.0\.0\.[23]'" "$out"
 	t_check "orphans: no rcp, rcpd or SSH session left" gone 30
 	while iptables -w -D "${ipt_rule[@]}" 2>/dev/null; do :; done
-	t_check "orphans: no file looks complete and is not" not_complete "$S" "$D"
+	t_check "orphans: no file looks complete and is not" honest "$S" "$D"
 	t_check "orphans: a re-run with --overwrite: exit 0" \
 	    t_run 0 "$T/rerun.out" R -p --overwrite --quic-port-ranges "$PART_LO-$PART_HI" "$SH:$S" "$DH:$D"
 	t_check "orphans: then rcmp --content finds the trees equal" same_rcmp "$S" "$D"
@@ -389,7 +311,7 @@ enospc_case() {
 	t_check "enospc ($m): the error names the big file" named "$out" "$D" big
 	t_check "enospc ($m): the big file is cut short or absent" \
 	    test "$(stat -c %s "$D/big" 2>/dev/null || echo 0)" -lt $((30 << 20))
-	t_check "enospc ($m): no file looks complete and is not" not_complete "$E" "$D"
+	t_check "enospc ($m): no file looks complete and is not" honest "$E" "$D"
 	t_check "enospc ($m): the files it does not name are copied" fitted "$E" "$D" "$out"
 	t_check "enospc ($m): no rcp, rcpd or SSH session left" gone 30
 	mount -o remount,size=64m "$M"
@@ -430,7 +352,7 @@ eacces_case() {
 	chown -R "$U" "$S2" "$D2"
 	chmod 000 "$S2/ok/secret"
 	chmod 555 "$D2/ro"
-	rua() { timeout -k 5 "$GUARD" "$XRCP" --ssh-config "$cfg" --rcpd-path "$XRCPD" "$@"; }
+	rua() { timeout -k 5 "$RL_GUARD" "$XRCP" --ssh-config "$cfg" --rcpd-path "$XRCPD" "$@"; }
 
 	out=$T/eacces.out
 	T0=$(now)

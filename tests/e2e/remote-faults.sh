@@ -17,23 +17,7 @@ umask 022
 sshd_setup
 chmod 755 "$T"			# the agents read and write under $T
 
-SH=127.0.0.2 DH=127.0.0.3
-# Our rcp and rcpd under names of this test, so that pgrep finds ours and
-# not those of other tests running at the same time.
-mkdir "$T/bin"
-ln -s "$RCP_BUILDDIR/rcp" "$T/bin/rcp"
-ln -s "$RCP_BUILDDIR/rcpd" "$T/bin/rcpd"
-XRCP=$T/bin/rcp XRCPD=$T/bin/rcpd
-RA=("$XRCP" --ssh-config "$SSH_CONFIG" --rcpd-path "$XRCPD")
-# A hung rcp fails its check (exit 124) instead of hanging the test.
-R() { timeout -k 5 120 "${RA[@]}" "$@"; }
-# ours: the pids of this test's rcp and rcpd processes.
-ours() { pgrep -f "^$XRCPD --role |^$XRCP( |\$)"; }
-agent_pid() { pgrep -f "^$XRCPD --role $1 " | head -1; }
-same_rcmp() { "$RCMP" --content "$@" | head -5 >&2; [ "${PIPESTATUS[0]}" = 0 ]; }
-now() { date +%s.%N; }
-secs() { echo "$2 - $1" | bc; }		# secs START END
-lt() { [ "$(echo "$1 < $2" | bc)" = 1 ]; }
+. "$(dirname "$0")/remote-lib.sh"
 
 # --- network faults: the rules, and their removal whatever happens -----------------
 LOSS_LO=29152 LOSS_HI=29167		# 0x71e0-0x71ef
@@ -50,8 +34,6 @@ net_cleanup() {
 		TC_OURS=no
 	fi
 }
-# Kill whatever of ours is left, by pid, before the harness goes.
-ours_cleanup() { local p; for p in $(ours); do kill -9 "$p" 2>/dev/null; done; }
 trap 'net_cleanup; ours_cleanup; sshd_stop; t_cleanup' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
@@ -75,33 +57,6 @@ SIZE=$(du -sb "$S" | cut -f1)
 # QUIC idle timeout is 10 min, far past the hang guards: a run that only
 # ended when the idle timeout dropped a dead peer fails them.
 SLOW=(--chunk-size 1M --iops-throttle 12 --quic-idle-timeout-sec 600)
-
-# started OUT DST: waits (up to 20 s) until the copy into DST has begun:
-# both agents are up and some bytes have arrived.
-started() {
-	local i
-	for i in $(seq 200); do
-		if [ -n "$(agent_pid source)" ] && [ -n "$(agent_pid destination)" ] &&
-		    [ "$(du -sb "$2" 2>/dev/null | cut -f1)" -gt $((2 << 20)) ] 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "  the copy did not start; its output:" >&2
-	sed 's/^/  | /' "$1" | head -20 >&2
-	return 1
-}
-# gone SECS: true once none of our rcp/rcpd processes is left, within SECS.
-gone() {
-	local i
-	for i in $(seq $(($1 * 10))); do
-		[ -z "$(ours)" ] && return 0
-		sleep 0.1
-	done
-	echo "  still running:" >&2
-	ps -o pid,etime,args -p "$(ours | paste -sd,)" >&2
-	return 1
-}
 
 # kill_case WHO [MODE]: kills WHO (source, destination or master)
 # mid-transfer of a copy host->host (h2h, the default), local->host (l2h)
