@@ -1,0 +1,523 @@
+/*
+ * copy-file.c: the copy engine's files: regular files, copied whole or, when
+ * large, in chunks by several workers with the last chunk setting the size;
+ * hard links (-H), where the first copy of an inode is made and the others
+ * link to it; symlinks and special files; and what to do with an entry the
+ * destination already has.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/strbuf.h"
+#include "base/throttle.h"
+#include "base/util.h"
+#include "engine/copy-int.h"
+#include "fs/fsops.h"
+#include "fs/srcfs.h"
+
+#include "base/banned.h"
+
+static void hl_end(struct rcp_copy *, struct dnode *, const char *,
+    struct hlink *, bool);
+
+/*
+ * Reports a failure to move a file's data, naming the side that failed:
+ * the destination for write errors and a full or read-only file system,
+ * else the source.
+ */
+static void
+data_fail(struct rcp_copy *c, struct dnode *d, const char *name,
+    const char *dname, const char *what, int err)
+{
+	bool dst = strcmp(what, "write") == 0 || err == ENOSPC ||
+	    err == EDQUOT || err == EFBIG || err == EROFS;
+
+	copy_fail_at(c, d, dst ? dname : name, dst ? 1 : 0,
+	    dst && strcmp(what, "copy data of") == 0 ? "write" : what, err);
+}
+
+/* --- hard links ---------------------------------------------------------- */
+
+/*
+ * Looks up the inode of st.  Returns NULL and records it (the caller copies
+ * the file, then calls hl_done) the first time; later, waits for the first
+ * copy and returns its destination path (owned by the table).
+ */
+static struct hlink *
+hl_claim(struct rcp_copy *c, const struct stat *st, const char *path,
+    bool *first)
+{
+	size_t b = (size_t)((st->st_ino * 31 + st->st_dev) % HLINK_BUCKETS);
+	struct hlink *h;
+
+	pthread_mutex_lock(&c->hl_lock);
+	for (h = c->hl[b]; h != NULL; h = h->next)
+		if (h->ino == st->st_ino && h->dev == st->st_dev)
+			break;
+	if (h == NULL) {
+		h = rcp_xcalloc(1, sizeof(*h));
+		h->dev = st->st_dev;
+		h->ino = st->st_ino;
+		h->path = rcp_xstrdup(path);
+		h->fd = -1;
+		h->next = c->hl[b];
+		c->hl[b] = h;
+		*first = true;
+	} else {
+		*first = false;
+		while (h->state == 0)
+			pthread_cond_wait(&c->hl_cond, &c->hl_lock);
+	}
+	pthread_mutex_unlock(&c->hl_lock);
+	return h;
+}
+
+static void
+hl_done(struct rcp_copy *c, struct hlink *h, bool ok)
+{
+	if (h == NULL)
+		return;
+	pthread_mutex_lock(&c->hl_lock);
+	h->state = ok ? 1 : -1;
+	pthread_cond_broadcast(&c->hl_cond);
+	pthread_mutex_unlock(&c->hl_lock);
+}
+
+/* --- regular files ------------------------------------------------------- */
+
+/*
+ * Decides what to do with an existing destination entry for a source of
+ * type st.  Returns 1 to go on and create it (anything in the way is gone),
+ * 0 if it is left alone (unchanged or skipped), -1 on error.
+ */
+int
+copy_settle_existing(struct rcp_copy *c, struct dnode *d, const char *dname,
+    const struct stat *st, const char *link_target)
+{
+	char tbuf[PATH_MAX];
+	struct stat dst;
+	unsigned diff, mask;
+	struct rcp_buf why = RCP_BUF_INIT;
+	ssize_t n;
+
+	if (d->dst_new)
+		return 1;
+	if (fstatat(d->dstfd, dname, &dst, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno == ENOENT)
+			return 1;
+		copy_fail_at(c, d, dname, 1, "stat", errno);
+		return -1;
+	}
+	if (c->o.ignore_existing && !c->o.overwrite) {
+		COUNT(c, skipped);
+		copy_report(c, d, dname, "skip", "exists (--ignore-existing)");
+		return 0;
+	}
+	if ((dst.st_mode & S_IFMT) == (st->st_mode & S_IFMT) &&
+	    (S_ISREG(st->st_mode) || S_ISLNK(st->st_mode))) {
+		mask = rcp_attrs_for(&c->o.overwrite_compare, st->st_mode);
+		diff = rcp_attrs_diff(mask, st, &dst);
+		if (diff == 0 && S_ISLNK(st->st_mode)) {
+			n = readlinkat(d->dstfd, dname, tbuf, sizeof(tbuf) - 1);
+			if (n < 0 || (size_t)n != strlen(link_target) ||
+			    memcmp(tbuf, link_target, (size_t)n) != 0)
+				diff = ~0u;
+		}
+		if (diff == 0) {
+			if (S_ISLNK(st->st_mode))
+				COUNT(c, symlinks_unchanged);
+			else
+				COUNT(c, files_unchanged);
+			rcp_attrs_format(mask, &why);
+			rcp_buf_addstr(&why, " equal");
+			copy_report(c, d, dname, "unchanged",
+			    rcp_buf_str(&why));
+			rcp_buf_release(&why);
+			return 0;
+		}
+		if (diff == ~0u)
+			rcp_buf_addstr(&why, "link target differs");
+		else {
+			rcp_attrs_format(diff, &why);
+			rcp_buf_addstr(&why, " differ");
+		}
+	} else
+		rcp_buf_addstr(&why, "type differs");
+	copy_report(c, d, dname, "replace", rcp_buf_str(&why));
+	rcp_buf_release(&why);
+	if (c->o.dry_run)
+		return 1;
+	return copy_remove_existing(c, d, dname) == 0 ? 1 : -1;
+}
+
+/* Data is in: fix the size of a sparse copy, then chown, chmod, times. */
+static int
+finish_file(struct rcp_copy *c, struct dnode *d, const char *name,
+    const char *dname, int sfd, int dfd, const struct stat *st,
+    mode_t dst_mode, bool sparse)
+{
+	const char *what = NULL;
+	int r;
+
+	if (sparse && ftruncate(dfd, st->st_size) != 0) {
+		copy_fail_at(c, d, dname, 1, "set size of", errno);
+		return -1;
+	}
+	if (SRC(c, changed, sfd, st) != 0) {
+		copy_fail_msg(c, d, name, 0, "source ", " changed while it was "
+		    "copied; the copy is incomplete and will be redone by "
+		    "--overwrite");
+		return -1;
+	}
+	r = rcp_meta_apply_fd(dfd, &c->o.preserve.f, st, dst_mode, &what);
+	if (r != 0) {
+		copy_fail_at(c, d, dname, 1, what, -r);
+		return -1;
+	}
+	COUNT(c, files_copied);
+	return 0;
+}
+
+static void
+bigfile_end(struct rcp_copy *c, struct bigfile *bf)
+{
+	bool ok = !atomic_load(&bf->failed) && !copy_stopping(c);
+
+	if (ok && finish_file(c, bf->dir, bf->name, bf->dname, bf->sfd,
+	    bf->dfd, &bf->st, bf->dst_mode, bf->sparse) != 0)
+		ok = false;
+	hl_end(c, bf->dir, bf->dname, bf->hl, ok);
+	c->src->close(c->src_ctx, bf->sfd);
+	close(bf->dfd);
+	copy_fds_done(c, 2);
+	copy_dnode_release(c, bf->dir);
+	pthread_mutex_destroy(&bf->wlock);
+	free(bf->name);
+	free(bf->dname);
+	free(bf);
+}
+
+/* Copies one chunk; the worker that finishes the last but one runs the last. */
+void
+copy_run_chunk(struct rcp_copy *c, struct worker *w, struct bigfile *bf,
+    off_t off, off_t len, bool last)
+{
+	const char *what = "copy data of";
+	int64_t n;
+
+	if (!atomic_load(&bf->failed) && !copy_stopping(c)) {
+		if (rcp_throttle_take(&c->iops, 1, &c->stop) != 0)
+			atomic_store(&bf->failed, true);
+		else {
+			w->io.wlock = &bf->wlock;
+			n = SRC(c, copy, bf->sfd, bf->dfd, off, len,
+			    bf->sparse, &w->io, &what);
+			w->io.wlock = NULL;
+			/* One message per file, whichever chunk fails. */
+			if (n < 0 && n != -ECANCELED) {
+				if (!atomic_exchange(&bf->failed, true))
+					data_fail(c, bf->dir, bf->name,
+					    bf->dname, what, (int)-n);
+			} else if (n < 0)
+				atomic_store(&bf->failed, true);
+			else if (!bf->sparse && n < len) {
+				if (!atomic_exchange(&bf->failed, true))
+					copy_fail_msg(c, bf->dir, bf->name, 0,
+					    "source ", " shrank while it was "
+					    "copied");
+			}
+		}
+	}
+	if (last) {
+		bigfile_end(c, bf);
+		return;
+	}
+	if (atomic_fetch_sub(&bf->left, 1) == 1) {
+		/* All other chunks are in: now the one that sets the size. */
+		off = (off_t)((bf->st.st_size - 1) / bf->chunk) * bf->chunk;
+		copy_run_chunk(c, w, bf, off, bf->st.st_size - off, true);
+	}
+}
+
+/* Splits a large file into chunk tasks; the file is finished by the last. */
+static void
+start_bigfile(struct rcp_copy *c, struct dnode *d, const char *name,
+    const char *dname, int sfd, int dfd, const struct stat *st,
+    mode_t dst_mode, struct hlink *hl)
+{
+	struct bigfile *bf = rcp_xcalloc(1, sizeof(*bf));
+	off_t chunk = (off_t)c->o.chunk_size, off;
+	int nchunks = (int)((st->st_size + chunk - 1) / chunk);
+	struct task *t;
+
+	bf->dir = d;
+	atomic_fetch_add(&d->refs, 1);
+	bf->name = rcp_xstrdup(name);
+	bf->dname = rcp_xstrdup(dname);
+	bf->sfd = sfd;
+	bf->dfd = dfd;
+	bf->st = *st;
+	bf->dst_mode = dst_mode;
+	bf->sparse = rcp_fs_is_sparse(st);
+	bf->chunk = chunk;
+	bf->hl = hl;
+	pthread_mutex_init(&bf->wlock, NULL);
+	atomic_init(&bf->left, nchunks - 1);
+	for (off = 0; off + chunk < st->st_size; off += chunk) {
+		t = rcp_xcalloc(1, sizeof(*t));
+		t->kind = T_CHUNK;
+		t->bf = bf;
+		t->off = off;
+		t->len = chunk;
+		copy_push(c, t);
+	}
+}
+
+/* Makes dname a hard link to the first copy of the same source inode. */
+static int
+link_to_first(struct rcp_copy *c, struct dnode *d, const char *dname,
+    struct hlink *h)
+{
+	char proc[64];
+	int r;
+
+	if (h->state != 1)
+		return -1;	/* the first copy failed: copy this one anew */
+	copy_report(c, d, dname, "hard link", NULL);
+	if (c->o.dry_run) {
+		COUNT(c, hard_links_created);
+		return 0;
+	}
+	if (h->fd >= 0) {
+		/* Deeper than PATH_MAX: link through the fd we kept. */
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", h->fd);
+		r = linkat(AT_FDCWD, proc, d->dstfd, dname, AT_SYMLINK_FOLLOW);
+	} else
+		r = linkat(AT_FDCWD, h->path, d->dstfd, dname, 0);
+	if (r != 0) {
+		if (errno == ENAMETOOLONG || errno == EXDEV || errno == EMLINK)
+			return -1;
+		copy_fail_at(c, d, dname, 1, "create hard link", errno);
+		return 1;
+	}
+	COUNT(c, hard_links_created);
+	return 0;
+}
+
+/*
+ * With -H, an entry whose inode was seen before becomes a hard link to the
+ * first copy.  Returns 0 if that is done (or failed and was reported), 1 if
+ * the entry must be created; *hp is then set if this is the first copy and
+ * must be passed to hl_end once it exists.
+ */
+static int
+hl_begin(struct rcp_copy *c, struct dnode *d, const char *dname,
+    const struct stat *st, struct hlink **hp)
+{
+	struct hlink *h;
+	bool first;
+	char *path;
+
+	*hp = NULL;
+	if (!c->o.hard_links || st->st_nlink < 2 || S_ISDIR(st->st_mode))
+		return 1;
+	path = copy_entry_path(d, dname, 1);
+	h = hl_claim(c, st, path, &first);
+	free(path);
+	if (first) {
+		*hp = h;
+		return 1;
+	}
+	return link_to_first(c, d, dname, h) >= 0 ? 0 : 1;
+}
+
+/* The first copy of a linked inode is made (ok) or failed. */
+static void
+hl_end(struct rcp_copy *c, struct dnode *d, const char *dname,
+    struct hlink *h, bool ok)
+{
+	if (h == NULL)
+		return;
+	if (ok && !c->o.dry_run && strlen(h->path) >= PATH_MAX) {
+		/* Too deep to name later: keep a handle on it instead. */
+		h->fd = openat(d->dstfd, dname, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (h->fd >= 0)
+			copy_fds_take(c, 1);
+	}
+	hl_done(c, h, ok);
+}
+
+void
+copy_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
+    const char *name, const char *dname, struct stat *st, int sfd,
+    bool settled)
+{
+	struct hlink *h = NULL;
+	const char *what = "copy data of";
+	bool sparse, ok = false;
+	mode_t mode, dst_mode;
+	int dfd = -1, r;
+	int64_t n;
+
+	if (copy_ensure_dst(c, d) != 0)
+		goto out;
+	if (!settled && (r = copy_settle_existing(c, d, dname, st, NULL)) <= 0)
+		goto out;
+	if (hl_begin(c, d, dname, st, &h) == 0)
+		goto out;
+	copy_report(c, d, dname, "copy file", NULL);
+	if (c->o.dry_run) {
+		COUNT(c, files_copied);
+		atomic_fetch_add(&c->n.bytes_copied, (uint64_t)st->st_size);
+		ok = true;
+		goto out;
+	}
+	mode = c->o.preserve.f.mode_mask != 0 ? (st->st_mode & 0777) : 0666;
+	dst_mode = S_IFREG | (mode & ~c->o.umask);
+	copy_fds_wait(c, 1);
+	dfd = openat(d->dstfd, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, mode);
+	if (dfd < 0) {
+		copy_fds_done(c, 1);
+		copy_fail_at(c, d, dname, 1, "create", errno);
+		goto out;
+	}
+	if ((uint64_t)st->st_size > c->o.chunk_size) {
+		start_bigfile(c, d, name, dname, sfd, dfd, st, dst_mode, h);
+		sfd = dfd = -1;	/* owned by the chunks now */
+		h = NULL;
+		goto out;
+	}
+	/* A file of one chunk is one I/O; larger ones pay per chunk. */
+	if (rcp_throttle_take(&c->iops, 1, &c->stop) != 0)
+		goto out;
+	sparse = rcp_fs_is_sparse(st);
+	n = SRC(c, copy, sfd, dfd, 0, st->st_size, sparse, &w->io, &what);
+	if (n == -ECANCELED)
+		goto out;
+	if (n < 0) {
+		data_fail(c, d, name, dname, what, (int)-n);
+		goto out;
+	}
+	if (finish_file(c, d, name, dname, sfd, dfd, st, dst_mode, sparse) == 0)
+		ok = true;
+out:
+	hl_end(c, d, dname, h, ok);
+	if (dfd >= 0) {
+		close(dfd);
+		copy_fds_done(c, 1);
+	}
+	if (sfd >= 0) {
+		c->src->close(c->src_ctx, sfd);
+		copy_fds_done(c, 1);
+	}
+}
+
+/* --- symlinks and special files ------------------------------------------ */
+
+void
+copy_symlink(struct rcp_copy *c, struct dnode *d, const char *name,
+    const char *dname, const struct stat *st)
+{
+	char target[PATH_MAX];
+	const char *what = NULL;
+	struct hlink *h = NULL;
+	ssize_t n;
+	int r;
+
+	n = SRC(c, readlink, d->srcfd, name, target, sizeof(target) - 1);
+	if (n < 0) {
+		copy_fail_at(c, d, name, 0, "read symlink", (int)-n);
+		return;
+	}
+	target[n] = '\0';
+	if (copy_ensure_dst(c, d) != 0 ||
+	    copy_settle_existing(c, d, dname, st, target) <= 0 ||
+	    hl_begin(c, d, dname, st, &h) == 0)
+		return;
+	copy_report(c, d, dname, "create symlink", NULL);
+	if (c->o.dry_run) {
+		COUNT(c, symlinks_created);
+		hl_end(c, d, dname, h, true);
+		return;
+	}
+	if (symlinkat(target, d->dstfd, dname) != 0) {
+		copy_fail_at(c, d, dname, 1, "create symlink", errno);
+		hl_end(c, d, dname, h, false);
+		return;
+	}
+	COUNT(c, symlinks_created);
+	if ((r = rcp_meta_apply_link(d->dstfd, dname, &c->o.preserve.l, st,
+	    &what)) != 0)
+		copy_fail_at(c, d, dname, 1, what, -r);
+	hl_end(c, d, dname, h, true);
+}
+
+void
+copy_special(struct rcp_copy *c, struct dnode *d, const char *name,
+    const char *dname, const struct stat *st)
+{
+	const struct rcp_preserve_one *p = &c->o.preserve.f;
+	struct hlink *h = NULL;
+	struct timespec ts[2];
+	mode_t mode = st->st_mode & 0777;
+	int r;
+
+	if (c->o.skip_specials) {
+		COUNT(c, skipped);
+		copy_report(c, d, name, "skip",
+		    "special file (--skip-specials)");
+		return;
+	}
+	if (copy_ensure_dst(c, d) != 0 ||
+	    copy_settle_existing(c, d, dname, st, NULL) <= 0 ||
+	    hl_begin(c, d, dname, st, &h) == 0)
+		return;
+	copy_report(c, d, dname, "create special file", NULL);
+	if (c->o.dry_run) {
+		COUNT(c, specials_created);
+		hl_end(c, d, dname, h, true);
+		return;
+	}
+	if (S_ISFIFO(st->st_mode))
+		r = mkfifoat(d->dstfd, dname, mode);
+	else
+		r = mknodat(d->dstfd, dname, (st->st_mode & S_IFMT) | mode,
+		    st->st_rdev);
+	if (r != 0) {
+		copy_fail_at(c, d, dname, 1, "create special file", errno);
+		hl_end(c, d, dname, h, false);
+		return;
+	}
+	COUNT(c, specials_created);
+	/* Linked copies share the metadata set below. */
+	hl_end(c, d, dname, h, true);
+	/* A FIFO cannot be opened without blocking: work by name. */
+	if ((p->uid || p->gid) && fchownat(d->dstfd, dname,
+	    p->uid ? st->st_uid : (uid_t)-1, p->gid ? st->st_gid : (gid_t)-1,
+	    AT_SYMLINK_NOFOLLOW) != 0 && !(errno == EPERM && geteuid() != 0)) {
+		copy_fail_at(c, d, dname, 1, "chown", errno);
+		return;
+	}
+	if (p->mode_mask != 0 && (st->st_mode & p->mode_mask) !=
+	    (mode & ~c->o.umask) && fchmodat(d->dstfd, dname,
+	    st->st_mode & p->mode_mask, 0) != 0) {
+		copy_fail_at(c, d, dname, 1, "chmod", errno);
+		return;
+	}
+	if (p->time) {
+		ts[0] = st->st_atim;
+		ts[1] = st->st_mtim;
+		if (utimensat(d->dstfd, dname, ts, AT_SYMLINK_NOFOLLOW) != 0)
+			copy_fail_at(c, d, dname, 1, "set times of", errno);
+	}
+}
+
