@@ -47,6 +47,8 @@ while True:
     c, _ = srv.accept()
     try:
         serve(c)
+    except (BrokenPipeError, ConnectionResetError):
+        pass        # rcpctl hung up after refusing a reply: its right
     except Exception as e:
         print('fake master:', repr(e), flush=True)
     c.close()
