@@ -182,19 +182,15 @@ fi
 # through (no default class), UDP from or to our slow ports is capped to
 # RATE, with a queue of 512 KB.
 tc_cap() {
-	local i root
 	# Another test of the machine may hold lo's root a while: wait for it.
-	for i in $(seq 60); do
-		root=$(tc qdisc show dev lo | grep ' root ' | head -1)
-		case $root in
-		*"qdisc noqueue "*|"") break ;;
-		esac
-		sleep 1
-	done
-	if [ "$root" != "$TC_ROOT_BEFORE" ]; then
-		echo "  lo's root qdisc is not ours to replace: $root" >&2
-		return 1
-	fi
+	lo_qdisc_lock || return 1
+	case $TC_ROOT_BEFORE in
+	*"qdisc noqueue "*|"") ;;
+	*)
+		echo "  lo's root qdisc is not ours to replace: $TC_ROOT_BEFORE" >&2
+		lo_qdisc_unlock
+		return 1 ;;
+	esac
 	tc qdisc add dev lo root handle 1: htb || return 1
 	TC_OURS=yes
 	tc class add dev lo parent 1: classid 1:10 htb rate "$1" ceil "$1" burst 16k cburst 16k quantum 1514 &&
@@ -207,6 +203,7 @@ tc_cap() {
 tc_uncap() {
 	tc qdisc del dev lo root 2>/dev/null
 	TC_OURS=no
+	lo_qdisc_unlock
 }
 shaped() { tc -s class show dev lo classid 1:10 2>/dev/null | awk '/Sent/ { print $2; exit }'; }
 

@@ -236,6 +236,7 @@ C=$T/csrc
 mkdir "$C"
 head -c $((40 << 20)) /dev/urandom >"$C/big"
 for i in $(seq 1 10); do head -c $((1 << 20)) /dev/urandom >"$C/f$i"; done
+t_check "rate: lo's root qdisc is ours for a while" lo_qdisc_lock
 case $TC_ROOT_BEFORE in
 *"qdisc noqueue "*|"") tc_ok=yes ;;
 *) tc_ok=no ;;
@@ -265,6 +266,7 @@ t_check "rate: the cap held: at least 6 s for 50 MiB (${el}s)" lt 6 "$el"
 t_check "rate: rcmp --content finds the trees equal" same_rcmp "$C" "$T/cdst"
 t_check "rate: lo's root qdisc is back as it was" \
     test "$(tc qdisc show dev lo | grep ' root ' | head -1)" = "$TC_ROOT_BEFORE"
+lo_qdisc_unlock
 t_check "rate: no rcp or rcpd left behind" gone 60
 
 t_done

@@ -99,3 +99,14 @@ honest() {
 	done < <(cd "$1" && find . -type f -print0)
 	return $bad
 }
+
+# lo_qdisc_lock: lo has one root qdisc, and tests that shape traffic with
+# one (remote-faults.sh, chaos.sh) may run at the same time (make -j):
+# takes a lock that only one holds at a time (up to 300 s), then reads
+# lo's root as it is (TC_ROOT_BEFORE).  lo_qdisc_unlock releases it.
+lo_qdisc_lock() {
+	exec 7>"${TMPDIR:-/tmp}/rcp-e2e-lo-qdisc.lock"
+	flock -w 300 7 || return 1
+	TC_ROOT_BEFORE=$(tc qdisc show dev lo 2>/dev/null | grep ' root ' | head -1)
+}
+lo_qdisc_unlock() { flock -u 7 2>/dev/null; exec 7>&-; }
