@@ -498,8 +498,8 @@ agent_accept(struct rcp_remote *r, struct rhost *h, struct ragent *only,
 		return RCP_ERR_AUTH;
 	}
 	if ((rv = rcp_quic_recv(c, &m, r->o.startup_timeout_ms)) != 0) {
-		*cause = rcp_xasprintf("no hello from the %s agent: %s",
-		    role_name(a->role), rcp_quic_conn_error(c) ?
+		*cause = rcp_xasprintf("no hello from the %s agent on '%s': %s",
+		    role_name(a->role), h->name, rcp_quic_conn_error(c) ?
 		    rcp_quic_conn_error(c) : "timed out");
 		rcp_quic_conn_free(c);
 		return rv;
@@ -555,8 +555,8 @@ wait_listening(struct rcp_remote *r, struct ragent *src, char **cause)
 	while (src->listen_addr == NULL && src->dead == NULL && rv == 0)
 		rv = rcp_cond_wait_until(&src->cond, &src->lock, dl);
 	if (src->listen_addr == NULL) {
-		*cause = rcp_xasprintf("the source agent did not say where it "
-		    "listens%s%s", src->dead ? ": " : "",
+		*cause = rcp_xasprintf("the source agent on '%s' did not say "
+		    "where it listens%s%s", src->h->name, src->dead ? ": " : "",
 		    src->dead ? src->dead : "");
 		pthread_mutex_unlock(&src->lock);
 		return RCP_ERR_TIMEOUT;
@@ -801,8 +801,8 @@ request(struct rcp_remote *r, int role, uint16_t type, const void *body,
 	int rv = 0;
 
 	if (a->conn == NULL) {
-		*cause = rcp_xasprintf("the %s agent is not connected",
-		    role_name(role));
+		*cause = rcp_xasprintf("the %s agent on '%s' is not connected",
+		    role_name(role), a->h->name);
 		return RCP_ERR_IO;
 	}
 	if ((rv = rcp_quic_send(a->conn, a->ctrl, type, id, body, len,
@@ -865,8 +865,8 @@ request(struct rcp_remote *r, int role, uint16_t type, const void *body,
 		if (rcp_wire_get_u32(&cur, &code) != 0 ||
 		    rcp_wire_get_str(&cur, &text, RCP_PROTO_MAX_TEXT) != 0)
 			text = rcp_xstrdup("malformed error");
-		*cause = rcp_xasprintf("the %s agent: %s", role_name(role),
-		    text);
+		*cause = rcp_xasprintf("the %s agent on '%s': %s",
+		    role_name(role), a->h->name, text);
 		free(text);
 		rcp_quic_msg_free(m);
 		return RCP_ERR_PROTO;
