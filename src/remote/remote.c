@@ -436,6 +436,26 @@ gone_before_connecting(struct rcp_remote *r, struct rhost *h,
 	return why;
 }
 
+/* "the destination agent on 'h' did not connect back within 30 s" */
+static char *
+waited_for(struct rcp_remote *r, struct rhost *h, struct ragent *only)
+{
+	const char *role = "agents";
+	size_t i, n = 0;
+
+	for (i = 0; i < 2; i++) {
+		if ((only == NULL || only == &r->agents[i]) &&
+		    r->agents[i].h == h && r->agents[i].conn == NULL) {
+			role = role_name(r->agents[i].role);
+			n++;
+		}
+	}
+	return rcp_xasprintf("the %s%s on '%s' did not connect back within %d s "
+	    "(the start-up timeout): stopped, or cut off from us", n == 1 ?
+	    role : "source and destination", n == 1 ? " agent" : " agents",
+	    h->name, (r->o.startup_timeout_ms + 999) / 1000);
+}
+
 /*
  * Accepts a pinned connection on h's endpoint within the start-up timeout,
  * looking every 250 ms whether the agents it waits for are still there:
@@ -461,8 +481,11 @@ accept_alive(struct rcp_remote *r, struct rhost *h, struct ragent *only,
 			*cause = why;
 			return RCP_ERR_IO;
 		}
-		if (rcp_deadline_passed(deadline))
+		if (rcp_deadline_passed(deadline)) {
+			free(*cause);
+			*cause = waited_for(r, h, only);
 			return rv;
+		}
 		free(*cause);
 		*cause = NULL;
 	}

@@ -109,7 +109,7 @@ stop_case() {
 	*)
 		t_check "$name: exit 1 (got $RC)" test "$RC" = 1
 		t_check "$name: the error names the $WHO agent and its host" \
-		    t_grep "^rcp: .*(lost the $WHO agent on '[^']+'|the $WHO agent on '[^']+' (did not|has not)|no hello from the $WHO agent on '[^']+')" "$out" ;;
+		    t_grep "^rcp: .*(lost the $WHO agent on '[^']+'|the $WHO agent on '[^']+' (did not|has not)|no hello from the $WHO agent on '[^']+'|the $WHO agent on '[^']+' did not connect back)" "$out" ;;
 	esac
 	t_check "$name: no file looks complete and is not" honest "$S" "$D"
 	# The stopped agent is killed by rcp, so nothing is left even stopped.
