@@ -203,8 +203,12 @@ get_at(struct rcp_srcserve *s, struct rcp_wire_cursor *cur, int *dirfd,
 		return -EPROTO;
 	if ((*dirfd = h_fd(s, h)) < 0)
 		return -EBADF;
-	/* Names are single components: no walking out with "a/../..". */
-	if (strchr(*name, '/') != NULL || (*name)[0] == '\0')
+	/*
+	 * Names are single components of the tree, as a listing gives them:
+	 * no walking out with "a/../.." or "..".
+	 */
+	if (strchr(*name, '/') != NULL || (*name)[0] == '\0' ||
+	    strcmp(*name, ".") == 0 || strcmp(*name, "..") == 0)
 		return -EINVAL;
 	return 0;
 }

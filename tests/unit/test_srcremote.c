@@ -25,6 +25,7 @@
 #include "net/quic.h"
 #include "net/wire.h"
 #include "remote/srcclient.h"
+#include "remote/srcserve.h"
 #include "remote/srcwire.h"
 #include "unit.h"
 
@@ -229,12 +230,63 @@ test_write_error_stops(void)
 	close(full);
 }
 
+/* The server answers one request of type with body b, returns its result. */
+static int
+serve(struct rcp_srcserve *s, uint16_t type, struct rcp_buf *b,
+    struct rcp_buf *out)
+{
+	struct rcp_wire_frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.type = type;
+	f.id = 1;
+	f.len = (uint32_t)b->len;
+	f.body = (uint8_t *)b->data;
+	rcp_buf_reset(out);
+	return rcp_srcserve_answer(s, &f, out);
+}
+
+/* A name asked for is one component of the tree: never ".", ".." or "a/b". */
+static void
+test_names_stay_inside(void)
+{
+	struct rcp_srcserve *s = rcp_srcserve_new(0, NULL, NULL);
+	struct rcp_buf b = RCP_BUF_INIT, out = RCP_BUF_INIT;
+	struct rcp_wire_cursor c;
+	static const char *const bad[] = { "..", ".", "a/..", "../x", "" };
+	uint32_t h;
+	size_t i;
+
+	rcp_wire_put_str(&b, "/usr");
+	rcp_wire_put_u8(&b, 0);
+	CU_ASSERT_EQUAL_FATAL(serve(s, RCP_MSG_SRC_ROOT, &b, &out), 0);
+	rcp_wire_cursor_init(&c, (const uint8_t *)out.data, out.len);
+	CU_ASSERT_EQUAL_FATAL(rcp_wire_get_u32(&c, &h), 0);
+	for (i = 0; i < RCP_ARRAY_SIZE(bad); i++) {
+		rcp_buf_reset(&b);
+		rcp_wire_put_u32(&b, h);
+		rcp_wire_put_str(&b, bad[i]);
+		rcp_wire_put_u8(&b, 0);
+		CU_ASSERT_EQUAL(serve(s, RCP_MSG_SRC_OPENDIR, &b, &out), -EINVAL);
+	}
+	/* A real entry still opens. */
+	rcp_buf_reset(&b);
+	rcp_wire_put_u32(&b, h);
+	rcp_wire_put_str(&b, "bin");
+	rcp_wire_put_u8(&b, 1);
+	CU_ASSERT_EQUAL(serve(s, RCP_MSG_SRC_OPENDIR, &b, &out), 0);
+	rcp_buf_release(&b);
+	rcp_buf_release(&out);
+	rcp_srcserve_free(s);
+}
+
 void
 test_srcremote_register(void)
 {
 	static const struct unit_test tests[] = {
 		{ "errno_vs_gone", test_errno_vs_gone },
 		{ "write_error_stops", test_write_error_stops },
+		{ "names_stay_inside", test_names_stay_inside },
 		{ NULL, NULL }
 	};
 
