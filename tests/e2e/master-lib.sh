@@ -56,3 +56,16 @@ looks_complete_but_differs() {
 		fi
 	done
 }
+
+# agents: pids of the rcpd processes of this build now running.
+agents() { pgrep -f "^$RCP_BUILDDIR/rcpd " || true; }
+# wait_agents_gone SECONDS: waits until no rcpd of ours runs.
+wait_agents_gone() {
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do
+		[ -z "$(agents)" ] && return 0
+		sleep 0.1
+	done
+	echo "  rcpd still running: $(agents)" >&2
+	return 1
+}

@@ -28,18 +28,6 @@ RO=(-p --ssh-config "$SSH_CONFIG")
 
 # logins: how many SSH logins sshd has accepted so far.
 logins() { grep -c 'Accepted publickey' "$SSHD_LOG"; }
-# agents: pids of the rcpd processes of this build now running.
-agents() { pgrep -f "^$RCPD " || true; }
-# wait_agents_gone SECONDS: waits until no rcpd of ours runs.
-wait_agents_gone() {
-	local i
-	for ((i = 0; i < $1 * 10; i++)); do
-		[ -z "$(agents)" ] && return 0
-		sleep 0.1
-	done
-	echo "  rcpd still running: $(agents)" >&2
-	return 1
-}
 
 S=$T/src
 "$FILEGEN" -q -s 7 "$S" 2,3 10 1K-64K

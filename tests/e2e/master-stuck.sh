@@ -24,17 +24,7 @@ RCPD=$RCP_BUILDDIR/rcpd
 RO=(-p --ssh-config "$SSH_CONFIG")
 GUARD=30
 
-agents() { pgrep -f "^$RCPD " || true; }
 source_agent() { pgrep -f "^$RCPD .*--role ${1:-source}" || true; }
-wait_agents_gone() {
-	local i
-	for ((i = 0; i < $1 * 10; i++)); do
-		[ -z "$(agents)" ] && return 0
-		sleep 0.1
-	done
-	echo "  rcpd still running: $(agents)" >&2
-	return 1
-}
 # guarded CMD...: CMD under the hang guard.
 guarded() { timeout -k 5 "$GUARD" "$@"; }
 # wait_state ID STATE SECONDS
