@@ -69,6 +69,9 @@ struct rcp_remote {
 	struct rcp_cert	*cert;
 	uint8_t			 token[RCP_TOKEN_LEN];
 	pthread_mutex_t		 hosts_lock;
+	pthread_mutex_t		 lost_lock;
+	char			*lost;		/* the first agent lost and why;
+						 * requires lost_lock */
 	struct rhost		*hosts[2];	/* requires hosts_lock */
 	size_t			 nhosts;
 	struct ragent		 agents[2];	/* [0] source, [1] destination */
@@ -143,6 +146,12 @@ ap_free(struct ragent *a)
  * readers see the links go.  Any thread.
  */
 void remote_abort_agents(struct rcp_remote *r);
+/*
+ * Why the run lost its first agent (caller frees), or NULL: an agent lost
+ * aborts the run, and the other one then looks lost too (its link closed
+ * by us), so a message names the first.
+ */
+char *remote_first_lost(struct rcp_remote *r);
 /* Appends what was last heard from a and when to b, for messages. */
 void remote_heard_last(struct ragent *a, struct rcp_buf *b);
 

@@ -51,9 +51,25 @@ agent_dead(struct ragent *a, const char *fmt, ...)
 		va_start(ap, fmt);
 		a->dead = rcp_xvasprintf(fmt, ap);
 		va_end(ap);
+		pthread_mutex_lock(&a->r->lost_lock);
+		if (a->r->lost == NULL)
+			a->r->lost = rcp_xstrdup(a->dead);
+		pthread_mutex_unlock(&a->r->lost_lock);
 	}
 	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->lock);
+}
+
+char *
+remote_first_lost(struct rcp_remote *r)
+{
+	char *why = NULL;
+
+	pthread_mutex_lock(&r->lost_lock);
+	if (r->lost != NULL)
+		why = rcp_xstrdup(r->lost);
+	pthread_mutex_unlock(&r->lost_lock);
+	return why;
 }
 
 static void

@@ -756,6 +756,7 @@ rcp_remote_start(const struct rcp_remote_opts *o, const char *src_host,
 
 	r->o = *o;
 	pthread_mutex_init(&r->hosts_lock, NULL);
+	pthread_mutex_init(&r->lost_lock, NULL);
 	atomic_init(&r->next_id, 1);
 	for (i = 0; i < 2; i++) {
 		r->agents[i].r = r;
@@ -849,7 +850,9 @@ request(struct rcp_remote *r, int role, uint16_t type, const void *body,
 			break;
 		}
 		if (a->dead != NULL) {
-			*cause = rcp_xstrdup(a->dead);
+			/* The first agent lost, which may be the other one. */
+			if ((*cause = remote_first_lost(r)) == NULL)
+				*cause = rcp_xstrdup(a->dead);
 			pthread_mutex_unlock(&a->lock);
 			return RCP_ERR_IO;
 		}
@@ -1151,5 +1154,7 @@ rcp_remote_free(struct rcp_remote *r)
 	rcp_cert_free(r->cert);
 	gnutls_memset(r->token, 0, sizeof(r->token));
 	pthread_mutex_destroy(&r->hosts_lock);
+	pthread_mutex_destroy(&r->lost_lock);
+	free(r->lost);
 	free(r);
 }
