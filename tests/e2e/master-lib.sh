@@ -57,8 +57,20 @@ looks_complete_but_differs() {
 	done
 }
 
-# agents: pids of the rcpd processes of this build now running.
-agents() { pgrep -f "^$RCP_BUILDDIR/rcpd " || true; }
+# agents [ROLE]: pids of this test's rcpd processes now running (of ROLE):
+# those that descend from this shell, through its master or its sshd, and
+# not those of another test running at the same time from the same build.
+agents() {
+	local p q
+	for p in $(pgrep -f "^$RCP_BUILDDIR/rcpd ${1:+.*--role $1}"); do
+		q=$p
+		while [ -n "$q" ] && [ "$q" -gt 1 ]; do
+			[ "$q" = "$$" ] && { echo "$p"; break; }
+			q=$(ps -o ppid= -p "$q" 2>/dev/null | tr -d ' ')
+		done
+	done
+	return 0
+}
 # wait_agents_gone SECONDS: waits until no rcpd of ours runs.
 wait_agents_gone() {
 	local i

@@ -20,11 +20,10 @@ trap '[ -n "$STOPPED" ] && kill -CONT $STOPPED 2>/dev/null; sshd_stop; t_cleanup
 
 SH=127.0.0.2
 DH=127.0.0.3
-RCPD=$RCP_BUILDDIR/rcpd
 RO=(-p --ssh-config "$SSH_CONFIG")
 GUARD=30
 
-source_agent() { pgrep -f "^$RCPD .*--role ${1:-source}" || true; }
+source_agent() { agents "${1:-source}"; }
 # guarded CMD...: CMD under the hang guard.
 guarded() { timeout -k 5 "$GUARD" "$@"; }
 # wait_state ID STATE SECONDS
