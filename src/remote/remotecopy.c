@@ -165,6 +165,8 @@ copy_on(struct rcp_remotecopy *rc, struct rcp_remote *r,
 	}
 	rv = rcp_remote_copy(r, rc->request.data, rc->request.len, &m, cause);
 	if (rv != 0) {
+		/* No answer, no final counters: the last ones it sent. */
+		rcp_remote_progress(r, RCP_ROLE_DESTINATION, &res->stats);
 		/* An agent is gone: name the one that died first. */
 		if ((c2 = rcp_remote_dead(r, RCP_ROLE_SOURCE)) != NULL &&
 		    strstr(c2, "was killed") != NULL) {

@@ -18,7 +18,8 @@ struct rcp_filter;
 
 /* Runtime figures of one host, for the summary. */
 struct rcp_remotecopy_result {
-	struct rcp_copy_stats		stats;	/* the destination's counters */
+	struct rcp_copy_stats		stats;	/* the destination's counters (its
+					 * last progress if it never answered) */
 	struct rcp_remote_summary	hosts[2]; /* source, destination */
 	bool				have_hosts;
 };

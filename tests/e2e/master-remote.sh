@@ -22,7 +22,6 @@ trap 'sshd_stop; t_cleanup' EXIT
 
 SH=127.0.0.2
 DH=127.0.0.3
-RCPD=$RCP_BUILDDIR/rcpd
 # The options of every remote job here.
 RO=(-p --ssh-config "$SSH_CONFIG")
 
@@ -89,6 +88,8 @@ t_check "cancel --wait: exit 5 (canceled)" t_run 5 "$T/out" timeout -k 5 60 "$RC
 t_check "cancel: state canceled" test "$(job_field "$id" state)" = canceled
 n=$(find "$T/canceled" -type f 2>/dev/null | wc -l)
 t_check "cancel: the copy was cut short ($n of 400 files)" test "$n" -lt 400
+# What was copied before the cancel is counted, not 0.
+t_check "cancel: its counters show what was copied" test "$(job_field "$id" stats.files_copied)" -gt 0
 t_check "cancel: no file looks complete but differs" test -z "$(looks_complete_but_differs "$T/big" "$T/canceled")"
 
 # The canceled job's agents were the only ones running (the others were killed above).
