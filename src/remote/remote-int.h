@@ -57,6 +57,7 @@ struct ragent {
 	char			*dead;		/* why it is gone; requires lock */
 	int			 exit_status;	/* requires lock; -1 unknown */
 	bool			 exited;	/* requires lock */
+	bool			 closed;	/* its connection ended; requires lock */
 	atomic_bool		 bye;		/* SHUTDOWN sent: its exit is expected */
 	atomic_bool		 abandon;	/* teardown gave up on its exit */
 	_Atomic uint64_t	 heard_ns;	/* when its last message came */

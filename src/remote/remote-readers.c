@@ -207,6 +207,14 @@ rcp_remote_reader_main(void *arg)
 		rcp_buf_release(&last);
 		remote_abort_agents(a->r);
 	}
+	/*
+	 * A request waiting for an answer that cannot come stops waiting
+	 * (after the death above is on record, which it reports first).
+	 */
+	pthread_mutex_lock(&a->lock);
+	a->closed = true;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
 	return NULL;
 }
 

@@ -856,6 +856,18 @@ request(struct rcp_remote *r, int role, uint16_t type, const void *body,
 			pthread_mutex_unlock(&a->lock);
 			return RCP_ERR_IO;
 		}
+		if (a->closed) {
+			/* Gone after its SHUTDOWN: an agent stopped at the end. */
+			pthread_mutex_unlock(&a->lock);
+			remote_heard_last(a, &last);
+			*cause = rcp_xasprintf("lost the %s agent on '%s' as it "
+			    "was finishing (%s): %s", role_name(role), a->h->name,
+			    rcp_buf_str(&last), rcp_quic_conn_error(a->conn) !=
+			    NULL ? rcp_quic_conn_error(a->conn) :
+			    "connection closed");
+			rcp_buf_release(&last);
+			return RCP_ERR_IO;
+		}
 		if (rv != 0) {
 			pthread_mutex_unlock(&a->lock);
 			remote_heard_last(a, &last);
@@ -967,10 +979,13 @@ finish_one(struct rcp_remote *r, struct ragent *a,
 		s->status = (int)status;
 		rcp_quic_msg_free(m);
 	}
-	/* The process should exit now; collect its status. */
+	/*
+	 * The process should exit now; collect its status.  One that did not
+	 * answer is left to the teardown, which kills it if it must.
+	 */
 	dl = rcp_deadline_after(5000);
 	pthread_mutex_lock(&a->lock);
-	while (!a->exited && w == 0)
+	while (rv == 0 && !a->exited && w == 0)
 		w = rcp_cond_wait_until(&a->cond, &a->lock, dl);
 	s->exit_status = a->exit_status;
 	pthread_mutex_unlock(&a->lock);
