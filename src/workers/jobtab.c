@@ -634,7 +634,8 @@ struct compact_pos {
 /*
  * The next chunk of records of the compacted journal, the next id last.
  * The lock is held for one chunk only; a job that changes meanwhile has
- * its newer record appended after the rewrite, and the newest rev wins.
+ * its newer record appended, which the rewrite carries over after the
+ * chunks, and the newest rev wins.
  * (Jobs are pruned by the housekeeping thread, the one compacting.)
  */
 static bool

@@ -21,6 +21,7 @@
 
 struct rcp_journal {
 	pthread_mutex_t	 lock;
+	pthread_mutex_t	 rewrite_lock;	/* one rewrite at a time */
 	char		*path;
 	int		 fd;		/* requires lock */
 	uint64_t	 size;		/* requires lock */
@@ -112,6 +113,7 @@ rcp_journal_open(const char *path, struct rcp_journal **out, char **cause)
 		return r;
 	}
 	pthread_mutex_init(&jl->lock, NULL);
+	pthread_mutex_init(&jl->rewrite_lock, NULL);
 	*out = jl;
 	return 0;
 }
@@ -124,6 +126,7 @@ rcp_journal_free(struct rcp_journal *jl)
 	if (jl->fd >= 0)
 		close(jl->fd);
 	pthread_mutex_destroy(&jl->lock);
+	pthread_mutex_destroy(&jl->rewrite_lock);
 	free(jl->path);
 	free(jl);
 }
@@ -188,17 +191,55 @@ fsync_dir(const char *path)
 	return r;
 }
 
+/*
+ * Appends to fd what was appended to jl's file at or past byte from, the
+ * records that came while a rewrite wrote its file; requires jl->lock.
+ * 0 or -errno.
+ */
+static int
+copy_tail(struct rcp_journal *jl, uint64_t from, int fd)
+{
+	char buf[65536];
+	uint64_t off = from;
+	ssize_t n;
+	int rfd, e = 0;
+
+	if (jl->size <= from)
+		return 0;
+	if ((rfd = open(jl->path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	while (e == 0 && off < jl->size) {
+		n = pread(rfd, buf, jl->size - off < sizeof(buf) ?
+		    (size_t)(jl->size - off) : sizeof(buf), (off_t)off);
+		if (n <= 0)
+			e = n < 0 ? -errno : -EIO;	/* cut short under us */
+		else if ((e = rcp_write_full(fd, buf, (size_t)n)) == 0)
+			off += (uint64_t)n;
+	}
+	close(rfd);
+	return e;
+}
+
 int
 rcp_journal_rewrite_gen(struct rcp_journal *jl, rcp_journal_gen_fn *gen,
     void *arg, char **cause)
 {
 	struct rcp_buf b = RCP_BUF_INIT;
 	char *tmp = rcp_xasprintf("%s.new", jl->path);
-	uint64_t size = 0;
+	uint64_t size = 0, from;
 	int fd, e = 0, r = RCP_ERR_IO;
-	bool more = true;
+	bool more = true, locked = false;
 
+	/*
+	 * The new file is written and synced without the lock, so that an
+	 * append (a submit, a job's end) never waits for a whole rewrite;
+	 * what is appended meanwhile is copied over at the end, under the
+	 * lock, and the newest record of a job wins when it is read.
+	 */
+	pthread_mutex_lock(&jl->rewrite_lock);
 	pthread_mutex_lock(&jl->lock);
+	from = jl->size;
+	pthread_mutex_unlock(&jl->lock);
 	/* O_APPEND: after the rename this fd is the journal's. */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
 	    0600);
@@ -210,6 +251,14 @@ rcp_journal_rewrite_gen(struct rcp_journal *jl, rcp_journal_gen_fn *gen,
 		more = gen(arg, &b);
 		e = rcp_write_full(fd, b.data, b.len);
 		size += b.len;
+	}
+	if (e == 0 && fdatasync(fd) != 0)
+		e = -errno;
+	pthread_mutex_lock(&jl->lock);
+	locked = true;
+	if (e == 0) {
+		e = copy_tail(jl, from, fd);
+		size += jl->size > from ? jl->size - from : 0;
 	}
 	if (e != 0 || fsync(fd) != 0) {
 		e = e != 0 ? e : -errno;
@@ -233,7 +282,9 @@ out:
 		close(fd);
 		unlink(tmp);
 	}
-	pthread_mutex_unlock(&jl->lock);
+	if (locked)
+		pthread_mutex_unlock(&jl->lock);
+	pthread_mutex_unlock(&jl->rewrite_lock);
 	free(tmp);
 	rcp_buf_release(&b);
 	return r;

@@ -52,7 +52,8 @@ int rcp_journal_append(struct rcp_journal *jl, json_t *const *recs, size_t n,
 
 /*
  * Replaces the journal's contents with n records: written to a new file,
- * fsync'ed and renamed over the old one, the directory fsync'ed; later
+ * fsync'ed and renamed over the old one, the directory fsync'ed; records
+ * appended while it is written follow them in the new file, and later
  * appends go to the new file.  Returns 0 or RCP_ERR_IO with *cause set (the
  * old file is then still in use).  Any thread.
  */
@@ -62,8 +63,8 @@ int rcp_journal_rewrite(struct rcp_journal *jl, json_t *const *recs, size_t n,
 /*
  * The same, the records coming from gen: each call appends the next few
  * encoded lines ("{...}\n") to b and returns false once it gave the last.
- * gen is called with the journal's lock held (so no append interleaves);
- * it may take other locks, but none that is held around an append.
+ * gen is called without the journal's lock: it may append to the journal
+ * itself, and appends of other threads go on while it runs.
  */
 typedef bool rcp_journal_gen_fn(void *arg, struct rcp_buf *b);
 int rcp_journal_rewrite_gen(struct rcp_journal *jl, rcp_journal_gen_fn *gen,

@@ -126,6 +126,52 @@ test_rewrite(void)
 	free(dir);
 }
 
+/* Records 1000 and 2000, appending record 500 to the journal in between. */
+struct busy_gen {
+	struct rcp_journal	*jl;
+	int			 calls;
+};
+
+static bool
+busy_gen(void *arg, struct rcp_buf *b)
+{
+	struct busy_gen *g = arg;
+
+	if (g->calls++ == 0) {
+		rcp_buf_addstr(b, "{\"n\":1000}\n");
+		append_n(g->jl, 500, 500);	/* would deadlock under the lock */
+		return true;
+	}
+	rcp_buf_addstr(b, "{\"n\":2000}\n");
+	return false;
+}
+
+/* What is appended while a rewrite runs is in the new journal. */
+static void
+test_rewrite_busy(void)
+{
+	char *dir = unit_tmpdir("journal"), *path, *cause = NULL;
+	struct rcp_journal *jl;
+	struct busy_gen g = { NULL, 0 };
+	struct seen s = { 0 };
+	size_t bad;
+
+	path = rcp_path_join(dir, "journal");
+	CU_ASSERT_EQUAL_FATAL(rcp_journal_open(path, &jl, &cause), 0);
+	append_n(jl, 1, 100);
+	g.jl = jl;
+	CU_ASSERT_EQUAL(rcp_journal_rewrite_gen(jl, busy_gen, &g, &cause), 0);
+	append_n(jl, 1, 1);
+	rcp_journal_free(jl);
+	CU_ASSERT_EQUAL(rcp_journal_load(path, collect, &s, &bad, &cause), 0);
+	CU_ASSERT_EQUAL(s.n, 4);
+	CU_ASSERT_EQUAL(s.sum, 3501);
+	CU_ASSERT_EQUAL(bad, 0);
+	free(path);
+	unit_rmtree(dir);
+	free(dir);
+}
+
 static void *
 appender(void *arg)
 {
@@ -321,6 +367,7 @@ test_journal_register(void)
 	static const struct unit_test tests[] = {
 		{ "append_load", test_append_load },
 		{ "rewrite", test_rewrite },
+		{ "rewrite while appends go on", test_rewrite_busy },
 		{ "threads", test_threads },
 		{ "job_records", test_job_records },
 		{ "job_refused", test_job_refused },
