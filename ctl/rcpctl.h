@@ -29,8 +29,7 @@ enum {
 	RCPCTL_OPT_TIMEOUT,
 	RCPCTL_OPT_REQUEUE,
 	RCPCTL_OPT_INTERVAL,
-	RCPCTL_OPT_LIMIT,
-	RCPCTL_OPT_STALL
+	RCPCTL_OPT_LIMIT
 };
 
 /* What the command line asked for, and the connection once made. */
@@ -45,7 +44,7 @@ struct rcpctl {
 	const char		*state;
 	int64_t			 priority;
 	bool			 priority_set;
-	int64_t			 stall_s;	/* --stall-timeout; -1: unset */
+	int64_t			 stall_s;	/* rcp's --stall-timeout; -1: unset */
 	int64_t			 limit;
 	int			 timeout_ms;	/* -1: none */
 	int			 interval_ms;

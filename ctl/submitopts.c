@@ -66,7 +66,6 @@ const struct option rcpctl_submit_own_opts[] = {
 	{ "priority", required_argument, NULL, RCPCTL_OPT_PRIORITY },
 	{ "label", required_argument, NULL, RCPCTL_OPT_LABEL },
 	{ "key", required_argument, NULL, RCPCTL_OPT_KEY },
-	{ "stall-timeout", required_argument, NULL, RCPCTL_OPT_STALL },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -105,13 +104,6 @@ rcpctl_submit_own_option(struct rcpctl *x, int ch, const char *arg)
 			    "number from -1000 to 1000", arg);
 		x->priority = arg[0] == '-' ? -(int64_t)v : (int64_t)v;
 		x->priority_set = true;
-		break;
-	case RCPCTL_OPT_STALL:
-		/* Whole seconds, as the master takes them; 0: no watchdog. */
-		if (rcp_parse_duration(arg, true, 30.0 * 86400, &v) != 0)
-			return rcpctl_bad_usage("--stall-timeout: '%s' is not "
-			    "a duration up to 30d (e.g. 90s, 10m)", arg);
-		x->stall_s = (int64_t)((v + 999999999u) / 1000000000u);
 		break;
 	case RCPCTL_OPT_LABEL:
 	case RCPCTL_OPT_KEY:
@@ -181,6 +173,13 @@ rcpctl_parse_submit(struct rcpctl *x, int argc, char **argv,
 		    "missing source and destination" :
 		    "missing destination");
 	x->progress = co.progress;
+	/*
+	 * rcp's --stall-timeout is the job's too: the master's watchdog takes
+	 * it in whole seconds, and the copy, which is given the option, names
+	 * the stuck host within it.
+	 */
+	if (co.stall_given)
+		x->stall_s = (co.remote.remote.stall_timeout_ms + 999) / 1000;
 	*req = rcp_ctl_request(0, "submit");
 	if (r < 0 && (ch = add_paths(*req, argc - optind, argv + optind)) != 0)
 		r = ch;

@@ -100,6 +100,8 @@ static const struct option longopts[] = {
 	    OPT_CONN_TIMEOUT },
 	{ "quic-idle-timeout-sec", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "quic-keepalive-sec", required_argument, NULL, OPT_KEEPALIVE },
+	/* One meaning under both names; a forwarded option uses the first. */
+	{ "stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT },
 	{ "stall-timeout-sec", required_argument, NULL, OPT_STALL_TIMEOUT },
 	{ "master-addr", required_argument, NULL, OPT_MASTER_ADDR },
 	{ "source-addr", required_argument, NULL, OPT_SOURCE_ADDR },
@@ -354,6 +356,7 @@ apply_remote(struct rcp_cliopts *c, int ch, const char *arg, char **cause)
 {
 	struct rcp_remote_opts *o = &c->remote.remote;
 	char *why = NULL;
+	uint64_t v;
 
 	switch (ch) {
 	case OPT_RCPD_PATH:
@@ -390,12 +393,14 @@ apply_remote(struct rcp_cliopts *c, int ch, const char *arg, char **cause)
 		return seconds_ms("quic-idle-timeout-sec", arg,
 		    &o->idle_timeout_ms, cause);
 	case OPT_STALL_TIMEOUT:
-		if (strcmp(arg, "0") == 0) {
-			o->stall_timeout_ms = 0;
-			return 0;
-		}
-		return seconds_ms("stall-timeout-sec", arg,
-		    &o->stall_timeout_ms, cause);
+		/* As rcpctl and rcp-master take it: a duration, 0: never. */
+		if (rcp_parse_duration(arg, true, RCP_STALL_MAX_S, &v) != 0 ||
+		    (v > 0 && v < 1000000000u))
+			return inval(cause, "--stall-timeout: '%s' is not 0 or "
+			    "a duration from 1s to 30d (e.g. 90s, 10m)", arg);
+		o->stall_timeout_ms = (uint32_t)(v / 1000000u);
+		c->stall_given = true;
+		break;
 	case OPT_KEEPALIVE:
 		return seconds_ms("quic-keepalive-sec", arg, &o->keepalive_ms,
 		    cause);
@@ -611,8 +616,9 @@ rcp_cliopts_help_remote(FILE *fp)
 "      --remote-copy-conn-timeout-sec N  QUIC handshake timeout\n"
 "      --quic-idle-timeout-sec N  drop a silent peer after N seconds\n"
 "      --quic-keepalive-sec N  keep-alive interval\n"
-"      --stall-timeout-sec N   end a copy whose destination reports no progress\n"
-"                              for N seconds (default 600; 0: never)\n"
+"      --stall-timeout D       end a copy whose destination reports no progress\n"
+"                              for D (e.g. 90s, 10m; default 10m; 0: never;\n"
+"                              --stall-timeout-sec is the same)\n"
 "      --master-addr ADDR      address the agents dial back (default: ours as\n"
 "                              seen over SSH)\n"
 "      --source-addr ADDR      address the source agent listens on\n"

@@ -50,6 +50,7 @@ struct rcp_cliopts {
 	bool			 help;		/* -h was given */
 	bool			 version;	/* -V was given */
 	struct rcp_remotecopy_opts remote;	/* for host:path copies */
+	bool			 stall_given;	/* --stall-timeout was given */
 	char			**strings;	/* owned values of remote */
 	size_t			 nstrings;
 };

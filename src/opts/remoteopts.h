@@ -15,6 +15,9 @@
 
 #include "net/transport.h"
 
+/* The longest --stall-timeout, of rcp and of a job: 30 days, in seconds. */
+#define RCP_STALL_MAX_S		(30 * 86400)
+
 struct rcp_log;
 
 struct rcp_remote_opts {

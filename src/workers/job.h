@@ -19,8 +19,8 @@
 #include "opts/cliopts.h"
 #include "workers/pool.h"
 
-/* The longest stall_timeout a job may ask for: 30 days, in seconds. */
-#define RCP_JOB_STALL_MAX	(30 * 86400)
+/* The longest stall_timeout a job may ask for: rcp's own cap. */
+#define RCP_JOB_STALL_MAX	RCP_STALL_MAX_S
 /* Bytes of one kept error message. */
 #define RCP_JOB_MAX_ERROR_LEN	1024
 /* Priorities a client may ask for. */

@@ -152,6 +152,10 @@ t_check "stall: the reason in --wait's output" t_grep "no progress for 4 s" "$T/
 t_check "stall: its agents are gone" wait_agents_gone 60
 cont_stopped
 t_check "stall: a job's stall_timeout is kept" test "$(ctl submit --json --stall-timeout 90s "$ONE" "$T/st2" | jq -r .stall_timeout)" = 90
+# One option with two names, rcp's: the job's watchdog and the copy's own.
+J=$(ctl submit --json --stall-timeout-sec 120 "$ONE" "$T/st4")
+t_check "stall: --stall-timeout-sec is the same option" test "$(jq -r .stall_timeout <<<"$J")" = 120
+t_check "stall: the copy is given it too" jq -e '.options | index("--stall-timeout")' <<<"$J"
 t_check "stall: 0 turns it off for the job" test "$(ctl submit --json --stall-timeout 0 "$ONE" "$T/st3" | jq -r .stall_timeout)" = 0
 m_stop
 t_check "no rcpd left" wait_agents_gone 10

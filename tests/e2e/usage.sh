@@ -55,6 +55,12 @@ bad "bad value" rcp ".*overwrite-compare.*" "$RCP" --overwrite-compare=x a b
 bad "bad value" rcpd "unknown role 'sideways'" "$RCPD" --role=sideways
 bad "bad value" rcpd ".*--quic-idle-timeout-sec.*" "$RCPD" \
     --role=source --quic-idle-timeout-sec=never
+bad "bad value" rcp "--stall-timeout: '2x' is not 0 or a duration .*" \
+    "$RCP" --stall-timeout 2x a b
+bad "bad value, under its other name" rcp "--stall-timeout: '0.5s' .*" \
+    "$RCP" --stall-timeout-sec 0.5s a b
+bad "bad value, submit" rcpctl "--stall-timeout: '40d' .*" \
+    "$RCPCTL" submit --stall-timeout 40d a b
 bad "bad value" rcmp ".*threads.*" "$RCMP" --threads=many a b
 bad "bad value" filegen "bad thread count '0'.*" "$FILEGEN" -t 0 d 1 1 1
 bad "bad value" rcp-master ".*'lots'.*" "$RCP_MASTER" --workers=lots
