@@ -478,7 +478,13 @@ t_check "local agent: one SSH login for a local->host copy" test "$(($(logins) -
 t_check "local agent: trees equal" same_rcmp "$F/many" "$T/la-1"
 # The source reads ahead while the destination logs in (-vv says so); the
 # copy is the same.  Not through symlinks (-L): nothing is read ahead.
-t_check "read-ahead: exit 0" t_run 0 "$T/out" R -vv -p "$F/many" "$DH:$T/ra-1"
+# The read-ahead uses idle time (nice 10): on a loaded machine a quick
+# login could leave it none, so the destination is held back 3 s.
+printf '%s\n' '#!/bin/sh' \
+    'if [ "$2" = destination ]; then RCPD_TEST_CONNECT_DELAY_MS=3000; export RCPD_TEST_CONNECT_DELAY_MS; fi' \
+    "exec '$RCP_BUILDDIR/rcpd' \"\$@\"" >"$T/rcpd-slow-destination"
+chmod 755 "$T/rcpd-slow-destination"
+t_check "read-ahead: exit 0" t_run 0 "$T/out" R -vv -p --rcpd-path "$T/rcpd-slow-destination" "$F/many" "$DH:$T/ra-1"
 t_check "read-ahead: the source read ahead" t_grep '^debug: \[source\] read ahead [1-9][0-9]* directories' "$T/out"
 t_check "read-ahead: trees equal" same_rcmp "$F/many" "$T/ra-1"
 t_check "read-ahead: -L: exit 0" t_run 0 "$T/out" R -vv -L -p "$F/many" "$DH:$T/ra-2"
