@@ -29,6 +29,16 @@ trap t_cleanup EXIT
 
 # t_track PID: kill PID at exit if it is still running.
 t_track() { T_PIDS+=("$1"); }
+# t_descends PID ANCESTOR: true if ANCESTOR is PID's parent, or its
+# parent's... (tests running at once share binaries: this tells theirs).
+t_descends() {
+	local q=$1
+	while [ -n "$q" ] && [ "$q" -gt 1 ]; do
+		q=$(ps -o ppid= -p "$q" 2>/dev/null | tr -d ' ')
+		[ "$q" = "$2" ] && return 0
+	done
+	return 1
+}
 
 t_pass() { T_PASSES=$((T_PASSES + 1)); echo "ok - $*"; }
 t_fail() { T_FAILS=$((T_FAILS + 1)); echo "FAIL - $*"; }

@@ -61,13 +61,9 @@ looks_complete_but_differs() {
 # those that descend from this shell, through its master or its sshd, and
 # not those of another test running at the same time from the same build.
 agents() {
-	local p q
+	local p
 	for p in $(pgrep -f "^$RCP_BUILDDIR/rcpd ${1:+.*--role $1}"); do
-		q=$p
-		while [ -n "$q" ] && [ "$q" -gt 1 ]; do
-			[ "$q" = "$$" ] && { echo "$p"; break; }
-			q=$(ps -o ppid= -p "$q" 2>/dev/null | tr -d ' ')
-		done
+		t_descends "$p" $$ && echo "$p"
 	done
 	return 0
 }

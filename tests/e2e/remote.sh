@@ -25,14 +25,9 @@ probe() { "$PROBE" --ssh-config "$SSH_CONFIG" --rcpd-path "$RCPD" "$@"; }
 # Counts the rcpd processes of this test: those descended from its own
 # sshd (other tests may run agents of the same binary at the same time).
 agents() {
-	local n=0 pid p i
+	local n=0 pid
 	for pid in $(pgrep -f "^$RCPD --role"); do
-		p=$pid
-		for i in 1 2 3 4 5 6; do
-			p=$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' ')
-			[ -z "$p" ] || [ "$p" -le 1 ] && break
-			if [ "$p" = "$SSHD_PID" ]; then n=$((n + 1)); break; fi
-		done
+		t_descends "$pid" "$SSHD_PID" && n=$((n + 1))
 	done
 	echo $n
 }
