@@ -32,7 +32,8 @@ static void hl_end(struct rcp_copy *, struct dnode *, const char *,
 /*
  * Reports a failure to move a file's data, naming the side that failed:
  * the destination for write errors and a full or read-only file system,
- * else the source.
+ * the source for read errors.  copy_file_range does not say which side an
+ * EIO came from: then both are named.
  */
 static void
 data_fail(struct rcp_copy *c, struct dnode *d, const char *name,
@@ -40,9 +41,21 @@ data_fail(struct rcp_copy *c, struct dnode *d, const char *name,
 {
 	bool dst = strcmp(what, "write") == 0 || err == ENOSPC ||
 	    err == EDQUOT || err == EFBIG || err == EROFS;
+	char *to, *shown, *after;
 
-	copy_fail_at(c, d, dst ? dname : name, dst ? 1 : 0,
-	    dst && strcmp(what, "copy data of") == 0 ? "write" : what, err);
+	if (dst || strcmp(what, "copy data of") != 0) {
+		copy_fail_at(c, d, dst ? dname : name, dst ? 1 : 0,
+		    dst && strcmp(what, "copy data of") == 0 ? "write" : what,
+		    err);
+		return;
+	}
+	to = copy_entry_path(d, dname, 1);
+	shown = rcp_escape(to);
+	after = rcp_xasprintf(" to '%s': %s", shown, rcp_strerror(-err));
+	copy_fail_msg(c, d, name, 0, "cannot copy data of ", after);
+	free(after);
+	free(shown);
+	free(to);
 }
 
 /* --- hard links ---------------------------------------------------------- */
