@@ -354,7 +354,7 @@ link_to_first(struct rcp_copy *c, struct dnode *d, const char *dname,
 	if (r != 0) {
 		if (errno == ENAMETOOLONG || errno == EXDEV || errno == EMLINK)
 			return -1;
-		copy_fail_at(c, d, dname, 1, "create hard link", errno);
+		copy_fail_create(c, d, dname, "create hard link", errno);
 		return 1;
 	}
 	COUNT(c, hard_links_created);
@@ -436,7 +436,7 @@ copy_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	    O_CLOEXEC, mode);
 	if (dfd < 0) {
 		copy_fds_done(c, 1);
-		copy_fail_at(c, d, dname, 1, "create", errno);
+		copy_fail_create(c, d, dname, "create", errno);
 		goto out;
 	}
 	if ((uint64_t)st->st_size > c->o.chunk_size) {
@@ -504,7 +504,7 @@ copy_symlink(struct rcp_copy *c, struct dnode *d, const char *name,
 		return;
 	}
 	if (symlinkat(target, d->dstfd, dname) != 0) {
-		copy_fail_at(c, d, dname, 1, "create symlink", errno);
+		copy_fail_create(c, d, dname, "create symlink", errno);
 		hl_end(c, d, dname, h, false);
 		return;
 	}
@@ -547,7 +547,7 @@ copy_special(struct rcp_copy *c, struct dnode *d, const char *name,
 		r = mknodat(d->dstfd, dname, (st->st_mode & S_IFMT) | mode,
 		    st->st_rdev);
 	if (r != 0) {
-		copy_fail_at(c, d, dname, 1, "create special file", errno);
+		copy_fail_create(c, d, dname, "create special file", errno);
 		hl_end(c, d, dname, h, false);
 		return;
 	}
