@@ -103,6 +103,36 @@ copy_dnode_release(struct rcp_copy *c, struct dnode *d)
 }
 
 /*
+ * Reports that creating name in d failed with err, unless d's destination
+ * directory has been removed under the copy (rm -rf by someone else): that
+ * is said once, with the directory's name, and d is marked failed so that
+ * its other entries are skipped without a message each.
+ */
+void
+copy_fail_create(struct rcp_copy *c, struct dnode *d, const char *name,
+    const char *what, int err)
+{
+	struct stat st;
+	bool first;
+
+	/* A removed directory keeps its inode, with no link left. */
+	if (err != ENOENT || d->anchor || d->dstfd < 0 ||
+	    fstat(d->dstfd, &st) != 0 || st.st_nlink != 0) {
+		copy_fail_at(c, d, name, 1, what, err);
+		return;
+	}
+	pthread_mutex_lock(&d->lock);
+	first = !d->dst_failed;
+	d->dst_failed = true;
+	atomic_store(&d->dst_gone, true);
+	pthread_mutex_unlock(&d->lock);
+	if (first)
+		copy_fail_msg(c, d->parent, d->dname, 1, "destination directory ",
+		    " was removed during the copy; what was to go in it is not "
+		    "copied");
+}
+
+/*
  * Makes sure d's destination directory exists and is open (creating it, or
  * merging into an existing one).  Returns 0, or -1 if d cannot be used.
  */
@@ -164,7 +194,7 @@ copy_ensure_dst(struct rcp_copy *c, struct dnode *d)
 			goto out;
 		}
 		if (mkdirat(p->dstfd, d->dname, mode) != 0) {
-			copy_fail_at(c, p, d->dname, 1, "create directory",
+			copy_fail_create(c, p, d->dname, "create directory",
 			    errno);
 			r = -1;
 			d->dst_failed = true;
@@ -447,6 +477,9 @@ copy_run_entry(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	if (dname == NULL)
 		dname = name;
 	if (copy_stopping(c))
+		goto out;
+	/* Said once already; neither the source nor the throttle is asked. */
+	if (atomic_load_explicit(&d->dst_gone, memory_order_relaxed))
 		goto out;
 	if (rcp_throttle_take(&c->ops, 1, &c->stop) != 0)
 		goto out;

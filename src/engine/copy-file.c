@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/error.h"
 #include "base/strbuf.h"
 #include "base/throttle.h"
 #include "base/util.h"
@@ -31,7 +32,8 @@ static void hl_end(struct rcp_copy *, struct dnode *, const char *,
 /*
  * Reports a failure to move a file's data, naming the side that failed:
  * the destination for write errors and a full or read-only file system,
- * else the source.
+ * the source for read errors.  copy_file_range does not say which side an
+ * EIO came from: then both are named.
  */
 static void
 data_fail(struct rcp_copy *c, struct dnode *d, const char *name,
@@ -39,9 +41,21 @@ data_fail(struct rcp_copy *c, struct dnode *d, const char *name,
 {
 	bool dst = strcmp(what, "write") == 0 || err == ENOSPC ||
 	    err == EDQUOT || err == EFBIG || err == EROFS;
+	char *to, *shown, *after;
 
-	copy_fail_at(c, d, dst ? dname : name, dst ? 1 : 0,
-	    dst && strcmp(what, "copy data of") == 0 ? "write" : what, err);
+	if (dst || strcmp(what, "copy data of") != 0) {
+		copy_fail_at(c, d, dst ? dname : name, dst ? 1 : 0,
+		    dst && strcmp(what, "copy data of") == 0 ? "write" : what,
+		    err);
+		return;
+	}
+	to = copy_entry_path(d, dname, 1);
+	shown = rcp_escape(to);
+	after = rcp_xasprintf(" to '%s': %s", shown, rcp_strerror(-err));
+	copy_fail_msg(c, d, name, 0, "cannot copy data of ", after);
+	free(after);
+	free(shown);
+	free(to);
 }
 
 /* --- hard links ---------------------------------------------------------- */
@@ -182,8 +196,38 @@ finish_file(struct rcp_copy *c, struct dnode *d, const char *name,
 		copy_fail_at(c, d, dname, 1, what, -r);
 		return -1;
 	}
-	COUNT(c, files_copied);
 	return 0;
+}
+
+/*
+ * Closes dfd, the destination dname of a copy that went well so far.
+ * close is where a write-back error shows (EIO from a failing disk, NFS):
+ * the data may be lost while the file has its full size and times, and a
+ * re-run would take it for a good copy, so it is removed and the error
+ * logged.  Returns 0 if the copy stands.
+ */
+static int
+close_dst(struct rcp_copy *c, struct dnode *d, const char *dname, int dfd)
+{
+	char *after;
+	int e, e2;
+
+	/* Linux has closed the fd even then; EINTR loses no data. */
+	if (close(dfd) == 0 || errno == EINTR)
+		return 0;
+	e = errno;
+	if (unlinkat(d->dstfd, dname, 0) == 0 || errno == ENOENT)
+		after = rcp_xasprintf(": %s; the copy is removed",
+		    rcp_strerror(-e));
+	else {
+		e2 = errno;
+		after = rcp_xasprintf(": %s; the copy could not be removed "
+		    "(%s) and is not to be trusted", rcp_strerror(-e),
+		    rcp_strerror(-e2));
+	}
+	copy_fail_msg(c, d, dname, 1, "cannot close ", after);
+	free(after);
+	return -1;
 }
 
 static void
@@ -194,9 +238,14 @@ bigfile_end(struct rcp_copy *c, struct bigfile *bf)
 	if (ok && finish_file(c, bf->dir, bf->name, bf->dname, bf->sfd,
 	    bf->dfd, &bf->st, bf->dst_mode, bf->sparse) != 0)
 		ok = false;
+	if (ok)
+		ok = close_dst(c, bf->dir, bf->dname, bf->dfd) == 0;
+	else
+		close(bf->dfd);
+	if (ok)
+		COUNT(c, files_copied);
 	hl_end(c, bf->dir, bf->dname, bf->hl, ok);
 	c->src->close(c->src_ctx, bf->sfd);
-	close(bf->dfd);
 	copy_fds_done(c, 2);
 	copy_dnode_release(c, bf->dir);
 	pthread_mutex_destroy(&bf->wlock);
@@ -305,7 +354,7 @@ link_to_first(struct rcp_copy *c, struct dnode *d, const char *dname,
 	if (r != 0) {
 		if (errno == ENAMETOOLONG || errno == EXDEV || errno == EMLINK)
 			return -1;
-		copy_fail_at(c, d, dname, 1, "create hard link", errno);
+		copy_fail_create(c, d, dname, "create hard link", errno);
 		return 1;
 	}
 	COUNT(c, hard_links_created);
@@ -387,7 +436,7 @@ copy_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	    O_CLOEXEC, mode);
 	if (dfd < 0) {
 		copy_fds_done(c, 1);
-		copy_fail_at(c, d, dname, 1, "create", errno);
+		copy_fail_create(c, d, dname, "create", errno);
 		goto out;
 	}
 	if ((uint64_t)st->st_size > c->o.chunk_size) {
@@ -407,8 +456,13 @@ copy_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 		data_fail(c, d, name, dname, what, (int)-n);
 		goto out;
 	}
-	if (finish_file(c, d, name, dname, sfd, dfd, st, dst_mode, sparse) == 0)
-		ok = true;
+	if (finish_file(c, d, name, dname, sfd, dfd, st, dst_mode, sparse) != 0)
+		goto out;
+	ok = close_dst(c, d, dname, dfd) == 0;
+	dfd = -1;
+	copy_fds_done(c, 1);
+	if (ok)
+		COUNT(c, files_copied);
 out:
 	hl_end(c, d, dname, h, ok);
 	if (dfd >= 0) {
@@ -450,7 +504,7 @@ copy_symlink(struct rcp_copy *c, struct dnode *d, const char *name,
 		return;
 	}
 	if (symlinkat(target, d->dstfd, dname) != 0) {
-		copy_fail_at(c, d, dname, 1, "create symlink", errno);
+		copy_fail_create(c, d, dname, "create symlink", errno);
 		hl_end(c, d, dname, h, false);
 		return;
 	}
@@ -493,7 +547,7 @@ copy_special(struct rcp_copy *c, struct dnode *d, const char *name,
 		r = mknodat(d->dstfd, dname, (st->st_mode & S_IFMT) | mode,
 		    st->st_rdev);
 	if (r != 0) {
-		copy_fail_at(c, d, dname, 1, "create special file", errno);
+		copy_fail_create(c, d, dname, "create special file", errno);
 		hl_end(c, d, dname, h, false);
 		return;
 	}

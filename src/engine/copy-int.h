@@ -49,6 +49,8 @@ struct dnode {
 					 * set under lock, read by any worker */
 	bool		 dst_existed;	/* merged into an existing directory */
 	bool		 dst_failed;	/* could not be created: skip children */
+	atomic_bool	 dst_gone;	/* removed under the copy: skip children
+					 * before any work (read by any worker) */
 	bool		 lazy;		/* create only when a child needs it */
 	bool		 included;	/* a filter included the whole subtree */
 	pthread_mutex_t	 lock;		/* serializes lazy creation */
@@ -176,6 +178,13 @@ void	 copy_fail_at(struct rcp_copy *, struct dnode *, const char *, int,
 /* Logs "BEFORE'PATH'AFTER" and counts an error. */
 void	 copy_fail_msg(struct rcp_copy *, struct dnode *, const char *, int,
 	    const char *, const char *);
+/*
+ * Logs a failure to create PATH in d (as copy_fail_at), or, if d's
+ * destination directory was removed under the copy, says so once and marks
+ * d failed: its other entries are then skipped silently.  Takes d->lock.
+ */
+void	 copy_fail_create(struct rcp_copy *, struct dnode *, const char *,
+	    const char *, int);
 /* Dry-run and verbose reporting of one action on an entry; why may be
  * NULL. */
 void	 copy_report(struct rcp_copy *, struct dnode *, const char *,

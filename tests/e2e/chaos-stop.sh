@@ -13,10 +13,10 @@
 . "$(dirname "$0")/sshd-lib.sh"
 
 umask 022
-# A dead disk, made by tests/fault/stuck.so in every agent: while
+# A dead disk, made by tests/fault/fault.so in every agent: while
 # $T/stuck-on exists, reads of a file named "big" past 8 MiB hang.  No
 # effect otherwise.  (ASan must not insist on coming first.)
-STUCK_SO=$RCP_BUILDDIR/tests/fault/stuck.so
+STUCK_SO=$RCP_BUILDDIR/tests/fault/fault.so
 SSHD_SETENV="LD_PRELOAD=$STUCK_SO RCP_TEST_STUCK=$T/stuck-on RCP_TEST_STUCK_NAME=/big RCP_TEST_STUCK_AT=$((8 << 20)) ASAN_OPTIONS=verify_asan_link_order=0"
 sshd_setup
 chmod 755 "$T"			# the agents read and write under $T

@@ -18,11 +18,12 @@
 # tree that rcmp --content finds equal.  "FAULT: ended N s after the
 # fault" lines give the measured times.
 #
-# EIO is not here: the standard way to make a disk fail on demand, a loop
-# device under device-mapper's "error" target, needs the kernel's
+# EIO is in chaos-eio.sh, made by an LD_PRELOAD library
+# (tests/fault/fault.so): the standard way to make a disk fail on demand,
+# a loop device under device-mapper's "error" target, needs the kernel's
 # device-mapper driver, which this machine's kernel lacks (dmsetup:
-# "Failure to communicate with kernel device-mapper driver"); a FUSE file
-# system that fails its reads would do, but none is installed.
+# "Failure to communicate with kernel device-mapper driver"), and no FUSE
+# file system is installed.
 #
 # Only UDP on this test's port ranges is touched, only on lo; every rule,
 # qdisc, mount and account is removed at exit, whatever happens.
