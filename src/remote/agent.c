@@ -29,7 +29,6 @@
 #include "engine/copy.h"
 #include "engine/progress.h"
 #include "net/proto.h"
-#include "net/wire.h"
 #include "remote/agent-int.h"
 #include "remote/agent.h"
 #include "remote/agentmsg.h"
@@ -58,8 +57,7 @@ forward_log(void *arg, int level, const char *msg)
 	struct rcp_agent *a = arg;
 	struct rcp_buf b = RCP_BUF_INIT;
 
-	rcp_wire_put_u8(&b, (uint8_t)(level + 1));
-	rcp_wire_put_str(&b, msg);
+	rcp_agentmsg_put_log(&b, level, msg);
 	pthread_mutex_lock(&a->lock);
 	if (a->master == NULL || rcp_quic_send(a->master, a->logs, RCP_MSG_LOG,
 	    0, b.data, b.len, 1000) != 0)
@@ -251,17 +249,11 @@ watcher_stop(struct rcp_agent *a)
 static int
 handle_peer(struct rcp_agent *a, const struct rcp_quic_msg *m, char **cause)
 {
-	struct rcp_wire_cursor cur;
-	const uint8_t *fp;
-	char *addr = NULL;
-	size_t n;
+	uint8_t fp[RCP_CERT_FP_LEN];
+	char *addr;
 	int r;
 
-	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
-	if (rcp_wire_get_str(&cur, &addr, RCP_PROTO_MAX_NAME) != 0 ||
-	    rcp_wire_get_bytes(&cur, &fp, &n, RCP_CERT_FP_LEN) != 0 ||
-	    n != RCP_CERT_FP_LEN) {
-		free(addr);
+	if (rcp_agentmsg_get_peer(m->f.body, m->f.len, &addr, fp) != 0) {
 		*cause = rcp_xstrdup("malformed peer message");
 		return RCP_ERR_PROTO;
 	}
@@ -279,10 +271,7 @@ put_done(struct rcp_agent *a, struct rcp_buf *b, int status)
 	struct rcp_runstats rs;
 
 	rcp_runstats_now(&rs, a->start_ns);
-	rcp_wire_put_u32(b, (uint32_t)rcp_err_to_wire(status));
-	rcp_wire_put_u64(b, rs.wall_ns);
-	rcp_wire_put_u64(b, rs.cpu_ns);
-	rcp_wire_put_u64(b, rs.peak_rss);
+	rcp_agentmsg_put_done(b, status, &rs);
 }
 
 /* The master's requests, until SHUTDOWN.  Returns the exit status. */

@@ -32,6 +32,7 @@
 #include "net/child.h"
 #include "net/proto.h"
 #include "net/wire.h"
+#include "remote/agentmsg.h"
 #include "remote/deploy.h"
 #include "remote/remote-int.h"
 #include "remote/remote.h"
@@ -498,14 +499,12 @@ agent_accept(struct rcp_remote *r, struct rhost *h, struct ragent *only,
 {
 	struct rcp_quic_conn *c = NULL;
 	struct rcp_quic_msg *m = NULL;
-	struct rcp_wire_cursor cur;
 	struct rcp_buf b = RCP_BUF_INIT;
 	struct ragent *a = NULL;
-	uint8_t fp[RCP_CERT_FP_LEN], role;
-	const uint8_t *tok;
-	uint32_t version;
-	size_t n, i;
-	int rv;
+	uint8_t fp[RCP_CERT_FP_LEN];
+	char *why = NULL;
+	size_t i;
+	int role = 0, rv;
 
 	if ((rv = accept_alive(r, h, only, &c, cause)) != 0)
 		return rv;
@@ -527,22 +526,17 @@ agent_accept(struct rcp_remote *r, struct rhost *h, struct ragent *only,
 		rcp_quic_conn_free(c);
 		return rv;
 	}
-	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
-	if (m->fin || m->f.type != RCP_MSG_HELLO ||
-	    rcp_wire_get_u32(&cur, &version) != 0 ||
-	    rcp_wire_get_u8(&cur, &role) != 0 ||
-	    rcp_wire_get_bytes(&cur, &tok, &n, RCP_TOKEN_LEN) != 0 ||
-	    n != RCP_TOKEN_LEN || gnutls_memcmp(tok, r->token, n) != 0 ||
-	    role != a->role) {
+	rv = m->fin ? RCP_ERR_PROTO :
+	    rcp_agentmsg_check_hello(&m->f, r->token, &role, &why);
+	if (rv == RCP_ERR_VERSION) {
+		*cause = rcp_xasprintf("the %s agent on '%s': %s",
+		    role_name(a->role), h->name, why);
+	} else if (rv != 0 || role != a->role) {
 		*cause = rcp_xasprintf("bad hello from the %s agent on '%s'",
 		    role_name(a->role), h->name);
 		rv = RCP_ERR_AUTH;
-	} else if (version != RCP_PROTO_VERSION) {
-		*cause = rcp_xasprintf("the %s agent on '%s' speaks protocol "
-		    "%u, we speak %d", role_name(a->role), h->name, version,
-		    RCP_PROTO_VERSION);
-		rv = RCP_ERR_VERSION;
 	}
+	free(why);
 	if (rv != 0) {
 		rcp_quic_msg_free(m);
 		rcp_quic_conn_free(c);
@@ -599,8 +593,7 @@ introduce(struct rcp_remote *r, char **cause)
 
 	if ((rv = wait_listening(r, src, cause)) != 0)
 		return rv;
-	rcp_wire_put_str(&b, "");
-	rcp_wire_put_bytes(&b, dst->fp, RCP_CERT_FP_LEN);
+	rcp_agentmsg_put_peer(&b, "", dst->fp);
 	rv = rcp_remote_request(r, RCP_ROLE_SOURCE, RCP_MSG_PEER, b.data,
 	    b.len, &rep, r->o.startup_timeout_ms, cause);
 	rcp_buf_release(&b);
@@ -609,8 +602,7 @@ introduce(struct rcp_remote *r, char **cause)
 	if (rv != 0)
 		return rv;
 	pthread_mutex_lock(&src->lock);
-	rcp_wire_put_str(&b, src->listen_addr);
-	rcp_wire_put_bytes(&b, src->listen_fp, RCP_CERT_FP_LEN);
+	rcp_agentmsg_put_peer(&b, src->listen_addr, src->listen_fp);
 	pthread_mutex_unlock(&src->lock);
 	rv = rcp_remote_request(r, RCP_ROLE_DESTINATION, RCP_MSG_PEER, b.data,
 	    b.len, &rep, r->o.startup_timeout_ms, cause);
@@ -818,11 +810,10 @@ request(struct rcp_remote *r, int role, uint16_t type, const void *body,
 	struct rcp_quic_msg *m, **pp;
 	struct rcp_buf last = RCP_BUF_INIT;
 	struct rcp_copy_stats seen;
-	struct rcp_wire_cursor cur;
 	uint64_t dl, moved = rcp_now_ns(), wake;
-	uint32_t id = atomic_fetch_add(&r->next_id, 1), code;
+	uint32_t id = atomic_fetch_add(&r->next_id, 1);
 	char *text = NULL;
-	int rv = 0;
+	int code, rv = 0;
 
 	if (a->conn == NULL) {
 		*cause = rcp_xasprintf("the %s agent on '%s' is not connected",
@@ -887,9 +878,8 @@ request(struct rcp_remote *r, int role, uint16_t type, const void *body,
 	}
 	pthread_mutex_unlock(&a->lock);
 	if (m->f.type == RCP_MSG_ERROR) {
-		rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
-		if (rcp_wire_get_u32(&cur, &code) != 0 ||
-		    rcp_wire_get_str(&cur, &text, RCP_PROTO_MAX_TEXT) != 0)
+		if (rcp_agentmsg_get_error(m->f.body, m->f.len, &code,
+		    &text) != 0)
 			text = rcp_xstrdup("malformed error");
 		*cause = rcp_xasprintf("the %s agent on '%s': %s",
 		    role_name(role), a->h->name, text);
@@ -946,8 +936,7 @@ finish_one(struct rcp_remote *r, struct ragent *a,
     struct rcp_remote_summary *s, char **cause)
 {
 	struct rcp_quic_msg *m = NULL;
-	struct rcp_wire_cursor c;
-	uint32_t status = 1;
+	struct rcp_runstats rs;
 	uint64_t dl;
 	int rv, w = 0;
 
@@ -958,13 +947,13 @@ finish_one(struct rcp_remote *r, struct ragent *a,
 	rv = rcp_remote_request(r, a->role, RCP_MSG_SHUTDOWN, NULL, 0, &m,
 	    15000, cause);
 	if (rv == 0) {
-		rcp_wire_cursor_init(&c, m->f.body, m->f.len);
-		if (rcp_wire_get_u32(&c, &status) != 0 ||
-		    rcp_wire_get_u64(&c, &s->wall_ns) != 0 ||
-		    rcp_wire_get_u64(&c, &s->cpu_ns) != 0 ||
-		    rcp_wire_get_u64(&c, &s->peak_rss) != 0)
-			status = 1;
-		s->status = (int)status;
+		if (rcp_agentmsg_get_done(m->f.body, m->f.len, &s->status,
+		    &rs) == 0) {
+			s->wall_ns = rs.wall_ns;
+			s->cpu_ns = rs.cpu_ns;
+			s->peak_rss = rs.peak_rss;
+		} else
+			s->status = RCP_ERR_PROTO;
 		rcp_quic_msg_free(m);
 	}
 	/* The process should exit now; collect its status. */
