@@ -18,6 +18,7 @@
 #include "base/util.h"
 #include "net/proto.h"
 #include "net/wire.h"
+#include "remote/agentline.h"
 #include "remote/agentmsg.h"
 #include "remote/copywire.h"
 #include "remote/remote-int.h"
@@ -199,48 +200,13 @@ rcp_remote_reader_main(void *arg)
 }
 
 /*
- * The level of a line rcpd wrote to stderr ("rcpd (source): debug: ..."
- * when the master was not reachable yet); anything else is a warning.
- */
-static int
-stderr_level(const char *line)
-{
-	static const struct {
-		const char	*word;
-		int		 level;
-	} levels[] = {
-		{ ": debug: ", RCP_LOG_DEBUG }, { ": trace: ", RCP_LOG_TRACE },
-		{ ": info: ", RCP_LOG_INFO }, { ": error: ", RCP_LOG_ERROR },
-	};
-	const char *p;
-	size_t i;
-
-	if (strncmp(line, "rcpd (", 6) != 0 || (p = strchr(line, ')')) == NULL)
-		return RCP_LOG_WARN;
-	for (i = 0; i < RCP_ARRAY_SIZE(levels); i++)
-		if (strncmp(p + 1, levels[i].word, strlen(levels[i].word)) == 0)
-			return levels[i].level;
-	return RCP_LOG_WARN;
-}
-
-const char *
-rcp_remote_rcpd_said(const char *line)
-{
-	const char *p;
-
-	if (strncmp(line, "rcpd (", 6) != 0 || (p = strstr(line, "): ")) == NULL)
-		return line;
-	return p + 3;
-}
-
-/*
  * Keeps rcpd's own last line ("rcpd (source): why"), without its prefix,
  * to say why the agent exited.
  */
 static void
 keep_last(struct rcp_buf *last, const struct rcp_buf *line)
 {
-	const char *s = rcp_buf_str(line), *p = rcp_remote_rcpd_said(s);
+	const char *s = rcp_buf_str(line), *p = rcp_agentline_said(s);
 
 	if (p == s)
 		return;
@@ -271,7 +237,7 @@ rcp_remote_errreader_main(void *arg)
 					rcp_buf_addch(&line, buf[i]);
 				continue;
 			}
-			rcp_log(a->r->o.log, stderr_level(rcp_buf_str(&line)),
+			rcp_log(a->r->o.log, rcp_agentline_level(rcp_buf_str(&line)),
 			    "[%s] %s", role_name(a->role), rcp_buf_str(&line));
 			keep_last(&last, &line);
 			rcp_buf_reset(&line);

@@ -26,12 +26,12 @@
 
 #include "base/cond.h"
 #include "base/error.h"
-#include "base/hex.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "net/child.h"
 #include "net/proto.h"
 #include "net/wire.h"
+#include "remote/agentline.h"
 #include "remote/agentmsg.h"
 #include "remote/deploy.h"
 #include "remote/remote-int.h"
@@ -276,33 +276,6 @@ agent_stderr(struct ragent *a)
 }
 
 /*
- * Parses rcpd's first line, "RCPD1 proto=N version=V fp=HEX".  Returns 0,
- * RCP_ERR_VERSION (another protocol: *version names it) or RCP_ERR_PROTO.
- */
-static int
-parse_agent_hello(const char *line, uint8_t *fp, unsigned *proto,
-    char *version, size_t vlen, long *pid, char start[32])
-{
-	char hex[RCP_CERT_FP_HEXLEN + 2], ver[64];
-
-	const char *p;
-
-	if (sscanf(line, RCP_AGENT_HELLO_TAG " proto=%u version=%63s fp=%65s",
-	    proto, ver, hex) != 3)
-		return RCP_ERR_PROTO;
-	/* Since 0.2: which process it is, to kill it if it stops answering. */
-	if ((p = strstr(line, " pid=")) == NULL ||
-	    sscanf(p, " pid=%ld start=%31[0-9]", pid, start) != 2 || *pid <= 1) {
-		*pid = 0;
-		start[0] = '\0';
-	}
-	snprintf(version, vlen, "%s", ver);
-	if (*proto != RCP_PROTO_VERSION)
-		return RCP_ERR_VERSION;
-	return rcp_cert_fp_parse(hex, fp) == 0 ? 0 : RCP_ERR_PROTO;
-}
-
-/*
  * Starts rcpd, checks what it is, then hands it its secrets.  Returns 0,
  * RCP_ERR_NOTFOUND (no rcpd there), RCP_ERR_VERSION (another protocol) or
  * another error, with *cause.
@@ -311,9 +284,8 @@ static int
 agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
 {
 	struct sockaddr_storage ss;
-	char hex[RCP_CERT_FP_HEXLEN + 1], tok[2 * RCP_TOKEN_LEN + 1];
-	char *addr, *line = NULL, *err, version[64];
-	unsigned proto = 0;
+	struct rcp_agentline_hello hello;
+	char *addr, *line = NULL, *err;
 	socklen_t len;
 	int rv;
 
@@ -322,26 +294,32 @@ agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
 	/* Who answers?  Secrets go to nothing but an rcpd of our protocol. */
 	rv = ap_read_line(a, &line, RCP_PROTO_MAX_LINE,
 	    r->o.startup_timeout_ms);
-	if (rv == 0)
-		rv = parse_agent_hello(line, a->fp, &proto, version,
-		    sizeof(version), &a->pid, a->start);
-	if (rv == 0)
-		snprintf(a->version, sizeof(a->version), "%s", version);
+	if (rv == 0) {
+		rv = rcp_agentline_get_hello(line, &hello);
+		/* Even one we refuse: it is the process to kill if it hangs. */
+		a->pid = hello.pid;
+		snprintf(a->start, sizeof(a->start), "%s", hello.start);
+	}
+	if (rv == 0) {
+		memcpy(a->fp, hello.fp, RCP_CERT_FP_LEN);
+		snprintf(a->version, sizeof(a->version), "%s", hello.version);
+	}
 	free(line);
 	line = NULL;
 	if (rv == RCP_ERR_VERSION && a->h->here) {
 		*cause = rcp_xasprintf("the rcpd found here (version %s) "
 		    "speaks protocol %u, but this rcp (version %s) speaks "
 		    "protocol %d: install the rcpd of this rcp next to it",
-		    version, proto, PACKAGE_VERSION, RCP_PROTO_VERSION);
+		    hello.version, hello.proto, PACKAGE_VERSION,
+		    RCP_PROTO_VERSION);
 		return rv;
 	}
 	if (rv == RCP_ERR_VERSION) {
 		*cause = rcp_xasprintf("rcpd on '%s' (version %s) speaks "
 		    "protocol %u, but this rcp (version %s) speaks protocol %d: "
 		    "install the same version on both hosts, or use "
-		    "--auto-deploy-rcpd", a->h->name, version, proto,
-		    PACKAGE_VERSION, RCP_PROTO_VERSION);
+		    "--auto-deploy-rcpd", a->h->name, hello.version,
+		    hello.proto, PACKAGE_VERSION, RCP_PROTO_VERSION);
 		return rv;
 	}
 	if (rv != 0) {
@@ -362,10 +340,7 @@ agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
 	rcp_quic_ep_allow(a->h->ep, a->fp);
 	rcp_quic_ep_addr(a->h->ep, &ss, &len);
 	addr = rcp_udp_addr_str((struct sockaddr *)&ss);
-	rcp_cert_fp_hex(rcp_cert_fp(r->cert), hex);
-	rcp_hex_encode(r->token, RCP_TOKEN_LEN, tok);
-	line = rcp_xasprintf("%s master=%s fp=%s token=%s\n",
-	    RCP_AGENT_SECRETS_TAG, addr, hex, tok);
+	line = rcp_agentline_put_secrets(addr, rcp_cert_fp(r->cert), r->token);
 	free(addr);
 	rv = ap_write(a, line, strlen(line));
 	gnutls_memset(line, 0, strlen(line));
@@ -431,7 +406,7 @@ gone_before_connecting(struct rcp_remote *r, struct rhost *h,
 		why = rcp_xasprintf("the %s agent on '%s' exited with status "
 		    "%d before connecting%s%s", role_name(a->role), h->name,
 		    status, err[0] ? ": " : "",
-		    err[0] ? rcp_remote_rcpd_said(err + 2) : "");
+		    err[0] ? rcp_agentline_said(err + 2) : "");
 		free(err);
 	}
 	return why;
