@@ -68,6 +68,40 @@ rcp_agentline_put_secrets(const char *addr, const uint8_t *fp,
 	return line;
 }
 
+/*
+ * One word of the secrets line into *s, if it is one we know and it
+ * parses: a bad word must not spoil what a good one of the same name gave
+ * (the parsers write their output before they find it bad).  Returns the
+ * bit of what it set, or 0.
+ */
+static int
+secret_word(const char *w, struct rcp_agentline_secrets *s)
+{
+	struct sockaddr_storage ss;
+	uint8_t buf[RCP_TOKEN_LEN > RCP_CERT_FP_LEN ? RCP_TOKEN_LEN :
+	    RCP_CERT_FP_LEN];
+	socklen_t len;
+	int bit = 0;
+
+	if (strncmp(w, "master=", 7) == 0 &&
+	    rcp_udp_addr_parse(w + 7, &ss, &len) == 0) {
+		s->addr = ss;
+		s->alen = len;
+		bit = 1;
+	} else if (strncmp(w, "fp=", 3) == 0 &&
+	    rcp_cert_fp_parse(w + 3, buf) == 0) {
+		memcpy(s->fp, buf, RCP_CERT_FP_LEN);
+		bit = 2;
+	} else if (strncmp(w, "token=", 6) == 0 &&
+	    rcp_hex_decode(w + 6, buf, RCP_TOKEN_LEN) == 0) {
+		memcpy(s->token, buf, RCP_TOKEN_LEN);
+		bit = 4;
+	}
+	/* Unknown words are for newer agents: ignored. */
+	gnutls_memset(buf, 0, sizeof(buf));
+	return bit;
+}
+
 int
 rcp_agentline_get_secrets(const char *line, struct rcp_agentline_secrets *s)
 {
@@ -76,20 +110,9 @@ rcp_agentline_get_secrets(const char *line, struct rcp_agentline_secrets *s)
 
 	memset(s, 0, sizeof(*s));
 	w = strtok_r(copy, " ", &save);
-	if (w != NULL && strcmp(w, RCP_AGENT_SECRETS_TAG) == 0) {
-		while ((w = strtok_r(NULL, " ", &save)) != NULL) {
-			if (strncmp(w, "master=", 7) == 0 &&
-			    rcp_udp_addr_parse(w + 7, &s->addr, &s->alen) == 0)
-				have |= 1;
-			else if (strncmp(w, "fp=", 3) == 0 &&
-			    rcp_cert_fp_parse(w + 3, s->fp) == 0)
-				have |= 2;
-			else if (strncmp(w, "token=", 6) == 0 &&
-			    rcp_hex_decode(w + 6, s->token, RCP_TOKEN_LEN) == 0)
-				have |= 4;
-			/* Unknown words are for newer agents: ignored. */
-		}
-	}
+	if (w != NULL && strcmp(w, RCP_AGENT_SECRETS_TAG) == 0)
+		while ((w = strtok_r(NULL, " ", &save)) != NULL)
+			have |= secret_word(w, s);
 	/* It held the token. */
 	gnutls_memset(copy, 0, strlen(line));
 	free(copy);
