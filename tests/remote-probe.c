@@ -19,6 +19,7 @@
 #include "engine/copy.h"
 #include "net/proto.h"
 #include "net/wire.h"
+#include "remote/agentmsg.h"
 #include "remote/copywire.h"
 #include "remote/remote.h"
 
@@ -75,17 +76,13 @@ remote_copy(struct rcp_remote *r, const char *src, const char *dst,
     const struct rcp_copy_opts *o)
 {
 	struct rcp_quic_msg *m = NULL;
-	struct rcp_wire_cursor c;
 	struct rcp_copy_stats st;
 	struct rcp_buf b = RCP_BUF_INIT;
+	const char *const srcs[] = { src };
 	char *cause = NULL;
-	uint32_t result;
-	int rv;
+	int result, rv;
 
-	rcp_wire_put_u32(&b, 1);
-	rcp_wire_put_str(&b, src);
-	rcp_wire_put_str(&b, dst);
-	rcp_copywire_put_opts(&b, o, NULL);
+	rcp_copywire_put_request(&b, srcs, 1, dst, o, NULL);
 	rv = rcp_remote_request(r, RCP_ROLE_DESTINATION, RCP_MSG_COPY, b.data,
 	    b.len, &m, 600000, &cause);
 	rcp_buf_release(&b);
@@ -94,18 +91,16 @@ remote_copy(struct rcp_remote *r, const char *src, const char *dst,
 		free(cause);
 		return -1;
 	}
-	rcp_wire_cursor_init(&c, m->f.body, m->f.len);
-	if (rcp_wire_get_u32(&c, &result) != 0 ||
-	    rcp_wire_get_str(&c, &cause, 65536) != 0 ||
-	    rcp_copywire_get_stats(&c, &st) != 0) {
+	if (rcp_copywire_get_done(m->f.body, m->f.len, &result, &cause,
+	    &st) != 0) {
 		rcp_quic_msg_free(m);
 		printf("copy: malformed reply\n");
 		return -1;
 	}
 	rcp_quic_msg_free(m);
 	printf("copy result=%d (%s)%s%s files=%llu dirs=%llu symlinks=%llu "
-	    "bytes=%llu unchanged=%llu errors=%llu\n", (int)result,
-	    rcp_strerror((int)result), cause[0] ? " cause=" : "", cause,
+	    "bytes=%llu unchanged=%llu errors=%llu\n", result,
+	    rcp_strerror(result), cause[0] ? " cause=" : "", cause,
 	    (unsigned long long)st.files_copied,
 	    (unsigned long long)st.dirs_created,
 	    (unsigned long long)st.symlinks_created,
@@ -120,15 +115,13 @@ static int
 selftest(struct rcp_remote *r, uint32_t count, const struct rcp_buf *name)
 {
 	struct rcp_quic_msg *m = NULL;
-	struct rcp_wire_cursor c;
 	struct rcp_buf b = RCP_BUF_INIT;
 	char *cause = NULL;
 	uint32_t n = 0;
 	uint64_t bytes = 0;
 	int rv;
 
-	rcp_wire_put_u32(&b, count);
-	rcp_wire_put_bytes(&b, name->data, name->len);
+	rcp_agentmsg_put_selftest(&b, count, name->data, name->len);
 	rv = rcp_remote_request(r, RCP_ROLE_DESTINATION, RCP_MSG_SELFTEST,
 	    b.data, b.len, &m, 60000, &cause);
 	rcp_buf_release(&b);
@@ -137,9 +130,9 @@ selftest(struct rcp_remote *r, uint32_t count, const struct rcp_buf *name)
 		free(cause);
 		return -1;
 	}
-	rcp_wire_cursor_init(&c, m->f.body, m->f.len);
-	rcp_wire_get_u32(&c, &n);
-	rcp_wire_get_u64(&c, &bytes);
+	if (rcp_agentmsg_get_selftest_ok(m->f.body, m->f.len, &n,
+	    &bytes) != 0)
+		n = 0;
 	rcp_quic_msg_free(m);
 	printf("selftest: %u echoes destination->source, %llu bytes\n", n,
 	    (unsigned long long)bytes);

@@ -245,3 +245,52 @@ rcp_wire_get_str(struct rcp_wire_cursor *c, char **s, size_t max)
 	*s = rcp_xstrndup((const char *)p, n);
 	return 0;
 }
+
+void
+rcp_wire_put_strv(struct rcp_buf *b, const char *const *v, size_t n)
+{
+	size_t i;
+
+	rcp_wire_put_u32(b, (uint32_t)n);
+	for (i = 0; i < n; i++)
+		rcp_wire_put_str(b, v[i]);
+}
+
+int
+rcp_wire_get_strv(struct rcp_wire_cursor *c, char ***v, size_t *n,
+    size_t max_n, size_t max_len)
+{
+	char **out;
+	uint32_t count, i;
+	int r;
+
+	if (rcp_wire_get_u32(c, &count) != 0)
+		return RCP_ERR_PROTO;
+	if (count > max_n)
+		return RCP_ERR_TOOBIG;
+	/* A count the body cannot hold must not size an allocation. */
+	if (count > c->left / 4)
+		return RCP_ERR_PROTO;
+	out = rcp_xcalloc(count > 0 ? count : 1, sizeof(*out));
+	for (i = 0; i < count; i++) {
+		if ((r = rcp_wire_get_str(c, &out[i], max_len)) != 0) {
+			rcp_wire_strv_free(out, i);
+			return r;
+		}
+	}
+	*v = out;
+	*n = count;
+	return 0;
+}
+
+void
+rcp_wire_strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}

@@ -18,9 +18,7 @@
 #include "base/ticker.h"
 #include "base/util.h"
 #include "engine/copy.h"
-#include "fs/filter.h"
 #include "net/proto.h"
-#include "net/wire.h"
 #include "remote/agent-int.h"
 #include "remote/agent.h"
 #include "remote/agentmsg.h"
@@ -81,7 +79,6 @@ int
 rcp_agent_dest_selftest(struct rcp_agent *a, const struct rcp_quic_msg *m,
     struct rcp_buf *reply, char **cause)
 {
-	struct rcp_wire_cursor cur;
 	struct rcp_quic_conn *peer;
 	struct rcp_quic_msg *rep;
 	const uint8_t *name;
@@ -91,9 +88,8 @@ rcp_agent_dest_selftest(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	int64_t sid;
 	int r;
 
-	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
-	if (rcp_wire_get_u32(&cur, &count) != 0 ||
-	    rcp_wire_get_bytes(&cur, &name, &n, RCP_PROTO_MAX_NAME) != 0) {
+	if (rcp_agentmsg_get_selftest(m->f.body, m->f.len, &count, &name,
+	    &n) != 0) {
 		*cause = rcp_xstrdup("malformed selftest");
 		return RCP_ERR_PROTO;
 	}
@@ -121,8 +117,7 @@ rcp_agent_dest_selftest(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	}
 	rcp_log(&a->log, RCP_LOG_INFO, "selftest: %u echoes through the "
 	    "source agent came back intact", count);
-	rcp_wire_put_u32(reply, count);
-	rcp_wire_put_u64(reply, bytes);
+	rcp_agentmsg_put_selftest_ok(reply, count, bytes);
 	return 0;
 }
 
@@ -171,54 +166,37 @@ int
 rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
     struct rcp_buf *reply, char **cause)
 {
-	struct rcp_wire_cursor cur;
-	struct rcp_copy_opts o;
+	struct rcp_copywire_request req;
 	struct rcp_copy_stats st;
-	struct rcp_filter *filter = NULL;
 	struct rcp_quic_conn *peer;
 	struct rcp_srcclient *sr;
 	struct progress_pump pump;
 	struct rcp_copy *copy;
 	rcp_ticker *pumping;
-	char **srcs = NULL, *dst = NULL, *dst2, *why = NULL;
-	uint32_t n = 0, i;
+	char *dst, *why = NULL;
 	int r;
 
 	if ((peer = rcp_agent_peer(a)) == NULL) {
 		*cause = rcp_xstrdup("not connected to the source agent");
 		return RCP_ERR_PROTO;
 	}
-	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
-	if (rcp_wire_get_u32(&cur, &n) != 0 || n == 0 ||
-	    n > RCP_PROTO_MAX_PATHS) {
-		*cause = rcp_xstrdup("malformed copy request");
-		return RCP_ERR_PROTO;
-	}
-	srcs = rcp_xcalloc(n, sizeof(char *));
-	for (i = 0; i < n; i++)
-		if (rcp_wire_get_str(&cur, &srcs[i], RCP_PROTO_MAX_NAME) != 0)
-			break;
-	if (i < n || rcp_wire_get_str(&cur, &dst, RCP_PROTO_MAX_NAME) != 0 ||
-	    (r = rcp_copywire_get_opts(&cur, &o, &filter, cause)) != 0) {
-		if (*cause == NULL)
-			*cause = rcp_xstrdup("malformed copy request");
-		r = RCP_ERR_PROTO;
+	if ((r = rcp_copywire_get_request(m->f.body, m->f.len, &req,
+	    cause)) != 0)
 		goto out;
-	}
 	/*
 	 * Remote reads wait on the network, not the CPU: keep many in
 	 * flight unless told otherwise.
 	 */
-	if (o.max_workers == 0)
-		o.max_workers = RCP_AGENT_REMOTE_WORKERS;
-	dst2 = rcp_copy_expand_home(dst, getenv("HOME"));
-	free(dst);
-	dst = dst2;
+	if (req.opts.max_workers == 0)
+		req.opts.max_workers = RCP_AGENT_REMOTE_WORKERS;
+	dst = rcp_copy_expand_home(req.dst, getenv("HOME"));
+	free(req.dst);
+	req.dst = dst;
 	/* One reader of the source serves each copy of this run. */
 	if (a->sr == NULL)
 		a->sr = rcp_srcclient_new(peer);
 	sr = a->sr;
-	copy = rcp_copy_new(&o, &a->log);
+	copy = rcp_copy_new(&req.opts, &a->log);
 	rcp_copy_set_source(copy, &rcp_srcclient_ops, sr);
 	/* Under the lock: the watcher cancels it from its thread. */
 	pthread_mutex_lock(&a->lock);
@@ -229,7 +207,8 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	pump.peer = peer;
 	pump.copy = copy;
 	pumping = rcp_ticker_start(500000000u, progress_tick, &pump);
-	r = rcp_copy_run(copy, (const char *const *)srcs, n, dst, &why);
+	r = rcp_copy_run(copy, (const char *const *)req.srcs, req.nsrcs,
+	    req.dst, &why);
 	rcp_ticker_stop(pumping);
 	send_progress(a, copy);
 	rcp_copy_stats(copy, &st);
@@ -247,16 +226,10 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	a->copy = NULL;
 	pthread_mutex_unlock(&a->lock);
 	rcp_copy_free(copy);
-	rcp_wire_put_u32(reply, (uint32_t)rcp_err_to_wire(r));
-	rcp_wire_put_str(reply, why != NULL ? why : "");
-	rcp_copywire_put_stats(reply, &st);
+	rcp_copywire_put_done(reply, r, why != NULL ? why : "", &st);
 	r = 0;
 out:
-	for (i = 0; i < n && srcs != NULL; i++)
-		free(srcs[i]);
-	free(srcs);
-	free(dst);
+	rcp_copywire_request_release(&req);
 	free(why);
-	rcp_filter_free(filter);
 	return r;
 }

@@ -150,8 +150,7 @@ rcp_agent_source_announce(struct rcp_agent *a)
 
 	rcp_quic_ep_addr(a->ep, &ss, &len);
 	addr = rcp_udp_addr_str((struct sockaddr *)&ss);
-	rcp_wire_put_str(&b, addr);
-	rcp_wire_put_bytes(&b, rcp_cert_fp(a->cert), RCP_CERT_FP_LEN);
+	rcp_agentmsg_put_peer(&b, addr, rcp_cert_fp(a->cert));
 	r = rcp_quic_send(rcp_agent_master(a), a->ctrl, RCP_MSG_LISTENING, 0,
 	    b.data, b.len, 5000);
 	rcp_log(&a->log, RCP_LOG_DEBUG, "listening for the destination on %s",
@@ -181,30 +180,17 @@ int
 rcp_agent_source_prefetch(struct rcp_agent *a, const struct rcp_quic_msg *m,
     char **cause)
 {
-	struct rcp_wire_cursor cur;
-	char **paths = NULL;
-	uint32_t n, i;
-	int r = 0;
+	char **paths;
+	size_t n;
 
-	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
 	if (atomic_load(&a->cache) != NULL)
 		return 0;		/* only a hint: nothing to say */
-	if (rcp_wire_get_u32(&cur, &n) != 0 || n > RCP_PROTO_MAX_PATHS) {
+	if (rcp_agentmsg_get_prefetch(m->f.body, m->f.len, &paths, &n) != 0) {
 		*cause = rcp_xstrdup("malformed read-ahead request");
 		return RCP_ERR_PROTO;
 	}
-	paths = rcp_xcalloc(n ? n : 1, sizeof(char *));
-	for (i = 0; i < n && r == 0; i++) {
-		if (rcp_wire_get_str(&cur, &paths[i], RCP_PROTO_MAX_NAME) != 0) {
-			*cause = rcp_xstrdup("malformed read-ahead request");
-			r = RCP_ERR_PROTO;
-		}
-	}
-	if (r == 0)
-		atomic_store(&a->cache, rcp_srccache_new(paths, n,
-		    RCP_SRCCACHE_CAP, &a->log));
-	for (i = 0; i < n; i++)
-		free(paths[i]);
-	free(paths);
-	return r;
+	atomic_store(&a->cache, rcp_srccache_new(paths, n, RCP_SRCCACHE_CAP,
+	    &a->log));
+	rcp_wire_strv_free(paths, n);
+	return 0;
 }

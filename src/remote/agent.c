@@ -22,15 +22,14 @@
 
 #include "base/error.h"
 #include "base/fdio.h"
-#include "base/hex.h"
 #include "base/log.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "engine/copy.h"
 #include "engine/progress.h"
 #include "net/proto.h"
-#include "net/wire.h"
 #include "remote/agent-int.h"
+#include "remote/agentline.h"
 #include "remote/agent.h"
 #include "remote/agentmsg.h"
 #include "remote/srccache.h"
@@ -58,8 +57,7 @@ forward_log(void *arg, int level, const char *msg)
 	struct rcp_agent *a = arg;
 	struct rcp_buf b = RCP_BUF_INIT;
 
-	rcp_wire_put_u8(&b, (uint8_t)(level + 1));
-	rcp_wire_put_str(&b, msg);
+	rcp_agentmsg_put_log(&b, level, msg);
 	pthread_mutex_lock(&a->lock);
 	if (a->master == NULL || rcp_quic_send(a->master, a->logs, RCP_MSG_LOG,
 	    0, b.data, b.len, 1000) != 0)
@@ -108,36 +106,6 @@ read_line(int fd, char **out, int timeout_ms, char **cause)
 	return 0;
 fail:
 	rcp_buf_release(&b);
-	return RCP_ERR_PROTO;
-}
-
-/* Parses "RCP1 master=ADDR fp=HEX token=HEX". */
-static int
-parse_secrets(char *line, struct sockaddr_storage *addr, socklen_t *alen,
-    uint8_t *fp, uint8_t *token, char **cause)
-{
-	char *save = NULL, *w;
-	int have = 0;
-
-	w = strtok_r(line, " ", &save);
-	if (w == NULL || strcmp(w, RCP_AGENT_SECRETS_TAG) != 0)
-		goto bad;
-	while ((w = strtok_r(NULL, " ", &save)) != NULL) {
-		if (strncmp(w, "master=", 7) == 0 &&
-		    rcp_udp_addr_parse(w + 7, addr, alen) == 0)
-			have |= 1;
-		else if (strncmp(w, "fp=", 3) == 0 &&
-		    rcp_cert_fp_parse(w + 3, fp) == 0)
-			have |= 2;
-		else if (strncmp(w, "token=", 6) == 0 &&
-		    rcp_hex_decode(w + 6, token, RCP_TOKEN_LEN) == 0)
-			have |= 4;
-		/* Unknown words are for newer agents: ignored. */
-	}
-	if (have == 7)
-		return 0;
-bad:
-	*cause = rcp_xstrdup("malformed start-up line from the master");
 	return RCP_ERR_PROTO;
 }
 
@@ -251,17 +219,11 @@ watcher_stop(struct rcp_agent *a)
 static int
 handle_peer(struct rcp_agent *a, const struct rcp_quic_msg *m, char **cause)
 {
-	struct rcp_wire_cursor cur;
-	const uint8_t *fp;
-	char *addr = NULL;
-	size_t n;
+	uint8_t fp[RCP_CERT_FP_LEN];
+	char *addr;
 	int r;
 
-	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
-	if (rcp_wire_get_str(&cur, &addr, RCP_PROTO_MAX_NAME) != 0 ||
-	    rcp_wire_get_bytes(&cur, &fp, &n, RCP_CERT_FP_LEN) != 0 ||
-	    n != RCP_CERT_FP_LEN) {
-		free(addr);
+	if (rcp_agentmsg_get_peer(m->f.body, m->f.len, &addr, fp) != 0) {
 		*cause = rcp_xstrdup("malformed peer message");
 		return RCP_ERR_PROTO;
 	}
@@ -279,10 +241,7 @@ put_done(struct rcp_agent *a, struct rcp_buf *b, int status)
 	struct rcp_runstats rs;
 
 	rcp_runstats_now(&rs, a->start_ns);
-	rcp_wire_put_u32(b, (uint32_t)rcp_err_to_wire(status));
-	rcp_wire_put_u64(b, rs.wall_ns);
-	rcp_wire_put_u64(b, rs.cpu_ns);
-	rcp_wire_put_u64(b, rs.peak_rss);
+	rcp_agentmsg_put_done(b, status, &rs);
 }
 
 /* The master's requests, until SHUTDOWN.  Returns the exit status. */
@@ -474,11 +433,9 @@ rcp_agent_run(const struct rcp_agent_opts *opts)
 {
 	struct rcp_agent_opts o = *opts;
 	struct rcp_agent a;
-	struct sockaddr_storage addr;
-	socklen_t alen = 0;
-	uint8_t fp[RCP_CERT_FP_LEN];
-	char hex[RCP_CERT_FP_HEXLEN + 1], *line = NULL, *cause = NULL, *out;
-	char start[32];
+	struct rcp_agentline_hello hello;
+	struct rcp_agentline_secrets sec;
+	char *line = NULL, *cause = NULL, *out;
 	int status = 1;
 
 	memset(&a, 0, sizeof(a));
@@ -502,25 +459,31 @@ rcp_agent_run(const struct rcp_agent_opts *opts)
 	 * checks the version and pins us without a separate exec; then its
 	 * secrets.  Both over SSH, never argv.
 	 */
-	rcp_cert_fp_hex(rcp_cert_fp(a.cert), hex);
-	proc_start(start, sizeof(start));
-	out = rcp_xasprintf("%s proto=%d version=%s fp=%s pid=%ld start=%s\n",
-	    RCP_AGENT_HELLO_TAG, RCP_PROTO_VERSION, PACKAGE_VERSION, hex,
-	    (long)getpid(), start);
+	memset(&hello, 0, sizeof(hello));
+	hello.proto = RCP_PROTO_VERSION;
+	snprintf(hello.version, sizeof(hello.version), "%s", PACKAGE_VERSION);
+	memcpy(hello.fp, rcp_cert_fp(a.cert), RCP_CERT_FP_LEN);
+	hello.pid = (long)getpid();
+	proc_start(hello.start, sizeof(hello.start));
+	out = rcp_agentline_put_hello(&hello);
 	if (rcp_write_full(o.out_fd, out, strlen(out)) != 0) {
 		free(out);
 		cause = rcp_xstrdup("cannot write to the master's channel");
 		goto fail;
 	}
 	free(out);
-	if (read_line(o.in_fd, &line, o.startup_timeout_ms, &cause) != 0 ||
-	    parse_secrets(line, &addr, &alen, fp, a.token, &cause) != 0)
+	if (read_line(o.in_fd, &line, o.startup_timeout_ms, &cause) != 0)
 		goto fail;
+	if (rcp_agentline_get_secrets(line, &sec) != 0) {
+		cause = rcp_xstrdup("malformed start-up line from the master");
+		goto fail;
+	}
+	memcpy(a.token, sec.token, RCP_TOKEN_LEN);
 	watcher_start(&a);
 	if (o.role == RCP_ROLE_SOURCE && rcp_agent_source_listen(&a, &cause) != 0)
 		goto fail;
 	test_delay();
-	if (hello_master(&a, &addr, alen, fp, &cause) != 0)
+	if (hello_master(&a, &sec.addr, sec.alen, sec.fp, &cause) != 0)
 		goto fail;
 	if (o.role == RCP_ROLE_SOURCE && rcp_agent_source_announce(&a) != 0) {
 		cause = rcp_xstrdup("lost the master");

@@ -3,14 +3,19 @@
  * connections (to the master, source to destination): HELLO with the run's
  * token, ERROR replies, waiting for the reply to a request, ECHO.  Used by
  * every part of rcpd (agent.c, agent-source.c, agent-dest.c); below them
- * all, so that none of them depends on another in a circle.
+ * all, so that none of them depends on another in a circle.  Also the
+ * bodies of the master's requests to rcpd and of what rcpd sends back, put
+ * by one side and got by the other (the copy's own: copywire.h).
  */
 #ifndef RCP_AGENTMSG_H
 #define RCP_AGENTMSG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/strbuf.h"
+#include "engine/progress.h"
+#include "net/cert.h"
 #include "net/quic.h"
 #include "net/wire.h"
 
@@ -44,5 +49,59 @@ int rcp_agentmsg_check_hello(const struct rcp_wire_frame *f,
 
 /* Answers ECHO m on c with its own body. */
 void rcp_agentmsg_echo(struct rcp_quic_conn *c, const struct rcp_quic_msg *m);
+
+/*
+ * The bodies, one put and one get each.  A get decodes a whole body of len
+ * bytes (what follows the fields it knows is for newer peers: ignored) and
+ * returns 0, or RCP_ERR_PROTO if the body is malformed; then nothing is
+ * left for the caller to free.  Error codes travel in the wire encoding of
+ * error.h; a get returns them decoded.
+ */
+
+/* ERROR: an error code and its text (*text: caller frees). */
+void rcp_agentmsg_put_error(struct rcp_buf *b, int code, const char *text);
+int rcp_agentmsg_get_error(const void *body, size_t len, int *code,
+    char **text);
+
+/*
+ * LOG: a record of level (RCP_LOG_*, RCP_LOG_OUTPUT included) and text
+ * (*text: caller frees).  A level past RCP_LOG_TRACE reads as trace.
+ */
+void rcp_agentmsg_put_log(struct rcp_buf *b, int level, const char *text);
+int rcp_agentmsg_get_log(const void *body, size_t len, int *level,
+    char **text);
+
+/*
+ * PEER and LISTENING: a QUIC address ("" where the master has none to
+ * give) and the fingerprint of a certificate (*addr: caller frees).
+ */
+void rcp_agentmsg_put_peer(struct rcp_buf *b, const char *addr,
+    const uint8_t *fp);
+int rcp_agentmsg_get_peer(const void *body, size_t len, char **addr,
+    uint8_t fp[RCP_CERT_FP_LEN]);
+
+/* SELFTEST: count echoes of a name (*name points into body). */
+void rcp_agentmsg_put_selftest(struct rcp_buf *b, uint32_t count,
+    const void *name, size_t n);
+int rcp_agentmsg_get_selftest(const void *body, size_t len, uint32_t *count,
+    const uint8_t **name, size_t *n);
+
+/* SELFTEST_OK: the echoes that came back and their bytes. */
+void rcp_agentmsg_put_selftest_ok(struct rcp_buf *b, uint32_t count,
+    uint64_t bytes);
+int rcp_agentmsg_get_selftest_ok(const void *body, size_t len,
+    uint32_t *count, uint64_t *bytes);
+
+/* SRC_PREFETCH: the trees to read ahead (*paths: rcp_wire_strv_free). */
+void rcp_agentmsg_put_prefetch(struct rcp_buf *b, const char *const *paths,
+    size_t n);
+int rcp_agentmsg_get_prefetch(const void *body, size_t len, char ***paths,
+    size_t *n);
+
+/* DONE, the answer to SHUTDOWN: the agent's status and its figures. */
+void rcp_agentmsg_put_done(struct rcp_buf *b, int status,
+    const struct rcp_runstats *rs);
+int rcp_agentmsg_get_done(const void *body, size_t len, int *status,
+    struct rcp_runstats *rs);
 
 #endif

@@ -1,4 +1,4 @@
-/* copywire.c: copy options and counters on the wire. */
+/* copywire.c: a copy's request, options, counters and answer on the wire. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,5 +182,70 @@ rcp_copywire_get_stats(struct rcp_wire_cursor *c, struct rcp_copy_stats *s)
 	for (i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
 		if (rcp_wire_get_u64(c, &v[i]) != 0)
 			return RCP_ERR_PROTO;
+	return 0;
+}
+
+void
+rcp_copywire_put_request(struct rcp_buf *b, const char *const *srcs,
+    size_t nsrcs, const char *dst, const struct rcp_copy_opts *o,
+    const struct rcp_filter *filter)
+{
+	rcp_wire_put_strv(b, srcs, nsrcs);
+	rcp_wire_put_str(b, dst);
+	rcp_copywire_put_opts(b, o, filter);
+}
+
+int
+rcp_copywire_get_request(const void *body, size_t len,
+    struct rcp_copywire_request *req, char **cause)
+{
+	struct rcp_wire_cursor c;
+
+	memset(req, 0, sizeof(*req));
+	rcp_wire_cursor_init(&c, body, len);
+	if (rcp_wire_get_strv(&c, &req->srcs, &req->nsrcs,
+	    RCP_PROTO_MAX_PATHS, RCP_PROTO_MAX_NAME) != 0 || req->nsrcs == 0 ||
+	    rcp_wire_get_str(&c, &req->dst, RCP_PROTO_MAX_NAME) != 0) {
+		*cause = rcp_xstrdup("malformed copy request");
+		return RCP_ERR_PROTO;
+	}
+	return rcp_copywire_get_opts(&c, &req->opts, &req->filter, cause);
+}
+
+void
+rcp_copywire_request_release(struct rcp_copywire_request *req)
+{
+	rcp_wire_strv_free(req->srcs, req->nsrcs);
+	free(req->dst);
+	rcp_filter_free(req->filter);
+	memset(req, 0, sizeof(*req));
+}
+
+void
+rcp_copywire_put_done(struct rcp_buf *b, int result, const char *why,
+    const struct rcp_copy_stats *s)
+{
+	rcp_wire_put_u32(b, (uint32_t)rcp_err_to_wire(result));
+	rcp_wire_put_str(b, why);
+	rcp_copywire_put_stats(b, s);
+}
+
+int
+rcp_copywire_get_done(const void *body, size_t len, int *result, char **why,
+    struct rcp_copy_stats *s)
+{
+	struct rcp_wire_cursor c;
+	uint32_t w;
+
+	rcp_wire_cursor_init(&c, body, len);
+	if (rcp_wire_get_u32(&c, &w) != 0 ||
+	    rcp_wire_get_str(&c, why, RCP_PROTO_MAX_TEXT) != 0)
+		return RCP_ERR_PROTO;
+	if (rcp_copywire_get_stats(&c, s) != 0) {
+		free(*why);
+		*why = NULL;
+		return RCP_ERR_PROTO;
+	}
+	*result = rcp_err_from_wire((int32_t)w);
 	return 0;
 }

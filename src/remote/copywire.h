@@ -22,7 +22,44 @@ void rcp_copywire_put_opts(struct rcp_buf *b, const struct rcp_copy_opts *o,
 int rcp_copywire_get_opts(struct rcp_wire_cursor *c, struct rcp_copy_opts *o,
     struct rcp_filter **filter, char **cause);
 
+/*
+ * The counters, in the order of struct rcp_copy_stats.  Get: 0, or
+ * RCP_ERR_PROTO if they end early; the counters read until then are set,
+ * the others 0.
+ */
 void rcp_copywire_put_stats(struct rcp_buf *b, const struct rcp_copy_stats *s);
 int rcp_copywire_get_stats(struct rcp_wire_cursor *c, struct rcp_copy_stats *s);
+
+/* COPY, as the destination agent runs it. */
+struct rcp_copywire_request {
+	char			**srcs;		/* at least one */
+	size_t			  nsrcs;
+	char			 *dst;
+	struct rcp_copy_opts	  opts;		/* opts.filter is filter */
+	struct rcp_filter	 *filter;	/* NULL: no rules */
+};
+
+/* Appends a COPY body: the sources, the destination, the options. */
+void rcp_copywire_put_request(struct rcp_buf *b, const char *const *srcs,
+    size_t nsrcs, const char *dst, const struct rcp_copy_opts *o,
+    const struct rcp_filter *filter);
+/*
+ * Decodes a COPY body into *req (release it with
+ * rcp_copywire_request_release, also after an error).  0, or RCP_ERR_PROTO
+ * / RCP_ERR_INVAL (a filter rule this host refuses) with *cause set.
+ */
+int rcp_copywire_get_request(const void *body, size_t len,
+    struct rcp_copywire_request *req, char **cause);
+void rcp_copywire_request_release(struct rcp_copywire_request *req);
+
+/*
+ * COPY_DONE: what the engine returned (an error code), why (may be ""),
+ * and the copy's counters.  Get: 0 with *why (caller frees), or
+ * RCP_ERR_PROTO if malformed.
+ */
+void rcp_copywire_put_done(struct rcp_buf *b, int result, const char *why,
+    const struct rcp_copy_stats *s);
+int rcp_copywire_get_done(const void *body, size_t len, int *result,
+    char **why, struct rcp_copy_stats *s);
 
 #endif

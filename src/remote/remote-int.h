@@ -172,7 +172,5 @@ void *rcp_remote_reader_main(void *arg);
  * aborts the run.  It also ends, without the exit, once a->abandon is set.
  */
 void *rcp_remote_errreader_main(void *arg);
-/* What rcpd said in a line "rcpd (source): what"; the line if not that. */
-const char *rcp_remote_rcpd_said(const char *line);
 
 #endif

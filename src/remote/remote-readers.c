@@ -18,6 +18,9 @@
 #include "base/util.h"
 #include "net/proto.h"
 #include "net/wire.h"
+#include "remote/agentline.h"
+#include "remote/agentmsg.h"
+#include "remote/copywire.h"
 #include "remote/remote-int.h"
 
 #include "base/banned.h"
@@ -75,18 +78,15 @@ remote_first_lost(struct rcp_remote *r)
 static void
 on_log(struct ragent *a, const struct rcp_wire_frame *f)
 {
-	struct rcp_wire_cursor c;
-	char *text = NULL;
-	uint8_t lvl;
+	char *text;
+	int level;
 
-	rcp_wire_cursor_init(&c, f->body, f->len);
-	if (rcp_wire_get_u8(&c, &lvl) != 0 ||
-	    rcp_wire_get_str(&c, &text, RCP_PROTO_MAX_TEXT) != 0) {
+	if (rcp_agentmsg_get_log(f->body, f->len, &level, &text) != 0) {
 		rcp_log(a->r->o.log, RCP_LOG_WARN, "[%s] malformed log record",
 		    role_name(a->role));
 		return;
 	}
-	rcp_log(a->r->o.log, (int)lvl - 1, "[%s] %s", role_name(a->role), text);
+	rcp_log(a->r->o.log, level, "[%s] %s", role_name(a->role), text);
 	free(text);
 }
 
@@ -95,15 +95,10 @@ on_progress(struct ragent *a, const struct rcp_wire_frame *f)
 {
 	struct rcp_wire_cursor c;
 	struct rcp_copy_stats s;
-	uint64_t *v = (uint64_t *)&s;
-	size_t i;
 
-	/* The counters in the order of struct rcp_copy_stats. */
-	memset(&s, 0, sizeof(s));
+	/* Fewer counters (an older agent's): those it sent, the rest 0. */
 	rcp_wire_cursor_init(&c, f->body, f->len);
-	for (i = 0; i < sizeof(s) / sizeof(uint64_t); i++)
-		if (rcp_wire_get_u64(&c, &v[i]) != 0)
-			break;
+	(void)rcp_copywire_get_stats(&c, &s);
 	pthread_mutex_lock(&a->lock);
 	a->progress = s;
 	pthread_mutex_unlock(&a->lock);
@@ -112,16 +107,10 @@ on_progress(struct ragent *a, const struct rcp_wire_frame *f)
 static void
 on_listening(struct ragent *a, const struct rcp_wire_frame *f)
 {
-	struct rcp_wire_cursor c;
-	const uint8_t *fp;
-	char *addr = NULL;
-	size_t n;
+	uint8_t fp[RCP_CERT_FP_LEN];
+	char *addr;
 
-	rcp_wire_cursor_init(&c, f->body, f->len);
-	if (rcp_wire_get_str(&c, &addr, RCP_PROTO_MAX_NAME) != 0 ||
-	    rcp_wire_get_bytes(&c, &fp, &n, RCP_CERT_FP_LEN) != 0 ||
-	    n != RCP_CERT_FP_LEN) {
-		free(addr);
+	if (rcp_agentmsg_get_peer(f->body, f->len, &addr, fp) != 0) {
 		agent_dead(a, "the %s agent sent a malformed address",
 		    role_name(a->role));
 		return;
@@ -219,48 +208,13 @@ rcp_remote_reader_main(void *arg)
 }
 
 /*
- * The level of a line rcpd wrote to stderr ("rcpd (source): debug: ..."
- * when the master was not reachable yet); anything else is a warning.
- */
-static int
-stderr_level(const char *line)
-{
-	static const struct {
-		const char	*word;
-		int		 level;
-	} levels[] = {
-		{ ": debug: ", RCP_LOG_DEBUG }, { ": trace: ", RCP_LOG_TRACE },
-		{ ": info: ", RCP_LOG_INFO }, { ": error: ", RCP_LOG_ERROR },
-	};
-	const char *p;
-	size_t i;
-
-	if (strncmp(line, "rcpd (", 6) != 0 || (p = strchr(line, ')')) == NULL)
-		return RCP_LOG_WARN;
-	for (i = 0; i < RCP_ARRAY_SIZE(levels); i++)
-		if (strncmp(p + 1, levels[i].word, strlen(levels[i].word)) == 0)
-			return levels[i].level;
-	return RCP_LOG_WARN;
-}
-
-const char *
-rcp_remote_rcpd_said(const char *line)
-{
-	const char *p;
-
-	if (strncmp(line, "rcpd (", 6) != 0 || (p = strstr(line, "): ")) == NULL)
-		return line;
-	return p + 3;
-}
-
-/*
  * Keeps rcpd's own last line ("rcpd (source): why"), without its prefix,
  * to say why the agent exited.
  */
 static void
 keep_last(struct rcp_buf *last, const struct rcp_buf *line)
 {
-	const char *s = rcp_buf_str(line), *p = rcp_remote_rcpd_said(s);
+	const char *s = rcp_buf_str(line), *p = rcp_agentline_said(s);
 
 	if (p == s)
 		return;
@@ -291,7 +245,7 @@ rcp_remote_errreader_main(void *arg)
 					rcp_buf_addch(&line, buf[i]);
 				continue;
 			}
-			rcp_log(a->r->o.log, stderr_level(rcp_buf_str(&line)),
+			rcp_log(a->r->o.log, rcp_agentline_level(rcp_buf_str(&line)),
 			    "[%s] %s", role_name(a->role), rcp_buf_str(&line));
 			keep_last(&last, &line);
 			rcp_buf_reset(&line);

@@ -26,12 +26,13 @@
 
 #include "base/cond.h"
 #include "base/error.h"
-#include "base/hex.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "net/child.h"
 #include "net/proto.h"
 #include "net/wire.h"
+#include "remote/agentline.h"
+#include "remote/agentmsg.h"
 #include "remote/deploy.h"
 #include "remote/remote-int.h"
 #include "remote/remote.h"
@@ -275,33 +276,6 @@ agent_stderr(struct ragent *a)
 }
 
 /*
- * Parses rcpd's first line, "RCPD1 proto=N version=V fp=HEX".  Returns 0,
- * RCP_ERR_VERSION (another protocol: *version names it) or RCP_ERR_PROTO.
- */
-static int
-parse_agent_hello(const char *line, uint8_t *fp, unsigned *proto,
-    char *version, size_t vlen, long *pid, char start[32])
-{
-	char hex[RCP_CERT_FP_HEXLEN + 2], ver[64];
-
-	const char *p;
-
-	if (sscanf(line, RCP_AGENT_HELLO_TAG " proto=%u version=%63s fp=%65s",
-	    proto, ver, hex) != 3)
-		return RCP_ERR_PROTO;
-	/* Since 0.2: which process it is, to kill it if it stops answering. */
-	if ((p = strstr(line, " pid=")) == NULL ||
-	    sscanf(p, " pid=%ld start=%31[0-9]", pid, start) != 2 || *pid <= 1) {
-		*pid = 0;
-		start[0] = '\0';
-	}
-	snprintf(version, vlen, "%s", ver);
-	if (*proto != RCP_PROTO_VERSION)
-		return RCP_ERR_VERSION;
-	return rcp_cert_fp_parse(hex, fp) == 0 ? 0 : RCP_ERR_PROTO;
-}
-
-/*
  * Starts rcpd, checks what it is, then hands it its secrets.  Returns 0,
  * RCP_ERR_NOTFOUND (no rcpd there), RCP_ERR_VERSION (another protocol) or
  * another error, with *cause.
@@ -310,9 +284,8 @@ static int
 agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
 {
 	struct sockaddr_storage ss;
-	char hex[RCP_CERT_FP_HEXLEN + 1], tok[2 * RCP_TOKEN_LEN + 1];
-	char *addr, *line = NULL, *err, version[64];
-	unsigned proto = 0;
+	struct rcp_agentline_hello hello;
+	char *addr, *line = NULL, *err;
 	socklen_t len;
 	int rv;
 
@@ -321,26 +294,32 @@ agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
 	/* Who answers?  Secrets go to nothing but an rcpd of our protocol. */
 	rv = ap_read_line(a, &line, RCP_PROTO_MAX_LINE,
 	    r->o.startup_timeout_ms);
-	if (rv == 0)
-		rv = parse_agent_hello(line, a->fp, &proto, version,
-		    sizeof(version), &a->pid, a->start);
-	if (rv == 0)
-		snprintf(a->version, sizeof(a->version), "%s", version);
+	if (rv == 0) {
+		rv = rcp_agentline_get_hello(line, &hello);
+		/* Even one we refuse: it is the process to kill if it hangs. */
+		a->pid = hello.pid;
+		snprintf(a->start, sizeof(a->start), "%s", hello.start);
+	}
+	if (rv == 0) {
+		memcpy(a->fp, hello.fp, RCP_CERT_FP_LEN);
+		snprintf(a->version, sizeof(a->version), "%s", hello.version);
+	}
 	free(line);
 	line = NULL;
 	if (rv == RCP_ERR_VERSION && a->h->here) {
 		*cause = rcp_xasprintf("the rcpd found here (version %s) "
 		    "speaks protocol %u, but this rcp (version %s) speaks "
 		    "protocol %d: install the rcpd of this rcp next to it",
-		    version, proto, PACKAGE_VERSION, RCP_PROTO_VERSION);
+		    hello.version, hello.proto, PACKAGE_VERSION,
+		    RCP_PROTO_VERSION);
 		return rv;
 	}
 	if (rv == RCP_ERR_VERSION) {
 		*cause = rcp_xasprintf("rcpd on '%s' (version %s) speaks "
 		    "protocol %u, but this rcp (version %s) speaks protocol %d: "
 		    "install the same version on both hosts, or use "
-		    "--auto-deploy-rcpd", a->h->name, version, proto,
-		    PACKAGE_VERSION, RCP_PROTO_VERSION);
+		    "--auto-deploy-rcpd", a->h->name, hello.version,
+		    hello.proto, PACKAGE_VERSION, RCP_PROTO_VERSION);
 		return rv;
 	}
 	if (rv != 0) {
@@ -361,10 +340,7 @@ agent_launch(struct rcp_remote *r, struct ragent *a, char **cause)
 	rcp_quic_ep_allow(a->h->ep, a->fp);
 	rcp_quic_ep_addr(a->h->ep, &ss, &len);
 	addr = rcp_udp_addr_str((struct sockaddr *)&ss);
-	rcp_cert_fp_hex(rcp_cert_fp(r->cert), hex);
-	rcp_hex_encode(r->token, RCP_TOKEN_LEN, tok);
-	line = rcp_xasprintf("%s master=%s fp=%s token=%s\n",
-	    RCP_AGENT_SECRETS_TAG, addr, hex, tok);
+	line = rcp_agentline_put_secrets(addr, rcp_cert_fp(r->cert), r->token);
 	free(addr);
 	rv = ap_write(a, line, strlen(line));
 	gnutls_memset(line, 0, strlen(line));
@@ -430,7 +406,7 @@ gone_before_connecting(struct rcp_remote *r, struct rhost *h,
 		why = rcp_xasprintf("the %s agent on '%s' exited with status "
 		    "%d before connecting%s%s", role_name(a->role), h->name,
 		    status, err[0] ? ": " : "",
-		    err[0] ? rcp_remote_rcpd_said(err + 2) : "");
+		    err[0] ? rcp_agentline_said(err + 2) : "");
 		free(err);
 	}
 	return why;
@@ -498,14 +474,12 @@ agent_accept(struct rcp_remote *r, struct rhost *h, struct ragent *only,
 {
 	struct rcp_quic_conn *c = NULL;
 	struct rcp_quic_msg *m = NULL;
-	struct rcp_wire_cursor cur;
 	struct rcp_buf b = RCP_BUF_INIT;
 	struct ragent *a = NULL;
-	uint8_t fp[RCP_CERT_FP_LEN], role;
-	const uint8_t *tok;
-	uint32_t version;
-	size_t n, i;
-	int rv;
+	uint8_t fp[RCP_CERT_FP_LEN];
+	char *why = NULL;
+	size_t i;
+	int role = 0, rv;
 
 	if ((rv = accept_alive(r, h, only, &c, cause)) != 0)
 		return rv;
@@ -527,22 +501,17 @@ agent_accept(struct rcp_remote *r, struct rhost *h, struct ragent *only,
 		rcp_quic_conn_free(c);
 		return rv;
 	}
-	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
-	if (m->fin || m->f.type != RCP_MSG_HELLO ||
-	    rcp_wire_get_u32(&cur, &version) != 0 ||
-	    rcp_wire_get_u8(&cur, &role) != 0 ||
-	    rcp_wire_get_bytes(&cur, &tok, &n, RCP_TOKEN_LEN) != 0 ||
-	    n != RCP_TOKEN_LEN || gnutls_memcmp(tok, r->token, n) != 0 ||
-	    role != a->role) {
+	rv = m->fin ? RCP_ERR_PROTO :
+	    rcp_agentmsg_check_hello(&m->f, r->token, &role, &why);
+	if (rv == RCP_ERR_VERSION) {
+		*cause = rcp_xasprintf("the %s agent on '%s': %s",
+		    role_name(a->role), h->name, why);
+	} else if (rv != 0 || role != a->role) {
 		*cause = rcp_xasprintf("bad hello from the %s agent on '%s'",
 		    role_name(a->role), h->name);
 		rv = RCP_ERR_AUTH;
-	} else if (version != RCP_PROTO_VERSION) {
-		*cause = rcp_xasprintf("the %s agent on '%s' speaks protocol "
-		    "%u, we speak %d", role_name(a->role), h->name, version,
-		    RCP_PROTO_VERSION);
-		rv = RCP_ERR_VERSION;
 	}
+	free(why);
 	if (rv != 0) {
 		rcp_quic_msg_free(m);
 		rcp_quic_conn_free(c);
@@ -599,8 +568,7 @@ introduce(struct rcp_remote *r, char **cause)
 
 	if ((rv = wait_listening(r, src, cause)) != 0)
 		return rv;
-	rcp_wire_put_str(&b, "");
-	rcp_wire_put_bytes(&b, dst->fp, RCP_CERT_FP_LEN);
+	rcp_agentmsg_put_peer(&b, "", dst->fp);
 	rv = rcp_remote_request(r, RCP_ROLE_SOURCE, RCP_MSG_PEER, b.data,
 	    b.len, &rep, r->o.startup_timeout_ms, cause);
 	rcp_buf_release(&b);
@@ -609,8 +577,7 @@ introduce(struct rcp_remote *r, char **cause)
 	if (rv != 0)
 		return rv;
 	pthread_mutex_lock(&src->lock);
-	rcp_wire_put_str(&b, src->listen_addr);
-	rcp_wire_put_bytes(&b, src->listen_fp, RCP_CERT_FP_LEN);
+	rcp_agentmsg_put_peer(&b, src->listen_addr, src->listen_fp);
 	pthread_mutex_unlock(&src->lock);
 	rv = rcp_remote_request(r, RCP_ROLE_DESTINATION, RCP_MSG_PEER, b.data,
 	    b.len, &rep, r->o.startup_timeout_ms, cause);
@@ -818,11 +785,10 @@ request(struct rcp_remote *r, int role, uint16_t type, const void *body,
 	struct rcp_quic_msg *m, **pp;
 	struct rcp_buf last = RCP_BUF_INIT;
 	struct rcp_copy_stats seen;
-	struct rcp_wire_cursor cur;
 	uint64_t dl, moved = rcp_now_ns(), wake;
-	uint32_t id = atomic_fetch_add(&r->next_id, 1), code;
+	uint32_t id = atomic_fetch_add(&r->next_id, 1);
 	char *text = NULL;
-	int rv = 0;
+	int code, rv = 0;
 
 	if (a->conn == NULL) {
 		*cause = rcp_xasprintf("the %s agent on '%s' is not connected",
@@ -899,9 +865,8 @@ request(struct rcp_remote *r, int role, uint16_t type, const void *body,
 	}
 	pthread_mutex_unlock(&a->lock);
 	if (m->f.type == RCP_MSG_ERROR) {
-		rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
-		if (rcp_wire_get_u32(&cur, &code) != 0 ||
-		    rcp_wire_get_str(&cur, &text, RCP_PROTO_MAX_TEXT) != 0)
+		if (rcp_agentmsg_get_error(m->f.body, m->f.len, &code,
+		    &text) != 0)
 			text = rcp_xstrdup("malformed error");
 		*cause = rcp_xasprintf("the %s agent on '%s': %s",
 		    role_name(role), a->h->name, text);
@@ -958,8 +923,7 @@ finish_one(struct rcp_remote *r, struct ragent *a,
     struct rcp_remote_summary *s, char **cause)
 {
 	struct rcp_quic_msg *m = NULL;
-	struct rcp_wire_cursor c;
-	uint32_t status = 1;
+	struct rcp_runstats rs;
 	uint64_t dl;
 	int rv, w = 0;
 
@@ -970,13 +934,13 @@ finish_one(struct rcp_remote *r, struct ragent *a,
 	rv = rcp_remote_request(r, a->role, RCP_MSG_SHUTDOWN, NULL, 0, &m,
 	    15000, cause);
 	if (rv == 0) {
-		rcp_wire_cursor_init(&c, m->f.body, m->f.len);
-		if (rcp_wire_get_u32(&c, &status) != 0 ||
-		    rcp_wire_get_u64(&c, &s->wall_ns) != 0 ||
-		    rcp_wire_get_u64(&c, &s->cpu_ns) != 0 ||
-		    rcp_wire_get_u64(&c, &s->peak_rss) != 0)
-			status = 1;
-		s->status = (int)status;
+		if (rcp_agentmsg_get_done(m->f.body, m->f.len, &s->status,
+		    &rs) == 0) {
+			s->wall_ns = rs.wall_ns;
+			s->cpu_ns = rs.cpu_ns;
+			s->peak_rss = rs.peak_rss;
+		} else
+			s->status = RCP_ERR_PROTO;
 		rcp_quic_msg_free(m);
 	}
 	/*

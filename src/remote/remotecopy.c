@@ -10,7 +10,7 @@
 #include "base/util.h"
 #include "fs/filter.h"
 #include "net/proto.h"
-#include "net/wire.h"
+#include "remote/agentmsg.h"
 #include "remote/copywire.h"
 #include "remote/remotecopy.h"
 
@@ -46,23 +46,13 @@ rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
     struct rcp_remotecopy **out, char **cause)
 {
 	struct rcp_remotecopy *rc = rcp_xcalloc(1, sizeof(*rc));
+	char **paths = rcp_xcalloc(nsrcs > 0 ? nsrcs : 1, sizeof(*paths));
 	char *host, *path, *p;
 	size_t i;
+	int r = RCP_ERR_INVAL;
 
 	rc->o = *o;
 	pthread_mutex_init(&rc->lock, NULL);
-	rcp_wire_put_u32(&rc->request, (uint32_t)nsrcs);
-	/*
-	 * The source may read ahead what a plain copy into new directories
-	 * will ask for: not through symlinks, filters or a dry run; not past
-	 * a throttle meant to spare the source; and not when the options say
-	 * the destination is mostly there already (--overwrite,
-	 * --ignore-existing, --delete), where little of it would be asked.
-	 */
-	if (!copy->dereference && !copy->dry_run && rcp_filter_empty(filter) &&
-	    copy->ops_throttle <= 0 && copy->iops_throttle <= 0 &&
-	    !copy->overwrite && !copy->ignore_existing && !copy->delete)
-		rcp_wire_put_u32(&rc->prefetch, (uint32_t)nsrcs);
 	for (i = 0; i < nsrcs; i++) {
 		host = path = NULL;
 		if (!rcp_remoteopts_split(srcs[i], o->force_remote, &host,
@@ -76,18 +66,13 @@ rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
 			    "one host ('%s' and '%s')", rc->src_host, host);
 			free(host);
 			free(path);
-			rcp_remotecopy_free(rc);
-			return RCP_ERR_INVAL;
+			goto out;
 		}
 		if (rc->src_host == NULL)
 			rc->src_host = host;
 		else
 			free(host);
-		p = agent_path(path, cwd);
-		rcp_wire_put_str(&rc->request, p);
-		if (rc->prefetch.len > 0)
-			rcp_wire_put_str(&rc->prefetch, p);
-		free(p);
+		paths[i] = agent_path(path, cwd);
 		free(path);
 	}
 	host = path = NULL;
@@ -98,39 +83,54 @@ rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
 	}
 	rc->dst_host = host;
 	p = agent_path(path, cwd);
-	rcp_wire_put_str(&rc->request, p);
-	free(p);
 	free(path);
-	rcp_copywire_put_opts(&rc->request, copy, filter);
+	rcp_copywire_put_request(&rc->request, (const char *const *)paths,
+	    nsrcs, p, copy, filter);
+	free(p);
+	/*
+	 * The source may read ahead what a plain copy into new directories
+	 * will ask for: not through symlinks, filters or a dry run; not past
+	 * a throttle meant to spare the source; and not when the options say
+	 * the destination is mostly there already (--overwrite,
+	 * --ignore-existing, --delete), where little of it would be asked.
+	 */
+	if (!copy->dereference && !copy->dry_run && rcp_filter_empty(filter) &&
+	    copy->ops_throttle <= 0 && copy->iops_throttle <= 0 &&
+	    !copy->overwrite && !copy->ignore_existing && !copy->delete)
+		rcp_agentmsg_put_prefetch(&rc->prefetch,
+		    (const char *const *)paths, nsrcs);
 	*out = rc;
-	return 0;
+	rc = NULL;
+	r = 0;
+out:
+	for (i = 0; i < nsrcs; i++)
+		free(paths[i]);
+	free(paths);
+	rcp_remotecopy_free(rc);
+	return r;
 }
 
 static int
 decode_done(struct rcp_quic_msg *m, struct rcp_remotecopy_result *res,
     bool *wellformed, char **cause)
 {
-	struct rcp_wire_cursor c;
-	uint32_t result;
 	char *why = NULL;
+	int result;
 
-	rcp_wire_cursor_init(&c, m->f.body, m->f.len);
 	if (m->f.type != RCP_MSG_COPY_DONE ||
-	    rcp_wire_get_u32(&c, &result) != 0 ||
-	    rcp_wire_get_str(&c, &why, RCP_PROTO_MAX_TEXT) != 0 ||
-	    rcp_copywire_get_stats(&c, &res->stats) != 0) {
-		free(why);
+	    rcp_copywire_get_done(m->f.body, m->f.len, &result, &why,
+	    &res->stats) != 0) {
 		*cause = rcp_xstrdup("malformed reply from the destination "
 		    "agent");
 		*wellformed = false;
 		return RCP_ERR_PROTO;
 	}
 	*wellformed = true;
-	if ((int)result != 0 && why[0] != '\0')
+	if (result != 0 && why[0] != '\0')
 		*cause = why;
 	else
 		free(why);
-	return rcp_err_from_wire((int32_t)result);
+	return result;
 }
 
 /*

@@ -133,55 +133,34 @@ spec_next(json_t **out, int timeout_ms)
 
 static void host_publish(struct cjob *cj, struct rcp_runner *r);
 
-/* Runs the job described by o; returns the result, *cause on error. */
+/* Runs the job described by cj->o; returns the result, *cause on error. */
 static int
 child_job(struct cjob *cj, struct rcp_sessions *sessions, char **cause)
 {
 	struct rcp_runner_hooks hooks = { child_progress, child_error, cj };
-	const json_t *o = cj->o;
 	struct rcp_runner_spec spec;
 	struct rcp_cliopts co;
+	struct runner_job j;
 	struct rcp_runner *r;
-	const char **opts = NULL;
-	char **srcs = NULL, *dst = NULL, *cwd = NULL;
-	char **argv, *why = NULL;
-	size_t nsrcs = 0, nopts = 0, i;
-	int first, res;
+	int res;
 
 	rcp_cliopts_init(&co);
-	if (rcp_ctl_get_path(o, "destination", RCP_CTL_MAX_PATH, &dst,
-	    &why) <= 0 || rcp_ctl_get_path(o, "cwd", RCP_CTL_MAX_PATH, &cwd,
-	    &why) < 0 || rcp_ctl_get_pathv(o, "sources", RCP_CTL_MAX_SOURCES,
-	    RCP_CTL_MAX_PATH, &srcs, &nsrcs, &why) <= 0 ||
-	    rcp_ctl_get_strv(o, "options", RCP_CTL_MAX_OPTIONS,
-	    RCP_CTL_MAX_STRING, &opts, &nopts, &why) < 0) {
-		free(why);
-		*cause = rcp_xstrdup("the job's process got a bad job");
+	if ((res = runner_spec_parse(cj->o, &j, cause)) != 0) {
 		res = RCP_ERR_INTERNAL;
 		goto out;
 	}
-	argv = rcp_xcalloc(nopts + 2, sizeof(char *));
-	argv[0] = rcp_xstrdup("rcp-master-job");
-	for (i = 0; i < nopts; i++)
-		argv[i + 1] = rcp_xstrdup(opts[i]);
-	res = rcp_cliopts_parse(&co, (int)nopts + 1, argv,
-	    RCP_CLIOPTS_ONLY_OPTIONS | RCP_CLIOPTS_DEFER_FILES, cwd, &first,
-	    cause);
-	for (i = 0; i <= nopts; i++)
-		free(argv[i]);
-	free(argv);
-	if (res != 0)
+	if ((res = runner_job_opts(&j, &co, cause)) != 0)
 		goto out;
 	memset(&spec, 0, sizeof(spec));
-	spec.srcs = (const char *const *)srcs;
-	spec.nsrcs = nsrcs;
-	spec.dst = dst;
+	spec.srcs = (const char *const *)j.srcs;
+	spec.nsrcs = j.nsrcs;
+	spec.dst = j.dst;
 	spec.opts = &co;
-	spec.cwd = cwd;
+	spec.cwd = j.cwd;
 	spec.uid = geteuid();
 	spec.gid = getegid();
-	spec.umask = (mode_t)rcp_ctl_int(o, "umask");
-	spec.restart = rcp_ctl_true(o, "restart");
+	spec.umask = j.umask;
+	spec.restart = j.restart;
 	spec.sessions = sessions;
 	r = rcp_runner_new(&spec, &hooks);
 	if (runner_term)
@@ -192,12 +171,7 @@ child_job(struct cjob *cj, struct rcp_sessions *sessions, char **cause)
 	rcp_runner_free(r);
 out:
 	rcp_cliopts_release(&co);
-	for (i = 0; srcs != NULL && i < nsrcs; i++)
-		free(srcs[i]);
-	free(srcs);
-	free(dst);
-	free(cwd);
-	free(opts);
+	runner_job_release(&j);
 	return res;
 }
 

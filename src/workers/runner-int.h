@@ -28,6 +28,7 @@
 
 #include "control/ctlproto.h"
 
+struct rcp_cliopts;
 struct rcp_copy;
 struct rcp_filter;
 
@@ -125,6 +126,32 @@ void runner_free_env(char **env);
 void runner_child_exec(const struct exec_args *a) __attribute__((noreturn));
 /* Returns the job as a job's process reads it (a new reference). */
 json_t *runner_spec_json(const struct rcp_runner_spec *spec);
+
+/* A job as a job's process reads it back (runner_spec_parse). */
+struct runner_job {
+	char		**srcs;
+	size_t		  nsrcs;
+	char		 *dst;
+	char		 *cwd;		/* NULL: none given */
+	const char	**options;	/* as submitted; borrowed from the JSON */
+	size_t		  noptions;
+	mode_t		  umask;
+	bool		  restart;
+};
+
+/*
+ * Reads what runner_spec_json wrote into *j, every size checked against
+ * the caps of ctlproto.h.  j->options point into o, which must outlive *j.
+ * 0, or RCP_ERR_INVAL with *cause (caller frees); release *j either way.
+ */
+int runner_spec_parse(const json_t *o, struct runner_job *j, char **cause);
+/*
+ * Parses j's options into co (initialized by the caller) as rcp would,
+ * with --filter-file names kept, not read.  0 or RCP_ERR_INVAL with *cause.
+ */
+int runner_job_opts(const struct runner_job *j, struct rcp_cliopts *co,
+    char **cause);
+void runner_job_release(struct runner_job *j);
 /* Hands one report of a job's process to cs and its runner's hooks. */
 void runner_child_message(struct child_state *cs, const json_t *m);
 /*

@@ -25,6 +25,7 @@
 #include "base/fdio.h"
 #include "base/util.h"
 #include "control/ctlproto.h"
+#include "opts/cliopts.h"
 #include "workers/runner.h"
 #include "workers/runner-int.h"
 
@@ -98,6 +99,63 @@ runner_spec_json(const struct rcp_runner_spec *spec)
 	json_object_set_new(o, "restart", json_boolean(spec->restart));
 	json_object_set_new(o, "parent", json_integer(getpid()));
 	return o;
+}
+
+int
+runner_spec_parse(const json_t *o, struct runner_job *j, char **cause)
+{
+	char *why = NULL;
+
+	memset(j, 0, sizeof(*j));
+	if (rcp_ctl_get_path(o, "destination", RCP_CTL_MAX_PATH, &j->dst,
+	    &why) <= 0 || rcp_ctl_get_path(o, "cwd", RCP_CTL_MAX_PATH, &j->cwd,
+	    &why) < 0 || rcp_ctl_get_pathv(o, "sources", RCP_CTL_MAX_SOURCES,
+	    RCP_CTL_MAX_PATH, &j->srcs, &j->nsrcs, &why) <= 0 ||
+	    rcp_ctl_get_strv(o, "options", RCP_CTL_MAX_OPTIONS,
+	    RCP_CTL_MAX_STRING, &j->options, &j->noptions, &why) < 0) {
+		*cause = rcp_xasprintf("the job's process got a bad job%s%s",
+		    why != NULL ? ": " : "", why != NULL ? why : "");
+		free(why);
+		return RCP_ERR_INVAL;
+	}
+	j->umask = (mode_t)rcp_ctl_int(o, "umask");
+	j->restart = rcp_ctl_true(o, "restart");
+	return 0;
+}
+
+int
+runner_job_opts(const struct runner_job *j, struct rcp_cliopts *co,
+    char **cause)
+{
+	char **argv = rcp_xcalloc(j->noptions + 2, sizeof(char *));
+	size_t i;
+	int first, r;
+
+	/* getopt's argv: a program name first, and writable strings. */
+	argv[0] = rcp_xstrdup("rcp-master-job");
+	for (i = 0; i < j->noptions; i++)
+		argv[i + 1] = rcp_xstrdup(j->options[i]);
+	r = rcp_cliopts_parse(co, (int)j->noptions + 1, argv,
+	    RCP_CLIOPTS_ONLY_OPTIONS | RCP_CLIOPTS_DEFER_FILES, j->cwd, &first,
+	    cause);
+	for (i = 0; i <= j->noptions; i++)
+		free(argv[i]);
+	free(argv);
+	return r;
+}
+
+void
+runner_job_release(struct runner_job *j)
+{
+	size_t i;
+
+	for (i = 0; j->srcs != NULL && i < j->nsrcs; i++)
+		free(j->srcs[i]);
+	free(j->srcs);
+	free(j->dst);
+	free(j->cwd);
+	free(j->options);
+	memset(j, 0, sizeof(*j));
 }
 
 /* The job as the child reads it: what rcp_runner_child_main needs. */

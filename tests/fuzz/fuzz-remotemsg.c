@@ -1,16 +1,19 @@
 /*
- * fuzz-remotemsg.c: the bodies of the agents' messages that have a decoder
- * of their own: a stat on the wire (remote/srcwire.c), a copy's options
- * and its counters (remote/copywire.c), an agent's HELLO
- * (remote/agentmsg.c).  The first byte of the input picks the decoder,
- * the rest is the body.  What decodes must encode back to what decodes
- * the same.
+ * fuzz-remotemsg.c: the bodies of the messages between the master and its
+ * agents: a stat on the wire (remote/srcwire.c); a copy's options,
+ * counters, request (COPY) and answer (COPY_DONE) (remote/copywire.c);
+ * HELLO, PEER and LISTENING, SELFTEST and its answer, SRC_PREFETCH, DONE,
+ * ERROR and LOG (remote/agentmsg.c).  The first byte of the input picks
+ * the decoder, the rest is the body.  What decodes must encode back to
+ * what decodes the same.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "base/error.h"
+#include "base/log.h"
 #include "engine/copy.h"
 #include "fs/filter.h"
 #include "net/proto.h"
@@ -77,6 +80,201 @@ do_stats(const uint8_t *p, size_t n)
 	(void)rcp_copywire_get_stats(&c, &s);
 }
 
+/* What a put wrote must decode: a get that refuses it is a bug. */
+#define MUST(call) do {							\
+	if ((call) != 0)						\
+		abort();						\
+} while (0)
+
+static void
+do_peer(const uint8_t *p, size_t n)
+{
+	uint8_t fp[RCP_CERT_FP_LEN], fp2[RCP_CERT_FP_LEN];
+	struct rcp_buf b = RCP_BUF_INIT;
+	char *addr, *addr2;
+
+	if (rcp_agentmsg_get_peer(p, n, &addr, fp) != 0)
+		return;
+	rcp_agentmsg_put_peer(&b, addr, fp);
+	MUST(rcp_agentmsg_get_peer(b.data, b.len, &addr2, fp2));
+	if (strcmp(addr, addr2) != 0 || memcmp(fp, fp2, sizeof(fp)) != 0)
+		abort();
+	free(addr);
+	free(addr2);
+	rcp_buf_release(&b);
+}
+
+static void
+do_selftest(const uint8_t *p, size_t n)
+{
+	struct rcp_buf b = RCP_BUF_INIT;
+	const uint8_t *name, *name2;
+	uint32_t count, count2;
+	uint64_t bytes, bytes2;
+	size_t len, len2;
+
+	if (rcp_agentmsg_get_selftest(p, n, &count, &name, &len) == 0) {
+		rcp_agentmsg_put_selftest(&b, count, name, len);
+		MUST(rcp_agentmsg_get_selftest(b.data, b.len, &count2,
+		    &name2, &len2));
+		if (count != count2 || len != len2 ||
+		    (len > 0 && memcmp(name, name2, len) != 0))
+			abort();
+	}
+	/* The same bytes as its answer. */
+	rcp_buf_reset(&b);
+	if (rcp_agentmsg_get_selftest_ok(p, n, &count, &bytes) == 0) {
+		rcp_agentmsg_put_selftest_ok(&b, count, bytes);
+		MUST(rcp_agentmsg_get_selftest_ok(b.data, b.len, &count2,
+		    &bytes2));
+		if (count != count2 || bytes != bytes2)
+			abort();
+	}
+	rcp_buf_release(&b);
+}
+
+static bool
+same_strv(char **a, size_t na, char **b, size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
+	return true;
+}
+
+static bool
+same_filter(const struct rcp_filter *a, const struct rcp_filter *b)
+{
+	size_t i, n = rcp_filter_count(a);
+	int ta, tb;
+
+	if (n != rcp_filter_count(b))
+		return false;
+	for (i = 0; i < n; i++)
+		if (strcmp(rcp_filter_rule(a, i, &ta),
+		    rcp_filter_rule(b, i, &tb)) != 0 || ta != tb)
+			return false;
+	return true;
+}
+
+static void
+do_copy(const uint8_t *p, size_t n)
+{
+	struct rcp_copywire_request req, req2;
+	struct rcp_buf b = RCP_BUF_INIT;
+	char *cause = NULL;
+
+	if (rcp_copywire_get_request(p, n, &req, &cause) != 0) {
+		if (cause == NULL)
+			abort();	/* an error always says why */
+		free(cause);
+		rcp_copywire_request_release(&req);
+		return;
+	}
+	rcp_copywire_put_request(&b, (const char *const *)req.srcs,
+	    req.nsrcs, req.dst, &req.opts, req.filter);
+	MUST(rcp_copywire_get_request(b.data, b.len, &req2, &cause));
+	if (!same_strv(req.srcs, req.nsrcs, req2.srcs, req2.nsrcs) ||
+	    strcmp(req.dst, req2.dst) != 0 ||
+	    req.opts.max_workers != req2.opts.max_workers ||
+	    req.opts.delete != req2.opts.delete ||
+	    req.opts.preserve.f.mode_mask != req2.opts.preserve.f.mode_mask ||
+	    !same_filter(req.filter, req2.filter) ||
+	    req.opts.filter != req.filter || req2.opts.filter != req2.filter)
+		abort();
+	rcp_copywire_request_release(&req);
+	rcp_copywire_request_release(&req2);
+	rcp_buf_release(&b);
+}
+
+static void
+do_copy_done(const uint8_t *p, size_t n)
+{
+	struct rcp_copy_stats s, s2;
+	struct rcp_buf b = RCP_BUF_INIT;
+	char *why, *why2;
+	int result, result2;
+
+	if (rcp_copywire_get_done(p, n, &result, &why, &s) != 0)
+		return;
+	rcp_copywire_put_done(&b, result, why, &s);
+	MUST(rcp_copywire_get_done(b.data, b.len, &result2, &why2, &s2));
+	if (result != result2 || strcmp(why, why2) != 0 ||
+	    memcmp(&s, &s2, sizeof(s)) != 0)
+		abort();
+	free(why);
+	free(why2);
+	rcp_buf_release(&b);
+}
+
+static void
+do_prefetch(const uint8_t *p, size_t n)
+{
+	struct rcp_buf b = RCP_BUF_INIT;
+	char **v, **v2;
+	size_t nv, nv2;
+
+	if (rcp_agentmsg_get_prefetch(p, n, &v, &nv) != 0)
+		return;
+	rcp_agentmsg_put_prefetch(&b, (const char *const *)v, nv);
+	MUST(rcp_agentmsg_get_prefetch(b.data, b.len, &v2, &nv2));
+	if (!same_strv(v, nv, v2, nv2))
+		abort();
+	rcp_wire_strv_free(v, nv);
+	rcp_wire_strv_free(v2, nv2);
+	rcp_buf_release(&b);
+}
+
+static void
+do_done(const uint8_t *p, size_t n)
+{
+	struct rcp_runstats rs, rs2;
+	struct rcp_buf b = RCP_BUF_INIT;
+	int status, status2;
+
+	if (rcp_agentmsg_get_done(p, n, &status, &rs) != 0)
+		return;
+	rcp_agentmsg_put_done(&b, status, &rs);
+	MUST(rcp_agentmsg_get_done(b.data, b.len, &status2, &rs2));
+	if (status != status2 || memcmp(&rs, &rs2, sizeof(rs)) != 0)
+		abort();
+	rcp_buf_release(&b);
+}
+
+static void
+do_error_log(const uint8_t *p, size_t n)
+{
+	struct rcp_buf b = RCP_BUF_INIT;
+	char *text, *text2;
+	int v, v2;
+
+	if (rcp_agentmsg_get_error(p, n, &v, &text) == 0) {
+		rcp_agentmsg_put_error(&b, v, text);
+		MUST(rcp_agentmsg_get_error(b.data, b.len, &v2, &text2));
+		if (v != v2 || strcmp(text, text2) != 0)
+			abort();
+		free(text);
+		free(text2);
+	}
+	/* The same bytes as a log record. */
+	rcp_buf_reset(&b);
+	if (rcp_agentmsg_get_log(p, n, &v, &text) == 0) {
+		if (v < RCP_LOG_OUTPUT || v > RCP_LOG_TRACE)
+			abort();
+		rcp_agentmsg_put_log(&b, v, text);
+		MUST(rcp_agentmsg_get_log(b.data, b.len, &v2, &text2));
+		if (v != v2 || strcmp(text, text2) != 0)
+			abort();
+		free(text);
+		free(text2);
+	}
+	rcp_buf_release(&b);
+}
+
 static void
 do_hello(uint8_t *p, size_t n)
 {
@@ -99,7 +297,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A copy: the decoders get exactly the body, no byte more. */
 	body = malloc(size - 1 > 0 ? size - 1 : 1);
 	memcpy(body, data + 1, size - 1);
-	switch (data[0] % 4) {
+	switch (data[0] % 10) {
 	case 0:
 		do_stat(body, size - 1);
 		break;
@@ -109,8 +307,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 2:
 		do_stats(body, size - 1);
 		break;
-	default:
+	case 3:
 		do_hello(body, size - 1);
+		break;
+	case 4:
+		do_peer(body, size - 1);
+		break;
+	case 5:
+		do_selftest(body, size - 1);
+		break;
+	case 6:
+		do_copy(body, size - 1);
+		break;
+	case 7:
+		do_copy_done(body, size - 1);
+		break;
+	case 8:
+		do_prefetch(body, size - 1);
+		break;
+	default:
+		do_done(body, size - 1);
+		do_error_log(body, size - 1);
 		break;
 	}
 	free(body);

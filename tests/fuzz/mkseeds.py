@@ -58,6 +58,54 @@ put("remotemsg", "opts", b"\x01" + opts + u32(0))
 put("remotemsg", "opts-filter", b"\x01" + opts + u32(2) + u8(1) + bstr("*.o") + u8(2) + bstr("/keep/**"))
 put("remotemsg", "stats", b"\x02" + u64(100) * 16)
 put("remotemsg", "hello", b"\x03" + u32(1) + u8(1) + bstr("0123456789abcdef0123456789abcde\x00"))
+FP = bytes(range(32))
+stats16 = b"".join(u64(i * 7) for i in range(16))
+put("remotemsg", "peer", b"\x04" + bstr("10.0.0.1:4433") + bstr(FP))
+put("remotemsg", "peer-none", b"\x04" + bstr("") + bstr(FP) + b"newer")
+put("remotemsg", "peer-short-fp", b"\x04" + bstr("[::1]:9") + bstr(FP[:31]))
+put("remotemsg", "selftest", b"\x05" + u32(20) + bstr("abcdefgh"))
+put("remotemsg", "selftest-ok", b"\x05" + u32(20) + u64(160))
+put("remotemsg", "copy", b"\x06" + u32(2) + bstr("/src/a") + bstr("~/b") + bstr("/dst") + opts + u32(0))
+put("remotemsg", "copy-filter", b"\x06" + u32(1) + bstr("s") + bstr("d") + opts +
+    u32(3) + u8(1) + bstr("*.o") + u8(2) + bstr("/keep/**") + u8(9) + bstr("["))
+put("remotemsg", "copy-none", b"\x06" + u32(0) + bstr("/dst") + opts + u32(0))
+put("remotemsg", "copy-count", b"\x06" + u32(65536) + bstr("/a"))
+put("remotemsg", "copy-done", b"\x07" + u32(0) + bstr("") + stats16)
+put("remotemsg", "copy-done-err", b"\x07" + u32(2**32 - 14) + bstr("lost the source agent: x") + stats16)
+put("remotemsg", "copy-done-short", b"\x07" + u32(2) + bstr("cannot") + stats16[:-3])
+put("remotemsg", "prefetch", b"\x08" + u32(2) + bstr("/a") + bstr("/b/c"))
+put("remotemsg", "prefetch-none", b"\x08" + u32(0))
+put("remotemsg", "prefetch-count", b"\x08" + u32(2**32 - 1) + bstr("/a"))
+put("remotemsg", "done", b"\x09" + u32(0) + u64(10**9) + u64(5 * 10**8) + u64(1 << 24))
+put("remotemsg", "error", b"\x09" + u32(2**32 - 3) + bstr("unknown message type 99"))
+put("remotemsg", "log", b"\x09" + u8(3) + bstr("[source] listening"))
+put("remotemsg", "log-levels", b"\x09" + u8(0) + bstr("output") + u8(255))
+
+# agentline: the lines of an agent's SSH channel at start-up, and stderr.
+HEX = FP.hex()
+put("agentline", "hello", "RCPD1 proto=1 version=0.2.0 fp=%s pid=1234 start=98765\n" % HEX)
+put("agentline", "hello-old", "RCPD1 proto=1 version=0.1.0 fp=%s\nRCPD1 proto=999 version=9.9 fp=%s pid=1 start=2\n" % (HEX, HEX))
+put("agentline", "hello-bad", "RCPD1 proto=1 version=%s fp=%s0\nRCPD1 proto=-1 version= x fp=zz pid=99999999999999999999 start=%s\n" %
+    ("v" * 70, HEX, "1" * 40))
+put("agentline", "secrets", "RCP1 master=127.0.0.1:4433 fp=%s token=%s\n" % (HEX, HEX[::-1]))
+put("agentline", "secrets-v6", "RCP1  master=[fe80::1%%eth0]:9 newer=1 fp=%s token=%s master=[::1]:65535\n" % (HEX, HEX))
+put("agentline", "secrets-bad", "RCP1 master=1.2.3.4:0 fp=%s token=%s\nRCP1\nRCP1 master=[::1:5 fp= token=\n" % (HEX, HEX[:-1]))
+put("agentline", "stderr", "rcpd (source): debug: listening\nrcpd (destination): error: cannot open 'x'\n"
+    "rcpd (source): the master is gone\nrcpd (\nrcpd ()): trace: \nssh: connect to host x port 22\nno newline")
+
+# jobspec: what a job's process reads on SPEC_FD (runner_spec_json's lines).
+put("jobspec", "job", j({"sources": ["/a", "/b"], "destination": "/d", "options": ["-p", "--filter", "- *.o"],
+    "cwd": "/home/u", "umask": 18, "restart": False, "parent": 1}))
+put("jobspec", "job-b64", j({"sources": ["a?"], "sources_b64": ["Yf8="], "destination": "d",
+    "destination_b64": "ZP8=", "options": ["--filter-file", "rules", "-L"], "cwd": None, "umask": 63,
+    "restart": True, "parent": 2}))
+put("jobspec", "host", j({"host": True, "parent": 1, "idle_ns": 1000}) +
+    j({"t": "job", "j": 3, "sources": ["h:/x"], "destination": "/y", "options": ["-v"], "umask": 18}) +
+    j({"t": "cancel", "j": 3}) + j({"t": "job", "j": -1}))
+put("jobspec", "bad", j({"sources": [], "destination": "/d"}) + j({"sources": ["/a"], "destination": ""}) +
+    j({"sources": ["/a"], "destination": "/d", "options": ["--bogus"]}) +
+    j({"sources": ["/a"], "destination": "/d", "options": ["operand", "-h"]}) +
+    j({"sources": ["/a"], "destination": "/d", "options": [1], "umask": "x"}) + "[]\n{\n")
 
 # journal: records as the master writes them, and a torn last line.
 rec = {"id": 1, "state": "succeeded", "uid": 1000, "gid": 1000,

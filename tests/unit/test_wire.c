@@ -448,6 +448,53 @@ test_garbage(void)
 	}
 }
 
+/* Lists of strings: their counts are checked before they size anything. */
+static void
+test_strv(void)
+{
+	const char *const v[] = { "/a", "", "b/c" };
+	struct rcp_wire_cursor c;
+	struct rcp_buf b = RCP_BUF_INIT;
+	char **got;
+	size_t n;
+
+	rcp_wire_put_strv(&b, v, 3);
+	rcp_wire_cursor_init(&c, b.data, b.len);
+	CU_ASSERT_EQUAL(rcp_wire_get_strv(&c, &got, &n, 3, 16), 0);
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT_STRING_EQUAL(got[0], "/a");
+	CU_ASSERT_STRING_EQUAL(got[1], "");
+	CU_ASSERT_STRING_EQUAL(got[2], "b/c");
+	CU_ASSERT_EQUAL(c.left, 0);
+	rcp_wire_strv_free(got, n);
+
+	/* Over the count's cap, over a string's, cut short. */
+	rcp_wire_cursor_init(&c, b.data, b.len);
+	CU_ASSERT_EQUAL(rcp_wire_get_strv(&c, &got, &n, 2, 16), RCP_ERR_TOOBIG);
+	rcp_wire_cursor_init(&c, b.data, b.len);
+	CU_ASSERT_EQUAL(rcp_wire_get_strv(&c, &got, &n, 3, 2), RCP_ERR_TOOBIG);
+	rcp_wire_cursor_init(&c, b.data, b.len - 1);
+	CU_ASSERT_EQUAL(rcp_wire_get_strv(&c, &got, &n, 3, 16), RCP_ERR_PROTO);
+
+	/* A count the body cannot hold, under the cap. */
+	rcp_buf_reset(&b);
+	rcp_wire_put_u32(&b, 1000);
+	rcp_wire_put_str(&b, "x");
+	rcp_wire_cursor_init(&c, b.data, b.len);
+	CU_ASSERT_EQUAL(rcp_wire_get_strv(&c, &got, &n, 65536, 16),
+	    RCP_ERR_PROTO);
+
+	/* None is a list too. */
+	rcp_buf_reset(&b);
+	rcp_wire_put_strv(&b, NULL, 0);
+	rcp_wire_cursor_init(&c, b.data, b.len);
+	CU_ASSERT_EQUAL(rcp_wire_get_strv(&c, &got, &n, 3, 16), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_PTR_NOT_NULL(got);
+	rcp_wire_strv_free(got, n);
+	rcp_buf_release(&b);
+}
+
 void
 test_wire_register(void)
 {
@@ -456,6 +503,7 @@ test_wire_register(void)
 		{ "split_everywhere", test_split_everywhere },
 		{ "oversized_and_truncated", test_oversized_and_truncated },
 		{ "garbage", test_garbage },
+		{ "strv", test_strv },
 		{ NULL, NULL }
 	};
 
