@@ -1,10 +1,10 @@
 # remote-lib.sh: what the tests of remote copies under trouble share
-# (remote-faults.sh, chaos.sh, chaos-stop.sh, chaos-master.sh; sourced
-# after lib.sh and sshd-lib.sh, once sshd_setup has run).  Runs use the
-# "hosts" 127.0.0.2 (source) and 127.0.0.3 (destination) of the harness's
-# sshd, and rcp and rcpd under names of the test's own, so that pgrep
-# finds its processes and not those of other tests running at the same
-# time.
+# (remote-faults.sh, chaos.sh, chaos-stop.sh, chaos-eio.sh,
+# chaos-master.sh; sourced after lib.sh and sshd-lib.sh, once sshd_setup
+# has run).  Runs use the "hosts" 127.0.0.2 (source) and 127.0.0.3
+# (destination) of the harness's sshd, and rcp and rcpd under names of
+# the test's own, so that pgrep finds its processes and not those of
+# other tests running at the same time.
 SH=127.0.0.2 DH=127.0.0.3
 mkdir "$T/bin"
 ln -s "$RCP_BUILDDIR/rcp" "$T/bin/rcp"
