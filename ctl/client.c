@@ -83,6 +83,9 @@ rcpctl_connect(struct rcpctl *x)
 		if (r == RCP_ERR_IO)
 			fprintf(stderr, "rcpctl: is rcp-master running? "
 			    "(socket '%s')\n", path);
+		else if (r == RCP_ERR_TIMEOUT)
+			fprintf(stderr, "rcpctl: rcp-master does not answer: "
+			    "is it stopped or stuck? (socket '%s')\n", path);
 		free(cause);
 		free(path);
 		return RCP_CTL_EXIT_UNREACHABLE;

@@ -173,7 +173,11 @@ rcp_ctlclient_read(struct rcp_ctlclient *c, int timeout_ms, json_t **msg,
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r == 0) {
-			*cause = rcp_xstrdup("no answer from the master in time");
+			*cause = timeout_ms % 1000 == 0 ?
+			    rcp_xasprintf("no answer from the master in %d s",
+			    timeout_ms / 1000) :
+			    rcp_xasprintf("no answer from the master in %d ms",
+			    timeout_ms);
 			return RCP_ERR_TIMEOUT;
 		}
 		n = rcp_ctl_reader_fill(&c->in, c->fd);

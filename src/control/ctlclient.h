@@ -13,7 +13,8 @@ struct rcp_ctlclient;
 /*
  * Connects to the socket at path and exchanges the hello, naming the
  * client as name.  Returns 0 with *out (free with rcp_ctlclient_free);
- * RCP_ERR_IO if the master cannot be reached; RCP_ERR_VERSION or
+ * RCP_ERR_IO if the master cannot be reached; RCP_ERR_TIMEOUT if it takes
+ * the connection but says no hello within 10 s; RCP_ERR_VERSION or
  * RCP_ERR_PROTO if it answers wrongly; *cause set on error (caller frees).
  */
 int rcp_ctlclient_connect(const char *path, const char *name,

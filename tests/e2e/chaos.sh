@@ -44,9 +44,7 @@ has_case() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 # --- what is ours to remove -------------------------------------------------------
 PART_LO=29184 PART_HI=29199		# partition
 SLOW_LO=29200 SLOW_MASK=0xfff0		# 29200-29215: 0x7210-0x721f
-IPT_TAG="rcp-e2e-chaos-$$"
-ipt_rule=(INPUT -i lo -s 127.0.0.0/8 -d 127.0.0.0/8 -p udp -m multiport --ports "$PART_LO:$PART_HI"
-    -m comment --comment "$IPT_TAG" -j DROP)
+part_rule "$PART_LO" "$PART_HI"
 TC_ROOT_BEFORE=$(tc qdisc show dev lo 2>/dev/null | grep ' root ' | head -1)
 TC_OURS=no
 MOUNTS=()
@@ -55,7 +53,7 @@ STOPPED=
 cleanup() {
 	local p m
 	[ -n "$STOPPED" ] && kill -CONT "$STOPPED" 2>/dev/null
-	while iptables -w -D "${ipt_rule[@]}" 2>/dev/null; do :; done
+	part_heal
 	if [ "$TC_OURS" = yes ]; then
 		tc qdisc del dev lo root 2>/dev/null
 		TC_OURS=no
@@ -108,7 +106,7 @@ partition_case() {
 		kill -9 "$pid" 2>/dev/null
 		return
 	fi
-	iptables -w -I "${ipt_rule[@]}"
+	part_cut
 	T0=$(now)
 	wait_end "$pid"
 	echo "  FAULT: partition ($m): rcp ended ${EL}s after the fault, exit $RC"
@@ -120,7 +118,7 @@ partition_case() {
 	    t_grep "^rcp: .*(lost the (source|destination) agent on '127\.0\.0\.[23]'|the (source|destination) agent on '127\.0\.0\.[23]' exited with status [0-9]+) \((its last message, [a-z ]+, came [0-9.]+ s ago|no message came from it)\)" "$out"
 	t_check "partition ($m): no rcp, rcpd or SSH session left, the rule still in place" gone 30
 	echo "  FAULT: partition ($m): all ended $(secs "$T0" "$(now)")s after the fault"
-	while iptables -w -D "${ipt_rule[@]}" 2>/dev/null; do :; done
+	part_heal
 	t_check "partition ($m): the copy is incomplete" test "$(du -sb "$D" | cut -f1)" -lt "$SIZE"
 	t_check "partition ($m): no file looks complete and is not" honest "$S" "$D"
 	t_check "partition ($m): a re-run with --overwrite: exit 0" \
@@ -146,7 +144,7 @@ orphan_case() {
 	fi
 	kill -STOP "$pid"
 	STOPPED=$pid
-	iptables -w -I "${ipt_rule[@]}"
+	part_cut
 	T0=$(now)
 	for i in $(seq $((RL_GUARD * 10))); do
 		[ -z "$(pgrep -f "^$XRCPD --role ")" ] && break
@@ -165,7 +163,7 @@ orphan_case() {
 	t_check "orphans: it names an agent" \
 	    t_grep "^rcp: .*the (source|destination) agent on '127\.0\.0\.[23]'" "$out"
 	t_check "orphans: no rcp, rcpd or SSH session left" gone 30
-	while iptables -w -D "${ipt_rule[@]}" 2>/dev/null; do :; done
+	part_heal
 	t_check "orphans: no file looks complete and is not" honest "$S" "$D"
 	t_check "orphans: a re-run with --overwrite: exit 0" \
 	    t_run 0 "$T/rerun.out" R -p --overwrite --quic-port-ranges "$PART_LO-$PART_HI" "$SH:$S" "$DH:$D"

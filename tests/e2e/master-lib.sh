@@ -33,6 +33,10 @@ m_stop() {
 # ctl ARGS...: rcpctl on this test's master.
 ctl() { "$RCPCTL" --socket "$SOCK" "$@"; }
 
+# guarded CMD...: CMD under a hang guard of GUARD seconds (30 unless
+# set): a call to the master answers in milliseconds.
+guarded() { timeout -k 5 "${GUARD:-30}" "$@"; }
+
 # job_field ID FIELD: a member of the job's JSON object (jq syntax).
 job_field() { ctl status --json "$1" | jq -r ".$2"; }
 

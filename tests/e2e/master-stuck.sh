@@ -24,8 +24,6 @@ RO=(-p --ssh-config "$SSH_CONFIG")
 GUARD=30
 
 source_agent() { agents "${1:-source}"; }
-# guarded CMD...: CMD under the hang guard.
-guarded() { timeout -k 5 "$GUARD" "$@"; }
 # wait_state ID STATE SECONDS
 wait_state() {
 	local i

@@ -1,9 +1,10 @@
 # remote-lib.sh: what the tests of remote copies under trouble share
-# (remote-faults.sh, chaos.sh, chaos-stop.sh; sourced after lib.sh and
-# sshd-lib.sh, once sshd_setup has run).  Runs use the "hosts" 127.0.0.2
-# (source) and 127.0.0.3 (destination) of the harness's sshd, and rcp and
-# rcpd under names of the test's own, so that pgrep finds its processes
-# and not those of other tests running at the same time.
+# (remote-faults.sh, chaos.sh, chaos-stop.sh, chaos-eio.sh,
+# chaos-master.sh; sourced after lib.sh and sshd-lib.sh, once sshd_setup
+# has run).  Runs use the "hosts" 127.0.0.2 (source) and 127.0.0.3
+# (destination) of the harness's sshd, and rcp and rcpd under names of
+# the test's own, so that pgrep finds its processes and not those of
+# other tests running at the same time.
 SH=127.0.0.2 DH=127.0.0.3
 mkdir "$T/bin"
 ln -s "$RCP_BUILDDIR/rcp" "$T/bin/rcp"
@@ -98,6 +99,20 @@ honest() {
 		fi
 	done < <(cd "$1" && find . -type f -print0)
 	return $bad
+}
+
+# part_rule LO HI: the iptables rule (PART_RULE) of a partition: UDP to
+# or from ports LO-HI on lo dropped, both ways (every loopback packet
+# passes INPUT).  part_cut puts it in place; part_heal removes every copy
+# of it, and does nothing if there is none (call it at exit).
+part_rule() {
+	PART_RULE=(INPUT -i lo -s 127.0.0.0/8 -d 127.0.0.0/8 -p udp -m multiport --ports "$1:$2"
+	    -m comment --comment "rcp-e2e-$(basename "$0" .sh)-$$" -j DROP)
+}
+part_cut() { iptables -w -I "${PART_RULE[@]}"; }
+part_heal() {
+	[ -n "${PART_RULE+set}" ] || return 0
+	while iptables -w -D "${PART_RULE[@]}" 2>/dev/null; do :; done
 }
 
 # lo_qdisc_lock: lo has one root qdisc, and tests that shape traffic with
