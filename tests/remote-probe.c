@@ -82,7 +82,7 @@ remote_copy(struct rcp_remote *r, const char *src, const char *dst,
 	char *cause = NULL;
 	int result, rv;
 
-	rcp_copywire_put_request(&b, srcs, 1, dst, o, NULL);
+	rcp_copywire_put_request(&b, srcs, 1, dst, o, NULL, NULL);
 	rv = rcp_remote_request(r, RCP_ROLE_DESTINATION, RCP_MSG_COPY, b.data,
 	    b.len, &m, 600000, &cause);
 	rcp_buf_release(&b);

@@ -41,7 +41,7 @@ data_fail(struct rcp_copy *c, struct dnode *d, const char *name,
 {
 	bool dst = strcmp(what, "write") == 0 || err == ENOSPC ||
 	    err == EDQUOT || err == EFBIG || err == EROFS;
-	char *to, *shown, *after;
+	char *shown, *after;
 
 	if (dst || strcmp(what, "copy data of") != 0) {
 		copy_fail_at(c, d, dst ? dname : name, dst ? 1 : 0,
@@ -49,13 +49,11 @@ data_fail(struct rcp_copy *c, struct dnode *d, const char *name,
 		    err);
 		return;
 	}
-	to = copy_entry_path(d, dname, 1);
-	shown = rcp_escape(to);
+	shown = copy_shown_path(c, d, dname, 1);
 	after = rcp_xasprintf(" to '%s': %s", shown, rcp_strerror(-err));
 	copy_fail_msg(c, d, name, 0, "cannot copy data of ", after);
 	free(after);
 	free(shown);
-	free(to);
 }
 
 /* --- hard links ---------------------------------------------------------- */

@@ -165,6 +165,8 @@ struct rcp_copy {
 /* Returns the raw path of name below d on the source (side 0) or
  * destination (side 1); caller frees. */
 char	*copy_entry_path(const struct dnode *, const char *, int);
+char	*copy_shown_path(const struct rcp_copy *, const struct dnode *,
+	    const char *, int);
 /* Returns the relative path of name below d ("" for a copy root); caller
  * frees. */
 char	*copy_entry_rel(const struct dnode *, const char *);

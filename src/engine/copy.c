@@ -212,6 +212,26 @@ copy_entry_rel(const struct dnode *d, const char *name)
 }
 
 /*
+ * The path of name below d as messages show it: escaped, and on a remote
+ * source with its host in front, so that a read error says whose disk it
+ * was.  Caller frees.
+ */
+char *
+copy_shown_path(const struct rcp_copy *c, const struct dnode *d,
+    const char *name, int side)
+{
+	char *path = copy_entry_path(d, name, side), *shown = rcp_escape(path);
+
+	free(path);
+	if (side == 0 && c->o.src_host != NULL) {
+		path = rcp_xasprintf("%s:%s", c->o.src_host, shown);
+		free(shown);
+		shown = path;
+	}
+	return shown;
+}
+
+/*
  * Logs "cannot WHAT 'PATH': description" and counts an error.  err is an
  * errno, or the negation of any error code (-r of a source operation, which
  * may be an RCP_ERR_* of a remote source).
@@ -220,13 +240,12 @@ void
 copy_fail_at(struct rcp_copy *c, struct dnode *d, const char *name, int side,
     const char *what, int err)
 {
-	char *path = copy_entry_path(d, name, side), *shown = rcp_escape(path);
+	char *shown = copy_shown_path(c, d, name, side);
 
 	COUNT(c, errors);
 	rcp_log(&c->log, RCP_LOG_ERROR, "cannot %s '%s': %s", what, shown,
 	    rcp_strerror(-err));
 	free(shown);
-	free(path);
 	if (c->o.fail_early)
 		atomic_store(&c->stop, true);
 }
@@ -236,12 +255,11 @@ void
 copy_fail_msg(struct rcp_copy *c, struct dnode *d, const char *name, int side,
     const char *before, const char *after)
 {
-	char *path = copy_entry_path(d, name, side), *shown = rcp_escape(path);
+	char *shown = copy_shown_path(c, d, name, side);
 
 	COUNT(c, errors);
 	rcp_log(&c->log, RCP_LOG_ERROR, "%s'%s'%s", before, shown, after);
 	free(shown);
-	free(path);
 	if (c->o.fail_early)
 		atomic_store(&c->stop, true);
 }

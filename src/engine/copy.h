@@ -55,6 +55,8 @@ struct rcp_copy_opts {
 	double			 iops_throttle;	/* chunk-size I/Os a second */
 	uint64_t		 chunk_size;	/* split unit for large files */
 	mode_t			 umask;		/* the process umask */
+	const char		*src_host;	/* borrowed: errors about the source
+						 * name it ("h:path"); NULL: here */
 };
 
 struct rcp_copy_stats {

@@ -75,7 +75,7 @@ enum {
 	RCP_MSG_SRC_ERR = 30,	/* i32 code (> 0: the source's errno) */
 
 	/* Master -> destination: run the copy (copywire.c). */
-	RCP_MSG_COPY = 31,	/* u32 n, n x str src, str dst, options */
+	RCP_MSG_COPY = 31,	/* u32 n, n x str src, str dst, options, str host */
 	RCP_MSG_COPY_DONE = 32,	/* i32 result, str cause, u64 counters... */
 	/* (Every code on the wire: rcp_err_to_wire, base/error.h.) */
 

@@ -188,11 +188,12 @@ rcp_copywire_get_stats(struct rcp_wire_cursor *c, struct rcp_copy_stats *s)
 void
 rcp_copywire_put_request(struct rcp_buf *b, const char *const *srcs,
     size_t nsrcs, const char *dst, const struct rcp_copy_opts *o,
-    const struct rcp_filter *filter)
+    const struct rcp_filter *filter, const char *src_host)
 {
 	rcp_wire_put_strv(b, srcs, nsrcs);
 	rcp_wire_put_str(b, dst);
 	rcp_copywire_put_opts(b, o, filter);
+	rcp_wire_put_str(b, src_host != NULL ? src_host : "");
 }
 
 int
@@ -200,6 +201,7 @@ rcp_copywire_get_request(const void *body, size_t len,
     struct rcp_copywire_request *req, char **cause)
 {
 	struct rcp_wire_cursor c;
+	int r;
 
 	memset(req, 0, sizeof(*req));
 	rcp_wire_cursor_init(&c, body, len);
@@ -209,7 +211,21 @@ rcp_copywire_get_request(const void *body, size_t len,
 		*cause = rcp_xstrdup("malformed copy request");
 		return RCP_ERR_PROTO;
 	}
-	return rcp_copywire_get_opts(&c, &req->opts, &req->filter, cause);
+	if ((r = rcp_copywire_get_opts(&c, &req->opts, &req->filter,
+	    cause)) != 0)
+		return r;
+	/* Optional: a master that does not send it names no host. */
+	if (c.left > 0 && rcp_wire_get_str(&c, &req->src_host,
+	    RCP_PROTO_MAX_NAME) != 0) {
+		*cause = rcp_xstrdup("malformed copy request");
+		return RCP_ERR_PROTO;
+	}
+	if (req->src_host != NULL && req->src_host[0] == '\0') {
+		free(req->src_host);
+		req->src_host = NULL;
+	}
+	req->opts.src_host = req->src_host;
+	return 0;
 }
 
 void
@@ -217,6 +233,7 @@ rcp_copywire_request_release(struct rcp_copywire_request *req)
 {
 	rcp_wire_strv_free(req->srcs, req->nsrcs);
 	free(req->dst);
+	free(req->src_host);
 	rcp_filter_free(req->filter);
 	memset(req, 0, sizeof(*req));
 }

@@ -35,14 +35,20 @@ struct rcp_copywire_request {
 	char			**srcs;		/* at least one */
 	size_t			  nsrcs;
 	char			 *dst;
+	char			 *src_host;	/* as the user named it; NULL:
+						 * not given (opts.src_host) */
 	struct rcp_copy_opts	  opts;		/* opts.filter is filter */
 	struct rcp_filter	 *filter;	/* NULL: no rules */
 };
 
-/* Appends a COPY body: the sources, the destination, the options. */
+/*
+ * Appends a COPY body: the sources, the destination, the options, then the
+ * source's host for messages (NULL or "": none; a field at the end, which
+ * an older agent ignores).
+ */
 void rcp_copywire_put_request(struct rcp_buf *b, const char *const *srcs,
     size_t nsrcs, const char *dst, const struct rcp_copy_opts *o,
-    const struct rcp_filter *filter);
+    const struct rcp_filter *filter, const char *src_host);
 /*
  * Decodes a COPY body into *req (release it with
  * rcp_copywire_request_release, also after an error).  0, or RCP_ERR_PROTO

@@ -84,8 +84,10 @@ rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
 	rc->dst_host = host;
 	p = agent_path(path, cwd);
 	free(path);
+	/* A source here is the master's: its errors need no host. */
 	rcp_copywire_put_request(&rc->request, (const char *const *)paths,
-	    nsrcs, p, copy, filter);
+	    nsrcs, p, copy, filter, strcmp(rc->src_host, RCP_REMOTE_HERE) != 0 ?
+	    rc->src_host : NULL);
 	free(p);
 	/*
 	 * The source may read ahead what a plain copy into new directories

@@ -94,6 +94,8 @@ eio_case() {
 	write) side=$D cause="Input/output error" ;;
 	close) side=$D cause="Input/output error; the copy is removed" ;;
 	esac
+	# A remote source's file is named with its host: whose disk failed.
+	[ "$kind" = read ] && [ "$m" = h2h ] && side=$SH:$S
 	touch "$EIO-$kind"
 	T0=$(now)
 	timeout -k 5 "$RL_GUARD" "${run[@]}" "${re[@]}" "$src" "$dst" >"$out" 2>&1 &

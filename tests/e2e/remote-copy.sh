@@ -556,8 +556,8 @@ chmod 000 "$S/secret" "$S/closed"
 mkdir "$T/uhome"
 chown "$RU:$RU" "$T/uhome"
 t_check "unreadable entries: exit 1" t_run 1 "$T/out" R --summary "$RU@$SH:$S" "$RU@$DH:$T/uhome/c1"
-t_check "unreadable file: root cause and path" t_grep "cannot open '$S/secret': Permission denied$" "$T/out"
-t_check "unreadable dir: root cause and path" t_grep "cannot open directory '$S/closed': Permission denied$" "$T/out"
+t_check "unreadable file: root cause and path, with its host" t_grep "cannot open '$RU@$SH:$S/secret': Permission denied$" "$T/out"
+t_check "unreadable dir: root cause and path" t_grep "cannot open directory '$RU@$SH:$S/closed': Permission denied$" "$T/out"
 t_check "unreadable entries: error count" t_grep '^rcp: 2 errors; see the messages above$' "$T/out"
 t_check "unreadable entries: the other files copied" test "$(nfiles "$T/uhome/c1")" = 20
 t_check "unreadable entries: contents right" cmp -s "$S/sub/f20" "$T/uhome/c1/sub/f20"
@@ -572,7 +572,7 @@ for i in $(seq 0 1999); do printf '%s\n' "$i" >"$E/many/f$i"; done
 t_check "without --fail-early: exit 1" t_run 1 "$T/out" R --ops-throttle 2000 --summary "$RU@$SH:$E" "$RU@$DH:$T/uhome/nofe"
 t_check "without --fail-early: all other files copied" summary_has "$T/out" "files copied" 2000
 t_check "--fail-early: exit 1" t_run 1 "$T/out" R -e --ops-throttle 2000 --summary "$RU@$SH:$E" "$RU@$DH:$T/uhome/fe"
-t_check "--fail-early: the error" t_grep "cannot open '$E/secret': Permission denied$" "$T/out"
+t_check "--fail-early: the error" t_grep "cannot open '$RU@$SH:$E/secret': Permission denied$" "$T/out"
 t_check "--fail-early: one error" summary_has "$T/out" errors 1
 n=$(nfiles "$T/uhome/fe" 2>/dev/null || echo 0)
 t_check "--fail-early: stopped early ($n of 2000 files copied)" test "$n" -lt 1000

@@ -176,10 +176,12 @@ do_copy(const uint8_t *p, size_t n)
 		return;
 	}
 	rcp_copywire_put_request(&b, (const char *const *)req.srcs,
-	    req.nsrcs, req.dst, &req.opts, req.filter);
+	    req.nsrcs, req.dst, &req.opts, req.filter, req.src_host);
 	MUST(rcp_copywire_get_request(b.data, b.len, &req2, &cause));
 	if (!same_strv(req.srcs, req.nsrcs, req2.srcs, req2.nsrcs) ||
 	    strcmp(req.dst, req2.dst) != 0 ||
+	    (req.src_host == NULL) != (req2.src_host == NULL) ||
+	    (req.src_host != NULL && strcmp(req.src_host, req2.src_host) != 0) ||
 	    req.opts.max_workers != req2.opts.max_workers ||
 	    req.opts.delete != req2.opts.delete ||
 	    req.opts.preserve.f.mode_mask != req2.opts.preserve.f.mode_mask ||
