@@ -6,6 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+/* For XXH3_state_t on the stack: no allocation per hash. */
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
 
 #include "base/strbuf.h"
 #include "base/util.h"
@@ -140,6 +143,51 @@ rcp_fs_copy_range(int in, int out, off_t off, off_t len, struct rcp_io *io,
 		return done;
 	rest = copy_rw(in, out, off + done, len - done, io, what);
 	return rest < 0 ? rest : done + rest;
+}
+
+int64_t
+rcp_fs_hash(int fd, off_t off, off_t len, struct rcp_io *io,
+    uint8_t out[RCP_HASH_LEN])
+{
+	XXH3_state_t st;
+	XXH128_canonical_t canon;
+	int64_t done = 0;
+	size_t want;
+	ssize_t n;
+
+	XXH3_128bits_reset(&st);
+	while (done < len) {
+		if (canceled(io)) {
+			done = -ECANCELED;
+			break;
+		}
+		want = (uint64_t)(len - done) < io->bufsz ?
+		    (size_t)(len - done) : io->bufsz;
+		if ((n = pread(fd, io->buf, want, off + done)) < 0) {
+			if (errno == EINTR)
+				continue;
+			done = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		XXH3_128bits_update(&st, io->buf, (size_t)n);
+		done += n;
+	}
+	if (done >= 0) {
+		XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(&st));
+		memcpy(out, canon.digest, RCP_HASH_LEN);
+	}
+	return done;
+}
+
+void
+rcp_fs_hash_mem(const void *p, size_t n, uint8_t out[RCP_HASH_LEN])
+{
+	XXH128_canonical_t canon;
+
+	XXH128_canonicalFromHash(&canon, XXH3_128bits(n > 0 ? p : "", n));
+	memcpy(out, canon.digest, RCP_HASH_LEN);
 }
 
 bool

@@ -83,7 +83,10 @@ enum {
 	 * Master -> source, one-way, before the destination is there: read
 	 * ahead the listings (with small files) of these trees (srccache.c).
 	 */
-	RCP_MSG_SRC_PREFETCH = 33 /* u32 n, n x str path */
+	RCP_MSG_SRC_PREFETCH = 33, /* u32 n, n x str path */
+
+	/* Destination -> source: the XXH3-128 of a range, up to 64 MiB. */
+	RCP_MSG_SRC_HASH = 34	/* u32 fh, u64 off, u64 len -> u64 n, bytes h */
 };
 
 #endif
