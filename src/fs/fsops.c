@@ -145,8 +145,9 @@ rcp_fs_copy_range(int in, int out, off_t off, off_t len, struct rcp_io *io,
 	return rest < 0 ? rest : done + rest;
 }
 
-int64_t
-rcp_fs_hash(int fd, off_t off, off_t len, struct rcp_io *io,
+/* The hash of [off, off+len); past the end of fd, zeros if pad. */
+static int64_t
+hash_range(int fd, off_t off, off_t len, bool pad, struct rcp_io *io,
     uint8_t out[RCP_HASH_LEN])
 {
 	XXH3_state_t st;
@@ -154,6 +155,7 @@ rcp_fs_hash(int fd, off_t off, off_t len, struct rcp_io *io,
 	int64_t done = 0;
 	size_t want;
 	ssize_t n;
+	bool eof = false;
 
 	XXH3_128bits_reset(&st);
 	while (done < len) {
@@ -163,14 +165,21 @@ rcp_fs_hash(int fd, off_t off, off_t len, struct rcp_io *io,
 		}
 		want = (uint64_t)(len - done) < io->bufsz ?
 		    (size_t)(len - done) : io->bufsz;
-		if ((n = pread(fd, io->buf, want, off + done)) < 0) {
+		if (eof) {
+			memset(io->buf, 0, want);
+			n = (ssize_t)want;
+		} else if ((n = pread(fd, io->buf, want, off + done)) < 0) {
 			if (errno == EINTR)
 				continue;
 			done = -errno;
 			break;
 		}
-		if (n == 0)
+		if (n == 0 && !pad)
 			break;
+		if (n == 0) {
+			eof = true;
+			continue;
+		}
 		XXH3_128bits_update(&st, io->buf, (size_t)n);
 		done += n;
 	}
@@ -179,6 +188,20 @@ rcp_fs_hash(int fd, off_t off, off_t len, struct rcp_io *io,
 		memcpy(out, canon.digest, RCP_HASH_LEN);
 	}
 	return done;
+}
+
+int64_t
+rcp_fs_hash(int fd, off_t off, off_t len, struct rcp_io *io,
+    uint8_t out[RCP_HASH_LEN])
+{
+	return hash_range(fd, off, len, false, io, out);
+}
+
+int64_t
+rcp_fs_hash_sparse(int fd, off_t off, off_t len, struct rcp_io *io,
+    uint8_t out[RCP_HASH_LEN])
+{
+	return hash_range(fd, off, len, true, io, out);
 }
 
 void

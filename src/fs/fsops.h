@@ -52,6 +52,12 @@ int64_t rcp_fs_copy_sparse(int in, int out, off_t off, off_t len,
  */
 int64_t rcp_fs_hash(int fd, off_t off, off_t len, struct rcp_io *io,
     uint8_t out[RCP_HASH_LEN]);
+/*
+ * As rcp_fs_hash, but always len bytes: past the end of fd they hash as
+ * zeros, as the holes that a sparse copy's final size will give it.
+ */
+int64_t rcp_fs_hash_sparse(int fd, off_t off, off_t len, struct rcp_io *io,
+    uint8_t out[RCP_HASH_LEN]);
 /* The same hash of n bytes in memory (p may be NULL when n is 0). */
 void rcp_fs_hash_mem(const void *p, size_t n, uint8_t out[RCP_HASH_LEN]);
 

@@ -167,5 +167,6 @@ const struct rcp_src_ops rcp_src_local = {
 	local_readlink,
 	local_close,
 	local_hash,
+	local_open,
 	true
 };

@@ -75,6 +75,12 @@ struct rcp_src_ops {
 	 */
 	int64_t	(*hash)(void *ctx, int fh, off_t off, off_t len,
 		    struct rcp_io *io, uint8_t *out);
+	/*
+	 * As open, for hashing only: a remote source sends no data with it
+	 * (open may send a small file whole).  0 or -errno.
+	 */
+	int	(*open_hash)(void *ctx, int dir, const char *name, bool follow,
+		    int *fh, struct stat *st);
 	/* Handles are local fds (the engine may also look at paths). */
 	bool	local;
 };

@@ -180,7 +180,7 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	struct progress_pump pump;
 	struct rcp_copy *copy;
 	rcp_ticker *pumping;
-	char **srcs = NULL, *dst = NULL, *dst2, *why = NULL;
+	char **srcs = NULL, *dst = NULL, *dst2, *why = NULL, *man = NULL;
 	uint32_t n = 0, i;
 	int r;
 
@@ -199,7 +199,7 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 		if (rcp_wire_get_str(&cur, &srcs[i], RCP_PROTO_MAX_NAME) != 0)
 			break;
 	if (i < n || rcp_wire_get_str(&cur, &dst, RCP_PROTO_MAX_NAME) != 0 ||
-	    (r = rcp_copywire_get_opts(&cur, &o, &filter, cause)) != 0) {
+	    (r = rcp_copywire_get_opts(&cur, &o, &filter, &man, cause)) != 0) {
 		if (*cause == NULL)
 			*cause = rcp_xstrdup("malformed copy request");
 		r = RCP_ERR_PROTO;
@@ -214,6 +214,12 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	dst2 = rcp_copy_expand_home(dst, getenv("HOME"));
 	free(dst);
 	dst = dst2;
+	/* The manifest is on this host, named as the destination is. */
+	if (man != NULL) {
+		dst2 = rcp_copy_expand_home(man, getenv("HOME"));
+		free(man);
+		o.manifest = man = dst2;
+	}
 	/* One reader of the source serves each copy of this run. */
 	if (a->sr == NULL)
 		a->sr = rcp_srcclient_new(peer);
@@ -257,6 +263,7 @@ out:
 	free(srcs);
 	free(dst);
 	free(why);
+	free(man);
 	rcp_filter_free(filter);
 	return r;
 }

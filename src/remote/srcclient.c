@@ -512,8 +512,8 @@ rem_stat(void *ctx, int dir, const char *name, bool follow, struct stat *st)
 }
 
 static int
-rem_open(void *ctx, int dir, const char *name, bool follow, int *fh,
-    struct stat *st)
+open_file(void *ctx, int dir, const char *name, bool follow, bool nodata,
+    int *fh, struct stat *st)
 {
 	struct rcp_srcclient *r = ctx;
 	struct rcp_quic_msg *m = NULL;
@@ -528,7 +528,7 @@ rem_open(void *ctx, int dir, const char *name, bool follow, int *fh,
 	int e, id;
 
 	/* Sent with the listing: no round trip. */
-	if (!follow && (ie = cache_take(r, dir, name)) != NULL) {
+	if (!follow && !nodata && (ie = cache_take(r, dir, name)) != NULL) {
 		id = rh_add(r, UINT32_MAX);
 		rh = rh_get(r, id);
 		rh->data = ie->data;
@@ -541,6 +541,8 @@ rem_open(void *ctx, int dir, const char *name, bool follow, int *fh,
 		return 0;
 	}
 	put_at(r, &b, dir, name, follow);
+	if (nodata)
+		rcp_wire_put_u8(&b, RCP_SRC_OPEN_NODATA);
 	e = call(r, RCP_MSG_SRC_OPEN, &b, &m);
 	rcp_buf_release(&b);
 	if (e != 0)
@@ -770,6 +772,21 @@ rem_close(void *ctx, int h)
 	rcp_buf_release(&b);
 }
 
+static int
+rem_open(void *ctx, int dir, const char *name, bool follow, int *fh,
+    struct stat *st)
+{
+	return open_file(ctx, dir, name, follow, false, fh, st);
+}
+
+/* A handle to hash through: the data stays on the source. */
+static int
+rem_open_hash(void *ctx, int dir, const char *name, bool follow, int *fh,
+    struct stat *st)
+{
+	return open_file(ctx, dir, name, follow, true, fh, st);
+}
+
 /* The hash of a range, computed by the source: 16 bytes cross, not data. */
 static int64_t
 rem_hash(void *ctx, int fh, off_t off, off_t len, struct rcp_io *io,
@@ -827,5 +844,6 @@ const struct rcp_src_ops rcp_srcclient_ops = {
 	rem_readlink,
 	rem_close,
 	rem_hash,
+	rem_open_hash,
 	false
 };

@@ -334,14 +334,15 @@ srv_stat(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 
 /*
  * OPEN: a handle and the fstat; a small file that is not sparse comes back
- * whole, with a second fstat to tell whether it changed, and no handle.
+ * whole, with a second fstat to tell whether it changed, and no handle,
+ * unless the flags ask for a handle only (the destination will hash it).
  */
 static int
 srv_open(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
     struct rcp_buf *out)
 {
 	struct stat st, after;
-	uint8_t follow, *data;
+	uint8_t follow, flags = 0, *data;
 	char *name;
 	ssize_t n;
 	int dfd, fd, h, r;
@@ -350,6 +351,7 @@ srv_open(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 		free(name);
 		return r;
 	}
+	(void)rcp_wire_get_u8(cur, &flags);	/* absent from older peers */
 	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
 	    (follow ? 0 : O_NOFOLLOW));
 	free(name);
@@ -360,7 +362,7 @@ srv_open(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 		close(fd);
 		return r;
 	}
-	if (S_ISREG(st.st_mode) &&
+	if (S_ISREG(st.st_mode) && !(flags & RCP_SRC_OPEN_NODATA) &&
 	    st.st_size <= (off_t)RCP_SRCWIRE_PREFETCH_MAX &&
 	    !rcp_fs_is_sparse(&st)) {
 		data = rcp_xmalloc((size_t)st.st_size + 1);
