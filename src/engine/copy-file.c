@@ -246,9 +246,9 @@ copy_settle_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
  * data lives (a remote source sends 16 bytes a hash), this side re-reads
  * what it wrote and hashes that, from the page cache or, with
  * RCP_VERIFY_REREAD, from storage (a sparse copy up to the source's
- * length: its holes at the end come with its size).  Returns 0 if every hash agrees (*whole,
- * if not NULL, then holds the hash of the range when it is one hash), 1 if
- * one differs, or -errno with *what naming the step.
+ * length: its holes at the end come with its size).  Returns 0 if every
+ * hash agrees (*whole, if not NULL, then holds the hash of the range when
+ * it is one hash), 1 if one differs, or -errno with *what naming the step.
  */
 static int
 verify_range(struct rcp_copy *c, struct worker *w, int sfd, int dfd,
@@ -272,7 +272,7 @@ verify_range(struct rcp_copy *c, struct worker *w, int sfd, int dfd,
 			*what = "hash";
 			return (int)ns;
 		}
-		/* A sparse copy may end short of a hole until its size is set. */
+		/* A sparse copy may end short of a hole until it is sized. */
 		nd = sparse ? rcp_fs_hash_sparse(dfd, at, ns, &w->io, hd) :
 		    rcp_fs_hash(dfd, at, step, &w->io, hd);
 		if (nd < 0) {

@@ -56,6 +56,7 @@ opts = (u32(0x3) + u32(8) + u32(64) + u32(1) + u32(1) + u32(1) +
         u32(0x1f) * 3 + u8(0) + u64(0) + u64(0) + u64(0))
 put("remotemsg", "opts", b"\x01" + opts + u32(0))
 put("remotemsg", "opts-filter", b"\x01" + opts + u32(2) + u8(1) + bstr("*.o") + u8(2) + bstr("/keep/**"))
+put("remotemsg", "opts-verify", b"\x01" + opts + u32(0) + u8(2) + bstr("~/manifest.xxh"))
 put("remotemsg", "stats", b"\x02" + u64(100) * 16)
 put("remotemsg", "hello", b"\x03" + u32(1) + u8(1) + bstr("0123456789abcdef0123456789abcde\x00"))
 
