@@ -147,6 +147,15 @@ local_close(void *ctx, int h)
 	close(h);
 }
 
+static int64_t
+local_hash(void *ctx, int fh, off_t off, off_t len, struct rcp_io *io,
+    uint8_t *out)
+{
+	if (len < 0 || (uint64_t)len > RCP_SRC_HASH_MAX)
+		return -EINVAL;
+	return rcp_fs_hash(fh, off, len, io, out);
+}
+
 const struct rcp_src_ops rcp_src_local = {
 	local_root,
 	local_opendir,
@@ -157,5 +166,7 @@ const struct rcp_src_ops rcp_src_local = {
 	local_changed,
 	local_readlink,
 	local_close,
+	local_hash,
+	local_open,
 	true
 };

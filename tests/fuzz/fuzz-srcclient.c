@@ -76,6 +76,7 @@ one_file(struct rcp_srcclient *c, int dir, const char *name, int sparse,
 	struct stat st;
 	const char *what;
 	char link[4096];
+	uint8_t h[RCP_HASH_LEN];
 	off_t len;
 	int fh;
 
@@ -87,6 +88,7 @@ one_file(struct rcp_srcclient *c, int dir, const char *name, int sparse,
 			len = 0;
 		(void)ops->copy(c, fh, out, 0, len, sparse, &io, &what);
 		(void)ops->changed(c, fh, &st);
+		(void)ops->hash(c, fh, 0, len, &io, h);
 		ops->close(c, fh);
 	}
 	(void)ops->readlink(c, dir, name, link, sizeof(link));
