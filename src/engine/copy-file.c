@@ -177,7 +177,8 @@ finish_file(struct rcp_copy *c, struct dnode *d, const char *name,
     mode_t dst_mode, bool sparse)
 {
 	const char *what = NULL;
-	int r;
+	struct rcp_xmeta xm;
+	int r, xerr;
 
 	if (sparse && ftruncate(dfd, st->st_size) != 0) {
 		copy_fail_at(c, d, dname, 1, "set size of", errno);
@@ -189,11 +190,17 @@ finish_file(struct rcp_copy *c, struct dnode *d, const char *name,
 		    "--overwrite");
 		return -1;
 	}
-	r = rcp_meta_apply_fd(dfd, &c->o.preserve.f, st, dst_mode, &what);
+	if (copy_xmeta_read(c, d, name, sfd, &c->o.preserve.f, &xm) != 0)
+		return -1;
+	r = rcp_meta_apply_fd(dfd, &c->o.preserve.f, st, dst_mode, &xm, &xerr,
+	    &what);
+	rcp_xmeta_release(&xm);
 	if (r != 0) {
 		copy_fail_at(c, d, dname, 1, what, -r);
 		return -1;
 	}
+	if (xerr != 0)
+		copy_xmeta_unsupported(c, d, dname, dfd, xerr);
 	return 0;
 }
 
@@ -482,8 +489,9 @@ copy_symlink(struct rcp_copy *c, struct dnode *d, const char *name,
 	char target[PATH_MAX];
 	const char *what = NULL;
 	struct hlink *h = NULL;
+	struct rcp_xmeta xm;
 	ssize_t n;
-	int r;
+	int r, xerr;
 
 	n = SRC(c, readlink, d->srcfd, name, target, sizeof(target) - 1);
 	if (n < 0) {
@@ -507,9 +515,14 @@ copy_symlink(struct rcp_copy *c, struct dnode *d, const char *name,
 		return;
 	}
 	COUNT(c, symlinks_created);
-	if ((r = rcp_meta_apply_link(d->dstfd, dname, &c->o.preserve.l, st,
-	    &what)) != 0)
-		copy_fail_at(c, d, dname, 1, what, -r);
+	if (copy_xmeta_read(c, d, name, -1, &c->o.preserve.l, &xm) == 0) {
+		if ((r = rcp_meta_apply_link(d->dstfd, dname, &c->o.preserve.l,
+		    st, &xm, &xerr, &what)) != 0)
+			copy_fail_at(c, d, dname, 1, what, -r);
+		else if (xerr != 0)
+			copy_xmeta_unsupported(c, d, dname, -1, xerr);
+		rcp_xmeta_release(&xm);
+	}
 	hl_end(c, d, dname, h, true);
 }
 

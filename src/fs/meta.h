@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 struct rcp_buf;
+struct rcp_xmeta;
 
 /* Attribute bits for comparisons. */
 enum {
@@ -50,6 +51,8 @@ struct rcp_preserve_one {
 	bool	gid;
 	bool	time;		/* atime and mtime */
 	mode_t	mode_mask;	/* source mode bits kept, e.g. 0777 */
+	bool	acl;		/* POSIX ACLs (-A; none on symlinks) */
+	bool	xattr;		/* extended attributes (-X) */
 };
 
 struct rcp_preserve {
@@ -60,10 +63,11 @@ struct rcp_preserve {
 
 /* The default: mode & 0777 for files and directories, nothing else. */
 void rcp_preserve_default(struct rcp_preserve *p);
-/* Everything: owner, group, times and all mode bits (setuid, sticky). */
+/* Everything: owner, group, times, all mode bits (setuid, sticky), ACLs and
+ * xattrs, as cp -a. */
 void rcp_preserve_all(struct rcp_preserve *p);
 /*
- * Parses "all", "none" or "f:uid,gid,time,0777 d:... l:...".  Types not named
+ * Parses "all", "none" or "f:uid,gid,time,acl,xattr,0777 d:... l:...".  Types not named
  * preserve nothing.  Returns 0, or RCP_ERR_INVAL with *cause set.
  */
 int rcp_preserve_parse(struct rcp_preserve *p, const char *spec, char **cause);
@@ -72,16 +76,26 @@ const struct rcp_preserve_one *rcp_preserve_for(const struct rcp_preserve *p,
     mode_t mode);
 
 /*
- * Applies owner, mode and times from src to the open fd, in that order
- * (chown clears setuid bits, so chmod must follow it).  cur_mode is the mode
- * the entry has now, so an unneeded fchmod is skipped.  An EPERM from chown
- * is ignored when not running as root, as cp -p does.  Returns 0, or -errno
- * with *what naming the failed call.
+ * Applies owner, mode, the ACLs and xattrs of xm (NULL: none) and times from
+ * src to the open fd, in that order: chown clears setuid bits and
+ * security.capability, so chmod and xattrs follow it; times come last so
+ * that a copy interrupted before they are set is redone by --overwrite.
+ * With an access ACL in xm the mode is first set to rcp_xmeta_safe_mode, so
+ * that a copy whose ACL is refused is not more permissive than its source.
+ * cur_mode is the mode the entry has now, so an unneeded fchmod is skipped.
+ * An EPERM from chown is ignored when not running as root, as cp -p does.
+ * Returns 0, or -errno with *what naming the failed call.  A file system
+ * that cannot store xm is not a failure: the rest is applied and *xerr (if
+ * not NULL) is set to the -errno, else to 0.
  */
 int rcp_meta_apply_fd(int fd, const struct rcp_preserve_one *p,
-    const struct stat *src, mode_t cur_mode, const char **what);
-/* The same for a symlink, by name relative to dirfd (owner and times only). */
+    const struct stat *src, mode_t cur_mode, const struct rcp_xmeta *xm,
+    int *xerr, const char **what);
+/* The same for a symlink, by name relative to dirfd (owner, xattrs, times). */
 int rcp_meta_apply_link(int dirfd, const char *name,
-    const struct rcp_preserve_one *p, const struct stat *src, const char **what);
+    const struct rcp_preserve_one *p, const struct stat *src,
+    const struct rcp_xmeta *xm, int *xerr, const char **what);
+/* The RCP_XMETA_* flags that p asks to read for an entry. */
+unsigned rcp_preserve_xmeta(const struct rcp_preserve_one *p);
 
 #endif

@@ -83,7 +83,15 @@ enum {
 	 * Master -> source, one-way, before the destination is there: read
 	 * ahead the listings (with small files) of these trees (srccache.c).
 	 */
-	RCP_MSG_SRC_PREFETCH = 33 /* u32 n, n x str path */
+	RCP_MSG_SRC_PREFETCH = 33, /* u32 n, n x str path */
+
+	/*
+	 * Destination -> source: the ACLs and xattrs of an entry, by handle
+	 * or (handle ~0) by dir and name, not following (srcwire.h).
+	 */
+	RCP_MSG_SRC_XMETA = 34	/* u32 h, u32 dir, str name, u8 what ->
+				 * str acl, str default acl, u32 n,
+				 * n x (str name, bytes value) */
 };
 
 #endif

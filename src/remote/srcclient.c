@@ -17,6 +17,7 @@
 #include "base/util.h"
 #include "fs/fsops.h"
 #include "fs/meta.h"
+#include "fs/xmeta.h"
 #include "net/proto.h"
 #include "net/wire.h"
 #include "remote/srcclient.h"
@@ -743,6 +744,32 @@ rem_readlink(void *ctx, int dir, const char *name, char *buf, size_t len)
 	return (ssize_t)n;
 }
 
+static int
+rem_xmeta(void *ctx, int dir, const char *name, int h, unsigned what,
+    struct rcp_xmeta *xm)
+{
+	struct rcp_srcclient *r = ctx;
+	struct rcp_quic_msg *m = NULL;
+	struct rcp_wire_cursor cur;
+	struct rcp_buf b = RCP_BUF_INIT;
+	int e;
+
+	rcp_xmeta_init(xm);
+	/* A file sent whole has no server handle: ask by name. */
+	rcp_wire_put_u32(&b, h >= 0 ? rh_server(r, h) : UINT32_MAX);
+	rcp_wire_put_u32(&b, rh_server(r, dir));
+	rcp_wire_put_str(&b, name);
+	rcp_wire_put_u8(&b, (uint8_t)what);
+	e = call(r, RCP_MSG_SRC_XMETA, &b, &m);
+	rcp_buf_release(&b);
+	if (e != 0)
+		return e;
+	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
+	e = rcp_srcwire_get_xmeta(&cur, xm) != 0 ? -EPROTO : 0;
+	rcp_quic_msg_free(m);
+	return e;
+}
+
 static void
 rem_close(void *ctx, int h)
 {
@@ -780,5 +807,6 @@ const struct rcp_src_ops rcp_srcclient_ops = {
 	rem_changed,
 	rem_readlink,
 	rem_close,
+	rem_xmeta,
 	false
 };

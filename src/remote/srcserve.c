@@ -18,6 +18,7 @@
 #include "engine/copy.h"
 #include "fs/fsops.h"
 #include "fs/srcfs.h"
+#include "fs/xmeta.h"
 #include "net/proto.h"
 #include "net/wire.h"
 #include "remote/srccache.h"
@@ -492,6 +493,38 @@ srv_readlink(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 	return 0;
 }
 
+/*
+ * XMETA: the ACLs and xattrs of handle h, or if h is ~0 of dir and name
+ * (a symlink, or a file sent whole that has no handle).
+ */
+static int
+srv_xmeta(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
+    struct rcp_buf *out)
+{
+	struct rcp_xmeta xm;
+	char *name = NULL;
+	uint8_t what;
+	uint32_t h;
+	int fd = -1, dfd = -1, r;
+
+	if (rcp_wire_get_u32(cur, &h) != 0)
+		return -EPROTO;
+	if ((r = get_at(s, cur, &dfd, &name, &what)) != 0 && h == UINT32_MAX) {
+		free(name);
+		return r;
+	}
+	if (h != UINT32_MAX && (fd = h_fd(s, h)) < 0) {
+		free(name);
+		return -EBADF;
+	}
+	r = rcp_xmeta_read(fd, dfd, name, what, &xm);
+	free(name);
+	if (r == 0)
+		rcp_srcwire_put_xmeta(out, &xm);
+	rcp_xmeta_release(&xm);
+	return r;
+}
+
 int
 rcp_srcserve_answer(struct rcp_srcserve *s, const struct rcp_wire_frame *f,
     struct rcp_buf *out)
@@ -517,6 +550,8 @@ rcp_srcserve_answer(struct rcp_srcserve *s, const struct rcp_wire_frame *f,
 		return srv_fstat(s, &cur, out);
 	case RCP_MSG_SRC_READLINK:
 		return srv_readlink(s, &cur, out);
+	case RCP_MSG_SRC_XMETA:
+		return srv_xmeta(s, &cur, out);
 	case RCP_MSG_SRC_CLOSE:
 		if (rcp_wire_get_u32(&cur, &h) == 0)
 			h_close(s, h);
@@ -596,8 +631,8 @@ rcp_srcserve_take(struct rcp_srcserve *s, struct rcp_quic_conn *c,
 {
 	struct job *j;
 
-	if (m->fin || m->f.type < RCP_MSG_SRC_ROOT ||
-	    m->f.type > RCP_MSG_SRC_CLOSE)
+	if (m->fin || ((m->f.type < RCP_MSG_SRC_ROOT ||
+	    m->f.type > RCP_MSG_SRC_CLOSE) && m->f.type != RCP_MSG_SRC_XMETA))
 		return false;
 	j = rcp_xcalloc(1, sizeof(*j));
 	j->conn = c;

@@ -1,0 +1,67 @@
+#!/bin/bash
+# copy-xmeta.sh: POSIX ACLs and extended attributes (-A, -X, -p) against
+# GNU cp -a and rsync -aAX, locally: access and default ACLs, user and
+# trusted xattrs, a value near the 64 KiB limit, xattrs on directories and
+# symlinks, a capability, a name that is not UTF-8.  The dumps of getfacl -R
+# and getfattr -R -d -m - -h (paths relative) must be equal.  Then a
+# destination that cannot store them (ramfs: no xattrs, no ACLs) gets one
+# notice, an error with --fail-early, a correct copy of everything else, and
+# modes no more permissive than the source's ACLs.  Needs root (trusted.*,
+# security.capability, mount).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/xmeta-lib.sh"
+
+umask 022
+RAMFS=$T/ramfs
+cleanup() { mountpoint -q "$RAMFS" && umount "$RAMFS"; t_cleanup; }
+trap cleanup EXIT
+
+fixture "$T/src"
+t_check "the fixture has ACLs and xattrs" t_grep 'default:user:1:rwx' <(dump "$T/src")
+
+cp -a "$T/src" "$T/cp"
+t_check "cp -a keeps them (the fixture is sound)" same_dump "$T/src" "$T/cp"
+rsync -aAX "$T/src/" "$T/rsync/"
+t_check "rsync -aAX keeps them" same_dump "$T/src" "$T/rsync"
+
+t_check "rcp -p runs" t_run 0 "$T/p.out" "$RCP" -p "$T/src" "$T/p"
+t_check "rcp -p: the same dumps as the source" same_dump "$T/src" "$T/p"
+t_check "rcp -p: the same dumps as cp -a" same_dump "$T/cp" "$T/p"
+t_check "rcp -p: the same tree as cp -a" diff <(t_tree_listing_full "$T/cp") <(t_tree_listing_full "$T/p")
+
+t_check "rcp -A -X runs" t_run 0 "$T/ax.out" "$RCP" -A -X "$T/src" "$T/ax"
+t_check "rcp -A -X: the same dumps as rsync -aAX" same_dump "$T/rsync" "$T/ax"
+
+t_check "rcp -A runs" t_run 0 "$T/a.out" "$RCP" -A "$T/src" "$T/a"
+t_check "rcp -A keeps ACLs, no xattrs" test "$(getfattr -h --absolute-names -n user.one "$T/a/f-xattr" 2>/dev/null)" = "" -a \
+    "$(getfacl -n -p "$T/a/f-acl" | grep -c user:1:rwx)" = 1
+t_check "rcp -X runs" t_run 0 "$T/x.out" "$RCP" -X "$T/src" "$T/x"
+t_check "rcp -X keeps xattrs, no ACLs (as rsync -X)" test "$(getfattr --absolute-names --only-values -n user.one "$T/x/f-xattr")" = 1 -a \
+    "$(getfacl -n -p "$T/x/f-acl" | grep -c user:1:)" = 0
+t_check "rcp (no -p) keeps neither" t_run 0 "$T/n.out" "$RCP" "$T/src" "$T/n"
+t_check "  no ACL, no xattr" test -z "$(getfattr -R -d -m - -h "$T/n" 2>/dev/null)"
+t_check "--preserve-settings per type: xattrs of files only" t_run 0 "$T/ps.out" \
+    "$RCP" --preserve-settings "f:xattr d:0777" "$T/src" "$T/ps"
+t_check "  file xattr kept, directory's not" test "$(getfattr --absolute-names --only-values -n user.one "$T/ps/f-xattr")" = 1 -a \
+    -z "$(getfattr --absolute-names --only-values -n user.dir "$T/ps/d" 2>/dev/null)"
+
+# A destination without xattrs or ACLs.
+mkdir -p "$RAMFS"
+if mount -t ramfs none "$RAMFS"; then
+	t_check "to ramfs: the copy succeeds" t_run 0 "$T/r.out" "$RCP" -p "$T/src" "$RAMFS/r"
+	t_check "  one notice for the file system" test "$(grep -c 'cannot keep ACLs or extended attributes' "$T/r.out")" = 1
+	# Entries with an ACL get a safe mode (below): compared without it.
+	nomode() { t_tree_listing_full "$1" | awk -F'\t' -v OFS='\t' '$1 ~ /^[.]\/(f-acl|f-tight|d)$/ { $3 = "-" } 1'; }
+	t_check "  everything else is copied" diff <(nomode "$T/cp") <(nomode "$RAMFS/r")
+	m=$(stat -c %a "$RAMFS/r/f-tight")
+	t_check "  a refused ACL with a tight mask leaves the group nothing ($m)" test "$m" = 700
+	m=$(stat -c %a "$RAMFS/r/f-acl")
+	t_check "  a refused ACL leaves the group its own entry, not the mask ($m)" test "$m" = 644
+	t_check "with --fail-early the copy fails" t_run 1 "$T/re.out" "$RCP" -p --fail-early "$T/src" "$RAMFS/e"
+	t_check "  naming what could not be kept" t_grep "cannot keep ACLs and xattrs of" "$T/re.out"
+	umount "$RAMFS"
+else
+	t_fail "mount a ramfs"
+fi
+
+t_done

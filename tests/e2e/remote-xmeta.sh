@@ -1,0 +1,39 @@
+#!/bin/bash
+# remote-xmeta.sh: ACLs and xattrs (-p, -A -X) through the agents, over the
+# harness's sshd: host->host (127.0.0.2 -> 127.0.0.3), local->host and
+# host->local.  The dumps of getfacl and getfattr (xmeta-lib.sh) of every
+# copy must equal the source's and cp -a's; the tree must equal cp -a's.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sshd-lib.sh"
+. "$(dirname "$0")/xmeta-lib.sh"
+
+umask 022
+sshd_setup
+chmod 755 "$T"
+trap 'sshd_stop; t_cleanup' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+SH=127.0.0.2
+DH=127.0.0.3
+R() { timeout -k 5 120 "$RCP" --ssh-config "$SSH_CONFIG" "$@"; }
+
+fixture "$T/src"
+cp -a "$T/src" "$T/cp"
+t_check "cp -a keeps the fixture" same_dump "$T/src" "$T/cp"
+for mode in h2h l2h h2l; do
+	case $mode in
+	h2h) s=$SH:$T/src d=$DH:$T/$mode ;;
+	l2h) s=$T/src d=$DH:$T/$mode ;;
+	h2l) s=$SH:$T/src d=$T/$mode ;;
+	esac
+	t_check "$mode: rcp -p runs" t_run 0 "$T/$mode.out" R -p "$s" "$d"
+	t_check "$mode: the same dumps as the source" same_dump "$T/src" "$T/$mode"
+	t_check "$mode: the same tree as cp -a" diff <(t_tree_listing_full "$T/cp") <(t_tree_listing_full "$T/$mode")
+done
+t_check "h2h: rcp -A -X runs" t_run 0 "$T/ax.out" R -A -X "$SH:$T/src" "$DH:$T/ax"
+t_check "h2h: -A -X, the same dumps as the source" same_dump "$T/src" "$T/ax"
+t_check "h2h: rcp without -p keeps none" t_run 0 "$T/n.out" R "$SH:$T/src" "$DH:$T/n"
+t_check "  no ACL, no xattr" test -z "$(getfattr -R -d -m - -h "$T/n" 2>/dev/null)"
+
+t_done
