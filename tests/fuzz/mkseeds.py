@@ -137,6 +137,12 @@ put("srcserve", "walk", frame(R, bstr("a") + u8(0)) + frame(OD, u32(0) + bstr("a
 put("srcserve", "sparse", frame(R, bstr("a/sparse") + u8(1)) + frame(OD, u32(0) + bstr(".") + u8(0)) +
     frame(OP, u32(1) + bstr("sparse") + u8(0)) + frame(RD, u32(2) + u64(0) + u64(2 << 20) + u8(1)) +
     frame(RD, u32(2) + u64(2**64 - 4096) + u64(8192) + u8(1)))
+XM = 34
+put("srcserve", "xmeta", frame(R, bstr("a") + u8(0)) + frame(OD, u32(0) + bstr("a") + u8(0)) +
+    frame(XM, u32(0xffffffff) + u32(1) + bstr("small") + u8(3)) +
+    frame(XM, u32(1) + u32(1) + bstr("b") + u8(3)) +
+    frame(XM, u32(0xffffffff) + u32(1) + bstr("link") + u8(2)) +
+    frame(XM, u32(0xffffffff) + u32(1) + bstr("nope") + u8(3)) + frame(XM, u32(9)))
 put("srcserve", "bad", frame(R, b"") + frame(OD, u32(7) + bstr("x") + u8(0)) +
     frame(ST, u32(0) + bstr("a/b") + u8(0)) + frame(99, b"") + frame(CL, u32(12345)))
 
@@ -162,5 +168,18 @@ put("srcclient", "walk", walk)
 put("srcclient", "whole", frame(OK, u32(5) + bstr("src") + stat(0o100644, 3)) +
     frame(OK, lst(0, [("x", 8, None)])) + frame(OK, stat(size=3)) +
     frame(OK, u32(0xffffffff) + stat(size=3) + stat(size=3) + bstr("abc")))
+def xmeta(acl, dacl, attrs):
+    b = bstr(acl) + bstr(dacl) + u32(len(attrs))
+    for name, value in attrs:
+        b += bstr(name) + bstr(value)
+    return b
+put("srcclient", "xmeta", frame(OK, u32(5) + bstr("src") + stat(0o100644, 3)) +
+    frame(OK, lst(0, [("x", 8, None)])) + frame(OK, stat(size=3)) +
+    frame(OK, u32(7) + stat(size=3)) + frame(OK, u32(1) + u64(0) + bstr(b"abc") + u64(2**64 - 1)) +
+    frame(OK, stat(size=3)) +
+    frame(OK, xmeta("user::rw-,user:1:r--,group::r--,mask::r--,other::---", "",
+                    [("user.a", b"\0\1"), ("trusted.t", b"x" * 70000)])) +
+    frame(OK, xmeta("", "", [("user." + "n" * 300, b"")])) +
+    frame(OK, u32(0) + u32(0) + u32(2**32 - 1)))
 put("srcclient", "bad", frame(OK, u32(5) + bstr("src") + stat()) +
     frame(OK, lst(0, [("..", 4, None)])) + frame(ERR, u32(0)) + frame(3, b""))
