@@ -110,9 +110,42 @@ hl_done(struct rcp_copy *c, struct hlink *h, bool ok)
  * type st.  Returns 1 to go on and create it (anything in the way is gone),
  * 0 if it is left alone (unchanged or skipped), -1 on error.
  */
+/*
+ * The RCP_ATTR_ACL and RCP_ATTR_XATTR bits of mask whose values differ
+ * between the source name and the destination dname in d; both, if either
+ * side cannot be read (the entry is then copied again).
+ */
+static unsigned
+xmeta_diff(struct rcp_copy *c, struct dnode *d, const char *name,
+    const char *dname, unsigned mask)
+{
+	unsigned what = (mask & RCP_ATTR_ACL ? RCP_XMETA_ACL : 0) |
+	    (mask & RCP_ATTR_XATTR ? RCP_XMETA_XATTR : 0), diff = 0;
+	struct rcp_xmeta a, b;
+
+	if (what == 0)
+		return 0;
+	rcp_xmeta_init(&a);
+	rcp_xmeta_init(&b);
+	if (SRC(c, xmeta, d->srcfd, name, -1, what, &a) != 0 ||
+	    rcp_xmeta_read(-1, d->dstfd, dname, what, &b) != 0)
+		diff = mask & (RCP_ATTR_ACL | RCP_ATTR_XATTR);
+	else {
+		if ((mask & RCP_ATTR_ACL) && !rcp_xmeta_equal(&a, &b, true,
+		    false))
+			diff |= RCP_ATTR_ACL;
+		if ((mask & RCP_ATTR_XATTR) && !rcp_xmeta_equal(&a, &b, false,
+		    true))
+			diff |= RCP_ATTR_XATTR;
+	}
+	rcp_xmeta_release(&a);
+	rcp_xmeta_release(&b);
+	return diff;
+}
+
 int
-copy_settle_existing(struct rcp_copy *c, struct dnode *d, const char *dname,
-    const struct stat *st, const char *link_target)
+copy_settle_existing(struct rcp_copy *c, struct dnode *d, const char *name,
+    const char *dname, const struct stat *st, const char *link_target)
 {
 	char tbuf[PATH_MAX];
 	struct stat dst;
@@ -137,6 +170,8 @@ copy_settle_existing(struct rcp_copy *c, struct dnode *d, const char *dname,
 	    (S_ISREG(st->st_mode) || S_ISLNK(st->st_mode))) {
 		mask = rcp_attrs_for(&c->o.overwrite_compare, st->st_mode);
 		diff = rcp_attrs_diff(mask, st, &dst);
+		if (diff == 0)
+			diff = xmeta_diff(c, d, name, dname, mask);
 		if (diff == 0 && S_ISLNK(st->st_mode)) {
 			n = readlinkat(d->dstfd, dname, tbuf, sizeof(tbuf) - 1);
 			if (n < 0 || (size_t)n != strlen(link_target) ||
@@ -423,7 +458,7 @@ copy_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 
 	if (copy_ensure_dst(c, d) != 0)
 		goto out;
-	if (!settled && (r = copy_settle_existing(c, d, dname, st, NULL)) <= 0)
+	if (!settled && (r = copy_settle_existing(c, d, name, dname, st, NULL)) <= 0)
 		goto out;
 	if (hl_begin(c, d, dname, st, &h) == 0)
 		goto out;
@@ -500,7 +535,7 @@ copy_symlink(struct rcp_copy *c, struct dnode *d, const char *name,
 	}
 	target[n] = '\0';
 	if (copy_ensure_dst(c, d) != 0 ||
-	    copy_settle_existing(c, d, dname, st, target) <= 0 ||
+	    copy_settle_existing(c, d, name, dname, st, target) <= 0 ||
 	    hl_begin(c, d, dname, st, &h) == 0)
 		return;
 	copy_report(c, d, dname, "create symlink", NULL);
@@ -543,7 +578,7 @@ copy_special(struct rcp_copy *c, struct dnode *d, const char *name,
 		return;
 	}
 	if (copy_ensure_dst(c, d) != 0 ||
-	    copy_settle_existing(c, d, dname, st, NULL) <= 0 ||
+	    copy_settle_existing(c, d, name, dname, st, NULL) <= 0 ||
 	    hl_begin(c, d, dname, st, &h) == 0)
 		return;
 	copy_report(c, d, dname, "create special file", NULL);

@@ -241,13 +241,13 @@ void	 copy_run_entry(struct rcp_copy *, struct worker *, struct dnode *,
 /* --- copy-file.c: files -------------------------------------------------- */
 
 /*
- * Decides what to do with an existing destination entry for a source of
- * type st (link_target: a symlink's target, else NULL).  Returns 1 to go on
+ * Decides what to do with an existing destination entry dname for the
+ * source name in d of type st (link_target: a symlink's target, else NULL).  Returns 1 to go on
  * and create it (anything in the way is gone), 0 if it is left alone
  * (unchanged or skipped), -1 on error.
  */
 int	 copy_settle_existing(struct rcp_copy *, struct dnode *, const char *,
-	    const struct stat *, const char *);
+	    const char *, const struct stat *, const char *);
 /* Copies a regular file whose source is open as sfd (owned from here on,
  * and counted by copy_fds_wait); settled if copy_settle_existing ran. */
 void	 copy_file(struct rcp_copy *, struct worker *, struct dnode *,

@@ -20,7 +20,10 @@ enum {
 	RCP_ATTR_MODE = 1 << 2,
 	RCP_ATTR_SIZE = 1 << 3,
 	RCP_ATTR_MTIME = 1 << 4,
-	RCP_ATTR_CTIME = 1 << 5
+	RCP_ATTR_CTIME = 1 << 5,
+	/* Not in a stat: compared by their callers through xmeta.h. */
+	RCP_ATTR_ACL = 1 << 6,
+	RCP_ATTR_XATTR = 1 << 7
 };
 
 /* Attributes to compare for files (and special files), dirs and symlinks. */
@@ -38,11 +41,13 @@ struct rcp_attrs {
 int rcp_attrs_parse(struct rcp_attrs *out, const char *spec, char **cause);
 /* Returns the mask that applies to an entry of type mode (S_IFMT bits). */
 unsigned rcp_attrs_for(const struct rcp_attrs *a, mode_t mode);
-/* Returns the bits of mask whose attribute differs between a and b. */
+/* Returns the bits of mask whose attribute differs between a and b (the
+ * stat ones: never RCP_ATTR_ACL or RCP_ATTR_XATTR). */
 unsigned rcp_attrs_diff(unsigned mask, const struct stat *a, const struct stat *b);
 /* Appends "size,mtime" for mask to b. */
 void rcp_attrs_format(unsigned mask, struct rcp_buf *b);
-/* Returns "uid", "gid", "mode", "size", "mtime" or "ctime" for one bit. */
+/* Returns "uid", "gid", "mode", "size", "mtime", "ctime", "acl" or "xattr"
+ * for one bit. */
 const char *rcp_attr_name(unsigned bit);
 
 /* What to preserve for one entry type. */

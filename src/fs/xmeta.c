@@ -1,5 +1,6 @@
 /* xmeta.c: reading and applying POSIX ACLs and extended attributes. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,8 @@ proc_path(int fd, int dirfd, const char *name)
 {
 	if (fd >= 0)
 		return rcp_xasprintf("/proc/self/fd/%d", fd);
+	if (dirfd == AT_FDCWD)
+		return rcp_xstrdup(name);
 	return rcp_xasprintf("/proc/self/fd/%d/%s", dirfd, name);
 }
 

@@ -58,7 +58,8 @@ int rcp_xmeta_add(struct rcp_xmeta *xm, const char *name, const void *value,
 
 /*
  * Reads what of the entry open as fd, or if fd < 0 of name below dirfd
- * without following a symlink (symlinks have no ACLs).  A value too large
+ * (AT_FDCWD: name is a path) without following a symlink (symlinks have no
+ * ACLs).  A value too large
  * for the caps is -E2BIG.  A file system
  * without xattrs gives an empty xm.  Returns 0, or -errno (xm then empty).
  */

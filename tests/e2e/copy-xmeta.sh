@@ -45,6 +45,22 @@ t_check "--preserve-settings per type: xattrs of files only" t_run 0 "$T/ps.out"
 t_check "  file xattr kept, directory's not" test "$(getfattr --absolute-names --only-values -n user.one "$T/ps/f-xattr")" = 1 -a \
     -z "$(getfattr --absolute-names --only-values -n user.dir "$T/ps/d" 2>/dev/null)"
 
+# Comparing ACLs and xattrs: rcmp --metadata-compare, rcp --overwrite-compare.
+XSPEC="f:size,acl,xattr d:acl,xattr l:xattr"
+t_check "rcmp: acl and xattr of a copy are equal" t_run 0 "$T/cmp0.out" "$RCMP" --metadata-compare "$XSPEC" "$T/src" "$T/p"
+setfattr -n user.one -v changed "$T/p/f-xattr"
+setfacl -m u:1:r "$T/p/f-acl"
+setfattr -h -x trusted.link "$T/p/link"
+t_check "rcmp: differences found" t_run 1 "$T/cmp1.out" "$RCMP" --metadata-compare "$XSPEC" "$T/src" "$T/p"
+t_check "  an xattr of a file" t_grep '"f-xattr".*"diff":"xattr"|"diff":"xattr".*"f-xattr"' "$T/cmp1.out"
+t_check "  an ACL" t_grep '"f-acl".*"diff":"acl"|"diff":"acl".*"f-acl"' "$T/cmp1.out"
+t_check "  an xattr of a symlink" t_grep '"link".*"diff":"xattr"|"diff":"xattr".*"link"' "$T/cmp1.out"
+t_check "rcp --overwrite (size,mtime) leaves them" t_run 0 "$T/o1.out" "$RCP" -p --overwrite "$T/src" "$T/p"
+t_check "  still different" t_run 1 "$T/cmp2.out" "$RCMP" --metadata-compare "$XSPEC" "$T/src" "$T/p"
+t_check "rcp --overwrite-compare with acl,xattr recopies them" t_run 0 "$T/o2.out" \
+    "$RCP" -p --overwrite --overwrite-compare "f:size,mtime,acl,xattr d:mtime l:xattr" "$T/src" "$T/p"
+t_check "  the same dumps as the source" same_dump "$T/src" "$T/p"
+
 # A destination without xattrs or ACLs.
 mkdir -p "$RAMFS"
 if mount -t ramfs none "$RAMFS"; then
