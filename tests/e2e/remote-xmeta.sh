@@ -3,6 +3,7 @@
 # harness's sshd: host->host (127.0.0.2 -> 127.0.0.3), local->host and
 # host->local.  The dumps of getfacl and getfattr (xmeta-lib.sh) of every
 # copy must equal the source's and cp -a's; the tree must equal cp -a's.
+# A destination on ramfs (no xattrs, no ACLs) gets one notice.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd-lib.sh"
 . "$(dirname "$0")/xmeta-lib.sh"
@@ -10,7 +11,8 @@
 umask 022
 sshd_setup
 chmod 755 "$T"
-trap 'sshd_stop; t_cleanup' EXIT
+RAMFS=$T/ramfs
+trap 'sshd_stop; mountpoint -q "$RAMFS" && umount "$RAMFS"; t_cleanup' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
@@ -35,5 +37,18 @@ t_check "h2h: rcp -A -X runs" t_run 0 "$T/ax.out" R -A -X "$SH:$T/src" "$DH:$T/a
 t_check "h2h: -A -X, the same dumps as the source" same_dump "$T/src" "$T/ax"
 t_check "h2h: rcp without -p keeps none" t_run 0 "$T/n.out" R "$SH:$T/src" "$DH:$T/n"
 t_check "  no ACL, no xattr" test -z "$(getfattr -R -d -m - -h "$T/n" 2>/dev/null)"
+
+# A destination agent whose file system cannot store them: one notice.
+mkdir -p "$RAMFS"
+if mount -t ramfs none "$RAMFS"; then
+	chmod 755 "$RAMFS"
+	t_check "h2h to ramfs: the copy succeeds" t_run 0 "$T/r.out" R -p "$SH:$T/src" "$DH:$RAMFS/r"
+	t_check "  one notice for the file system" test "$(grep -c 'cannot keep ACLs or extended attributes' "$T/r.out")" = 1
+	t_check "  a refused ACL leaves the group its own entry" test "$(stat -c %a "$RAMFS/r/f-tight")" = 700
+	t_check "h2h to ramfs, --fail-early: the copy fails" t_run 1 "$T/re.out" R -p --fail-early "$SH:$T/src" "$DH:$RAMFS/e"
+	umount "$RAMFS"
+else
+	t_fail "mount a ramfs"
+fi
 
 t_done
