@@ -13,6 +13,7 @@ t_check "rcp-master starts" m_start
 t_check "submit -A -X --wait: exit 0" t_run 0 "$T/out" guarded "$RCPCTL" --socket "$SOCK" submit --wait -A -X "$T/src" "$T/job"
 t_check "  the job succeeded" t_grep '^job 1 succeeded' "$T/out"
 t_check "  the same dumps as the source" same_dump "$T/src" "$T/job"
-t_check "  the options are the job's" t_grep '"-A"|-A' <(ctl status --json 1)
+ctl status --json 1 >"$T/status.json"
+t_check "  the job's options are --acls and --xattrs" t_grep '"options":\["--acls","--xattrs"\]' "$T/status.json"
 m_stop
 t_done
