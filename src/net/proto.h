@@ -89,9 +89,12 @@ enum {
 	 * Destination -> source: the ACLs and xattrs of an entry, by handle
 	 * or (handle ~0) by dir and name, not following (srcwire.h).
 	 */
-	RCP_MSG_SRC_XMETA = 34	/* u32 h, u32 dir, str name, u8 what ->
+	RCP_MSG_SRC_XMETA = 34,	/* u32 h, u32 dir, str name, u8 what ->
 				 * str acl, str default acl, u32 n,
 				 * n x (str name, bytes value) */
+	/* The same for every entry of a directory that has any, at once. */
+	RCP_MSG_SRC_XMETA_DIR = 35 /* u32 dir, u8 what -> u8 complete,
+				 * u32 n, n x (str name, XMETA reply) */
 };
 
 #endif

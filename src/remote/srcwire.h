@@ -35,6 +35,9 @@ void rcp_srcwire_put_xmeta(struct rcp_buf *b, const struct rcp_xmeta *xm);
  */
 int rcp_srcwire_get_xmeta(struct rcp_wire_cursor *c, struct rcp_xmeta *xm);
 
+/* An XMETA_DIR reply stops (complete 0) past this size. */
+#define RCP_SRCWIRE_XMETA_DIR_MAX (2u << 20)
+
 /* Appends st to b. */
 void rcp_srcwire_put_stat(struct rcp_buf *b, const struct stat *st);
 /* Reads a stat into *st (zeroed first).  0, or RCP_ERR_PROTO. */

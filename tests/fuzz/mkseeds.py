@@ -137,12 +137,13 @@ put("srcserve", "walk", frame(R, bstr("a") + u8(0)) + frame(OD, u32(0) + bstr("a
 put("srcserve", "sparse", frame(R, bstr("a/sparse") + u8(1)) + frame(OD, u32(0) + bstr(".") + u8(0)) +
     frame(OP, u32(1) + bstr("sparse") + u8(0)) + frame(RD, u32(2) + u64(0) + u64(2 << 20) + u8(1)) +
     frame(RD, u32(2) + u64(2**64 - 4096) + u64(8192) + u8(1)))
-XM = 34
+XM, XMD = 34, 35
 put("srcserve", "xmeta", frame(R, bstr("a") + u8(0)) + frame(OD, u32(0) + bstr("a") + u8(0)) +
     frame(XM, u32(0xffffffff) + u32(1) + bstr("small") + u8(3)) +
     frame(XM, u32(1) + u32(1) + bstr("b") + u8(3)) +
     frame(XM, u32(0xffffffff) + u32(1) + bstr("link") + u8(2)) +
-    frame(XM, u32(0xffffffff) + u32(1) + bstr("nope") + u8(3)) + frame(XM, u32(9)))
+    frame(XM, u32(0xffffffff) + u32(1) + bstr("nope") + u8(3)) + frame(XM, u32(9)) +
+    frame(XMD, u32(1) + u8(3)) + frame(XMD, u32(0) + u8(2)) + frame(XMD, u32(77) + u8(3)))
 put("srcserve", "bad", frame(R, b"") + frame(OD, u32(7) + bstr("x") + u8(0)) +
     frame(ST, u32(0) + bstr("a/b") + u8(0)) + frame(99, b"") + frame(CL, u32(12345)))
 
@@ -181,5 +182,14 @@ put("srcclient", "xmeta", frame(OK, u32(5) + bstr("src") + stat(0o100644, 3)) +
                     [("user.a", b"\0\1"), ("trusted.t", b"x" * 70000)])) +
     frame(OK, xmeta("", "", [("user." + "n" * 300, b"")])) +
     frame(OK, u32(0) + u32(0) + u32(2**32 - 1)))
+# The client asks a directory's batch first (XMETA_DIR), then entry by entry
+# when it is incomplete.
+put("srcclient", "xmetadir", frame(OK, u32(5) + bstr("src") + stat(0o040755, 4096)) +
+    frame(OK, lst(0, [("f", 8, b"hi"), ("l", 10, None)])) + frame(OK, stat(size=2)) +
+    frame(OK, u8(1) + u32(2) + bstr("f") + xmeta("", "", [("user.a", b"1")]) +
+          bstr("l") + xmeta("", "", [("trusted.l", b"")])) +
+    frame(OK, stat(0o120777, 1)) + frame(OK, bstr("f")) +
+    frame(OK, u8(0) + u32(0)) + frame(OK, xmeta("", "", [])) +
+    frame(OK, u8(1) + u32(2**31)) + frame(OK, u8(1) + u32(1) + bstr("x") + u32(5)))
 put("srcclient", "bad", frame(OK, u32(5) + bstr("src") + stat()) +
     frame(OK, lst(0, [("..", 4, None)])) + frame(ERR, u32(0)) + frame(3, b""))
