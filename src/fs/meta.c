@@ -338,6 +338,12 @@ rcp_meta_apply_fd(int fd, const struct rcp_preserve_one *p,
 			return -errno;
 		}
 	}
+	/* An ACL inherited where the source has none would grant more. */
+	if (p->acl && xm != NULL && (r = rcp_xmeta_drop_inherited(fd,
+	    S_ISDIR(src->st_mode), xm)) != 0) {
+		*what = "remove an inherited ACL of";
+		return r;
+	}
 	if ((r = apply_xmeta(fd, -1, NULL, xm, xerr, what)) != 0)
 		return r;
 	if (p->time) {

@@ -86,7 +86,8 @@ const struct rcp_preserve_one *rcp_preserve_for(const struct rcp_preserve *p,
  * security.capability, so chmod and xattrs follow it; times come last so
  * that a copy interrupted before they are set is redone by --overwrite.
  * With an access ACL in xm the mode is first set to rcp_xmeta_safe_mode, so
- * that a copy whose ACL is refused is not more permissive than its source.
+ * that a copy whose ACL is refused is not more permissive than its source;
+ * with p->acl, ACLs the entry inherited that xm lacks are removed.
  * cur_mode is the mode the entry has now, so an unneeded fchmod is skipped.
  * An EPERM from chown is ignored when not running as root, as cp -p does.
  * Returns 0, or -errno with *what naming the failed call.  A file system

@@ -246,6 +246,30 @@ rcp_xmeta_safe_mode(const struct rcp_xmeta *xm, mode_t mode)
 	return (mode & ~(mode_t)070) | ((mode_t)g << 3 & (mode & 070));
 }
 
+/* Removes one ACL xattr of fd if it is there: one call when it is not. */
+static int
+drop_one(int fd, const char *name)
+{
+	if (fgetxattr(fd, name, NULL, 0) < 0)
+		return errno == ENODATA || rcp_xmeta_unsupported(errno) ? 0 :
+		    -errno;
+	if (fremovexattr(fd, name) != 0 && errno != ENODATA)
+		return -errno;
+	return 0;
+}
+
+int
+rcp_xmeta_drop_inherited(int fd, bool dir, const struct rcp_xmeta *xm)
+{
+	int r = 0;
+
+	if (xm->acl_access == NULL)
+		r = drop_one(fd, ACL_ACCESS_XATTR);
+	if (r == 0 && dir && xm->acl_default == NULL)
+		r = drop_one(fd, ACL_DEFAULT_XATTR);
+	return r;
+}
+
 bool
 rcp_xmeta_unsupported(int err)
 {

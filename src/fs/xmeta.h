@@ -84,6 +84,13 @@ mode_t rcp_xmeta_safe_mode(const struct rcp_xmeta *xm, mode_t mode);
  */
 int rcp_xmeta_apply(int fd, int dirfd, const char *name,
     const struct rcp_xmeta *xm, const char **what);
+/*
+ * Removes from the entry open as fd the ACLs it inherited from a default ACL
+ * of its destination directory (one that existed before the copy) but xm
+ * does not have: the access ACL, and for a directory (dir) the default one.
+ * The mode stays.  Returns 0 or -errno (none on a file system without ACLs).
+ */
+int rcp_xmeta_drop_inherited(int fd, bool dir, const struct rcp_xmeta *xm);
 /* True for the errors of a file system that cannot store xattrs or ACLs. */
 bool rcp_xmeta_unsupported(int err);
 

@@ -45,6 +45,16 @@ t_check "--preserve-settings per type: xattrs of files only" t_run 0 "$T/ps.out"
 t_check "  file xattr kept, directory's not" test "$(getfattr --absolute-names --only-values -n user.one "$T/ps/f-xattr")" = 1 -a \
     -z "$(getfattr --absolute-names --only-values -n user.dir "$T/ps/d" 2>/dev/null)"
 
+# Into a directory with a default ACL: what the entries inherit from it but
+# the source lacks is removed, as cp -a does.
+mkdir "$T/inh"
+setfacl -d -m u:3:rwx,g:4:rwx "$T/inh"
+cp -a "$T/src" "$T/inh/cp"
+t_check "cp -a into an inheriting directory keeps the source's ACLs" same_dump "$T/src" "$T/inh/cp"
+t_check "rcp -p into an inheriting directory runs" t_run 0 "$T/inh.out" "$RCP" -p "$T/src" "$T/inh/p"
+t_check "  the same dumps as the source: nothing inherited" same_dump "$T/src" "$T/inh/p"
+t_check "  the same tree as cp -a" diff <(t_tree_listing_full "$T/inh/cp") <(t_tree_listing_full "$T/inh/p")
+
 # Comparing ACLs and xattrs: rcmp --metadata-compare, rcp --overwrite-compare.
 XSPEC="f:size,acl,xattr d:acl,xattr l:xattr"
 t_check "rcmp: acl and xattr of a copy are equal" t_run 0 "$T/cmp0.out" "$RCMP" --metadata-compare "$XSPEC" "$T/src" "$T/p"
