@@ -16,7 +16,8 @@
 #                         with ACLs and xattrs: a user xattr and an ACL on
 #                         every 8th file, a default ACL on every directory
 #                         (as root; BENCH_D_XMETA=0 copies the tree bare)
-#   BENCH_TOOLS      any of "cp rsync tar rcp rcp-p rcp-base rcp-p-base"
+#   BENCH_TOOLS      any of "cp rsync tar rcp rcp-p rcp-verify rcp-base
+#                    rcp-p-base" (rcp-verify: rcp --verify)
 #                    (default all; the -base ones only with BENCH_RCP_BASE)
 #   BENCH_RCP_BASE   the build directory of another rcp (an older tree) whose
 #                    rcp runs as rcp-base and rcp-p-base beside ours, in the
@@ -72,7 +73,7 @@ if [ -n "${BENCH_RCP_BASE:-}" ]; then
     RCP_BASE=$(cd "$BENCH_RCP_BASE" && pwd)/rcp
     [ -x "$RCP_BASE" ] || die "$RCP_BASE not built"
 fi
-TOOLS=${BENCH_TOOLS:-cp rsync tar rcp rcp-p${RCP_BASE:+ rcp-base rcp-p-base}}
+TOOLS=${BENCH_TOOLS:-cp rsync tar rcp rcp-p rcp-verify${RCP_BASE:+ rcp-base rcp-p-base}}
 SEED=${BENCH_SEED:-42}
 D_SOURCE=${BENCH_D_SOURCE:-/usr/share}
 SHM=${BENCH_SHM:-/dev/shm}
@@ -86,7 +87,7 @@ for d in $DATASETS; do
 done
 for t in $TOOLS; do
     case $t in
-        cp|rsync|tar|rcp|rcp-p) ;;
+        cp|rsync|tar|rcp|rcp-p|rcp-verify) ;;
         rcp-base|rcp-p-base) [ -n "$RCP_BASE" ] || die "$t needs BENCH_RCP_BASE" ;;
         *) die "unknown tool '$t'" ;;
     esac
@@ -128,6 +129,7 @@ tool_label() {
         tar) echo "tar | tar" ;;
         rcp) echo "rcp" ;;
         rcp-p) echo "rcp -p" ;;
+        rcp-verify) echo "rcp --verify" ;;
         rcp-base) echo "rcp (base)" ;;
         rcp-p-base) echo "rcp -p (base)" ;;
     esac
@@ -145,6 +147,7 @@ run_tool() {
                   tar -C "$1" -cf - . | tar -C "$2" -xf -' tar "$src" "$dst") ;;
         rcp) cmd=("$RCP" "${RCP_EXTRA[@]}" "$src" "$dst") ;;
         rcp-p) cmd=("$RCP" -p "${RCP_EXTRA[@]}" "$src" "$dst") ;;
+        rcp-verify) cmd=("$RCP" --verify "${RCP_EXTRA[@]}" "$src" "$dst") ;;
         rcp-base) cmd=("$RCP_BASE" "${RCP_EXTRA[@]}" "$src" "$dst") ;;
         rcp-p-base) cmd=("$RCP_BASE" -p "${RCP_EXTRA[@]}" "$src" "$dst") ;;
     esac

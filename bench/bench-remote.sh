@@ -30,9 +30,9 @@
 #                      A  one 2 GiB file
 #                      B  20,000 x 4 KiB files in 200 directories
 #                      C  2,000 files, 1 KiB-16 MiB log-uniform, 20 dirs x 100
-#   BENCH_TOOLS      any of "rcp rcp-l rcp-ls scp rsync tar tar-gcm rcp-base
-#                    rcp-l-base" (default all; the -base ones only with
-#                    BENCH_RCP_BASE)
+#   BENCH_TOOLS      any of "rcp rcp-verify rcp-l rcp-ls scp rsync tar tar-gcm
+#                    rcp-base rcp-l-base" (default all; the -base ones only
+#                    with BENCH_RCP_BASE; rcp-verify: rcp --verify .2->.3)
 #   BENCH_RCP_BASE   the build directory of another rcp (an older tree) whose
 #                    rcp and rcpd run as rcp-base and rcp-l-base beside ours,
 #                    in the same run: a before/after of a change
@@ -104,7 +104,7 @@ if [ -n "${BENCH_RCP_BASE:-}" ]; then
     [ -x "$BASE_DIR/rcp" ] && [ -x "$BASE_DIR/rcpd" ] ||
         die "$BASE_DIR has no rcp and rcpd"
 fi
-TOOLS=${BENCH_TOOLS:-rcp rcp-l rcp-ls scp rsync tar tar-gcm${BASE_DIR:+ rcp-base rcp-l-base}}
+TOOLS=${BENCH_TOOLS:-rcp rcp-verify rcp-l rcp-ls scp rsync tar tar-gcm${BASE_DIR:+ rcp-base rcp-l-base}}
 SEED=${BENCH_SEED:-42}
 OUT=${BENCH_OUT:-$RCP_BUILDDIR/bench-results-remote.md}
 read -r -a RCP_EXTRA <<< "${BENCH_RCP_ARGS:-}"
@@ -118,7 +118,7 @@ for d in $DATASETS; do
 done
 for t in $TOOLS; do
     case $t in
-        rcp|rcp-l|rcp-ls|scp|rsync|tar|tar-gcm) ;;
+        rcp|rcp-verify|rcp-l|rcp-ls|scp|rsync|tar|tar-gcm) ;;
         rcp-base|rcp-l-base) [ -n "$BASE_DIR" ] || die "$t needs BENCH_RCP_BASE" ;;
         *) die "unknown tool '$t'" ;;
     esac
@@ -232,6 +232,7 @@ ssh -F "$SSH_CONFIG" 127.0.0.3 true </dev/null ||
 tool_label() {
     case $1 in
         rcp) echo "rcp .2->.3 (remote->remote)" ;;
+        rcp-verify) echo "rcp --verify .2->.3" ;;
         rcp-l) echo "rcp local->.3" ;;
         rcp-ls) echo "rcp local->.3, local agent over SSH" ;;
         rcp-base) echo "rcp (base) .2->.3" ;;
@@ -242,7 +243,7 @@ tool_label() {
         tar-gcm) echo "tar | ssh -c aes128-gcm tar" ;;
     esac
 }
-is_rcp() { case $1 in rcp|rcp-l|rcp-ls|rcp-base|rcp-l-base) return 0 ;; esac; return 1; }
+is_rcp() { case $1 in rcp|rcp-verify|rcp-l|rcp-ls|rcp-base|rcp-l-base) return 0 ;; esac; return 1; }
 SSH_TOOLS="scp rsync tar tar-gcm"
 
 # tool_cmd TOOL SRC DST: sets CMD to the command line of one copy.
@@ -253,6 +254,8 @@ tool_cmd() {
     case $tool in
         rcp) CMD=("$RCP" --ssh-config "$SSH_CONFIG" --rcpd-path "$RCPD" --summary
                   "${RCP_EXTRA[@]}" "127.0.0.2:$src" "127.0.0.3:$dst") ;;
+        rcp-verify) CMD=("$RCP" --ssh-config "$SSH_CONFIG" --rcpd-path "$RCPD" --summary
+                         --verify "${RCP_EXTRA[@]}" "127.0.0.2:$src" "127.0.0.3:$dst") ;;
         rcp-l) CMD=("$RCP" --ssh-config "$SSH_CONFIG" --rcpd-path "$RCPD" --summary
                     "${RCP_EXTRA[@]}" "$src" "127.0.0.3:$dst") ;;
         rcp-ls) CMD=("$RCP" --ssh-config "$SSH_CONFIG" --rcpd-path "$RCPD" --summary
@@ -273,6 +276,7 @@ tool_cmd() {
 cmd_text() {
     case $1 in
         rcp) echo "rcp --summary 127.0.0.2:SRC 127.0.0.3:DST" ;;
+        rcp-verify) echo "rcp --summary --verify 127.0.0.2:SRC 127.0.0.3:DST" ;;
         rcp-l) echo "rcp --summary SRC 127.0.0.3:DST" ;;
         rcp-ls) echo "rcp --summary --local-host 127.0.0.1 SRC 127.0.0.3:DST" ;;
         rcp-base) echo "(base) rcp --summary 127.0.0.2:SRC 127.0.0.3:DST" ;;

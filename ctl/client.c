@@ -215,8 +215,15 @@ rcpctl_wait_job(struct rcpctl *x, json_int_t id, FILE *fp)
 	if (x->timeout_ms >= 0)
 		json_object_set_new(req, "timeout_ms",
 		    json_integer(x->timeout_ms));
-	if ((r = rcpctl_call(x, req, -1, &res)) != 0)
+	if ((r = rcpctl_call(x, req, -1, &res)) != 0) {
+		/* The job lives on in the journal: say how to find its end. */
+		if (r == RCP_CTL_EXIT_UNREACHABLE)
+			fprintf(stderr, "rcpctl: job %lld did not end while "
+			    "waited for; a job the master was running runs "
+			    "again when it restarts: 'rcpctl wait %lld'\n",
+			    (long long)id, (long long)id);
 		return r;
+	}
 	if ((r = rcpctl_reply_job(res, "job", &job)) == 0)
 		r = rcpctl_job_ended(job, x->json, fp);
 	json_decref(res);

@@ -79,6 +79,22 @@ print_time(const char *name, const json_t *job)
 	printf("%s: %s\n", name, buf);
 }
 
+/* The counters of --verify, for a job that verified anything. */
+static void
+print_verified(const json_t *job)
+{
+	const json_t *st = json_object_get(job, "stats");
+	double files = rcpctl_num(st, "files_verified");
+	double bytes = rcpctl_num(st, "bytes_verified");
+	double bad = rcpctl_num(st, "verify_mismatches");
+	char b[32];
+
+	if (files == 0 && bytes == 0 && bad == 0)
+		return;
+	printf("verified: %.0f files, %s, %.0f mismatches\n", files,
+	    rcp_fmt_bytes(b, sizeof(b), bytes), bad);
+}
+
 void
 rcpctl_print_job(const json_t *job)
 {
@@ -102,6 +118,7 @@ rcpctl_print_job(const json_t *job)
 	printf("progress: %s\n", rcp_buf_str(&b));
 	if (json_is_string(json_object_get(job, "error")))
 		printf("error: %s\n", rcpctl_str(job, "error"));
+	print_verified(job);
 	printf("errors: %.0f\n", rcpctl_num(job, "errors_total"));
 	a = json_object_get(job, "errors");
 	for (i = 0; i < json_array_size(a); i++)

@@ -389,6 +389,12 @@ main(int argc, char **argv)
 		free(cause);
 		return EXIT_TROUBLE;
 	}
+	if ((a.o.attrs.f | a.o.attrs.d | a.o.attrs.l) & RCP_ATTR_CONTENT) {
+		/* A stat cannot tell: that is rcp --overwrite-compare's. */
+		fprintf(stderr, "rcmp: bad --metadata-compare: 'content' is "
+		    "not metadata\n");
+		return EXIT_TROUBLE;
+	}
 	if (a.quiet)
 		log.level = RCP_LOG_ERROR;
 	else if (a.verbose > 0)

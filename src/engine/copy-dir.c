@@ -530,7 +530,8 @@ copy_run_entry(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	if (S_ISREG(st.st_mode)) {
 		if (sfd < 0) {
 			if (copy_ensure_dst(c, d) != 0 ||
-			    copy_settle_existing(c, d, name, dname, &st, NULL) <= 0)
+			    copy_settle_file(c, w, d, name, dname, &st,
+			    -1) <= 0)
 				goto out;
 			settled = true;
 			copy_fds_wait(c, 1);

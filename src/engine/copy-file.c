@@ -39,8 +39,9 @@ static void
 data_fail(struct rcp_copy *c, struct dnode *d, const char *name,
     const char *dname, const char *what, int err)
 {
-	bool dst = strcmp(what, "write") == 0 || err == ENOSPC ||
-	    err == EDQUOT || err == EFBIG || err == EROFS;
+	bool dst = strcmp(what, "write") == 0 || strcmp(what, "read back") ==
+	    0 || strcmp(what, "sync") == 0 || strcmp(what, "set size of") ==
+	    0 || err == ENOSPC || err == EDQUOT || err == EFBIG || err == EROFS;
 	char *shown, *after;
 
 	if (dst || strcmp(what, "copy data of") != 0) {
@@ -106,11 +107,6 @@ hl_done(struct rcp_copy *c, struct hlink *h, bool ok)
 /* --- regular files ------------------------------------------------------- */
 
 /*
- * Decides what to do with an existing destination entry for a source of
- * type st.  Returns 1 to go on and create it (anything in the way is gone),
- * 0 if it is left alone (unchanged or skipped), -1 on error.
- */
-/*
  * The RCP_ATTR_ACL and RCP_ATTR_XATTR bits of mask whose values differ
  * between the source name and the destination dname in d; both, if either
  * side cannot be read (the entry is then copied again).
@@ -143,15 +139,71 @@ xmeta_diff(struct rcp_copy *c, struct dnode *d, const char *name,
 	return diff;
 }
 
-int
-copy_settle_existing(struct rcp_copy *c, struct dnode *d, const char *name,
-    const char *dname, const struct stat *st, const char *link_target)
+/*
+ * Compares the contents of the existing destination file dname with the
+ * source's, each side hashing its own in ranges of RCP_SRC_HASH_MAX (a
+ * remote source sends 16 bytes a range, never the data).  sfd is the open
+ * source, or -1 to open it here.  Returns 0 if equal, 1 if not, -1 on an
+ * error (reported).
+ */
+static int
+content_differs(struct rcp_copy *c, struct worker *w, struct dnode *d,
+    const char *name, const char *dname, const struct stat *st, int sfd)
+{
+	uint8_t hs[RCP_HASH_LEN], hd[RCP_HASH_LEN];
+	struct stat sst;
+	off_t off;
+	int64_t ns = 0, nd = 0;
+	int dfd, fh = sfd, r = 0;
+
+	if ((dfd = openat(d->dstfd, dname, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0) {
+		copy_fail_at(c, d, dname, 1, "open", errno);
+		return -1;
+	}
+	if (fh < 0 && (r = SRC(c, open_hash, d->srcfd, name,
+	    c->o.dereference, &fh, &sst)) != 0) {
+		copy_fail_at(c, d, name, 0, "open", -r);
+		close(dfd);
+		return -1;
+	}
+	for (off = 0; r == 0 && off < st->st_size; off += RCP_SRC_HASH_MAX) {
+		ns = SRC(c, hash, fh, off, RCP_SRC_HASH_MAX, &w->io, hs);
+		nd = ns < 0 ? 0 : rcp_fs_hash(dfd, off, RCP_SRC_HASH_MAX,
+		    &w->io, hd);
+		if (ns < 0 || nd < 0) {
+			if (ns != -ECANCELED && nd != -ECANCELED)
+				copy_fail_at(c, d, ns < 0 ? name : dname,
+				    ns < 0 ? 0 : 1, "hash",
+				    (int)-(ns < 0 ? ns : nd));
+			r = -1;
+		} else if (ns != nd || memcmp(hs, hd, RCP_HASH_LEN) != 0)
+			r = 1;
+	}
+	if (fh != sfd)
+		c->src->close(c->src_ctx, fh);
+	close(dfd);
+	return r;
+}
+
+/*
+ * Decides what to do with an existing destination entry for a source of
+ * type st named name (its ACLs and xattrs are compared by name); for a
+ * regular file, w and sfd (or -1) are there to compare contents by (w NULL:
+ * not compared).  Returns 1 to go on and create it (anything in the way is
+ * gone), 0 if it is left alone (unchanged or skipped), -1 on error.
+ */
+static int
+settle(struct rcp_copy *c, struct worker *w, struct dnode *d, const char *name,
+    const char *dname, const struct stat *st, const char *link_target,
+    int sfd)
 {
 	char tbuf[PATH_MAX];
 	struct stat dst;
 	unsigned diff, mask;
 	struct rcp_buf why = RCP_BUF_INIT;
 	ssize_t n;
+	int r;
 
 	if (d->dst_new)
 		return 1;
@@ -169,6 +221,8 @@ copy_settle_existing(struct rcp_copy *c, struct dnode *d, const char *name,
 	if ((dst.st_mode & S_IFMT) == (st->st_mode & S_IFMT) &&
 	    (S_ISREG(st->st_mode) || S_ISLNK(st->st_mode))) {
 		mask = rcp_attrs_for(&c->o.overwrite_compare, st->st_mode);
+		if (!S_ISREG(st->st_mode) || w == NULL)
+			mask &= ~(unsigned)RCP_ATTR_CONTENT;
 		diff = rcp_attrs_diff(mask, st, &dst);
 		if (diff == 0)
 			diff = xmeta_diff(c, d, name, dname, mask);
@@ -177,6 +231,16 @@ copy_settle_existing(struct rcp_copy *c, struct dnode *d, const char *name,
 			if (n < 0 || (size_t)n != strlen(link_target) ||
 			    memcmp(tbuf, link_target, (size_t)n) != 0)
 				diff = ~0u;
+		}
+		/* Hashes only where nothing cheaper told them apart. */
+		if (diff == 0 && (mask & RCP_ATTR_CONTENT)) {
+			if (dst.st_size != st->st_size)
+				diff = RCP_ATTR_CONTENT;
+			else if ((r = content_differs(c, w, d, name, dname, st,
+			    sfd)) < 0)
+				return -1;
+			else if (r > 0)
+				diff = RCP_ATTR_CONTENT;
 		}
 		if (diff == 0) {
 			if (S_ISLNK(st->st_mode))
@@ -205,11 +269,176 @@ copy_settle_existing(struct rcp_copy *c, struct dnode *d, const char *name,
 	return copy_remove_existing(c, d, dname) == 0 ? 1 : -1;
 }
 
+int
+copy_settle_existing(struct rcp_copy *c, struct dnode *d, const char *name,
+    const char *dname, const struct stat *st, const char *link_target)
+{
+	return settle(c, NULL, d, name, dname, st, link_target, -1);
+}
+
+int
+copy_settle_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
+    const char *name, const char *dname, const struct stat *st, int sfd)
+{
+	return settle(c, w, d, name, dname, st, NULL, sfd);
+}
+
+/* --- verifying ----------------------------------------------------------- */
+
+/* Copies of a range whose hashes differ, after the first. */
+#define VERIFY_RETRIES 2
+
+/*
+ * Checks [off, off+len) of a copy: the source hashes its range where the
+ * data lives (a remote source sends 16 bytes a hash), this side re-reads
+ * what it wrote and hashes that, from the page cache or, with
+ * RCP_VERIFY_REREAD, from storage (a sparse copy up to the source's
+ * length: its holes at the end come with its size).  Returns 0 if every
+ * hash agrees (*whole, if not NULL, then holds the hash of the range when
+ * it is one hash), 1 if one differs, or -errno with *what naming the step.
+ */
+static int
+verify_range(struct rcp_copy *c, struct worker *w, int sfd, int dfd,
+    off_t off, off_t len, bool sparse, const char **what, uint8_t *whole)
+{
+	uint8_t hs[RCP_HASH_LEN], hd[RCP_HASH_LEN];
+	off_t at, step;
+	int64_t ns, nd;
+
+	if (c->o.verify == RCP_VERIFY_REREAD) {
+		if (fdatasync(dfd) != 0) {
+			*what = "sync";
+			return -errno;
+		}
+		(void)posix_fadvise(dfd, off, len, POSIX_FADV_DONTNEED);
+	}
+	for (at = off; at < off + len; at += step) {
+		step = off + len - at < (off_t)RCP_SRC_HASH_MAX ?
+		    off + len - at : (off_t)RCP_SRC_HASH_MAX;
+		if ((ns = SRC(c, hash, sfd, at, step, &w->io, hs)) < 0) {
+			*what = "hash";
+			return (int)ns;
+		}
+		/* A sparse copy may end short of a hole until it is sized. */
+		nd = sparse ? rcp_fs_hash_sparse(dfd, at, ns, &w->io, hd) :
+		    rcp_fs_hash(dfd, at, step, &w->io, hd);
+		if (nd < 0) {
+			*what = "read back";
+			return (int)nd;
+		}
+		if (ns != nd || memcmp(hs, hd, RCP_HASH_LEN) != 0)
+			return 1;
+	}
+	if (whole != NULL && len > 0 && len <= (off_t)RCP_SRC_HASH_MAX)
+		memcpy(whole, hd, RCP_HASH_LEN);
+	COUNT_ADD(c, bytes_verified, (uint64_t)len);
+	return 0;
+}
+
+/*
+ * Copies [off, off+len) of sfd into dfd (the range that ends at st's size
+ * sets it) and, with --verify, checks it, copying it again while its hashes
+ * differ, VERIFY_RETRIES times at most.  Returns the bytes copied by the
+ * last attempt; -errno with *what naming the step; or RCP_ERR_DIFFERENT if
+ * the copy still differs.  *whole as for verify_range.
+ */
+static int64_t
+copy_checked(struct rcp_copy *c, struct worker *w, struct dnode *d,
+    const char *dname, int sfd, int dfd, off_t off, off_t len,
+    const struct stat *st, bool sparse, const char **what, uint8_t *whole)
+{
+	char *path, *shown;
+	int64_t n;
+	int tries, r;
+
+	for (tries = 0;; tries++) {
+		*what = "copy data of";
+		n = SRC(c, copy, sfd, dfd, off, len, sparse, &w->io, what);
+		if (n < 0 || c->o.verify == RCP_VERIFY_NONE)
+			return n;
+		/* Holes at the end are the size's: set it before hashing. */
+		if (sparse && off + len >= st->st_size &&
+		    ftruncate(dfd, st->st_size) != 0) {
+			*what = "set size of";
+			return -errno;
+		}
+		if ((r = verify_range(c, w, sfd, dfd, off, len, sparse, what,
+		    whole)) <= 0)
+			return r < 0 ? r : n;
+		COUNT(c, verify_mismatches);
+		path = copy_entry_path(d, dname, 1);
+		shown = rcp_escape(path);
+		rcp_log(&c->log, RCP_LOG_WARN, "'%s' differs from its source "
+		    "in bytes %lld to %lld%s", shown, (long long)off,
+		    (long long)(off + len), tries < VERIFY_RETRIES ?
+		    "; copying them again" : "");
+		free(shown);
+		free(path);
+		if (tries == VERIFY_RETRIES)
+			return RCP_ERR_DIFFERENT;
+	}
+}
+
+/*
+ * A copy that still differs from its source is removed, never left with
+ * the source's size to look complete (its times were never set).
+ */
+static void
+verify_failed(struct rcp_copy *c, struct dnode *d, const char *dname)
+{
+	copy_fail_msg(c, d, dname, 1, "cannot verify ", ": the copy differs "
+	    "from its source after 3 attempts; removed it");
+	if (unlinkat(d->dstfd, dname, 0) != 0 && errno != ENOENT)
+		copy_fail_at(c, d, dname, 1, "remove", errno);
+}
+
+/*
+ * The manifest's hash of a whole file: the source's where one request can
+ * have it (a file of one hash, or any local file), else the destination's,
+ * whose ranges --verify checked.  whole: already known (verified), or NULL.
+ */
+static void
+manifest_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
+    const char *dname, int sfd, int dfd, const struct stat *st,
+    const uint8_t *whole)
+{
+	uint8_t h[RCP_HASH_LEN];
+	int64_t n;
+
+	if (c->mf_fd < 0)
+		return;
+	if (whole != NULL)
+		memcpy(h, whole, RCP_HASH_LEN);
+	else {
+		if (c->src->local)
+			n = rcp_fs_hash(sfd, 0, st->st_size, &w->io, h);
+		else if (st->st_size <= (off_t)RCP_SRC_HASH_MAX)
+			n = SRC(c, hash, sfd, 0, st->st_size, &w->io, h);
+		else
+			n = rcp_fs_hash(dfd, 0, st->st_size, &w->io, h);
+		if (n < 0) {
+			if (n != -ECANCELED)
+				copy_fail_at(c, d, dname, 1, "hash", (int)-n);
+			return;
+		}
+	}
+	copy_manifest_add(c, d, dname, h);
+}
+
+/* A file whose copy stands: counted, and as verified if it was. */
+static void
+count_copied(struct rcp_copy *c)
+{
+	COUNT(c, files_copied);
+	if (c->o.verify != RCP_VERIFY_NONE)
+		COUNT(c, files_verified);
+}
+
 /* Data is in: fix the size of a sparse copy, then chown, chmod, times. */
 static int
-finish_file(struct rcp_copy *c, struct dnode *d, const char *name,
-    const char *dname, int sfd, int dfd, const struct stat *st,
-    mode_t dst_mode, bool sparse)
+finish_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
+    const char *name, const char *dname, int sfd, int dfd,
+    const struct stat *st, mode_t dst_mode, bool sparse, const uint8_t *whole)
 {
 	const char *what = NULL;
 	struct rcp_xmeta xm;
@@ -236,6 +465,8 @@ finish_file(struct rcp_copy *c, struct dnode *d, const char *name,
 	}
 	if (xerr != 0)
 		copy_xmeta_unsupported(c, d, dname, dfd, xerr);
+	/* Counted as copied (and verified) once it is closed. */
+	manifest_file(c, w, d, dname, sfd, dfd, st, whole);
 	return 0;
 }
 
@@ -271,21 +502,23 @@ close_dst(struct rcp_copy *c, struct dnode *d, const char *dname, int dfd)
 }
 
 static void
-bigfile_end(struct rcp_copy *c, struct bigfile *bf)
+bigfile_end(struct rcp_copy *c, struct worker *w, struct bigfile *bf)
 {
 	bool ok = !atomic_load(&bf->failed) && !copy_stopping(c);
 
-	if (ok && finish_file(c, bf->dir, bf->name, bf->dname, bf->sfd,
-	    bf->dfd, &bf->st, bf->dst_mode, bf->sparse) != 0)
+	if (ok && finish_file(c, w, bf->dir, bf->name, bf->dname, bf->sfd,
+	    bf->dfd, &bf->st, bf->dst_mode, bf->sparse, NULL) != 0)
 		ok = false;
 	if (ok)
 		ok = close_dst(c, bf->dir, bf->dname, bf->dfd) == 0;
 	else
 		close(bf->dfd);
 	if (ok)
-		COUNT(c, files_copied);
+		count_copied(c);
 	hl_end(c, bf->dir, bf->dname, bf->hl, ok);
 	c->src->close(c->src_ctx, bf->sfd);
+	if (atomic_load(&bf->unverified))
+		verify_failed(c, bf->dir, bf->dname);
 	copy_fds_done(c, 2);
 	copy_dnode_release(c, bf->dir);
 	pthread_mutex_destroy(&bf->wlock);
@@ -307,11 +540,15 @@ copy_run_chunk(struct rcp_copy *c, struct worker *w, struct bigfile *bf,
 			atomic_store(&bf->failed, true);
 		else {
 			w->io.wlock = &bf->wlock;
-			n = SRC(c, copy, bf->sfd, bf->dfd, off, len,
-			    bf->sparse, &w->io, &what);
+			n = copy_checked(c, w, bf->dir, bf->dname, bf->sfd,
+			    bf->dfd, off, len, &bf->st, bf->sparse, &what,
+			    NULL);
 			w->io.wlock = NULL;
 			/* One message per file, whichever chunk fails. */
-			if (n < 0 && n != -ECANCELED) {
+			if (n == RCP_ERR_DIFFERENT) {
+				atomic_store(&bf->unverified, true);
+				atomic_store(&bf->failed, true);
+			} else if (n < 0 && n != -ECANCELED) {
 				if (!atomic_exchange(&bf->failed, true))
 					data_fail(c, bf->dir, bf->name,
 					    bf->dname, what, (int)-n);
@@ -326,7 +563,7 @@ copy_run_chunk(struct rcp_copy *c, struct worker *w, struct bigfile *bf,
 		}
 	}
 	if (last) {
-		bigfile_end(c, bf);
+		bigfile_end(c, w, bf);
 		return;
 	}
 	if (atomic_fetch_sub(&bf->left, 1) == 1) {
@@ -451,6 +688,7 @@ copy_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 {
 	struct hlink *h = NULL;
 	const char *what = "copy data of";
+	uint8_t whole[RCP_HASH_LEN];
 	bool sparse, ok = false;
 	mode_t mode, dst_mode;
 	int dfd = -1, r;
@@ -458,7 +696,8 @@ copy_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 
 	if (copy_ensure_dst(c, d) != 0)
 		goto out;
-	if (!settled && (r = copy_settle_existing(c, d, name, dname, st, NULL)) <= 0)
+	if (!settled && (r = copy_settle_file(c, w, d, name, dname, st,
+	    sfd)) <= 0)
 		goto out;
 	if (hl_begin(c, d, dname, st, &h) == 0)
 		goto out;
@@ -472,8 +711,10 @@ copy_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	mode = c->o.preserve.f.mode_mask != 0 ? (st->st_mode & 0777) : 0666;
 	dst_mode = S_IFREG | (mode & ~c->o.umask);
 	copy_fds_wait(c, 1);
-	dfd = openat(d->dstfd, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, mode);
+	/* Read back by --verify, and hashed for a manifest. */
+	dfd = openat(d->dstfd, dname, (c->o.verify != RCP_VERIFY_NONE ||
+	    c->o.manifest != NULL ? O_RDWR : O_WRONLY) | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, mode);
 	if (dfd < 0) {
 		copy_fds_done(c, 1);
 		copy_fail_create(c, d, dname, "create", errno);
@@ -489,20 +730,31 @@ copy_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	if (rcp_throttle_take(&c->iops, 1, &c->stop) != 0)
 		goto out;
 	sparse = rcp_fs_is_sparse(st);
-	n = SRC(c, copy, sfd, dfd, 0, st->st_size, sparse, &w->io, &what);
+	n = copy_checked(c, w, d, dname, sfd, dfd, 0, st->st_size, st, sparse,
+	    &what, whole);
 	if (n == -ECANCELED)
 		goto out;
+	if (n == RCP_ERR_DIFFERENT) {
+		close(dfd);
+		dfd = -1;
+		copy_fds_done(c, 1);
+		verify_failed(c, d, dname);
+		goto out;
+	}
 	if (n < 0) {
 		data_fail(c, d, name, dname, what, (int)-n);
 		goto out;
 	}
-	if (finish_file(c, d, name, dname, sfd, dfd, st, dst_mode, sparse) != 0)
+	/* A file of one hash: --verify's is the whole file's. */
+	if (finish_file(c, w, d, name, dname, sfd, dfd, st, dst_mode, sparse,
+	    c->o.verify != RCP_VERIFY_NONE && st->st_size > 0 &&
+	    st->st_size <= (off_t)RCP_SRC_HASH_MAX ? whole : NULL) != 0)
 		goto out;
 	ok = close_dst(c, d, dname, dfd) == 0;
 	dfd = -1;
 	copy_fds_done(c, 1);
 	if (ok)
-		COUNT(c, files_copied);
+		count_copied(c);
 out:
 	hl_end(c, d, dname, h, ok);
 	if (dfd >= 0) {

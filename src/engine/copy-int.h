@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -61,6 +62,8 @@ struct dnode {
 struct root {
 	char		*src;		/* as given, for messages */
 	char		*dst;		/* the final destination path */
+	const char	*mname;		/* its name in the manifest: the last
+					 * component of dst */
 };
 
 /* A file large enough to be copied in chunks by several workers. */
@@ -76,6 +79,7 @@ struct bigfile {
 	off_t		 chunk;
 	atomic_int	 left;		/* chunks other than the last not done */
 	atomic_bool	 failed;
+	atomic_bool	 unverified;	/* a range still differed: remove it */
 	struct hlink	*hl;		/* hard link record to mark, or NULL */
 	pthread_mutex_t	 wlock;		/* one writer at a time (see rcp_io) */
 };
@@ -158,12 +162,21 @@ struct rcp_copy {
 		atomic_uint_least64_t	removed;
 		atomic_uint_least64_t	skipped;
 		atomic_uint_least64_t	errors;
+		atomic_uint_least64_t	files_verified;
+		atomic_uint_least64_t	bytes_verified;
+		atomic_uint_least64_t	verify_mismatches;
 	} n;
+	bool			 into;		/* DST ended in '/' */
+	pthread_mutex_t		 mf_lock;
+	int			 mf_fd;		/* the manifest, or -1 */
+	bool			 mf_failed;	/* requires mf_lock */
 	bool			 ran;
 };
 
 #define COUNT(c, field) \
 	atomic_fetch_add_explicit(&(c)->n.field, 1, memory_order_relaxed)
+#define COUNT_ADD(c, field, v) \
+	atomic_fetch_add_explicit(&(c)->n.field, (v), memory_order_relaxed)
 
 #define SRC(c, op, ...) ((c)->src->op((c)->src_ctx, __VA_ARGS__))
 
@@ -238,16 +251,32 @@ void	 copy_run_dir(struct rcp_copy *, struct worker *, struct dnode *);
 void	 copy_run_entry(struct rcp_copy *, struct worker *, struct dnode *,
 	    const char *, const char *, unsigned char);
 
+/* --- copy.c: the manifest ------------------------------------------------ */
+
+/*
+ * Appends the line "HASH  PATH" for name below d to the manifest, PATH
+ * relative to the destination operand (or to its parent for a copy of
+ * one file) and escaped as xxh128sum escapes.  Takes mf_lock.
+ */
+void	 copy_manifest_add(struct rcp_copy *, struct dnode *, const char *,
+	    const uint8_t *);
+
 /* --- copy-file.c: files -------------------------------------------------- */
 
 /*
  * Decides what to do with an existing destination entry dname for the
- * source name in d of type st (link_target: a symlink's target, else NULL).  Returns 1 to go on
- * and create it (anything in the way is gone), 0 if it is left alone
- * (unchanged or skipped), -1 on error.
+ * source name in d of type st (link_target: a symlink's target, else
+ * NULL).  Returns 1 to go on and create it (anything in the way is gone),
+ * 0 if it is left alone (unchanged or skipped), -1 on error.
  */
 int	 copy_settle_existing(struct rcp_copy *, struct dnode *, const char *,
 	    const char *, const struct stat *, const char *);
+/*
+ * The same for a regular file: name is its source name and sfd its open
+ * source or -1, to compare contents by (RCP_ATTR_CONTENT) with w's buffer.
+ */
+int	 copy_settle_file(struct rcp_copy *, struct worker *, struct dnode *,
+	    const char *, const char *, const struct stat *, int);
 /* Copies a regular file whose source is open as sfd (owned from here on,
  * and counted by copy_fds_wait); settled if copy_settle_existing ran. */
 void	 copy_file(struct rcp_copy *, struct worker *, struct dnode *,

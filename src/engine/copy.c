@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/fdio.h"
 #include "base/strbuf.h"
 #include "base/throttle.h"
 #include "base/util.h"
@@ -101,6 +102,8 @@ rcp_copy_new(const struct rcp_copy_opts *opts, const struct rcp_log *log)
 	pthread_mutex_init(&c->hl_lock, NULL);
 	pthread_mutex_init(&c->xm_lock, NULL);
 	pthread_cond_init(&c->hl_cond, NULL);
+	pthread_mutex_init(&c->mf_lock, NULL);
+	c->mf_fd = -1;
 	rcp_throttle_init(&c->ops, c->o.ops_throttle);
 	rcp_throttle_init(&c->iops, c->o.iops_throttle);
 	c->src = &rcp_src_local;
@@ -135,6 +138,9 @@ rcp_copy_free(struct rcp_copy *c)
 	}
 	rcp_throttle_release(&c->ops);
 	rcp_throttle_release(&c->iops);
+	if (c->mf_fd >= 0)
+		close(c->mf_fd);
+	pthread_mutex_destroy(&c->mf_lock);
 	pthread_cond_destroy(&c->hl_cond);
 	pthread_mutex_destroy(&c->hl_lock);
 	pthread_mutex_destroy(&c->xm_lock);
@@ -167,6 +173,9 @@ rcp_copy_stats(struct rcp_copy *c, struct rcp_copy_stats *s)
 	LOAD(removed);
 	LOAD(skipped);
 	LOAD(errors);
+	LOAD(files_verified);
+	LOAD(bytes_verified);
+	LOAD(verify_mismatches);
 #undef LOAD
 }
 
@@ -571,6 +580,7 @@ plan_one(struct rcp_copy *c, const char *src_arg, const char *dst_arg,
 	root = rcp_xcalloc(1, sizeof(*root));
 	root->src = src;
 	root->dst = dst;
+	root->mname = strrchr(dst, '/') != NULL ? strrchr(dst, '/') + 1 : dst;
 	src = dst = NULL;
 	pl->anchor = copy_dnode_new(NULL, root, "", NULL, NULL);
 	pl->anchor->anchor = true;
@@ -593,6 +603,116 @@ out:
 	free(dbase);
 	free(shown);
 	return r;
+}
+
+/* --- the manifest -------------------------------------------------------- */
+
+static int
+manifest_open(struct rcp_copy *c, char **cause)
+{
+	char *shown;
+
+	if (c->o.manifest == NULL || c->o.dry_run)
+		return 0;
+	c->mf_fd = open(c->o.manifest, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC, 0666);
+	if (c->mf_fd >= 0)
+		return 0;
+	shown = rcp_escape(c->o.manifest);
+	*cause = rcp_xasprintf("cannot create manifest '%s': %s", shown,
+	    strerror(errno));
+	free(shown);
+	return RCP_ERR_IO;
+}
+
+static void
+manifest_fail(struct rcp_copy *c, const char *what, int err)
+{
+	char *shown = rcp_escape(c->o.manifest);
+
+	COUNT(c, errors);
+	rcp_log(&c->log, RCP_LOG_ERROR, "cannot %s manifest '%s': %s", what,
+	    shown, strerror(err));
+	free(shown);
+}
+
+static void
+manifest_close(struct rcp_copy *c)
+{
+	if (c->mf_fd < 0)
+		return;
+	/* The manifest vouches for the copy: it is on disk before we say so. */
+	if (!c->mf_failed && fsync(c->mf_fd) != 0)
+		manifest_fail(c, "write", errno);
+	if (close(c->mf_fd) != 0 && !c->mf_failed)
+		manifest_fail(c, "write", errno);
+	c->mf_fd = -1;
+}
+
+/*
+ * xxh128sum's line: a name holding a newline, a carriage return or a
+ * backslash is written with those escaped (\n, \r, \\) and the line
+ * starts with a backslash, as xxhsum 0.8.2 and coreutils' *sum do.  A name
+ * with backslashes only is written as it is: 0.8.1 (Debian 12) escapes
+ * nothing and cannot read an escaped line, and every version reads an
+ * unescaped one.  Other bytes, UTF-8 or not, are written as they are.
+ */
+static void
+manifest_line(struct rcp_buf *b, const uint8_t *hash, const char *path)
+{
+	bool esc = strpbrk(path, "\n\r") != NULL;
+	const char *p;
+	size_t i;
+
+	if (esc)
+		rcp_buf_addch(b, '\\');
+	for (i = 0; i < RCP_HASH_LEN; i++)
+		rcp_buf_addf(b, "%02x", hash[i]);
+	rcp_buf_addstr(b, "  ");
+	for (p = path; *p != '\0'; p++) {
+		if (esc && *p == '\n')
+			rcp_buf_addstr(b, "\\n");
+		else if (esc && *p == '\r')
+			rcp_buf_addstr(b, "\\r");
+		else if (esc && *p == '\\')
+			rcp_buf_addstr(b, "\\\\");
+		else
+			rcp_buf_addch(b, *p);
+	}
+	rcp_buf_addch(b, '\n');
+}
+
+void
+copy_manifest_add(struct rcp_copy *c, struct dnode *d, const char *dname,
+    const uint8_t *hash)
+{
+	struct rcp_buf b = RCP_BUF_INIT;
+	char *rel, *path;
+	int r;
+
+	if (c->mf_fd < 0)
+		return;
+	/* Relative to DST; DST/ holds each source under its name. */
+	rel = copy_entry_rel(d, dname);
+	if (rel[0] == '\0')
+		path = rcp_xstrdup(dname);	/* a copy of one file */
+	else if (c->into)
+		path = rcp_path_join(d->root->mname, rel);
+	else
+		path = rcp_xstrdup(rel);
+	manifest_line(&b, hash, path);
+	pthread_mutex_lock(&c->mf_lock);
+	if (!c->mf_failed) {
+		r = rcp_write_full(c->mf_fd, b.data, b.len);
+		if (r != 0) {
+			c->mf_failed = true;
+			manifest_fail(c, "write", -r);
+		}
+	}
+	pthread_mutex_unlock(&c->mf_lock);
+	rcp_buf_release(&b);
+	free(path);
+	free(rel);
 }
 
 static int
@@ -658,6 +778,9 @@ rcp_copy_run(struct rcp_copy *c, const char *const *srcs, size_t nsrcs,
 	for (i = 0; i < nsrcs; i++)
 		if ((r = plan_one(c, srcs[i], dst, into, &plans[i], cause)) != 0)
 			goto out;
+	c->into = into;
+	if ((r = manifest_open(c, cause)) != 0)
+		goto out;
 
 	for (i = 0; i < nsrcs; i++) {
 		copy_fds_take(c, 2);
@@ -685,6 +808,7 @@ rcp_copy_run(struct rcp_copy *c, const char *const *srcs, size_t nsrcs,
 		pthread_join(w[i].thread, NULL);
 		free(w[i].buf);
 	}
+	manifest_close(c);
 	if (atomic_load(&c->cancel))
 		r = RCP_ERR_CANCELED;
 	else if (atomic_load(&c->n.errors) > 0)

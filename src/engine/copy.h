@@ -16,6 +16,10 @@
  *  - A file's size and mtime match the source's only once all its data is
  *    there: chunks of a large file land before its last chunk, and times
  *    are set last.
+ *  - With verify, each range is hashed on both sides after it is written
+ *    (the source's side where the data lives) and copied again while the
+ *    hashes differ, twice at most; a file that still differs is removed
+ *    and counted as an error, so it never looks complete.
  */
 #ifndef RCP_COPY_H
 #define RCP_COPY_H
@@ -28,6 +32,13 @@
 #include "fs/meta.h"
 
 struct rcp_filter;
+
+/* What --verify re-reads the destination from. */
+enum {
+	RCP_VERIFY_NONE = 0,
+	RCP_VERIFY_CACHE,	/* the page cache: checks what was written */
+	RCP_VERIFY_REREAD	/* storage: fdatasync, drop the cache, read */
+};
 
 enum {
 	RCP_DRY_NONE = 0,
@@ -57,6 +68,9 @@ struct rcp_copy_opts {
 	mode_t			 umask;		/* the process umask */
 	const char		*src_host;	/* borrowed: errors about the source
 						 * name it ("h:path"); NULL: here */
+	int			 verify;	/* RCP_VERIFY_* */
+	const char		*manifest;	/* borrowed: xxh128sum lines of
+						 * the files copied; NULL none */
 };
 
 struct rcp_copy_stats {
@@ -72,6 +86,10 @@ struct rcp_copy_stats {
 	uint64_t	removed;
 	uint64_t	skipped;
 	uint64_t	errors;
+	/* Fields are added here, at the end: the wire carries them in order. */
+	uint64_t	files_verified;	/* every range's hashes agreed */
+	uint64_t	bytes_verified;
+	uint64_t	verify_mismatches; /* ranges whose hashes differed */
 };
 
 /* Default chunk size: large files are split into pieces of this size. */

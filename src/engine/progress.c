@@ -107,6 +107,18 @@ rcp_progress_summary(struct rcp_buf *b, const struct rcp_copy_stats *s,
 	    rcp_fmt_duration(t, sizeof(t), rs->wall_ns),
 	    rcp_fmt_duration(cpu, sizeof(cpu), rs->cpu_ns),
 	    rcp_fmt_bytes(rss, sizeof(rss), (double)rs->peak_rss));
+	/* Only a copy that verified says so: others keep their summary. */
+	if (s->files_verified == 0 && s->bytes_verified == 0 &&
+	    s->verify_mismatches == 0)
+		return;
+	rcp_buf_addf(b,
+	    "files verified: %llu\n"
+	    "bytes verified: %s (%llu bytes)\n"
+	    "verify mismatches: %llu\n",
+	    (unsigned long long)s->files_verified,
+	    rcp_fmt_bytes(bytes, sizeof(bytes), (double)s->bytes_verified),
+	    (unsigned long long)s->bytes_verified,
+	    (unsigned long long)s->verify_mismatches);
 }
 
 void

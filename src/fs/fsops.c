@@ -6,6 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+/* For XXH3_state_t on the stack: no allocation per hash. */
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
 
 #include "base/strbuf.h"
 #include "base/util.h"
@@ -140,6 +143,74 @@ rcp_fs_copy_range(int in, int out, off_t off, off_t len, struct rcp_io *io,
 		return done;
 	rest = copy_rw(in, out, off + done, len - done, io, what);
 	return rest < 0 ? rest : done + rest;
+}
+
+/* The hash of [off, off+len); past the end of fd, zeros if pad. */
+static int64_t
+hash_range(int fd, off_t off, off_t len, bool pad, struct rcp_io *io,
+    uint8_t out[RCP_HASH_LEN])
+{
+	XXH3_state_t st;
+	XXH128_canonical_t canon;
+	int64_t done = 0;
+	size_t want;
+	ssize_t n;
+	bool eof = false;
+
+	XXH3_128bits_reset(&st);
+	while (done < len) {
+		if (canceled(io)) {
+			done = -ECANCELED;
+			break;
+		}
+		want = (uint64_t)(len - done) < io->bufsz ?
+		    (size_t)(len - done) : io->bufsz;
+		if (eof) {
+			memset(io->buf, 0, want);
+			n = (ssize_t)want;
+		} else if ((n = pread(fd, io->buf, want, off + done)) < 0) {
+			if (errno == EINTR)
+				continue;
+			done = -errno;
+			break;
+		}
+		if (n == 0 && !pad)
+			break;
+		if (n == 0) {
+			eof = true;
+			continue;
+		}
+		XXH3_128bits_update(&st, io->buf, (size_t)n);
+		done += n;
+	}
+	if (done >= 0) {
+		XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(&st));
+		memcpy(out, canon.digest, RCP_HASH_LEN);
+	}
+	return done;
+}
+
+int64_t
+rcp_fs_hash(int fd, off_t off, off_t len, struct rcp_io *io,
+    uint8_t out[RCP_HASH_LEN])
+{
+	return hash_range(fd, off, len, false, io, out);
+}
+
+int64_t
+rcp_fs_hash_sparse(int fd, off_t off, off_t len, struct rcp_io *io,
+    uint8_t out[RCP_HASH_LEN])
+{
+	return hash_range(fd, off, len, true, io, out);
+}
+
+void
+rcp_fs_hash_mem(const void *p, size_t n, uint8_t out[RCP_HASH_LEN])
+{
+	XXH128_canonical_t canon;
+
+	XXH128_canonicalFromHash(&canon, XXH3_128bits(n > 0 ? p : "", n));
+	memcpy(out, canon.digest, RCP_HASH_LEN);
 }
 
 bool

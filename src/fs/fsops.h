@@ -1,7 +1,7 @@
 /*
  * fsops.h: file system primitives of the copy engine: moving the bytes of a
  * file range (copy_file_range, falling back to read/write), skipping holes,
- * and removing a tree by fd-relative calls.
+ * hashing a range (XXH3-128), and removing a tree by fd-relative calls.
  */
 #ifndef RCP_FSOPS_H
 #define RCP_FSOPS_H
@@ -40,6 +40,26 @@ int64_t rcp_fs_copy_range(int in, int out, off_t off, off_t len,
  */
 int64_t rcp_fs_copy_sparse(int in, int out, off_t off, off_t len,
     struct rcp_io *io, const char **what);
+
+/* Bytes of a hash: XXH3-128, in its canonical (big-endian) form. */
+#define RCP_HASH_LEN 16
+
+/*
+ * Hashes [off, off+len) of fd with XXH3-128 into out, reading with pread
+ * through io->buf (holes read as zeros, as they do for any reader).  Stops
+ * early at the end of fd.  Returns the number of bytes hashed, or -errno;
+ * -ECANCELED if io->cancel turned true.  io->bytes is not touched.
+ */
+int64_t rcp_fs_hash(int fd, off_t off, off_t len, struct rcp_io *io,
+    uint8_t out[RCP_HASH_LEN]);
+/*
+ * As rcp_fs_hash, but always len bytes: past the end of fd they hash as
+ * zeros, as the holes that a sparse copy's final size will give it.
+ */
+int64_t rcp_fs_hash_sparse(int fd, off_t off, off_t len, struct rcp_io *io,
+    uint8_t out[RCP_HASH_LEN]);
+/* The same hash of n bytes in memory (p may be NULL when n is 0). */
+void rcp_fs_hash_mem(const void *p, size_t n, uint8_t out[RCP_HASH_LEN]);
 
 /* Returns true if st describes a file worth copying as sparse. */
 struct stat;

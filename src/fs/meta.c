@@ -21,6 +21,7 @@ static const struct {
 	{ "uid", RCP_ATTR_UID },   { "gid", RCP_ATTR_GID },
 	{ "mode", RCP_ATTR_MODE }, { "size", RCP_ATTR_SIZE },
 	{ "mtime", RCP_ATTR_MTIME }, { "ctime", RCP_ATTR_CTIME },
+	{ "content", RCP_ATTR_CONTENT },
 	{ "acl", RCP_ATTR_ACL },   { "xattr", RCP_ATTR_XATTR },
 };
 
@@ -69,8 +70,8 @@ parse_attr_list(const char *s, size_t n, unsigned *mask, char **cause)
 		}
 		if (i == RCP_ARRAY_SIZE(attr_names)) {
 			*cause = rcp_xasprintf("unknown attribute '%.*s' "
-			    "(expected uid, gid, mode, size, mtime, ctime, acl or "
-			    "xattr)",
+			    "(expected uid, gid, mode, size, mtime, ctime, "
+			    "content, acl or xattr)",
 			    (int)len, s);
 			return RCP_ERR_INVAL;
 		}

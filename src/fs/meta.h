@@ -21,9 +21,14 @@ enum {
 	RCP_ATTR_SIZE = 1 << 3,
 	RCP_ATTR_MTIME = 1 << 4,
 	RCP_ATTR_CTIME = 1 << 5,
+	/*
+	 * Regular files only, and not in a stat: the copy engine compares
+	 * equal-size files by hash (rcp_attrs_diff never sets it).
+	 */
+	RCP_ATTR_CONTENT = 1 << 6,
 	/* Not in a stat: compared by their callers through xmeta.h. */
-	RCP_ATTR_ACL = 1 << 6,
-	RCP_ATTR_XATTR = 1 << 7
+	RCP_ATTR_ACL = 1 << 7,
+	RCP_ATTR_XATTR = 1 << 8
 };
 
 /* Attributes to compare for files (and special files), dirs and symlinks. */
@@ -42,12 +47,12 @@ int rcp_attrs_parse(struct rcp_attrs *out, const char *spec, char **cause);
 /* Returns the mask that applies to an entry of type mode (S_IFMT bits). */
 unsigned rcp_attrs_for(const struct rcp_attrs *a, mode_t mode);
 /* Returns the bits of mask whose attribute differs between a and b (the
- * stat ones: never RCP_ATTR_ACL or RCP_ATTR_XATTR). */
+ * stat ones: never RCP_ATTR_CONTENT, RCP_ATTR_ACL or RCP_ATTR_XATTR). */
 unsigned rcp_attrs_diff(unsigned mask, const struct stat *a, const struct stat *b);
 /* Appends "size,mtime" for mask to b. */
 void rcp_attrs_format(unsigned mask, struct rcp_buf *b);
-/* Returns "uid", "gid", "mode", "size", "mtime", "ctime", "acl" or "xattr"
- * for one bit. */
+/* Returns "uid", "gid", "mode", "size", "mtime", "ctime", "content", "acl"
+ * or "xattr" for one bit. */
 const char *rcp_attr_name(unsigned bit);
 
 /* What to preserve for one entry type. */

@@ -155,6 +155,15 @@ local_xmeta(void *ctx, int dir, const char *name, int h, unsigned what,
 	return rcp_xmeta_read(h, dir, name, what, xm);
 }
 
+static int64_t
+local_hash(void *ctx, int fh, off_t off, off_t len, struct rcp_io *io,
+    uint8_t *out)
+{
+	if (len < 0 || (uint64_t)len > RCP_SRC_HASH_MAX)
+		return -EINVAL;
+	return rcp_fs_hash(fh, off, len, io, out);
+}
+
 const struct rcp_src_ops rcp_src_local = {
 	local_root,
 	local_opendir,
@@ -166,5 +175,7 @@ const struct rcp_src_ops rcp_src_local = {
 	local_readlink,
 	local_close,
 	local_xmeta,
+	local_hash,
+	local_open,
 	true
 };

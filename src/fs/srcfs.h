@@ -19,6 +19,12 @@
 struct rcp_io;
 struct rcp_xmeta;
 
+/*
+ * The longest range one hash covers: a remote source serves a hash in one
+ * request, and this bounds the time a request may hold a server thread.
+ */
+#define RCP_SRC_HASH_MAX (64u << 20)
+
 /* Flags of list. */
 #define RCP_SRC_LIST_ALL 1
 
@@ -70,6 +76,20 @@ struct rcp_src_ops {
 	 */
 	int	(*xmeta)(void *ctx, int dir, const char *name, int h,
 		    unsigned what, struct rcp_xmeta *xm);
+	/*
+	 * Hashes [off, off+len) of fh (XXH3-128, RCP_HASH_LEN bytes into out)
+	 * where the data lives: only the hash crosses a network.  len is at
+	 * most RCP_SRC_HASH_MAX; holes hash as zeros.  Bytes hashed (fewer
+	 * only at the end of the file), or -errno.  io->buf is scratch.
+	 */
+	int64_t	(*hash)(void *ctx, int fh, off_t off, off_t len,
+		    struct rcp_io *io, uint8_t *out);
+	/*
+	 * As open, for hashing only: a remote source sends no data with it
+	 * (open may send a small file whole).  0 or -errno.
+	 */
+	int	(*open_hash)(void *ctx, int dir, const char *name, bool follow,
+		    int *fh, struct stat *st);
 	/* Handles are local fds (the engine may also look at paths). */
 	bool	local;
 };

@@ -31,6 +31,9 @@
 #define RCP_AGENT_HELLO_TAG	"RCPD1"
 #define RCP_TOKEN_LEN		32
 
+/* Flags of SRC_OPEN: a handle only, never the data (to hash it). */
+#define RCP_SRC_OPEN_NODATA 1
+
 /* Roles of an rcpd. */
 enum {
 	RCP_ROLE_SOURCE = 1,
@@ -64,7 +67,8 @@ enum {
 	RCP_MSG_SRC_OPENDIR = 21, /* u32 dir, str name, u8 follow -> u32 dir */
 	RCP_MSG_SRC_LIST = 22,	/* u32 dir -> u8 more, u32 n, n x (str, u8 type) */
 	RCP_MSG_SRC_STAT = 23,	/* u32 dir, str name, u8 follow -> stat */
-	RCP_MSG_SRC_OPEN = 24,	/* u32 dir, str name, u8 follow -> u32 fh, stat
+	RCP_MSG_SRC_OPEN = 24,	/* u32 dir, str name, u8 follow [, u8 flags] ->
+				 * u32 fh, stat
 				 * [, stat after, bytes data if fh is ~0] */
 	RCP_MSG_SRC_READ = 25,	/* u32 fh, u64 off, u64 len, u8 sparse ->
 				 * u32 n, n x (u64 off, bytes) */
@@ -85,15 +89,18 @@ enum {
 	 */
 	RCP_MSG_SRC_PREFETCH = 33, /* u32 n, n x str path */
 
+	/* Destination -> source: the XXH3-128 of a range, up to 64 MiB. */
+	RCP_MSG_SRC_HASH = 34,	/* u32 fh, u64 off, u64 len -> u64 n, bytes h */
+
 	/*
 	 * Destination -> source: the ACLs and xattrs of an entry, by handle
 	 * or (handle ~0) by dir and name, not following (srcwire.h).
 	 */
-	RCP_MSG_SRC_XMETA = 34,	/* u32 h, u32 dir, str name, u8 what ->
+	RCP_MSG_SRC_XMETA = 35,	/* u32 h, u32 dir, str name, u8 what ->
 				 * str acl, str default acl, u32 n,
 				 * n x (str name, bytes value) */
 	/* The same for every entry of a directory that has any, at once. */
-	RCP_MSG_SRC_XMETA_DIR = 35 /* u32 dir, u8 what -> u8 complete,
+	RCP_MSG_SRC_XMETA_DIR = 36 /* u32 dir, u8 what -> u8 complete,
 				 * u32 n, n x (str name, XMETA reply) */
 };
 

@@ -43,6 +43,8 @@ enum {
 	OPT_PROGRESS_TYPE,
 	OPT_PROGRESS_DELAY,
 	OPT_SUMMARY,
+	OPT_VERIFY,
+	OPT_MANIFEST,
 	/* Remote copies (host:path). */
 	OPT_RCPD_PATH = 512,
 	OPT_SSH_CONFIG,
@@ -85,6 +87,8 @@ static const struct option longopts[] = {
 	{ "ops-throttle", required_argument, NULL, OPT_OPS_THROTTLE },
 	{ "iops-throttle", required_argument, NULL, OPT_IOPS_THROTTLE },
 	{ "chunk-size", required_argument, NULL, OPT_CHUNK_SIZE },
+	{ "verify", optional_argument, NULL, OPT_VERIFY },
+	{ "manifest", required_argument, NULL, OPT_MANIFEST },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
@@ -425,11 +429,38 @@ apply_remote(struct rcp_cliopts *c, int ch, const char *arg, char **cause)
 	return 0;
 }
 
+/* --verify[=cache|reread] and --manifest FILE. */
+static int
+apply_trust(struct rcp_cliopts *c, int ch, const char *arg, const char *base,
+    char **cause)
+{
+	char *path;
+
+	if (ch == OPT_MANIFEST) {
+		if (arg[0] == '\0')
+			return inval(cause, "%s", "--manifest: empty file name");
+		path = base != NULL && arg[0] != '/' ?
+		    rcp_path_join(base, arg) : rcp_xstrdup(arg);
+		c->o.manifest = keep(c, path);
+		free(path);
+	} else if (arg == NULL || strcmp(arg, "cache") == 0)
+		c->o.verify = RCP_VERIFY_CACHE;
+	else if (strcmp(arg, "reread") == 0)
+		c->o.verify = RCP_VERIFY_REREAD;
+	else
+		return inval(cause, "--verify: unknown mode '%s' (expected "
+		    "cache or reread)", arg);
+	return 0;
+}
+
 int
 rcp_cliopts_apply(struct rcp_cliopts *c, int ch, const char *arg, int flags,
     const char *base, char **cause)
 {
 	switch (ch) {
+	case OPT_VERIFY:
+	case OPT_MANIFEST:
+		return apply_trust(c, ch, arg, base, cause);
 	case 'o':
 		c->o.overwrite = true;
 		return 0;
@@ -578,7 +609,9 @@ rcp_cliopts_help(FILE *fp)
 "  -o, --overwrite             replace entries that differ; merge directories\n"
 "      --overwrite-compare L   attributes that decide 'unchanged' (default\n"
 "                              size,mtime; any of uid,gid,mode,size,mtime,ctime,\n"
-"                              or per type: \"f:size,mtime d:mtime l:mtime\")\n"
+"                              content (files of equal size: each side hashes\n"
+"                              its own), or per type: \"f:size,mtime d:mtime\n"
+"                              l:mtime\")\n"
 "      --ignore-existing       leave entries that already exist alone\n"
 "      --delete                remove destination entries the source lacks\n"
 "      --delete-excluded       with --delete, remove excluded entries too\n"
@@ -599,6 +632,16 @@ rcp_cliopts_help(FILE *fp)
 "      --exclude PATTERN       do not copy entries matching (repeatable)\n"
 "      --filter-file FILE      rules, one a line: '+ PATTERN' or '- PATTERN'\n"
 "      --dry-run MODE          change nothing; report: brief, all or explain\n"
+"\n"
+"Trust:\n"
+"      --verify, --verify=MODE hash each file on both sides after writing it;\n"
+"                              copy again what differs (twice), then fail it.\n"
+"                              cache (default): re-read what was written;\n"
+"                              reread: from storage (fdatasync each chunk and\n"
+"                              drop it from the cache first: slow)\n"
+"      --manifest FILE         write 'XXH128  PATH' for each file copied, for\n"
+"                              'cd DST && xxh128sum -c FILE' (a remote copy's\n"
+"                              FILE is on the destination host)\n"
 "\n"
 "Errors:\n"
 "  -e, --fail-early            stop at the first error (default: go on, exit 1)\n"

@@ -192,6 +192,12 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	dst = rcp_copy_expand_home(req.dst, getenv("HOME"));
 	free(req.dst);
 	req.dst = dst;
+	/* The manifest is on this host, named as the destination is. */
+	if (req.manifest != NULL) {
+		dst = rcp_copy_expand_home(req.manifest, getenv("HOME"));
+		free(req.manifest);
+		req.opts.manifest = req.manifest = dst;
+	}
 	/* One reader of the source serves each copy of this run. */
 	if (a->sr == NULL)
 		a->sr = rcp_srcclient_new(peer);

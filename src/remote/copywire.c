@@ -94,19 +94,23 @@ rcp_copywire_put_opts(struct rcp_buf *b, const struct rcp_copy_opts *o,
 		rcp_wire_put_u8(b, (uint8_t)type);
 		rcp_wire_put_str(b, pat);
 	}
+	/* Added at the end: an older destination ignores them. */
+	rcp_wire_put_u8(b, (uint8_t)o->verify);
+	rcp_wire_put_str(b, o->manifest != NULL ? o->manifest : "");
 }
 
 int
 rcp_copywire_get_opts(struct rcp_wire_cursor *c, struct rcp_copy_opts *o,
-    struct rcp_filter **filter, char **cause)
+    struct rcp_filter **filter, char **manifest, char **cause)
 {
 	uint32_t flags, workers, files, n, i;
 	uint64_t ops, iops, chunk;
-	uint8_t dry, type;
-	char *pat = NULL, *why = NULL;
+	uint8_t dry, type, verify;
+	char *pat = NULL, *why = NULL, *man = NULL;
 	double d;
 
 	*filter = NULL;
+	*manifest = NULL;
 	rcp_copy_opts_init(o);	/* keeps this host's umask */
 	if (rcp_wire_get_u32(c, &flags) || rcp_wire_get_u32(c, &workers) ||
 	    rcp_wire_get_u32(c, &files) ||
@@ -154,6 +158,17 @@ rcp_copywire_get_opts(struct rcp_wire_cursor *c, struct rcp_copy_opts *o,
 		}
 		free(pat);
 		pat = NULL;
+	}
+	/* Fields of later builds: an older master sends none. */
+	if (rcp_wire_get_u8(c, &verify) == 0) {
+		if (verify > RCP_VERIFY_REREAD ||
+		    rcp_wire_get_str(c, &man, RCP_PROTO_MAX_NAME) != 0)
+			goto bad;
+		o->verify = verify;
+		if (man[0] != '\0')
+			o->manifest = *manifest = man;
+		else
+			free(man);
 	}
 	o->filter = *filter;
 	return 0;
@@ -215,7 +230,7 @@ rcp_copywire_get_request(const void *body, size_t len,
 		return RCP_ERR_PROTO;
 	}
 	if ((r = rcp_copywire_get_opts(&c, &req->opts, &req->filter,
-	    cause)) != 0)
+	    &req->manifest, cause)) != 0)
 		return r;
 	/* Optional: a master that does not send it names no host. */
 	if (c.left > 0 && rcp_wire_get_str(&c, &req->src_host,
@@ -237,6 +252,7 @@ rcp_copywire_request_release(struct rcp_copywire_request *req)
 	rcp_wire_strv_free(req->srcs, req->nsrcs);
 	free(req->dst);
 	free(req->src_host);
+	free(req->manifest);
 	rcp_filter_free(req->filter);
 	memset(req, 0, sizeof(*req));
 }

@@ -16,11 +16,12 @@ void rcp_copywire_put_opts(struct rcp_buf *b, const struct rcp_copy_opts *o,
     const struct rcp_filter *filter);
 /*
  * Reads options; *filter is a new filter (caller frees) or NULL if there
- * are no rules, and o->filter points at it.  0, or RCP_ERR_PROTO /
- * RCP_ERR_INVAL with *cause set.
+ * are no rules, and o->filter points at it; likewise *manifest, a new
+ * string or NULL, and o->manifest.  0, or RCP_ERR_PROTO / RCP_ERR_INVAL
+ * with *cause set.
  */
 int rcp_copywire_get_opts(struct rcp_wire_cursor *c, struct rcp_copy_opts *o,
-    struct rcp_filter **filter, char **cause);
+    struct rcp_filter **filter, char **manifest, char **cause);
 
 /*
  * The counters, in the order of struct rcp_copy_stats.  Get: 0, or
@@ -37,6 +38,7 @@ struct rcp_copywire_request {
 	char			 *dst;
 	char			 *src_host;	/* as the user named it; NULL:
 						 * not given (opts.src_host) */
+	char			 *manifest;	/* opts.manifest; NULL: none */
 	struct rcp_copy_opts	  opts;		/* opts.filter is filter */
 	struct rcp_filter	 *filter;	/* NULL: no rules */
 };

@@ -534,8 +534,8 @@ rem_stat(void *ctx, int dir, const char *name, bool follow, struct stat *st)
 }
 
 static int
-rem_open(void *ctx, int dir, const char *name, bool follow, int *fh,
-    struct stat *st)
+open_file(void *ctx, int dir, const char *name, bool follow, bool nodata,
+    int *fh, struct stat *st)
 {
 	struct rcp_srcclient *r = ctx;
 	struct rcp_quic_msg *m = NULL;
@@ -550,7 +550,7 @@ rem_open(void *ctx, int dir, const char *name, bool follow, int *fh,
 	int e, id;
 
 	/* Sent with the listing: no round trip. */
-	if (!follow && (ie = cache_take(r, dir, name)) != NULL) {
+	if (!follow && !nodata && (ie = cache_take(r, dir, name)) != NULL) {
 		id = rh_add(r, UINT32_MAX);
 		rh = rh_get(r, id);
 		rh->data = ie->data;
@@ -563,6 +563,8 @@ rem_open(void *ctx, int dir, const char *name, bool follow, int *fh,
 		return 0;
 	}
 	put_at(r, &b, dir, name, follow);
+	if (nodata)
+		rcp_wire_put_u8(&b, RCP_SRC_OPEN_NODATA);
 	e = call(r, RCP_MSG_SRC_OPEN, &b, &m);
 	rcp_buf_release(&b);
 	if (e != 0)
@@ -921,6 +923,67 @@ rem_close(void *ctx, int h)
 	rcp_buf_release(&b);
 }
 
+static int
+rem_open(void *ctx, int dir, const char *name, bool follow, int *fh,
+    struct stat *st)
+{
+	return open_file(ctx, dir, name, follow, false, fh, st);
+}
+
+/* A handle to hash through: the data stays on the source. */
+static int
+rem_open_hash(void *ctx, int dir, const char *name, bool follow, int *fh,
+    struct stat *st)
+{
+	return open_file(ctx, dir, name, follow, true, fh, st);
+}
+
+/* The hash of a range, computed by the source: 16 bytes cross, not data. */
+static int64_t
+rem_hash(void *ctx, int fh, off_t off, off_t len, struct rcp_io *io,
+    uint8_t *out)
+{
+	struct rcp_srcclient *r = ctx;
+	struct rhandle *rh = rh_get(r, fh);
+	struct rcp_quic_msg *m = NULL;
+	struct rcp_wire_cursor cur;
+	struct rcp_buf b = RCP_BUF_INIT;
+	const uint8_t *p;
+	uint64_t n;
+	size_t k;
+	int e;
+
+	if (rh == NULL)
+		return -EBADF;
+	if (off < 0 || len < 0 || (uint64_t)len > RCP_SRC_HASH_MAX)
+		return -EINVAL;
+	if (rh->server == UINT32_MAX) {
+		/* It came whole with the open: hash what came. */
+		k = (size_t)off >= rh->len ? 0 : rh->len - (size_t)off;
+		if (k > (uint64_t)len)
+			k = (size_t)len;
+		rcp_fs_hash_mem(k > 0 ? rh->data + off : NULL, k, out);
+		return (int64_t)k;
+	}
+	rcp_wire_put_u32(&b, rh->server);
+	rcp_wire_put_u64(&b, (uint64_t)off);
+	rcp_wire_put_u64(&b, (uint64_t)len);
+	e = call(r, RCP_MSG_SRC_HASH, &b, &m);
+	rcp_buf_release(&b);
+	if (e != 0)
+		return e;
+	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
+	if (rcp_wire_get_u64(&cur, &n) != 0 || n > (uint64_t)len ||
+	    rcp_wire_get_bytes(&cur, &p, &k, RCP_HASH_LEN) != 0 ||
+	    k != RCP_HASH_LEN) {
+		rcp_quic_msg_free(m);
+		return -EPROTO;
+	}
+	memcpy(out, p, RCP_HASH_LEN);
+	rcp_quic_msg_free(m);
+	return (int64_t)n;
+}
+
 const struct rcp_src_ops rcp_srcclient_ops = {
 	rem_root,
 	rem_opendir,
@@ -932,5 +995,7 @@ const struct rcp_src_ops rcp_srcclient_ops = {
 	rem_readlink,
 	rem_close,
 	rem_xmeta,
+	rem_hash,
+	rem_open_hash,
 	false
 };

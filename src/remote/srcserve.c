@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -44,6 +45,7 @@ struct rcp_srcserve {
 	struct job		*head;		/* requires lock */
 	struct job		*tail;
 	bool			 stop;		/* requires lock */
+	atomic_bool		 quit;		/* stop, for long requests */
 	pthread_t		*threads;
 	int			 nthreads;
 
@@ -334,14 +336,15 @@ srv_stat(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 
 /*
  * OPEN: a handle and the fstat; a small file that is not sparse comes back
- * whole, with a second fstat to tell whether it changed, and no handle.
+ * whole, with a second fstat to tell whether it changed, and no handle,
+ * unless the flags ask for a handle only (the destination will hash it).
  */
 static int
 srv_open(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
     struct rcp_buf *out)
 {
 	struct stat st, after;
-	uint8_t follow, *data;
+	uint8_t follow, flags = 0, *data;
 	char *name;
 	ssize_t n;
 	int dfd, fd, h, r;
@@ -350,6 +353,7 @@ srv_open(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 		free(name);
 		return r;
 	}
+	(void)rcp_wire_get_u8(cur, &flags);	/* absent from older peers */
 	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
 	    (follow ? 0 : O_NOFOLLOW));
 	free(name);
@@ -360,7 +364,7 @@ srv_open(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 		close(fd);
 		return r;
 	}
-	if (S_ISREG(st.st_mode) &&
+	if (S_ISREG(st.st_mode) && !(flags & RCP_SRC_OPEN_NODATA) &&
 	    st.st_size <= (off_t)RCP_SRCWIRE_PREFETCH_MAX &&
 	    !rcp_fs_is_sparse(&st)) {
 		data = rcp_xmalloc((size_t)st.st_size + 1);
@@ -452,6 +456,42 @@ srv_read(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 	}
 	rcp_srcwire_put32_at(out, nseg_at, nseg);
 	rcp_wire_put_u64(out, next);
+	return 0;
+}
+
+/*
+ * HASH: XXH3-128 of [off, off+len), computed here so that only 16 bytes
+ * cross.  len is refused past RCP_SRC_HASH_MAX (a request holds one thread
+ * for its time); freeing the server ends a hash in progress.
+ */
+static int
+srv_hash(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
+    struct rcp_buf *out)
+{
+	uint8_t digest[RCP_HASH_LEN];
+	struct rcp_io io;
+	uint64_t off, len;
+	int64_t n;
+	uint32_t h;
+	int fd;
+
+	if (rcp_wire_get_u32(cur, &h) || rcp_wire_get_u64(cur, &off) ||
+	    rcp_wire_get_u64(cur, &len))
+		return -EPROTO;
+	if (len > RCP_SRC_HASH_MAX || off > (uint64_t)INT64_MAX - len)
+		return -EINVAL;
+	if ((fd = h_fd(s, h)) < 0)
+		return -EBADF;
+	memset(&io, 0, sizeof(io));
+	io.bufsz = RCP_SRCWIRE_READ_MAX;
+	io.buf = rcp_xmalloc(io.bufsz);
+	io.cancel = &s->quit;
+	n = rcp_fs_hash(fd, (off_t)off, (off_t)len, &io, digest);
+	free(io.buf);
+	if (n < 0)
+		return (int)n;
+	rcp_wire_put_u64(out, (uint64_t)n);
+	rcp_wire_put_bytes(out, digest, sizeof(digest));
 	return 0;
 }
 
@@ -602,6 +642,8 @@ rcp_srcserve_answer(struct rcp_srcserve *s, const struct rcp_wire_frame *f,
 		return srv_xmeta(s, &cur, out);
 	case RCP_MSG_SRC_XMETA_DIR:
 		return srv_xmeta_dir(s, &cur, out);
+	case RCP_MSG_SRC_HASH:
+		return srv_hash(s, &cur, out);
 	case RCP_MSG_SRC_CLOSE:
 		if (rcp_wire_get_u32(&cur, &h) == 0)
 			h_close(s, h);
@@ -663,6 +705,7 @@ rcp_srcserve_new(int nthreads, struct rcp_srccache *cache,
 
 	s->log = log;
 	s->cache = cache;
+	atomic_init(&s->quit, false);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	pthread_mutex_init(&s->hlock, NULL);
@@ -683,7 +726,7 @@ rcp_srcserve_take(struct rcp_srcserve *s, struct rcp_quic_conn *c,
 
 	if (m->fin || ((m->f.type < RCP_MSG_SRC_ROOT ||
 	    m->f.type > RCP_MSG_SRC_CLOSE) && m->f.type != RCP_MSG_SRC_XMETA &&
-	    m->f.type != RCP_MSG_SRC_XMETA_DIR))
+	    m->f.type != RCP_MSG_SRC_XMETA_DIR && m->f.type != RCP_MSG_SRC_HASH))
 		return false;
 	j = rcp_xcalloc(1, sizeof(*j));
 	j->conn = c;
@@ -710,6 +753,7 @@ rcp_srcserve_free(struct rcp_srcserve *s)
 		return;
 	pthread_mutex_lock(&s->lock);
 	s->stop = true;
+	atomic_store(&s->quit, true);
 	/* Requests not started yet are dropped. */
 	while ((j = s->head) != NULL) {
 		s->head = j->next;

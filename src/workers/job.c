@@ -22,7 +22,8 @@
 #define STATS_FIELDS(X) \
 	X(bytes_copied) X(files_copied) X(dirs_created) X(symlinks_created) \
 	X(specials_created) X(hard_links_created) X(files_unchanged) \
-	X(dirs_unchanged) X(symlinks_unchanged) X(removed) X(skipped) X(errors)
+	X(dirs_unchanged) X(symlinks_unchanged) X(removed) X(skipped) X(errors) \
+	X(files_verified) X(bytes_verified) X(verify_mismatches)
 
 double
 rcp_job_now(void)

@@ -64,6 +64,7 @@ child_progress(void *arg, const struct rcp_job_progress *p)
 	ADD(symlinks_created) ADD(specials_created) ADD(hard_links_created)
 	ADD(files_unchanged) ADD(dirs_unchanged) ADD(symlinks_unchanged)
 	ADD(removed) ADD(skipped) ADD(errors)
+	ADD(files_verified) ADD(bytes_verified) ADD(verify_mismatches)
 #undef ADD
 	child_send(arg, json_pack("{s:s,s:o,s:I,s:I,s:b}", "t", "p", "s", s,
 	    "bt", (json_int_t)p->bytes_total, "ft", (json_int_t)p->files_total,

@@ -269,6 +269,8 @@ runner_child_message(struct child_state *cs, const json_t *m)
 		GET(5, hard_links_created) GET(6, files_unchanged)
 		GET(7, dirs_unchanged) GET(8, symlinks_unchanged)
 		GET(9, removed) GET(10, skipped) GET(11, errors)
+		GET(12, files_verified) GET(13, bytes_verified)
+		GET(14, verify_mismatches)
 #undef GET
 		p.totals = rcp_ctl_true(m, "tk");
 		p.bytes_total = (uint64_t)rcp_ctl_int(m, "bt");

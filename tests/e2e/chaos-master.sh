@@ -280,6 +280,8 @@ restart_case() {
 	t_check "restart ($how): submit --wait exit 3, the master gone (got $RC)" test "$RC" = 3
 	t_check "restart ($how): it says the master went away" \
 	    t_grep "^rcpctl: the master closed the connection" "$out"
+	t_check "restart ($how): and how to wait for the job once it is back" \
+	    t_grep "^rcpctl: job $ID did not end while waited for; .*'rcpctl wait $ID'" "$out"
 	t_check "restart ($how): the stopped agent and the other are gone on both hosts" gone 30
 	echo "  FAULT: restart ($how): agents and sessions gone $(secs "$T0" "$(now)")s after SIG$how"
 	if ps -o stat= -p "$victim" | grep -qv '^Z'; then

@@ -37,6 +37,18 @@ t_check "list --state failed: none" test -z "$(ctl list --state failed)"
 t_check "status of an unknown job: exit 1" t_run 1 "$T/out" ctl status 999
 t_check "status of an unknown job: message" t_grep 'no job 999' "$T/out"
 
+# --- --verify and --manifest are rcp options, counted in the job record ----------------
+t_check "submit --verify --manifest: exit 0" t_run 0 "$T/j" ctl submit --json --verify --manifest "$T/man-v" "$S" "$T/dv"
+id=$(jq -r .id "$T/j")
+t_check "verify job: wait: exit 0" t_run 0 "$T/out" ctl wait "$id"
+t_check "verify job: data equal" diff -r "$S" "$T/dv"
+t_check "verify job: counters in --json" test \
+    "$(ctl status --json "$id" | jq -r '[.stats.files_verified, .stats.bytes_verified == .bytes_total, .stats.verify_mismatches] | join(" ")')" = "180 true 0"
+t_check "verify job: status text" t_run 0 "$T/out" ctl status "$id"
+t_check "verify job: a verified line" t_grep '^verified: 180 files, .*, 0 mismatches$' "$T/out"
+t_check "verify job: the manifest checks" sh -c "cd '$T/dv' && xxh128sum -c --strict '$T/man-v' >/dev/null"
+t_check "submit --verify=bogus: refused" t_run 2 "$T/out" ctl submit --verify=bogus "$S" "$T/dv2"
+
 # --- paths are the client's: relative to its cwd, ~ to its HOME --------------------
 t_check "relative paths: exit 0" t_run 0 "$T/out" sh -c "cd '$T' && '$RCPCTL' --socket '$SOCK' submit --wait src d3"
 t_check "relative paths: copied" diff -r "$S" "$T/d3"

@@ -52,19 +52,24 @@ do_opts(const uint8_t *p, size_t n)
 	struct rcp_copy_opts o, o2;
 	struct rcp_filter *f = NULL, *f2 = NULL;
 	struct rcp_buf b = RCP_BUF_INIT;
-	char *cause = NULL;
+	char *cause = NULL, *m = NULL, *m2 = NULL;
 
 	rcp_wire_cursor_init(&c, p, n);
-	if (rcp_copywire_get_opts(&c, &o, &f, &cause) != 0) {
+	if (rcp_copywire_get_opts(&c, &o, &f, &m, &cause) != 0) {
 		free(cause);
 		return;
 	}
 	rcp_copywire_put_opts(&b, &o, f);
 	rcp_wire_cursor_init(&c, b.data, b.len);
-	if (rcp_copywire_get_opts(&c, &o2, &f2, &cause) != 0 ||
+	if (rcp_copywire_get_opts(&c, &o2, &f2, &m2, &cause) != 0 ||
 	    o2.max_workers != o.max_workers || o2.dry_run != o.dry_run ||
-	    o2.chunk_size != o.chunk_size || (f == NULL) != (f2 == NULL))
+	    o2.chunk_size != o.chunk_size || (f == NULL) != (f2 == NULL) ||
+	    o2.verify != o.verify || (o.manifest == NULL) !=
+	    (o2.manifest == NULL) || (o.manifest != NULL &&
+	    strcmp(o.manifest, o2.manifest) != 0))
 		abort();
+	free(m);
+	free(m2);
 	rcp_filter_free(f);
 	rcp_filter_free(f2);
 	rcp_buf_release(&b);

@@ -56,6 +56,7 @@ opts = (u32(0x3) + u32(8) + u32(64) + u32(1) + u32(1) + u32(1) +
         u32(0x1f) * 3 + u8(0) + u64(0) + u64(0) + u64(0))
 put("remotemsg", "opts", b"\x01" + opts + u32(0))
 put("remotemsg", "opts-filter", b"\x01" + opts + u32(2) + u8(1) + bstr("*.o") + u8(2) + bstr("/keep/**"))
+put("remotemsg", "opts-verify", b"\x01" + opts + u32(0) + u8(2) + bstr("~/manifest.xxh"))
 put("remotemsg", "stats", b"\x02" + u64(100) * 16)
 put("remotemsg", "hello", b"\x03" + u32(1) + u8(1) + bstr("0123456789abcdef0123456789abcde\x00"))
 FP = bytes(range(32))
@@ -127,7 +128,7 @@ put("runner", "host", j({"t": "p", "j": 4, "s": [-1, 2**63 - 1]}) +
     j({"t": "end", "r": -5, "c": "failed"}) + j({"t": "end", "r": 1}) + j({"t": 3}))
 
 # srcserve: requests a destination sends (paths inside the scratch tree).
-R, OD, LS, ST, OP, RD, FS, RL, CL = 20, 21, 22, 23, 24, 25, 26, 27, 28
+R, OD, LS, ST, OP, RD, FS, RL, CL, HS = 20, 21, 22, 23, 24, 25, 26, 27, 28, 34
 put("srcserve", "walk", frame(R, bstr("a") + u8(0)) + frame(OD, u32(0) + bstr("a") + u8(0)) +
     frame(LS, u32(1) + u8(1)) + frame(LS, u32(1) + u8(0)) +
     frame(ST, u32(1) + bstr("small") + u8(0)) + frame(OP, u32(1) + bstr("small") + u8(0)) +
@@ -137,7 +138,11 @@ put("srcserve", "walk", frame(R, bstr("a") + u8(0)) + frame(OD, u32(0) + bstr("a
 put("srcserve", "sparse", frame(R, bstr("a/sparse") + u8(1)) + frame(OD, u32(0) + bstr(".") + u8(0)) +
     frame(OP, u32(1) + bstr("sparse") + u8(0)) + frame(RD, u32(2) + u64(0) + u64(2 << 20) + u8(1)) +
     frame(RD, u32(2) + u64(2**64 - 4096) + u64(8192) + u8(1)))
-XM, XMD = 34, 35
+put("srcserve", "hash", frame(R, bstr("a") + u8(0)) + frame(OD, u32(0) + bstr("a") + u8(0)) +
+    frame(OP, u32(1) + bstr("big") + u8(0)) + frame(HS, u32(2) + u64(0) + u64(300000)) +
+    frame(HS, u32(2) + u64(4096) + u64(1 << 30)) + frame(HS, u32(2) + u64(2**64 - 8) + u64(16)) +
+    frame(HS, u32(9) + u64(0) + u64(1)) + frame(HS, u32(2)) + frame(CL, u32(2)))
+XM, XMD = 35, 36
 put("srcserve", "xmeta", frame(R, bstr("a") + u8(0)) + frame(OD, u32(0) + bstr("a") + u8(0)) +
     frame(XM, u32(0xffffffff) + u32(1) + bstr("small") + u8(3)) +
     frame(XM, u32(1) + u32(1) + bstr("b") + u8(3)) +
@@ -169,6 +174,12 @@ put("srcclient", "walk", walk)
 put("srcclient", "whole", frame(OK, u32(5) + bstr("src") + stat(0o100644, 3)) +
     frame(OK, lst(0, [("x", 8, None)])) + frame(OK, stat(size=3)) +
     frame(OK, u32(0xffffffff) + stat(size=3) + stat(size=3) + bstr("abc")))
+put("srcclient", "hash", frame(OK, u32(5) + bstr("src") + stat(0o040755, 4096)) +
+    frame(OK, lst(0, [("g", 8, None)])) + frame(OK, stat(size=6000)) +
+    frame(OK, u32(7) + stat(size=6000)) +
+    frame(OK, u32(1) + u64(0) + bstr(b"x" * 6000) + u64(2**64 - 1)) +
+    frame(OK, stat(size=6000)) + frame(OK, u64(6000) + bstr(b"h" * 16)) +
+    frame(OK, u64(7000) + bstr(b"h" * 15)))
 def xmeta(acl, dacl, attrs):
     b = bstr(acl) + bstr(dacl) + u32(len(attrs))
     for name, value in attrs:
@@ -177,7 +188,7 @@ def xmeta(acl, dacl, attrs):
 put("srcclient", "xmeta", frame(OK, u32(5) + bstr("src") + stat(0o100644, 3)) +
     frame(OK, lst(0, [("x", 8, None)])) + frame(OK, stat(size=3)) +
     frame(OK, u32(7) + stat(size=3)) + frame(OK, u32(1) + u64(0) + bstr(b"abc") + u64(2**64 - 1)) +
-    frame(OK, stat(size=3)) +
+    frame(OK, stat(size=3)) + frame(OK, u64(3) + bstr(b"h" * 16)) +
     frame(OK, xmeta("user::rw-,user:1:r--,group::r--,mask::r--,other::---", "",
                     [("user.a", b"\0\1"), ("trusted.t", b"x" * 70000)])) +
     frame(OK, xmeta("", "", [("user." + "n" * 300, b"")])) +

@@ -1,6 +1,7 @@
 /*
  * test_fsops.c: the data path (copy_file_range, its read/write fallback
- * across file systems, sparse copies) and fd-relative tree removal.
+ * across file systems, sparse copies), range hashes and fd-relative tree
+ * removal.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -184,6 +185,51 @@ test_rmtree_deep(void)
 	free(dir);
 }
 
+/* The hash is xxh128sum's: same bytes, same digest, whatever the range. */
+static void
+test_hash(void)
+{
+	/* xxh128sum of "hello\n" and of 3 MiB of zeros. */
+	static const char hello[] = "6bba86c7e069f56d5a10b435f1c8e49c";
+	static const char zeros[] = "5c88e21b630ed3530a39e93b412201bd";
+	struct io_fixture f;
+	uint8_t h[RCP_HASH_LEN], g[RCP_HASH_LEN];
+	char *dir = unit_tmpdir("hash"), *path, hex[2 * RCP_HASH_LEN + 1];
+	size_t i;
+	int fd;
+
+	io_init(&f);
+	path = rcp_path_join(dir, "f");
+	unit_write_file(path, "hello\n", 6);
+	fd = open(path, O_RDONLY);
+	CU_ASSERT_FATAL(fd >= 0);
+	/* Past the end: what is there is hashed, and said. */
+	CU_ASSERT_EQUAL(rcp_fs_hash(fd, 0, 100, &f.io, h), 6);
+	for (i = 0; i < RCP_HASH_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", h[i]);
+	CU_ASSERT_STRING_EQUAL(hex, hello);
+	rcp_fs_hash_mem("hello\n", 6, g);
+	CU_ASSERT_EQUAL(memcmp(h, g, RCP_HASH_LEN), 0);
+	/* A part of the file is the hash of those bytes. */
+	CU_ASSERT_EQUAL(rcp_fs_hash(fd, 1, 3, &f.io, h), 3);
+	rcp_fs_hash_mem("ell", 3, g);
+	CU_ASSERT_EQUAL(memcmp(h, g, RCP_HASH_LEN), 0);
+	close(fd);
+	/* A hole hashes as zeros, through many buffers. */
+	fd = open(path, O_RDWR | O_TRUNC);
+	CU_ASSERT_FATAL(fd >= 0 && ftruncate(fd, BIG) == 0);
+	CU_ASSERT_EQUAL(rcp_fs_hash(fd, 0, BIG, &f.io, h), BIG);
+	for (i = 0; i < RCP_HASH_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", h[i]);
+	CU_ASSERT_STRING_EQUAL(hex, zeros);
+	atomic_store(&f.cancel, true);
+	CU_ASSERT_EQUAL(rcp_fs_hash(fd, 0, BIG, &f.io, h), -ECANCELED);
+	close(fd);
+	free(path);
+	unit_rmtree(dir);
+	free(dir);
+}
+
 void
 test_fsops_register(void)
 {
@@ -191,6 +237,7 @@ test_fsops_register(void)
 		{ "copy_range", test_copy_range },
 		{ "sparse", test_sparse },
 		{ "rmtree_deep", test_rmtree_deep },
+		{ "hash", test_hash },
 		{ NULL, NULL }
 	};
 

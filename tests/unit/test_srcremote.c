@@ -4,7 +4,8 @@
  * errno from the source's disk (EIO, ENOENT, EACCES) comes out as that
  * errno, naming the file; only the loss of the connection says the source
  * agent is gone.  A write that fails at the destination (ENOSPC) ends the
- * read of that range at once.
+ * read of that range at once.  A hash is computed by the source's server
+ * and only its 16 bytes come back; a range over the cap is refused.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -280,6 +281,113 @@ test_names_stay_inside(void)
 	rcp_srcserve_free(s);
 }
 
+/* Hands each request of the client to a real server in this thread. */
+static struct rcp_quic_msg *
+answer_served(void *arg, uint16_t type, const void *body, size_t len)
+{
+	struct rcp_srcserve *s = arg;
+	struct rcp_buf b = RCP_BUF_INIT, out = RCP_BUF_INIT;
+	struct rcp_quic_msg *m;
+	int r;
+
+	rcp_buf_add(&b, body, len);
+	r = serve(s, type, &b, &out);
+	rcp_buf_release(&b);
+	if (r == 1) {
+		rcp_buf_release(&out);
+		return NULL;
+	}
+	if (r < 0) {
+		rcp_buf_reset(&out);
+		rcp_wire_put_u32(&out, (uint32_t)rcp_err_to_wire(r));
+	}
+	m = rcp_xcalloc(1, sizeof(*m));
+	m->f.type = r == 0 ? RCP_MSG_SRC_OK : RCP_MSG_SRC_ERR;
+	m->f.id = 1;
+	m->f.len = (uint32_t)out.len;
+	m->f.body = (uint8_t *)rcp_buf_detach(&out);
+	return m;
+}
+
+static void
+test_hash_served(void)
+{
+	struct rcp_srcserve *s = rcp_srcserve_new(0, NULL, NULL);
+	struct rcp_srcclient *r = rcp_srcclient_new_answered(answer_served, s);
+	char *dir = unit_tmpdir("srchash"), *path, *data, buf[65536], *base;
+	uint8_t h[RCP_HASH_LEN], g[RCP_HASH_LEN];
+	const size_t n = 3 << 20;
+	struct rcp_io io;
+	struct stat st;
+	char *cause = NULL;
+	int d = -1, fh = -1;
+	size_t i;
+
+	data = rcp_xmalloc(n);
+	for (i = 0; i < n; i++)
+		data[i] = (char)(i * 13 + (i >> 10));
+	path = rcp_path_join(dir, "big");	/* over the size sent whole */
+	unit_write_file(path, data, n);
+	memset(&io, 0, sizeof(io));
+	io.buf = buf;
+	io.bufsz = sizeof(buf);
+	CU_ASSERT_EQUAL_FATAL(rcp_srcclient_ops.root(r, path, false, &d,
+	    &base, &st, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(rcp_srcclient_ops.open(r, d, base, false, &fh,
+	    &st), 0);
+	CU_ASSERT_EQUAL(rcp_srcclient_ops.hash(r, fh, 1000, 2 << 20, &io, h),
+	    2 << 20);
+	rcp_fs_hash_mem(data + 1000, 2 << 20, g);
+	CU_ASSERT_EQUAL(memcmp(h, g, RCP_HASH_LEN), 0);
+	/* At the end: the bytes there were, and their hash. */
+	CU_ASSERT_EQUAL(rcp_srcclient_ops.hash(r, fh, (off_t)n - 10, 100,
+	    &io, h), 10);
+	rcp_fs_hash_mem(data + n - 10, 10, g);
+	CU_ASSERT_EQUAL(memcmp(h, g, RCP_HASH_LEN), 0);
+	/* Bounded: one request hashes at most RCP_SRC_HASH_MAX. */
+	CU_ASSERT_EQUAL(rcp_srcclient_ops.hash(r, fh, 0,
+	    (off_t)RCP_SRC_HASH_MAX + 1, &io, h), -EINVAL);
+	rcp_srcclient_ops.close(r, fh);
+	CU_ASSERT_EQUAL(rcp_srcclient_ops.hash(r, fh, 0, 10, &io, h), -EBADF);
+	rcp_srcclient_ops.close(r, d);
+	rcp_srcclient_free(r);
+	rcp_srcserve_free(s);
+	free(base);
+	free(path);
+	free(data);
+	unit_rmtree(dir);
+	free(dir);
+}
+
+/* The server refuses a hash over the cap itself, not only its client. */
+static void
+test_hash_bounded(void)
+{
+	struct rcp_srcserve *s = rcp_srcserve_new(0, NULL, NULL);
+	struct rcp_buf b = RCP_BUF_INIT, out = RCP_BUF_INIT;
+
+	rcp_wire_put_u32(&b, 0);
+	rcp_wire_put_u64(&b, 0);
+	rcp_wire_put_u64(&b, (uint64_t)RCP_SRC_HASH_MAX + 1);
+	CU_ASSERT_EQUAL(serve(s, RCP_MSG_SRC_HASH, &b, &out), -EINVAL);
+	rcp_buf_reset(&b);
+	rcp_wire_put_u32(&b, 0);
+	rcp_wire_put_u64(&b, UINT64_MAX - 5);
+	rcp_wire_put_u64(&b, 10);
+	CU_ASSERT_EQUAL(serve(s, RCP_MSG_SRC_HASH, &b, &out), -EINVAL);
+	rcp_buf_reset(&b);
+	rcp_wire_put_u32(&b, 99);
+	rcp_wire_put_u64(&b, 0);
+	rcp_wire_put_u64(&b, 10);
+	CU_ASSERT_EQUAL(serve(s, RCP_MSG_SRC_HASH, &b, &out), -EBADF);
+	rcp_buf_reset(&b);
+	rcp_wire_put_u32(&b, 0);
+	CU_ASSERT_EQUAL(serve(s, RCP_MSG_SRC_HASH, &b, &out), -EPROTO);
+	rcp_buf_release(&b);
+	rcp_buf_release(&out);
+	rcp_srcserve_free(s);
+}
+
 void
 test_srcremote_register(void)
 {
@@ -287,6 +395,8 @@ test_srcremote_register(void)
 		{ "errno_vs_gone", test_errno_vs_gone },
 		{ "write_error_stops", test_write_error_stops },
 		{ "names_stay_inside", test_names_stay_inside },
+		{ "hash_served", test_hash_served },
+		{ "hash_bounded", test_hash_bounded },
 		{ NULL, NULL }
 	};
 
