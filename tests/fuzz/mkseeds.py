@@ -52,8 +52,11 @@ put("wire", "partial", b"\x09" + frame(5, u64(1) * 4)[:-3])
 # remotemsg: byte 0 picks the decoder.
 put("remotemsg", "stat", b"\x00" + stat() + stat(0o040755, 4096))
 put("remotemsg", "stat-bad-nsec", b"\x00" + stat()[:-60] + u32(1000000000) + stat()[-56:])
+# Preserve settings are u8 bits (uid, gid, time, acl, xattr) and a u32
+# mode mask per type: -p -A -X here, no ACLs on symlinks.
 opts = (u32(0x3) + u32(8) + u32(64) + u32(1) + u32(1) + u32(1) +
-        u32(0x1f) * 3 + u8(0) + u64(0) + u64(0) + u64(0))
+        u8(0x1f) + u32(0o7777) + u8(0x1f) + u32(0o7777) + u8(0x17) + u32(0) +
+        u8(0) + u64(0) + u64(0) + u64(0))
 put("remotemsg", "opts", b"\x01" + opts + u32(0))
 put("remotemsg", "opts-filter", b"\x01" + opts + u32(2) + u8(1) + bstr("*.o") + u8(2) + bstr("/keep/**"))
 put("remotemsg", "opts-verify", b"\x01" + opts + u32(0) + u8(2) + bstr("~/manifest.xxh"))
@@ -69,6 +72,8 @@ put("remotemsg", "selftest-ok", b"\x05" + u32(20) + u64(160))
 put("remotemsg", "copy", b"\x06" + u32(2) + bstr("/src/a") + bstr("~/b") + bstr("/dst") + opts + u32(0))
 put("remotemsg", "copy-filter", b"\x06" + u32(1) + bstr("s") + bstr("d") + opts +
     u32(3) + u8(1) + bstr("*.o") + u8(2) + bstr("/keep/**") + u8(9) + bstr("["))
+put("remotemsg", "copy-verify-host", b"\x06" + u32(1) + bstr("/src") + bstr("/dst") + opts + u32(0) +
+    u8(1) + bstr("m.xxh") + bstr("h1"))
 put("remotemsg", "copy-none", b"\x06" + u32(0) + bstr("/dst") + opts + u32(0))
 put("remotemsg", "copy-count", b"\x06" + u32(65536) + bstr("/a"))
 put("remotemsg", "copy-done", b"\x07" + u32(0) + bstr("") + stats16)
