@@ -3,7 +3,9 @@
 # GNU cp -a and rsync -aAX, locally: access and default ACLs, user and
 # trusted xattrs, a value near the 64 KiB limit, xattrs on directories and
 # symlinks, a capability, a name that is not UTF-8.  The dumps of getfacl -R
-# and getfattr -R -d -m - -h (paths relative) must be equal.  Then a
+# and getfattr -R -d -m - -h (paths relative) must be equal, also with
+# --verify and --manifest, and --overwrite-compare weighs content beside
+# acl and xattr.  Then a
 # destination that cannot store them (ramfs: no xattrs, no ACLs) gets one
 # notice, an error with --fail-early, a correct copy of everything else, and
 # modes no more permissive than the source's ACLs.  Needs root (trusted.*,
@@ -70,6 +72,17 @@ t_check "  still different" t_run 1 "$T/cmp2.out" "$RCMP" --metadata-compare "$X
 t_check "rcp --overwrite-compare with acl,xattr recopies them" t_run 0 "$T/o2.out" \
     "$RCP" -p --overwrite --overwrite-compare "f:size,mtime,acl,xattr d:mtime l:xattr" "$T/src" "$T/p"
 t_check "  the same dumps as the source" same_dump "$T/src" "$T/p"
+# content beside acl and xattr: hashed only where those are equal.
+printf 'X' | dd of="$T/p/plain/p" bs=1 seek=0 conv=notrunc status=none
+touch -r "$T/src/plain/p" "$T/p/plain/p"
+t_check "rcp --overwrite-compare content,acl,xattr runs" t_run 0 "$T/o3.out" \
+    "$RCP" -p -vv --overwrite --overwrite-compare "f:size,mtime,content,acl,xattr d:mtime l:xattr" "$T/src" "$T/p"
+t_check "  replaces the file whose content differs" t_grep "replace '.*plain/p': content differ" "$T/o3.out"
+t_check "  leaves a file with ACLs" t_grep "unchanged '.*f-acl': size,mtime,content,acl,xattr equal" "$T/o3.out"
+t_check "  the same data" cmp "$T/src/plain/p" "$T/p/plain/p"
+t_check "rcp -p --verify --manifest runs" t_run 0 "$T/v.out" "$RCP" -p --verify --manifest "$T/v.xxh" "$T/src" "$T/v"
+t_check "  the same dumps as the source" same_dump "$T/src" "$T/v"
+t_check "  the manifest checks" sh -c 'cd "$1" && xxh128sum -c --quiet "$2"' sh "$T/v" "$T/v.xxh"
 
 # A destination without xattrs or ACLs.
 mkdir -p "$RAMFS"

@@ -3,6 +3,7 @@
 # harness's sshd: host->host (127.0.0.2 -> 127.0.0.3), local->host and
 # host->local.  The dumps of getfacl and getfattr (xmeta-lib.sh) of every
 # copy must equal the source's and cp -a's; the tree must equal cp -a's.
+# -p with --verify, --manifest and --overwrite-compare content,acl,xattr.
 # A destination on ramfs (no xattrs, no ACLs) gets one notice.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd-lib.sh"
@@ -35,6 +36,16 @@ for mode in h2h l2h h2l; do
 done
 t_check "h2h: rcp -A -X runs" t_run 0 "$T/ax.out" R -A -X "$SH:$T/src" "$DH:$T/ax"
 t_check "h2h: -A -X, the same dumps as the source" same_dump "$T/src" "$T/ax"
+# With --verify and --manifest beside them: hashes and ACLs cross together.
+t_check "h2h: rcp -p --verify --manifest runs" t_run 0 "$T/v.out" R -p --verify --manifest "$T/v.xxh" "$SH:$T/src" "$DH:$T/v"
+t_check "  the same dumps as the source" same_dump "$T/src" "$T/v"
+t_check "  the manifest checks" sh -c 'cd "$1" && xxh128sum -c --quiet "$2"' sh "$T/v" "$T/v.xxh"
+setfattr -n user.one -v changed "$T/src/f-xattr"
+t_check "h2h: --overwrite-compare size,mtime,content,acl,xattr runs" t_run 0 "$T/vo.out" R -p -vv --overwrite --overwrite-compare size,mtime,content,acl,xattr "$SH:$T/src" "$DH:$T/v"
+t_check "  replaces the file whose xattr changed" t_grep "replace '.*f-xattr': xattr differ" "$T/vo.out"
+t_check "  leaves the others, hashes and all equal" t_grep "unchanged '.*f-acl': size,mtime,content,acl,xattr equal" "$T/vo.out"
+t_check "  the same dumps as the source" same_dump "$T/src" "$T/v"
+setfattr -n user.one -v 1 "$T/src/f-xattr"
 t_check "h2h: rcp without -p keeps none" t_run 0 "$T/n.out" R "$SH:$T/src" "$DH:$T/n"
 t_check "  no ACL, no xattr" test -z "$(getfattr -R -d -m - -h "$T/n" 2>/dev/null)"
 
