@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench-local.sh -- local-copy benchmark: rcp against cp -a, rsync -a and
+# bench-local.sh -- local-copy benchmark: rcp against cp -a, rsync -aAX and
 # tar|tar, all copying on tmpfs (/dev/shm) so the disk plays no part.
 #
 # Usage: RCP_BUILDDIR=build sh bench/bench-local.sh      (or: make bench)
@@ -13,6 +13,9 @@
 #                      B  20,000 x 4 KiB files in 200 directories
 #                      C  2,000 files, 1 KiB-16 MiB log-uniform, 20 dirs x 100
 #                      D  a copy of a real tree ($BENCH_D_SOURCE, /usr/share)
+#                         with ACLs and xattrs: a user xattr and an ACL on
+#                         every 8th file, a default ACL on every directory
+#                         (as root; BENCH_D_XMETA=0 copies the tree bare)
 #   BENCH_TOOLS      any of "cp rsync tar rcp rcp-p rcp-verify rcp-base
 #                    rcp-p-base" (rcp-verify: rcp --verify)
 #                    (default all; the -base ones only with BENCH_RCP_BASE)
@@ -122,7 +125,7 @@ trap 'exit 143' TERM
 tool_label() {
     case $1 in
         cp) echo "cp -a" ;;
-        rsync) echo "rsync -a" ;;
+        rsync) echo "rsync -aAX" ;;
         tar) echo "tar | tar" ;;
         rcp) echo "rcp" ;;
         rcp-p) echo "rcp -p" ;;
@@ -139,7 +142,7 @@ run_tool() {
     # shellcheck disable=SC2016  # the tar script is expanded by the inner bash
     case $tool in
         cp) cmd=(cp -a "$src" "$dst") ;;
-        rsync) cmd=(rsync -a "$src/" "$dst/") ;;
+        rsync) cmd=(rsync -aAX "$src/" "$dst/") ;;
         tar) cmd=(bash -c 'set -o pipefail; mkdir "$2" &&
                   tar -C "$1" -cf - . | tar -C "$2" -xf -' tar "$src" "$dst") ;;
         rcp) cmd=("$RCP" "${RCP_EXTRA[@]}" "$src" "$dst") ;;
@@ -195,6 +198,11 @@ verify() {
         diff <(listing "$src" $mode) <(listing "$dst" $mode) | head -n 20 >&2 || true
         die "VERIFICATION FAILED: $(tool_label "$tool") $src -> $dst"
     fi
+    if [ "$tool" = rcp-p ] && ! cmp -s <(xdump "$src") <(xdump "$dst"); then
+        note "ACLs or xattrs differ after $(tool_label "$tool"):"
+        diff <(xdump "$src") <(xdump "$dst") | head -n 20 >&2 || true
+        die "VERIFICATION FAILED: $(tool_label "$tool") $src -> $dst"
+    fi
     VERIFIED="$VERIFIED $DS:$(tool_label "$tool" | tr -d ' ')"
 }
 
@@ -219,6 +227,19 @@ ds_estimate() {
     esac
 }
 
+# decorate DIR: ACLs and xattrs for -p to carry (dataset D).
+decorate() {
+    (cd "$1" && find . -type f -print0 | awk 'BEGIN { RS = ORS = "\0" } NR % 8 == 0' |
+        tee >(xargs -0 setfacl -m u:1:r) | xargs -0 setfattr -n user.bench -v rcp) &&
+    find "$1" -type d -print0 | xargs -0 setfacl -m d:u:1:rx ||
+        die "cannot put ACLs and xattrs on dataset D"
+}
+
+# xdump DIR: the ACLs and xattrs of every entry, paths relative.
+xdump() {
+    (cd "$1" && find . -print0 | LC_ALL=C sort -z | xargs -0 getfattr -d -m - -h -e hex 2>&1)
+}
+
 make_dataset() {
     local ds=$1 src=$2
     case $ds in
@@ -226,7 +247,8 @@ make_dataset() {
         B) "$FILEGEN" -q --seed "$SEED" "$src" 200 100 4K ;;
         C) "$FILEGEN" -q --seed "$SEED" "$src" 20 100 1K-16M ;;
         D) [ -d "$D_SOURCE" ] || die "$D_SOURCE does not exist"
-           cp -a "$D_SOURCE" "$src" ;;
+           cp -a "$D_SOURCE" "$src"
+           [ "${BENCH_D_XMETA:-1}" = 1 ] && [ "$(id -u)" = 0 ] && decorate "$src" ;;
     esac
 }
 
@@ -303,7 +325,7 @@ report() {
     echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); host: $host_info; load average at start: $load_start, at end: $load_end"
     echo "- rcp: $rcp_version${BENCH_RCP_ARGS:+ (extra args: $BENCH_RCP_ARGS)}; $(cp --version | head -n 1); $(rsync --version | head -n 1 | sed 's/  */ /g'); $(tar --version | head -n 1)"
     echo "- data on $SHM ($(stat -f -c %T "$SHM")); $REPS repetitions; tools interleaved round-robin (first tool rotated each rep); $WARMUP untimed warm-up copy per dataset; fresh destination each run, removed + sync between runs"
-    echo "- commands: \`cp -a SRC DST\`, \`rsync -a SRC/ DST/\`, \`mkdir DST; tar -C SRC -cf - . | tar -C DST -xf -\`, \`rcp SRC DST\`, \`rcp -p SRC DST\`"
+    echo "- commands: \`cp -a SRC DST\`, \`rsync -aAX SRC/ DST/\`, \`mkdir DST; tar -C SRC -cf - . | tar -C DST -xf -\`, \`rcp SRC DST\`, \`rcp -p SRC DST\`"
     echo "- wall time, median of $REPS [min-max]; peak RSS from GNU time %M, median (max); speed-up = median(other) / median(rcp), > 1 means rcp is faster"
     echo "- total run time (generation, copies, checks): ${total}s"
     echo
@@ -340,7 +362,7 @@ report() {
     echo "median(other) / median(rcp); in brackets the same from the fastest run of each."
     echo
     {
-        printf '%s\n' "dataset${T}rcp mode${T}vs cp -a${T}vs tar\\|tar${T}vs rsync -a"
+        printf '%s\n' "dataset${T}rcp mode${T}vs cp -a${T}vs tar\\|tar${T}vs rsync -aAX"
         for ds in $DATASETS; do
             for tool in rcp rcp-p; do
                 has_tool "$tool" || continue

@@ -27,6 +27,7 @@
 #include "base/util.h"
 #include "engine/cmp.h"
 #include "fs/meta.h"
+#include "fs/xmeta.h"
 
 #include "base/banned.h"
 
@@ -540,18 +541,52 @@ out:
  * present on both sides.  Returns PAIR_DIR when the directories' contents
  * are still to be compared, PAIR_FILE when the files' bytes are.
  */
+/*
+ * The RCP_ATTR_ACL and RCP_ATTR_XATTR bits of mask whose values differ
+ * between the two sides of e (both if a side cannot be read; none for the
+ * roots, which have no directory of their own here).
+ */
+static unsigned
+xmeta_diff(const struct ent *e, unsigned mask)
+{
+	unsigned what = (mask & RCP_ATTR_ACL ? RCP_XMETA_ACL : 0) |
+	    (mask & RCP_ATTR_XATTR ? RCP_XMETA_XATTR : 0), diff = 0;
+	struct rcp_xmeta x[2];
+
+	if (what == 0 || e->dir == NULL)
+		return 0;
+	rcp_xmeta_init(&x[0]);
+	rcp_xmeta_init(&x[1]);
+	if (rcp_xmeta_read(-1, dirfd(e->dir->dir[0]), e->name, what,
+	    &x[0]) != 0 || rcp_xmeta_read(-1, dirfd(e->dir->dir[1]), e->name,
+	    what, &x[1]) != 0)
+		diff = mask & (RCP_ATTR_ACL | RCP_ATTR_XATTR);
+	else {
+		if ((mask & RCP_ATTR_ACL) && !rcp_xmeta_equal(&x[0], &x[1],
+		    true, false))
+			diff |= RCP_ATTR_ACL;
+		if ((mask & RCP_ATTR_XATTR) && !rcp_xmeta_equal(&x[0], &x[1],
+		    false, true))
+			diff |= RCP_ATTR_XATTR;
+	}
+	rcp_xmeta_release(&x[0]);
+	rcp_xmeta_release(&x[1]);
+	return diff;
+}
+
 static int
 compare_pair(struct worker *w, const struct ent *e, const struct stat st[2])
 {
 	const struct rcp_cmp_opts *o = w->c->o;
 	mode_t mode = st[0].st_mode;
-	unsigned diff, bit;
+	unsigned diff, bit, mask;
 
 	if ((mode & S_IFMT) != (st[1].st_mode & S_IFMT)) {
 		report_simple(w, e, RCP_CMP_TYPE, 0, &st[0], &st[1]);
 		return PAIR_DONE;
 	}
-	diff = rcp_attrs_diff(rcp_attrs_for(&o->attrs, mode), &st[0], &st[1]);
+	mask = rcp_attrs_for(&o->attrs, mode);
+	diff = rcp_attrs_diff(mask, &st[0], &st[1]) | xmeta_diff(e, mask);
 	for (bit = 1; diff != 0; bit <<= 1) {
 		if (diff & bit)
 			report_simple(w, e, RCP_CMP_ATTR, bit, &st[0], &st[1]);

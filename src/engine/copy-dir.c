@@ -65,13 +65,20 @@ static void
 dnode_finish(struct rcp_copy *c, struct dnode *d)
 {
 	const char *what = NULL;
-	int r;
+	struct rcp_xmeta xm;
+	int r, xerr;
 
-	if (!d->anchor && d->dstfd >= 0 && !c->o.dry_run && !copy_stopping(c)) {
+	if (!d->anchor && d->dstfd >= 0 && !c->o.dry_run && !copy_stopping(c) &&
+	    copy_xmeta_read(c, d->parent, d->name, d->srcfd, &c->o.preserve.d,
+	    &xm) == 0) {
 		r = rcp_meta_apply_fd(d->dstfd, &c->o.preserve.d, &d->st,
-		    d->dst_mode, &what);
+		    d->dst_mode, &xm, &xerr, &what);
+		rcp_xmeta_release(&xm);
 		if (r != 0)
 			copy_fail_at(c, d->parent, d->name, 1, what, -r);
+		else if (xerr != 0)
+			copy_xmeta_unsupported(c, d->parent, d->name, d->dstfd,
+			    xerr);
 	}
 	if (d->srcfd >= 0) {
 		c->src->close(c->src_ctx, d->srcfd);

@@ -107,6 +107,39 @@ hl_done(struct rcp_copy *c, struct hlink *h, bool ok)
 /* --- regular files ------------------------------------------------------- */
 
 /*
+ * The RCP_ATTR_ACL and RCP_ATTR_XATTR bits of mask whose values differ
+ * between the source name and the destination dname in d; both, if either
+ * side cannot be read (the entry is then copied again).
+ */
+static unsigned
+xmeta_diff(struct rcp_copy *c, struct dnode *d, const char *name,
+    const char *dname, unsigned mask)
+{
+	unsigned what = (mask & RCP_ATTR_ACL ? RCP_XMETA_ACL : 0) |
+	    (mask & RCP_ATTR_XATTR ? RCP_XMETA_XATTR : 0), diff = 0;
+	struct rcp_xmeta a, b;
+
+	if (what == 0)
+		return 0;
+	rcp_xmeta_init(&a);
+	rcp_xmeta_init(&b);
+	if (SRC(c, xmeta, d->srcfd, name, -1, what, &a) != 0 ||
+	    rcp_xmeta_read(-1, d->dstfd, dname, what, &b) != 0)
+		diff = mask & (RCP_ATTR_ACL | RCP_ATTR_XATTR);
+	else {
+		if ((mask & RCP_ATTR_ACL) && !rcp_xmeta_equal(&a, &b, true,
+		    false))
+			diff |= RCP_ATTR_ACL;
+		if ((mask & RCP_ATTR_XATTR) && !rcp_xmeta_equal(&a, &b, false,
+		    true))
+			diff |= RCP_ATTR_XATTR;
+	}
+	rcp_xmeta_release(&a);
+	rcp_xmeta_release(&b);
+	return diff;
+}
+
+/*
  * Compares the contents of the existing destination file dname with the
  * source's, each side hashing its own in ranges of RCP_SRC_HASH_MAX (a
  * remote source sends 16 bytes a range, never the data).  sfd is the open
@@ -155,9 +188,10 @@ content_differs(struct rcp_copy *c, struct worker *w, struct dnode *d,
 
 /*
  * Decides what to do with an existing destination entry for a source of
- * type st; for a regular file, name and sfd (or -1) are its source, to
- * compare contents by.  Returns 1 to go on and create it (anything in the
- * way is gone), 0 if it is left alone (unchanged or skipped), -1 on error.
+ * type st named name (its ACLs and xattrs are compared by name); for a
+ * regular file, w and sfd (or -1) are there to compare contents by (w NULL:
+ * not compared).  Returns 1 to go on and create it (anything in the way is
+ * gone), 0 if it is left alone (unchanged or skipped), -1 on error.
  */
 static int
 settle(struct rcp_copy *c, struct worker *w, struct dnode *d, const char *name,
@@ -187,9 +221,11 @@ settle(struct rcp_copy *c, struct worker *w, struct dnode *d, const char *name,
 	if ((dst.st_mode & S_IFMT) == (st->st_mode & S_IFMT) &&
 	    (S_ISREG(st->st_mode) || S_ISLNK(st->st_mode))) {
 		mask = rcp_attrs_for(&c->o.overwrite_compare, st->st_mode);
-		if (!S_ISREG(st->st_mode) || name == NULL)
+		if (!S_ISREG(st->st_mode) || w == NULL)
 			mask &= ~(unsigned)RCP_ATTR_CONTENT;
 		diff = rcp_attrs_diff(mask, st, &dst);
+		if (diff == 0)
+			diff = xmeta_diff(c, d, name, dname, mask);
 		if (diff == 0 && S_ISLNK(st->st_mode)) {
 			n = readlinkat(d->dstfd, dname, tbuf, sizeof(tbuf) - 1);
 			if (n < 0 || (size_t)n != strlen(link_target) ||
@@ -234,10 +270,10 @@ settle(struct rcp_copy *c, struct worker *w, struct dnode *d, const char *name,
 }
 
 int
-copy_settle_existing(struct rcp_copy *c, struct dnode *d, const char *dname,
-    const struct stat *st, const char *link_target)
+copy_settle_existing(struct rcp_copy *c, struct dnode *d, const char *name,
+    const char *dname, const struct stat *st, const char *link_target)
 {
-	return settle(c, NULL, d, NULL, dname, st, link_target, -1);
+	return settle(c, NULL, d, name, dname, st, link_target, -1);
 }
 
 int
@@ -405,7 +441,8 @@ finish_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
     const struct stat *st, mode_t dst_mode, bool sparse, const uint8_t *whole)
 {
 	const char *what = NULL;
-	int r;
+	struct rcp_xmeta xm;
+	int r, xerr;
 
 	if (sparse && ftruncate(dfd, st->st_size) != 0) {
 		copy_fail_at(c, d, dname, 1, "set size of", errno);
@@ -417,11 +454,17 @@ finish_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 		    "--overwrite");
 		return -1;
 	}
-	r = rcp_meta_apply_fd(dfd, &c->o.preserve.f, st, dst_mode, &what);
+	if (copy_xmeta_read(c, d, name, sfd, &c->o.preserve.f, &xm) != 0)
+		return -1;
+	r = rcp_meta_apply_fd(dfd, &c->o.preserve.f, st, dst_mode, &xm, &xerr,
+	    &what);
+	rcp_xmeta_release(&xm);
 	if (r != 0) {
 		copy_fail_at(c, d, dname, 1, what, -r);
 		return -1;
 	}
+	if (xerr != 0)
+		copy_xmeta_unsupported(c, d, dname, dfd, xerr);
 	/* Counted as copied (and verified) once it is closed. */
 	manifest_file(c, w, d, dname, sfd, dfd, st, whole);
 	return 0;
@@ -733,8 +776,9 @@ copy_symlink(struct rcp_copy *c, struct dnode *d, const char *name,
 	char target[PATH_MAX];
 	const char *what = NULL;
 	struct hlink *h = NULL;
+	struct rcp_xmeta xm;
 	ssize_t n;
-	int r;
+	int r, xerr;
 
 	n = SRC(c, readlink, d->srcfd, name, target, sizeof(target) - 1);
 	if (n < 0) {
@@ -743,7 +787,7 @@ copy_symlink(struct rcp_copy *c, struct dnode *d, const char *name,
 	}
 	target[n] = '\0';
 	if (copy_ensure_dst(c, d) != 0 ||
-	    copy_settle_existing(c, d, dname, st, target) <= 0 ||
+	    copy_settle_existing(c, d, name, dname, st, target) <= 0 ||
 	    hl_begin(c, d, dname, st, &h) == 0)
 		return;
 	copy_report(c, d, dname, "create symlink", NULL);
@@ -758,9 +802,14 @@ copy_symlink(struct rcp_copy *c, struct dnode *d, const char *name,
 		return;
 	}
 	COUNT(c, symlinks_created);
-	if ((r = rcp_meta_apply_link(d->dstfd, dname, &c->o.preserve.l, st,
-	    &what)) != 0)
-		copy_fail_at(c, d, dname, 1, what, -r);
+	if (copy_xmeta_read(c, d, name, -1, &c->o.preserve.l, &xm) == 0) {
+		if ((r = rcp_meta_apply_link(d->dstfd, dname, &c->o.preserve.l,
+		    st, &xm, &xerr, &what)) != 0)
+			copy_fail_at(c, d, dname, 1, what, -r);
+		else if (xerr != 0)
+			copy_xmeta_unsupported(c, d, dname, -1, xerr);
+		rcp_xmeta_release(&xm);
+	}
 	hl_end(c, d, dname, h, true);
 }
 
@@ -781,7 +830,7 @@ copy_special(struct rcp_copy *c, struct dnode *d, const char *name,
 		return;
 	}
 	if (copy_ensure_dst(c, d) != 0 ||
-	    copy_settle_existing(c, d, dname, st, NULL) <= 0 ||
+	    copy_settle_existing(c, d, name, dname, st, NULL) <= 0 ||
 	    hl_begin(c, d, dname, st, &h) == 0)
 		return;
 	copy_report(c, d, dname, "create special file", NULL);

@@ -25,6 +25,7 @@
 #include "engine/copy.h"
 #include "fs/fsops.h"
 #include "fs/srcfs.h"
+#include "fs/xmeta.h"
 
 /* Above this many queued tasks a lister copies entries itself. */
 #define QUEUE_HIGH 4096
@@ -142,6 +143,12 @@ struct rcp_copy {
 	pthread_cond_t		 hl_cond;
 	struct hlink		*hl[HLINK_BUCKETS]; /* requires hl_lock */
 
+	/* Destination file systems told that they cannot keep ACLs or
+	 * xattrs: each is told once. */
+	pthread_mutex_t		 xm_lock;
+	dev_t			 xm_noted[16];	/* requires xm_lock */
+	size_t			 xm_nnoted;	/* requires xm_lock */
+
 	struct {
 		atomic_uint_least64_t	bytes_copied;
 		atomic_uint_least64_t	files_copied;
@@ -200,6 +207,20 @@ void	 copy_fail_msg(struct rcp_copy *, struct dnode *, const char *, int,
  */
 void	 copy_fail_create(struct rcp_copy *, struct dnode *, const char *,
 	    const char *, int);
+/*
+ * Reads the ACLs and xattrs that p asks for of the source name in d (open as
+ * handle h, or h < 0 for a symlink) into *xm, which is left empty if p asks
+ * for none.  Returns 0, or -1 with the error logged.
+ */
+int	 copy_xmeta_read(struct rcp_copy *, struct dnode *, const char *, int,
+	    const struct rcp_preserve_one *, struct rcp_xmeta *);
+/*
+ * Reports that the destination of name in d (open as dfd, or -1) cannot
+ * keep ACLs or xattrs (err, a -errno): once per file system as a notice, or
+ * as an error with --fail-early.
+ */
+void	 copy_xmeta_unsupported(struct rcp_copy *, struct dnode *,
+	    const char *, int, int);
 /* Dry-run and verbose reporting of one action on an entry; why may be
  * NULL. */
 void	 copy_report(struct rcp_copy *, struct dnode *, const char *,
@@ -243,13 +264,13 @@ void	 copy_manifest_add(struct rcp_copy *, struct dnode *, const char *,
 /* --- copy-file.c: files -------------------------------------------------- */
 
 /*
- * Decides what to do with an existing destination entry for a source of
- * type st (link_target: a symlink's target, else NULL).  Returns 1 to go on
- * and create it (anything in the way is gone), 0 if it is left alone
- * (unchanged or skipped), -1 on error.
+ * Decides what to do with an existing destination entry dname for the
+ * source name in d of type st (link_target: a symlink's target, else
+ * NULL).  Returns 1 to go on and create it (anything in the way is gone),
+ * 0 if it is left alone (unchanged or skipped), -1 on error.
  */
 int	 copy_settle_existing(struct rcp_copy *, struct dnode *, const char *,
-	    const struct stat *, const char *);
+	    const char *, const struct stat *, const char *);
 /*
  * The same for a regular file: name is its source name and sfd its open
  * source or -1, to compare contents by (RCP_ATTR_CONTENT) with w's buffer.

@@ -100,6 +100,7 @@ rcp_copy_new(const struct rcp_copy_opts *opts, const struct rcp_log *log)
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	pthread_mutex_init(&c->hl_lock, NULL);
+	pthread_mutex_init(&c->xm_lock, NULL);
 	pthread_cond_init(&c->hl_cond, NULL);
 	pthread_mutex_init(&c->mf_lock, NULL);
 	c->mf_fd = -1;
@@ -142,6 +143,7 @@ rcp_copy_free(struct rcp_copy *c)
 	pthread_mutex_destroy(&c->mf_lock);
 	pthread_cond_destroy(&c->hl_cond);
 	pthread_mutex_destroy(&c->hl_lock);
+	pthread_mutex_destroy(&c->xm_lock);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -271,6 +273,56 @@ copy_fail_msg(struct rcp_copy *c, struct dnode *d, const char *name, int side,
 	free(shown);
 	if (c->o.fail_early)
 		atomic_store(&c->stop, true);
+}
+
+int
+copy_xmeta_read(struct rcp_copy *c, struct dnode *d, const char *name, int h,
+    const struct rcp_preserve_one *p, struct rcp_xmeta *xm)
+{
+	unsigned what = rcp_preserve_xmeta(p);
+	int r;
+
+	rcp_xmeta_init(xm);
+	if (what == 0)
+		return 0;
+	if ((r = SRC(c, xmeta, d->srcfd, name, h, what, xm)) == 0)
+		return 0;
+	rcp_xmeta_release(xm);
+	copy_fail_at(c, d, name, 0, "read ACLs and xattrs of", -r);
+	return -1;
+}
+
+void
+copy_xmeta_unsupported(struct rcp_copy *c, struct dnode *d, const char *name,
+    int dfd, int err)
+{
+	struct stat st;
+	char *shown;
+	size_t i;
+	bool told = false;
+
+	if (c->o.fail_early) {
+		copy_fail_at(c, d, name, 1, "keep ACLs and xattrs of", -err);
+		return;
+	}
+	if ((dfd >= 0 ? fstat(dfd, &st) : fstat(d->dstfd, &st)) != 0)
+		st.st_dev = 0;
+	pthread_mutex_lock(&c->xm_lock);
+	for (i = 0; i < c->xm_nnoted && !told; i++)
+		told = c->xm_noted[i] == st.st_dev;
+	if (!told && c->xm_nnoted < RCP_ARRAY_SIZE(c->xm_noted))
+		c->xm_noted[c->xm_nnoted++] = st.st_dev;
+	else
+		told = true;	/* a full list: quiet rather than a flood */
+	pthread_mutex_unlock(&c->xm_lock);
+	if (told)
+		return;
+	shown = copy_shown_path(c, d, name, 1);
+	rcp_log(&c->log, RCP_LOG_WARN, "the file system of '%s' cannot keep "
+	    "ACLs or extended attributes (%s): they are not copied to it; "
+	    "modes keep no more access than the source's ACLs grant",
+	    shown, rcp_strerror(err));
+	free(shown);
 }
 
 /* Dry-run and verbose reporting of one action on an entry. */

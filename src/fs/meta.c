@@ -10,6 +10,7 @@
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "fs/meta.h"
+#include "fs/xmeta.h"
 
 #include "base/banned.h"
 
@@ -21,6 +22,7 @@ static const struct {
 	{ "mode", RCP_ATTR_MODE }, { "size", RCP_ATTR_SIZE },
 	{ "mtime", RCP_ATTR_MTIME }, { "ctime", RCP_ATTR_CTIME },
 	{ "content", RCP_ATTR_CONTENT },
+	{ "acl", RCP_ATTR_ACL },   { "xattr", RCP_ATTR_XATTR },
 };
 
 const char *
@@ -68,8 +70,9 @@ parse_attr_list(const char *s, size_t n, unsigned *mask, char **cause)
 		}
 		if (i == RCP_ARRAY_SIZE(attr_names)) {
 			*cause = rcp_xasprintf("unknown attribute '%.*s' "
-			    "(expected uid, gid, mode, size, mtime, ctime or "
-			    "content)", (int)len, s);
+			    "(expected uid, gid, mode, size, mtime, ctime, "
+			    "content, acl or xattr)",
+			    (int)len, s);
 			return RCP_ERR_INVAL;
 		}
 		*mask |= attr_names[i].bit;
@@ -176,7 +179,7 @@ rcp_preserve_default(struct rcp_preserve *p)
 void
 rcp_preserve_all(struct rcp_preserve *p)
 {
-	struct rcp_preserve_one all = { true, true, true, 07777 };
+	struct rcp_preserve_one all = { true, true, true, 07777, true, true };
 
 	p->f = p->d = p->l = all;
 }
@@ -185,7 +188,7 @@ static int
 preserve_group(void *arg, char type, const char *s, size_t n, char **cause)
 {
 	struct rcp_preserve *p = arg;
-	struct rcp_preserve_one o = { false, false, false, 0 };
+	struct rcp_preserve_one o = { false, false, false, 0, false, false };
 	const char *end = s + n, *comma;
 	size_t len;
 	char *num, *e;
@@ -200,6 +203,10 @@ preserve_group(void *arg, char type, const char *s, size_t n, char **cause)
 			o.gid = true;
 		else if (len == 4 && memcmp(s, "time", 4) == 0)
 			o.time = true;
+		else if (len == 3 && memcmp(s, "acl", 3) == 0)
+			o.acl = true;
+		else if (len == 5 && memcmp(s, "xattr", 5) == 0)
+			o.xattr = true;
 		else if (len > 0 && s[0] >= '0' && s[0] <= '7') {
 			num = rcp_xstrndup(s, len);
 			m = strtoul(num, &e, 8);
@@ -213,8 +220,8 @@ preserve_group(void *arg, char type, const char *s, size_t n, char **cause)
 			o.mode_mask = (mode_t)m;
 		} else {
 			*cause = rcp_xasprintf("unknown preserve setting "
-			    "'%.*s' (expected uid, gid, time or an octal mode "
-			    "mask)", (int)len, s);
+			    "'%.*s' (expected uid, gid, time, acl, xattr or an "
+			    "octal mode mask)", (int)len, s);
 			return RCP_ERR_INVAL;
 		}
 		s += len + (comma != NULL);
@@ -245,7 +252,8 @@ rcp_preserve_parse(struct rcp_preserve *out, const char *spec, char **cause)
 	}
 	if (strchr(spec, ':') == NULL) {
 		*cause = rcp_xasprintf("bad preserve settings '%s' (expected "
-		    "all, none or \"f:uid,gid,time,0777 d:... l:...\")", spec);
+		    "all, none or \"f:uid,gid,time,acl,xattr,0777 d:... "
+		    "l:...\")", spec);
 		return RCP_ERR_INVAL;
 	}
 	if ((r = for_each_group(spec, preserve_group, &p, cause)) != 0)
@@ -271,10 +279,44 @@ chown_failed(int err)
 	return !(err == EPERM && geteuid() != 0);
 }
 
+unsigned
+rcp_preserve_xmeta(const struct rcp_preserve_one *p)
+{
+	return (p->acl ? RCP_XMETA_ACL : 0) | (p->xattr ? RCP_XMETA_XATTR : 0);
+}
+
+/*
+ * Applies xm; an unsupported file system is noted in *xerr, not failed.
+ * Returns 0 or -errno with *what set.
+ */
+static int
+apply_xmeta(int fd, int dirfd, const char *name, const struct rcp_xmeta *xm,
+    int *xerr, const char **what)
+{
+	const char *w = NULL;
+	int r;
+
+	if (xerr != NULL)
+		*xerr = 0;
+	if (xm == NULL || rcp_xmeta_empty(xm))
+		return 0;
+	r = rcp_xmeta_apply(fd, dirfd, name, xm, &w);
+	if (r != 0 && rcp_xmeta_unsupported(-r) && xerr != NULL) {
+		*xerr = r;
+		return 0;
+	}
+	if (r != 0)
+		*what = w;
+	return r;
+}
+
 int
 rcp_meta_apply_fd(int fd, const struct rcp_preserve_one *p,
-    const struct stat *src, mode_t cur_mode, const char **what)
+    const struct stat *src, mode_t cur_mode, const struct rcp_xmeta *xm,
+    int *xerr, const char **what)
 {
+	int r;
+
 	struct timespec ts[2];
 	bool force = false;
 	mode_t want;
@@ -290,13 +332,21 @@ rcp_meta_apply_fd(int fd, const struct rcp_preserve_one *p,
 		if (src->st_mode & (S_ISUID | S_ISGID))
 			force = true;
 	}
-	want = src->st_mode & p->mode_mask;
+	want = rcp_xmeta_safe_mode(xm, src->st_mode & p->mode_mask);
 	if (p->mode_mask != 0 && (force || (cur_mode & 07777) != want)) {
 		if (fchmod(fd, want) != 0) {
 			*what = "chmod";
 			return -errno;
 		}
 	}
+	/* An ACL inherited where the source has none would grant more. */
+	if (p->acl && xm != NULL && (r = rcp_xmeta_drop_inherited(fd,
+	    S_ISDIR(src->st_mode), xm)) != 0) {
+		*what = "remove an inherited ACL of";
+		return r;
+	}
+	if ((r = apply_xmeta(fd, -1, NULL, xm, xerr, what)) != 0)
+		return r;
 	if (p->time) {
 		ts[0] = src->st_atim;
 		ts[1] = src->st_mtim;
@@ -310,9 +360,11 @@ rcp_meta_apply_fd(int fd, const struct rcp_preserve_one *p,
 
 int
 rcp_meta_apply_link(int dirfd, const char *name,
-    const struct rcp_preserve_one *p, const struct stat *src, const char **what)
+    const struct rcp_preserve_one *p, const struct stat *src,
+    const struct rcp_xmeta *xm, int *xerr, const char **what)
 {
 	struct timespec ts[2];
+	int r;
 
 	if (p->uid || p->gid) {
 		if (fchownat(dirfd, name, p->uid ? src->st_uid : (uid_t)-1,
@@ -322,6 +374,8 @@ rcp_meta_apply_link(int dirfd, const char *name,
 			return -errno;
 		}
 	}
+	if ((r = apply_xmeta(-1, dirfd, name, xm, xerr, what)) != 0)
+		return r;
 	if (p->time) {
 		ts[0] = src->st_atim;
 		ts[1] = src->st_mtim;

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 struct rcp_buf;
+struct rcp_xmeta;
 
 /* Attribute bits for comparisons. */
 enum {
@@ -24,7 +25,10 @@ enum {
 	 * Regular files only, and not in a stat: the copy engine compares
 	 * equal-size files by hash (rcp_attrs_diff never sets it).
 	 */
-	RCP_ATTR_CONTENT = 1 << 6
+	RCP_ATTR_CONTENT = 1 << 6,
+	/* Not in a stat: compared by their callers through xmeta.h. */
+	RCP_ATTR_ACL = 1 << 7,
+	RCP_ATTR_XATTR = 1 << 8
 };
 
 /* Attributes to compare for files (and special files), dirs and symlinks. */
@@ -42,13 +46,13 @@ struct rcp_attrs {
 int rcp_attrs_parse(struct rcp_attrs *out, const char *spec, char **cause);
 /* Returns the mask that applies to an entry of type mode (S_IFMT bits). */
 unsigned rcp_attrs_for(const struct rcp_attrs *a, mode_t mode);
-/* Returns the bits of mask whose attribute differs between a and b
- * (never RCP_ATTR_CONTENT: a stat cannot tell). */
+/* Returns the bits of mask whose attribute differs between a and b (the
+ * stat ones: never RCP_ATTR_CONTENT, RCP_ATTR_ACL or RCP_ATTR_XATTR). */
 unsigned rcp_attrs_diff(unsigned mask, const struct stat *a, const struct stat *b);
 /* Appends "size,mtime" for mask to b. */
 void rcp_attrs_format(unsigned mask, struct rcp_buf *b);
-/* Returns "uid", "gid", "mode", "size", "mtime", "ctime" or "content" for
- * one bit. */
+/* Returns "uid", "gid", "mode", "size", "mtime", "ctime", "content", "acl"
+ * or "xattr" for one bit. */
 const char *rcp_attr_name(unsigned bit);
 
 /* What to preserve for one entry type. */
@@ -57,6 +61,8 @@ struct rcp_preserve_one {
 	bool	gid;
 	bool	time;		/* atime and mtime */
 	mode_t	mode_mask;	/* source mode bits kept, e.g. 0777 */
+	bool	acl;		/* POSIX ACLs (-A; none on symlinks) */
+	bool	xattr;		/* extended attributes (-X) */
 };
 
 struct rcp_preserve {
@@ -67,10 +73,11 @@ struct rcp_preserve {
 
 /* The default: mode & 0777 for files and directories, nothing else. */
 void rcp_preserve_default(struct rcp_preserve *p);
-/* Everything: owner, group, times and all mode bits (setuid, sticky). */
+/* Everything: owner, group, times, all mode bits (setuid, sticky), ACLs and
+ * xattrs, as cp -a. */
 void rcp_preserve_all(struct rcp_preserve *p);
 /*
- * Parses "all", "none" or "f:uid,gid,time,0777 d:... l:...".  Types not named
+ * Parses "all", "none" or "f:uid,gid,time,acl,xattr,0777 d:... l:...".  Types not named
  * preserve nothing.  Returns 0, or RCP_ERR_INVAL with *cause set.
  */
 int rcp_preserve_parse(struct rcp_preserve *p, const char *spec, char **cause);
@@ -79,16 +86,27 @@ const struct rcp_preserve_one *rcp_preserve_for(const struct rcp_preserve *p,
     mode_t mode);
 
 /*
- * Applies owner, mode and times from src to the open fd, in that order
- * (chown clears setuid bits, so chmod must follow it).  cur_mode is the mode
- * the entry has now, so an unneeded fchmod is skipped.  An EPERM from chown
- * is ignored when not running as root, as cp -p does.  Returns 0, or -errno
- * with *what naming the failed call.
+ * Applies owner, mode, the ACLs and xattrs of xm (NULL: none) and times from
+ * src to the open fd, in that order: chown clears setuid bits and
+ * security.capability, so chmod and xattrs follow it; times come last so
+ * that a copy interrupted before they are set is redone by --overwrite.
+ * With an access ACL in xm the mode is first set to rcp_xmeta_safe_mode, so
+ * that a copy whose ACL is refused is not more permissive than its source;
+ * with p->acl, ACLs the entry inherited that xm lacks are removed.
+ * cur_mode is the mode the entry has now, so an unneeded fchmod is skipped.
+ * An EPERM from chown is ignored when not running as root, as cp -p does.
+ * Returns 0, or -errno with *what naming the failed call.  A file system
+ * that cannot store xm is not a failure: the rest is applied and *xerr (if
+ * not NULL) is set to the -errno, else to 0.
  */
 int rcp_meta_apply_fd(int fd, const struct rcp_preserve_one *p,
-    const struct stat *src, mode_t cur_mode, const char **what);
-/* The same for a symlink, by name relative to dirfd (owner and times only). */
+    const struct stat *src, mode_t cur_mode, const struct rcp_xmeta *xm,
+    int *xerr, const char **what);
+/* The same for a symlink, by name relative to dirfd (owner, xattrs, times). */
 int rcp_meta_apply_link(int dirfd, const char *name,
-    const struct rcp_preserve_one *p, const struct stat *src, const char **what);
+    const struct rcp_preserve_one *p, const struct stat *src,
+    const struct rcp_xmeta *xm, int *xerr, const char **what);
+/* The RCP_XMETA_* flags that p asks to read for an entry. */
+unsigned rcp_preserve_xmeta(const struct rcp_preserve_one *p);
 
 #endif

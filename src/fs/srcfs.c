@@ -13,6 +13,7 @@
 #include "fs/fsops.h"
 #include "fs/meta.h"
 #include "fs/srcfs.h"
+#include "fs/xmeta.h"
 
 #include "base/banned.h"
 
@@ -147,6 +148,13 @@ local_close(void *ctx, int h)
 	close(h);
 }
 
+static int
+local_xmeta(void *ctx, int dir, const char *name, int h, unsigned what,
+    struct rcp_xmeta *xm)
+{
+	return rcp_xmeta_read(h, dir, name, what, xm);
+}
+
 static int64_t
 local_hash(void *ctx, int fh, off_t off, off_t len, struct rcp_io *io,
     uint8_t *out)
@@ -166,6 +174,7 @@ const struct rcp_src_ops rcp_src_local = {
 	local_changed,
 	local_readlink,
 	local_close,
+	local_xmeta,
 	local_hash,
 	local_open,
 	true

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 struct rcp_io;
+struct rcp_xmeta;
 
 /*
  * The longest range one hash covers: a remote source serves a hash in one
@@ -67,6 +68,14 @@ struct rcp_src_ops {
 	ssize_t	(*readlink)(void *ctx, int dir, const char *name, char *buf,
 		    size_t len);
 	void	(*close)(void *ctx, int h);
+	/*
+	 * Reads the ACLs and xattrs asked by what (RCP_XMETA_*, xmeta.h) of
+	 * the entry open as handle h, or if h < 0 of name below dir without
+	 * following it (a symlink).  0 or -errno; *xm is the caller's to
+	 * release (rcp_xmeta_release) either way.
+	 */
+	int	(*xmeta)(void *ctx, int dir, const char *name, int h,
+		    unsigned what, struct rcp_xmeta *xm);
 	/*
 	 * Hashes [off, off+len) of fh (XXH3-128, RCP_HASH_LEN bytes into out)
 	 * where the data lives: only the hash crosses a network.  len is at

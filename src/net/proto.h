@@ -90,7 +90,18 @@ enum {
 	RCP_MSG_SRC_PREFETCH = 33, /* u32 n, n x str path */
 
 	/* Destination -> source: the XXH3-128 of a range, up to 64 MiB. */
-	RCP_MSG_SRC_HASH = 34	/* u32 fh, u64 off, u64 len -> u64 n, bytes h */
+	RCP_MSG_SRC_HASH = 34,	/* u32 fh, u64 off, u64 len -> u64 n, bytes h */
+
+	/*
+	 * Destination -> source: the ACLs and xattrs of an entry, by handle
+	 * or (handle ~0) by dir and name, not following (srcwire.h).
+	 */
+	RCP_MSG_SRC_XMETA = 35,	/* u32 h, u32 dir, str name, u8 what ->
+				 * str acl, str default acl, u32 n,
+				 * n x (str name, bytes value) */
+	/* The same for every entry of a directory that has any, at once. */
+	RCP_MSG_SRC_XMETA_DIR = 36 /* u32 dir, u8 what -> u8 complete,
+				 * u32 n, n x (str name, XMETA reply) */
 };
 
 #endif

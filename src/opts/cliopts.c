@@ -72,6 +72,8 @@ static const struct option longopts[] = {
 	{ "delete-excluded", no_argument, NULL, OPT_DELETE_EXCLUDED },
 	{ "preserve", no_argument, NULL, 'p' },
 	{ "preserve-settings", required_argument, NULL, OPT_PRESERVE_SETTINGS },
+	{ "acls", no_argument, NULL, 'A' },
+	{ "xattrs", no_argument, NULL, 'X' },
 	{ "hard-links", no_argument, NULL, 'H' },
 	{ "dereference", no_argument, NULL, 'L' },
 	{ "skip-specials", no_argument, NULL, OPT_SKIP_SPECIALS },
@@ -474,6 +476,13 @@ rcp_cliopts_apply(struct rcp_cliopts *c, int ch, const char *arg, int flags,
 	case 'p':
 		rcp_preserve_all(&c->o.preserve);
 		return 0;
+	case 'A':
+		c->o.preserve.f.acl = c->o.preserve.d.acl = true;
+		return 0;
+	case 'X':
+		c->o.preserve.f.xattr = c->o.preserve.d.xattr = true;
+		c->o.preserve.l.xattr = true;
+		return 0;
 	case 'H':
 		c->o.hard_links = true;
 		return 0;
@@ -600,16 +609,21 @@ rcp_cliopts_help(FILE *fp)
 "  -o, --overwrite             replace entries that differ; merge directories\n"
 "      --overwrite-compare L   attributes that decide 'unchanged' (default\n"
 "                              size,mtime; any of uid,gid,mode,size,mtime,ctime,\n"
-"                              content (files of equal size: each side hashes\n"
-"                              its own), or per type: \"f:size,mtime d:mtime\n"
-"                              l:mtime\")\n"
+"                              acl,xattr,content (files of equal size: each\n"
+"                              side hashes its own), or per type:\n"
+"                              \"f:size,mtime d:mtime l:mtime\")\n"
 "      --ignore-existing       leave entries that already exist alone\n"
 "      --delete                remove destination entries the source lacks\n"
 "      --delete-excluded       with --delete, remove excluded entries too\n"
 "\n"
 "What is copied and kept:\n"
-"  -p, --preserve              keep owner, group, times and all mode bits\n"
-"      --preserve-settings S   all, none or \"f:uid,gid,time,0777 d:... l:...\"\n"
+"  -p, --preserve              keep owner, group, times, all mode bits, ACLs\n"
+"                              and xattrs (as cp -a)\n"
+"  -A, --acls                  keep POSIX ACLs (access and default)\n"
+"  -X, --xattrs                keep extended attributes (user.*; as root also\n"
+"                              trusted.* and security.*)\n"
+"      --preserve-settings S   all, none or\n"
+"                              \"f:uid,gid,time,acl,xattr,0777 d:... l:...\"\n"
 "                              (default: mode & 0777 for files and dirs)\n"
 "  -H, --hard-links            keep hard links within the source as links\n"
 "  -L, --dereference           copy what symlinks point to\n"

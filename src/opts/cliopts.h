@@ -34,7 +34,7 @@ enum {
 };
 
 /* Short options of rcp, for getopt_long. */
-#define RCP_CLIOPTS_SHORT "opHLevqhV"
+#define RCP_CLIOPTS_SHORT "opAXHLevqhV"
 
 struct rcp_cliopts {
 	struct rcp_copy_opts	 o;		/* o.filter is set by _finish */

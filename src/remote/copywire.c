@@ -27,7 +27,8 @@ enum {
 static void
 put_preserve(struct rcp_buf *b, const struct rcp_preserve_one *p)
 {
-	rcp_wire_put_u8(b, (uint8_t)(p->uid | p->gid << 1 | p->time << 2));
+	rcp_wire_put_u8(b, (uint8_t)(p->uid | p->gid << 1 | p->time << 2 |
+	    p->acl << 3 | p->xattr << 4));
 	rcp_wire_put_u32(b, p->mode_mask);
 }
 
@@ -42,6 +43,8 @@ get_preserve(struct rcp_wire_cursor *c, struct rcp_preserve_one *p)
 	p->uid = f & 1;
 	p->gid = (f >> 1) & 1;
 	p->time = (f >> 2) & 1;
+	p->acl = (f >> 3) & 1;
+	p->xattr = (f >> 4) & 1;
 	p->mode_mask = (mode_t)m;
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include "base/util.h"
 #include "fs/fsops.h"
 #include "fs/meta.h"
+#include "fs/xmeta.h"
 #include "net/proto.h"
 #include "net/wire.h"
 #include "remote/srcclient.h"
@@ -58,7 +59,23 @@ struct rhandle {
 	size_t		 len;
 	struct stat	 after;		/* fstat once read, with data */
 	struct inline_ent **cache;	/* directories: files sent inline */
+	/*
+	 * Directories: the ACLs and xattrs of their entries, fetched at once
+	 * by the first XMETA asked of one (entries not in xm have none);
+	 * state, names and xm require hlock.
+	 */
+	int		 xm_state;	/* XM_NONE, XM_LOADING, XM_HAVE, XM_OFF */
+	struct xm_ent	*xm;		/* sorted by name */
+	size_t		 xm_n;
 };
+
+/* One entry of a directory's XMETA_DIR batch. */
+struct xm_ent {
+	char		*name;
+	struct rcp_xmeta xm;
+};
+
+enum { XM_NONE, XM_LOADING, XM_HAVE, XM_OFF };
 
 static uint32_t
 name_hash(const char *s)
@@ -93,6 +110,11 @@ rhandle_free(struct rhandle *h)
 		}
 	}
 	free(h->cache);
+	for (i = 0; i < h->xm_n; i++) {
+		free(h->xm[i].name);
+		rcp_xmeta_release(&h->xm[i].xm);
+	}
+	free(h->xm);
 	free(h->data);
 	free(h);
 }
@@ -745,6 +767,135 @@ rem_readlink(void *ctx, int dir, const char *name, char *buf, size_t len)
 	return (ssize_t)n;
 }
 
+/* Copies what of src into dst (initialized here). */
+static void
+xmeta_copy(struct rcp_xmeta *dst, const struct rcp_xmeta *src, unsigned what)
+{
+	size_t i;
+
+	rcp_xmeta_init(dst);
+	if (src->acl_access != NULL && (what & RCP_XMETA_ACL))
+		dst->acl_access = rcp_xstrdup(src->acl_access);
+	if (src->acl_default != NULL && (what & RCP_XMETA_ACL))
+		dst->acl_default = rcp_xstrdup(src->acl_default);
+	for (i = 0; (what & RCP_XMETA_XATTR) && i < src->n; i++)
+		(void)rcp_xmeta_add(dst, src->v[i].name, src->v[i].value,
+		    src->v[i].len);
+}
+
+static int
+xm_ent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct xm_ent *)a)->name,
+	    ((const struct xm_ent *)b)->name);
+}
+
+/* Reads an XMETA_DIR reply into d; false if malformed or incomplete. */
+static bool
+xmeta_dir_parse(struct rhandle *d, struct rcp_wire_cursor *cur)
+{
+	uint8_t complete;
+	uint32_t n, i;
+
+	if (rcp_wire_get_u8(cur, &complete) != 0 || !complete ||
+	    rcp_wire_get_u32(cur, &n) != 0 || n > cur->left / 16)
+		return false;
+	d->xm = rcp_xcalloc(n > 0 ? n : 1, sizeof(*d->xm));
+	for (i = 0; i < n; i++) {
+		if (rcp_wire_get_str(cur, &d->xm[i].name,
+		    RCP_PROTO_MAX_NAME) != 0)
+			return false;
+		d->xm_n++;	/* freed from here on, whatever follows */
+		if (rcp_srcwire_get_xmeta(cur, &d->xm[i].xm) != 0)
+			return false;
+	}
+	qsort(d->xm, d->xm_n, sizeof(*d->xm), xm_ent_cmp);
+	return true;
+}
+
+/*
+ * Answers from dir's batch if it has one for what, fetching it on the first
+ * ask.  Returns 0 (*xm set), or 1 if the batch cannot answer: ask alone.
+ */
+static int
+xmeta_from_dir(struct rcp_srcclient *r, int dir, const char *name,
+    unsigned what, struct rcp_xmeta *xm)
+{
+	struct rhandle *d = rh_get(r, dir);
+	struct rcp_quic_msg *m = NULL;
+	struct rcp_wire_cursor cur;
+	struct rcp_buf b = RCP_BUF_INIT;
+	struct xm_ent key, *found;
+	int state, e;
+	bool ok;
+
+	if (d == NULL || d->server == UINT32_MAX)
+		return 1;
+	pthread_mutex_lock(&r->hlock);
+	state = d->xm_state;
+	if (state == XM_NONE)
+		d->xm_state = XM_LOADING;
+	if (state == XM_HAVE) {
+		key.name = (char *)(uintptr_t)name;
+		found = d->xm_n == 0 ? NULL : bsearch(&key, d->xm, d->xm_n,
+		    sizeof(*d->xm), xm_ent_cmp);
+		if (found != NULL)
+			xmeta_copy(xm, &found->xm, what);
+		pthread_mutex_unlock(&r->hlock);
+		return 0;
+	}
+	pthread_mutex_unlock(&r->hlock);
+	if (state != XM_NONE)
+		return 1;	/* another worker is fetching, or it failed */
+	rcp_wire_put_u32(&b, d->server);
+	/* Both kinds, whatever this entry asks: others of dir may ask more. */
+	rcp_wire_put_u8(&b, RCP_XMETA_ACL | RCP_XMETA_XATTR);
+	e = call(r, RCP_MSG_SRC_XMETA_DIR, &b, &m);
+	rcp_buf_release(&b);
+	pthread_mutex_lock(&r->hlock);
+	ok = false;
+	if (e == 0) {
+		rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
+		ok = xmeta_dir_parse(d, &cur);
+	}
+	d->xm_state = ok ? XM_HAVE : XM_OFF;
+	pthread_mutex_unlock(&r->hlock);
+	rcp_quic_msg_free(m);
+	return ok ? xmeta_from_dir(r, dir, name, what, xm) : 1;
+}
+
+static int
+rem_xmeta(void *ctx, int dir, const char *name, int h, unsigned what,
+    struct rcp_xmeta *xm)
+{
+	struct rcp_srcclient *r = ctx;
+	struct rcp_quic_msg *m = NULL;
+	struct rcp_wire_cursor cur;
+	struct rcp_buf b = RCP_BUF_INIT;
+	int e;
+
+	rcp_xmeta_init(xm);
+	/*
+	 * One request per directory, not per entry: a small file's own
+	 * round trip would double the time of a remote -p.
+	 */
+	if (name != NULL && xmeta_from_dir(r, dir, name, what, xm) == 0)
+		return 0;
+	/* A file sent whole has no server handle: ask by name. */
+	rcp_wire_put_u32(&b, h >= 0 ? rh_server(r, h) : UINT32_MAX);
+	rcp_wire_put_u32(&b, rh_server(r, dir));
+	rcp_wire_put_str(&b, name);
+	rcp_wire_put_u8(&b, (uint8_t)what);
+	e = call(r, RCP_MSG_SRC_XMETA, &b, &m);
+	rcp_buf_release(&b);
+	if (e != 0)
+		return e;
+	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
+	e = rcp_srcwire_get_xmeta(&cur, xm) != 0 ? -EPROTO : 0;
+	rcp_quic_msg_free(m);
+	return e;
+}
+
 static void
 rem_close(void *ctx, int h)
 {
@@ -843,6 +994,7 @@ const struct rcp_src_ops rcp_srcclient_ops = {
 	rem_changed,
 	rem_readlink,
 	rem_close,
+	rem_xmeta,
 	rem_hash,
 	rem_open_hash,
 	false

@@ -17,8 +17,10 @@
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "engine/copy.h"
+#include "fs/dents.h"
 #include "fs/fsops.h"
 #include "fs/srcfs.h"
+#include "fs/xmeta.h"
 #include "net/proto.h"
 #include "net/wire.h"
 #include "remote/srccache.h"
@@ -532,6 +534,85 @@ srv_readlink(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 	return 0;
 }
 
+/*
+ * XMETA: the ACLs and xattrs of handle h, or if h is ~0 of dir and name
+ * (a symlink, or a file sent whole that has no handle).
+ */
+static int
+srv_xmeta(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
+    struct rcp_buf *out)
+{
+	struct rcp_xmeta xm;
+	char *name = NULL;
+	uint8_t what;
+	uint32_t h;
+	int fd = -1, dfd = -1, r;
+
+	if (rcp_wire_get_u32(cur, &h) != 0)
+		return -EPROTO;
+	if ((r = get_at(s, cur, &dfd, &name, &what)) != 0 && h == UINT32_MAX) {
+		free(name);
+		return r;
+	}
+	if (h != UINT32_MAX && (fd = h_fd(s, h)) < 0) {
+		free(name);
+		return -EBADF;
+	}
+	r = rcp_xmeta_read(fd, dfd, name, what, &xm);
+	free(name);
+	if (r == 0)
+		rcp_srcwire_put_xmeta(out, &xm);
+	rcp_xmeta_release(&xm);
+	return r;
+}
+
+/*
+ * XMETA_DIR: the ACLs and xattrs of every entry of handle h that has any,
+ * read through a new fd so that the handle's listing offset stays put.  An
+ * entry that cannot be read, or a reply grown past its cap, ends it with
+ * complete 0: the destination then asks entry by entry.
+ */
+static int
+srv_xmeta_dir(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
+    struct rcp_buf *out)
+{
+	struct rcp_dents it;
+	struct rcp_dent de;
+	struct rcp_xmeta xm;
+	size_t n_at, done_at;
+	uint32_t h, n = 0;
+	uint8_t what, complete = 1;
+	int fd, dfd;
+
+	if (rcp_wire_get_u32(cur, &h) != 0 || rcp_wire_get_u8(cur, &what) != 0)
+		return -EPROTO;
+	if ((dfd = h_fd(s, h)) < 0)
+		return -EBADF;
+	if ((fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	done_at = out->len;
+	rcp_wire_put_u8(out, 0);
+	n_at = out->len;
+	rcp_wire_put_u32(out, 0);
+	rcp_dents_init(&it, fd);
+	while (complete && rcp_dents_next(&it, &de) > 0) {
+		if (rcp_xmeta_read(-1, fd, de.name, what, &xm) != 0 ||
+		    out->len > RCP_SRCWIRE_XMETA_DIR_MAX)
+			complete = 0;
+		else if (!rcp_xmeta_empty(&xm)) {
+			rcp_wire_put_str(out, de.name);
+			rcp_srcwire_put_xmeta(out, &xm);
+			n++;
+		}
+		rcp_xmeta_release(&xm);
+	}
+	rcp_dents_release(&it);
+	close(fd);
+	out->data[done_at] = complete;
+	rcp_srcwire_put32_at(out, n_at, n);
+	return 0;
+}
+
 int
 rcp_srcserve_answer(struct rcp_srcserve *s, const struct rcp_wire_frame *f,
     struct rcp_buf *out)
@@ -557,6 +638,10 @@ rcp_srcserve_answer(struct rcp_srcserve *s, const struct rcp_wire_frame *f,
 		return srv_fstat(s, &cur, out);
 	case RCP_MSG_SRC_READLINK:
 		return srv_readlink(s, &cur, out);
+	case RCP_MSG_SRC_XMETA:
+		return srv_xmeta(s, &cur, out);
+	case RCP_MSG_SRC_XMETA_DIR:
+		return srv_xmeta_dir(s, &cur, out);
 	case RCP_MSG_SRC_HASH:
 		return srv_hash(s, &cur, out);
 	case RCP_MSG_SRC_CLOSE:
@@ -640,7 +725,8 @@ rcp_srcserve_take(struct rcp_srcserve *s, struct rcp_quic_conn *c,
 	struct job *j;
 
 	if (m->fin || ((m->f.type < RCP_MSG_SRC_ROOT ||
-	    m->f.type > RCP_MSG_SRC_CLOSE) && m->f.type != RCP_MSG_SRC_HASH))
+	    m->f.type > RCP_MSG_SRC_CLOSE) && m->f.type != RCP_MSG_SRC_XMETA &&
+	    m->f.type != RCP_MSG_SRC_XMETA_DIR && m->f.type != RCP_MSG_SRC_HASH))
 		return false;
 	j = rcp_xcalloc(1, sizeof(*j));
 	j->conn = c;

@@ -14,6 +14,7 @@
 #include "base/util.h"
 #include "fs/dents.h"
 #include "fs/fsops.h"
+#include "fs/xmeta.h"
 #include "remote/srcwire.h"
 
 #include "base/banned.h"
@@ -231,5 +232,61 @@ rcp_srcwire_list(int fd, bool all, struct rcp_buf *out, bool *more,
 	rcp_srcwire_put32_at(&ents, 1, count);
 	rcp_buf_release(out);
 	*out = ents;
+	return 0;
+}
+
+void
+rcp_srcwire_put_xmeta(struct rcp_buf *b, const struct rcp_xmeta *xm)
+{
+	size_t i;
+
+	rcp_wire_put_str(b, xm->acl_access != NULL ? xm->acl_access : "");
+	rcp_wire_put_str(b, xm->acl_default != NULL ? xm->acl_default : "");
+	rcp_wire_put_u32(b, (uint32_t)xm->n);
+	for (i = 0; i < xm->n; i++) {
+		rcp_wire_put_str(b, xm->v[i].name);
+		rcp_wire_put_bytes(b, xm->v[i].value, xm->v[i].len);
+	}
+}
+
+/* An empty ACL text on the wire is none. */
+static int
+get_acl(struct rcp_wire_cursor *c, char **out)
+{
+	if (rcp_wire_get_str(c, out, RCP_XMETA_ACL_MAX) != 0)
+		return RCP_ERR_PROTO;
+	if (**out == '\0') {
+		free(*out);
+		*out = NULL;
+	}
+	return 0;
+}
+
+int
+rcp_srcwire_get_xmeta(struct rcp_wire_cursor *c, struct rcp_xmeta *xm)
+{
+	const uint8_t *v;
+	char *name = NULL;
+	uint32_t n, i;
+	size_t len;
+	int r;
+
+	rcp_xmeta_init(xm);
+	if (get_acl(c, &xm->acl_access) != 0 ||
+	    get_acl(c, &xm->acl_default) != 0 ||
+	    rcp_wire_get_u32(c, &n) != 0 || n > RCP_XMETA_COUNT_MAX)
+		return RCP_ERR_PROTO;
+	for (i = 0; i < n; i++) {
+		if (rcp_wire_get_str(c, &name, RCP_XMETA_NAME_MAX) != 0 ||
+		    rcp_wire_get_bytes(c, &v, &len, RCP_XMETA_VALUE_MAX) != 0) {
+			free(name);
+			return RCP_ERR_PROTO;
+		}
+		r = rcp_xmeta_add(xm, name, v, len);
+		free(name);
+		name = NULL;
+		if (r != 0)
+			return RCP_ERR_PROTO;
+	}
 	return 0;
 }

@@ -24,6 +24,20 @@
 /* Files up to this size travel inline with a LIST of a new directory. */
 #define RCP_SRCWIRE_INLINE_MAX (64u << 10)
 
+struct rcp_xmeta;
+
+/* Appends the body of an XMETA reply for xm to b. */
+void rcp_srcwire_put_xmeta(struct rcp_buf *b, const struct rcp_xmeta *xm);
+/*
+ * Reads an XMETA reply into *xm (initialized here; the caller releases it
+ * either way), each size checked against its RCP_XMETA_* cap before it is
+ * allocated.  0, or RCP_ERR_PROTO.
+ */
+int rcp_srcwire_get_xmeta(struct rcp_wire_cursor *c, struct rcp_xmeta *xm);
+
+/* An XMETA_DIR reply stops (complete 0) past this size. */
+#define RCP_SRCWIRE_XMETA_DIR_MAX (2u << 20)
+
 /* Appends st to b. */
 void rcp_srcwire_put_stat(struct rcp_buf *b, const struct stat *st);
 /* Reads a stat into *st (zeroed first).  0, or RCP_ERR_PROTO. */

@@ -118,7 +118,7 @@ bad() {
 	t_check "$desc: message" t_grep "$pattern" "$T/out"
 	t_check "$desc: nothing copied" test ! -e "$T/bad"
 }
-bad "--overwrite-compare bogus" "^rcp: --overwrite-compare: unknown attribute 'bogus' \(expected uid, gid, mode, size, mtime, ctime or content\)" --overwrite-compare bogus
+bad "--overwrite-compare bogus" "^rcp: --overwrite-compare: unknown attribute 'bogus' \(expected uid, gid, mode, size, mtime, ctime, content, acl or xattr\)" --overwrite-compare bogus
 bad "--overwrite-compare size,bogus" "^rcp: --overwrite-compare: unknown attribute 'bogus'" --overwrite-compare size,bogus
 bad "--overwrite-compare x:size" "^rcp: --overwrite-compare: bad group 'x:size'" --overwrite-compare 'x:size'
 bad "--preserve-settings bogus" "^rcp: --preserve-settings: bad preserve settings 'bogus'" --preserve-settings bogus

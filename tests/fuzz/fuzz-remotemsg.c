@@ -45,6 +45,33 @@ do_stat(const uint8_t *p, size_t n)
 	rcp_buf_release(&b);
 }
 
+static bool
+same_preserve(const struct rcp_preserve_one *a,
+    const struct rcp_preserve_one *b)
+{
+	return a->uid == b->uid && a->gid == b->gid && a->time == b->time &&
+	    a->acl == b->acl && a->xattr == b->xattr &&
+	    a->mode_mask == b->mode_mask;
+}
+
+/*
+ * The options that ride in spare bits (-A, -X) or after the filter rules
+ * (--verify, --manifest): a later field must not eat an earlier one.
+ */
+static bool
+same_opts(const struct rcp_copy_opts *a, const struct rcp_copy_opts *b)
+{
+	return same_preserve(&a->preserve.f, &b->preserve.f) &&
+	    same_preserve(&a->preserve.d, &b->preserve.d) &&
+	    same_preserve(&a->preserve.l, &b->preserve.l) &&
+	    a->overwrite_compare.f == b->overwrite_compare.f &&
+	    a->overwrite_compare.d == b->overwrite_compare.d &&
+	    a->overwrite_compare.l == b->overwrite_compare.l &&
+	    a->verify == b->verify &&
+	    (a->manifest == NULL) == (b->manifest == NULL) &&
+	    (a->manifest == NULL || strcmp(a->manifest, b->manifest) == 0);
+}
+
 static void
 do_opts(const uint8_t *p, size_t n)
 {
@@ -64,9 +91,7 @@ do_opts(const uint8_t *p, size_t n)
 	if (rcp_copywire_get_opts(&c, &o2, &f2, &m2, &cause) != 0 ||
 	    o2.max_workers != o.max_workers || o2.dry_run != o.dry_run ||
 	    o2.chunk_size != o.chunk_size || (f == NULL) != (f2 == NULL) ||
-	    o2.verify != o.verify || (o.manifest == NULL) !=
-	    (o2.manifest == NULL) || (o.manifest != NULL &&
-	    strcmp(o.manifest, o2.manifest) != 0))
+	    !same_opts(&o, &o2))
 		abort();
 	free(m);
 	free(m2);
@@ -189,7 +214,7 @@ do_copy(const uint8_t *p, size_t n)
 	    (req.src_host != NULL && strcmp(req.src_host, req2.src_host) != 0) ||
 	    req.opts.max_workers != req2.opts.max_workers ||
 	    req.opts.delete != req2.opts.delete ||
-	    req.opts.preserve.f.mode_mask != req2.opts.preserve.f.mode_mask ||
+	    !same_opts(&req.opts, &req2.opts) ||
 	    !same_filter(req.filter, req2.filter) ||
 	    req.opts.filter != req.filter || req2.opts.filter != req2.filter)
 		abort();

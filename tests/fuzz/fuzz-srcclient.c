@@ -3,8 +3,8 @@
  * replies (remote/srcclient.c, with the stat and listing codec of
  * remote/srcwire.c).  The input is the stream of reply frames; a fixed
  * walk through rcp_srcclient_ops (root, list with inline files, stat,
- * open, copy into a memfd, changed, readlink, opendir, close) takes one
- * reply per request, in order, until they run out.
+ * open, copy into a memfd, changed, hash, xmeta, readlink, opendir, close)
+ * takes one reply per request, in order, until they run out.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +16,7 @@
 #include "base/util.h"
 #include "fs/fsops.h"
 #include "fs/srcfs.h"
+#include "fs/xmeta.h"
 #include "net/proto.h"
 #include "net/quic.h"
 #include "net/wire.h"
@@ -75,6 +76,7 @@ one_file(struct rcp_srcclient *c, int dir, const char *name, int sparse,
 	struct rcp_io io;
 	struct stat st;
 	const char *what;
+	struct rcp_xmeta xm;
 	char link[4096];
 	uint8_t h[RCP_HASH_LEN];
 	off_t len;
@@ -89,9 +91,14 @@ one_file(struct rcp_srcclient *c, int dir, const char *name, int sparse,
 		(void)ops->copy(c, fh, out, 0, len, sparse, &io, &what);
 		(void)ops->changed(c, fh, &st);
 		(void)ops->hash(c, fh, 0, len, &io, h);
+		(void)ops->xmeta(c, dir, name, fh, RCP_XMETA_ACL |
+		    RCP_XMETA_XATTR, &xm);
+		rcp_xmeta_release(&xm);
 		ops->close(c, fh);
 	}
 	(void)ops->readlink(c, dir, name, link, sizeof(link));
+	(void)ops->xmeta(c, dir, name, -1, RCP_XMETA_XATTR, &xm);
+	rcp_xmeta_release(&xm);
 }
 
 int

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -69,6 +70,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	put_file("a/sparse", 8192, 1 << 20);	/* a hole, then data */
 	if (symlink("small", "a/link") != 0 || symlink("b", "a/dirlink") != 0)
 		abort();
+	/* For XMETA; a scratch file system without xattrs just has none. */
+	(void)setxattr("a/small", "user.fuzz", "v", 1, 0);
 	return 0;
 }
 
@@ -93,6 +96,12 @@ inside(const struct rcp_wire_frame *f)
 	case RCP_MSG_SRC_OPEN:
 	case RCP_MSG_SRC_READLINK:
 		if (rcp_wire_get_u32(&c, &h) == 0 &&
+		    rcp_wire_get_str(&c, &s, RCP_PROTO_MAX_NAME) == 0)
+			ok = strcmp(s, "..") != 0;
+		break;
+	case RCP_MSG_SRC_XMETA:
+		if (rcp_wire_get_u32(&c, &h) == 0 &&
+		    rcp_wire_get_u32(&c, &h) == 0 &&
 		    rcp_wire_get_str(&c, &s, RCP_PROTO_MAX_NAME) == 0)
 			ok = strcmp(s, "..") != 0;
 		break;

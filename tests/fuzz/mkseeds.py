@@ -52,8 +52,11 @@ put("wire", "partial", b"\x09" + frame(5, u64(1) * 4)[:-3])
 # remotemsg: byte 0 picks the decoder.
 put("remotemsg", "stat", b"\x00" + stat() + stat(0o040755, 4096))
 put("remotemsg", "stat-bad-nsec", b"\x00" + stat()[:-60] + u32(1000000000) + stat()[-56:])
+# Preserve settings are u8 bits (uid, gid, time, acl, xattr) and a u32
+# mode mask per type: -p -A -X here, no ACLs on symlinks.
 opts = (u32(0x3) + u32(8) + u32(64) + u32(1) + u32(1) + u32(1) +
-        u32(0x1f) * 3 + u8(0) + u64(0) + u64(0) + u64(0))
+        u8(0x1f) + u32(0o7777) + u8(0x1f) + u32(0o7777) + u8(0x17) + u32(0) +
+        u8(0) + u64(0) + u64(0) + u64(0))
 put("remotemsg", "opts", b"\x01" + opts + u32(0))
 put("remotemsg", "opts-filter", b"\x01" + opts + u32(2) + u8(1) + bstr("*.o") + u8(2) + bstr("/keep/**"))
 put("remotemsg", "opts-verify", b"\x01" + opts + u32(0) + u8(2) + bstr("~/manifest.xxh"))
@@ -69,6 +72,8 @@ put("remotemsg", "selftest-ok", b"\x05" + u32(20) + u64(160))
 put("remotemsg", "copy", b"\x06" + u32(2) + bstr("/src/a") + bstr("~/b") + bstr("/dst") + opts + u32(0))
 put("remotemsg", "copy-filter", b"\x06" + u32(1) + bstr("s") + bstr("d") + opts +
     u32(3) + u8(1) + bstr("*.o") + u8(2) + bstr("/keep/**") + u8(9) + bstr("["))
+put("remotemsg", "copy-verify-host", b"\x06" + u32(1) + bstr("/src") + bstr("/dst") + opts + u32(0) +
+    u8(1) + bstr("m.xxh") + bstr("h1"))
 put("remotemsg", "copy-none", b"\x06" + u32(0) + bstr("/dst") + opts + u32(0))
 put("remotemsg", "copy-count", b"\x06" + u32(65536) + bstr("/a"))
 put("remotemsg", "copy-done", b"\x07" + u32(0) + bstr("") + stats16)
@@ -142,6 +147,13 @@ put("srcserve", "hash", frame(R, bstr("a") + u8(0)) + frame(OD, u32(0) + bstr("a
     frame(OP, u32(1) + bstr("big") + u8(0)) + frame(HS, u32(2) + u64(0) + u64(300000)) +
     frame(HS, u32(2) + u64(4096) + u64(1 << 30)) + frame(HS, u32(2) + u64(2**64 - 8) + u64(16)) +
     frame(HS, u32(9) + u64(0) + u64(1)) + frame(HS, u32(2)) + frame(CL, u32(2)))
+XM, XMD = 35, 36
+put("srcserve", "xmeta", frame(R, bstr("a") + u8(0)) + frame(OD, u32(0) + bstr("a") + u8(0)) +
+    frame(XM, u32(0xffffffff) + u32(1) + bstr("small") + u8(3)) +
+    frame(XM, u32(1) + u32(1) + bstr("b") + u8(3)) +
+    frame(XM, u32(0xffffffff) + u32(1) + bstr("link") + u8(2)) +
+    frame(XM, u32(0xffffffff) + u32(1) + bstr("nope") + u8(3)) + frame(XM, u32(9)) +
+    frame(XMD, u32(1) + u8(3)) + frame(XMD, u32(0) + u8(2)) + frame(XMD, u32(77) + u8(3)))
 put("srcserve", "bad", frame(R, b"") + frame(OD, u32(7) + bstr("x") + u8(0)) +
     frame(ST, u32(0) + bstr("a/b") + u8(0)) + frame(99, b"") + frame(CL, u32(12345)))
 
@@ -173,5 +185,27 @@ put("srcclient", "hash", frame(OK, u32(5) + bstr("src") + stat(0o040755, 4096)) 
     frame(OK, u32(1) + u64(0) + bstr(b"x" * 6000) + u64(2**64 - 1)) +
     frame(OK, stat(size=6000)) + frame(OK, u64(6000) + bstr(b"h" * 16)) +
     frame(OK, u64(7000) + bstr(b"h" * 15)))
+def xmeta(acl, dacl, attrs):
+    b = bstr(acl) + bstr(dacl) + u32(len(attrs))
+    for name, value in attrs:
+        b += bstr(name) + bstr(value)
+    return b
+put("srcclient", "xmeta", frame(OK, u32(5) + bstr("src") + stat(0o100644, 3)) +
+    frame(OK, lst(0, [("x", 8, None)])) + frame(OK, stat(size=3)) +
+    frame(OK, u32(7) + stat(size=3)) + frame(OK, u32(1) + u64(0) + bstr(b"abc") + u64(2**64 - 1)) +
+    frame(OK, stat(size=3)) + frame(OK, u64(3) + bstr(b"h" * 16)) +
+    frame(OK, xmeta("user::rw-,user:1:r--,group::r--,mask::r--,other::---", "",
+                    [("user.a", b"\0\1"), ("trusted.t", b"x" * 70000)])) +
+    frame(OK, xmeta("", "", [("user." + "n" * 300, b"")])) +
+    frame(OK, u32(0) + u32(0) + u32(2**32 - 1)))
+# The client asks a directory's batch first (XMETA_DIR), then entry by entry
+# when it is incomplete.
+put("srcclient", "xmetadir", frame(OK, u32(5) + bstr("src") + stat(0o040755, 4096)) +
+    frame(OK, lst(0, [("f", 8, b"hi"), ("l", 10, None)])) + frame(OK, stat(size=2)) +
+    frame(OK, u8(1) + u32(2) + bstr("f") + xmeta("", "", [("user.a", b"1")]) +
+          bstr("l") + xmeta("", "", [("trusted.l", b"")])) +
+    frame(OK, stat(0o120777, 1)) + frame(OK, bstr("f")) +
+    frame(OK, u8(0) + u32(0)) + frame(OK, xmeta("", "", [])) +
+    frame(OK, u8(1) + u32(2**31)) + frame(OK, u8(1) + u32(1) + bstr("x") + u32(5)))
 put("srcclient", "bad", frame(OK, u32(5) + bstr("src") + stat()) +
     frame(OK, lst(0, [("..", 4, None)])) + frame(ERR, u32(0)) + frame(3, b""))

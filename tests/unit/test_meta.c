@@ -1,6 +1,7 @@
 /* test_meta.c: compare and preserve settings, applying metadata. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "fs/meta.h"
+#include "fs/xmeta.h"
 #include "unit.h"
 
 #include "base/banned.h"
@@ -95,6 +97,14 @@ test_preserve_parse(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "'owner'"));
 	free(cause);
 	cause = NULL;
+	CU_ASSERT_EQUAL(rcp_preserve_parse(&p, "f:acl,xattr d:xattr", &cause),
+	    0);
+	CU_ASSERT_TRUE(p.f.acl && p.f.xattr && !p.d.acl && p.d.xattr);
+	CU_ASSERT_EQUAL(rcp_preserve_xmeta(&p.f), RCP_XMETA_ACL |
+	    RCP_XMETA_XATTR);
+	CU_ASSERT_EQUAL(rcp_preserve_xmeta(&p.l), 0);
+	rcp_preserve_all(&p);
+	CU_ASSERT_TRUE(p.f.acl && p.d.acl && p.l.xattr);
 	CU_ASSERT_EQUAL(rcp_preserve_parse(&p, "everything", &cause),
 	    RCP_ERR_INVAL);
 	free(cause);
@@ -104,7 +114,7 @@ static void
 test_apply(void)
 {
 	char *dir = unit_tmpdir("meta"), *path = rcp_path_join(dir, "f");
-	struct rcp_preserve_one p = { false, false, true, 07777 };
+	struct rcp_preserve_one p = { false, false, true, 07777, false, false };
 	const char *what = NULL;
 	struct stat src, got;
 	int fd;
@@ -116,8 +126,8 @@ test_apply(void)
 	src.st_mtim.tv_nsec = 123456789;
 	src.st_atim = src.st_mtim;
 	fd = open(path, O_RDWR);
-	CU_ASSERT_EQUAL(rcp_meta_apply_fd(fd, &p, &src, S_IFREG | 0644, &what),
-	    0);
+	CU_ASSERT_EQUAL(rcp_meta_apply_fd(fd, &p, &src, S_IFREG | 0644, NULL,
+	    NULL, &what), 0);
 	close(fd);
 	CU_ASSERT_EQUAL(stat(path, &got), 0);
 	CU_ASSERT_EQUAL(got.st_mode & 07777, 04751);
@@ -129,15 +139,101 @@ test_apply(void)
 	src.st_uid = getuid();
 	src.st_gid = getgid();
 	fd = open(path, O_RDWR);
-	CU_ASSERT_EQUAL(rcp_meta_apply_fd(fd, &p, &src, S_IFREG | 0644, &what),
-	    0);
+	CU_ASSERT_EQUAL(rcp_meta_apply_fd(fd, &p, &src, S_IFREG | 0644, NULL,
+	    NULL, &what), 0);
 	close(fd);
 	CU_ASSERT_EQUAL(stat(path, &got), 0);
 	CU_ASSERT_EQUAL(got.st_mode & 07777, 07777);
 	p.uid = p.gid = false;
 	/* A closed fd is an error naming the call, not a crash. */
-	CU_ASSERT_EQUAL(rcp_meta_apply_fd(fd, &p, &src, 0, &what), -EBADF);
+	CU_ASSERT_EQUAL(rcp_meta_apply_fd(fd, &p, &src, 0, NULL, NULL, &what),
+	    -EBADF);
 	CU_ASSERT_STRING_EQUAL(what, "chmod");
+	free(path);
+	unit_rmtree(dir);
+	free(dir);
+}
+
+/* ACLs whose mask grants the owning group more than its own entry. */
+static void
+test_safe_mode(void)
+{
+	struct rcp_xmeta xm;
+
+	rcp_xmeta_init(&xm);
+	CU_ASSERT_EQUAL(rcp_xmeta_safe_mode(&xm, 0770), 0770);
+	xm.acl_access = rcp_xstrdup("user::rwx,user:1:rwx,group::---,"
+	    "mask::rwx,other::---");
+	CU_ASSERT_EQUAL(rcp_xmeta_safe_mode(&xm, 0770), 0700);
+	free(xm.acl_access);
+	xm.acl_access = rcp_xstrdup("user::rw-,group::rw-,mask::r--,"
+	    "other::r--,user:1:rw-");
+	CU_ASSERT_EQUAL(rcp_xmeta_safe_mode(&xm, 0644), 0644);
+	free(xm.acl_access);
+	xm.acl_access = rcp_xstrdup("not an acl");
+	CU_ASSERT_EQUAL(rcp_xmeta_safe_mode(&xm, 0775), 0705);
+	rcp_xmeta_release(&xm);
+}
+
+/* Caps on what an entry may carry, checked before allocating. */
+static void
+test_xmeta_caps(void)
+{
+	struct rcp_xmeta xm;
+	static uint8_t big[RCP_XMETA_VALUE_MAX + 1];
+	char name[RCP_XMETA_NAME_MAX + 2];
+	unsigned i;
+
+	rcp_xmeta_init(&xm);
+	CU_ASSERT_EQUAL(rcp_xmeta_add(&xm, "user.a", big,
+	    RCP_XMETA_VALUE_MAX), 0);
+	CU_ASSERT_EQUAL(rcp_xmeta_add(&xm, "user.b", big,
+	    RCP_XMETA_VALUE_MAX + 1), RCP_ERR_INVAL);
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	CU_ASSERT_EQUAL(rcp_xmeta_add(&xm, name, "", 0), RCP_ERR_INVAL);
+	CU_ASSERT_EQUAL(rcp_xmeta_add(&xm, "", "", 0), RCP_ERR_INVAL);
+	for (i = 1; i < RCP_XMETA_TOTAL_MAX / RCP_XMETA_VALUE_MAX; i++)
+		CU_ASSERT_EQUAL(rcp_xmeta_add(&xm, "user.c", big,
+		    RCP_XMETA_VALUE_MAX), 0);
+	CU_ASSERT_EQUAL(rcp_xmeta_add(&xm, "user.d", big, 1), RCP_ERR_INVAL);
+	rcp_xmeta_release(&xm);
+	CU_ASSERT_TRUE(rcp_xmeta_empty(&xm));
+}
+
+/* Read back what was applied, on the unit tests' file system. */
+static void
+test_xmeta_roundtrip(void)
+{
+	char *dir = unit_tmpdir("xmeta"), *path = rcp_path_join(dir, "f");
+	struct rcp_xmeta in, out;
+	const char *what = NULL;
+	int fd;
+
+	unit_write_file(path, "x", 1);
+	fd = open(path, O_RDWR);
+	rcp_xmeta_init(&in);
+	CU_ASSERT_EQUAL(rcp_xmeta_add(&in, "user.a", "v", 1), 0);
+	CU_ASSERT_EQUAL(rcp_xmeta_add(&in, "user.b", "\0\1", 2), 0);
+	in.acl_access = rcp_xstrdup("user::rw-,user:1:r--,group::r--,"
+	    "mask::r--,other::---");
+	if (rcp_xmeta_apply(fd, -1, NULL, &in, &what) == 0) {
+		CU_ASSERT_EQUAL(rcp_xmeta_read(fd, -1, NULL, RCP_XMETA_ACL |
+		    RCP_XMETA_XATTR, &out), 0);
+		CU_ASSERT_EQUAL(out.n, 2);
+		if (out.n == 2)
+			CU_ASSERT_STRING_EQUAL(out.v[0].name, "user.a");
+		CU_ASSERT_PTR_NOT_NULL(out.acl_access);
+		CU_ASSERT_TRUE(rcp_xmeta_equal(&in, &out, false, true) ||
+		    out.n != 2);
+		rcp_xmeta_release(&out);
+		CU_ASSERT_EQUAL(rcp_xmeta_read(fd, -1, NULL, RCP_XMETA_ACL,
+		    &out), 0);
+		CU_ASSERT_EQUAL(out.n, 0);
+		rcp_xmeta_release(&out);
+	}
+	rcp_xmeta_release(&in);
+	close(fd);
 	free(path);
 	unit_rmtree(dir);
 	free(dir);
@@ -151,6 +247,9 @@ test_meta_register(void)
 		{ "attrs_diff", test_attrs_diff },
 		{ "preserve_parse", test_preserve_parse },
 		{ "apply", test_apply },
+		{ "safe_mode", test_safe_mode },
+		{ "xmeta_caps", test_xmeta_caps },
+		{ "xmeta_roundtrip", test_xmeta_roundtrip },
 		{ NULL, NULL }
 	};
 
