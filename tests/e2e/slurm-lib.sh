@@ -9,6 +9,7 @@
 SL=$T/slurm
 SL_JOBCOMP=$SL/jobcomp.txt
 SL_PIDS=()
+SL_EXTRA=${SL_EXTRA:-}	# more slurm.conf lines
 export SLURM_CONF=$SL/slurm.conf
 
 # slurm_missing: prints what of Slurm and munge is not installed.
@@ -56,6 +57,7 @@ AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/filetxt
 JobCompLoc=$SL_JOBCOMP
 SchedulerType=sched/builtin
+SchedulerParameters=sched_interval=1
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2
@@ -66,6 +68,7 @@ SlurmctldTimeout=30
 SlurmdTimeout=30
 MessageTimeout=10
 PlugStackConfig=$SL/plugstack.conf
+${SL_EXTRA:-}
 NodeName=localhost NodeAddr=127.0.0.1 NodeHostname=localhost CPUs=$cpus RealMemory=2048 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:8
 EOF

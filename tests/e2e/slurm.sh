@@ -6,7 +6,8 @@
 # to a compute job with --dependency=afterok starts it only after a good
 # copy; scancel of the batch job cancels the copy in the master; the
 # warning before the time limit (SIGUSR1 to the batch shell) stops the wait
-# and leaves the copy running; a job array shards one batch file.  Every
+# and leaves the copy running; a job array shards one batch file;
+# burst_buffer/lua stages a job's data in and out (burst_buffer.lua).  Every
 # daemon started here is gone at the end.  Waits are hang guards.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/master-lib.sh"
@@ -36,6 +37,12 @@ S=$T/src
 "$FILEGEN" -q -s 3 "$S" 2,2 10 1K-16K
 chmod -R a+rX "$S"
 t_check "master starts" m_start --workers 2 --socket-mode 0666
+# burst_buffer/lua (Debian's build has it) with doc/examples/burst_buffer.lua.
+mkdir -p "$SL"
+cp "$EX/burst_buffer.lua" "$SL/burst_buffer.lua"
+echo "AllowUsers=$USER_" >"$SL/burst_buffer.conf"	# never root (Slurm's rule)
+SL_EXTRA=BurstBufferType=burst_buffer/lua
+export RCPCTL=$RCP_BUILDDIR/rcpctl	# for burst_buffer.lua, in slurmctld
 t_check "slurm starts (munged, slurmctld, slurmd)" slurm_start
 cd "$T" || exit 1
 
@@ -167,6 +174,40 @@ for i in 1 2 3 4 5; do
 	t_check "array: copy $i done" diff -r "$S/d0" "$T/a$i"
 done
 t_check "array: every task COMPLETED" test "$(squeue -h -t all -j "$arr" -o %T 2>/dev/null | sort -u | tr '\n' ' ')" = "COMPLETED "
+
+# --- burst_buffer/lua: #BB_LUA stage_in/stage_out through rcp-master --------------------
+bbjob() {
+	cat >"$T/u/bb$1.sh" <<EOS
+#!/bin/bash
+#BB_LUA stage_in $2 $T/u/bb$1
+#BB_LUA stage_out $T/u/bb$1 $T/u/bb$1-out
+ls "$T/u/bb$1" >"$T/u/bb$1.ran"
+EOS
+	sb --uid="$USER_" -o "$T/u/bb$1.log" "$T/u/bb$1.sh"
+}
+id=$(bbjob 1 "$S")
+t_check "burst buffer: the job COMPLETED" wait_job_state "$id" "$GUARD" COMPLETED
+t_check "burst buffer: it ran on the staged-in data" test "$(cat "$T/u/bb1.ran" 2>/dev/null | wc -l)" = 2
+for ((i = 0; i < GUARD * 10; i++)); do
+	[ "$(scontrol -o show job "$id" | grep -o 'BurstBufferState=[a-z-]*')" = BurstBufferState=complete ] && break
+	sleep 0.1
+done
+t_check "burst buffer: staged out" diff -r "$S" "$T/u/bb1-out"
+t_check "burst buffer: two copies in the master, as the user" test \
+    "$(ctl list --label "slurm-$id" --state succeeded --json | jq -r .uid | sort -u)" = "$(id -u "$USER_")"
+id=$(bbjob 2 "$T/nonexistent")
+for ((i = 0; i < GUARD * 10; i++)); do
+	[ "$(ctl list --label "slurm-$id" --json | jq -r .state)" = failed ] && break
+	sleep 0.1
+done
+sleep 2
+scontrol -o show job "$id" | grep -o 'JobState=[^ ]*\|Reason=[^ ]*\|BurstBufferState=[^ ]*' | tr '\n' ' ' >"$T/bbstate"
+# Slurm 22.05 leaves such a job pending (staging-in), the copy's message
+# in its reason, until it is canceled.
+t_check "burst buffer, failed stage-in: the job PENDING" t_grep 'JobState=PENDING' "$T/bbstate"
+t_check "burst buffer, failed stage-in: the reason is the copy's" t_grep "Reason=burst_buffer/lua.*cannot_access_source" "$T/bbstate"
+t_check "burst buffer, failed stage-in: the job never ran" test ! -e "$T/u/bb2.ran"
+scancel "$id" 2>/dev/null
 
 # --- every daemon goes ---------------------------------------------------------------------
 slurm_stop
