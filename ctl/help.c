@@ -35,6 +35,7 @@ rcpctl_usage(FILE *fp)
 "  batch [--wait] [--json] [--priority N] [--label L] [--shard K/N] FILE\n"
 "                                     submit one copy per line of FILE ('-': stdin)\n"
 "  stats [--json]                     queue length, running jobs, throughput\n"
+"  metrics                            the master's counters for Prometheus\n"
 "  ping                               check that the master answers\n"
 "  shutdown [--requeue]               stop the master (its user or root)\n"
 "\n"

@@ -77,6 +77,7 @@ extern const struct rcpctl_cmd rcpctl_cmd_watch;	/* cmd-watch.c */
 extern const struct rcpctl_cmd rcpctl_cmd_wait;		/* cmd-wait.c */
 extern const struct rcpctl_cmd rcpctl_cmd_batch;	/* cmd-batch.c */
 extern const struct rcpctl_cmd rcpctl_cmd_stats;	/* cmd-master.c */
+extern const struct rcpctl_cmd rcpctl_cmd_metrics;	/* cmd-master.c */
 extern const struct rcpctl_cmd rcpctl_cmd_ping;		/* cmd-master.c */
 extern const struct rcpctl_cmd rcpctl_cmd_shutdown;	/* cmd-master.c */
 

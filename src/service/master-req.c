@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 #include "control/ctlproto.h"
 #include "service/master.h"
@@ -361,6 +362,67 @@ m_stats(struct rcp_master *m, struct conn *c, const json_t *req,
 	return rcp_ctl_reply(id, o);
 }
 
+/* Appends one Prometheus sample family: HELP, TYPE, then value. */
+static void
+metric(struct rcp_buf *b, const char *name, const char *type,
+    const char *help, double v)
+{
+	rcp_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help,
+	    name, type, name, v);
+}
+
+/*
+ * The Prometheus text exposition format (version 0.0.4) of the job table's
+ * counters, as rcp_jobtab_stats has them: no job is waited on.
+ */
+static char *
+metrics_text(struct rcp_master *m)
+{
+	json_t *o = rcp_jobtab_stats(m->jobs), *by;
+	struct rcp_buf b = RCP_BUF_INIT;
+	const char *state;
+	json_t *v;
+
+	metric(&b, "rcp_bytes_transferred_total", "counter",
+	    "Bytes copied by the master's jobs since it started.",
+	    json_number_value(json_object_get(o, "bytes_copied")));
+	metric(&b, "rcp_transfer_rate_bytes", "gauge",
+	    "Bytes per second of the running jobs.",
+	    json_number_value(json_object_get(o, "throughput")));
+	metric(&b, "rcp_jobs_queued", "gauge", "Jobs waiting for a worker.",
+	    json_number_value(json_object_get(o, "queued")));
+	metric(&b, "rcp_jobs_running", "gauge", "Jobs running.",
+	    json_number_value(json_object_get(o, "running")));
+	metric(&b, "rcp_workers", "gauge", "Jobs the master runs at once "
+	    "(--workers).", json_number_value(json_object_get(o, "workers")));
+	metric(&b, "rcp_sessions_idle", "gauge", "Remote agent pairs kept for "
+	    "the next job.", json_number_value(json_object_get(o,
+	    "sessions_idle")));
+	metric(&b, "rcp_control_clients", "gauge", "Clients connected to the "
+	    "control socket.", (double)m->nconns);
+	metric(&b, "rcp_uptime_seconds", "gauge", "Seconds since the master "
+	    "started.", json_number_value(json_object_get(o, "uptime")));
+	rcp_buf_addstr(&b, "# HELP rcp_jobs Jobs in the job table by state.\n"
+	    "# TYPE rcp_jobs gauge\n");
+	by = json_object_get(o, "jobs");
+	json_object_foreach(by, state, v)
+		rcp_buf_addf(&b, "rcp_jobs{state=\"%s\"} %lld\n", state,
+		    (long long)json_integer_value(v));
+	json_decref(o);
+	return rcp_buf_detach(&b);
+}
+
+static json_t *
+m_metrics(struct rcp_master *m, struct conn *c, const json_t *req,
+    const json_t *id)
+{
+	char *text = metrics_text(m);
+	json_t *o = json_pack("{s:s}", "text", text);
+
+	free(text);
+	return rcp_ctl_reply(id, o);
+}
+
 static json_t *
 m_shutdown(struct rcp_master *m, struct conn *c, const json_t *req,
     const json_t *id)
@@ -396,6 +458,7 @@ static const struct {
 	{ "wait", m_wait },
 	{ "watch", m_watch },
 	{ "stats", m_stats },
+	{ "metrics", m_metrics },
 	{ "shutdown", m_shutdown }
 };
 

@@ -1,0 +1,31 @@
+#!/bin/bash
+# master-metrics.sh: rcpctl metrics prints the master's counters in the
+# Prometheus text format, valid for promtool, with the bytes a job copied
+# and the jobs by state; it answers while a job runs.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/master-lib.sh"
+
+S=$T/src
+"$FILEGEN" -q -s 5 "$S" 2,2 10 4K
+bytes=$(find "$S" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+t_check "master starts" m_start --workers 2
+t_check "a copy" t_run 0 "$T/out" ctl submit --wait "$S" "$T/d1"
+t_check "metrics: exit 0" t_run 0 "$T/m" ctl metrics
+if command -v promtool >/dev/null 2>&1; then
+	t_check "metrics: promtool check metrics" t_run 0 "$T/pt" sh -c "promtool check metrics <'$T/m'"
+else
+	echo "# promtool not installed (Debian: prometheus): format not checked"
+fi
+t_check "metrics: bytes transferred" t_grep "^rcp_bytes_transferred_total $bytes\$" "$T/m"
+t_check "metrics: one job succeeded" t_grep '^rcp_jobs\{state="succeeded"\} 1$' "$T/m"
+t_check "metrics: none failed" t_grep '^rcp_jobs\{state="failed"\} 0$' "$T/m"
+t_check "metrics: workers" t_grep '^rcp_workers 2$' "$T/m"
+t_check "metrics: a TYPE for each family" test "$(grep -c '^# TYPE' "$T/m")" = "$(grep -v '^#' "$T/m" | sed 's/[{ ].*//' | sort -u | wc -l)"
+
+id=$(ctl submit --json --ops-throttle 5 "$S" "$T/d2" | jq -r .id)
+t_check "slow job: running" wait_running "$id" 20
+t_check "metrics while a job runs: answers" t_run 0 "$T/m" guarded "$RCPCTL" --socket "$SOCK" metrics
+t_check "metrics while a job runs: one running" t_grep '^rcp_jobs_running 1$' "$T/m"
+ctl cancel "$id" >/dev/null
+m_stop
+t_done
