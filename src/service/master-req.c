@@ -8,6 +8,8 @@
 #include "config.h"
 #endif
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -376,7 +378,7 @@ metric(struct rcp_buf *b, const char *name, const char *type,
  * counters, as rcp_jobtab_stats has them: no job is waited on.
  */
 static char *
-metrics_text(struct rcp_master *m)
+metrics_text(struct rcp_master *m, bool clients)
 {
 	json_t *o = rcp_jobtab_stats(m->jobs), *by;
 	struct rcp_buf b = RCP_BUF_INIT;
@@ -398,8 +400,9 @@ metrics_text(struct rcp_master *m)
 	metric(&b, "rcp_sessions_idle", "gauge", "Remote agent pairs kept for "
 	    "the next job.", json_number_value(json_object_get(o,
 	    "sessions_idle")));
-	metric(&b, "rcp_control_clients", "gauge", "Clients connected to the "
-	    "control socket.", (double)m->nconns);
+	if (clients)	/* the loop thread's */
+		metric(&b, "rcp_control_clients", "gauge", "Clients connected "
+		    "to the control socket.", (double)m->nconns);
 	metric(&b, "rcp_uptime_seconds", "gauge", "Seconds since the master "
 	    "started.", json_number_value(json_object_get(o, "uptime")));
 	rcp_buf_addstr(&b, "# HELP rcp_jobs Jobs in the job table by state.\n"
@@ -412,11 +415,61 @@ metrics_text(struct rcp_master *m)
 	return rcp_buf_detach(&b);
 }
 
+/* Writes PATH.tmp, then renames it: a reader never sees half a file. */
+static int
+write_textfile(const char *path, const char *text, char **cause)
+{
+	char *tmp = rcp_xasprintf("%s.tmp", path);
+	size_t len = strlen(text);
+	FILE *fp = fopen(tmp, "we");
+	int r = -1, saved;
+
+	if (fp != NULL && fwrite(text, 1, len, fp) == len && fflush(fp) == 0 &&
+	    fclose(fp) == 0) {
+		fp = NULL;
+		if (rename(tmp, path) == 0)
+			r = 0;
+	}
+	saved = errno;
+	if (fp != NULL)
+		fclose(fp);
+	if (r != 0) {
+		*cause = rcp_xasprintf("cannot write '%s': %s", tmp,
+		    strerror(saved));
+		unlink(tmp);
+	}
+	free(tmp);
+	return r;
+}
+
+void
+master_metrics_tick(void *arg)
+{
+	struct rcp_master *m = arg;
+	uint64_t now = rcp_now_ns();
+	char *text, *cause = NULL;
+
+	if (now < m->metrics_next_ns)
+		return;
+	m->metrics_next_ns = now + MASTER_METRICS_NS;
+	text = metrics_text(m, false);
+	if (write_textfile(m->metrics_path, text, &cause) != 0) {
+		/* Said once, and again once it has worked in between. */
+		if (!m->metrics_failed)
+			rcp_log(&m->log, RCP_LOG_ERROR, "--metrics-textfile: %s",
+			    cause);
+		m->metrics_failed = true;
+		free(cause);
+	} else
+		m->metrics_failed = false;
+	free(text);
+}
+
 static json_t *
 m_metrics(struct rcp_master *m, struct conn *c, const json_t *req,
     const json_t *id)
 {
-	char *text = metrics_text(m);
+	char *text = metrics_text(m, true);
 	json_t *o = json_pack("{s:s}", "text", text);
 
 	free(text);

@@ -74,6 +74,8 @@ struct rcp_jobtab {
 
 	/* The housekeeping thread (the watchdog too). */
 	pthread_t		 janitor;
+	void			(*tick)(void *arg);
+	void			*tick_arg;
 	bool			 janitor_started;
 	pthread_cond_t		 janitor_cond;	/* with lock: stop */
 	bool			 janitor_stop;	/* requires lock */
@@ -773,6 +775,8 @@ janitor_main(void *arg)
 			break;
 		pthread_mutex_unlock(&t->lock);
 		watchdog(t);
+		if (t->tick != NULL)
+			t->tick(t->tick_arg);
 		if (rcp_now_ns() >= next_hk) {
 			housekeep(t);
 			next_hk = rcp_now_ns() + HOUSEKEEP_NS;
@@ -1004,6 +1008,8 @@ rcp_jobtab_new(const struct rcp_jobtab_opts *o, struct rcp_jobtab **out,
 	t->stall_ns = o->stall_ns;
 	t->notify = o->notify;
 	t->notify_arg = o->notify_arg;
+	t->tick = o->tick;
+	t->tick_arg = o->tick_arg;
 	t->start_ns = rcp_now_ns();
 
 	t->job_fd = rcp_runner_job_exe_open();

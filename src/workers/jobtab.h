@@ -45,6 +45,9 @@ struct rcp_jobtab_opts {
 	/* Called, without the lock, whenever a job changes state. */
 	void			(*notify)(void *arg);
 	void			*notify_arg;
+	/* Called every second from the housekeeping thread, without the lock. */
+	void			(*tick)(void *arg);
+	void			*tick_arg;
 };
 
 struct rcp_jobtab;

@@ -1,14 +1,15 @@
 #!/bin/bash
 # master-metrics.sh: rcpctl metrics prints the master's counters in the
 # Prometheus text format, valid for promtool, with the bytes a job copied
-# and the jobs by state; it answers while a job runs.
+# and the jobs by state; it answers while a job runs; --metrics-textfile
+# keeps a file of the same for node_exporter.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/master-lib.sh"
 
 S=$T/src
 "$FILEGEN" -q -s 5 "$S" 2,2 10 4K
 bytes=$(find "$S" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
-t_check "master starts" m_start --workers 2
+t_check "master starts" m_start --workers 2 --metrics-textfile "$T/rcp.prom"
 t_check "a copy" t_run 0 "$T/out" ctl submit --wait "$S" "$T/d1"
 t_check "metrics: exit 0" t_run 0 "$T/m" ctl metrics
 if command -v promtool >/dev/null 2>&1; then
@@ -21,6 +22,18 @@ t_check "metrics: one job succeeded" t_grep '^rcp_jobs\{state="succeeded"\} 1$' 
 t_check "metrics: none failed" t_grep '^rcp_jobs\{state="failed"\} 0$' "$T/m"
 t_check "metrics: workers" t_grep '^rcp_workers 2$' "$T/m"
 t_check "metrics: a TYPE for each family" test "$(grep -c '^# TYPE' "$T/m")" = "$(grep -v '^#' "$T/m" | sed 's/[{ ].*//' | sort -u | wc -l)"
+
+# --metrics-textfile: rewritten every 5 s from the housekeeping thread.
+for ((i = 0; i < 300; i++)); do
+	grep -q '^rcp_jobs{state="succeeded"} 1$' "$T/rcp.prom" 2>/dev/null && break
+	sleep 0.1
+done
+t_check "textfile: has the succeeded job" t_grep '^rcp_jobs\{state="succeeded"\} 1$' "$T/rcp.prom"
+t_check "textfile: the bytes" t_grep "^rcp_bytes_transferred_total $bytes\$" "$T/rcp.prom"
+if command -v promtool >/dev/null 2>&1; then
+	t_check "textfile: promtool check metrics" t_run 0 "$T/pt" sh -c "promtool check metrics <'$T/rcp.prom'"
+fi
+t_check "textfile: no temporary left" test ! -e "$T/rcp.prom.tmp"
 
 id=$(ctl submit --json --ops-throttle 5 "$S" "$T/d2" | jq -r .id)
 t_check "slow job: running" wait_running "$id" 20
