@@ -373,6 +373,28 @@ metric(struct rcp_buf *b, const char *name, const char *type,
 	    name, type, name, v);
 }
 
+/* The submit-to-start histogram of rcp_jobtab_stats' "start_wait". */
+static void
+start_wait(struct rcp_buf *b, const json_t *w)
+{
+	const json_t *buckets = json_object_get(w, "buckets");
+	size_t i;
+
+	rcp_buf_addstr(b, "# HELP rcp_job_start_wait_seconds Seconds from a "
+	    "job's submit to its start.\n"
+	    "# TYPE rcp_job_start_wait_seconds histogram\n");
+	for (i = 0; i < RCP_JOBTAB_WAIT_BUCKETS; i++)
+		rcp_buf_addf(b, "rcp_job_start_wait_seconds_bucket{le=\"%g\"} "
+		    "%lld\n", rcp_jobtab_wait_le[i], (long long)
+		    json_integer_value(json_array_get(buckets, i)));
+	rcp_buf_addf(b, "rcp_job_start_wait_seconds_bucket{le=\"+Inf\"} %lld\n"
+	    "rcp_job_start_wait_seconds_sum %.17g\n"
+	    "rcp_job_start_wait_seconds_count %lld\n",
+	    (long long)json_integer_value(json_object_get(w, "count")),
+	    json_number_value(json_object_get(w, "sum")),
+	    (long long)json_integer_value(json_object_get(w, "count")));
+}
+
 /*
  * The Prometheus text exposition format (version 0.0.4) of the job table's
  * counters, as rcp_jobtab_stats has them: no job is waited on.
@@ -388,6 +410,12 @@ metrics_text(struct rcp_master *m, bool clients)
 	metric(&b, "rcp_bytes_transferred_total", "counter",
 	    "Bytes copied by the master's jobs since it started.",
 	    json_number_value(json_object_get(o, "bytes_copied")));
+	metric(&b, "rcp_files_transferred_total", "counter",
+	    "Files copied by the master's jobs since it started.",
+	    json_number_value(json_object_get(o, "files_copied")));
+	metric(&b, "rcp_errors_total", "counter",
+	    "Entries the master's jobs failed on since it started.",
+	    json_number_value(json_object_get(o, "errors")));
 	metric(&b, "rcp_transfer_rate_bytes", "gauge",
 	    "Bytes per second of the running jobs.",
 	    json_number_value(json_object_get(o, "throughput")));
@@ -397,6 +425,9 @@ metrics_text(struct rcp_master *m, bool clients)
 	    json_number_value(json_object_get(o, "running")));
 	metric(&b, "rcp_workers", "gauge", "Jobs the master runs at once "
 	    "(--workers).", json_number_value(json_object_get(o, "workers")));
+	metric(&b, "rcp_workers_busy", "gauge", "Workers running a job.",
+	    json_number_value(json_object_get(o, "running")));
+	start_wait(&b, json_object_get(o, "start_wait"));
 	metric(&b, "rcp_sessions_idle", "gauge", "Remote agent pairs kept for "
 	    "the next job.", json_number_value(json_object_get(o,
 	    "sessions_idle")));

@@ -53,6 +53,14 @@ struct rcp_jobtab_opts {
 struct rcp_jobtab;
 
 /*
+ * The upper bounds (seconds) of the submit-to-start histogram of
+ * rcp_jobtab_stats' "start_wait" (its "buckets" count the waits <= each;
+ * +Inf is its "count").
+ */
+#define RCP_JOBTAB_WAIT_BUCKETS	7
+extern const double rcp_jobtab_wait_le[RCP_JOBTAB_WAIT_BUCKETS];
+
+/*
  * Locks the state directory (creating it, mode 0700), reads and compacts
  * the journal (jobs that were running are queued again, to run with
  * --overwrite so that what is already copied is skipped), starts the

@@ -21,7 +21,12 @@ t_check "metrics: bytes transferred" t_grep "^rcp_bytes_transferred_total $bytes
 t_check "metrics: one job succeeded" t_grep '^rcp_jobs\{state="succeeded"\} 1$' "$T/m"
 t_check "metrics: none failed" t_grep '^rcp_jobs\{state="failed"\} 0$' "$T/m"
 t_check "metrics: workers" t_grep '^rcp_workers 2$' "$T/m"
-t_check "metrics: a TYPE for each family" test "$(grep -c '^# TYPE' "$T/m")" = "$(grep -v '^#' "$T/m" | sed 's/[{ ].*//' | sort -u | wc -l)"
+n=$(find "$S" -type f | wc -l)
+t_check "metrics: files transferred" t_grep "^rcp_files_transferred_total $n\$" "$T/m"
+t_check "metrics: no errors" t_grep '^rcp_errors_total 0$' "$T/m"
+t_check "metrics: submit-to-start histogram counts the job" t_grep '^rcp_job_start_wait_seconds_count 1$' "$T/m"
+t_check "metrics: within the hour" t_grep '^rcp_job_start_wait_seconds_bucket\{le="3600"\} 1$' "$T/m"
+t_check "metrics: a TYPE for each family" test "$(grep -c '^# TYPE' "$T/m")" = "$(grep -v '^#' "$T/m" | sed 's/[{ ].*//; s/_bucket$//; s/_sum$//; s/_count$//' | sort -u | wc -l)"
 
 # --metrics-textfile: rewritten every 5 s from the housekeeping thread.
 for ((i = 0; i < 300; i++)); do
@@ -39,6 +44,7 @@ id=$(ctl submit --json --ops-throttle 5 "$S" "$T/d2" | jq -r .id)
 t_check "slow job: running" wait_running "$id" 20
 t_check "metrics while a job runs: answers" t_run 0 "$T/m" guarded "$RCPCTL" --socket "$SOCK" metrics
 t_check "metrics while a job runs: one running" t_grep '^rcp_jobs_running 1$' "$T/m"
+t_check "metrics while a job runs: one worker busy" t_grep '^rcp_workers_busy 1$' "$T/m"
 ctl cancel "$id" >/dev/null
 m_stop
 t_done
