@@ -373,6 +373,20 @@ metric(struct rcp_buf *b, const char *name, const char *type,
 	    name, type, name, v);
 }
 
+/* A label value, escaped as the text format wants (\\, \", \n). */
+static void
+label_value(struct rcp_buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' || *s == '"')
+			rcp_buf_addch(b, '\\');
+		if (*s == '\n')
+			rcp_buf_addstr(b, "\\n");
+		else
+			rcp_buf_addch(b, *s);
+	}
+}
+
 /* The submit-to-start histogram of rcp_jobtab_stats' "start_wait". */
 static void
 start_wait(struct rcp_buf *b, const json_t *w)
@@ -428,6 +442,14 @@ metrics_text(struct rcp_master *m, bool clients)
 	metric(&b, "rcp_workers_busy", "gauge", "Workers running a job.",
 	    json_number_value(json_object_get(o, "running")));
 	start_wait(&b, json_object_get(o, "start_wait"));
+	rcp_buf_addstr(&b, "# HELP rcp_jobs_running_pair Jobs running per host "
+	    "pair (source and destination hosts).\n"
+	    "# TYPE rcp_jobs_running_pair gauge\n");
+	json_object_foreach(json_object_get(o, "running_by_pair"), state, v) {
+		rcp_buf_addstr(&b, "rcp_jobs_running_pair{pair=\"");
+		label_value(&b, state);
+		rcp_buf_addf(&b, "\"} %lld\n", (long long)json_integer_value(v));
+	}
 	metric(&b, "rcp_sessions_idle", "gauge", "Remote agent pairs kept for "
 	    "the next job.", json_number_value(json_object_get(o,
 	    "sessions_idle")));

@@ -589,6 +589,8 @@ rcp_jobtab_stats(struct rcp_jobtab *t)
 {
 	size_t counts[RCP_CTL_NSTATES] = { 0 }, i;
 	json_t *o = json_object(), *by = json_object(), *w = json_array();
+	json_t *pairs = json_object();
+	const char *pair;
 	double rate = 0;
 	uint64_t bytes, files, errors;
 
@@ -603,6 +605,11 @@ rcp_jobtab_stats(struct rcp_jobtab *t)
 			bytes += t->jobs[i]->progress.s.bytes_copied;
 			files += t->jobs[i]->progress.s.files_copied;
 			errors += t->jobs[i]->errors_total;
+			pair = t->jobs[i]->pair != NULL ? t->jobs[i]->pair :
+			    RCP_JOB_PAIR_LOCAL;
+			json_object_set_new(pairs, pair, json_integer(
+			    json_integer_value(json_object_get(pairs, pair)) +
+			    1));
 		}
 	}
 	for (i = 0; i < RCP_JOBTAB_WAIT_BUCKETS; i++)
@@ -613,6 +620,7 @@ rcp_jobtab_stats(struct rcp_jobtab *t)
 	    t->wait_sum));
 	json_object_set_new(o, "stopping", json_boolean(t->stopping));
 	pthread_mutex_unlock(&t->lock);
+	json_object_set_new(o, "running_by_pair", pairs);
 	json_object_set_new(o, "files_copied", json_integer((json_int_t)files));
 	json_object_set_new(o, "errors", json_integer((json_int_t)errors));
 	for (i = 0; i < RCP_CTL_NSTATES; i++)

@@ -26,7 +26,11 @@ t_check "metrics: files transferred" t_grep "^rcp_files_transferred_total $n\$" 
 t_check "metrics: no errors" t_grep '^rcp_errors_total 0$' "$T/m"
 t_check "metrics: submit-to-start histogram counts the job" t_grep '^rcp_job_start_wait_seconds_count 1$' "$T/m"
 t_check "metrics: within the hour" t_grep '^rcp_job_start_wait_seconds_bucket\{le="3600"\} 1$' "$T/m"
-t_check "metrics: a TYPE for each family" test "$(grep -c '^# TYPE' "$T/m")" = "$(grep -v '^#' "$T/m" | sed 's/[{ ].*//; s/_bucket$//; s/_sum$//; s/_count$//' | sort -u | wc -l)"
+untyped() {
+	grep -v '^#' "$1" | sed 's/[{ ].*//; s/_bucket$//; s/_sum$//; s/_count$//' | sort -u |
+	    while read -r f; do grep -q "^# TYPE $f " "$1" || echo "$f"; done
+}
+t_check "metrics: a TYPE for each family" test -z "$(untyped "$T/m")"
 
 # --metrics-textfile: rewritten every 5 s from the housekeeping thread.
 for ((i = 0; i < 300; i++)); do
@@ -45,6 +49,8 @@ t_check "slow job: running" wait_running "$id" 20
 t_check "metrics while a job runs: answers" t_run 0 "$T/m" guarded "$RCPCTL" --socket "$SOCK" metrics
 t_check "metrics while a job runs: one running" t_grep '^rcp_jobs_running 1$' "$T/m"
 t_check "metrics while a job runs: one worker busy" t_grep '^rcp_workers_busy 1$' "$T/m"
+t_check "metrics while a job runs: one on the local pair" t_grep '^rcp_jobs_running_pair\{pair="local→local"\} 1$' "$T/m"
+t_check "metrics while a job runs: promtool check metrics" t_run 0 "$T/pt" sh -c "promtool check metrics <'$T/m'"
 ctl cancel "$id" >/dev/null
 m_stop
 t_done
