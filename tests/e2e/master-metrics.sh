@@ -42,6 +42,10 @@ t_check "textfile: the bytes" t_grep "^rcp_bytes_transferred_total $bytes\$" "$T
 if command -v promtool >/dev/null 2>&1; then
 	t_check "textfile: promtool check metrics" t_run 0 "$T/pt" sh -c "promtool check metrics <'$T/rcp.prom'"
 fi
+sed -n '/^    groups:/,/^$/p' "$RCP_SRCDIR/doc/examples/node-exporter.md" | sed 's/^    //' >"$T/rules.yml"
+if command -v promtool >/dev/null 2>&1; then
+	t_check "doc/examples/node-exporter.md: promtool check rules" t_run 0 "$T/pt" promtool check rules "$T/rules.yml"
+fi
 t_check "textfile: no temporary left" test ! -e "$T/rcp.prom.tmp"
 
 id=$(ctl submit --json --ops-throttle 5 "$S" "$T/d2" | jq -r .id)
