@@ -23,6 +23,7 @@
 #include "ctl/rcpctl.h"
 #include "ctl/reply.h"
 #include "ctl/show.h"
+#include "ctl/sigcancel.h"
 #include "ctl/submitopts.h"
 
 #include "base/banned.h"
@@ -90,7 +91,7 @@ read_batch(struct rcpctl *x, const char *path, json_t *jobs)
 {
 	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
 	char *line = NULL, **words, *argv0 = rcp_xstrdup("batch");
-	size_t cap = 0, lineno = 0;
+	size_t cap = 0, lineno = 0, njob = 0;
 	struct rcpctl lx;
 	json_t *req;
 	ssize_t len;
@@ -115,6 +116,13 @@ read_batch(struct rcpctl *x, const char *path, json_t *jobs)
 		}
 		if (n == 0)
 			continue;
+		/* --shard K/N: the jobs K, K+N, K+2N... of the file. */
+		if (x->shard_n != 0 && njob++ % x->shard_n != x->shard_k) {
+			for (i = 0; i < n; i++)
+				free(words[i]);
+			free(words);
+			continue;
+		}
 		words = rcp_xrealloc(words, (size_t)(n + 2) * sizeof(char *));
 		memmove(words + 1, words, (size_t)(n + 1) * sizeof(char *));
 		words[0] = argv0;
@@ -203,12 +211,14 @@ cmd_batch(struct rcpctl *x, int argc, char **argv)
 		r = rcpctl_bad_usage("%s", "batch: one FILE expected");
 	if (r < 0)
 		r = read_batch(x, argv[optind], jobs);
-	if (r < 0 && json_array_size(jobs) == 0)
+	if (r < 0 && json_array_size(jobs) == 0 && x->shard_n != 0)
+		r = RCP_CTL_EXIT_OK;	/* more shards than lines: nothing here */
+	else if (r < 0 && json_array_size(jobs) == 0)
 		r = rcpctl_bad_usage("%s", "batch: no job in the file");
-	if (r < 0)
-		r = rcpctl_connect(x);
-	else if (r >= 0)
+	if (r >= 0)
 		goto out;
+	if ((r = rcpctl_connect(x)) == 0 && x->wait)
+		r = rcpctl_sigcancel_start(x);
 	if (r == 0)
 		r = send_jobs(x, jobs, all);
 	for (i = 0; r == 0 && i < json_array_size(all); i++) {
@@ -217,6 +227,9 @@ cmd_batch(struct rcpctl *x, int argc, char **argv)
 			rcpctl_print_json(job);
 		else if (!x->json)
 			printf("job %.0f\n", rcpctl_num(job, "id"));
+		if (x->wait)
+			rcpctl_sigcancel_add(json_integer_value(
+			    json_object_get(job, "id")));
 	}
 	fflush(stdout);
 	for (i = 0; r == 0 && x->wait && i < json_array_size(all); i++) {

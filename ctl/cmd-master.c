@@ -75,6 +75,26 @@ cmd_stats(struct rcpctl *x, int argc, char **argv)
 	return r;
 }
 
+/* rcpctl metrics: the master's counters, Prometheus text format. */
+static int
+cmd_metrics(struct rcpctl *x, int argc, char **argv)
+{
+	json_t *res;
+	int r;
+
+	if ((r = rcpctl_parse_query(x, argc, argv, "", 0, NULL)) >= 0 ||
+	    (r = rcpctl_connect(x)) != 0)
+		return r;
+	if ((r = rcpctl_call(x, rcp_ctl_request(0, "metrics"),
+	    RCPCTL_CALL_TIMEOUT_MS, &res)) != 0)
+		return r;
+	if ((r = rcpctl_check(res, NULL, "text", RCP_CTL_K_STRING,
+	    true)) == 0)
+		fputs(rcpctl_str(res, "text"), stdout);
+	json_decref(res);
+	return r;
+}
+
 static int
 cmd_ping(struct rcpctl *x, int argc, char **argv)
 {
@@ -113,6 +133,8 @@ cmd_shutdown(struct rcpctl *x, int argc, char **argv)
 }
 
 const struct rcpctl_cmd rcpctl_cmd_stats = { "stats", cmd_stats };
+
+const struct rcpctl_cmd rcpctl_cmd_metrics = { "metrics", cmd_metrics };
 
 const struct rcpctl_cmd rcpctl_cmd_ping = { "ping", cmd_ping };
 

@@ -14,6 +14,7 @@
 #include "ctl/rcpctl.h"
 #include "ctl/reply.h"
 #include "ctl/show.h"
+#include "ctl/sigcancel.h"
 #include "ctl/submitopts.h"
 
 #include "base/banned.h"
@@ -27,7 +28,8 @@ cmd_submit(struct rcpctl *x, int argc, char **argv)
 	int r;
 
 	if ((r = rcpctl_parse_submit(x, argc, argv, &req)) >= 0 ||
-	    (r = rcpctl_connect(x)) != 0) {
+	    (r = rcpctl_connect(x)) != 0 ||
+	    (x->wait && (r = rcpctl_sigcancel_start(x)) != 0)) {
 		json_decref(req);
 		return r;
 	}
@@ -40,6 +42,8 @@ cmd_submit(struct rcpctl *x, int argc, char **argv)
 		return r;
 	}
 	id = json_integer_value(json_object_get(job, "id"));
+	if (x->wait)
+		rcpctl_sigcancel_add(id);
 	if (x->json && !x->wait)
 		rcpctl_print_json(job);
 	else if (!x->json)

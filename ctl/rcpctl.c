@@ -31,6 +31,7 @@ static const struct rcpctl_cmd *const commands[] = {
 	&rcpctl_cmd_wait,
 	&rcpctl_cmd_batch,
 	&rcpctl_cmd_stats,
+	&rcpctl_cmd_metrics,
 	&rcpctl_cmd_ping,
 	&rcpctl_cmd_shutdown
 };

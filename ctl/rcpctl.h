@@ -29,7 +29,9 @@ enum {
 	RCPCTL_OPT_TIMEOUT,
 	RCPCTL_OPT_REQUEUE,
 	RCPCTL_OPT_INTERVAL,
-	RCPCTL_OPT_LIMIT
+	RCPCTL_OPT_LIMIT,
+	RCPCTL_OPT_NO_CANCEL,
+	RCPCTL_OPT_SHARD
 };
 
 /* What the command line asked for, and the connection once made. */
@@ -39,6 +41,9 @@ struct rcpctl {
 	bool			 json;
 	bool			 progress;
 	bool			 requeue;
+	bool			 no_cancel;	/* --no-cancel-on-signal */
+	uint64_t		 shard_k;	/* batch --shard K/N; */
+	uint64_t		 shard_n;	/* 0: no sharding */
 	const char		*label;
 	const char		*key;
 	const char		*state;
@@ -72,6 +77,7 @@ extern const struct rcpctl_cmd rcpctl_cmd_watch;	/* cmd-watch.c */
 extern const struct rcpctl_cmd rcpctl_cmd_wait;		/* cmd-wait.c */
 extern const struct rcpctl_cmd rcpctl_cmd_batch;	/* cmd-batch.c */
 extern const struct rcpctl_cmd rcpctl_cmd_stats;	/* cmd-master.c */
+extern const struct rcpctl_cmd rcpctl_cmd_metrics;	/* cmd-master.c */
 extern const struct rcpctl_cmd rcpctl_cmd_ping;		/* cmd-master.c */
 extern const struct rcpctl_cmd rcpctl_cmd_shutdown;	/* cmd-master.c */
 

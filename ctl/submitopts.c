@@ -66,6 +66,8 @@ const struct option rcpctl_submit_own_opts[] = {
 	{ "priority", required_argument, NULL, RCPCTL_OPT_PRIORITY },
 	{ "label", required_argument, NULL, RCPCTL_OPT_LABEL },
 	{ "key", required_argument, NULL, RCPCTL_OPT_KEY },
+	{ "no-cancel-on-signal", no_argument, NULL, RCPCTL_OPT_NO_CANCEL },
+	{ "shard", required_argument, NULL, RCPCTL_OPT_SHARD },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -85,6 +87,27 @@ submit_table(void)
 	return t;
 }
 
+/* --shard K/N: 0 <= K < N, as Slurm's array task id and count with --array=0-(N-1). */
+static int
+parse_shard(struct rcpctl *x, const char *arg)
+{
+	const char *slash = strchr(arg, '/');
+	char k[32];
+
+	if (slash == NULL || (size_t)(slash - arg) >= sizeof(k))
+		goto bad;
+	memcpy(k, arg, (size_t)(slash - arg));
+	k[slash - arg] = '\0';
+	if (rcp_parse_uint(k, UINT32_MAX, &x->shard_k) != 0 ||
+	    rcp_parse_uint(slash + 1, UINT32_MAX, &x->shard_n) != 0 ||
+	    x->shard_n == 0 || x->shard_k >= x->shard_n)
+		goto bad;
+	return -1;
+bad:
+	return rcpctl_bad_usage("--shard: '%s' is not K/N with 0 <= K < N",
+	    arg);
+}
+
 int
 rcpctl_submit_own_option(struct rcpctl *x, int ch, const char *arg)
 {
@@ -97,6 +120,11 @@ rcpctl_submit_own_option(struct rcpctl *x, int ch, const char *arg)
 	case RCPCTL_OPT_JSON:
 		x->json = true;
 		break;
+	case RCPCTL_OPT_NO_CANCEL:
+		x->no_cancel = true;
+		break;
+	case RCPCTL_OPT_SHARD:
+		return parse_shard(x, arg);
 	case RCPCTL_OPT_PRIORITY:
 		if (rcp_parse_uint(arg[0] == '-' ? arg + 1 : arg, 1000,
 		    &v) != 0)
@@ -145,6 +173,9 @@ rcpctl_parse_submit(struct rcpctl *x, int argc, char **argv,
 		} else if (ch == 'V')
 			r = rcpctl_bad_usage("%s", "'--version' is not a "
 			    "copy option");
+		else if (ch == RCPCTL_OPT_SHARD)
+			r = rcpctl_bad_usage("%s", "--shard is an option of "
+			    "batch, not of one copy");
 		else if (ch >= RCPCTL_OPT_SOCKET)
 			r = rcpctl_submit_own_option(x, ch, optarg);
 		else if (rcp_cliopts_apply(&co, ch, optarg, 0, NULL,

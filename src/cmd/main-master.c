@@ -52,7 +52,8 @@ enum {
 	OPT_HELLO_TIMEOUT,
 	OPT_CLIENT_TIMEOUT,
 	OPT_STALL_TIMEOUT,
-	OPT_CONFIG
+	OPT_CONFIG,
+	OPT_METRICS_TEXTFILE
 };
 
 static const struct option longopts[] = {
@@ -68,6 +69,7 @@ static const struct option longopts[] = {
 	{ "client-timeout", required_argument, NULL, OPT_CLIENT_TIMEOUT },
 	{ "stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT },
 	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "metrics-textfile", required_argument, NULL, OPT_METRICS_TEXTFILE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -79,6 +81,7 @@ struct cli {
 	struct rcp_master_opts	 o;
 	char			*socket;
 	char			*state_dir;
+	char			*metrics;	/* --metrics-textfile */
 	int			 level;
 	const char		*config;	/* read before the command line */
 	bool			 in_config;
@@ -113,6 +116,9 @@ usage(FILE *fp)
 "  --stall-timeout D    fail a running job whose counters have not moved for\n"
 "                       this long (default 10m; 0: never; a job's own\n"
 "                       --stall-timeout wins)\n"
+"  --metrics-textfile PATH  keep PATH up to date (every 5s) with the metrics\n"
+"                       of 'rcpctl metrics', for node_exporter's textfile\n"
+"                       collector (written to PATH.tmp, then renamed)\n"
 "  --config FILE        read options from FILE: one 'option value' a line\n"
 "  -v, --verbose        log more (-vv: each client)\n"
 "  -q, --quiet          log only errors\n"
@@ -196,6 +202,10 @@ apply(struct cli *cl, int ch, const char *arg)
 	case OPT_STATE_DIR:
 		free(cl->state_dir);
 		cl->state_dir = rcp_xstrdup(arg);
+		break;
+	case OPT_METRICS_TEXTFILE:
+		free(cl->metrics);
+		cl->metrics = rcp_xstrdup(arg);
 		break;
 	case OPT_WORKERS:
 	case OPT_PAIR_CAP:
@@ -404,6 +414,7 @@ main(int argc, char **argv)
 	log.level = cl.level;
 	cl.o.log = &log;
 	cl.o.socket_path = cl.socket;
+	cl.o.metrics_textfile = cl.metrics;
 	cl.o.state_dir = cl.state_dir;
 	if ((cl.o.listen_fd = inherited_socket(&cause)) < -1 ||
 	    rcp_master_new(&cl.o, &m, &cause) != 0) {
@@ -426,6 +437,7 @@ out:
 	rcp_master_free(m);
 	free(cause);
 	free(cl.socket);
+	free(cl.metrics);
 	free(cl.state_dir);
 	return code;
 }

@@ -67,6 +67,9 @@ struct rcp_master {
 	uint64_t		 client_timeout_ns;
 	uint64_t		 start_ns;
 	struct rcp_jobtab	*jobs;
+	char			*metrics_path;	/* --metrics-textfile, or NULL */
+	uint64_t		 metrics_next_ns; /* the housekeeping thread's */
+	bool			 metrics_failed;  /* the housekeeping thread's */
 
 	pthread_mutex_t		 lock;
 	bool			 shutdown;	/* requires lock */
@@ -88,6 +91,10 @@ void	 master_conn_send(struct conn *, json_t *);
 /* --- master-req.c ------------------------------------------------------- */
 
 /* Answers one request line of c (len bytes, not NUL-terminated). */
+/* How often --metrics-textfile is rewritten. */
+#define MASTER_METRICS_NS	(5ull * 1000000000u)
+/* The jobtab's tick: rewrites --metrics-textfile when due (janitor thread). */
+void	 master_metrics_tick(void *);
 void	 master_handle_line(struct rcp_master *, struct conn *, const char *,
 	    size_t);
 /* Answers the waits and watches whose job ended or whose timer is due. */

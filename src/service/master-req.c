@@ -8,11 +8,14 @@
 #include "config.h"
 #endif
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 #include "control/ctlproto.h"
 #include "service/master.h"
@@ -361,6 +364,171 @@ m_stats(struct rcp_master *m, struct conn *c, const json_t *req,
 	return rcp_ctl_reply(id, o);
 }
 
+/* Appends one Prometheus sample family: HELP, TYPE, then value. */
+static void
+metric(struct rcp_buf *b, const char *name, const char *type,
+    const char *help, double v)
+{
+	rcp_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help,
+	    name, type, name, v);
+}
+
+/* A label value, escaped as the text format wants (\\, \", \n). */
+static void
+label_value(struct rcp_buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' || *s == '"')
+			rcp_buf_addch(b, '\\');
+		if (*s == '\n')
+			rcp_buf_addstr(b, "\\n");
+		else
+			rcp_buf_addch(b, *s);
+	}
+}
+
+/* The submit-to-start histogram of rcp_jobtab_stats' "start_wait". */
+static void
+start_wait(struct rcp_buf *b, const json_t *w)
+{
+	const json_t *buckets = json_object_get(w, "buckets");
+	size_t i;
+
+	rcp_buf_addstr(b, "# HELP rcp_job_start_wait_seconds Seconds from a "
+	    "job's submit to its start.\n"
+	    "# TYPE rcp_job_start_wait_seconds histogram\n");
+	for (i = 0; i < RCP_JOBTAB_WAIT_BUCKETS; i++)
+		rcp_buf_addf(b, "rcp_job_start_wait_seconds_bucket{le=\"%g\"} "
+		    "%lld\n", rcp_jobtab_wait_le[i], (long long)
+		    json_integer_value(json_array_get(buckets, i)));
+	rcp_buf_addf(b, "rcp_job_start_wait_seconds_bucket{le=\"+Inf\"} %lld\n"
+	    "rcp_job_start_wait_seconds_sum %.17g\n"
+	    "rcp_job_start_wait_seconds_count %lld\n",
+	    (long long)json_integer_value(json_object_get(w, "count")),
+	    json_number_value(json_object_get(w, "sum")),
+	    (long long)json_integer_value(json_object_get(w, "count")));
+}
+
+/*
+ * The Prometheus text exposition format (version 0.0.4) of the job table's
+ * counters, as rcp_jobtab_stats has them: no job is waited on.
+ */
+static char *
+metrics_text(struct rcp_master *m, bool clients)
+{
+	json_t *o = rcp_jobtab_stats(m->jobs), *by;
+	struct rcp_buf b = RCP_BUF_INIT;
+	const char *state;
+	json_t *v;
+
+	metric(&b, "rcp_bytes_transferred_total", "counter",
+	    "Bytes copied by the master's jobs since it started.",
+	    json_number_value(json_object_get(o, "bytes_copied")));
+	metric(&b, "rcp_files_transferred_total", "counter",
+	    "Files copied by the master's jobs since it started.",
+	    json_number_value(json_object_get(o, "files_copied")));
+	metric(&b, "rcp_errors_total", "counter",
+	    "Entries the master's jobs failed on since it started.",
+	    json_number_value(json_object_get(o, "errors")));
+	metric(&b, "rcp_transfer_rate_bytes", "gauge",
+	    "Bytes per second of the running jobs.",
+	    json_number_value(json_object_get(o, "throughput")));
+	metric(&b, "rcp_jobs_queued", "gauge", "Jobs waiting for a worker.",
+	    json_number_value(json_object_get(o, "queued")));
+	metric(&b, "rcp_jobs_running", "gauge", "Jobs running.",
+	    json_number_value(json_object_get(o, "running")));
+	metric(&b, "rcp_workers", "gauge", "Jobs the master runs at once "
+	    "(--workers).", json_number_value(json_object_get(o, "workers")));
+	metric(&b, "rcp_workers_busy", "gauge", "Workers running a job.",
+	    json_number_value(json_object_get(o, "running")));
+	start_wait(&b, json_object_get(o, "start_wait"));
+	rcp_buf_addstr(&b, "# HELP rcp_jobs_running_pair Jobs running per host "
+	    "pair (source and destination hosts).\n"
+	    "# TYPE rcp_jobs_running_pair gauge\n");
+	json_object_foreach(json_object_get(o, "running_by_pair"), state, v) {
+		rcp_buf_addstr(&b, "rcp_jobs_running_pair{pair=\"");
+		label_value(&b, state);
+		rcp_buf_addf(&b, "\"} %lld\n", (long long)json_integer_value(v));
+	}
+	metric(&b, "rcp_sessions_idle", "gauge", "Remote agent pairs kept for "
+	    "the next job.", json_number_value(json_object_get(o,
+	    "sessions_idle")));
+	if (clients)	/* the loop thread's */
+		metric(&b, "rcp_control_clients", "gauge", "Clients connected "
+		    "to the control socket.", (double)m->nconns);
+	metric(&b, "rcp_uptime_seconds", "gauge", "Seconds since the master "
+	    "started.", json_number_value(json_object_get(o, "uptime")));
+	rcp_buf_addstr(&b, "# HELP rcp_jobs Jobs in the job table by state.\n"
+	    "# TYPE rcp_jobs gauge\n");
+	by = json_object_get(o, "jobs");
+	json_object_foreach(by, state, v)
+		rcp_buf_addf(&b, "rcp_jobs{state=\"%s\"} %lld\n", state,
+		    (long long)json_integer_value(v));
+	json_decref(o);
+	return rcp_buf_detach(&b);
+}
+
+/* Writes PATH.tmp, then renames it: a reader never sees half a file. */
+static int
+write_textfile(const char *path, const char *text, char **cause)
+{
+	char *tmp = rcp_xasprintf("%s.tmp", path);
+	size_t len = strlen(text);
+	FILE *fp = fopen(tmp, "we");
+	int r = -1, saved;
+
+	if (fp != NULL && fwrite(text, 1, len, fp) == len && fflush(fp) == 0 &&
+	    fclose(fp) == 0) {
+		fp = NULL;
+		if (rename(tmp, path) == 0)
+			r = 0;
+	}
+	saved = errno;
+	if (fp != NULL)
+		fclose(fp);
+	if (r != 0) {
+		*cause = rcp_xasprintf("cannot write '%s': %s", tmp,
+		    strerror(saved));
+		unlink(tmp);
+	}
+	free(tmp);
+	return r;
+}
+
+void
+master_metrics_tick(void *arg)
+{
+	struct rcp_master *m = arg;
+	uint64_t now = rcp_now_ns();
+	char *text, *cause = NULL;
+
+	if (now < m->metrics_next_ns)
+		return;
+	m->metrics_next_ns = now + MASTER_METRICS_NS;
+	text = metrics_text(m, false);
+	if (write_textfile(m->metrics_path, text, &cause) != 0) {
+		/* Said once, and again once it has worked in between. */
+		if (!m->metrics_failed)
+			rcp_log(&m->log, RCP_LOG_ERROR, "--metrics-textfile: %s",
+			    cause);
+		m->metrics_failed = true;
+		free(cause);
+	} else
+		m->metrics_failed = false;
+	free(text);
+}
+
+static json_t *
+m_metrics(struct rcp_master *m, struct conn *c, const json_t *req,
+    const json_t *id)
+{
+	char *text = metrics_text(m, true);
+	json_t *o = json_pack("{s:s}", "text", text);
+
+	free(text);
+	return rcp_ctl_reply(id, o);
+}
+
 static json_t *
 m_shutdown(struct rcp_master *m, struct conn *c, const json_t *req,
     const json_t *id)
@@ -396,6 +564,7 @@ static const struct {
 	{ "wait", m_wait },
 	{ "watch", m_watch },
 	{ "stats", m_stats },
+	{ "metrics", m_metrics },
 	{ "shutdown", m_shutdown }
 };
 

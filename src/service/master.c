@@ -621,6 +621,11 @@ rcp_master_new(const struct rcp_master_opts *o, struct rcp_master **out,
 	jo.log = o->log;
 	jo.notify = on_job_change;
 	jo.notify_arg = m;
+	if (o->metrics_textfile != NULL) {
+		m->metrics_path = rcp_xstrdup(o->metrics_textfile);
+		jo.tick = master_metrics_tick;
+		jo.tick_arg = m;
+	}
 	if ((r = rcp_jobtab_new(&jo, &m->jobs, cause)) != 0)
 		goto fail;
 	free(state_dir);
@@ -656,5 +661,6 @@ rcp_master_free(struct rcp_master *m)
 	pthread_mutex_destroy(&m->lock);
 	free(m->sock_path);
 	free(m->lock_path);
+	free(m->metrics_path);
 	free(m);
 }

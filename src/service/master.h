@@ -35,6 +35,8 @@ struct rcp_master_opts {
 						 * is dropped; 0: never */
 	uint64_t		 stall_ns;	/* a running job with no progress
 						 * this long fails; 0: never */
+	const char		*metrics_textfile; /* kept up to date for
+						 * node_exporter; NULL: none */
 	const struct rcp_log	*log;		/* copied; fn thread-safe */
 };
 

@@ -69,11 +69,19 @@ struct rcp_jobtab {
 	size_t			 live;		/* queued + running; requires lock */
 	size_t			 running;	/* requires lock */
 	uint64_t		 bytes_done;	/* by jobs ended; requires lock */
+	uint64_t		 files_done;	/* by jobs ended; requires lock */
+	uint64_t		 errors_done;	/* by jobs ended; requires lock */
+	/* Seconds from submit to first start, a histogram; requires lock. */
+	uint64_t		 wait_counts[RCP_JOBTAB_WAIT_BUCKETS];
+	uint64_t		 wait_count;
+	double			 wait_sum;
 	bool			 stopping;	/* requires lock */
 	bool			 requeue;	/* requires lock */
 
 	/* The housekeeping thread (the watchdog too). */
 	pthread_t		 janitor;
+	void			(*tick)(void *arg);
+	void			*tick_arg;
 	bool			 janitor_started;
 	pthread_cond_t		 janitor_cond;	/* with lock: stop */
 	bool			 janitor_stop;	/* requires lock */
@@ -179,6 +187,8 @@ end_job(struct rcp_jobtab *t, struct rcp_job *j, int state, const char *error)
 		    (j->finished - j->started);
 	t->live--;
 	t->bytes_done += j->progress.s.bytes_copied;
+	t->files_done += j->progress.s.files_copied;
+	t->errors_done += j->errors_total;
 	return record(j);
 }
 
@@ -204,6 +214,25 @@ on_error(void *arg, const char *msg)
 	pthread_mutex_unlock(&ctx->t->lock);
 }
 
+const double rcp_jobtab_wait_le[RCP_JOBTAB_WAIT_BUCKETS] = {
+	0.01, 0.1, 1, 10, 60, 600, 3600
+};
+
+/* Counts one submit-to-start wait; requires t->lock. */
+static void
+observe_wait(struct rcp_jobtab *t, double s)
+{
+	size_t i;
+
+	if (s < 0)
+		s = 0;
+	for (i = 0; i < RCP_JOBTAB_WAIT_BUCKETS; i++)
+		if (s <= rcp_jobtab_wait_le[i])
+			t->wait_counts[i]++;
+	t->wait_count++;
+	t->wait_sum += s;
+}
+
 /* Marks j running and makes its runner; requires t->lock. */
 static struct rcp_runner *
 start_job(struct rcp_jobtab *t, struct rcp_job *j, struct rcp_runner_spec *spec,
@@ -214,6 +243,8 @@ start_job(struct rcp_jobtab *t, struct rcp_job *j, struct rcp_runner_spec *spec,
 
 	j->state = RCP_CTL_RUNNING;
 	j->started = rcp_job_now();
+	if (j->attempts == 0 && j->submitted > 0)
+		observe_wait(t, j->started - j->submitted);
 	j->finished = 0;
 	j->attempts++;
 	memset(&j->progress, 0, sizeof(j->progress));
@@ -557,21 +588,41 @@ json_t *
 rcp_jobtab_stats(struct rcp_jobtab *t)
 {
 	size_t counts[RCP_CTL_NSTATES] = { 0 }, i;
-	json_t *o = json_object(), *by = json_object();
+	json_t *o = json_object(), *by = json_object(), *w = json_array();
+	json_t *pairs = json_object();
+	const char *pair;
 	double rate = 0;
-	uint64_t bytes;
+	uint64_t bytes, files, errors;
 
 	pthread_mutex_lock(&t->lock);
 	bytes = t->bytes_done;
+	files = t->files_done;
+	errors = t->errors_done;
 	for (i = 0; i < t->njobs; i++) {
 		counts[t->jobs[i]->state]++;
 		if (t->jobs[i]->state == RCP_CTL_RUNNING) {
 			rate += t->jobs[i]->rate;
 			bytes += t->jobs[i]->progress.s.bytes_copied;
+			files += t->jobs[i]->progress.s.files_copied;
+			errors += t->jobs[i]->errors_total;
+			pair = t->jobs[i]->pair != NULL ? t->jobs[i]->pair :
+			    RCP_JOB_PAIR_LOCAL;
+			json_object_set_new(pairs, pair, json_integer(
+			    json_integer_value(json_object_get(pairs, pair)) +
+			    1));
 		}
 	}
+	for (i = 0; i < RCP_JOBTAB_WAIT_BUCKETS; i++)
+		json_array_append_new(w, json_integer(
+		    (json_int_t)t->wait_counts[i]));
+	json_object_set_new(o, "start_wait", json_pack("{s:o,s:I,s:f}",
+	    "buckets", w, "count", (json_int_t)t->wait_count, "sum",
+	    t->wait_sum));
 	json_object_set_new(o, "stopping", json_boolean(t->stopping));
 	pthread_mutex_unlock(&t->lock);
+	json_object_set_new(o, "running_by_pair", pairs);
+	json_object_set_new(o, "files_copied", json_integer((json_int_t)files));
+	json_object_set_new(o, "errors", json_integer((json_int_t)errors));
 	for (i = 0; i < RCP_CTL_NSTATES; i++)
 		json_object_set_new(by, rcp_ctl_state_name((int)i),
 		    json_integer((json_int_t)counts[i]));
@@ -773,6 +824,8 @@ janitor_main(void *arg)
 			break;
 		pthread_mutex_unlock(&t->lock);
 		watchdog(t);
+		if (t->tick != NULL)
+			t->tick(t->tick_arg);
 		if (rcp_now_ns() >= next_hk) {
 			housekeep(t);
 			next_hk = rcp_now_ns() + HOUSEKEEP_NS;
@@ -1004,6 +1057,8 @@ rcp_jobtab_new(const struct rcp_jobtab_opts *o, struct rcp_jobtab **out,
 	t->stall_ns = o->stall_ns;
 	t->notify = o->notify;
 	t->notify_arg = o->notify_arg;
+	t->tick = o->tick;
+	t->tick_arg = o->tick_arg;
 	t->start_ns = rcp_now_ns();
 
 	t->job_fd = rcp_runner_job_exe_open();

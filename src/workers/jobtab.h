@@ -45,9 +45,20 @@ struct rcp_jobtab_opts {
 	/* Called, without the lock, whenever a job changes state. */
 	void			(*notify)(void *arg);
 	void			*notify_arg;
+	/* Called every second from the housekeeping thread, without the lock. */
+	void			(*tick)(void *arg);
+	void			*tick_arg;
 };
 
 struct rcp_jobtab;
+
+/*
+ * The upper bounds (seconds) of the submit-to-start histogram of
+ * rcp_jobtab_stats' "start_wait" (its "buckets" count the waits <= each;
+ * +Inf is its "count").
+ */
+#define RCP_JOBTAB_WAIT_BUCKETS	7
+extern const double rcp_jobtab_wait_le[RCP_JOBTAB_WAIT_BUCKETS];
 
 /*
  * Locks the state directory (creating it, mode 0700), reads and compacts

@@ -1,0 +1,60 @@
+#!/bin/bash
+# master-metrics.sh: rcpctl metrics prints the master's counters in the
+# Prometheus text format, valid for promtool, with the bytes a job copied
+# and the jobs by state; it answers while a job runs; --metrics-textfile
+# keeps a file of the same for node_exporter.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/master-lib.sh"
+
+S=$T/src
+"$FILEGEN" -q -s 5 "$S" 2,2 10 4K
+bytes=$(find "$S" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+t_check "master starts" m_start --workers 2 --metrics-textfile "$T/rcp.prom"
+t_check "a copy" t_run 0 "$T/out" ctl submit --wait "$S" "$T/d1"
+t_check "metrics: exit 0" t_run 0 "$T/m" ctl metrics
+if command -v promtool >/dev/null 2>&1; then
+	t_check "metrics: promtool check metrics" t_run 0 "$T/pt" sh -c "promtool check metrics <'$T/m'"
+else
+	echo "# promtool not installed (Debian: prometheus): format not checked"
+fi
+t_check "metrics: bytes transferred" t_grep "^rcp_bytes_transferred_total $bytes\$" "$T/m"
+t_check "metrics: one job succeeded" t_grep '^rcp_jobs\{state="succeeded"\} 1$' "$T/m"
+t_check "metrics: none failed" t_grep '^rcp_jobs\{state="failed"\} 0$' "$T/m"
+t_check "metrics: workers" t_grep '^rcp_workers 2$' "$T/m"
+n=$(find "$S" -type f | wc -l)
+t_check "metrics: files transferred" t_grep "^rcp_files_transferred_total $n\$" "$T/m"
+t_check "metrics: no errors" t_grep '^rcp_errors_total 0$' "$T/m"
+t_check "metrics: submit-to-start histogram counts the job" t_grep '^rcp_job_start_wait_seconds_count 1$' "$T/m"
+t_check "metrics: within the hour" t_grep '^rcp_job_start_wait_seconds_bucket\{le="3600"\} 1$' "$T/m"
+untyped() {
+	grep -v '^#' "$1" | sed 's/[{ ].*//; s/_bucket$//; s/_sum$//; s/_count$//' | sort -u |
+	    while read -r f; do grep -q "^# TYPE $f " "$1" || echo "$f"; done
+}
+t_check "metrics: a TYPE for each family" test -z "$(untyped "$T/m")"
+
+# --metrics-textfile: rewritten every 5 s from the housekeeping thread.
+for ((i = 0; i < 300; i++)); do
+	grep -q '^rcp_jobs{state="succeeded"} 1$' "$T/rcp.prom" 2>/dev/null && break
+	sleep 0.1
+done
+t_check "textfile: has the succeeded job" t_grep '^rcp_jobs\{state="succeeded"\} 1$' "$T/rcp.prom"
+t_check "textfile: the bytes" t_grep "^rcp_bytes_transferred_total $bytes\$" "$T/rcp.prom"
+if command -v promtool >/dev/null 2>&1; then
+	t_check "textfile: promtool check metrics" t_run 0 "$T/pt" sh -c "promtool check metrics <'$T/rcp.prom'"
+fi
+sed -n '/^    groups:/,/^$/p' "$RCP_SRCDIR/doc/examples/node-exporter.md" | sed 's/^    //' >"$T/rules.yml"
+if command -v promtool >/dev/null 2>&1; then
+	t_check "doc/examples/node-exporter.md: promtool check rules" t_run 0 "$T/pt" promtool check rules "$T/rules.yml"
+fi
+t_check "textfile: no temporary left" test ! -e "$T/rcp.prom.tmp"
+
+id=$(ctl submit --json --ops-throttle 5 "$S" "$T/d2" | jq -r .id)
+t_check "slow job: running" wait_running "$id" 20
+t_check "metrics while a job runs: answers" t_run 0 "$T/m" guarded "$RCPCTL" --socket "$SOCK" metrics
+t_check "metrics while a job runs: one running" t_grep '^rcp_jobs_running 1$' "$T/m"
+t_check "metrics while a job runs: one worker busy" t_grep '^rcp_workers_busy 1$' "$T/m"
+t_check "metrics while a job runs: one on the local pair" t_grep '^rcp_jobs_running_pair\{pair="local→local"\} 1$' "$T/m"
+t_check "metrics while a job runs: promtool check metrics" t_run 0 "$T/pt" sh -c "promtool check metrics <'$T/m'"
+ctl cancel "$id" >/dev/null
+m_stop
+t_done

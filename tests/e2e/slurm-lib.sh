@@ -1,0 +1,158 @@
+# slurm-lib.sh: a one-node Slurm of the test's own (sourced after lib.sh):
+# munged, slurmctld and slurmd from Debian's packages, every file of theirs
+# (config, munge key and socket, state, spool, logs, pid files) under
+# $T/slurm, their ports picked free on 127.0.0.1.  Plugins that need no
+# cgroup set-up (proctrack/linuxproc, task/none); no slurmdbd: job
+# completions go to a jobcomp/filetxt file, $SL_JOBCOMP.  slurm_stop
+# (called by slurm_start's trap) kills the three daemons by pid and waits
+# for each; the test's own EXIT trap must call it if it sets one.
+SL=$T/slurm
+SL_JOBCOMP=$SL/jobcomp.txt
+SL_PIDS=()
+SL_EXTRA=${SL_EXTRA:-}	# more slurm.conf lines
+export SLURM_CONF=$SL/slurm.conf
+
+# slurm_missing: prints what of Slurm and munge is not installed.
+slurm_missing() {
+	local b
+	for b in munged mungekey slurmctld slurmd sbatch scontrol squeue scancel; do
+		command -v "$b" >/dev/null 2>&1 || [ -x "/usr/sbin/$b" ] || echo "$b"
+	done
+}
+
+# A TCP port free on 127.0.0.1 now (the kernel's choice).
+sl_free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+sl_config() {
+	local cport dport cpus
+	cport=$(sl_free_port) dport=$(sl_free_port)
+	while [ "$dport" = "$cport" ]; do dport=$(sl_free_port); done
+	cpus=$(nproc)
+	cat >"$SLURM_CONF" <<EOF
+ClusterName=rcptest
+SlurmctldHost=localhost(127.0.0.1)
+SlurmctldPort=$cport
+SlurmdPort=$dport
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+AuthInfo=socket=$SL/munge.sock
+CredType=cred/munge
+StateSaveLocation=$SL/state
+SlurmdSpoolDir=$SL/spool
+SlurmctldPidFile=$SL/slurmctld.pid
+SlurmdPidFile=$SL/slurmd.pid
+SlurmctldLogFile=$SL/slurmctld.log
+SlurmdLogFile=$SL/slurmd.log
+SlurmctldDebug=info
+SlurmdDebug=info
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+MpiDefault=none
+SwitchType=switch/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/filetxt
+JobCompLoc=$SL_JOBCOMP
+SchedulerType=sched/builtin
+SchedulerParameters=sched_interval=1
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+ReturnToService=2
+MinJobAge=600
+KillWait=10
+InactiveLimit=0
+SlurmctldTimeout=30
+SlurmdTimeout=30
+MessageTimeout=10
+PlugStackConfig=$SL/plugstack.conf
+${SL_EXTRA:-}
+NodeName=localhost NodeAddr=127.0.0.1 NodeHostname=localhost CPUs=$cpus RealMemory=2048 State=UNKNOWN
+PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:8
+EOF
+	: >"$SL/plugstack.conf"
+}
+
+# sl_daemon NAME CMD...: starts a foreground daemon, logging to $SL/NAME.out.
+sl_daemon() {
+	local name=$1; shift
+	"$@" >>"$SL/$name.out" 2>&1 &
+	SL_PIDS+=("$!")
+	t_track "$!"
+}
+
+# slurm_start: the three daemons; returns once the node takes jobs.
+slurm_start() {
+	local i
+	mkdir -p "$SL/state" "$SL/spool"
+	chmod 755 "$SL"	# a job of another user runs its script from the spool
+	sl_config
+	mungekey -c -k "$SL/munge.key" 2>/dev/null ||
+	    dd if=/dev/urandom of="$SL/munge.key" bs=1 count=1024 2>/dev/null
+	chmod 400 "$SL/munge.key"
+	sl_daemon munged munged -F -f --socket="$SL/munge.sock" \
+	    --key-file="$SL/munge.key" --pid-file="$SL/munged.pid" \
+	    --log-file="$SL/munged.log" --seed-file="$SL/munged.seed"
+	for i in $(seq 1 100); do
+		[ -S "$SL/munge.sock" ] && break
+		sleep 0.05
+	done
+	sl_daemon slurmctld slurmctld -D -i -f "$SLURM_CONF"
+	sl_daemon slurmd slurmd -D -N localhost -f "$SLURM_CONF"
+	for i in $(seq 1 300); do
+		sinfo -h -n localhost -o '%T' 2>/dev/null | grep -Eq '^idle' && return 0
+		sleep 0.1
+	done
+	echo "  slurm did not come up:" >&2
+	sinfo -N 2>&1 | sed 's/^/  | /' >&2
+	tail -n 15 "$SL"/*.log "$SL"/*.out 2>/dev/null | sed 's/^/  | /' >&2
+	return 1
+}
+
+# slurm_stop: kills the daemons (slurmd, slurmctld, munged) by pid, waits.
+slurm_stop() {
+	local i p
+	for ((i = ${#SL_PIDS[@]} - 1; i >= 0; i--)); do
+		p=${SL_PIDS[i]}
+		kill -TERM "$p" 2>/dev/null || continue
+		for _ in $(seq 1 100); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	SL_PIDS=()
+}
+
+# sl_daemons_left: pids of slurmstepd/slurmd/slurmctld/munged whose files
+# are ours (their command line names $SL), to check none is left.
+sl_daemons_left() {
+	pgrep -f -- "$SL" 2>/dev/null | grep -vx "$$" || true
+}
+
+# job_state JOBID: the job's state as slurmctld has it (COMPLETED, FAILED,
+# PENDING, CANCELLED...).
+job_state() { scontrol -o show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
+# job_reason JOBID: why a pending job waits (Dependency, DependencyNeverSatisfied...).
+job_reason() { scontrol -o show job "$1" 2>/dev/null | grep -o ' Reason=[^ ]*' | cut -d= -f2; }
+# job_exit JOBID: the batch script's exit code and signal, "RC:SIG".
+job_exit() { scontrol -o show job "$1" 2>/dev/null | grep -o ' ExitCode=[^ ]*' | cut -d= -f2; }
+
+# wait_job_state JOBID SECONDS STATE...: waits until the job is in one of
+# the STATEs; a hang guard, not a time claim.
+wait_job_state() {
+	local id=$1 n=$2 i s; shift 2
+	for ((i = 0; i < n * 10; i++)); do
+		s=$(job_state "$id")
+		for want in "$@"; do [ "$s" = "$want" ] && return 0; done
+		sleep 0.1
+	done
+	echo "  slurm job $id is '$s', not $*" >&2
+	return 1
+}
+
+# sb ARGS...: sbatch --parsable, the job id on stdout.
+sb() { sbatch --parsable "$@" | cut -d';' -f1; }
