@@ -58,8 +58,11 @@ rcp_filter_add(struct rcp_filter *f, int type, const char *pattern,
 	struct rule r;
 	size_t len;
 
-	if (type != RCP_FILTER_INCLUDE && type != RCP_FILTER_EXCLUDE)
-		return RCP_ERR_INTERNAL;
+	if (type != RCP_FILTER_INCLUDE && type != RCP_FILTER_EXCLUDE) {
+		/* A peer's message can carry any type: say which. */
+		*cause = rcp_xasprintf("unknown rule type %d", type);
+		return RCP_ERR_INVAL;
+	}
 	memset(&r, 0, sizeof(r));
 	r.type = type;
 	r.anchored = pattern[0] == '/';

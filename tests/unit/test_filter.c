@@ -102,6 +102,12 @@ test_bad_patterns(void)
 	CU_ASSERT_EQUAL(rcp_filter_add(f, RCP_FILTER_EXCLUDE, "/", &cause),
 	    RCP_ERR_INVAL);
 	free(cause);
+	cause = NULL;
+	/* A type off the wire that is neither: refused, and said so. */
+	CU_ASSERT_EQUAL(rcp_filter_add(f, 7, "x", &cause), RCP_ERR_INVAL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "unknown rule type 7"));
+	free(cause);
 	CU_ASSERT_TRUE(rcp_filter_empty(f));
 	CU_ASSERT_EQUAL(rcp_filter_check(NULL, "x", false, false, NULL),
 	    RCP_FILTER_PASS);
