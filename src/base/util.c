@@ -60,6 +60,18 @@ rcp_xstrdup(const char *s)
 	return rcp_xstrndup(s, strlen(s));
 }
 
+void
+rcp_strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 char *
 rcp_xstrndup(const char *s, size_t n)
 {

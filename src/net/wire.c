@@ -274,7 +274,7 @@ rcp_wire_get_strv(struct rcp_wire_cursor *c, char ***v, size_t *n,
 	out = rcp_xcalloc(count > 0 ? count : 1, sizeof(*out));
 	for (i = 0; i < count; i++) {
 		if ((r = rcp_wire_get_str(c, &out[i], max_len)) != 0) {
-			rcp_wire_strv_free(out, i);
+			rcp_strv_free(out, i);
 			return r;
 		}
 	}
@@ -283,14 +283,3 @@ rcp_wire_get_strv(struct rcp_wire_cursor *c, char ***v, size_t *n,
 	return 0;
 }
 
-void
-rcp_wire_strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	if (v == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}

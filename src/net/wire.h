@@ -90,14 +90,12 @@ int rcp_wire_get_str(struct rcp_wire_cursor *c, char **s, size_t max);
 void rcp_wire_put_strv(struct rcp_buf *b, const char *const *v, size_t n);
 /*
  * Reads what rcp_wire_put_strv wrote: *v is a new array of *n new strings
- * (free with rcp_wire_strv_free), never NULL.  The count is checked against
+ * (free with rcp_strv_free), never NULL.  The count is checked against
  * max_n, and against the bytes left (each string takes at least its
  * length), before the array is allocated; each string against max_len.
  * 0, RCP_ERR_TOOBIG over a cap, or RCP_ERR_PROTO if malformed.
  */
 int rcp_wire_get_strv(struct rcp_wire_cursor *c, char ***v, size_t *n,
     size_t max_n, size_t max_len);
-/* Frees what rcp_wire_get_strv returned; NULL is a no-op. */
-void rcp_wire_strv_free(char **v, size_t n);
 
 #endif

@@ -191,6 +191,6 @@ rcp_agent_source_prefetch(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	}
 	atomic_store(&a->cache, rcp_srccache_new(paths, n, RCP_SRCCACHE_CAP,
 	    &a->log));
-	rcp_wire_strv_free(paths, n);
+	rcp_strv_free(paths, n);
 	return 0;
 }

@@ -92,7 +92,7 @@ void rcp_agentmsg_put_selftest_ok(struct rcp_buf *b, uint32_t count,
 int rcp_agentmsg_get_selftest_ok(const void *body, size_t len,
     uint32_t *count, uint64_t *bytes);
 
-/* SRC_PREFETCH: the trees to read ahead (*paths: rcp_wire_strv_free). */
+/* SRC_PREFETCH: the trees to read ahead (*paths: rcp_strv_free). */
 void rcp_agentmsg_put_prefetch(struct rcp_buf *b, const char *const *paths,
     size_t n);
 int rcp_agentmsg_get_prefetch(const void *body, size_t len, char ***paths,

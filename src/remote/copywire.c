@@ -249,7 +249,7 @@ rcp_copywire_get_request(const void *body, size_t len,
 void
 rcp_copywire_request_release(struct rcp_copywire_request *req)
 {
-	rcp_wire_strv_free(req->srcs, req->nsrcs);
+	rcp_strv_free(req->srcs, req->nsrcs);
 	free(req->dst);
 	free(req->src_host);
 	free(req->manifest);

@@ -34,26 +34,14 @@ rcp_job_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void
-free_strv(char **v, size_t n)
-{
-	size_t i;
-
-	if (v == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void
 rcp_job_free(struct rcp_job *j)
 {
 	if (j == NULL)
 		return;
-	free_strv(j->srcs, j->nsrcs);
+	rcp_strv_free(j->srcs, j->nsrcs);
 	free(j->dst);
-	free_strv(j->options, j->noptions);
+	rcp_strv_free(j->options, j->noptions);
 	free(j->cwd);
 	free(j->home);
 	free(j->pair);
@@ -61,7 +49,7 @@ rcp_job_free(struct rcp_job *j)
 	free(j->key);
 	rcp_cliopts_release(&j->opts);
 	free(j->error);
-	free_strv(j->errors, j->nerrors);
+	rcp_strv_free(j->errors, j->nerrors);
 	free(j);
 }
 
@@ -303,7 +291,7 @@ rcp_job_from_request(const json_t *req, const struct rcp_job_who *who,
 	j = NULL;
 	r = 0;
 out:
-	free_strv(srcs, nsrcs);
+	rcp_strv_free(srcs, nsrcs);
 	free(dst);
 	free(opts);
 	rcp_job_free(j);

@@ -14,6 +14,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/util.h"
 #include "engine/copy.h"
 #include "fs/filter.h"
 #include "net/proto.h"
@@ -256,8 +257,8 @@ do_prefetch(const uint8_t *p, size_t n)
 	MUST(rcp_agentmsg_get_prefetch(b.data, b.len, &v2, &nv2));
 	if (!same_strv(v, nv, v2, nv2))
 		abort();
-	rcp_wire_strv_free(v, nv);
-	rcp_wire_strv_free(v2, nv2);
+	rcp_strv_free(v, nv);
+	rcp_strv_free(v2, nv2);
 	rcp_buf_release(&b);
 }
 

@@ -466,7 +466,7 @@ test_strv(void)
 	CU_ASSERT_STRING_EQUAL(got[1], "");
 	CU_ASSERT_STRING_EQUAL(got[2], "b/c");
 	CU_ASSERT_EQUAL(c.left, 0);
-	rcp_wire_strv_free(got, n);
+	rcp_strv_free(got, n);
 
 	/* Over the count's cap, over a string's, cut short. */
 	rcp_wire_cursor_init(&c, b.data, b.len);
@@ -491,7 +491,7 @@ test_strv(void)
 	CU_ASSERT_EQUAL(rcp_wire_get_strv(&c, &got, &n, 3, 16), 0);
 	CU_ASSERT_EQUAL(n, 0);
 	CU_ASSERT_PTR_NOT_NULL(got);
-	rcp_wire_strv_free(got, n);
+	rcp_strv_free(got, n);
 	rcp_buf_release(&b);
 }
 
