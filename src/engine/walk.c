@@ -50,6 +50,8 @@ struct wnode {
 	bool		 acted;		/* dir_pre/dir_post apply (not only
 					 * traversed for includes) */
 	bool		 included;	/* a filter included the subtree */
+	int		 pre_r;		/* what dir_pre did: the result when
+					 * there is no dir_post */
 	struct statx	 stx;
 	bool		 have_stx;
 };
@@ -370,7 +372,7 @@ node_finish(struct rcp_walk *w, struct wnode *d)
 		e.kept_child = atomic_load(&d->kept);
 		e.node = d->parent;
 		r = w->ops.dir_post != NULL ?
-		    w->ops.dir_post(w->ctx, w, &e) : RCP_WALK_DONE;
+		    w->ops.dir_post(w->ctx, w, &e) : d->pre_r;
 		if (r == RCP_WALK_DONE)
 			COUNT(w, dirs);
 		else if (r == RCP_WALK_KEEP)
@@ -536,13 +538,12 @@ run_dir(struct rcp_walk *w, struct wnode *d, const char *name, int filt,
 		e.node = d;
 		r = w->ops.dir_pre(w->ctx, w, &e);
 	}
-	if (r == RCP_WALK_DONE)
+	n->pre_r = r;
+	if (r != RCP_WALK_SKIP)
 		list_dir(w, n);
 	else {
 		/* Not descended: the directory stays, and its parent. */
 		n->acted = false;
-		if (r != RCP_WALK_FAIL)
-			COUNT(w, kept);
 		mark_kept(d);
 	}
 	node_release(w, n);

@@ -62,14 +62,17 @@ struct rcp_walk_ent {
 enum {
 	RCP_WALK_DONE = 0,	/* acted on (or would have, in a dry run) */
 	RCP_WALK_KEEP = 1,	/* left in place: its parent counts it kept */
-	RCP_WALK_SKIP = 2,	/* dir_pre: keep it and do not descend */
+	RCP_WALK_SKIP = 2,	/* left alone, counted skipped by whoever
+				 * said so; from dir_pre: not descended */
 	RCP_WALK_FAIL = -1	/* failed: logged with rcp_walk_fail */
 };
 
 struct rcp_walk_ops {
 	/* A non-directory entry (or a directory that is no longer one). */
 	int (*file)(void *ctx, struct rcp_walk *w, const struct rcp_walk_ent *e);
-	/* A directory, open, before its entries; NULL: descend. */
+	/* A directory, open, before its entries; NULL: descend.  It is
+	 * descended unless this returns RCP_WALK_SKIP; without dir_post,
+	 * what this returns is the directory's result. */
 	int (*dir_pre)(void *ctx, struct rcp_walk *w,
 	    const struct rcp_walk_ent *e);
 	/* A directory after all its entries; e->fd still open; NULL: none. */
