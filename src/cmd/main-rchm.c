@@ -117,7 +117,7 @@ main(int argc, char **argv)
 	suite_ui_start(&ui, &e);
 	r = rcp_chm_run(chm, (const char *const *)argv + first,
 	    (size_t)(argc - first));
-	code = suite_ui_finish(&ui, &s, r);
+	code = suite_ui_finish(&ui, &s, r, NULL);
 	rcp_chm_free(chm);
 	suite_ui_release(&ui);
 out:

@@ -96,7 +96,7 @@ main(int argc, char **argv)
 	suite_ui_start(&ui, &e);
 	r = rcp_rm_run(rm, (const char *const *)argv + first,
 	    (size_t)(argc - first));
-	code = suite_ui_finish(&ui, &s, r);
+	code = suite_ui_finish(&ui, &s, r, NULL);
 	rcp_rm_free(rm);
 	suite_ui_release(&ui);
 out:

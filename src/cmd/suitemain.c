@@ -162,7 +162,8 @@ suite_ui_start(struct suite_ui *ui, const struct suite_engine *e)
 }
 
 int
-suite_ui_finish(struct suite_ui *ui, const struct rcp_suiteopts *s, int r)
+suite_ui_finish(struct suite_ui *ui, const struct rcp_suiteopts *s, int r,
+    const char *cause)
 {
 	struct rcp_buf b = RCP_BUF_INIT;
 	unsigned long long n;
@@ -184,8 +185,10 @@ suite_ui_finish(struct suite_ui *ui, const struct rcp_suiteopts *s, int r)
 		fprintf(stderr, "%s: %llu error%s; see the messages above\n",
 		    ui->prog, n, n == 1 ? "" : "s");
 	else
-		fprintf(stderr, "%s: %s\n", ui->prog, rcp_strerror(r));
-	if (s->cl.summary || s->cl.o.dry_run != RCP_DRY_NONE) {
+		fprintf(stderr, "%s: %s\n", ui->prog, cause != NULL ? cause :
+		    rcp_strerror(r));
+	if ((s->cl.summary || s->cl.o.dry_run != RCP_DRY_NONE) &&
+	    (r == 0 || r == RCP_ERR_PARTIAL || r == RCP_ERR_CANCELED)) {
 		ui->e.summary(ui->e.eng, &b, ui->start_ns);
 		fputs(rcp_buf_str(&b), stdout);
 		fflush(stdout);

@@ -57,12 +57,12 @@ void suite_ui_init(struct suite_ui *ui, const char *prog,
 /* Installs the signal handlers for e and starts progress.  */
 void suite_ui_start(struct suite_ui *ui, const struct suite_engine *e);
 /*
- * Stops progress and signals, reports how the run r (an engine's result)
- * ended on stderr and, if asked (or a dry run), the summary on stdout.
- * Returns the exit code.
+ * Stops progress and signals, reports how the run r (an engine's result,
+ * with its cause if it could not start, or NULL) ended on stderr and, if
+ * asked (or a dry run), the summary on stdout.  Returns the exit code.
  */
 int suite_ui_finish(struct suite_ui *ui, const struct rcp_suiteopts *s,
-    int r);
+    int r, const char *cause);
 void suite_ui_release(struct suite_ui *ui);
 
 #endif

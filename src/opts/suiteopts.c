@@ -41,7 +41,7 @@ static const char *const common[] = {
 /* ... and those rlink adds, the copy engine's. */
 static const char *const linkonly[] = {
 	"overwrite", "overwrite-compare", "delete", "delete-excluded",
-	"skip-specials", "preserve-settings", NULL
+	"ignore-existing", "skip-specials", "preserve-settings", NULL
 };
 
 static const struct option ageopts[] = {
