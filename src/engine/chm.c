@@ -191,19 +191,21 @@ static int
 do_chown(struct rcp_chm *c, struct rcp_walk *w, const struct rcp_walk_ent *e,
     const struct tset *ts, bool *changed)
 {
-	uid_t u = ts->set_uid && e->stx->stx_uid != ts->uid ? ts->uid :
-	    (uid_t)-1;
-	gid_t g = ts->set_gid && e->stx->stx_gid != ts->gid ? ts->gid :
-	    (gid_t)-1;
-	char why[64];
+	const struct statx *x = e->stx;
+	uid_t u = ts->set_uid && (x == NULL || x->stx_uid != ts->uid) ?
+	    ts->uid : (uid_t)-1;
+	gid_t g = ts->set_gid && (x == NULL || x->stx_gid != ts->gid) ?
+	    ts->gid : (gid_t)-1;
+	char why[64] = "";
 	int r;
 
 	if (u == (uid_t)-1 && g == (gid_t)-1)
 		return 0;
-	snprintf(why, sizeof(why), "%u:%u -> %d:%d", e->stx->stx_uid,
-	    e->stx->stx_gid, u == (uid_t)-1 ? (int)e->stx->stx_uid : (int)u,
-	    g == (gid_t)-1 ? (int)e->stx->stx_gid : (int)g);
-	rcp_walk_report(w, e, "change owner of", why);
+	if (x != NULL && rcp_walk_reports(w))
+		snprintf(why, sizeof(why), "%u:%u -> %d:%d", x->stx_uid,
+		    x->stx_gid, u == (uid_t)-1 ? (int)x->stx_uid : (int)u,
+		    g == (gid_t)-1 ? (int)x->stx_gid : (int)g);
+	rcp_walk_report(w, e, "change owner of", why[0] ? why : NULL);
 	*changed = true;
 	if (c->o.walk.dry_run != RCP_DRY_NONE)
 		return 0;
@@ -216,20 +218,21 @@ do_chown(struct rcp_chm *c, struct rcp_walk *w, const struct rcp_walk_ent *e,
 
 static int
 do_chmod(struct rcp_chm *c, struct rcp_walk *w, const struct rcp_walk_ent *e,
-    const struct tset *ts, mode_t cur, bool *changed)
+    const struct tset *ts, mode_t cur, bool known, bool *changed)
 {
 	bool dir = e->type == DT_DIR;
 	mode_t m = rcp_chmode_apply(ts->mode, cur, dir, c->o.umask);
-	char why[32];
+	char why[32] = "";
 	int r;
 
 	if (c->o.no_setid && !dir)
 		m &= ~(mode_t)(S_ISUID | S_ISGID);
-	if (m == (cur & 07777))
+	if (known && m == (cur & 07777))
 		return 0;
-	snprintf(why, sizeof(why), "%04o -> %04o", (unsigned)(cur & 07777),
-	    (unsigned)m);
-	rcp_walk_report(w, e, "change mode of", why);
+	if (known && rcp_walk_reports(w))
+		snprintf(why, sizeof(why), "%04o -> %04o",
+		    (unsigned)(cur & 07777), (unsigned)m);
+	rcp_walk_report(w, e, "change mode of", why[0] ? why : NULL);
 	*changed = true;
 	if (c->o.walk.dry_run != RCP_DRY_NONE)
 		return 0;
@@ -244,8 +247,8 @@ static int
 change(struct rcp_chm *c, struct rcp_walk *w, const struct rcp_walk_ent *e)
 {
 	const struct tset *ts = &c->t[kind_of(e->type)];
-	mode_t cur = e->stx->stx_mode;
-	bool changed = false, chowned;
+	mode_t cur = e->stx != NULL ? e->stx->stx_mode : 0;
+	bool changed = false, chowned, known = e->stx != NULL;
 	struct stat st;
 	int r;
 
@@ -255,15 +258,19 @@ change(struct rcp_chm *c, struct rcp_walk *w, const struct rcp_walk_ent *e)
 		return RCP_WALK_FAIL;
 	chowned = changed;
 	if (ts->mode != NULL && e->type != DT_LNK) {
-		/* A chown may have cleared setid bits: start from now. */
-		if (chowned && c->o.walk.dry_run == RCP_DRY_NONE) {
+		/* A chown may have cleared setid bits: start from now.
+		 * Without a stat (octal modes), only a directory's mode
+		 * matters: it keeps its setid bits. */
+		if ((chowned && known && c->o.walk.dry_run == RCP_DRY_NONE) ||
+		    (!known && e->fd >= 0)) {
 			r = e->fd >= 0 ? fstat(e->fd, &st) : fstatat(e->dirfd,
 			    e->name, &st, AT_SYMLINK_NOFOLLOW);
 			if (r != 0)
 				return rcp_walk_fail(w, e, "stat", errno);
 			cur = st.st_mode;
+			known = true;
 		}
-		if (do_chmod(c, w, e, ts, cur, &changed) != 0)
+		if (do_chmod(c, w, e, ts, cur, known, &changed) != 0)
 			return RCP_WALK_FAIL;
 	}
 	return changed ? RCP_WALK_DONE : RCP_WALK_KEEP;
@@ -285,6 +292,18 @@ static const struct rcp_walk_ops chm_ops_post = {
 	.dir_pre = NULL,
 	.dir_post = chm_file
 };
+
+/* Whether every mode given is octal (or none is). */
+static bool
+octal_only(const struct rcp_chm *c)
+{
+	int k;
+
+	for (k = 0; k < K_N; k++)
+		if (c->t[k].mode != NULL && !rcp_chmode_is_octal(c->t[k].mode))
+			return false;
+	return true;
+}
 
 int
 rcp_chm_new(const struct rcp_chm_opts *opts, const struct rcp_log *log,
@@ -309,8 +328,14 @@ rcp_chm_new(const struct rcp_chm_opts *opts, const struct rcp_log *log,
 	}
 	rcp_walk_age_init(&c->age, opts->modified_before_ns,
 	    opts->created_before_ns);
-	c->o.walk.statx_mask = STATX_MODE | STATX_UID | STATX_GID |
-	    (rcp_walk_age_any(&c->age) ? RCP_WALK_AGE_MASK : 0);
+	/* An octal mode, an owner or a group needs nothing of the entry:
+	 * then no stat is spent on it (only directories are stat'ed, by
+	 * their fd), and every entry counts as changed.  A dry run stats,
+	 * to say what would change. */
+	if (rcp_walk_age_any(&c->age) || !octal_only(c) ||
+	    opts->walk.dry_run != RCP_DRY_NONE)
+		c->o.walk.statx_mask = STATX_MODE | STATX_UID | STATX_GID |
+		    (rcp_walk_age_any(&c->age) ? RCP_WALK_AGE_MASK : 0);
 	c->w = rcp_walk_new(&c->o.walk, log, opts->defer_dir_changes ?
 	    &chm_ops_post : &chm_ops_pre, c);
 	*out = c;

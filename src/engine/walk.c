@@ -291,6 +291,15 @@ report_in(struct rcp_walk *w, const struct wnode *d, const char *name,
 	free(raw);
 }
 
+bool
+rcp_walk_reports(const struct rcp_walk *w)
+{
+	if (w->o.dry_run == RCP_DRY_ALL || w->o.dry_run == RCP_DRY_EXPLAIN)
+		return true;
+	return w->o.dry_run == RCP_DRY_NONE &&
+	    rcp_log_enabled(&w->log, RCP_LOG_DEBUG);
+}
+
 void
 rcp_walk_report(struct rcp_walk *w, const struct rcp_walk_ent *e,
     const char *action, const char *why)
@@ -585,7 +594,8 @@ run_entry(struct rcp_walk *w, struct wnode *d, const char *name,
 		run_file(w, d, name, type, &stx);
 }
 
-/* One pass over d's entries.  Returns how many it found, or -1. */
+/* One pass over d's entries, from its start (d->fd is fresh).  Returns how
+ * many it found, or -1. */
 static long
 list_once(struct rcp_walk *w, struct wnode *d)
 {
@@ -594,10 +604,6 @@ list_once(struct rcp_walk *w, struct wnode *d)
 	long found = 0;
 	int r;
 
-	if (lseek(d->fd, 0, SEEK_SET) < 0) {
-		fail_in(w, d->parent, d->name, "read directory", errno);
-		return -1;
-	}
 	rcp_dents_init(&ds, d->fd);
 	while (!stopping(w) && (r = rcp_dents_next(&ds, &de)) > 0) {
 		found++;

@@ -134,6 +134,9 @@ int rcp_walk_fail(struct rcp_walk *w, const struct rcp_walk_ent *e,
  */
 void rcp_walk_report(struct rcp_walk *w, const struct rcp_walk_ent *e,
     const char *action, const char *why);
+/* Whether rcp_walk_report prints anything: callers may skip formatting
+ * its why when not. */
+bool rcp_walk_reports(const struct rcp_walk *w);
 /* Counts an entry skipped (logged by the caller, if at all). */
 void rcp_walk_count_skip(struct rcp_walk *w);
 

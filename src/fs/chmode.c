@@ -160,6 +160,12 @@ rcp_chmode_parse(const char *spec, struct rcp_chmode **out, char **cause)
 	return 0;
 }
 
+bool
+rcp_chmode_is_octal(const struct rcp_chmode *m)
+{
+	return m->octal;
+}
+
 /* The value of op on a mode that is cur now. */
 static mode_t
 op_value(const struct chop *op, mode_t cur, bool dir)

@@ -22,6 +22,9 @@ struct rcp_chmode;
 int rcp_chmode_parse(const char *spec, struct rcp_chmode **out,
     char **cause);
 void rcp_chmode_free(struct rcp_chmode *m);
+/* Whether m is octal: then it needs nothing of a file's mode, only of a
+ * directory's (its setid bits). */
+bool rcp_chmode_is_octal(const struct rcp_chmode *m);
 /* Returns the new mode (permission and special bits only) of an entry of
  * mode old (a directory if dir) under umask. */
 mode_t rcp_chmode_apply(const struct rcp_chmode *m, mode_t old, bool dir,
