@@ -33,7 +33,10 @@ struct rcp_walk;
 
 struct rcp_walk_opts {
 	int			 max_workers;	/* 0: one per CPU */
-	int			 max_open_files; /* 0: 80% of RLIMIT_NOFILE */
+	int			 max_open_files; /* accepted, as rcp's: a walk
+						 * holds one fd per directory
+						 * being walked (about the
+						 * depth, plus one a worker) */
 	bool			 fail_early;
 	int			 dry_run;	/* RCP_DRY_* (copy.h) */
 	const struct rcp_filter	*filter;	/* borrowed; NULL: none */
