@@ -53,32 +53,34 @@ kept(const struct rcp_preserve_one *p, unsigned bit)
 	}
 }
 
+/* Only regular files are compared (and linked or copied): directories
+ * and symlinks are always made anew, so only the files' settings count. */
 int
 rcp_link_check(const struct rcp_link_opts *o, char **cause)
 {
-	static const char *const kinds[] = { "files", "directories",
-	    "symlinks" };
-	const unsigned masks[] = { o->update_compare.f, o->update_compare.d,
-	    o->update_compare.l };
-	const struct rcp_preserve_one *p[] = { &o->copy.preserve.f,
-	    &o->copy.preserve.d, &o->copy.preserve.l };
 	unsigned bit;
-	int k;
 
 	*cause = NULL;
-	if (o->update == NULL || o->allow_lossy)
+	if (o->update == NULL)
 		return 0;
-	for (k = 0; k < 3; k++) {
-		for (bit = 1; bit <= RCP_ATTR_XATTR; bit <<= 1) {
-			if (!(masks[k] & bit) || kept(p[k], bit))
-				continue;
-			*cause = rcp_xasprintf("--update-compare compares the "
-			    "%s of %s, which --preserve-settings does not keep: "
-			    "what is copied would never compare equal again "
-			    "(--allow-lossy-update to go on)",
-			    rcp_attr_name(bit), kinds[k]);
-			return RCP_ERR_INVAL;
-		}
+	if (o->update_compare.f & (RCP_ATTR_CONTENT | RCP_ATTR_ACL |
+	    RCP_ATTR_XATTR)) {
+		*cause = rcp_xstrdup("--update-compare: rlink compares uid, "
+		    "gid, mode, size, mtime and ctime only (not content, acl "
+		    "or xattr)");
+		return RCP_ERR_INVAL;
+	}
+	if (o->allow_lossy)
+		return 0;
+	for (bit = 1; bit <= RCP_ATTR_XATTR; bit <<= 1) {
+		if (!(o->update_compare.f & bit) ||
+		    kept(&o->copy.preserve.f, bit))
+			continue;
+		*cause = rcp_xasprintf("--update-compare compares the %s of "
+		    "files, which --preserve-settings does not keep: what is "
+		    "copied would never compare equal again "
+		    "(--allow-lossy-update to go on)", rcp_attr_name(bit));
+		return RCP_ERR_INVAL;
 	}
 	return 0;
 }

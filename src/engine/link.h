@@ -27,8 +27,8 @@ struct rcp_link_opts {
 struct rcp_link;
 
 /*
- * Checks opts: with an update tree, every attribute compared must be one
- * the preserve settings keep (else a file linked and one copied could not
+ * Checks opts: with an update tree, every attribute compared of files (the
+ * only entries compared) must be one the preserve settings keep (else a file linked and one copied could not
  * be told apart next time), unless allow_lossy.  Returns 0, or
  * RCP_ERR_INVAL with *cause set (caller frees).
  */

@@ -120,6 +120,9 @@ t_check "--update-compare size: mtime no longer matters" t_run 0 "$T/out" "$RLIN
 t_check "--update-compare size: f3 linked" test "$(stat -c %i "$T/us/dir/f3")" = "$(stat -c %i "$S/dir/f3")"
 t_check "lossy update: refused (exit 2)" t_run 2 "$T/out" "$RLINK" --update "$N" --preserve-settings none "$S" "$T/lossy"
 t_check "lossy update: the cause" t_grep "^rlink: --update-compare compares the mtime of files, which --preserve-settings does not keep" "$T/out"
+t_check "lossy only for files: directories' settings do not count" t_run 0 "$T/out" "$RLINK" --update "$N" --update-exclusive --preserve-settings 'f:uid,gid,time,07777 d:0777' "$S" "$T/dlossy"
+t_check "--update-compare content: refused with the cause" t_run 2 "$T/out" "$RLINK" --update "$N" --update-compare size,content "$S" "$T/cont"
+t_check "--update-compare content: says what it compares" t_grep "^rlink: --update-compare: rlink compares uid, gid, mode, size, mtime and ctime only" "$T/out"
 t_check "--allow-lossy-update: exit 0" t_run 0 "$T/out" "$RLINK" --update "$N" --preserve-settings none --allow-lossy-update "$S" "$T/lossy"
 
 # --- usage -----------------------------------------------------------------------------

@@ -129,13 +129,14 @@ for d in range(40):
         open("%s/f%03d" % (p, i), "w").close()' "$1"
 }
 mkdir "$T/int" && mk_tree "$T/int"
-"$RRM" --ops-throttle 2000 "$T/int" >"$T/out" 2>&1 &
+"$RRM" --ops-throttle 2000 --progress --progress-type text --progress-delay 200ms "$T/int" >"$T/out" 2>&1 &
 pid=$!; t_track "$pid"
 sleep 1.5
 kill -INT "$pid"
 wait "$pid"; rc=$?
 t_check "SIGINT: exit 1" test "$rc" = 1
 t_check "SIGINT: says the run is incomplete" t_grep '^rrm: interrupted by signal 2; the run is incomplete$' "$T/out"
+t_check "--progress: text lines while it runs" t_grep '^[0-9.hms]+ removed [0-9]+ files, [0-9]+ dirs; kept 0, skipped 0, errors 0$' "$T/out"
 left=$(find "$T/int" -type f | wc -l)
 t_check "SIGINT: stopped part way ($left files left)" test "$left" -gt 0 -a "$left" -lt 10000
 "$RRM" --ops-throttle 2000 "$T/int" >"$T/out" 2>&1 &
