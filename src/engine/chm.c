@@ -328,6 +328,7 @@ rcp_chm_new(const struct rcp_chm_opts *opts, const struct rcp_log *log,
 	}
 	rcp_walk_age_init(&c->age, opts->modified_before_ns,
 	    opts->created_before_ns);
+	c->o.walk.dot_roots = true;	/* rchm --mode g+w . */
 	/* An octal mode, an owner or a group needs nothing of the entry:
 	 * then no stat is spent on it (only directories are stat'ed, by
 	 * their fd), and every entry counts as changed.  A dry run stats,

@@ -678,7 +678,8 @@ static int
 root_open(struct rcp_walk *w, const char *root, struct wnode **anchorp,
     char **basep)
 {
-	char *path = rcp_xstrdup(root), *slash, *dir, *base;
+	char *path = rcp_xstrdup(root), *slash, *dir;
+	const char *base;
 	size_t len = strlen(path);
 	int fd;
 
@@ -686,15 +687,19 @@ root_open(struct rcp_walk *w, const char *root, struct wnode **anchorp,
 		path[--len] = '\0';
 	slash = strrchr(path, '/');
 	base = slash != NULL ? slash + 1 : path;
-	if (len == 0 || strcmp(path, "/") == 0 || strcmp(base, ".") == 0 ||
-	    strcmp(base, "..") == 0) {
+	if (len > 0 && w->o.dot_roots && (strcmp(path, "/") == 0 ||
+	    strcmp(base, ".") == 0 || strcmp(base, "..") == 0)) {
+		/* The directory itself, as "." of itself. */
+		dir = rcp_xstrdup(path);
+		base = ".";
+	} else if (len == 0 || strcmp(path, "/") == 0 ||
+	    strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
 		rcp_log(&w->log, RCP_LOG_ERROR, "refusing '%s': a root may "
 		    "not be '/', '.' or '..'", root);
 		COUNT(w, errors);
 		free(path);
 		return -1;
-	}
-	if (slash == NULL)
+	} else if (slash == NULL)
 		dir = rcp_xstrdup(".");
 	else if (slash == path)
 		dir = rcp_xstrdup("/");

@@ -45,6 +45,11 @@ struct rcp_walk_opts {
 						 * no data I/O */
 	unsigned		 statx_mask;	/* STATX_* the operations need;
 						 * 0: no stat per entry */
+	bool			 dot_roots;	/* roots may be '/', '.', '..':
+						 * walked as the directory they
+						 * name, handed to dir_pre/post
+						 * as "." of it (rchm; never
+						 * rrm, which refuses them) */
 };
 
 /* One entry, as the operations see it; valid during the call only. */
@@ -106,7 +111,7 @@ void rcp_walk_free(struct rcp_walk *w);
 
 /*
  * Walks each root (a path whose last component is never followed; "." and
- * ".." and "/" are refused), blocking until done.  Returns 0 if every
+ * ".." and "/" are refused unless dot_roots), blocking until done.  Returns 0 if every
  * entry was handled; RCP_ERR_PARTIAL if some failed or a root was missing
  * (each logged with its cause); RCP_ERR_CANCELED if rcp_walk_cancel
  * stopped it.  Call once per walk.

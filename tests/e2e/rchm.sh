@@ -26,6 +26,12 @@ for m in 'g+rw,o-rwx' 'u=rwx,g=rX,o=' 'a+X' '=r,u+w' 'g=u' 'o+t' '750' '0640' 'u
 	t_check "--mode '$m': as chmod -R" same "$T/a" "$T/b"
 done
 
+# '.' as a root, as chmod -R takes it.
+fresh
+(cd "$T/b" && chmod -R o-r .)
+t_check "'.': exit 0" t_run 0 "$T/out" sh -c 'cd "$1" && "$2" --mode o-r .' sh "$T/a" "$RCHM"
+t_check "'.': as chmod -R ." same "$T/a" "$T/b"
+
 # Typed: files and directories apart.
 fresh
 find "$T/b" ! -type d ! -type l -execdir chmod g+rw {} +
