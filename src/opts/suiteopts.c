@@ -230,6 +230,7 @@ rcp_suiteopts_parse(struct rcp_suiteopts *s, int argc, char **argv,
 	int ch, r = 0;
 
 	*cause = NULL;
+	rcp_cliopts_getopt_lock();
 	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, short_opts(s->tool), t,
@@ -248,6 +249,7 @@ rcp_suiteopts_parse(struct rcp_suiteopts *s, int argc, char **argv,
 			break;
 	}
 	*first = optind;
+	rcp_cliopts_getopt_unlock();
 	free(t);
 	if (r != 0 || s->cl.help || s->cl.version)
 		return r;

@@ -49,7 +49,7 @@ void rcp_suiteopts_release(struct rcp_suiteopts *s);
  * RCP_ERR_INVAL with *cause set (caller frees), e.g. "unknown option
  * '--overwrite'" for an option of rcp that this tool has not.  Checks the
  * combinations of the tool's options (rchm: one of mode, owner, group),
- * not the operands.  Single-threaded callers only (getopt's globals).
+ * not the operands.  Any thread (it holds cliopts' getopt lock).
  */
 int rcp_suiteopts_parse(struct rcp_suiteopts *s, int argc, char **argv,
     int *first, char **cause);

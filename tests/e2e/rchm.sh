@@ -89,6 +89,16 @@ t_check "--dry-run: nothing changed" test "$(stat -c %a "$T/a/dir/f2")" = 640
 t_check "--dry-run explain: the modes" t_run 0 "$T/out" "$RCHM" --dry-run explain --mode 600 "$T/a/dir"
 t_check "--dry-run explain: from and to" t_grep "^dry-run: change mode of '.*/dir/f2': 0640 -> 0600$" "$T/out"
 
+# Filters: an excluded entry is left as it is, an excluded directory not
+# entered.
+fresh
+t_check "--exclude: exit 0" t_run 0 "$T/out" "$RCHM" --mode 600 --exclude 'f2' --exclude 'sub/' "$T/a/dir"
+t_check "--exclude: the excluded file left" test "$(stat -c %a "$T/a/dir/f2")" = 640
+t_check "--exclude: the excluded dir's contents left" test "$(stat -c %a "$T/a/dir/sub/g")" = 644
+t_check "--exclude: the rest changed" test "$(stat -c %a "$T/a/dir/f1")" = 600
+t_check "--summary: kept and skipped counted" t_run 0 "$T/out" "$RCHM" --summary --mode 600 --exclude 'f2' "$T/a/dir"
+t_check "--summary: skipped" t_grep '^skipped: 1$' "$T/out"
+
 # Usage.
 t_check "nothing to change: exit 2" t_run 2 "$T/out" "$RCHM" "$T/a"
 t_check "nothing to change: says so" t_grep '^rchm: nothing to change: give --mode, --owner or --group$' "$T/out"

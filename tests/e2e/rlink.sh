@@ -94,6 +94,12 @@ t_check "specials: recreated" t_run 0 "$T/out" "$RLINK" "$S" "$T/spec"
 t_check "specials: a FIFO" test -p "$T/spec/fifo"
 rm "$S/fifo"
 
+t_check "--dry-run all: exit 0" t_run 0 "$T/out" "$RLINK" --dry-run all "$S" "$T/dry"
+t_check "--dry-run all: one line per link" t_grep "^dry-run: hard link '.*/dry/dir/f1'$" "$T/out"
+t_check "--dry-run: nothing made" test ! -e "$T/dry"
+t_check "--exclude: exit 0" t_run 0 "$T/out" "$RLINK" --exclude 'f2' "$S/dir" "$T/excl"
+t_check "--exclude: not linked" test ! -e "$T/excl/f2" -a -e "$T/excl/f3"
+
 # --- --update is rsync -a --link-dest ------------------------------------------------
 N=$T/new
 cp -a "$S" "$N" 2>/dev/null
