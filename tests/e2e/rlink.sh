@@ -99,6 +99,11 @@ t_check "--dry-run all: one line per link" t_grep "^dry-run: hard link '.*/dry/d
 t_check "--dry-run: nothing made" test ! -e "$T/dry"
 t_check "--exclude: exit 0" t_run 0 "$T/out" "$RLINK" --exclude 'f2' "$S/dir" "$T/excl"
 t_check "--exclude: not linked" test ! -e "$T/excl/f2" -a -e "$T/excl/f3"
+printf stale >"$T/excl/f2"
+t_check "--delete without --delete-excluded: exit 0" t_run 0 "$T/out" "$RLINK" -o --delete --exclude 'f2' "$S/dir" "$T/excl"
+t_check "--delete: an excluded DST entry is protected" test -e "$T/excl/f2"
+t_check "--delete-excluded: exit 0" t_run 0 "$T/out" "$RLINK" -o --delete --delete-excluded --exclude 'f2' "$S/dir" "$T/excl"
+t_check "--delete-excluded: the excluded DST entry removed" test ! -e "$T/excl/f2"
 
 # --- --update is rsync -a --link-dest ------------------------------------------------
 N=$T/new
