@@ -71,8 +71,14 @@ dnode_finish(struct rcp_copy *c, struct dnode *d)
 	if (!d->anchor && d->dstfd >= 0 && !c->o.dry_run && !copy_stopping(c) &&
 	    copy_xmeta_read(c, d->parent, d->name, d->srcfd, &c->o.preserve.d,
 	    &xm) == 0) {
-		r = rcp_meta_apply_fd(d->dstfd, &c->o.preserve.d, &d->st,
-		    d->dst_mode, &xm, &xerr, &what);
+		/* A merged directory ends with the source's xattrs only. */
+		r = d->dst_existed && c->o.preserve.d.xattr ?
+		    rcp_xmeta_drop_extra(d->dstfd, &xm) : 0;
+		if (r != 0)
+			what = "remove extended attributes of";
+		else
+			r = rcp_meta_apply_fd(d->dstfd, &c->o.preserve.d,
+			    &d->st, d->dst_mode, &xm, &xerr, &what);
 		rcp_xmeta_release(&xm);
 		if (r != 0)
 			copy_fail_at(c, d->parent, d->name, 1, what, -r);

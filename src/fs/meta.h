@@ -106,6 +106,14 @@ int rcp_meta_apply_fd(int fd, const struct rcp_preserve_one *p,
 int rcp_meta_apply_link(int dirfd, const char *name,
     const struct rcp_preserve_one *p, const struct stat *src,
     const struct rcp_xmeta *xm, int *xerr, const char **what);
+/*
+ * The same for a FIFO, socket or device node, by name relative to dirfd and
+ * never opened (an O_PATH handle): owner, mode, ACLs and xattrs, times.
+ * An entry that is no longer of src's type is -ESTALE.
+ */
+int rcp_meta_apply_special(int dirfd, const char *name,
+    const struct rcp_preserve_one *p, const struct stat *src, mode_t cur_mode,
+    const struct rcp_xmeta *xm, int *xerr, const char **what);
 /* The RCP_XMETA_* flags that p asks to read for an entry. */
 unsigned rcp_preserve_xmeta(const struct rcp_preserve_one *p);
 

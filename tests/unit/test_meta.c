@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -239,6 +240,94 @@ test_xmeta_roundtrip(void)
 	free(dir);
 }
 
+/* A merged directory loses the xattrs its source lacks. */
+static void
+test_xmeta_drop_extra(void)
+{
+	char *dir = unit_tmpdir("xmeta-extra");
+	struct rcp_xmeta keep, out;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	rcp_xmeta_init(&keep);
+	CU_ASSERT_EQUAL(rcp_xmeta_add(&keep, "user.b", "2", 1), 0);
+	if (fsetxattr(fd, "user.a", "1", 1, 0) == 0 &&
+	    fsetxattr(fd, "user.b", "2", 1, 0) == 0 &&
+	    fsetxattr(fd, "user.c", "3", 1, 0) == 0) {
+		CU_ASSERT_EQUAL(rcp_xmeta_drop_extra(fd, &keep), 0);
+		CU_ASSERT_EQUAL(rcp_xmeta_read(fd, -1, NULL, RCP_XMETA_XATTR,
+		    &out), 0);
+		CU_ASSERT_TRUE(rcp_xmeta_equal(&keep, &out, false, true));
+		rcp_xmeta_release(&out);
+	}
+	rcp_xmeta_release(&keep);
+	close(fd);
+	unit_rmtree(dir);
+	free(dir);
+}
+
+/* Names a peer sends that this process cannot set are left out, noted. */
+static void
+test_xmeta_keep_settable(void)
+{
+	struct rcp_xmeta xm;
+
+	rcp_xmeta_init(&xm);
+	CU_ASSERT_EQUAL(rcp_xmeta_add(&xm, "other.x", "12", 2), 0);
+	CU_ASSERT_EQUAL(rcp_xmeta_add(&xm, "user.a", "1", 1), 0);
+	CU_ASSERT_EQUAL(rcp_xmeta_add(&xm, "system.y", "3", 1), 0);
+	rcp_xmeta_keep_settable(&xm);
+	CU_ASSERT_EQUAL(xm.n, 1);
+	CU_ASSERT_EQUAL(xm.total, 1);
+	CU_ASSERT_STRING_EQUAL(xm.v[0].name, "user.a");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(xm.skipped);
+	CU_ASSERT_STRING_EQUAL(xm.skipped, "other.x");
+	CU_ASSERT_EQUAL(rcp_xmeta_settable("trusted.t"), geteuid() == 0);
+	CU_ASSERT_FALSE(rcp_xmeta_settable("system.posix_acl_access"));
+	rcp_xmeta_release(&xm);
+	CU_ASSERT_PTR_NULL(xm.skipped);
+}
+
+/* A FIFO gets its ACL and xattrs by name, never opened (it would block). */
+static void
+test_apply_special(void)
+{
+	char *dir = unit_tmpdir("xmeta-fifo"), *path = rcp_path_join(dir, "p");
+	struct rcp_preserve_one p = { .time = true, .mode_mask = 07777,
+	    .acl = true, .xattr = true };
+	struct rcp_xmeta in, out;
+	const char *what = NULL;
+	struct stat src, st;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY), xerr = -1;
+
+	CU_ASSERT_EQUAL_FATAL(mkfifo(path, 0600), 0);
+	CU_ASSERT_EQUAL(stat(path, &src), 0);
+	src.st_mode = S_IFIFO | 0640;
+	src.st_mtim.tv_sec = 1000000;
+	rcp_xmeta_init(&in);
+	in.acl_access = rcp_xstrdup("user::rw-,user:1:r--,group::r--,"
+	    "mask::r--,other::---");
+	CU_ASSERT_EQUAL(rcp_meta_apply_special(dfd, "p", &p, &src, 0600, &in,
+	    &xerr, &what), 0);
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mtim.tv_sec, 1000000);
+	if (xerr == 0) {
+		CU_ASSERT_EQUAL(rcp_xmeta_read(-1, dfd, "p", RCP_XMETA_ACL |
+		    RCP_XMETA_XATTR, &out), 0);
+		CU_ASSERT_PTR_NOT_NULL(out.acl_access);
+		rcp_xmeta_release(&out);
+	}
+	/* Not the type it was: left alone. */
+	CU_ASSERT_EQUAL(unlink(path), 0);
+	unit_write_file(path, "x", 1);
+	CU_ASSERT_EQUAL(rcp_meta_apply_special(dfd, "p", &p, &src, 0600, &in,
+	    &xerr, &what), -ESTALE);
+	rcp_xmeta_release(&in);
+	close(dfd);
+	free(path);
+	unit_rmtree(dir);
+	free(dir);
+}
+
 void
 test_meta_register(void)
 {
@@ -250,6 +339,9 @@ test_meta_register(void)
 		{ "safe_mode", test_safe_mode },
 		{ "xmeta_caps", test_xmeta_caps },
 		{ "xmeta_roundtrip", test_xmeta_roundtrip },
+		{ "xmeta_drop_extra", test_xmeta_drop_extra },
+		{ "xmeta_keep_settable", test_xmeta_keep_settable },
+		{ "apply_special", test_apply_special },
 		{ NULL, NULL }
 	};
 
