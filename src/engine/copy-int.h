@@ -148,6 +148,8 @@ struct rcp_copy {
 	pthread_mutex_t		 xm_lock;
 	dev_t			 xm_noted[16];	/* requires xm_lock */
 	size_t			 xm_nnoted;	/* requires xm_lock */
+	atomic_bool		 xm_skip_noted;	/* said which xattrs we cannot
+						 * copy (not root) */
 
 	struct {
 		atomic_uint_least64_t	bytes_copied;

@@ -275,6 +275,24 @@ copy_fail_msg(struct rcp_copy *c, struct dnode *d, const char *name, int side,
 		atomic_store(&c->stop, true);
 }
 
+/*
+ * Said once a run: not running as root, this copy leaves out the xattrs
+ * only root may set, as rsync does; the rest is copied.
+ */
+static void
+xmeta_skipped_note(struct rcp_copy *c, struct dnode *d, const char *name,
+    const char *xname)
+{
+	char *shown = copy_shown_path(c, d, name, 0), *xshown;
+
+	xshown = rcp_escape(xname);
+	rcp_log(&c->log, RCP_LOG_WARN, "not running as root: extended "
+	    "attributes outside user.* (trusted.*, security.*; here '%s' of "
+	    "'%s') are not copied; the rest is", xshown, shown);
+	free(xshown);
+	free(shown);
+}
+
 int
 copy_xmeta_read(struct rcp_copy *c, struct dnode *d, const char *name, int h,
     const struct rcp_preserve_one *p, struct rcp_xmeta *xm)
@@ -285,8 +303,14 @@ copy_xmeta_read(struct rcp_copy *c, struct dnode *d, const char *name, int h,
 	rcp_xmeta_init(xm);
 	if (what == 0)
 		return 0;
-	if ((r = SRC(c, xmeta, d->srcfd, name, h, what, xm)) == 0)
+	if ((r = SRC(c, xmeta, d->srcfd, name, h, what, xm)) == 0) {
+		/* What a root source sends that we cannot set. */
+		rcp_xmeta_keep_settable(xm);
+		if (xm->skipped != NULL && !atomic_exchange(&c->xm_skip_noted,
+		    true))
+			xmeta_skipped_note(c, d, name, xm->skipped);
 		return 0;
+	}
 	rcp_xmeta_release(xm);
 	copy_fail_at(c, d, name, 0, "read ACLs and xattrs of", -r);
 	return -1;
