@@ -42,6 +42,7 @@ copy_dnode_new(struct dnode *parent, struct root *root, const char *name,
 	    copy_entry_rel(parent, name);
 	atomic_init(&d->refs, 1);
 	d->srcfd = d->dstfd = -1;
+	d->dst_dacl = true;
 	if (st != NULL)
 		d->st = *st;
 	pthread_mutex_init(&d->lock, NULL);
@@ -78,7 +79,8 @@ dnode_finish(struct rcp_copy *c, struct dnode *d)
 			what = "remove extended attributes of";
 		else
 			r = rcp_meta_apply_fd(d->dstfd, &c->o.preserve.d,
-			    &d->st, d->dst_mode, &xm, &xerr, &what);
+			    &d->st, d->dst_mode, &xm, d->dst_existed ||
+			    d->parent->dst_dacl, &xerr, &what);
 		rcp_xmeta_release(&xm);
 		if (r != 0)
 			copy_fail_at(c, d->parent, d->name, 1, what, -r);
@@ -231,6 +233,9 @@ copy_ensure_dst(struct rcp_copy *c, struct dnode *d)
 	}
 	copy_fds_take(c, 1);
 	d->dstfd = fd;
+	/* A directory we made has its parent's default ACL, if any. */
+	d->dst_dacl = d->dst_existed ? rcp_xmeta_has_default_acl(fd) :
+	    p->dst_dacl;
 out:
 	pthread_mutex_unlock(&d->lock);
 	return r;

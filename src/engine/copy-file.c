@@ -456,8 +456,8 @@ finish_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	}
 	if (copy_xmeta_read(c, d, name, sfd, &c->o.preserve.f, &xm) != 0)
 		return -1;
-	r = rcp_meta_apply_fd(dfd, &c->o.preserve.f, st, dst_mode, &xm, &xerr,
-	    &what);
+	r = rcp_meta_apply_fd(dfd, &c->o.preserve.f, st, dst_mode, &xm,
+	    d->dst_dacl, &xerr, &what);
 	rcp_xmeta_release(&xm);
 	if (r != 0) {
 		copy_fail_at(c, d, dname, 1, what, -r);
@@ -856,7 +856,7 @@ copy_special(struct rcp_copy *c, struct dnode *d, const char *name,
 	if (copy_xmeta_read(c, d, name, -1, p, &xm) != 0)
 		return;
 	r = rcp_meta_apply_special(d->dstfd, dname, p, st, mode & ~c->o.umask,
-	    &xm, &xerr, &what);
+	    &xm, d->dst_dacl, &xerr, &what);
 	rcp_xmeta_release(&xm);
 	if (r != 0)
 		copy_fail_at(c, d, dname, 1, what, -r);

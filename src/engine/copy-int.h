@@ -50,6 +50,8 @@ struct dnode {
 	atomic_bool	 dst_new;	/* created by us: no existing children;
 					 * set under lock, read by any worker */
 	bool		 dst_existed;	/* merged into an existing directory */
+	bool		 dst_dacl;	/* what is created in dstfd may inherit
+					 * a default ACL (true until known) */
 	bool		 dst_failed;	/* could not be created: skip children */
 	atomic_bool	 dst_gone;	/* removed under the copy: skip children
 					 * before any work (read by any worker) */

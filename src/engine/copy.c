@@ -608,6 +608,7 @@ plan_one(struct rcp_copy *c, const char *src_arg, const char *dst_arg,
 	src = dst = NULL;
 	pl->anchor = copy_dnode_new(NULL, root, "", NULL, NULL);
 	pl->anchor->anchor = true;
+	pl->anchor->dst_dacl = rcp_xmeta_has_default_acl(dfd);
 	pl->anchor->srcfd = sfd;
 	pl->anchor->dstfd = dfd;
 	pl->name = sbase;

@@ -314,7 +314,7 @@ apply_xmeta(int fd, int dirfd, const char *name, const struct rcp_xmeta *xm,
 int
 rcp_meta_apply_fd(int fd, const struct rcp_preserve_one *p,
     const struct stat *src, mode_t cur_mode, const struct rcp_xmeta *xm,
-    int *xerr, const char **what)
+    bool inherits, int *xerr, const char **what)
 {
 	int r;
 
@@ -341,8 +341,8 @@ rcp_meta_apply_fd(int fd, const struct rcp_preserve_one *p,
 		}
 	}
 	/* An ACL inherited where the source has none would grant more. */
-	if (p->acl && xm != NULL && (r = rcp_xmeta_drop_inherited(fd,
-	    S_ISDIR(src->st_mode), xm)) != 0) {
+	if (p->acl && inherits && xm != NULL && (r =
+	    rcp_xmeta_drop_inherited(fd, S_ISDIR(src->st_mode), xm)) != 0) {
 		*what = "remove an inherited ACL of";
 		return r;
 	}
@@ -391,7 +391,7 @@ rcp_meta_apply_link(int dirfd, const char *name,
 int
 rcp_meta_apply_special(int dirfd, const char *name,
     const struct rcp_preserve_one *p, const struct stat *src, mode_t cur_mode,
-    const struct rcp_xmeta *xm, int *xerr, const char **what)
+    const struct rcp_xmeta *xm, bool inherits, int *xerr, const char **what)
 {
 	struct timespec ts[2];
 	struct stat st;
@@ -429,7 +429,7 @@ rcp_meta_apply_special(int dirfd, const char *name,
 		*what = "chmod";
 		goto out;
 	}
-	if (p->acl && xm != NULL &&
+	if (p->acl && inherits && xm != NULL &&
 	    (r = rcp_xmeta_drop_inherited_path(path, xm)) != 0) {
 		*what = "remove an inherited ACL of";
 		goto out;

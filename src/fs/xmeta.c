@@ -314,6 +314,14 @@ rcp_xmeta_drop_inherited_path(const char *path, const struct rcp_xmeta *xm)
 	return xm->acl_access == NULL ? drop_one(-1, path, ACL_ACCESS_XATTR) : 0;
 }
 
+bool
+rcp_xmeta_has_default_acl(int fd)
+{
+	if (fgetxattr(fd, ACL_DEFAULT_XATTR, NULL, 0) >= 0)
+		return true;
+	return !(errno == ENODATA || rcp_xmeta_unsupported(errno));
+}
+
 static int
 cmp_name_key(const void *key, const void *x)
 {

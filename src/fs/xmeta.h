@@ -99,8 +99,9 @@ mode_t rcp_xmeta_safe_mode(const struct rcp_xmeta *xm, mode_t mode);
  * Applies xm to the entry open as fd, or (fd < 0) to name below dirfd, not
  * following it: a symlink gets only xattrs, anything else (a FIFO, socket
  * or device node, which cannot be opened for this without side effects)
- * ACLs and xattrs through an O_PATH handle.  ACLs first, then xattrs.  Everything is tried; returns 0 or the
- * first -errno with *what naming the failed step.  -EOPNOTSUPP means the
+ * ACLs and xattrs through an O_PATH handle.  ACLs first, then xattrs.
+ * Everything is tried; returns 0 or the first -errno with *what naming the
+ * failed step.  -EOPNOTSUPP means the
  * file system cannot store it (rcp_xmeta_unsupported).
  */
 int rcp_xmeta_apply(int fd, int dirfd, const char *name,
@@ -123,6 +124,11 @@ int rcp_xmeta_drop_inherited_path(const char *path,
  * xattrs).
  */
 int rcp_xmeta_drop_extra(int fd, const struct rcp_xmeta *xm);
+/*
+ * True if the directory open as fd has a default ACL, which entries created
+ * in it inherit (also if that cannot be told: the caller then checks each).
+ */
+bool rcp_xmeta_has_default_acl(int fd);
 /* True for the errors of a file system that cannot store xattrs or ACLs. */
 bool rcp_xmeta_unsupported(int err);
 

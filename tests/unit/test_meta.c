@@ -128,7 +128,7 @@ test_apply(void)
 	src.st_atim = src.st_mtim;
 	fd = open(path, O_RDWR);
 	CU_ASSERT_EQUAL(rcp_meta_apply_fd(fd, &p, &src, S_IFREG | 0644, NULL,
-	    NULL, &what), 0);
+	    true, NULL, &what), 0);
 	close(fd);
 	CU_ASSERT_EQUAL(stat(path, &got), 0);
 	CU_ASSERT_EQUAL(got.st_mode & 07777, 04751);
@@ -141,14 +141,14 @@ test_apply(void)
 	src.st_gid = getgid();
 	fd = open(path, O_RDWR);
 	CU_ASSERT_EQUAL(rcp_meta_apply_fd(fd, &p, &src, S_IFREG | 0644, NULL,
-	    NULL, &what), 0);
+	    true, NULL, &what), 0);
 	close(fd);
 	CU_ASSERT_EQUAL(stat(path, &got), 0);
 	CU_ASSERT_EQUAL(got.st_mode & 07777, 07777);
 	p.uid = p.gid = false;
 	/* A closed fd is an error naming the call, not a crash. */
-	CU_ASSERT_EQUAL(rcp_meta_apply_fd(fd, &p, &src, 0, NULL, NULL, &what),
-	    -EBADF);
+	CU_ASSERT_EQUAL(rcp_meta_apply_fd(fd, &p, &src, 0, NULL, true, NULL,
+	    &what), -EBADF);
 	CU_ASSERT_STRING_EQUAL(what, "chmod");
 	free(path);
 	unit_rmtree(dir);
@@ -307,7 +307,7 @@ test_apply_special(void)
 	in.acl_access = rcp_xstrdup("user::rw-,user:1:r--,group::r--,"
 	    "mask::r--,other::---");
 	CU_ASSERT_EQUAL(rcp_meta_apply_special(dfd, "p", &p, &src, 0600, &in,
-	    &xerr, &what), 0);
+	    true, &xerr, &what), 0);
 	CU_ASSERT_EQUAL(stat(path, &st), 0);
 	CU_ASSERT_EQUAL(st.st_mtim.tv_sec, 1000000);
 	if (xerr == 0) {
@@ -320,7 +320,7 @@ test_apply_special(void)
 	CU_ASSERT_EQUAL(unlink(path), 0);
 	unit_write_file(path, "x", 1);
 	CU_ASSERT_EQUAL(rcp_meta_apply_special(dfd, "p", &p, &src, 0600, &in,
-	    &xerr, &what), -ESTALE);
+	    true, &xerr, &what), -ESTALE);
 	rcp_xmeta_release(&in);
 	close(dfd);
 	free(path);
