@@ -345,8 +345,8 @@ rcp_xmeta_drop_extra(int fd, const struct rcp_xmeta *xm)
 		goto out;
 	}
 	for (p = list; r == 0 && p < list + n; p += strlen(p) + 1) {
-		if (!rcp_xmeta_settable(p) || bsearch(p, xm->v, xm->n,
-		    sizeof(*xm->v), cmp_name_key) != NULL)
+		if (!rcp_xmeta_settable(p) || (xm->n > 0 && bsearch(p, xm->v,
+		    xm->n, sizeof(*xm->v), cmp_name_key) != NULL))
 			continue;
 		if (fremovexattr(fd, p) != 0 && errno != ENODATA)
 			r = -errno;
@@ -407,7 +407,7 @@ by_name(int dirfd, const char *name, int *hfd, bool *link)
 		*hfd = -1;
 		return proc_path(-1, dirfd, name);
 	}
-	return proc_path(*hfd, -1, NULL);
+	return rcp_xasprintf("/proc/self/fd/%d", *hfd);
 }
 
 /* Sets one xattr; -errno or 0. */
@@ -439,7 +439,7 @@ rcp_xmeta_apply(int fd, int dirfd, const char *name,
 		return -errno;
 	}
 	if (fd >= 0 && xm->acl_default != NULL)
-		path = proc_path(fd, dirfd, name);
+		path = rcp_xasprintf("/proc/self/fd/%d", fd);
 	if (!link && xm->acl_access != NULL && (e = apply_acl(fd, path,
 	    ACL_TYPE_ACCESS, xm->acl_access)) != 0 && r == 0) {
 		r = e;

@@ -258,6 +258,13 @@ test_xmeta_drop_extra(void)
 		    &out), 0);
 		CU_ASSERT_TRUE(rcp_xmeta_equal(&keep, &out, false, true));
 		rcp_xmeta_release(&out);
+		/* A source without any: all go. */
+		rcp_xmeta_release(&keep);
+		CU_ASSERT_EQUAL(rcp_xmeta_drop_extra(fd, &keep), 0);
+		CU_ASSERT_EQUAL(rcp_xmeta_read(fd, -1, NULL, RCP_XMETA_XATTR,
+		    &out), 0);
+		CU_ASSERT_EQUAL(out.n, 0);
+		rcp_xmeta_release(&out);
 	}
 	rcp_xmeta_release(&keep);
 	close(fd);
