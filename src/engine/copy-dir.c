@@ -66,6 +66,7 @@ static void
 dnode_finish(struct rcp_copy *c, struct dnode *d)
 {
 	const char *what = NULL;
+	struct rcp_preserve_one p;
 	struct rcp_xmeta xm;
 	int r, xerr;
 
@@ -78,9 +79,11 @@ dnode_finish(struct rcp_copy *c, struct dnode *d)
 		if (r != 0)
 			what = "remove extended attributes of";
 		else
-			r = rcp_meta_apply_fd(d->dstfd, &c->o.preserve.d,
-			    &d->st, d->dst_mode, &xm, d->dst_existed ||
-			    d->parent->dst_dacl, &xerr, &what);
+			r = rcp_meta_apply_fd(d->dstfd, copy_preserve_new(c,
+			    &c->o.preserve.d, &d->st, !d->dst_existed &&
+			    d->parent->dst_ours, &p), &d->st, d->dst_mode, &xm,
+			    d->dst_existed || d->parent->dst_dacl, &xerr,
+			    &what);
 		rcp_xmeta_release(&xm);
 		if (r != 0)
 			copy_fail_at(c, d->parent, d->name, 1, what, -r);
@@ -236,6 +239,8 @@ copy_ensure_dst(struct rcp_copy *c, struct dnode *d)
 	/* A directory we made has its parent's default ACL, if any. */
 	d->dst_dacl = d->dst_existed ? rcp_xmeta_has_default_acl(fd) :
 	    p->dst_dacl;
+	d->dst_ours = d->dst_existed ? rcp_meta_creates_as_us(fd) :
+	    p->dst_ours;
 out:
 	pthread_mutex_unlock(&d->lock);
 	return r;

@@ -441,6 +441,7 @@ finish_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
     const struct stat *st, mode_t dst_mode, bool sparse, const uint8_t *whole)
 {
 	const char *what = NULL;
+	struct rcp_preserve_one p;
 	struct rcp_xmeta xm;
 	int r, xerr;
 
@@ -456,8 +457,8 @@ finish_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	}
 	if (copy_xmeta_read(c, d, name, sfd, &c->o.preserve.f, &xm) != 0)
 		return -1;
-	r = rcp_meta_apply_fd(dfd, &c->o.preserve.f, st, dst_mode, &xm,
-	    d->dst_dacl, &xerr, &what);
+	r = rcp_meta_apply_fd(dfd, copy_preserve_new(c, &c->o.preserve.f, st,
+	    d->dst_ours, &p), st, dst_mode, &xm, d->dst_dacl, &xerr, &what);
 	rcp_xmeta_release(&xm);
 	if (r != 0) {
 		copy_fail_at(c, d, dname, 1, what, -r);

@@ -52,6 +52,9 @@ struct dnode {
 	bool		 dst_existed;	/* merged into an existing directory */
 	bool		 dst_dacl;	/* what is created in dstfd may inherit
 					 * a default ACL (true until known) */
+	bool		 dst_ours;	/* what is created in dstfd is owned by
+					 * our euid and egid for certain
+					 * (rcp_meta_creates_as_us) */
 	bool		 dst_failed;	/* could not be created: skip children */
 	atomic_bool	 dst_gone;	/* removed under the copy: skip children
 					 * before any work (read by any worker) */
@@ -150,6 +153,8 @@ struct rcp_copy {
 	pthread_mutex_t		 xm_lock;
 	dev_t			 xm_noted[16];	/* requires xm_lock */
 	size_t			 xm_nnoted;	/* requires xm_lock */
+	uid_t			 euid;		/* ours, for copy_preserve_new */
+	gid_t			 egid;
 	atomic_bool		 xm_skip_noted;	/* said which xattrs we cannot
 						 * copy (not root) */
 
@@ -216,6 +221,14 @@ void	 copy_fail_create(struct rcp_copy *, struct dnode *, const char *,
  * handle h, or h < 0 for a symlink) into *xm, which is left empty if p asks
  * for none.  Returns 0, or -1 with the error logged.
  */
+/*
+ * The settings p for an entry of source st that this run created where
+ * new entries are ours (dnode dst_ours): in *tmp without the chown when
+ * the source's owner is ours too (it would change nothing), else p.
+ */
+const struct rcp_preserve_one *copy_preserve_new(const struct rcp_copy *,
+	    const struct rcp_preserve_one *p, const struct stat *st, bool ours,
+	    struct rcp_preserve_one *tmp);
 int	 copy_xmeta_read(struct rcp_copy *, struct dnode *, const char *, int,
 	    const struct rcp_preserve_one *, struct rcp_xmeta *);
 /*

@@ -104,6 +104,8 @@ rcp_copy_new(const struct rcp_copy_opts *opts, const struct rcp_log *log)
 	pthread_cond_init(&c->hl_cond, NULL);
 	pthread_mutex_init(&c->mf_lock, NULL);
 	c->mf_fd = -1;
+	c->euid = geteuid();
+	c->egid = getegid();
 	rcp_throttle_init(&c->ops, c->o.ops_throttle);
 	rcp_throttle_init(&c->iops, c->o.iops_throttle);
 	c->src = &rcp_src_local;
@@ -291,6 +293,18 @@ xmeta_skipped_note(struct rcp_copy *c, struct dnode *d, const char *name,
 	    "'%s') are not copied; the rest is", xshown, shown);
 	free(xshown);
 	free(shown);
+}
+
+const struct rcp_preserve_one *
+copy_preserve_new(const struct rcp_copy *c, const struct rcp_preserve_one *p,
+    const struct stat *st, bool ours, struct rcp_preserve_one *tmp)
+{
+	if (!ours || !(p->uid || p->gid) || st->st_uid != c->euid ||
+	    st->st_gid != c->egid)
+		return p;
+	*tmp = *p;
+	tmp->uid = tmp->gid = false;
+	return tmp;
 }
 
 int
@@ -609,6 +623,7 @@ plan_one(struct rcp_copy *c, const char *src_arg, const char *dst_arg,
 	pl->anchor = copy_dnode_new(NULL, root, "", NULL, NULL);
 	pl->anchor->anchor = true;
 	pl->anchor->dst_dacl = rcp_xmeta_has_default_acl(dfd);
+	pl->anchor->dst_ours = rcp_meta_creates_as_us(dfd);
 	pl->anchor->srcfd = sfd;
 	pl->anchor->dstfd = dfd;
 	pl->name = sbase;

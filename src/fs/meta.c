@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+#include <linux/magic.h>
 
 #include "base/error.h"
 #include "base/strbuf.h"
@@ -447,4 +449,24 @@ rcp_meta_apply_special(int dirfd, const char *name,
 out:
 	close(fd);
 	return r;
+}
+
+bool
+rcp_meta_creates_as_us(int dirfd)
+{
+	struct statfs sf;
+	struct stat st;
+
+	if (fstat(dirfd, &st) != 0 || st.st_gid != getegid() ||
+	    fstatfs(dirfd, &sf) != 0)
+		return false;
+	switch ((unsigned long)sf.f_type) {
+	case TMPFS_MAGIC:
+	case EXT4_SUPER_MAGIC:	/* ext2 and ext3 too */
+	case XFS_SUPER_MAGIC:
+	case BTRFS_SUPER_MAGIC:
+		return true;
+	default:
+		return false;
+	}
 }

@@ -116,6 +116,15 @@ int rcp_meta_apply_link(int dirfd, const char *name,
 int rcp_meta_apply_special(int dirfd, const char *name,
     const struct rcp_preserve_one *p, const struct stat *src, mode_t cur_mode,
     const struct rcp_xmeta *xm, bool inherits, int *xerr, const char **what);
+/*
+ * True if what this process creates in the directory open as dirfd is
+ * owned by its effective uid and gid for certain: the directory's group is
+ * its egid (so neither a setgid directory nor a grpid mount gives another)
+ * on a local file system that gives new entries their creator's ids
+ * (tmpfs, ext2/3/4, XFS, Btrfs; not NFS, whose server may squash them).
+ * A chown of such an entry to those ids can be skipped.
+ */
+bool rcp_meta_creates_as_us(int dirfd);
 /* The RCP_XMETA_* flags that p asks to read for an entry. */
 unsigned rcp_preserve_xmeta(const struct rcp_preserve_one *p);
 

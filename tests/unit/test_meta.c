@@ -335,6 +335,25 @@ test_apply_special(void)
 	free(dir);
 }
 
+/* A chown is skipped only where new entries surely get our ids. */
+static void
+test_creates_as_us(void)
+{
+	char *dir = unit_tmpdir("as-us");
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	/* The unit tests' directory: on tmpfs (or a local /tmp), ours. */
+	CU_ASSERT_EQUAL(fchown(fd, (uid_t)-1, getegid()), 0);
+	CU_ASSERT_TRUE(rcp_meta_creates_as_us(fd));
+	/* Another group: a setgid directory would hand it on. */
+	if (geteuid() == 0 && fchown(fd, (uid_t)-1, getegid() + 1) == 0)
+		CU_ASSERT_FALSE(rcp_meta_creates_as_us(fd));
+	CU_ASSERT_FALSE(rcp_meta_creates_as_us(-1));
+	close(fd);
+	unit_rmtree(dir);
+	free(dir);
+}
+
 void
 test_meta_register(void)
 {
@@ -349,6 +368,7 @@ test_meta_register(void)
 		{ "xmeta_drop_extra", test_xmeta_drop_extra },
 		{ "xmeta_keep_settable", test_xmeta_keep_settable },
 		{ "apply_special", test_apply_special },
+		{ "creates_as_us", test_creates_as_us },
 		{ NULL, NULL }
 	};
 
