@@ -217,11 +217,6 @@ void	 copy_fail_msg(struct rcp_copy *, struct dnode *, const char *, int,
 void	 copy_fail_create(struct rcp_copy *, struct dnode *, const char *,
 	    const char *, int);
 /*
- * Reads the ACLs and xattrs that p asks for of the source name in d (open as
- * handle h, or h < 0 for a symlink) into *xm, which is left empty if p asks
- * for none.  Returns 0, or -1 with the error logged.
- */
-/*
  * The settings p for an entry of source st that this run created where
  * new entries are ours (dnode dst_ours): in *tmp without the chown when
  * the source's owner is ours too (it would change nothing), else p.
@@ -229,6 +224,12 @@ void	 copy_fail_create(struct rcp_copy *, struct dnode *, const char *,
 const struct rcp_preserve_one *copy_preserve_new(const struct rcp_copy *,
 	    const struct rcp_preserve_one *p, const struct stat *st, bool ours,
 	    struct rcp_preserve_one *tmp);
+/*
+ * Reads the ACLs and xattrs that p asks for of the source name in d (open as
+ * handle h, or h < 0 for a symlink or special file) into *xm, which is left
+ * empty if p asks for none; xattrs this process cannot set are left out,
+ * said once a run.  Returns 0, or -1 with the error logged.
+ */
 int	 copy_xmeta_read(struct rcp_copy *, struct dnode *, const char *, int,
 	    const struct rcp_preserve_one *, struct rcp_xmeta *);
 /*

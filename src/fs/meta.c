@@ -408,12 +408,14 @@ rcp_meta_apply_special(int dirfd, const char *name,
 		*what = "open";
 		return -errno;
 	}
-	if (fstat(fd, &st) != 0)
+	if (fstat(fd, &st) != 0) {
 		r = -errno;
-	else if ((st.st_mode & S_IFMT) != (src->st_mode & S_IFMT))
-		r = -ESTALE;	/* replaced meanwhile: not ours to change */
-	if (r != 0) {
 		*what = "stat";
+		goto out;
+	}
+	if ((st.st_mode & S_IFMT) != (src->st_mode & S_IFMT)) {
+		r = -ESTALE;	/* replaced meanwhile: not ours to change */
+		*what = "set the metadata of (replaced during the copy)";
 		goto out;
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
