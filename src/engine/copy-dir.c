@@ -42,6 +42,7 @@ copy_dnode_new(struct dnode *parent, struct root *root, const char *name,
 	    copy_entry_rel(parent, name);
 	atomic_init(&d->refs, 1);
 	d->srcfd = d->dstfd = d->linkfd = -1;
+	d->dst_dacl = true;
 	if (st != NULL)
 		d->st = *st;
 	pthread_mutex_init(&d->lock, NULL);
@@ -65,14 +66,24 @@ static void
 dnode_finish(struct rcp_copy *c, struct dnode *d)
 {
 	const char *what = NULL;
+	struct rcp_preserve_one p;
 	struct rcp_xmeta xm;
 	int r, xerr;
 
 	if (!d->anchor && d->dstfd >= 0 && !c->o.dry_run && !copy_stopping(c) &&
 	    copy_xmeta_read(c, d->parent, d->name, d->srcfd, &c->o.preserve.d,
 	    &xm) == 0) {
-		r = rcp_meta_apply_fd(d->dstfd, &c->o.preserve.d, &d->st,
-		    d->dst_mode, &xm, &xerr, &what);
+		/* A merged directory ends with the source's xattrs only. */
+		r = d->dst_existed && c->o.preserve.d.xattr ?
+		    rcp_xmeta_drop_extra(d->dstfd, &xm) : 0;
+		if (r != 0)
+			what = "remove extended attributes of";
+		else
+			r = rcp_meta_apply_fd(d->dstfd, copy_preserve_new(c,
+			    &c->o.preserve.d, &d->st, !d->dst_existed &&
+			    d->parent->dst_ours, &p), &d->st, d->dst_mode, &xm,
+			    d->dst_existed || d->parent->dst_dacl, &xerr,
+			    &what);
 		rcp_xmeta_release(&xm);
 		if (r != 0)
 			copy_fail_at(c, d->parent, d->name, 1, what, -r);
@@ -265,6 +276,11 @@ copy_ensure_dst(struct rcp_copy *c, struct dnode *d)
 	}
 	copy_fds_take(c, 1);
 	d->dstfd = fd;
+	/* A directory we made has its parent's default ACL, if any. */
+	d->dst_dacl = d->dst_existed ? rcp_xmeta_has_default_acl(fd) :
+	    p->dst_dacl;
+	d->dst_ours = d->dst_existed ? rcp_meta_creates_as_us(fd) :
+	    p->dst_ours;
 out:
 	pthread_mutex_unlock(&d->lock);
 	return r;

@@ -441,6 +441,7 @@ finish_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
     const struct stat *st, mode_t dst_mode, bool sparse, const uint8_t *whole)
 {
 	const char *what = NULL;
+	struct rcp_preserve_one p;
 	struct rcp_xmeta xm;
 	int r, xerr;
 
@@ -456,8 +457,8 @@ finish_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	}
 	if (copy_xmeta_read(c, d, name, sfd, &c->o.preserve.f, &xm) != 0)
 		return -1;
-	r = rcp_meta_apply_fd(dfd, &c->o.preserve.f, st, dst_mode, &xm, &xerr,
-	    &what);
+	r = rcp_meta_apply_fd(dfd, copy_preserve_new(c, &c->o.preserve.f, st,
+	    d->dst_ours, &p), st, dst_mode, &xm, d->dst_dacl, &xerr, &what);
 	rcp_xmeta_release(&xm);
 	if (r != 0) {
 		copy_fail_at(c, d, dname, 1, what, -r);
@@ -833,10 +834,11 @@ copy_special(struct rcp_copy *c, struct dnode *d, const char *name,
     const char *dname, const struct stat *st)
 {
 	const struct rcp_preserve_one *p = &c->o.preserve.f;
+	const char *what = NULL;
 	struct hlink *h = NULL;
-	struct timespec ts[2];
+	struct rcp_xmeta xm;
 	mode_t mode = st->st_mode & 0777;
-	int r;
+	int r, xerr;
 
 	if (c->o.skip_specials) {
 		COUNT(c, skipped);
@@ -867,24 +869,13 @@ copy_special(struct rcp_copy *c, struct dnode *d, const char *name,
 	COUNT(c, specials_created);
 	/* Linked copies share the metadata set below. */
 	hl_end(c, d, dname, h, true);
-	/* A FIFO cannot be opened without blocking: work by name. */
-	if ((p->uid || p->gid) && fchownat(d->dstfd, dname,
-	    p->uid ? st->st_uid : (uid_t)-1, p->gid ? st->st_gid : (gid_t)-1,
-	    AT_SYMLINK_NOFOLLOW) != 0 && !(errno == EPERM && geteuid() != 0)) {
-		copy_fail_at(c, d, dname, 1, "chown", errno);
+	if (copy_xmeta_read(c, d, name, -1, p, &xm) != 0)
 		return;
-	}
-	if (p->mode_mask != 0 && (st->st_mode & p->mode_mask) !=
-	    (mode & ~c->o.umask) && fchmodat(d->dstfd, dname,
-	    st->st_mode & p->mode_mask, 0) != 0) {
-		copy_fail_at(c, d, dname, 1, "chmod", errno);
-		return;
-	}
-	if (p->time) {
-		ts[0] = st->st_atim;
-		ts[1] = st->st_mtim;
-		if (utimensat(d->dstfd, dname, ts, AT_SYMLINK_NOFOLLOW) != 0)
-			copy_fail_at(c, d, dname, 1, "set times of", errno);
-	}
+	r = rcp_meta_apply_special(d->dstfd, dname, p, st, mode & ~c->o.umask,
+	    &xm, d->dst_dacl, &xerr, &what);
+	rcp_xmeta_release(&xm);
+	if (r != 0)
+		copy_fail_at(c, d, dname, 1, what, -r);
+	else if (xerr != 0)
+		copy_xmeta_unsupported(c, d, dname, -1, xerr);
 }
-

@@ -81,6 +81,8 @@ struct rcp_job {
 	char			**errors;	/* first failed entries */
 	size_t			 nerrors;
 	uint64_t		 errors_total;
+	char			**warnings;	/* the engine's first notices */
+	size_t			 nwarnings;
 
 	/* The master's. */
 	struct rcp_pool_item	 item;		/* while queued */
@@ -138,6 +140,12 @@ void rcp_job_set_progress(struct rcp_job *j, const struct rcp_job_progress *p,
 
 /* Records the error of a failed entry (bounded).  Requires the owner's lock. */
 void rcp_job_add_error(struct rcp_job *j, const char *msg);
+/*
+ * Records one notice of the engine (a warning: what is not kept, such as
+ * xattrs a user may not copy); the first RCP_CTL_MAX_WARNINGS are kept.
+ * Requires the job table's lock.
+ */
+void rcp_job_add_warning(struct rcp_job *j, const char *msg);
 
 /* Returns the current Unix time in seconds. */
 double rcp_job_now(void);

@@ -214,6 +214,16 @@ on_error(void *arg, const char *msg)
 	pthread_mutex_unlock(&ctx->t->lock);
 }
 
+static void
+on_warning(void *arg, const char *msg)
+{
+	struct run_ctx *ctx = arg;
+
+	pthread_mutex_lock(&ctx->t->lock);
+	rcp_job_add_warning(ctx->j, msg);
+	pthread_mutex_unlock(&ctx->t->lock);
+}
+
 const double rcp_jobtab_wait_le[RCP_JOBTAB_WAIT_BUCKETS] = {
 	0.01, 0.1, 1, 10, 60, 600, 3600
 };
@@ -238,7 +248,8 @@ static struct rcp_runner *
 start_job(struct rcp_jobtab *t, struct rcp_job *j, struct rcp_runner_spec *spec,
     struct run_ctx *ctx)
 {
-	struct rcp_runner_hooks hooks = { on_progress, on_error, ctx };
+	struct rcp_runner_hooks hooks = { on_progress, on_error, ctx,
+	    on_warning };
 	size_t i;
 
 	j->state = RCP_CTL_RUNNING;

@@ -79,6 +79,13 @@ child_error(void *arg, const char *msg)
 }
 
 static void
+child_warning(void *arg, const char *msg)
+{
+	child_send(arg, json_pack("{s:s,s:o}", "t", "w", "m",
+	    rcp_ctl_shown_string(msg)));
+}
+
+static void
 on_term(int sig)
 {
 	runner_term = 1;
@@ -138,7 +145,8 @@ static void host_publish(struct cjob *cj, struct rcp_runner *r);
 static int
 child_job(struct cjob *cj, struct rcp_sessions *sessions, char **cause)
 {
-	struct rcp_runner_hooks hooks = { child_progress, child_error, cj };
+	struct rcp_runner_hooks hooks = { child_progress, child_error, cj,
+	    child_warning };
 	struct rcp_runner_spec spec;
 	struct rcp_cliopts co;
 	struct runner_job j;

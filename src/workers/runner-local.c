@@ -88,6 +88,8 @@ engine_log(void *arg, int level, const char *msg)
 
 	if (level == RCP_LOG_ERROR && r->hooks.error != NULL)
 		r->hooks.error(r->hooks.arg, msg);
+	else if (level == RCP_LOG_WARN && r->hooks.warning != NULL)
+		r->hooks.warning(r->hooks.arg, msg);
 }
 
 static void *
@@ -251,7 +253,7 @@ runner_local_run(struct rcp_runner *r, char **cause)
 	l.filter = o.filter;
 	l.log.fn = engine_log;
 	l.log.arg = r;
-	l.log.level = RCP_LOG_ERROR;
+	l.log.level = RCP_LOG_WARN;
 	if (remote && rcp_runner_remote == NULL) {
 		*cause = rcp_xstrdup("this program cannot run remote copies");
 		rcp_filter_free(filter);

@@ -281,6 +281,10 @@ runner_child_message(struct child_state *cs, const json_t *m)
 		const char *msg = rcp_ctl_str(m, "m", NULL);
 		if (msg != NULL && cs->r->hooks.error != NULL)
 			cs->r->hooks.error(cs->r->hooks.arg, msg);
+	} else if (strcmp(t, "w") == 0) {
+		const char *msg = rcp_ctl_str(m, "m", NULL);
+		if (msg != NULL && cs->r->hooks.warning != NULL)
+			cs->r->hooks.warning(cs->r->hooks.arg, msg);
 	} else if (strcmp(t, "end") == 0 && !cs->ended) {
 		const char *c = rcp_ctl_str(m, "c", NULL);
 		cs->ended = true;

@@ -62,6 +62,8 @@ struct rcp_runner_hooks {
 	/* Each error record of the engine (a failed entry). */
 	void	(*error)(void *arg, const char *msg);
 	void	*arg;
+	/* Each notice (warning) of the engine; NULL: not wanted. */
+	void	(*warning)(void *arg, const char *msg);
 };
 
 struct rcp_runner;

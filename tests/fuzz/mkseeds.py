@@ -89,7 +89,7 @@ put("remotemsg", "log-levels", b"\x09" + u8(0) + bstr("output") + u8(255))
 
 # agentline: the lines of an agent's SSH channel at start-up, and stderr.
 HEX = FP.hex()
-put("agentline", "hello", "RCPD1 proto=1 version=0.2.0 fp=%s pid=1234 start=98765\n" % HEX)
+put("agentline", "hello", "RCPD1 proto=2 version=0.2.0 fp=%s pid=1234 start=98765\n" % HEX)
 put("agentline", "hello-old", "RCPD1 proto=1 version=0.1.0 fp=%s\nRCPD1 proto=999 version=9.9 fp=%s pid=1 start=2\n" % (HEX, HEX))
 put("agentline", "hello-bad", "RCPD1 proto=1 version=%s fp=%s0\nRCPD1 proto=-1 version= x fp=zz pid=99999999999999999999 start=%s\n" %
     ("v" * 70, HEX, "1" * 40))
