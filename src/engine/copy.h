@@ -71,6 +71,12 @@ struct rcp_copy_opts {
 	int			 verify;	/* RCP_VERIFY_* */
 	const char		*manifest;	/* borrowed: xxh128sum lines of
 						 * the files copied; NULL none */
+	/*
+	 * Called from the engine's threads with the destination path of
+	 * each file copied (hard links too), not in a dry run; NULL: none.
+	 */
+	void			(*copied)(void *arg, const char *path);
+	void			*copied_arg;
 };
 
 struct rcp_copy_stats {
