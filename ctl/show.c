@@ -123,6 +123,9 @@ rcpctl_print_job(const json_t *job)
 	a = json_object_get(job, "errors");
 	for (i = 0; i < json_array_size(a); i++)
 		printf("  %s\n", rcpctl_item(a, i));
+	if (rcpctl_num(job, "errors_total") > (double)i)
+		printf("  (rcpctl files %.0f --errors lists them all)\n",
+		    rcpctl_num(job, "id"));
 	rcp_buf_release(&b);
 }
 
@@ -172,8 +175,8 @@ rcpctl_job_ended(const json_t *job, bool json, FILE *fp)
 			fprintf(fp, "  error: %s\n",
 			    rcpctl_item(errors, i));
 		if (rcpctl_num(job, "errors_total") > (double)i && i > 0)
-			fprintf(fp, "  (rcpctl status %.0f shows up to %d)\n",
-			    rcpctl_num(job, "id"), RCP_CTL_MAX_ERRORS);
+			fprintf(fp, "  (rcpctl files %.0f --errors lists them "
+			    "all)\n", rcpctl_num(job, "id"));
 		fflush(fp);
 	}
 	return state < 0 ? RCP_CTL_EXIT_FAILED : rcp_ctl_state_exit(state);
