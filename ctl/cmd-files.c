@@ -90,6 +90,8 @@ summary(struct rcpctl *x, json_int_t id, const json_t *res)
 		print_json(o);
 		json_decref(o);
 	}
+	/* The entries first: stderr must not land inside one of them. */
+	fflush(stdout);
 	if (ed > 0 || fd > 0)
 		fprintf(stderr, "rcpctl: job %lld's ledger is incomplete: %.0f "
 		    "failed entr%s and %.0f copied file%s not recorded (%s)\n",

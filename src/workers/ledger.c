@@ -362,8 +362,8 @@ struct page_state {
 	bool				 full;
 };
 
-/* Takes one line (without its newline); false once the page is full. */
-static bool
+/* Takes one line (without its newline); sets ps->full once it is full. */
+static void
 take_line(struct page_state *ps, const char *s, size_t n)
 {
 	json_t *e = json_loadb(s, n, 0, NULL);
@@ -373,14 +373,13 @@ take_line(struct page_state *ps, const char *s, size_t n)
 	/* A torn line of a crash, or a kind this master does not know. */
 	if (kind == NULL || (ps->q->errors_only && strcmp(kind, "error") != 0)) {
 		json_decref(e);
-		return true;
+		return;
 	}
 	json_array_append_new(ps->entries, e);
 	ps->bytes += n;
 	if (json_array_size(ps->entries) >= ps->q->limit ||
 	    ps->bytes >= ps->q->max_bytes)
 		ps->full = true;
-	return !ps->full;
 }
 
 int
