@@ -143,7 +143,16 @@ cmd_files(struct rcpctl *x, int argc, char **argv)
 			    print_entry(json_array_get(entries, i));
 		more = json_is_true(json_object_get(res, "more"));
 		next = json_integer_value(json_object_get(res, "next"));
-		if (!more || next <= cursor) {
+		if (more && next <= cursor) {
+			/* Asking again would loop for ever. */
+			fprintf(stderr, "rcpctl: malformed reply from the "
+			    "master: 'next' %lld does not move past the cursor "
+			    "%lld\n", (long long)next, (long long)cursor);
+			json_decref(res);
+			r = RCP_CTL_EXIT_UNREACHABLE;
+			break;
+		}
+		if (!more) {
 			r = summary(x, id, res);
 			json_decref(res);
 			break;
