@@ -109,6 +109,7 @@ print(len(lines) - 1, lines[-1]["ledger"]["files"], lines[-1]["record_files"])')
 
 # --- only the submitter (or root) ----------------------------------------------------------
 t_check "root's job: exit 0" t_run 0 "$T/out" ctl submit --wait --record-files "$S/many" "$T/rootonly/r1"
+t_check "root's job, run in the master's process: every copied file listed" test "$(ctl files 3 | grep -c "^copied: $T/rootonly/r1/f[0-9]*$")" = 2500
 t_check "another user: refused (exit 1)" t_run 1 "$T/out" uctl files 3
 t_check "another user: 'no job'" t_grep "no job 3" "$T/out"
 t_check "another user: nothing of it shown" test "$(grep -c copied "$T/out")" = 0
