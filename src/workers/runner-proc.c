@@ -284,11 +284,15 @@ runner_child_message(struct child_state *cs, const json_t *m)
 		const char *msg = rcp_ctl_str(m, "m", NULL);
 		if (msg != NULL && cs->r->hooks.error != NULL)
 			cs->r->hooks.error(cs->r->hooks.arg, msg);
-	} else if (strcmp(t, "f") == 0) {
+	} else if (strcmp(t, "f") == 0 && cs->r->hooks.file != NULL) {
 		char *path = NULL, *why = NULL;
+		const char *shown = rcp_ctl_str(m, "p", NULL);
+		/* Bytes that do not decode are told as shown: still counted. */
 		if (rcp_ctl_get_path(m, "p", RCP_CTL_MAX_PATH * 2, &path,
-		    &why) > 0 && cs->r->hooks.file != NULL)
+		    &why) > 0)
 			cs->r->hooks.file(cs->r->hooks.arg, path);
+		else if (shown != NULL)
+			cs->r->hooks.file(cs->r->hooks.arg, shown);
 		free(path);
 		free(why);
 	} else if (strcmp(t, "end") == 0 && !cs->ended) {

@@ -137,6 +137,8 @@ put("journal", "ledger", j({"kind": "error", "path": "/s/a\\xff", "path_b64": "L
 # runner: the reports of a job's process.
 put("runner", "reports", j({"t": "p", "s": list(range(12)), "bt": 100, "ft": 3, "tk": True}) +
     j({"t": "e", "m": "cannot open 'x': Permission denied"}) +
+    j({"t": "f", "p": "/d/a\\xff", "p_b64": "L2QvYf8="}) + j({"t": "f", "p": "/d/b"}) +
+    j({"t": "f", "p": "/d/c", "p_b64": "!!"}) + j({"t": "f"}) +
     j({"t": "end", "r": 0, "c": None}))
 put("runner", "host", j({"t": "p", "j": 4, "s": [-1, 2**63 - 1]}) +
     j({"t": "end", "r": -5, "c": "failed"}) + j({"t": "end", "r": 1}) + j({"t": 3}))
