@@ -56,7 +56,12 @@ while [ -n "$sig" ] && [ "$rc" -gt 128 ]; do
 	wait "$pid"
 	rc=$?
 done
-id=$(sed -n 's/^job \([0-9][0-9]*\)$/\1/p' "$idf" | head -n 1)
+# tee may still be writing it after a copy of a second.
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	id=$(sed -n 's/^job \([0-9][0-9]*\)$/\1/p' "$idf" | head -n 1)
+	[ -n "$id" ] && break
+	sleep 0.1
+done
 rm -f "$idf"
 # The first 100 failed entries of the job, with their causes.
 failures() {
