@@ -141,6 +141,14 @@ n = lines[-1]["ledger"]
 kept = sum(1 for e in lines if e["kind"] == "file")
 print(n["errors"], n["files"] == kept > 0, n["files"] + n["files_dropped"], sum(1 for e in lines if e["kind"] == "error"))')" = "3 True $NCOPY 3"
 t_check "capped ledger: within the cap on disk" test "$(stat -c %s "$STATE/ledger/5")" -le 8192
+mkdir "$T/locked"
+(cd "$T/locked" && for i in $(seq 1 200); do printf 'x\n' >"l$i"; done && chmod 600 l*)
+chmod 755 "$T/locked"
+t_check "200 failures past a small cap: partial (exit 4)" t_run 4 "$T/out" uctl submit --wait "$T/locked" "$T/home/c5"
+t_check "files --errors: exits 4, and says how many failures it lacks" t_run 4 "$T/out" uctl files --errors 6
+n6=$(grep -c '^error: ' "$T/out")
+t_check "  the failures it kept, and the count of the others" t_grep "^rcpctl: job 6's ledger is incomplete: $((200 - n6)) failed entries and 0 copied files not recorded" "$T/out"
+t_check "status: the first 20, and where the rest are, as far as they go" t_grep "^  \(rcpctl files 6 --errors lists $n6 of them: its ledger is full\)$" <(uctl status 6)
 
 # --- a remote job's error, from its agents ----------------------------------------------
 # With -L, a symlink to its own parent is an error of the source's entry,
@@ -150,7 +158,7 @@ printf 'x\n' >"$T/lsrc/d/x"
 ln -s .. "$T/lsrc/d/loop"
 t_check "remote job with a symlink loop: partial (exit 4)" t_run 4 "$T/out" ctl submit --wait -L --ssh-config "$SSH_CONFIG" "$SH:$T/lsrc" "$DH:$T/rx/"
 t_check "remote job: the copy that could be made" cmp -s "$T/lsrc/d/x" "$T/rx/lsrc/d/x"
-t_check "remote job: its error in the ledger" t_run 0 "$T/out" ctl files --errors --json 6
+t_check "remote job: its error in the ledger" t_run 0 "$T/out" ctl files --errors --json 7
 t_check "remote job: the entry (on the source host) and the cause" test "$(py '
 print(len(lines), lines[0]["path"], "directory loop" in lines[0]["error"])' <"$T/out")" = "2 $SH:$T/lsrc/d/loop True"
 t_check "remote job with --record-files: refused (exit 2)" t_run 2 "$T/out" ctl submit --record-files --ssh-config "$SSH_CONFIG" "$SH:$S/many/f1" "$DH:$T/rx2/"
@@ -164,14 +172,14 @@ t_check "jobs that expired while it was down: gone" t_run 1 "$T/out" ctl files 1
 t_check "their ledgers: removed at the start" test -z "$(ls "$STATE/ledger")"
 as_user mkdir "$T/home/c6"
 t_check "a new job: exit 4" t_run 4 "$T/out" uctl submit --wait --record-files "$S/closed" "$S/many/f1" "$T/home/c6/"
-t_check "its ledger is there" test -s "$STATE/ledger/7"
+t_check "its ledger is there" test -s "$STATE/ledger/8"
 gone=
 for i in $(seq 1 300); do
-	[ ! -e "$STATE/ledger/7" ] && { gone=1; break; }
+	[ ! -e "$STATE/ledger/8" ] && { gone=1; break; }
 	sleep 0.1
 done
 t_check "expired with its job (housekeeping): the ledger removed" test -n "$gone"
-t_check "and the job is gone" t_run 1 "$T/out" uctl files 7
+t_check "and the job is gone" t_run 1 "$T/out" uctl files 8
 
 m_stop
 t_check "master log: no crash, no sanitizer report" test -z "$(grep -E 'ERROR: |runtime error|Sanitizer' "$T/master.log")"
