@@ -211,17 +211,20 @@ on_progress(void *arg, const struct rcp_job_progress *p)
 	char *cause = NULL;
 	bool have = ctx->ledger != NULL;
 
-	if (have && rcp_ledger_tick(ctx->ledger, &cause) != 0) {
+	if (have && rcp_ledger_tick(ctx->ledger, &cause) != 0)
 		rcp_log(&ctx->t->log, RCP_LOG_ERROR, "job %llu: %s",
 		    (unsigned long long)ctx->j->id, cause);
-		free(cause);
-	}
 	if (have)
 		rcp_ledger_counts(ctx->ledger, &n);
 	pthread_mutex_lock(&ctx->t->lock);
 	rcp_job_set_progress(ctx->j, p, rcp_now_ns());
 	if (have)
 		ctx->j->ledger = n;
+	if (cause != NULL) {
+		/* Reported once: the job says why its ledger is short. */
+		free(ctx->j->ledger_error);
+		ctx->j->ledger_error = cause;
+	}
 	pthread_mutex_unlock(&ctx->t->lock);
 }
 

@@ -9,7 +9,9 @@
 # of the master, and a kill -9 in the middle of a job (both attempts kept,
 # the gap said); a small --ledger-max is hit and says what it left out;
 # a remote job's error (from the agents, through the master's merged log)
-# is in its ledger; expired jobs take their ledgers with them.
+# is in its ledger; a ledger the master cannot write (EIO, from
+# tests/fault/fault.so) leaves the copy going and says why it is empty;
+# expired jobs take their ledgers with them.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd-lib.sh"
 . "$(dirname "$0")/master-lib.sh"
@@ -164,6 +166,22 @@ print(len(lines), lines[0]["path"], "directory loop" in lines[0]["error"])' <"$T
 t_check "remote job with --record-files: refused (exit 2)" t_run 2 "$T/out" ctl submit --record-files --ssh-config "$SSH_CONFIG" "$SH:$S/many/f1" "$DH:$T/rx2/"
 t_check "remote job with --record-files: why" t_grep "for local jobs only" "$T/out"
 
+# --- a ledger that cannot be written ----------------------------------------------------
+# tests/fault/fault.so fails the master's writes to job 8's ledger with EIO.
+m_stop
+touch "$T/eio-write"
+export LD_PRELOAD=$RCP_BUILDDIR/tests/fault/fault.so ASAN_OPTIONS=verify_asan_link_order=0
+export RCP_TEST_EIO=$T/eio RCP_TEST_EIO_NAME=ledger/8
+t_check "master restarts, its writes to a ledger failing" m_start --socket-mode 0666
+unset LD_PRELOAD ASAN_OPTIONS RCP_TEST_EIO RCP_TEST_EIO_NAME
+t_check "a job whose ledger cannot be written: the copy goes on (exit 4)" t_run 4 "$T/out" uctl submit --wait "$S" "$T/home/c8"
+t_check "  and its files are still copied" test "$(find "$T/home/c8" -type f | wc -l)" = "$NCOPY"
+t_check "its ledger: files exits 4" t_run 4 "$T/out" uctl files 8
+t_check "  and says why it is empty, naming the cause" t_grep "^rcpctl: job 8's ledger is incomplete: 3 failed entries and 0 copied files not recorded \(cannot write ledger '.*/ledger/8': Input/output error\)$" "$T/out"
+t_check "  the counts: nothing kept, three dropped" test "$(uctl status --json 8 | jq -r '[.ledger.errors, .ledger.errors_dropped, .errors_total] | join(" ")')" = "0 3 3"
+t_check "  and the master logged it" t_grep "job 8: cannot write ledger" "$T/master.log"
+rm -f "$T/eio-write"
+
 # --- expired jobs take their ledgers along -------------------------------------------------
 m_stop
 sleep 1.2
@@ -172,14 +190,14 @@ t_check "jobs that expired while it was down: gone" t_run 1 "$T/out" ctl files 1
 t_check "their ledgers: removed at the start" test -z "$(ls "$STATE/ledger")"
 as_user mkdir "$T/home/c6"
 t_check "a new job: exit 4" t_run 4 "$T/out" uctl submit --wait --record-files "$S/closed" "$S/many/f1" "$T/home/c6/"
-t_check "its ledger is there" test -s "$STATE/ledger/8"
+t_check "its ledger is there" test -s "$STATE/ledger/9"
 gone=
 for i in $(seq 1 300); do
-	[ ! -e "$STATE/ledger/8" ] && { gone=1; break; }
+	[ ! -e "$STATE/ledger/9" ] && { gone=1; break; }
 	sleep 0.1
 done
 t_check "expired with its job (housekeeping): the ledger removed" test -n "$gone"
-t_check "and the job is gone" t_run 1 "$T/out" uctl files 8
+t_check "and the job is gone" t_run 1 "$T/out" uctl files 9
 
 m_stop
 t_check "master log: no crash, no sanitizer report" test -z "$(grep -E 'ERROR: |runtime error|Sanitizer' "$T/master.log")"
