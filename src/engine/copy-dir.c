@@ -41,7 +41,7 @@ copy_dnode_new(struct dnode *parent, struct root *root, const char *name,
 	d->rel = parent == NULL ? rcp_xstrdup("") :
 	    copy_entry_rel(parent, name);
 	atomic_init(&d->refs, 1);
-	d->srcfd = d->dstfd = -1;
+	d->srcfd = d->dstfd = d->linkfd = -1;
 	if (st != NULL)
 		d->st = *st;
 	pthread_mutex_init(&d->lock, NULL);
@@ -88,6 +88,46 @@ dnode_finish(struct rcp_copy *c, struct dnode *d)
 		close(d->dstfd);
 		copy_fds_put(c, 1);
 	}
+	if (d->linkfd >= 0) {
+		close(d->linkfd);
+		copy_fds_put(c, 1);
+	}
+}
+
+/* rlink --update: opens link_dest's directory that lies where d does
+ * (link_dest itself for a root); missing or not a directory: none. */
+static void
+open_linkdir(struct rcp_copy *c, struct dnode *d)
+{
+	int fl = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+
+	if (c->o.link_dest == NULL)
+		return;
+	if (d->parent->anchor)
+		d->linkfd = open(c->o.link_dest, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+	else if (d->parent->linkfd >= 0)
+		d->linkfd = openat(d->parent->linkfd, d->name, fl);
+	if (d->linkfd >= 0)
+		copy_fds_take(c, 1);
+}
+
+/*
+ * rlink --update: whether name in d has an equal regular file (by
+ * link_compare) in link_dest; its stat into *lst.
+ */
+static bool
+link_equal(struct rcp_copy *c, struct dnode *d, const char *name,
+    const struct stat *st, struct stat *lst)
+{
+	unsigned mask;
+
+	if (d->linkfd < 0 || fstatat(d->linkfd, name, lst,
+	    AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(lst->st_mode))
+		return false;
+	mask = rcp_attrs_for(&c->o.link_compare, st->st_mode) &
+	    ~(unsigned)(RCP_ATTR_CONTENT | RCP_ATTR_ACL | RCP_ATTR_XATTR);
+	return rcp_attrs_diff(mask, st, lst) == 0;
 }
 
 /* Drops one reference; finishes d and walks up while parents finish too. */
@@ -450,6 +490,7 @@ copy_run_dir(struct rcp_copy *c, struct worker *w, struct dnode *d)
 	}
 	copy_fds_take(c, 1);
 	d->srcfd = fd;
+	open_linkdir(c, d);
 	if (!d->lazy && copy_ensure_dst(c, d) != 0)
 		goto out;
 	if (c->o.delete && d->dst_existed)
@@ -476,7 +517,7 @@ copy_run_entry(struct rcp_copy *c, struct worker *w, struct dnode *d,
 {
 	bool follow = c->o.dereference;
 	const char *why = NULL;
-	struct stat st;
+	struct stat st, lst;
 	char *rel;
 	int sfd = -1, f, r;
 	bool included = d->included, lazy = false, settled = false;
@@ -496,7 +537,8 @@ copy_run_entry(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	 * compare first: an unchanged file is never opened (nor, remotely,
 	 * sent).
 	 */
-	if (dtype == DT_REG && !follow && d->dst_new) {
+	if (dtype == DT_REG && !follow && d->dst_new && !c->o.link_files &&
+	    d->linkfd < 0) {
 		copy_fds_wait(c, 1);
 		r = SRC(c, open, d->srcfd, name, false, &sfd, &st);
 		if (r != 0) {
@@ -527,7 +569,11 @@ copy_run_entry(struct rcp_copy *c, struct worker *w, struct dnode *d,
 		queue_dir(c, d, name, dname, &st, included, lazy);
 		goto out;
 	}
-	if (S_ISREG(st.st_mode)) {
+	if (S_ISREG(st.st_mode) && c->o.link_files) {
+		copy_link_file(c, d, name, dname, &st, d->srcfd);
+	} else if (S_ISREG(st.st_mode) && link_equal(c, d, name, &st, &lst)) {
+		copy_link_file(c, d, name, dname, &lst, d->linkfd);
+	} else if (S_ISREG(st.st_mode)) {
 		if (sfd < 0) {
 			if (copy_ensure_dst(c, d) != 0 ||
 			    copy_settle_file(c, w, d, name, dname, &st,

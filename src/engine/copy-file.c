@@ -782,6 +782,21 @@ out:
 	}
 }
 
+void
+copy_link_file(struct rcp_copy *c, struct dnode *d, const char *name,
+    const char *dname, const struct stat *st, int fromfd)
+{
+	if (copy_ensure_dst(c, d) != 0 ||
+	    copy_settle_existing(c, d, name, dname, st, NULL) <= 0)
+		return;
+	copy_report(c, d, dname, "hard link", NULL);
+	if (!c->o.dry_run && linkat(fromfd, name, d->dstfd, dname, 0) != 0) {
+		copy_fail_create(c, d, dname, "create hard link", errno);
+		return;
+	}
+	COUNT(c, hard_links_created);
+}
+
 /* --- symlinks and special files ------------------------------------------ */
 
 void

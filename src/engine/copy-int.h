@@ -44,6 +44,7 @@ struct dnode {
 	atomic_int	 refs;		/* own listing + unfinished children */
 	int		 srcfd;
 	int		 dstfd;		/* -1 until created or opened */
+	int		 linkfd;	/* link_dest's directory here, or -1 */
 	struct stat	 st;
 	mode_t		 dst_mode;	/* mode the destination has now */
 	bool		 anchor;	/* parent of a copy root: no metadata */
@@ -285,6 +286,12 @@ void	 copy_symlink(struct rcp_copy *, struct dnode *, const char *,
 	    const char *, const struct stat *);
 void	 copy_special(struct rcp_copy *, struct dnode *, const char *,
 	    const char *, const struct stat *);
+/*
+ * rlink: makes dname in d's destination a hard link to name in the
+ * directory fromfd (the source's, or link_dest's), whose stat is st.
+ */
+void	 copy_link_file(struct rcp_copy *, struct dnode *, const char *,
+	    const char *, const struct stat *, int);
 /* Copies one chunk of a large file: the work of a T_CHUNK task. */
 void	 copy_run_chunk(struct rcp_copy *, struct worker *, struct bigfile *,
 	    off_t, off_t, bool);

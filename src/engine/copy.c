@@ -757,6 +757,10 @@ rcp_copy_run(struct rcp_copy *c, const char *const *srcs, size_t nsrcs,
 		*cause = rcp_xstrdup("no source given");
 		return RCP_ERR_INVAL;
 	}
+	if ((c->o.link_files || c->o.link_dest != NULL) && !c->src->local) {
+		*cause = rcp_xstrdup("hard links need a source on this host");
+		return RCP_ERR_INVAL;
+	}
 	if (nsrcs > 1 && !into) {
 		*cause = rcp_xasprintf("several sources need a destination "
 		    "directory ending in '/' (got '%s')", dst);

@@ -22,6 +22,8 @@ void test_cmp_register(void);
 void test_gen_register(void);
 void test_fsops_register(void);
 void test_progress_register(void);
+void test_chmode_register(void);
+void test_walk_register(void);
 void test_ssh_register(void);
 void test_child_register(void);
 void test_srccache_register(void);
