@@ -795,6 +795,8 @@ copy_link_file(struct rcp_copy *c, struct dnode *d, const char *name,
 		return;
 	}
 	COUNT(c, hard_links_created);
+	if (!c->o.dry_run)
+		tell_copied(c, d, dname);
 }
 
 /* --- symlinks and special files ------------------------------------------ */
