@@ -73,7 +73,7 @@ static int
 run_as(uid_t uid, const char *dir, const char *src, const char *name,
     bool separate, const char *const *opts, struct seen *s, char **cause)
 {
-	struct rcp_runner_hooks hooks = { on_progress, on_error, s, NULL };
+	struct rcp_runner_hooks hooks = { on_progress, on_error, s, NULL, NULL };
 	struct rcp_runner_spec spec;
 	struct rcp_cliopts co;
 	struct rcp_runner *r;
