@@ -302,7 +302,8 @@ test_cancel(void)
 	spec.exe_fd = rcp_runner_exe_open(&cause);
 	spec.options = argv + 1;
 	spec.noptions = 2;
-	hooks = (struct rcp_runner_hooks){ on_progress, on_error, &s, NULL };
+	hooks = (struct rcp_runner_hooks){ on_progress, on_error, &s, NULL,
+	    NULL };
 	r = rcp_runner_new(&spec, &hooks);
 
 	/* Another thread cancels after half a second: SIGTERM to the child. */
