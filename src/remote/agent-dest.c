@@ -131,9 +131,11 @@ rcp_agent_dest_selftest(struct rcp_agent *a, const struct rcp_quic_msg *m,
 struct file_batch {
 	struct rcp_agent	*a;
 	struct rcp_quic_conn	*master;
-	int64_t			 stream;	/* the COPY's: ahead of its reply */
+	int64_t			 stream;	/* the COPY's: ahead of its
+						 * reply */
 	pthread_mutex_t		 lock;
-	char			*paths[RCP_PROTO_FILES_BATCH]; /* requires lock */
+	/* The batch: n paths, bytes long in all; requires lock. */
+	char			*paths[RCP_PROTO_FILES_BATCH];
 	size_t			 n;		/* requires lock */
 	size_t			 bytes;		/* requires lock */
 	uint64_t		 unsent;	/* requires lock */
@@ -191,7 +193,8 @@ file_copied(void *arg, const char *path)
 		files_flush_locked(fb);
 	fb->paths[fb->n++] = rcp_xstrdup(path);
 	fb->bytes += len;
-	if (fb->n == RCP_PROTO_FILES_BATCH || fb->bytes >= RCP_PROTO_FILES_BYTES)
+	if (fb->n == RCP_PROTO_FILES_BATCH ||
+	    fb->bytes >= RCP_PROTO_FILES_BYTES)
 		files_flush_locked(fb);
 	pthread_mutex_unlock(&fb->lock);
 }

@@ -3,9 +3,9 @@
  * agents: a stat on the wire (remote/srcwire.c); a copy's options,
  * counters, request (COPY) and answer (COPY_DONE) (remote/copywire.c);
  * HELLO, PEER and LISTENING, SELFTEST and its answer, SRC_PREFETCH and
- * FILES, DONE, ERROR and LOG (remote/agentmsg.c).  The first byte of the input picks
- * the decoder, the rest is the body.  What decodes must encode back to
- * what decodes the same.
+ * FILES, DONE, ERROR and LOG (remote/agentmsg.c).  The first byte of the
+ * input picks the decoder, the rest is the body.  What decodes must encode
+ * back to what decodes the same.
  */
 #include <stdbool.h>
 #include <stdlib.h>
