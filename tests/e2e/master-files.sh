@@ -11,7 +11,8 @@
 # a remote job's error (from the agents, through the master's merged log)
 # is in its ledger; a remote job with --record-files lists the files its
 # destination agent copied (find's list of the destination, names not
-# UTF-8 as bytes), one without lists none; a ledger the master cannot write (EIO, from
+# UTF-8 as bytes), one without lists none, a slow one fills its ledger
+# while it runs; a ledger the master cannot write (EIO, from
 # tests/fault/fault.so) leaves the copy going and says why it is empty;
 # expired jobs take their ledgers with them.
 . "$(dirname "$0")/lib.sh"
@@ -193,21 +194,35 @@ t_check "remote job without --record-files: exit 0" t_run 0 "$T/out" ctl submit 
 t_check "  copied" test "$(find "$T/rx3" -type f | wc -l)" = 2500
 t_check "  its ledger: no file, nothing failed" test "$(ctl files --json 9 | py '
 print(len(lines), lines[-1]["ledger"]["files"], lines[-1]["record_files"])')" = "1 0 False"
+# A slow one (30 files at 10 operations a second): the agent sends what it
+# has on each progress tick, so the ledger fills while the job runs.
+rid=$(ctl submit --json --record-files --ops-throttle 10 --ssh-config "$SSH_CONFIG" "$SH:$T/few" "$DH:$T/rx4" | jq -r .id)
+t_check "slow remote job: runs" wait_running "$rid" 30
+part=
+for i in $(seq 1 300); do
+	[ "$(job_field "$rid" state)" = running ] || break
+	n=$(ctl files --json "$rid" | py 'print(sum(1 for e in lines if e["kind"] == "file"))')
+	[ "$n" -gt 0 ] && [ "$n" -lt 30 ] && { part=$n; break; }
+	sleep 0.1
+done
+t_check "slow remote job: some of its files in the ledger while it runs ($part of 30)" test -n "$part"
+t_check "slow remote job: succeeds" t_run 0 "$T/out" guarded "$RCPCTL" --socket "$SOCK" wait "$rid"
+t_check "slow remote job: then all 30, each once" test "$(ctl files "$rid" | grep "^copied: $T/rx4/g[0-9]*$" | sort -u | wc -l) $(ctl files "$rid" | wc -l)" = "30 30"
 
 # --- a ledger that cannot be written ----------------------------------------------------
-# tests/fault/fault.so fails the master's writes to job 10's ledger with EIO.
+# tests/fault/fault.so fails the master's writes to job 11's ledger with EIO.
 m_stop
 touch "$T/eio-write"
 export LD_PRELOAD=$RCP_BUILDDIR/tests/fault/fault.so ASAN_OPTIONS=verify_asan_link_order=0
-export RCP_TEST_EIO=$T/eio RCP_TEST_EIO_NAME=ledger/10
+export RCP_TEST_EIO=$T/eio RCP_TEST_EIO_NAME=ledger/11
 t_check "master restarts, its writes to a ledger failing" m_start --socket-mode 0666
 unset LD_PRELOAD ASAN_OPTIONS RCP_TEST_EIO RCP_TEST_EIO_NAME
 t_check "a job whose ledger cannot be written: the copy goes on (exit 4)" t_run 4 "$T/out" uctl submit --wait "$S" "$T/home/c8"
 t_check "  and its files are still copied" test "$(find "$T/home/c8" -type f | wc -l)" = "$NCOPY"
-t_check "its ledger: files exits 4" t_run 4 "$T/out" uctl files 10
-t_check "  and says why it is empty, naming the cause" t_grep "^rcpctl: job 10's ledger is incomplete: 3 failed entries and 0 copied files not recorded \(cannot write ledger '.*/ledger/10': Input/output error\)$" "$T/out"
-t_check "  the counts: nothing kept, three dropped" test "$(uctl status --json 10 | jq -r '[.ledger.errors, .ledger.errors_dropped, .errors_total] | join(" ")')" = "0 3 3"
-t_check "  and the master logged it" t_grep "job 10: cannot write ledger" "$T/master.log"
+t_check "its ledger: files exits 4" t_run 4 "$T/out" uctl files 11
+t_check "  and says why it is empty, naming the cause" t_grep "^rcpctl: job 11's ledger is incomplete: 3 failed entries and 0 copied files not recorded \(cannot write ledger '.*/ledger/11': Input/output error\)$" "$T/out"
+t_check "  the counts: nothing kept, three dropped" test "$(uctl status --json 11 | jq -r '[.ledger.errors, .ledger.errors_dropped, .errors_total] | join(" ")')" = "0 3 3"
+t_check "  and the master logged it" t_grep "job 11: cannot write ledger" "$T/master.log"
 rm -f "$T/eio-write"
 
 # --- expired jobs take their ledgers along -------------------------------------------------
@@ -218,14 +233,14 @@ t_check "jobs that expired while it was down: gone" t_run 1 "$T/out" ctl files 1
 t_check "their ledgers: removed at the start" test -z "$(ls "$STATE/ledger")"
 as_user mkdir "$T/home/c6"
 t_check "a new job: exit 4" t_run 4 "$T/out" uctl submit --wait --record-files "$S/closed" "$S/many/f1" "$T/home/c6/"
-t_check "its ledger is there" test -s "$STATE/ledger/11"
+t_check "its ledger is there" test -s "$STATE/ledger/12"
 gone=
 for i in $(seq 1 300); do
-	[ ! -e "$STATE/ledger/11" ] && { gone=1; break; }
+	[ ! -e "$STATE/ledger/12" ] && { gone=1; break; }
 	sleep 0.1
 done
 t_check "expired with its job (housekeeping): the ledger removed" test -n "$gone"
-t_check "and the job is gone" t_run 1 "$T/out" uctl files 11
+t_check "and the job is gone" t_run 1 "$T/out" uctl files 12
 
 m_stop
 t_check "master log: no crash, no sanitizer report" test -z "$(grep -E 'ERROR: |runtime error|Sanitizer' "$T/master.log")"
