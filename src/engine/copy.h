@@ -20,6 +20,13 @@
  *    (the source's side where the data lives) and copied again while the
  *    hashes differ, twice at most; a file that still differs is removed
  *    and counted as an error, so it never looks complete.
+ *  - With resume (which needs overwrite), an existing destination file that
+ *    differs from a source larger than one chunk is updated in place: each
+ *    chunk is hashed on both sides (the source's where it lives) and only
+ *    chunks that differ, and what lies past the destination's end, are
+ *    written.  The destination is kept shorter than the source until the
+ *    last chunk is in (cut at the start if it is not), so a resume
+ *    interrupted anywhere still never looks complete.
  */
 #ifndef RCP_COPY_H
 #define RCP_COPY_H
@@ -71,6 +78,8 @@ struct rcp_copy_opts {
 	int			 verify;	/* RCP_VERIFY_* */
 	const char		*manifest;	/* borrowed: xxh128sum lines of
 						 * the files copied; NULL none */
+	bool			 resume;	/* update large files that differ
+						 * in place, chunk by chunk */
 };
 
 struct rcp_copy_stats {

@@ -220,6 +220,15 @@ rcp_fs_is_sparse(const struct stat *st)
 	    (off_t)st->st_blocks * 512 < st->st_size;
 }
 
+int
+rcp_fs_punch(int fd, off_t off, off_t len)
+{
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
+	    len) != 0)
+		return -errno;
+	return 0;
+}
+
 int64_t
 rcp_fs_copy_sparse(int in, int out, off_t off, off_t len, struct rcp_io *io,
     const char **what)

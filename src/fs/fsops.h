@@ -41,6 +41,13 @@ int64_t rcp_fs_copy_range(int in, int out, off_t off, off_t len,
 int64_t rcp_fs_copy_sparse(int in, int out, off_t off, off_t len,
     struct rcp_io *io, const char **what);
 
+/*
+ * Turns [off, off+len) of fd into a hole, keeping its size: a sparse copy
+ * written over old data leaves no old bytes where the source has holes.
+ * Returns 0, or -errno (EOPNOTSUPP where the file system cannot).
+ */
+int rcp_fs_punch(int fd, off_t off, off_t len);
+
 /* Bytes of a hash: XXH3-128, in its canonical (big-endian) form. */
 #define RCP_HASH_LEN 16
 
