@@ -18,7 +18,8 @@ enum {
 	F_SKIP_SPECIALS = 1 << 4,
 	F_HARD_LINKS = 1 << 5,
 	F_DELETE = 1 << 6,
-	F_DELETE_EXCLUDED = 1 << 7
+	F_DELETE_EXCLUDED = 1 << 7,
+	F_RESUME = 1 << 8	/* an older destination replaces files whole */
 };
 
 /* Filter rules a master may send. */
@@ -75,6 +76,7 @@ rcp_copywire_put_opts(struct rcp_buf *b, const struct rcp_copy_opts *o,
 	flags |= o->hard_links ? F_HARD_LINKS : 0;
 	flags |= o->delete ? F_DELETE : 0;
 	flags |= o->delete_excluded ? F_DELETE_EXCLUDED : 0;
+	flags |= o->resume ? F_RESUME : 0;
 	rcp_wire_put_u32(b, flags);
 	rcp_wire_put_u32(b, (uint32_t)o->max_workers);
 	rcp_wire_put_u32(b, (uint32_t)o->max_open_files);
@@ -133,6 +135,7 @@ rcp_copywire_get_opts(struct rcp_wire_cursor *c, struct rcp_copy_opts *o,
 	o->hard_links = flags & F_HARD_LINKS;
 	o->delete = flags & F_DELETE;
 	o->delete_excluded = flags & F_DELETE_EXCLUDED;
+	o->resume = flags & F_RESUME;
 	o->max_workers = (int)workers;
 	o->max_open_files = (int)files;
 	o->dry_run = dry;

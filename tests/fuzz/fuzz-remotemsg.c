@@ -56,8 +56,9 @@ same_preserve(const struct rcp_preserve_one *a,
 }
 
 /*
- * The options that ride in spare bits (-A, -X) or after the filter rules
- * (--verify, --manifest): a later field must not eat an earlier one.
+ * The options that ride in spare bits (-A, -X, --resume) or after the
+ * filter rules (--verify, --manifest): a later field must not eat an
+ * earlier one.
  */
 static bool
 same_opts(const struct rcp_copy_opts *a, const struct rcp_copy_opts *b)
@@ -68,7 +69,7 @@ same_opts(const struct rcp_copy_opts *a, const struct rcp_copy_opts *b)
 	    a->overwrite_compare.f == b->overwrite_compare.f &&
 	    a->overwrite_compare.d == b->overwrite_compare.d &&
 	    a->overwrite_compare.l == b->overwrite_compare.l &&
-	    a->verify == b->verify &&
+	    a->verify == b->verify && a->resume == b->resume &&
 	    (a->manifest == NULL) == (b->manifest == NULL) &&
 	    (a->manifest == NULL || strcmp(a->manifest, b->manifest) == 0);
 }
