@@ -4,6 +4,10 @@
  * and its worker waits for the reply with that request's id.  A lost
  * source agent is RCP_ERR_GONE, never an errno the disk could give.
  */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -137,6 +141,13 @@ struct rcp_srcclient {
 
 	rcp_srcclient_answer_fn	*answer;	/* instead of conn; or NULL */
 	void			*answer_arg;
+
+	/* Who the source agent is, for the messages of a missing feature
+	 * (set before the copy runs, read-only then). */
+	char			*peer_host;	/* NULL: not known */
+	char			*peer_version;
+	struct rcp_log		 log;		/* log.fn NULL: none */
+	atomic_bool		 told_hash;	/* its lack of SRC_HASH logged */
 };
 
 static void *
@@ -219,6 +230,8 @@ rcp_srcclient_free(struct rcp_srcclient *r)
 	free(r->h);
 	pthread_mutex_destroy(&r->hlock);
 	pthread_mutex_destroy(&r->lock);
+	free(r->peer_host);
+	free(r->peer_version);
 	free(r);
 }
 
@@ -285,12 +298,49 @@ got:
 		rcp_quic_msg_free(m);
 		return rcp_srcclient_err((int32_t)code);
 	}
+	/* ERROR is what an agent says of a request it does not know. */
+	if (m->f.type == RCP_MSG_ERROR) {
+		rcp_quic_msg_free(m);
+		return RCP_ERR_VERSION;
+	}
 	if (m->f.type != RCP_MSG_SRC_OK) {
 		rcp_quic_msg_free(m);
 		return -EPROTO;
 	}
 	*out = m;
 	return 0;
+}
+
+void
+rcp_srcclient_set_peer(struct rcp_srcclient *r, const char *host,
+    const char *version, const struct rcp_log *log)
+{
+	free(r->peer_host);
+	free(r->peer_version);
+	r->peer_host = host != NULL && host[0] != '\0' ? rcp_xstrdup(host) :
+	    NULL;
+	r->peer_version = version != NULL && version[0] != '\0' ?
+	    rcp_xstrdup(version) : NULL;
+	if (log != NULL)
+		r->log = *log;
+}
+
+/*
+ * A source agent of a build before SRC_HASH answers it with ERROR: said
+ * once, naming the agent, since every file that needs a hash will fail.
+ */
+static void
+no_hash(struct rcp_srcclient *r)
+{
+	if (r->log.fn == NULL || atomic_exchange(&r->told_hash, true))
+		return;
+	rcp_log(&r->log, RCP_LOG_ERROR, "the source agent on '%s' (rcpd %s) "
+	    "does not know SRC_HASH, which --verify, --resume and "
+	    "--overwrite-compare content need: it is older than this rcpd "
+	    "(%s); install rcpd %s there or use --auto-deploy-rcpd",
+	    r->peer_host != NULL ? r->peer_host : "the source host",
+	    r->peer_version != NULL ? r->peer_version : "of unknown version",
+	    PACKAGE_VERSION, PACKAGE_VERSION);
 }
 
 /* Client handles: indexes into r->h, whose entries never move. */
@@ -970,6 +1020,8 @@ rem_hash(void *ctx, int fh, off_t off, off_t len, struct rcp_io *io,
 	rcp_wire_put_u64(&b, (uint64_t)len);
 	e = call(r, RCP_MSG_SRC_HASH, &b, &m);
 	rcp_buf_release(&b);
+	if (e == RCP_ERR_VERSION)
+		no_hash(r);
 	if (e != 0)
 		return e;
 	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);

@@ -123,16 +123,26 @@ do_peer(const uint8_t *p, size_t n)
 {
 	uint8_t fp[RCP_CERT_FP_LEN], fp2[RCP_CERT_FP_LEN];
 	struct rcp_buf b = RCP_BUF_INIT;
-	char *addr, *addr2;
+	char *addr, *addr2, *host = NULL, *ver = NULL, *host2, *ver2;
 
 	if (rcp_agentmsg_get_peer(p, n, &addr, fp) != 0)
 		return;
+	(void)rcp_agentmsg_get_peer_about(p, n, &host, &ver);
 	rcp_agentmsg_put_peer(&b, addr, fp);
+	if (host != NULL)
+		rcp_agentmsg_put_peer_about(&b, host, ver);
 	MUST(rcp_agentmsg_get_peer(b.data, b.len, &addr2, fp2));
-	if (strcmp(addr, addr2) != 0 || memcmp(fp, fp2, sizeof(fp)) != 0)
+	MUST(rcp_agentmsg_get_peer_about(b.data, b.len, &host2, &ver2));
+	if (strcmp(addr, addr2) != 0 || memcmp(fp, fp2, sizeof(fp)) != 0 ||
+	    (host == NULL) != (host2 == NULL) || (host != NULL &&
+	    (strcmp(host, host2) != 0 || strcmp(ver, ver2) != 0)))
 		abort();
 	free(addr);
 	free(addr2);
+	free(host);
+	free(ver);
+	free(host2);
+	free(ver2);
 	rcp_buf_release(&b);
 }
 

@@ -5,7 +5,8 @@
  * errno, naming the file; only the loss of the connection says the source
  * agent is gone.  A write that fails at the destination (ENOSPC) ends the
  * read of that range at once.  A hash is computed by the source's server
- * and only its 16 bytes come back; a range over the cap is refused.
+ * and only its 16 bytes come back; a range over the cap is refused; an
+ * older agent that does not know the request is named in a clear error.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -388,6 +389,87 @@ test_hash_bounded(void)
 	rcp_srcserve_free(s);
 }
 
+/* An agent of a build before SRC_HASH: ERROR for it, as for any unknown. */
+static struct rcp_quic_msg *
+answer_old(void *arg, uint16_t type, const void *body, size_t len)
+{
+	struct rcp_buf out = RCP_BUF_INIT;
+	struct rcp_quic_msg *m;
+
+	if (type != RCP_MSG_SRC_HASH)
+		return answer_served(arg, type, body, len);
+	rcp_wire_put_u32(&out, (uint32_t)rcp_err_to_wire(RCP_ERR_PROTO));
+	rcp_wire_put_str(&out, "unknown message type");
+	m = rcp_xcalloc(1, sizeof(*m));
+	m->f.type = RCP_MSG_ERROR;
+	m->f.id = 1;
+	m->f.len = (uint32_t)out.len;
+	m->f.body = (uint8_t *)rcp_buf_detach(&out);
+	return m;
+}
+
+static void
+keep_log(void *arg, int level, const char *msg)
+{
+	struct rcp_buf *b = arg;
+
+	(void)level;
+	rcp_buf_addstr(b, msg);
+	rcp_buf_addstr(b, "\n");
+}
+
+/*
+ * An older source agent: the hash fails with a version error, not a hang
+ * or a protocol error, and the log says once which agent, where, and what
+ * to do.
+ */
+static void
+test_hash_old_agent(void)
+{
+	struct rcp_srcserve *s = rcp_srcserve_new(0, NULL, NULL);
+	struct rcp_srcclient *r = rcp_srcclient_new_answered(answer_old, s);
+	struct rcp_buf logged = RCP_BUF_INIT;
+	struct rcp_log log = { keep_log, &logged, RCP_LOG_DEBUG };
+	char *dir = unit_tmpdir("srcold"), *path, buf[4096], *base = NULL;
+	uint8_t h[RCP_HASH_LEN];
+	const char *text, *again;
+	struct rcp_io io;
+	struct stat st;
+	char *cause = NULL;
+	int d = -1, fh = -1;
+
+	path = rcp_path_join(dir, "big");
+	memset(buf, 'x', sizeof(buf));
+	unit_write_file(path, buf, sizeof(buf));
+	memset(&io, 0, sizeof(io));
+	io.buf = buf;
+	io.bufsz = sizeof(buf);
+	rcp_srcclient_set_peer(r, "alice@h1", "0.9.1", &log);
+	CU_ASSERT_EQUAL_FATAL(rcp_srcclient_ops.root(r, path, false, &d,
+	    &base, &st, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(rcp_srcclient_ops.open_hash(r, d, base, false,
+	    &fh, &st), 0);
+	CU_ASSERT_EQUAL(rcp_srcclient_ops.hash(r, fh, 0, 4096, &io, h),
+	    RCP_ERR_VERSION);
+	CU_ASSERT_EQUAL(rcp_srcclient_ops.hash(r, fh, 0, 4096, &io, h),
+	    RCP_ERR_VERSION);
+	text = rcp_buf_str(&logged);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "the source agent on 'alice@h1' "
+	    "(rcpd 0.9.1) does not know SRC_HASH"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "--auto-deploy-rcpd"));
+	again = strstr(text, "SRC_HASH");
+	CU_ASSERT(again != NULL && strstr(again + 1, "does not know") == NULL);
+	rcp_srcclient_ops.close(r, fh);
+	rcp_srcclient_ops.close(r, d);
+	rcp_srcclient_free(r);
+	rcp_srcserve_free(s);
+	rcp_buf_release(&logged);
+	free(base);
+	free(path);
+	unit_rmtree(dir);
+	free(dir);
+}
+
 void
 test_srcremote_register(void)
 {
@@ -397,6 +479,7 @@ test_srcremote_register(void)
 		{ "names_stay_inside", test_names_stay_inside },
 		{ "hash_served", test_hash_served },
 		{ "hash_bounded", test_hash_bounded },
+		{ "hash_old_agent", test_hash_old_agent },
 		{ NULL, NULL }
 	};
 
