@@ -538,6 +538,12 @@ range_same(struct rcp_copy *c, struct worker *w, int sfd, int dfd, off_t off,
 	off_t at, step;
 	int64_t ns, nd;
 
+	/*
+	 * A range an interrupted copy never reached is a hole: it is to be
+	 * written, and asking the source to hash it would read it twice.
+	 */
+	if (!rcp_fs_has_data(dfd, off, len))
+		return 0;
 	for (at = off; at < off + len; at += step) {
 		step = off + len - at < (off_t)RCP_SRC_HASH_MAX ?
 		    off + len - at : (off_t)RCP_SRC_HASH_MAX;

@@ -220,6 +220,16 @@ rcp_fs_is_sparse(const struct stat *st)
 	    (off_t)st->st_blocks * 512 < st->st_size;
 }
 
+bool
+rcp_fs_has_data(int fd, off_t off, off_t len)
+{
+	off_t d = lseek(fd, off, SEEK_DATA);
+
+	if (d < 0)
+		return errno != ENXIO;	/* unknown (no SEEK_DATA): say yes */
+	return d < off + len;
+}
+
 int
 rcp_fs_punch(int fd, off_t off, off_t len)
 {

@@ -42,6 +42,12 @@ int64_t rcp_fs_copy_sparse(int in, int out, off_t off, off_t len,
     struct rcp_io *io, const char **what);
 
 /*
+ * Returns false if [off, off+len) of fd holds no data (a hole, or past the
+ * end: SEEK_DATA says so), true if it does or that cannot be told.
+ */
+bool rcp_fs_has_data(int fd, off_t off, off_t len);
+
+/*
  * Turns [off, off+len) of fd into a hole, keeping its size: a sparse copy
  * written over old data leaves no old bytes where the source has holes.
  * Returns 0, or -errno (EOPNOTSUPP where the file system cannot).
