@@ -368,23 +368,45 @@ copy_checked(struct rcp_copy *c, struct worker *w, struct dnode *d,
     const char *dname, int sfd, int dfd, off_t off, off_t len,
     const struct stat *st, bool sparse, const char **what, uint8_t *whole)
 {
+	bool as_read = c->o.verify == RCP_VERIFY_CACHE && !sparse &&
+	    c->src->copy_checked != NULL, checked = false;
 	char *path, *shown;
-	int64_t n;
-	int tries, r;
+	int64_t n, k;
+	int tries, r = 1;
 
 	for (tries = 0;; tries++) {
 		*what = "copy data of";
-		n = SRC(c, copy, sfd, dfd, off, len, sparse, &w->io, what);
-		if (n < 0 || c->o.verify == RCP_VERIFY_NONE)
+		/* Checked as it lands where the source hashes what it sends. */
+		if (as_read)
+			n = c->src->copy_checked(c->src_ctx, sfd, dfd, off, len,
+			    &w->io, what, &checked);
+		else
+			n = SRC(c, copy, sfd, dfd, off, len, sparse, &w->io,
+			    what);
+		if (n != RCP_ERR_DIFFERENT && (n < 0 || c->o.verify ==
+		    RCP_VERIFY_NONE))
 			return n;
+		if (n >= 0 && checked) {
+			COUNT_ADD(c, bytes_verified, (uint64_t)len);
+			/* Equal to the source's: the manifest may take it. */
+			if (whole != NULL && c->mf_fd >= 0 && len > 0 &&
+			    len <= (off_t)RCP_SRC_HASH_MAX &&
+			    (k = rcp_fs_hash(dfd, off, len, &w->io, whole)) <
+			    0) {
+				*what = "read back";
+				return k;
+			}
+			return n;
+		}
+		as_read = as_read && checked;	/* an older source: as before */
 		/* Holes at the end are the size's: set it before hashing. */
-		if (sparse && off + len >= st->st_size &&
+		if (n >= 0 && sparse && off + len >= st->st_size &&
 		    ftruncate(dfd, st->st_size) != 0) {
 			*what = "set size of";
 			return -errno;
 		}
-		if ((r = verify_range(c, w, sfd, dfd, off, len, sparse, what,
-		    whole)) <= 0)
+		if (n >= 0 && (r = verify_range(c, w, sfd, dfd, off, len,
+		    sparse, what, whole)) <= 0)
 			return r < 0 ? r : n;
 		COUNT(c, verify_mismatches);
 		path = copy_entry_path(d, dname, 1);

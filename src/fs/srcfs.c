@@ -177,5 +177,6 @@ const struct rcp_src_ops rcp_src_local = {
 	local_xmeta,
 	local_hash,
 	local_open,
-	true
+	true,
+	NULL		/* copy_checked: --verify re-reads the source */
 };

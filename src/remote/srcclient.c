@@ -674,32 +674,64 @@ write_at(int dfd, const uint8_t *p, size_t n, off_t off, struct rcp_io *io,
 	return 0;
 }
 
-static int64_t
-rem_copy(void *ctx, int fh, int dfd, off_t off, off_t len, bool sparse,
+/*
+ * --verify of a piece as it lands: hs is the source's hash of the n bytes
+ * it sent for off; this side re-reads what it wrote.  0 if they agree,
+ * RCP_ERR_DIFFERENT if not, or -errno with *what.
+ */
+static int
+check_piece(int dfd, off_t off, size_t n, const uint8_t *hs,
     struct rcp_io *io, const char **what)
 {
-	struct rcp_srcclient *r = ctx;
+	uint8_t hd[RCP_HASH_LEN];
+	int64_t k;
+
+	if ((k = rcp_fs_hash(dfd, off, (off_t)n, io, hd)) < 0) {
+		*what = "read back";
+		return (int)k;
+	}
+	return (size_t)k == n && memcmp(hs, hd, RCP_HASH_LEN) == 0 ? 0 :
+	    RCP_ERR_DIFFERENT;
+}
+
+/*
+ * The copy op, and with check (never sparse) copy_checked's: each READ
+ * asks for the hash of what the source read, and each piece written is
+ * checked against it; *checked turns false (and checking stops) if the
+ * source sends none.
+ */
+static int64_t
+copy_range(struct rcp_srcclient *r, int fh, int dfd, off_t off, off_t len,
+    bool sparse, struct rcp_io *io, const char **what, bool check,
+    bool *checked)
+{
 	struct rhandle *rh = rh_get(r, fh);
 	struct rcp_quic_msg *m = NULL;
 	struct rcp_wire_cursor cur;
 	struct rcp_buf b = RCP_BUF_INIT;
-	const uint8_t *data;
-	uint64_t soff, want, next = 0;
+	const uint8_t *data, *hs;
+	uint8_t h[RCP_HASH_LEN];
+	uint64_t soff = 0, want, next = 0;
 	uint32_t nseg, i;
 	int64_t done = 0, copied = 0;
-	size_t n;
+	size_t n, k, got = 0;
 	int e = 0;
 	bool eof = false;
 
+	*checked = check;
 	if (rh == NULL)
 		return -EBADF;
 	if (rh->server == UINT32_MAX) {
-		/* It came whole with the open. */
+		/* It came whole with the open: check against what came. */
 		if ((size_t)off >= rh->len)
 			return 0;
 		n = rh->len - (size_t)off < (size_t)len ? rh->len - (size_t)off :
 		    (size_t)len;
 		e = write_at(dfd, rh->data + off, n, off, io, what);
+		if (e == 0 && check) {
+			rcp_fs_hash_mem(rh->data + off, n, h);
+			e = check_piece(dfd, off, n, h, io, what);
+		}
 		return e != 0 ? e : (int64_t)n;
 	}
 	/* A failed write ends it too: asking again would fail again. */
@@ -713,14 +745,17 @@ rem_copy(void *ctx, int fh, int dfd, off_t off, off_t len, bool sparse,
 		rcp_wire_put_u64(&b, (uint64_t)(off + done));
 		rcp_wire_put_u64(&b, want);
 		rcp_wire_put_u8(&b, sparse);
+		if (*checked)
+			rcp_wire_put_u8(&b, RCP_SRC_READ_HASH);
 		if ((e = call(r, RCP_MSG_SRC_READ, &b, &m)) != 0) {
 			*what = "read";
 			break;
 		}
 		rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
-		if (rcp_wire_get_u32(&cur, &nseg) != 0)
+		if (rcp_wire_get_u32(&cur, &nseg) != 0 || (*checked &&
+		    nseg > 1))
 			e = -EPROTO;
-		for (i = 0; e == 0 && i < nseg; i++) {
+		for (i = 0, got = 0; e == 0 && i < nseg; i++) {
 			if (rcp_wire_get_u64(&cur, &soff) ||
 			    rcp_wire_get_bytes(&cur, &data, &n,
 			    RCP_SRCWIRE_READ_MAX) ||
@@ -731,9 +766,16 @@ rem_copy(void *ctx, int fh, int dfd, off_t off, off_t len, bool sparse,
 			}
 			e = write_at(dfd, data, n, (off_t)soff, io, what);
 			copied += (int64_t)n;
+			got = n;
 		}
 		if (e == 0 && rcp_wire_get_u64(&cur, &next) != 0)
 			e = -EPROTO;
+		/* An older source hashes nothing: the caller checks after. */
+		if (e == 0 && *checked && (rcp_wire_get_bytes(&cur, &hs, &k,
+		    RCP_HASH_LEN) != 0 || k != RCP_HASH_LEN))
+			*checked = false;
+		else if (e == 0 && *checked && got > 0)
+			e = check_piece(dfd, (off_t)soff, got, hs, io, what);
 		rcp_quic_msg_free(m);
 		m = NULL;
 		/* Where the source says data resumes (or nowhere: done). */
@@ -753,6 +795,24 @@ rem_copy(void *ctx, int fh, int dfd, off_t off, off_t len, bool sparse,
 	}
 	/* The data bytes that came: fewer than asked if the file shrank. */
 	return copied;
+}
+
+static int64_t
+rem_copy(void *ctx, int fh, int dfd, off_t off, off_t len, bool sparse,
+    struct rcp_io *io, const char **what)
+{
+	bool checked;
+
+	return copy_range(ctx, fh, dfd, off, len, sparse, io, what, false,
+	    &checked);
+}
+
+static int64_t
+rem_copy_checked(void *ctx, int fh, int dfd, off_t off, off_t len,
+    struct rcp_io *io, const char **what, bool *checked)
+{
+	return copy_range(ctx, fh, dfd, off, len, false, io, what, true,
+	    checked);
 }
 
 static int
@@ -1049,5 +1109,6 @@ const struct rcp_src_ops rcp_srcclient_ops = {
 	rem_xmeta,
 	rem_hash,
 	rem_open_hash,
-	false
+	false,
+	rem_copy_checked
 };

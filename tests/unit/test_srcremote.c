@@ -470,6 +470,93 @@ test_hash_old_agent(void)
 	free(dir);
 }
 
+/*
+ * How the source answers READs for test_read_hashed: 0 as it is; 1 as an
+ * older agent (the flag asking for the hash unread); 2 with the hash of
+ * other bytes (what a flip between the read and the write would give).
+ */
+static int read_mode;
+
+static struct rcp_quic_msg *
+answer_read(void *arg, uint16_t type, const void *body, size_t len)
+{
+	struct rcp_quic_msg *m;
+
+	if (type == RCP_MSG_SRC_READ && read_mode == 1 && len == 22)
+		len = 21;
+	m = answer_served(arg, type, body, len);
+	if (m != NULL && type == RCP_MSG_SRC_READ && read_mode == 2 &&
+	    m->f.type == RCP_MSG_SRC_OK && m->f.len > RCP_HASH_LEN)
+		m->f.body[m->f.len - 1] ^= 1;
+	return m;
+}
+
+/*
+ * --verify remotely: each READ comes with the hash of what the source read
+ * and the piece written is checked against it; an older source sends none
+ * (nothing is checked, and the caller verifies as before); a hash that
+ * disagrees is RCP_ERR_DIFFERENT.
+ */
+static void
+test_read_hashed(void)
+{
+	struct rcp_srcserve *s = rcp_srcserve_new(0, NULL, NULL);
+	struct rcp_srcclient *r = rcp_srcclient_new_answered(answer_read, s);
+	char *dir = unit_tmpdir("srcread"), *path, *out, *data, *back, *base;
+	const size_t n = (2 << 20) + 4321;
+	char buf[65536];
+	const char *what = NULL;
+	struct rcp_io io;
+	struct stat st;
+	char *cause = NULL;
+	bool checked;
+	int d = -1, fh = -1, dfd;
+	size_t i;
+
+	data = rcp_xmalloc(n);
+	back = rcp_xmalloc(n);
+	for (i = 0; i < n; i++)
+		data[i] = (char)(i * 7 + (i >> 12));
+	path = rcp_path_join(dir, "big");
+	out = rcp_path_join(dir, "copy");
+	unit_write_file(path, data, n);
+	memset(&io, 0, sizeof(io));
+	io.buf = buf;
+	io.bufsz = sizeof(buf);
+	CU_ASSERT_EQUAL_FATAL(rcp_srcclient_ops.root(r, path, false, &d,
+	    &base, &st, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(rcp_srcclient_ops.open(r, d, base, false, &fh,
+	    &st), 0);
+	dfd = open(out, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CU_ASSERT_FATAL(dfd >= 0);
+	read_mode = 0;
+	CU_ASSERT_EQUAL(rcp_srcclient_ops.copy_checked(r, fh, dfd, 0,
+	    (off_t)n, &io, &what, &checked), (int64_t)n);
+	CU_ASSERT(checked);
+	CU_ASSERT_EQUAL(pread(dfd, back, n, 0), (ssize_t)n);
+	CU_ASSERT_EQUAL(memcmp(back, data, n), 0);
+	read_mode = 1;
+	CU_ASSERT_EQUAL(rcp_srcclient_ops.copy_checked(r, fh, dfd, 0,
+	    (off_t)n, &io, &what, &checked), (int64_t)n);
+	CU_ASSERT(!checked);
+	read_mode = 2;
+	CU_ASSERT_EQUAL(rcp_srcclient_ops.copy_checked(r, fh, dfd, 0,
+	    (off_t)n, &io, &what, &checked), RCP_ERR_DIFFERENT);
+	read_mode = 0;
+	close(dfd);
+	rcp_srcclient_ops.close(r, fh);
+	rcp_srcclient_ops.close(r, d);
+	rcp_srcclient_free(r);
+	rcp_srcserve_free(s);
+	free(base);
+	free(path);
+	free(out);
+	free(data);
+	free(back);
+	unit_rmtree(dir);
+	free(dir);
+}
+
 void
 test_srcremote_register(void)
 {
@@ -480,6 +567,7 @@ test_srcremote_register(void)
 		{ "hash_served", test_hash_served },
 		{ "hash_bounded", test_hash_bounded },
 		{ "hash_old_agent", test_hash_old_agent },
+		{ "read_hashed", test_read_hashed },
 		{ NULL, NULL }
 	};
 
