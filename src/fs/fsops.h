@@ -34,6 +34,16 @@ int64_t rcp_fs_copy_range(int in, int out, off_t off, off_t len,
     struct rcp_io *io, const char **what);
 
 /*
+ * As rcp_fs_copy_range through io->buf, checking each piece as it is
+ * written: its XXH3-128 taken from the buffer it was read into, then the
+ * piece read back from out and hashed (--verify without a second read of
+ * in).  Returns bytes copied, -errno with *what, or RCP_ERR_DIFFERENT if a
+ * piece read back differs.
+ */
+int64_t rcp_fs_copy_checked(int in, int out, off_t off, off_t len,
+    struct rcp_io *io, const char **what);
+
+/*
  * As rcp_fs_copy_range, but only the data segments of [off, off+len) are
  * copied (holes found with SEEK_DATA/SEEK_HOLE are left as holes in out; the
  * caller sets the final size).  Returns bytes of data copied, or -errno.

@@ -123,6 +123,14 @@ local_copy(void *ctx, int fh, int dfd, off_t off, off_t len, bool sparse,
 	    rcp_fs_copy_range(fh, dfd, off, len, io, what);
 }
 
+static int64_t
+local_copy_checked(void *ctx, int fh, int dfd, off_t off, off_t len,
+    struct rcp_io *io, const char **what, bool *checked)
+{
+	*checked = true;
+	return rcp_fs_copy_checked(fh, dfd, off, len, io, what);
+}
+
 static int
 local_changed(void *ctx, int fh, const struct stat *before)
 {
@@ -178,5 +186,5 @@ const struct rcp_src_ops rcp_src_local = {
 	local_hash,
 	local_open,
 	true,
-	NULL		/* copy_checked: --verify re-reads the source */
+	local_copy_checked
 };
