@@ -760,6 +760,23 @@ copy_run_chunk(struct rcp_copy *c, struct worker *w, struct bigfile *bf,
 }
 
 /*
+ * The chunk to push i-th of n (all but the last).  The stack runs the last
+ * pushed first, so a plain copy runs them from the end.  A resume runs
+ * them from both ends in turn: a copy cut short holds what it wrote at
+ * one end, so that hashing the chunks there (CPU on both sides) goes on
+ * while the missing ones cross the network, not before.
+ */
+static off_t
+resume_order(bool resume, int i, int n)
+{
+	int k = n - 1 - i;	/* the k-th to run */
+
+	if (!resume)
+		return i;
+	return k % 2 == 0 ? n - 1 - k / 2 : k / 2;
+}
+
+/*
  * Splits a large file into chunk tasks; the file is finished by the last.
  * dst: the stat of the existing destination dfd to update in place, or
  * NULL for a new file.
@@ -771,8 +788,8 @@ start_bigfile(struct rcp_copy *c, struct worker *w, struct dnode *d,
     const struct stat *dst)
 {
 	struct bigfile *bf = rcp_xcalloc(1, sizeof(*bf));
-	off_t chunk = (off_t)c->o.chunk_size, off;
-	int nchunks = (int)((st->st_size + chunk - 1) / chunk);
+	off_t chunk = (off_t)c->o.chunk_size;
+	int nchunks = (int)((st->st_size + chunk - 1) / chunk), i;
 	struct task *t;
 
 	bf->dir = d;
@@ -791,11 +808,11 @@ start_bigfile(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	/* A failure here is the file's: its chunks end it without work. */
 	if (dst != NULL && resume_prepare(c, w, bf, dst->st_size) != 0)
 		atomic_store(&bf->failed, true);
-	for (off = 0; off + chunk < st->st_size; off += chunk) {
+	for (i = 0; i < nchunks - 1; i++) {
 		t = rcp_xcalloc(1, sizeof(*t));
 		t->kind = T_CHUNK;
 		t->bf = bf;
-		t->off = off;
+		t->off = resume_order(bf->resume, i, nchunks - 1) * chunk;
 		t->len = chunk;
 		copy_push(c, t);
 	}
