@@ -42,7 +42,8 @@ static const struct {
 	{ "eta", RCP_CTL_K_NUMBER, false },
 	{ "error", RCP_CTL_K_STRING, false },
 	{ "errors", RCP_CTL_K_STRINGS, false },
-	{ "errors_total", RCP_CTL_K_NUMBER, false }
+	{ "errors_total", RCP_CTL_K_NUMBER, false },
+	{ "warnings", RCP_CTL_K_STRINGS, false }
 };
 
 static int

@@ -67,6 +67,7 @@ const struct option rcpctl_submit_own_opts[] = {
 	{ "label", required_argument, NULL, RCPCTL_OPT_LABEL },
 	{ "key", required_argument, NULL, RCPCTL_OPT_KEY },
 	{ "no-cancel-on-signal", no_argument, NULL, RCPCTL_OPT_NO_CANCEL },
+	{ "record-files", no_argument, NULL, RCPCTL_OPT_RECORD_FILES },
 	{ "shard", required_argument, NULL, RCPCTL_OPT_SHARD },
 	{ NULL, 0, NULL, 0 }
 };
@@ -122,6 +123,9 @@ rcpctl_submit_own_option(struct rcpctl *x, int ch, const char *arg)
 		break;
 	case RCPCTL_OPT_NO_CANCEL:
 		x->no_cancel = true;
+		break;
+	case RCPCTL_OPT_RECORD_FILES:
+		x->record_files = true;
 		break;
 	case RCPCTL_OPT_SHARD:
 		return parse_shard(x, arg);
@@ -225,6 +229,8 @@ rcpctl_parse_submit(struct rcpctl *x, int argc, char **argv,
 		    json_integer(x->stall_s));
 	if (x->key != NULL)
 		json_object_set_new(*req, "key", json_string(x->key));
+	if (x->record_files)
+		json_object_set_new(*req, "record_files", json_true());
 	rcp_cliopts_release(&co);
 	free(table);
 	return r;

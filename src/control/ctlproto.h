@@ -42,6 +42,9 @@
 #define RCP_CTL_LIST_BYTES	(512u << 10)
 #define RCP_CTL_MAX_ERRORS	20		/* errors of failed entries kept per job;
 					 * later ones are only counted */
+#define RCP_CTL_MAX_WARNINGS	20		/* the engine's notices kept
+					 * per job (what was copied less
+					 * than fully) */
 
 /* Where a per-user master listens when no socket is given, and the system one. */
 #define RCP_CTL_SOCKET_NAME	"master.sock"

@@ -543,22 +543,22 @@ out:
  */
 /*
  * The RCP_ATTR_ACL and RCP_ATTR_XATTR bits of mask whose values differ
- * between the two sides of e (both if a side cannot be read; none for the
- * roots, which have no directory of their own here).
+ * between the two sides of e, the roots included (both if a side cannot
+ * be read).
  */
 static unsigned
-xmeta_diff(const struct ent *e, unsigned mask)
+xmeta_diff(struct cmp *c, const struct ent *e, unsigned mask)
 {
 	unsigned what = (mask & RCP_ATTR_ACL ? RCP_XMETA_ACL : 0) |
 	    (mask & RCP_ATTR_XATTR ? RCP_XMETA_XATTR : 0), diff = 0;
 	struct rcp_xmeta x[2];
 
-	if (what == 0 || e->dir == NULL)
+	if (what == 0)
 		return 0;
 	rcp_xmeta_init(&x[0]);
 	rcp_xmeta_init(&x[1]);
-	if (rcp_xmeta_read(-1, dirfd(e->dir->dir[0]), e->name, what,
-	    &x[0]) != 0 || rcp_xmeta_read(-1, dirfd(e->dir->dir[1]), e->name,
+	if (rcp_xmeta_read(-1, ent_fd(e, 0), ent_name(c, e, 0), what,
+	    &x[0]) != 0 || rcp_xmeta_read(-1, ent_fd(e, 1), ent_name(c, e, 1),
 	    what, &x[1]) != 0)
 		diff = mask & (RCP_ATTR_ACL | RCP_ATTR_XATTR);
 	else {
@@ -586,7 +586,8 @@ compare_pair(struct worker *w, const struct ent *e, const struct stat st[2])
 		return PAIR_DONE;
 	}
 	mask = rcp_attrs_for(&o->attrs, mode);
-	diff = rcp_attrs_diff(mask, &st[0], &st[1]) | xmeta_diff(e, mask);
+	diff = rcp_attrs_diff(mask, &st[0], &st[1]) |
+	    xmeta_diff(w->c, e, mask);
 	for (bit = 1; diff != 0; bit <<= 1) {
 		if (diff & bit)
 			report_simple(w, e, RCP_CMP_ATTR, bit, &st[0], &st[1]);

@@ -41,7 +41,8 @@ copy_dnode_new(struct dnode *parent, struct root *root, const char *name,
 	d->rel = parent == NULL ? rcp_xstrdup("") :
 	    copy_entry_rel(parent, name);
 	atomic_init(&d->refs, 1);
-	d->srcfd = d->dstfd = -1;
+	d->srcfd = d->dstfd = d->linkfd = -1;
+	d->dst_dacl = true;
 	if (st != NULL)
 		d->st = *st;
 	pthread_mutex_init(&d->lock, NULL);
@@ -65,14 +66,24 @@ static void
 dnode_finish(struct rcp_copy *c, struct dnode *d)
 {
 	const char *what = NULL;
+	struct rcp_preserve_one p;
 	struct rcp_xmeta xm;
 	int r, xerr;
 
 	if (!d->anchor && d->dstfd >= 0 && !c->o.dry_run && !copy_stopping(c) &&
 	    copy_xmeta_read(c, d->parent, d->name, d->srcfd, &c->o.preserve.d,
 	    &xm) == 0) {
-		r = rcp_meta_apply_fd(d->dstfd, &c->o.preserve.d, &d->st,
-		    d->dst_mode, &xm, &xerr, &what);
+		/* A merged directory ends with the source's xattrs only. */
+		r = d->dst_existed && c->o.preserve.d.xattr ?
+		    rcp_xmeta_drop_extra(d->dstfd, &xm) : 0;
+		if (r != 0)
+			what = "remove extended attributes of";
+		else
+			r = rcp_meta_apply_fd(d->dstfd, copy_preserve_new(c,
+			    &c->o.preserve.d, &d->st, !d->dst_existed &&
+			    d->parent->dst_ours, &p), &d->st, d->dst_mode, &xm,
+			    d->dst_existed || d->parent->dst_dacl, &xerr,
+			    &what);
 		rcp_xmeta_release(&xm);
 		if (r != 0)
 			copy_fail_at(c, d->parent, d->name, 1, what, -r);
@@ -88,6 +99,46 @@ dnode_finish(struct rcp_copy *c, struct dnode *d)
 		close(d->dstfd);
 		copy_fds_put(c, 1);
 	}
+	if (d->linkfd >= 0) {
+		close(d->linkfd);
+		copy_fds_put(c, 1);
+	}
+}
+
+/* rlink --update: opens link_dest's directory that lies where d does
+ * (link_dest itself for a root); missing or not a directory: none. */
+static void
+open_linkdir(struct rcp_copy *c, struct dnode *d)
+{
+	int fl = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+
+	if (c->o.link_dest == NULL)
+		return;
+	if (d->parent->anchor)
+		d->linkfd = open(c->o.link_dest, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+	else if (d->parent->linkfd >= 0)
+		d->linkfd = openat(d->parent->linkfd, d->name, fl);
+	if (d->linkfd >= 0)
+		copy_fds_take(c, 1);
+}
+
+/*
+ * rlink --update: whether name in d has an equal regular file (by
+ * link_compare) in link_dest; its stat into *lst.
+ */
+static bool
+link_equal(struct rcp_copy *c, struct dnode *d, const char *name,
+    const struct stat *st, struct stat *lst)
+{
+	unsigned mask;
+
+	if (d->linkfd < 0 || fstatat(d->linkfd, name, lst,
+	    AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(lst->st_mode))
+		return false;
+	mask = rcp_attrs_for(&c->o.link_compare, st->st_mode) &
+	    ~(unsigned)(RCP_ATTR_CONTENT | RCP_ATTR_ACL | RCP_ATTR_XATTR);
+	return rcp_attrs_diff(mask, st, lst) == 0;
 }
 
 /* Drops one reference; finishes d and walks up while parents finish too. */
@@ -225,6 +276,11 @@ copy_ensure_dst(struct rcp_copy *c, struct dnode *d)
 	}
 	copy_fds_take(c, 1);
 	d->dstfd = fd;
+	/* A directory we made has its parent's default ACL, if any. */
+	d->dst_dacl = d->dst_existed ? rcp_xmeta_has_default_acl(fd) :
+	    p->dst_dacl;
+	d->dst_ours = d->dst_existed ? rcp_meta_creates_as_us(fd) :
+	    p->dst_ours;
 out:
 	pthread_mutex_unlock(&d->lock);
 	return r;
@@ -450,6 +506,7 @@ copy_run_dir(struct rcp_copy *c, struct worker *w, struct dnode *d)
 	}
 	copy_fds_take(c, 1);
 	d->srcfd = fd;
+	open_linkdir(c, d);
 	if (!d->lazy && copy_ensure_dst(c, d) != 0)
 		goto out;
 	if (c->o.delete && d->dst_existed)
@@ -476,7 +533,7 @@ copy_run_entry(struct rcp_copy *c, struct worker *w, struct dnode *d,
 {
 	bool follow = c->o.dereference;
 	const char *why = NULL;
-	struct stat st;
+	struct stat st, lst;
 	char *rel;
 	int sfd = -1, f, r, settled = 0;
 	bool included = d->included, lazy = false;
@@ -496,7 +553,8 @@ copy_run_entry(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	 * compare first: an unchanged file is never opened (nor, remotely,
 	 * sent).
 	 */
-	if (dtype == DT_REG && !follow && d->dst_new) {
+	if (dtype == DT_REG && !follow && d->dst_new && !c->o.link_files &&
+	    d->linkfd < 0) {
 		copy_fds_wait(c, 1);
 		r = SRC(c, open, d->srcfd, name, false, &sfd, &st);
 		if (r != 0) {
@@ -527,7 +585,11 @@ copy_run_entry(struct rcp_copy *c, struct worker *w, struct dnode *d,
 		queue_dir(c, d, name, dname, &st, included, lazy);
 		goto out;
 	}
-	if (S_ISREG(st.st_mode)) {
+	if (S_ISREG(st.st_mode) && c->o.link_files) {
+		copy_link_file(c, d, name, dname, &st, d->srcfd);
+	} else if (S_ISREG(st.st_mode) && link_equal(c, d, name, &st, &lst)) {
+		copy_link_file(c, d, name, dname, &lst, d->linkfd);
+	} else if (S_ISREG(st.st_mode)) {
 		if (sfd < 0) {
 			if (copy_ensure_dst(c, d) != 0 ||
 			    (settled = copy_settle_file(c, w, d, name, dname,

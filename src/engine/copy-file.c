@@ -468,13 +468,27 @@ manifest_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	copy_manifest_add(c, d, dname, h);
 }
 
+/* Tells the caller of a file whose copy stands (copy opts' copied). */
+static void
+tell_copied(struct rcp_copy *c, struct dnode *d, const char *dname)
+{
+	char *path;
+
+	if (c->o.copied == NULL)
+		return;
+	path = copy_entry_path(d, dname, 1);
+	c->o.copied(c->o.copied_arg, path);
+	free(path);
+}
+
 /* A file whose copy stands: counted, and as verified if it was. */
 static void
-count_copied(struct rcp_copy *c)
+count_copied(struct rcp_copy *c, struct dnode *d, const char *dname)
 {
 	COUNT(c, files_copied);
 	if (c->o.verify != RCP_VERIFY_NONE)
 		COUNT(c, files_verified);
+	tell_copied(c, d, dname);
 }
 
 /* Data is in: fix the size of a sparse copy, then chown, chmod, times. */
@@ -484,6 +498,7 @@ finish_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
     const struct stat *st, mode_t dst_mode, bool sparse, const uint8_t *whole)
 {
 	const char *what = NULL;
+	struct rcp_preserve_one p;
 	struct rcp_xmeta xm;
 	int r, xerr;
 
@@ -499,8 +514,8 @@ finish_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	}
 	if (copy_xmeta_read(c, d, name, sfd, &c->o.preserve.f, &xm) != 0)
 		return -1;
-	r = rcp_meta_apply_fd(dfd, &c->o.preserve.f, st, dst_mode, &xm, &xerr,
-	    &what);
+	r = rcp_meta_apply_fd(dfd, copy_preserve_new(c, &c->o.preserve.f, st,
+	    d->dst_ours, &p), st, dst_mode, &xm, d->dst_dacl, &xerr, &what);
 	rcp_xmeta_release(&xm);
 	if (r != 0) {
 		copy_fail_at(c, d, dname, 1, what, -r);
@@ -701,7 +716,7 @@ bigfile_end(struct rcp_copy *c, struct worker *w, struct bigfile *bf)
 	else
 		close(bf->dfd);
 	if (ok)
-		count_copied(c);
+		count_copied(c, bf->dir, bf->dname);
 	hl_end(c, bf->dir, bf->dname, bf->hl, ok);
 	c->src->close(c->src_ctx, bf->sfd);
 	if (atomic_load(&bf->unverified))
@@ -846,6 +861,7 @@ link_to_first(struct rcp_copy *c, struct dnode *d, const char *dname,
 		return 1;
 	}
 	COUNT(c, hard_links_created);
+	tell_copied(c, d, dname);
 	return 0;
 }
 
@@ -975,7 +991,7 @@ copy_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	dfd = -1;
 	copy_fds_done(c, 1);
 	if (ok)
-		count_copied(c);
+		count_copied(c, d, dname);
 out:
 	hl_end(c, d, dname, h, ok);
 	if (dfd >= 0) {
@@ -986,6 +1002,23 @@ out:
 		c->src->close(c->src_ctx, sfd);
 		copy_fds_done(c, 1);
 	}
+}
+
+void
+copy_link_file(struct rcp_copy *c, struct dnode *d, const char *name,
+    const char *dname, const struct stat *st, int fromfd)
+{
+	if (copy_ensure_dst(c, d) != 0 ||
+	    copy_settle_existing(c, d, name, dname, st, NULL) <= 0)
+		return;
+	copy_report(c, d, dname, "hard link", NULL);
+	if (!c->o.dry_run && linkat(fromfd, name, d->dstfd, dname, 0) != 0) {
+		copy_fail_create(c, d, dname, "create hard link", errno);
+		return;
+	}
+	COUNT(c, hard_links_created);
+	if (!c->o.dry_run)
+		tell_copied(c, d, dname);
 }
 
 /* --- symlinks and special files ------------------------------------------ */
@@ -1039,10 +1072,11 @@ copy_special(struct rcp_copy *c, struct dnode *d, const char *name,
     const char *dname, const struct stat *st)
 {
 	const struct rcp_preserve_one *p = &c->o.preserve.f;
+	const char *what = NULL;
 	struct hlink *h = NULL;
-	struct timespec ts[2];
+	struct rcp_xmeta xm;
 	mode_t mode = st->st_mode & 0777;
-	int r;
+	int r, xerr;
 
 	if (c->o.skip_specials) {
 		COUNT(c, skipped);
@@ -1073,24 +1107,13 @@ copy_special(struct rcp_copy *c, struct dnode *d, const char *name,
 	COUNT(c, specials_created);
 	/* Linked copies share the metadata set below. */
 	hl_end(c, d, dname, h, true);
-	/* A FIFO cannot be opened without blocking: work by name. */
-	if ((p->uid || p->gid) && fchownat(d->dstfd, dname,
-	    p->uid ? st->st_uid : (uid_t)-1, p->gid ? st->st_gid : (gid_t)-1,
-	    AT_SYMLINK_NOFOLLOW) != 0 && !(errno == EPERM && geteuid() != 0)) {
-		copy_fail_at(c, d, dname, 1, "chown", errno);
+	if (copy_xmeta_read(c, d, name, -1, p, &xm) != 0)
 		return;
-	}
-	if (p->mode_mask != 0 && (st->st_mode & p->mode_mask) !=
-	    (mode & ~c->o.umask) && fchmodat(d->dstfd, dname,
-	    st->st_mode & p->mode_mask, 0) != 0) {
-		copy_fail_at(c, d, dname, 1, "chmod", errno);
-		return;
-	}
-	if (p->time) {
-		ts[0] = st->st_atim;
-		ts[1] = st->st_mtim;
-		if (utimensat(d->dstfd, dname, ts, AT_SYMLINK_NOFOLLOW) != 0)
-			copy_fail_at(c, d, dname, 1, "set times of", errno);
-	}
+	r = rcp_meta_apply_special(d->dstfd, dname, p, st, mode & ~c->o.umask,
+	    &xm, d->dst_dacl, &xerr, &what);
+	rcp_xmeta_release(&xm);
+	if (r != 0)
+		copy_fail_at(c, d, dname, 1, what, -r);
+	else if (xerr != 0)
+		copy_xmeta_unsupported(c, d, dname, -1, xerr);
 }
-

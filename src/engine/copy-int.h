@@ -44,12 +44,18 @@ struct dnode {
 	atomic_int	 refs;		/* own listing + unfinished children */
 	int		 srcfd;
 	int		 dstfd;		/* -1 until created or opened */
+	int		 linkfd;	/* link_dest's directory here, or -1 */
 	struct stat	 st;
 	mode_t		 dst_mode;	/* mode the destination has now */
 	bool		 anchor;	/* parent of a copy root: no metadata */
 	atomic_bool	 dst_new;	/* created by us: no existing children;
 					 * set under lock, read by any worker */
 	bool		 dst_existed;	/* merged into an existing directory */
+	bool		 dst_dacl;	/* what is created in dstfd may inherit
+					 * a default ACL (true until known) */
+	bool		 dst_ours;	/* what is created in dstfd is owned by
+					 * our euid and egid for certain
+					 * (rcp_meta_creates_as_us) */
 	bool		 dst_failed;	/* could not be created: skip children */
 	atomic_bool	 dst_gone;	/* removed under the copy: skip children
 					 * before any work (read by any worker) */
@@ -153,6 +159,10 @@ struct rcp_copy {
 	pthread_mutex_t		 xm_lock;
 	dev_t			 xm_noted[16];	/* requires xm_lock */
 	size_t			 xm_nnoted;	/* requires xm_lock */
+	uid_t			 euid;		/* ours, for copy_preserve_new */
+	gid_t			 egid;
+	atomic_bool		 xm_skip_noted;	/* said which xattrs we cannot
+						 * copy (not root) */
 
 	struct {
 		atomic_uint_least64_t	bytes_copied;
@@ -213,9 +223,18 @@ void	 copy_fail_msg(struct rcp_copy *, struct dnode *, const char *, int,
 void	 copy_fail_create(struct rcp_copy *, struct dnode *, const char *,
 	    const char *, int);
 /*
+ * The settings p for an entry of source st that this run created where
+ * new entries are ours (dnode dst_ours): in *tmp without the chown when
+ * the source's owner is ours too (it would change nothing), else p.
+ */
+const struct rcp_preserve_one *copy_preserve_new(const struct rcp_copy *,
+	    const struct rcp_preserve_one *p, const struct stat *st, bool ours,
+	    struct rcp_preserve_one *tmp);
+/*
  * Reads the ACLs and xattrs that p asks for of the source name in d (open as
- * handle h, or h < 0 for a symlink) into *xm, which is left empty if p asks
- * for none.  Returns 0, or -1 with the error logged.
+ * handle h, or h < 0 for a symlink or special file) into *xm, which is left
+ * empty if p asks for none; xattrs this process cannot set are left out,
+ * said once a run.  Returns 0, or -1 with the error logged.
  */
 int	 copy_xmeta_read(struct rcp_copy *, struct dnode *, const char *, int,
 	    const struct rcp_preserve_one *, struct rcp_xmeta *);
@@ -296,6 +315,12 @@ void	 copy_symlink(struct rcp_copy *, struct dnode *, const char *,
 	    const char *, const struct stat *);
 void	 copy_special(struct rcp_copy *, struct dnode *, const char *,
 	    const char *, const struct stat *);
+/*
+ * rlink: makes dname in d's destination a hard link to name in the
+ * directory fromfd (the source's, or link_dest's), whose stat is st.
+ */
+void	 copy_link_file(struct rcp_copy *, struct dnode *, const char *,
+	    const char *, const struct stat *, int);
 /* Copies one chunk of a large file: the work of a T_CHUNK task. */
 void	 copy_run_chunk(struct rcp_copy *, struct worker *, struct bigfile *,
 	    off_t, off_t, bool);

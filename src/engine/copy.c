@@ -104,6 +104,8 @@ rcp_copy_new(const struct rcp_copy_opts *opts, const struct rcp_log *log)
 	pthread_cond_init(&c->hl_cond, NULL);
 	pthread_mutex_init(&c->mf_lock, NULL);
 	c->mf_fd = -1;
+	c->euid = geteuid();
+	c->egid = getegid();
 	rcp_throttle_init(&c->ops, c->o.ops_throttle);
 	rcp_throttle_init(&c->iops, c->o.iops_throttle);
 	c->src = &rcp_src_local;
@@ -275,6 +277,36 @@ copy_fail_msg(struct rcp_copy *c, struct dnode *d, const char *name, int side,
 		atomic_store(&c->stop, true);
 }
 
+/*
+ * Said once a run: not running as root, this copy leaves out the xattrs
+ * only root may set, as rsync does; the rest is copied.
+ */
+static void
+xmeta_skipped_note(struct rcp_copy *c, struct dnode *d, const char *name,
+    const char *xname)
+{
+	char *shown = copy_shown_path(c, d, name, 0), *xshown;
+
+	xshown = rcp_escape(xname);
+	rcp_log(&c->log, RCP_LOG_WARN, "not running as root: extended "
+	    "attributes outside user.* (trusted.*, security.*; here '%s' of "
+	    "'%s') are not copied; the rest is", xshown, shown);
+	free(xshown);
+	free(shown);
+}
+
+const struct rcp_preserve_one *
+copy_preserve_new(const struct rcp_copy *c, const struct rcp_preserve_one *p,
+    const struct stat *st, bool ours, struct rcp_preserve_one *tmp)
+{
+	if (!ours || !(p->uid || p->gid) || st->st_uid != c->euid ||
+	    st->st_gid != c->egid)
+		return p;
+	*tmp = *p;
+	tmp->uid = tmp->gid = false;
+	return tmp;
+}
+
 int
 copy_xmeta_read(struct rcp_copy *c, struct dnode *d, const char *name, int h,
     const struct rcp_preserve_one *p, struct rcp_xmeta *xm)
@@ -285,8 +317,14 @@ copy_xmeta_read(struct rcp_copy *c, struct dnode *d, const char *name, int h,
 	rcp_xmeta_init(xm);
 	if (what == 0)
 		return 0;
-	if ((r = SRC(c, xmeta, d->srcfd, name, h, what, xm)) == 0)
+	if ((r = SRC(c, xmeta, d->srcfd, name, h, what, xm)) == 0) {
+		/* What a root source sends that we cannot set. */
+		rcp_xmeta_keep_settable(xm);
+		if (xm->skipped != NULL && !atomic_exchange(&c->xm_skip_noted,
+		    true))
+			xmeta_skipped_note(c, d, name, xm->skipped);
 		return 0;
+	}
 	rcp_xmeta_release(xm);
 	copy_fail_at(c, d, name, 0, "read ACLs and xattrs of", -r);
 	return -1;
@@ -584,6 +622,8 @@ plan_one(struct rcp_copy *c, const char *src_arg, const char *dst_arg,
 	src = dst = NULL;
 	pl->anchor = copy_dnode_new(NULL, root, "", NULL, NULL);
 	pl->anchor->anchor = true;
+	pl->anchor->dst_dacl = rcp_xmeta_has_default_acl(dfd);
+	pl->anchor->dst_ours = rcp_meta_creates_as_us(dfd);
 	pl->anchor->srcfd = sfd;
 	pl->anchor->dstfd = dfd;
 	pl->name = sbase;
@@ -755,6 +795,10 @@ rcp_copy_run(struct rcp_copy *c, const char *const *srcs, size_t nsrcs,
 	c->ran = true;
 	if (nsrcs == 0) {
 		*cause = rcp_xstrdup("no source given");
+		return RCP_ERR_INVAL;
+	}
+	if ((c->o.link_files || c->o.link_dest != NULL) && !c->src->local) {
+		*cause = rcp_xstrdup("hard links need a source on this host");
 		return RCP_ERR_INVAL;
 	}
 	if (nsrcs > 1 && !into) {

@@ -79,6 +79,20 @@ struct rcp_copy_opts {
 	int			 verify;	/* RCP_VERIFY_* */
 	const char		*manifest;	/* borrowed: xxh128sum lines of
 						 * the files copied; NULL none */
+	/* rlink (local sources only): regular files become hard links to
+	 * the source's instead of copies. */
+	bool			 link_files;
+	/* rlink --update: borrowed path of a tree laid over the source
+	 * root: a regular file there equal to the source's by link_compare
+	 * is hard-linked from it, others are copied.  NULL: none. */
+	const char		*link_dest;
+	struct rcp_attrs	 link_compare;
+	/*
+	 * Called from the engine's threads with the destination path of
+	 * each file copied (hard links too), not in a dry run; NULL: none.
+	 */
+	void			(*copied)(void *arg, const char *path);
+	void			*copied_arg;
 	bool			 resume;	/* update large files that differ
 						 * in place, chunk by chunk */
 };
@@ -101,6 +115,7 @@ struct rcp_copy_stats {
 	uint64_t	bytes_verified;
 	uint64_t	verify_mismatches; /* ranges whose hashes differed */
 };
+/* rlink's hard links to the source's files count as hard_links_created. */
 
 /* Default chunk size: large files are split into pieces of this size. */
 #define RCP_COPY_CHUNK_DEFAULT (16u << 20)

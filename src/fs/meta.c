@@ -1,10 +1,13 @@
 /* meta.c: parsing of compare and preserve settings; applying metadata. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+#include <linux/magic.h>
 
 #include "base/error.h"
 #include "base/strbuf.h"
@@ -313,7 +316,7 @@ apply_xmeta(int fd, int dirfd, const char *name, const struct rcp_xmeta *xm,
 int
 rcp_meta_apply_fd(int fd, const struct rcp_preserve_one *p,
     const struct stat *src, mode_t cur_mode, const struct rcp_xmeta *xm,
-    int *xerr, const char **what)
+    bool inherits, int *xerr, const char **what)
 {
 	int r;
 
@@ -340,8 +343,8 @@ rcp_meta_apply_fd(int fd, const struct rcp_preserve_one *p,
 		}
 	}
 	/* An ACL inherited where the source has none would grant more. */
-	if (p->acl && xm != NULL && (r = rcp_xmeta_drop_inherited(fd,
-	    S_ISDIR(src->st_mode), xm)) != 0) {
+	if (p->acl && inherits && xm != NULL && (r =
+	    rcp_xmeta_drop_inherited(fd, S_ISDIR(src->st_mode), xm)) != 0) {
 		*what = "remove an inherited ACL of";
 		return r;
 	}
@@ -385,4 +388,87 @@ rcp_meta_apply_link(int dirfd, const char *name,
 		}
 	}
 	return 0;
+}
+
+int
+rcp_meta_apply_special(int dirfd, const char *name,
+    const struct rcp_preserve_one *p, const struct stat *src, mode_t cur_mode,
+    const struct rcp_xmeta *xm, bool inherits, int *xerr, const char **what)
+{
+	struct timespec ts[2];
+	struct stat st;
+	char path[64];
+	mode_t want;
+	int fd, r = 0;
+
+	if (xerr != NULL)
+		*xerr = 0;
+	/* A handle that opens nothing: a FIFO would block, a device act. */
+	if ((fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		*what = "open";
+		return -errno;
+	}
+	if (fstat(fd, &st) != 0) {
+		r = -errno;
+		*what = "stat";
+		goto out;
+	}
+	if ((st.st_mode & S_IFMT) != (src->st_mode & S_IFMT)) {
+		r = -ESTALE;	/* replaced meanwhile: not ours to change */
+		*what = "set the metadata of (replaced during the copy)";
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if ((p->uid || p->gid) && fchownat(fd, "", p->uid ? src->st_uid :
+	    (uid_t)-1, p->gid ? src->st_gid : (gid_t)-1, AT_EMPTY_PATH) != 0 &&
+	    chown_failed(errno)) {
+		r = -errno;
+		*what = "chown";
+		goto out;
+	}
+	want = rcp_xmeta_safe_mode(xm, src->st_mode & p->mode_mask);
+	if (p->mode_mask != 0 && (cur_mode & 07777) != want &&
+	    fchmodat(AT_FDCWD, path, want, 0) != 0) {
+		r = -errno;
+		*what = "chmod";
+		goto out;
+	}
+	if (p->acl && inherits && xm != NULL &&
+	    (r = rcp_xmeta_drop_inherited_path(path, xm)) != 0) {
+		*what = "remove an inherited ACL of";
+		goto out;
+	}
+	if ((r = apply_xmeta(-1, dirfd, name, xm, xerr, what)) != 0)
+		goto out;
+	if (p->time) {
+		ts[0] = src->st_atim;
+		ts[1] = src->st_mtim;
+		if (utimensat(AT_FDCWD, path, ts, 0) != 0) {
+			r = -errno;
+			*what = "set times of";
+		}
+	}
+out:
+	close(fd);
+	return r;
+}
+
+bool
+rcp_meta_creates_as_us(int dirfd)
+{
+	struct statfs sf;
+	struct stat st;
+
+	if (fstat(dirfd, &st) != 0 || st.st_gid != getegid() ||
+	    fstatfs(dirfd, &sf) != 0)
+		return false;
+	switch ((unsigned long)sf.f_type) {
+	case TMPFS_MAGIC:
+	case EXT4_SUPER_MAGIC:	/* ext2 and ext3 too */
+	case XFS_SUPER_MAGIC:
+	case BTRFS_SUPER_MAGIC:
+		return true;
+	default:
+		return false;
+	}
 }

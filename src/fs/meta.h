@@ -92,7 +92,9 @@ const struct rcp_preserve_one *rcp_preserve_for(const struct rcp_preserve *p,
  * that a copy interrupted before they are set is redone by --overwrite.
  * With an access ACL in xm the mode is first set to rcp_xmeta_safe_mode, so
  * that a copy whose ACL is refused is not more permissive than its source;
- * with p->acl, ACLs the entry inherited that xm lacks are removed.
+ * with p->acl and inherits (the entry was created in a directory with a
+ * default ACL, or was there before), ACLs it may have inherited but xm
+ * lacks are removed: without inherits that costs no call.
  * cur_mode is the mode the entry has now, so an unneeded fchmod is skipped.
  * An EPERM from chown is ignored when not running as root, as cp -p does.
  * Returns 0, or -errno with *what naming the failed call.  A file system
@@ -101,11 +103,28 @@ const struct rcp_preserve_one *rcp_preserve_for(const struct rcp_preserve *p,
  */
 int rcp_meta_apply_fd(int fd, const struct rcp_preserve_one *p,
     const struct stat *src, mode_t cur_mode, const struct rcp_xmeta *xm,
-    int *xerr, const char **what);
+    bool inherits, int *xerr, const char **what);
 /* The same for a symlink, by name relative to dirfd (owner, xattrs, times). */
 int rcp_meta_apply_link(int dirfd, const char *name,
     const struct rcp_preserve_one *p, const struct stat *src,
     const struct rcp_xmeta *xm, int *xerr, const char **what);
+/*
+ * The same for a FIFO, socket or device node, by name relative to dirfd and
+ * never opened (an O_PATH handle): owner, mode, ACLs and xattrs, times.
+ * An entry that is no longer of src's type is -ESTALE.
+ */
+int rcp_meta_apply_special(int dirfd, const char *name,
+    const struct rcp_preserve_one *p, const struct stat *src, mode_t cur_mode,
+    const struct rcp_xmeta *xm, bool inherits, int *xerr, const char **what);
+/*
+ * True if what this process creates in the directory open as dirfd is
+ * owned by its effective uid and gid for certain: the directory's group is
+ * its egid (so neither a setgid directory nor a grpid mount gives another)
+ * on a local file system that gives new entries their creator's ids
+ * (tmpfs, ext2/3/4, XFS, Btrfs; not NFS, whose server may squash them).
+ * A chown of such an entry to those ids can be skipped.
+ */
+bool rcp_meta_creates_as_us(int dirfd);
 /* The RCP_XMETA_* flags that p asks to read for an entry. */
 unsigned rcp_preserve_xmeta(const struct rcp_preserve_one *p);
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/acl.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 #include <acl/libacl.h>
@@ -38,6 +39,7 @@ rcp_xmeta_release(struct rcp_xmeta *xm)
 	free(xm->v);
 	free(xm->acl_access);
 	free(xm->acl_default);
+	free(xm->skipped);
 	rcp_xmeta_init(xm);
 }
 
@@ -80,16 +82,45 @@ proc_path(int fd, int dirfd, const char *name)
 	return rcp_xasprintf("/proc/self/fd/%d/%s", dirfd, name);
 }
 
-/* Which xattr names are carried as xattrs (see xmeta.h). */
+/* trusted.* and security.*: only root may set them (and read trusted.*). */
 static bool
-wanted(const char *name)
+privileged(const char *name)
+{
+	return strncmp(name, "trusted.", 8) == 0 ||
+	    strncmp(name, "security.", 9) == 0;
+}
+
+bool
+rcp_xmeta_settable(const char *name)
 {
 	if (strncmp(name, "user.", 5) == 0)
 		return true;
-	if (geteuid() != 0)
-		return false;
-	return strncmp(name, "trusted.", 8) == 0 ||
-	    strncmp(name, "security.", 9) == 0;
+	return privileged(name) && geteuid() == 0;
+}
+
+static void
+note_skipped(struct rcp_xmeta *xm, const char *name)
+{
+	if (xm->skipped == NULL)
+		xm->skipped = rcp_xstrdup(name);
+}
+
+void
+rcp_xmeta_keep_settable(struct rcp_xmeta *xm)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < xm->n; i++) {
+		if (rcp_xmeta_settable(xm->v[i].name)) {
+			xm->v[n++] = xm->v[i];
+			continue;
+		}
+		note_skipped(xm, xm->v[i].name);
+		xm->total -= xm->v[i].len;
+		free(xm->v[i].name);
+		free(xm->v[i].value);
+	}
+	xm->n = n;
 }
 
 static ssize_t
@@ -190,8 +221,10 @@ rcp_xmeta_read(int fd, int dirfd, const char *name, unsigned what,
 				path = proc_path(fd, dirfd, name);
 			r = read_acl(fd, path, ACL_TYPE_DEFAULT,
 			    &xm->acl_default);
-		} else if ((what & RCP_XMETA_XATTR) && wanted(p))
+		} else if ((what & RCP_XMETA_XATTR) && rcp_xmeta_settable(p))
 			r = read_value(fd, path, p, xm);
+		else if ((what & RCP_XMETA_XATTR) && privileged(p))
+			note_skipped(xm, p);
 	}
 	if (xm->n > 1)
 		qsort(xm->v, xm->n, sizeof(*xm->v), cmp_xattr);
@@ -246,14 +279,19 @@ rcp_xmeta_safe_mode(const struct rcp_xmeta *xm, mode_t mode)
 	return (mode & ~(mode_t)070) | ((mode_t)g << 3 & (mode & 070));
 }
 
-/* Removes one ACL xattr of fd if it is there: one call when it is not. */
+/*
+ * Removes one ACL xattr of fd (or, fd < 0, of path, followed) if it is
+ * there: one call when it is not.
+ */
 static int
-drop_one(int fd, const char *name)
+drop_one(int fd, const char *path, const char *name)
 {
-	if (fgetxattr(fd, name, NULL, 0) < 0)
+	if ((fd >= 0 ? fgetxattr(fd, name, NULL, 0) :
+	    getxattr(path, name, NULL, 0)) < 0)
 		return errno == ENODATA || rcp_xmeta_unsupported(errno) ? 0 :
 		    -errno;
-	if (fremovexattr(fd, name) != 0 && errno != ENODATA)
+	if ((fd >= 0 ? fremovexattr(fd, name) : removexattr(path, name)) != 0 &&
+	    errno != ENODATA)
 		return -errno;
 	return 0;
 }
@@ -264,9 +302,58 @@ rcp_xmeta_drop_inherited(int fd, bool dir, const struct rcp_xmeta *xm)
 	int r = 0;
 
 	if (xm->acl_access == NULL)
-		r = drop_one(fd, ACL_ACCESS_XATTR);
+		r = drop_one(fd, NULL, ACL_ACCESS_XATTR);
 	if (r == 0 && dir && xm->acl_default == NULL)
-		r = drop_one(fd, ACL_DEFAULT_XATTR);
+		r = drop_one(fd, NULL, ACL_DEFAULT_XATTR);
+	return r;
+}
+
+int
+rcp_xmeta_drop_inherited_path(const char *path, const struct rcp_xmeta *xm)
+{
+	return xm->acl_access == NULL ? drop_one(-1, path, ACL_ACCESS_XATTR) : 0;
+}
+
+bool
+rcp_xmeta_has_default_acl(int fd)
+{
+	if (fgetxattr(fd, ACL_DEFAULT_XATTR, NULL, 0) >= 0)
+		return true;
+	return !(errno == ENODATA || rcp_xmeta_unsupported(errno));
+}
+
+static int
+cmp_name_key(const void *key, const void *x)
+{
+	return strcmp(key, ((const struct rcp_xattr *)x)->name);
+}
+
+int
+rcp_xmeta_drop_extra(int fd, const struct rcp_xmeta *xm)
+{
+	char small[1024], *list = small, *p;
+	ssize_t n;
+	int r = 0;
+
+	n = flistxattr(fd, small, sizeof(small));
+	if (n < 0 && errno == ERANGE) {
+		list = rcp_xmalloc(LIST_MAX);
+		n = flistxattr(fd, list, LIST_MAX);
+	}
+	if (n < 0) {
+		r = rcp_xmeta_unsupported(errno) ? 0 : -errno;
+		goto out;
+	}
+	for (p = list; r == 0 && p < list + n; p += strlen(p) + 1) {
+		if (!rcp_xmeta_settable(p) || (xm->n > 0 && bsearch(p, xm->v,
+		    xm->n, sizeof(*xm->v), cmp_name_key) != NULL))
+			continue;
+		if (fremovexattr(fd, p) != 0 && errno != ENODATA)
+			r = -errno;
+	}
+out:
+	if (list != small)
+		free(list);
 	return r;
 }
 
@@ -284,11 +371,58 @@ apply_acl(int fd, const char *path, acl_type_t type, const char *text)
 
 	if ((acl = acl_from_text(text)) == NULL)
 		return -EINVAL;
-	r = type == ACL_TYPE_ACCESS ? acl_set_fd(fd, acl) :
+	r = type == ACL_TYPE_ACCESS && fd >= 0 ? acl_set_fd(fd, acl) :
 	    acl_set_file(path, type, acl);
 	r = r == 0 ? 0 : -errno;
 	acl_free(acl);
 	return r;
+}
+
+/*
+ * Where a by-name apply reaches name below dirfd: for a symlink, its path
+ * (l*xattr calls do not follow it; it has no ACLs); for anything else an
+ * O_PATH handle (*hfd, which the caller closes), so that a FIFO or device
+ * is never opened and a name swapped for a symlink meanwhile is not
+ * followed.  NULL with errno set on failure.
+ */
+static char *
+by_name(int dirfd, const char *name, int *hfd, bool *link)
+{
+	struct stat st;
+	int e;
+
+	*hfd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (*hfd < 0)
+		return NULL;
+	if (fstat(*hfd, &st) != 0) {
+		e = errno;
+		close(*hfd);
+		*hfd = -1;
+		errno = e;
+		return NULL;
+	}
+	*link = S_ISLNK(st.st_mode);
+	if (*link) {
+		close(*hfd);
+		*hfd = -1;
+		return proc_path(-1, dirfd, name);
+	}
+	return rcp_xasprintf("/proc/self/fd/%d", *hfd);
+}
+
+/* Sets one xattr; -errno or 0. */
+static int
+set_one(int fd, const char *path, bool link, const struct rcp_xattr *x)
+{
+	int e;
+
+	if (fd >= 0)
+		e = fsetxattr(fd, x->name, x->value, x->len, 0);
+	else if (link)
+		e = lsetxattr(path, x->name, x->value, x->len, 0);
+	else
+		e = setxattr(path, x->name, x->value, x->len, 0);
+	return e == 0 ? 0 : -errno;
 }
 
 int
@@ -296,35 +430,38 @@ rcp_xmeta_apply(int fd, int dirfd, const char *name,
     const struct rcp_xmeta *xm, const char **what)
 {
 	char *path = NULL;
-	int r = 0, e;
+	bool link = false;
+	int r = 0, e, hfd = -1;
 	size_t i;
 
-	if (fd < 0 || xm->acl_default != NULL)
-		path = proc_path(fd, dirfd, name);
-	if (fd >= 0 && xm->acl_access != NULL &&
-	    (e = apply_acl(fd, NULL, ACL_TYPE_ACCESS, xm->acl_access)) != 0 &&
-	    r == 0) {
+	if (fd < 0 && (path = by_name(dirfd, name, &hfd, &link)) == NULL) {
+		*what = "set extended attributes of";
+		return -errno;
+	}
+	if (fd >= 0 && xm->acl_default != NULL)
+		path = rcp_xasprintf("/proc/self/fd/%d", fd);
+	if (!link && xm->acl_access != NULL && (e = apply_acl(fd, path,
+	    ACL_TYPE_ACCESS, xm->acl_access)) != 0 && r == 0) {
 		r = e;
 		*what = "set the ACL of";
 	}
-	if (fd >= 0 && xm->acl_default != NULL &&
-	    (e = apply_acl(fd, path, ACL_TYPE_DEFAULT, xm->acl_default)) != 0 &&
-	    r == 0) {
+	if (!link && xm->acl_default != NULL && (e = apply_acl(fd, path,
+	    ACL_TYPE_DEFAULT, xm->acl_default)) != 0 && r == 0) {
 		r = e;
 		*what = "set the default ACL of";
 	}
 	for (i = 0; i < xm->n; i++) {
-		e = fd >= 0 ? fsetxattr(fd, xm->v[i].name, xm->v[i].value,
-		    xm->v[i].len, 0) : lsetxattr(path, xm->v[i].name,
-		    xm->v[i].value, xm->v[i].len, 0);
+		e = set_one(fd, path, link, &xm->v[i]);
 		if (e != 0 && r == 0) {
-			r = -errno;
+			r = e;
 			*what = "set extended attributes of";
 		}
 		/* One refusal of the file system is its answer for all. */
-		if (e != 0 && rcp_xmeta_unsupported(errno))
+		if (e != 0 && rcp_xmeta_unsupported(-e))
 			break;
 	}
+	if (hfd >= 0)
+		close(hfd);
 	free(path);
 	return r;
 }

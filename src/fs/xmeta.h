@@ -43,6 +43,11 @@ struct rcp_xmeta {
 	struct rcp_xattr *v;		/* sorted by name */
 	size_t		  n;
 	size_t		  total;	/* bytes of all values */
+	/*
+	 * The first name this process saw but cannot copy (trusted.* and
+	 * security.* when not root; see rcp_xmeta_keep_settable); NULL: none.
+	 */
+	char		 *skipped;
 };
 
 void rcp_xmeta_init(struct rcp_xmeta *xm);
@@ -57,11 +62,25 @@ int rcp_xmeta_add(struct rcp_xmeta *xm, const char *name, const void *value,
     size_t len);
 
 /*
+ * True if this process can copy the xattr name: user.*, and trusted.* and
+ * security.* when running as root (see the top of this file).
+ */
+bool rcp_xmeta_settable(const char *name);
+/*
+ * Removes from xm the xattrs this process cannot set (a source read by
+ * root, applied by another user), recording the first in xm->skipped.
+ */
+void rcp_xmeta_keep_settable(struct rcp_xmeta *xm);
+
+/*
  * Reads what of the entry open as fd, or if fd < 0 of name below dirfd
  * (AT_FDCWD: name is a path) without following a symlink (symlinks have no
  * ACLs).  A value too large
  * for the caps is -E2BIG.  A file system
- * without xattrs gives an empty xm.  Returns 0, or -errno (xm then empty).
+ * without xattrs gives an empty xm.  Names this process cannot copy are
+ * left out, the first of them recorded in xm->skipped.  One listxattr; an
+ * ACL is read only when the list names it.  Returns 0, or -errno (xm then
+ * empty).
  */
 int rcp_xmeta_read(int fd, int dirfd, const char *name, unsigned what,
     struct rcp_xmeta *xm);
@@ -77,9 +96,12 @@ int rcp_xmeta_read(int fd, int dirfd, const char *name, unsigned what,
 mode_t rcp_xmeta_safe_mode(const struct rcp_xmeta *xm, mode_t mode);
 
 /*
- * Applies xm to the entry open as fd, or (fd < 0) to the symlink name below
- * dirfd: ACLs first, then xattrs.  Everything is tried; returns 0 or the
- * first -errno with *what naming the failed step.  -EOPNOTSUPP means the
+ * Applies xm to the entry open as fd, or (fd < 0) to name below dirfd, not
+ * following it: a symlink gets only xattrs, anything else (a FIFO, socket
+ * or device node, which cannot be opened for this without side effects)
+ * ACLs and xattrs through an O_PATH handle.  ACLs first, then xattrs.
+ * Everything is tried; returns 0 or the first -errno with *what naming the
+ * failed step.  -EOPNOTSUPP means the
  * file system cannot store it (rcp_xmeta_unsupported).
  */
 int rcp_xmeta_apply(int fd, int dirfd, const char *name,
@@ -91,6 +113,22 @@ int rcp_xmeta_apply(int fd, int dirfd, const char *name,
  * The mode stays.  Returns 0 or -errno (none on a file system without ACLs).
  */
 int rcp_xmeta_drop_inherited(int fd, bool dir, const struct rcp_xmeta *xm);
+/* The same for the entry (not a directory) that path names, following it. */
+int rcp_xmeta_drop_inherited_path(const char *path,
+    const struct rcp_xmeta *xm);
+/*
+ * Removes from the entry open as fd the xattrs that this process could copy
+ * (rcp_xmeta_settable) but xm lacks, so that a directory merged into an
+ * existing one ends with the source's set, as rsync -X leaves it.  ACLs are
+ * not touched here.  Returns 0 or -errno (none on a file system without
+ * xattrs).
+ */
+int rcp_xmeta_drop_extra(int fd, const struct rcp_xmeta *xm);
+/*
+ * True if the directory open as fd has a default ACL, which entries created
+ * in it inherit (also if that cannot be told: the caller then checks each).
+ */
+bool rcp_xmeta_has_default_acl(int fd);
 /* True for the errors of a file system that cannot store xattrs or ACLs. */
 bool rcp_xmeta_unsupported(int err);
 

@@ -10,8 +10,15 @@
 #ifndef RCP_PROTO_H
 #define RCP_PROTO_H
 
-/* Bumped on every incompatible change; rcp and rcpd must agree. */
-#define RCP_PROTO_VERSION 1
+/*
+ * Bumped on every incompatible change; rcp and rcpd must agree.  2: the
+ * preserve bits acl and xattr of COPY, the compare bits acl and xattr and
+ * SRC_XMETA/SRC_XMETA_DIR, which an rcpd of protocol 1 ignored or lacked
+ * (a copy without its ACLs and xattrs, silently).  Since 2 an agent also
+ * refuses option bits it does not know (copywire.c), so a new one needs
+ * no bump.
+ */
+#define RCP_PROTO_VERSION 2
 
 /* The TLS ALPN of every rcp QUIC connection. */
 #define RCP_PROTO_ALPN "rcp/1"

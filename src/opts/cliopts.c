@@ -595,6 +595,18 @@ rcp_cliopts_parse(struct rcp_cliopts *c, int argc, char **argv, int flags,
 	return r;
 }
 
+void
+rcp_cliopts_getopt_lock(void)
+{
+	pthread_mutex_lock(&getopt_lock);
+}
+
+void
+rcp_cliopts_getopt_unlock(void)
+{
+	pthread_mutex_unlock(&getopt_lock);
+}
+
 int
 rcp_cliopts_load_files(struct rcp_cliopts *c, char **cause)
 {

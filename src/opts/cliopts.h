@@ -100,6 +100,13 @@ int rcp_cliopts_parse(struct rcp_cliopts *c, int argc, char **argv, int flags,
     const char *base, int *first, char **cause);
 
 /*
+ * getopt's globals belong to whoever holds this lock: parsers of their own
+ * (suiteopts.c) that any thread may call take it around their loop.
+ */
+void rcp_cliopts_getopt_lock(void);
+void rcp_cliopts_getopt_unlock(void);
+
+/*
  * Reads the deferred --filter-file files into c->filter, with the calling
  * process's permissions.  Returns 0 or an error with *cause set.
  */

@@ -385,6 +385,21 @@ hello_master(struct rcp_agent *a, const struct sockaddr_storage *addr,
 }
 
 /*
+ * For tests only: RCPD_TEST_PROTO makes this agent claim another protocol
+ * in its first line, as an older or newer rcpd would.
+ */
+static unsigned
+test_proto(void)
+{
+	const char *v = getenv("RCPD_TEST_PROTO");
+	long p;
+
+	if (v == NULL || (p = strtol(v, NULL, 10)) <= 0 || p > 1000)
+		return RCP_PROTO_VERSION;
+	return (unsigned)p;
+}
+
+/*
  * For tests only: RCPD_TEST_CONNECT_DELAY_MS holds this agent back before
  * it dials the master, so a test can make the other agent connect first.
  */
@@ -465,7 +480,7 @@ rcp_agent_run(const struct rcp_agent_opts *opts)
 	 * secrets.  Both over SSH, never argv.
 	 */
 	memset(&hello, 0, sizeof(hello));
-	hello.proto = RCP_PROTO_VERSION;
+	hello.proto = test_proto();
 	snprintf(hello.version, sizeof(hello.version), "%s", PACKAGE_VERSION);
 	memcpy(hello.fp, rcp_cert_fp(a.cert), RCP_CERT_FP_LEN);
 	hello.pid = (long)getpid();

@@ -1,6 +1,10 @@
 /* copywire.c: a copy's request, options, counters and answer on the wire. */
+#include "config.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "base/util.h"
@@ -19,11 +23,37 @@ enum {
 	F_HARD_LINKS = 1 << 5,
 	F_DELETE = 1 << 6,
 	F_DELETE_EXCLUDED = 1 << 7,
-	F_RESUME = 1 << 8	/* an older destination replaces files whole */
+	F_RESUME = 1 << 8
 };
 
 /* Filter rules a master may send. */
 #define MAX_RULES 4096
+
+/*
+ * The bits this build knows: one it does not is a newer master's, asking
+ * for something this agent would silently not do, so it is refused.
+ */
+#define KNOWN_FLAGS	(((uint32_t)F_RESUME << 1) - 1)
+#define KNOWN_PRESERVE	0x1f	/* uid, gid, time, acl, xattr */
+#define KNOWN_COMPARE	(((uint32_t)RCP_ATTR_XATTR << 1) - 1)
+
+/*
+ * The cause for option bits this agent does not know, naming its version
+ * and host so that the user knows which rcpd to upgrade.
+ */
+static char *
+unknown_bits(const char *what, uint32_t bits)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "?");
+	host[sizeof(host) - 1] = '\0';
+	return rcp_xasprintf("rcpd %s on '%s' does not know the %s bits 0x%x "
+	    "the master asks for: install the same version of rcp on both "
+	    "hosts, or use --auto-deploy-rcpd", PACKAGE_VERSION, host, what,
+	    (unsigned)bits);
+}
 
 static void
 put_preserve(struct rcp_buf *b, const struct rcp_preserve_one *p)
@@ -34,13 +64,18 @@ put_preserve(struct rcp_buf *b, const struct rcp_preserve_one *p)
 }
 
 static int
-get_preserve(struct rcp_wire_cursor *c, struct rcp_preserve_one *p)
+get_preserve(struct rcp_wire_cursor *c, struct rcp_preserve_one *p,
+    uint32_t *unknown)
 {
 	uint8_t f;
 	uint32_t m;
 
 	if (rcp_wire_get_u8(c, &f) || rcp_wire_get_u32(c, &m) || m > 07777)
 		return RCP_ERR_PROTO;
+	if (f & ~KNOWN_PRESERVE) {
+		*unknown |= f & ~KNOWN_PRESERVE;
+		return 0;
+	}
 	p->uid = f & 1;
 	p->gid = (f >> 1) & 1;
 	p->time = (f >> 2) & 1;
@@ -105,7 +140,7 @@ int
 rcp_copywire_get_opts(struct rcp_wire_cursor *c, struct rcp_copy_opts *o,
     struct rcp_filter **filter, char **manifest, char **cause)
 {
-	uint32_t flags, workers, files, n, i;
+	uint32_t flags, workers, files, n, i, unknown = 0;
 	uint64_t ops, iops, chunk;
 	uint8_t dry, type, verify;
 	char *pat = NULL, *why = NULL, *man = NULL;
@@ -119,14 +154,26 @@ rcp_copywire_get_opts(struct rcp_wire_cursor *c, struct rcp_copy_opts *o,
 	    rcp_wire_get_u32(c, &o->overwrite_compare.f) ||
 	    rcp_wire_get_u32(c, &o->overwrite_compare.d) ||
 	    rcp_wire_get_u32(c, &o->overwrite_compare.l) ||
-	    get_preserve(c, &o->preserve.f) || get_preserve(c, &o->preserve.d) ||
-	    get_preserve(c, &o->preserve.l) || rcp_wire_get_u8(c, &dry) ||
+	    get_preserve(c, &o->preserve.f, &unknown) ||
+	    get_preserve(c, &o->preserve.d, &unknown) ||
+	    get_preserve(c, &o->preserve.l, &unknown) ||
+	    rcp_wire_get_u8(c, &dry) ||
 	    rcp_wire_get_u64(c, &ops) || rcp_wire_get_u64(c, &iops) ||
 	    rcp_wire_get_u64(c, &chunk) || rcp_wire_get_u32(c, &n))
 		goto bad;
 	if (workers > 4096 || files > (1u << 30) || dry > RCP_DRY_EXPLAIN ||
 	    n > MAX_RULES || (chunk != 0 && chunk < 4096))
 		goto bad;
+	if (unknown != 0 || (flags & ~KNOWN_FLAGS) != 0 ||
+	    ((o->overwrite_compare.f | o->overwrite_compare.d |
+	    o->overwrite_compare.l) & ~KNOWN_COMPARE) != 0) {
+		*cause = unknown != 0 ? unknown_bits("preserve", unknown) :
+		    (flags & ~KNOWN_FLAGS) != 0 ? unknown_bits("option",
+		    flags & ~KNOWN_FLAGS) : unknown_bits("compare",
+		    (o->overwrite_compare.f | o->overwrite_compare.d |
+		    o->overwrite_compare.l) & ~KNOWN_COMPARE);
+		return RCP_ERR_VERSION;
+	}
 	o->overwrite = flags & F_OVERWRITE;
 	o->ignore_existing = flags & F_IGNORE_EXISTING;
 	o->dereference = flags & F_DEREFERENCE;

@@ -55,7 +55,27 @@ struct rcp_srcserve {
 	size_t			 nfds;
 	size_t			 open;
 	struct rcp_srccache	*cache;		/* not ours; NULL: none */
+	atomic_bool		 skip_noted;	/* said which xattrs we cannot
+						 * read (not root) */
 };
+
+/*
+ * Said once: this agent, not root, leaves out the xattrs only root may
+ * copy (trusted.* it cannot even see); the destination gets the rest.
+ */
+static void
+note_skipped(struct rcp_srcserve *s, const struct rcp_xmeta *xm)
+{
+	char *shown;
+
+	if (xm->skipped == NULL || atomic_exchange(&s->skip_noted, true))
+		return;
+	shown = rcp_escape(xm->skipped);
+	rcp_log(s->log, RCP_LOG_WARN, "not running as root: extended "
+	    "attributes outside user.* (trusted.*, security.*; such as '%s') "
+	    "are not read from the source; the rest is copied", shown);
+	free(shown);
+}
 
 /* Allocates a handle for fd.  The handle, or -EMFILE. */
 static int
@@ -570,6 +590,7 @@ srv_xmeta(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 	}
 	r = rcp_xmeta_read(fd, dfd, name, what, &xm);
 	free(name);
+	note_skipped(s, &xm);
 	if (r == 0)
 		rcp_srcwire_put_xmeta(out, &xm);
 	rcp_xmeta_release(&xm);
@@ -614,6 +635,7 @@ srv_xmeta_dir(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 			rcp_srcwire_put_xmeta(out, &xm);
 			n++;
 		}
+		note_skipped(s, &xm);
 		rcp_xmeta_release(&xm);
 	}
 	rcp_dents_release(&it);

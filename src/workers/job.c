@@ -50,6 +50,8 @@ rcp_job_free(struct rcp_job *j)
 	rcp_cliopts_release(&j->opts);
 	free(j->error);
 	rcp_strv_free(j->errors, j->nerrors);
+	rcp_strv_free(j->warnings, j->nwarnings);
+	free(j->ledger_error);
 	free(j);
 }
 
@@ -236,6 +238,9 @@ read_members(struct rcp_job *j, const json_t *req, char **dst,
 	if (rcp_ctl_get_int(req, "umask", 0, 0777, &v, cause) < 0)
 		return RCP_CTL_E_INVALID;
 	j->umask = (mode_t)v;
+	if (rcp_ctl_get_bool(req, "record_files", &j->record_files,
+	    cause) < 0)
+		return RCP_CTL_E_INVALID;
 	return 0;
 }
 
@@ -280,6 +285,13 @@ rcp_job_from_request(const json_t *req, const struct rcp_job_who *who,
 		goto out;
 	if ((r = set_pair(j, cause)) != 0)
 		goto out;
+	if (j->remote && j->record_files) {
+		/* The destination agent reports no file list (yet): refuse. */
+		*cause = rcp_xstrdup("'record_files' is for local jobs only: "
+		    "a remote job's ledger keeps its failed entries");
+		r = RCP_CTL_E_INVALID;
+		goto out;
+	}
 	len = strlen(dst);
 	if (nsrcs > 1 && dst[len - 1] != '/') {
 		*cause = rcp_xasprintf("several sources need a destination "
@@ -398,6 +410,11 @@ rcp_job_to_json(const struct rcp_job *j)
 	json_object_set_new(o, "errors", strv_json(j->errors, j->nerrors));
 	json_object_set_new(o, "errors_total",
 	    json_integer((json_int_t)j->errors_total));
+	json_object_set_new(o, "warnings", strv_json(j->warnings,
+	    j->nwarnings));
+	json_object_set_new(o, "record_files", json_boolean(j->record_files));
+	json_object_set_new(o, "ledger", rcp_ledger_counts_json(&j->ledger));
+	json_object_set_new(o, "ledger_error", opt_str(j->ledger_error));
 	return o;
 }
 
@@ -432,12 +449,27 @@ read_opt_str(const json_t *o, const char *key)
 	return s != NULL ? rcp_xstrdup(s) : NULL;
 }
 
-/* The progress and error members; missing ones read as zero. */
+/* Up to max strings of the array a into *v, *n. */
+static void
+read_msgs(const json_t *a, size_t max, char ***v, size_t *n)
+{
+	const char *m;
+	size_t i;
+
+	for (i = 0; json_is_array(a) && i < json_array_size(a); i++) {
+		m = json_string_value(json_array_get(a, i));
+		if (m == NULL || *n >= max)
+			continue;
+		*v = rcp_xrealloc(*v, (*n + 1) * sizeof(char *));
+		(*v)[(*n)++] = rcp_xstrdup(m);
+	}
+}
+
+/* The progress, error and warning members; missing ones read as zero. */
 static void
 read_progress(struct rcp_job *j, const json_t *o)
 {
-	const json_t *s = json_object_get(o, "stats"), *e;
-	size_t i;
+	const json_t *s = json_object_get(o, "stats");
 
 #define X(f) j->progress.s.f = rcp_ctl_u64(s, #f);
 	STATS_FIELDS(X)
@@ -449,17 +481,10 @@ read_progress(struct rcp_job *j, const json_t *o)
 	j->rate = rcp_ctl_num(o, "rate");
 	j->error = read_opt_str(o, "error");
 	j->errors_total = rcp_ctl_u64(o, "errors_total");
-	e = json_object_get(o, "errors");
-	if (json_is_array(e)) {
-		for (i = 0; i < json_array_size(e); i++) {
-			const char *m = json_string_value(json_array_get(e, i));
-			if (m != NULL && j->nerrors < RCP_CTL_MAX_ERRORS) {
-				j->errors = rcp_xrealloc(j->errors,
-				    (j->nerrors + 1) * sizeof(char *));
-				j->errors[j->nerrors++] = rcp_xstrdup(m);
-			}
-		}
-	}
+	read_msgs(json_object_get(o, "errors"), RCP_CTL_MAX_ERRORS, &j->errors,
+	    &j->nerrors);
+	read_msgs(json_object_get(o, "warnings"), RCP_CTL_MAX_WARNINGS,
+	    &j->warnings, &j->nwarnings);
 }
 
 int
@@ -515,6 +540,9 @@ rcp_job_from_json(const json_t *o, struct rcp_job **out, char **cause)
 	j->restart = rcp_ctl_true(o, "restart");
 	j->cancel_requested = rcp_ctl_true(o, "cancel_requested");
 	j->rev = rcp_ctl_u64(o, "rev");
+	j->record_files = rcp_ctl_true(o, "record_files");
+	rcp_ledger_counts_read(json_object_get(o, "ledger"), &j->ledger);
+	j->ledger_error = read_opt_str(o, "ledger_error");
 	read_progress(j, o);
 	*out = j;
 	j = NULL;
@@ -557,6 +585,17 @@ rcp_job_set_progress(struct rcp_job *j, const struct rcp_job_progress *p,
 	j->rate = j->rate == 0 ? inst : 0.7 * j->rate + 0.3 * inst;
 	j->rate_ns = now_ns;
 	j->rate_bytes = p->s.bytes_copied;
+}
+
+void
+rcp_job_add_warning(struct rcp_job *j, const char *msg)
+{
+	if (j->nwarnings >= RCP_CTL_MAX_WARNINGS)
+		return;
+	j->warnings = rcp_xrealloc(j->warnings, (j->nwarnings + 1) *
+	    sizeof(char *));
+	j->warnings[j->nwarnings++] = strlen(msg) > RCP_JOB_MAX_ERROR_LEN ?
+	    rcp_xstrndup(msg, RCP_JOB_MAX_ERROR_LEN) : rcp_xstrdup(msg);
 }
 
 void

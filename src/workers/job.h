@@ -17,6 +17,7 @@
 
 #include "engine/copy.h"
 #include "opts/cliopts.h"
+#include "workers/ledger.h"
 #include "workers/pool.h"
 
 /* The longest stall_timeout a job may ask for: rcp's own cap. */
@@ -59,6 +60,7 @@ struct rcp_job {
 	char			*pair;		/* host pair: RCP_JOB_PAIR_LOCAL
 						 * or "src→dst" */
 	bool			 remote;	/* a side is host:path */
+	bool			 record_files;	/* the ledger lists copied files */
 	double			 submitted;	/* Unix time, seconds */
 	struct rcp_cliopts	 opts;		/* options parsed, files deferred */
 
@@ -81,6 +83,12 @@ struct rcp_job {
 	char			**errors;	/* first failed entries */
 	size_t			 nerrors;
 	uint64_t		 errors_total;
+	char			**warnings;	/* the engine's first notices */
+	size_t			 nwarnings;
+	struct rcp_ledger_counts ledger;	/* what its ledger holds (all
+						 * attempts), as of the last
+						 * tick */
+	char			*ledger_error;	/* why the ledger is short */
 
 	/* The master's. */
 	struct rcp_pool_item	 item;		/* while queued */
@@ -138,6 +146,12 @@ void rcp_job_set_progress(struct rcp_job *j, const struct rcp_job_progress *p,
 
 /* Records the error of a failed entry (bounded).  Requires the owner's lock. */
 void rcp_job_add_error(struct rcp_job *j, const char *msg);
+/*
+ * Records one notice of the engine (a warning: what is not kept, such as
+ * xattrs a user may not copy); the first RCP_CTL_MAX_WARNINGS are kept.
+ * Requires the job table's lock.
+ */
+void rcp_job_add_warning(struct rcp_job *j, const char *msg);
 
 /* Returns the current Unix time in seconds. */
 double rcp_job_now(void);

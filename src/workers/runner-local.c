@@ -88,6 +88,16 @@ engine_log(void *arg, int level, const char *msg)
 
 	if (level == RCP_LOG_ERROR && r->hooks.error != NULL)
 		r->hooks.error(r->hooks.arg, msg);
+	else if (level == RCP_LOG_WARN && r->hooks.warning != NULL)
+		r->hooks.warning(r->hooks.arg, msg);
+}
+
+static void
+engine_copied(void *arg, const char *path)
+{
+	struct rcp_runner *r = arg;
+
+	r->hooks.file(r->hooks.arg, path);
 }
 
 static void *
@@ -252,13 +262,17 @@ runner_local_run(struct rcp_runner *r, char **cause)
 		o.resume = true;
 	if (o.max_open_files == 0 && !remote)
 		o.max_open_files = spec->max_open_files;
+	if (spec->record_files && r->hooks.file != NULL) {
+		o.copied = engine_copied;
+		o.copied_arg = r;
+	}
 
 	memset(&l, 0, sizeof(l));
 	l.r = r;
 	l.filter = o.filter;
 	l.log.fn = engine_log;
 	l.log.arg = r;
-	l.log.level = RCP_LOG_ERROR;
+	l.log.level = RCP_LOG_WARN;
 	if (remote && rcp_runner_remote == NULL) {
 		*cause = rcp_xstrdup("this program cannot run remote copies");
 		rcp_filter_free(filter);

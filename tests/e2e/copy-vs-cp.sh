@@ -299,4 +299,17 @@ t_check "rcp -L: nothing made for the loop" test ! -e "$T/out_loops/dir/up"
 t_check "rcp -L: the rest was copied" cmp -s "$T/fixture/dir/inner" "$T/out_loops/dir/inner"
 t_check "rcp -L: deep chain copied despite the loops" test "$(cd "$T/out_loops/deep" && find . -name file -type f | wc -l)" = 1
 
+# --- -p into a setgid directory of another group ---------------------------
+# Entries made there take its group: -p must still give them the source's
+# (rcp skips a chown only where new entries are surely ours already).
+mkdir -p "$T/own/src/d" "$T/sgid"
+echo a >"$T/own/src/f" && echo b >"$T/own/src/d/g" && echo c >"$T/own/src/other"
+chown 1234:5678 "$T/own/src/other"
+chgrp 5678 "$T/sgid" && chmod 2775 "$T/sgid"
+cp -a "$T/own/src" "$T/sgid/cp"
+t_check "rcp -p into a setgid directory: exit 0" t_run 0 "$T/run.out" "$RCP" -p "$T/own/src" "$T/sgid/rcp"
+owners() { (cd "$1" && find . -printf '%P %U:%G %m\n' | LC_ALL=C sort); }
+t_check "  owners and groups as cp -a's" diff <(owners "$T/sgid/cp") <(owners "$T/sgid/rcp")
+t_check "  the source's group, not the directory's" test "$(stat -c %g "$T/sgid/rcp/d/g")" = 0
+
 t_done

@@ -3,9 +3,11 @@
 # GNU cp -a and rsync -aAX, locally: access and default ACLs, user and
 # trusted xattrs, a value near the 64 KiB limit, xattrs on directories and
 # symlinks, a capability, a name that is not UTF-8.  The dumps of getfacl -R
-# and getfattr -R -d -m - -h (paths relative) must be equal, also with
-# --verify and --manifest, and --overwrite-compare weighs content beside
-# acl and xattr.  Then a
+# and getfattr -R -d -m - -h (paths relative) must be equal, FIFOs, device
+# nodes and sockets included, also with --verify and --manifest, and
+# --overwrite-compare weighs content beside acl and xattr.  A copy merged
+# into an existing one with --overwrite ends with the source's xattrs and
+# ACLs (as rsync -aAX); rcmp compares the roots' too.  Then a
 # destination that cannot store them (ramfs: no xattrs, no ACLs) gets one
 # notice, an error with --fail-early, a correct copy of everything else, and
 # modes no more permissive than the source's ACLs.  Needs root (trusted.*,
@@ -20,6 +22,7 @@ trap cleanup EXIT
 
 fixture "$T/src"
 t_check "the fixture has ACLs and xattrs" t_grep 'default:user:1:rwx' <(dump "$T/src")
+t_check "  a FIFO, a device node and a socket with theirs" t_grep 'trusted.s=0x736f636b' <(dump "$T/src")
 
 cp -a "$T/src" "$T/cp"
 t_check "cp -a keeps them (the fixture is sound)" same_dump "$T/src" "$T/cp"
@@ -57,13 +60,34 @@ t_check "rcp -p into an inheriting directory runs" t_run 0 "$T/inh.out" "$RCP" -
 t_check "  the same dumps as the source: nothing inherited" same_dump "$T/src" "$T/inh/p"
 t_check "  the same tree as cp -a" diff <(t_tree_listing_full "$T/inh/cp") <(t_tree_listing_full "$T/inh/p")
 
+# Merging into an existing copy with --overwrite: the directories end with
+# the source's xattrs and ACLs (what only the destination has is removed,
+# as rsync -aAX does), and so do the files that are replaced (prep_merge).
+prep_merge "$T/mrsync"
+rsync -aAX "$T/src/" "$T/mrsync/"
+t_check "rsync -aAX: a merged copy ends with the source's set" same_dump "$T/src" "$T/mrsync"
+prep_merge "$T/m"
+t_check "the merged copy differs before" t_run 1 "$T/m0.out" "$RCMP" --metadata-compare "f:acl,xattr d:acl,xattr" "$T/src" "$T/m"
+t_check "rcp -p --overwrite into the existing copy runs" t_run 0 "$T/m.out" "$RCP" -p --overwrite "$T/src" "$T/m"
+t_check "  the same dumps as the source (extras removed)" same_dump "$T/src" "$T/m"
+t_check "  the same dumps as rsync -aAX" same_dump "$T/mrsync" "$T/m"
+prep_merge "$T/mx"
+t_check "rcp -X --overwrite (no -A) runs" t_run 0 "$T/mx.out" "$RCP" -X --overwrite "$T/src" "$T/mx"
+xdump() { (cd "$1" && find . -print0 | LC_ALL=C sort -z | xargs -0 getfattr -d -m '^(user|trusted|security)[.]' -h -e hex 2>&1); }
+t_check "  xattrs as the source's" diff <(xdump "$T/src") <(xdump "$T/mx")
+t_check "  the ACL the source lacks stays (no -A)" t_grep 'user:5:rwx' <(getfacl -n "$T/mx/d")
+
 # Comparing ACLs and xattrs: rcmp --metadata-compare, rcp --overwrite-compare.
 XSPEC="f:size,acl,xattr d:acl,xattr l:xattr"
 t_check "rcmp: acl and xattr of a copy are equal" t_run 0 "$T/cmp0.out" "$RCMP" --metadata-compare "$XSPEC" "$T/src" "$T/p"
 setfattr -n user.one -v changed "$T/p/f-xattr"
 setfacl -m u:1:r "$T/p/f-acl"
 setfattr -h -x trusted.link "$T/p/link"
+setfattr -n user.root -v r "$T/p"
+setfacl -m u:4:r "$T/p/sp/fifo"
 t_check "rcmp: differences found" t_run 1 "$T/cmp1.out" "$RCMP" --metadata-compare "$XSPEC" "$T/src" "$T/p"
+t_check "  an xattr of the root itself" t_grep '"path":".","diff":"xattr"' "$T/cmp1.out"
+t_check "  an ACL of a FIFO" t_grep '"sp/fifo".*"diff":"acl"|"diff":"acl".*"sp/fifo"' "$T/cmp1.out"
 t_check "  an xattr of a file" t_grep '"f-xattr".*"diff":"xattr"|"diff":"xattr".*"f-xattr"' "$T/cmp1.out"
 t_check "  an ACL" t_grep '"f-acl".*"diff":"acl"|"diff":"acl".*"f-acl"' "$T/cmp1.out"
 t_check "  an xattr of a symlink" t_grep '"link".*"diff":"xattr"|"diff":"xattr".*"link"' "$T/cmp1.out"
@@ -90,7 +114,7 @@ if mount -t ramfs none "$RAMFS"; then
 	t_check "to ramfs: the copy succeeds" t_run 0 "$T/r.out" "$RCP" -p "$T/src" "$RAMFS/r"
 	t_check "  one notice for the file system" test "$(grep -c 'cannot keep ACLs or extended attributes' "$T/r.out")" = 1
 	# Entries with an ACL get a safe mode (below): compared without it.
-	nomode() { t_tree_listing_full "$1" | awk -F'\t' -v OFS='\t' '$1 ~ /^[.]\/(f-acl|f-tight|d)$/ { $3 = "-" } 1'; }
+	nomode() { t_tree_listing_full "$1" | awk -F'\t' -v OFS='\t' '$1 ~ /^[.]\/(f-acl|f-tight|d|sp\/.*)$/ { $3 = "-" } 1'; }
 	t_check "  everything else is copied" diff <(nomode "$T/cp") <(nomode "$RAMFS/r")
 	m=$(stat -c %a "$RAMFS/r/f-tight")
 	t_check "  a refused ACL with a tight mask leaves the group nothing ($m)" test "$m" = 700

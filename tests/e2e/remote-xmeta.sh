@@ -3,7 +3,9 @@
 # harness's sshd: host->host (127.0.0.2 -> 127.0.0.3), local->host and
 # host->local.  The dumps of getfacl and getfattr (xmeta-lib.sh) of every
 # copy must equal the source's and cp -a's; the tree must equal cp -a's.
-# -p with --verify, --manifest and --overwrite-compare content,acl,xattr.
+# -p with --verify, --manifest and --overwrite-compare content,acl,xattr;
+# a merge into an existing copy ends with the source's xattrs and ACLs.
+# An rcpd of the protocol before ACLs and xattrs (1) is refused by name.
 # A destination on ramfs (no xattrs, no ACLs) gets one notice.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd-lib.sh"
@@ -46,8 +48,21 @@ t_check "  replaces the file whose xattr changed" t_grep "replace '.*f-xattr': x
 t_check "  leaves the others, hashes and all equal" t_grep "unchanged '.*f-acl': size,mtime,content,acl,xattr equal" "$T/vo.out"
 t_check "  the same dumps as the source" same_dump "$T/src" "$T/v"
 setfattr -n user.one -v 1 "$T/src/f-xattr"
+prep_merge "$T/m"
+t_check "h2h: rcp -p --overwrite into an existing copy runs" t_run 0 "$T/m.out" R -p --overwrite "$SH:$T/src" "$DH:$T/m"
+t_check "  the same dumps as the source (extras removed)" same_dump "$T/src" "$T/m"
 t_check "h2h: rcp without -p keeps none" t_run 0 "$T/n.out" R "$SH:$T/src" "$DH:$T/n"
 t_check "  no ACL, no xattr" test -z "$(getfattr -R -d -m - -h "$T/n" 2>/dev/null)"
+
+# An rcpd of protocol 1 ignored -A and -X: it is refused, with its version
+# and host, before any copy (here it claims protocol 1: RCPD_TEST_PROTO).
+printf '%s\n' '#!/bin/sh' "RCPD_TEST_PROTO=1 exec '$RCP_BUILDDIR/rcpd' \"\$@\"" >"$T/rcpd-proto1"
+chmod 755 "$T/rcpd-proto1"
+t_check "h2h with an rcpd of protocol 1: refused (exit 1)" t_run 1 "$T/old.out" R -p --rcpd-path "$T/rcpd-proto1" "$SH:$T/src" "$DH:$T/old"
+t_check "  naming the host, its version and both protocols" t_grep "rcpd on '127.0.0.[23]' \(version [^)]*\) speaks protocol 1, but this rcp \(version [^)]*\) speaks protocol 2" "$T/old.out"
+t_check "  nothing copied" test ! -e "$T/old"
+t_check "l2h with it: refused too" t_run 1 "$T/old2.out" R -p --rcpd-path "$T/rcpd-proto1" "$T/src" "$DH:$T/old2"
+t_check "  nothing copied" test ! -e "$T/old2"
 
 # A destination agent whose file system cannot store them: one notice.
 mkdir -p "$RAMFS"

@@ -141,7 +141,7 @@ t_check "protocol version mismatch" t_run 1 "$out" \
     "$PROBE" --ssh-config "$SSH_CONFIG" --rcpd-path "$T/old-rcpd" \
     127.0.0.2 127.0.0.3
 t_check "  names both versions" \
-    t_grep 'speaks protocol 999, but this rcp .* speaks protocol 1' "$out"
+    t_grep 'speaks protocol 999, but this rcp .* speaks protocol 2' "$out"
 
 # 8. --auto-deploy-rcpd brings our rcpd where it is missing or of another
 #    protocol: ~/.cache/rcp/bin/rcpd-VERSION of the SSH user (root here),

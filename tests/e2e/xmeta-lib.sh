@@ -30,6 +30,36 @@ fixture() {
 	echo odd >"$s/$(printf 'n\377\376')"
 	setfattr -n user.odd -v o "$s/$(printf 'n\377\376')"
 	echo plain >"$s/plain/p"
+	# Special files keep theirs as cp -a and rsync -aAX keep them (the
+	# kernel allows user.* on files and directories only).
+	mkdir "$s/sp"
+	mkfifo "$s/sp/fifo"
+	setfattr -n trusted.f -v fifo "$s/sp/fifo"
+	setfacl -m u:1:rw "$s/sp/fifo"
+	mknod "$s/sp/cdev" c 1 3
+	setfattr -n trusted.c -v cdev "$s/sp/cdev"
+	setfacl -m g:2:rw "$s/sp/cdev"
+	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$s/sp/sock"
+	setfattr -n trusted.s -v sock "$s/sp/sock"
+	setfacl -m u:3:r "$s/sp/sock"
+}
+
+# prep_merge DIR: a copy of $T/src (cp -a) with xattrs and ACLs the source
+# lacks, or other than its, on the root, a directory, a file and a FIFO
+# (those two with other times, so that --overwrite replaces them).
+prep_merge() {
+	cp -a "$T/src" "$1"
+	setfattr -n user.extra -v x "$1"
+	setfattr -n trusted.extra -v x "$1/d"
+	setfattr -n user.dir -v other "$1/d"
+	setfacl -m u:5:rwx "$1/d"
+	setfacl -m u:5:rwx "$1/plain"
+	setfacl -d -m u:6:r "$1/plain"
+	setfattr -n user.extra -v x "$1/f-xattr"
+	setfacl -m u:7:r "$1/f-xattr"
+	touch -d @1 "$1/f-xattr"
+	setfattr -n trusted.extra -v x "$1/sp/fifo"
+	touch -h -d @1 "$1/sp/fifo"
 }
 
 # dump DIR: its ACLs and xattrs, paths relative to DIR, sorted (getfacl -R

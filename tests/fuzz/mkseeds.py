@@ -39,6 +39,9 @@ put("ctlproto", "batch", j({"id": 4, "method": "batch", "jobs": [
     {"sources": ["/x"], "destination": "/y"}, {"sources": []}]}))
 put("ctlproto", "reply", j({"id": 1, "result": {"state": "running"}}) +
     j({"id": 2, "error": {"code": "not_found", "message": "no job 7"}}))
+put("ctlproto", "files", j({"id": 5, "method": "files", "job": 3, "cursor": 4096,
+    "limit": 1000, "errors": True}) + j({"id": 6, "method": "submit", "sources": ["/a"],
+    "destination": "/d", "record_files": True}))
 put("ctlproto", "edge", "\n\n{}\n[1]\n{\"id\":\"x\"\n" + "x" * 5000 + "\n{\"id\":null}")
 
 # wire: byte 0 cuts the stream; bodies are op-driven getters.
@@ -89,7 +92,7 @@ put("remotemsg", "log-levels", b"\x09" + u8(0) + bstr("output") + u8(255))
 
 # agentline: the lines of an agent's SSH channel at start-up, and stderr.
 HEX = FP.hex()
-put("agentline", "hello", "RCPD1 proto=1 version=0.2.0 fp=%s pid=1234 start=98765\n" % HEX)
+put("agentline", "hello", "RCPD1 proto=2 version=0.2.0 fp=%s pid=1234 start=98765\n" % HEX)
 put("agentline", "hello-old", "RCPD1 proto=1 version=0.1.0 fp=%s\nRCPD1 proto=999 version=9.9 fp=%s pid=1 start=2\n" % (HEX, HEX))
 put("agentline", "hello-bad", "RCPD1 proto=1 version=%s fp=%s0\nRCPD1 proto=-1 version= x fp=zz pid=99999999999999999999 start=%s\n" %
     ("v" * 70, HEX, "1" * 40))
@@ -124,10 +127,18 @@ put("journal", "submit", j({"id": 9, "method": "submit", "sources": ["~/a", "b"]
     "destination": "c", "cwd": "/tmp", "home": "/home/u", "umask": 18,
     "options": ["-r", "--filter", "- *.o"], "priority": 5, "key": "k1"}))
 put("journal", "junk", "not json\n[]\n{}\n\n")
+put("journal", "ledger", j({"kind": "error", "path": "/s/a\\xff", "path_b64": "L3MvYf8=",
+    "error": "cannot open '/s/a\\xff': Permission denied", "attempt": 1}) +
+    j({"kind": "file", "path": "/d/x", "attempt": 2}) + j({"kind": "later"}) +
+    "source 'it''s' changed\ncannot copy data of 'a\\x0': x\n'\n" +
+    j(dict(rec, record_files=True, ledger={"errors": 1, "files": 2,
+    "errors_dropped": 3, "files_dropped": 4}, ledger_error="full")) + '{"kind":"fi')
 
 # runner: the reports of a job's process.
 put("runner", "reports", j({"t": "p", "s": list(range(12)), "bt": 100, "ft": 3, "tk": True}) +
     j({"t": "e", "m": "cannot open 'x': Permission denied"}) +
+    j({"t": "f", "p": "/d/a\\xff", "p_b64": "L2QvYf8="}) + j({"t": "f", "p": "/d/b"}) +
+    j({"t": "f", "p": "/d/c", "p_b64": "!!"}) + j({"t": "f"}) +
     j({"t": "end", "r": 0, "c": None}))
 put("runner", "host", j({"t": "p", "j": 4, "s": [-1, 2**63 - 1]}) +
     j({"t": "end", "r": -5, "c": "failed"}) + j({"t": "end", "r": 1}) + j({"t": 3}))

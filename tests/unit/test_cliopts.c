@@ -13,6 +13,7 @@
 #include "base/util.h"
 #include "fs/filter.h"
 #include "opts/cliopts.h"
+#include "opts/suiteopts.h"
 #include "unit.h"
 
 #include "base/banned.h"
@@ -227,6 +228,88 @@ test_duration(void)
 	    RCP_ERR_INVAL);
 }
 
+/* Parses argv (NULL-terminated) for tool; returns the result, *first and
+ * s for the caller to check and release. */
+static int
+suite_parse(struct rcp_suiteopts *s, int tool, char **argv, int *first)
+{
+	char *cause = NULL;
+	int argc = 0, r;
+
+	while (argv[argc] != NULL)
+		argc++;
+	rcp_suiteopts_init(s, tool);
+	r = rcp_suiteopts_parse(s, argc, argv, first, &cause);
+	CU_ASSERT((r == 0) == (cause == NULL));
+	free(cause);
+	return r;
+}
+
+/* The suite tools take rcp's shared options as rcp means them, their own,
+ * and no option of rcp's they have not. */
+static void
+test_suiteopts(void)
+{
+	char *rrm[] = { "rrm", "-e", "--max-workers", "3", "--exclude", "*.k",
+	    "--modified-before", "2d", "--dry-run", "explain", "-vv", "p",
+	    NULL };
+	char *rrm_bad[] = { "rrm", "--overwrite", "p", NULL };
+	char *rrm_mode[] = { "rrm", "--mode", "600", "p", NULL };
+	char *chm_none[] = { "rchm", "p", NULL };
+	char *chm[] = { "rchm", "--mode", "f:g+rw d:g+rwxs", "--owner", "0",
+	    "--defer-dir-changes", "--no-setid", "p", "q", NULL };
+	char *lnk[] = { "rlink", "-o", "--update", "new",
+	    "--update-compare", "size", "--update-exclusive", "a", "b", NULL };
+	char *lnk_excl[] = { "rlink", "--update-exclusive", "a", "b", NULL };
+	char *lnk_age[] = { "rlink", "--created-before", "1d", "a", "b", NULL };
+	struct rcp_suiteopts s;
+	uint64_t ns;
+	int first;
+
+	CU_ASSERT_EQUAL(suite_parse(&s, RCP_TOOL_RRM, rrm, &first), 0);
+	CU_ASSERT_EQUAL(first, 11);
+	CU_ASSERT(s.cl.o.fail_early);
+	CU_ASSERT_EQUAL(s.cl.o.max_workers, 3);
+	CU_ASSERT_PTR_NOT_NULL(s.cl.o.filter);
+	CU_ASSERT_EQUAL(s.cl.o.dry_run, RCP_DRY_EXPLAIN);
+	CU_ASSERT_EQUAL(s.cl.verbosity, 2);
+	CU_ASSERT_EQUAL(s.modified_before_ns, 2ull * 86400 * 1000000000);
+	rcp_suiteopts_release(&s);
+	CU_ASSERT_EQUAL(suite_parse(&s, RCP_TOOL_RRM, rrm_bad, &first),
+	    RCP_ERR_INVAL);
+	rcp_suiteopts_release(&s);
+	CU_ASSERT_EQUAL(suite_parse(&s, RCP_TOOL_RRM, rrm_mode, &first),
+	    RCP_ERR_INVAL);
+	rcp_suiteopts_release(&s);
+	CU_ASSERT_EQUAL(suite_parse(&s, RCP_TOOL_RCHM, chm_none, &first),
+	    RCP_ERR_INVAL);
+	rcp_suiteopts_release(&s);
+	CU_ASSERT_EQUAL(suite_parse(&s, RCP_TOOL_RCHM, chm, &first), 0);
+	CU_ASSERT_STRING_EQUAL(s.mode, "f:g+rw d:g+rwxs");
+	CU_ASSERT_STRING_EQUAL(s.owner, "0");
+	CU_ASSERT(s.defer_dir_changes && s.no_setid);
+	CU_ASSERT_EQUAL(first, 7);
+	rcp_suiteopts_release(&s);
+	CU_ASSERT_EQUAL(suite_parse(&s, RCP_TOOL_RLINK, lnk, &first), 0);
+	CU_ASSERT(s.cl.o.overwrite && s.update_exclusive);
+	CU_ASSERT_STRING_EQUAL(s.update, "new");
+	CU_ASSERT_EQUAL(s.update_compare.f, RCP_ATTR_SIZE);
+	/* rlink keeps everything by default. */
+	CU_ASSERT(s.cl.o.preserve.f.uid && s.cl.o.preserve.d.time);
+	rcp_suiteopts_release(&s);
+	CU_ASSERT_EQUAL(suite_parse(&s, RCP_TOOL_RLINK, lnk_excl, &first),
+	    RCP_ERR_INVAL);
+	rcp_suiteopts_release(&s);
+	CU_ASSERT_EQUAL(suite_parse(&s, RCP_TOOL_RLINK, lnk_age, &first),
+	    RCP_ERR_INVAL);
+	rcp_suiteopts_release(&s);
+	CU_ASSERT_EQUAL(rcp_suiteopts_parse_age("1.5h", &ns), 0);
+	CU_ASSERT_EQUAL(ns, 5400ull * 1000000000);
+	CU_ASSERT_EQUAL(rcp_suiteopts_parse_age("-1d", &ns), RCP_ERR_INVAL);
+	CU_ASSERT_EQUAL(rcp_suiteopts_parse_age("3x", &ns), RCP_ERR_INVAL);
+	CU_ASSERT_EQUAL(rcp_suiteopts_parse_age("200y", &ns), RCP_ERR_INVAL);
+}
+
 void
 test_cliopts_register(void)
 {
@@ -237,6 +320,7 @@ test_cliopts_register(void)
 		{ "names", test_names },
 		{ "threads", test_threads },
 		{ "duration", test_duration },
+		{ "suiteopts", test_suiteopts },
 		{ NULL, NULL }
 	};
 

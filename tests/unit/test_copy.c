@@ -492,6 +492,82 @@ test_expand_home(void)
 	free(s);
 }
 
+static ino_t
+ino_of(const char *a, const char *b)
+{
+	char *p = mkpath(a, b);
+	struct stat st;
+	ino_t r = 0;
+
+	if (lstat(p, &st) == 0)
+		r = st.st_ino;
+	free(p);
+	return r;
+}
+
+/* rlink's options: files linked from the source, or from link_dest when
+ * equal by link_compare (else copied from the source). */
+static void
+test_link_files(void)
+{
+	char *dir = unit_tmpdir("link"), *src = make_tree(dir), *cause = NULL;
+	char *dst = mkpath(dir, "dst"), *upd = mkpath(dir, "upd"), *p;
+	struct logcount lc = { 0, 0 };
+	struct rcp_copy_stats st;
+	struct rcp_copy_opts o;
+	struct timespec ts[2];
+	int fd;
+
+	rcp_copy_opts_init(&o);
+	rcp_preserve_all(&o.preserve);
+	o.link_files = true;
+	CU_ASSERT_EQUAL(run_copy(&o, src, dst, &st, &cause, &lc), 0);
+	CU_ASSERT_EQUAL(st.hard_links_created, 3);
+	CU_ASSERT_EQUAL(st.files_copied, 0);
+	CU_ASSERT_EQUAL(st.symlinks_created, 1);
+	CU_ASSERT_EQUAL(ino_of(src, "sub/f3"), ino_of(dst, "sub/f3"));
+	CU_ASSERT_NOT_EQUAL(ino_of(src, "sub/link"), ino_of(dst, "sub/link"));
+	free(cause);
+	cause = NULL;
+
+	/* upd: f1 the same (size and mtime), f2 changed, no sub/f3. */
+	mkdir(upd, 0755);
+	p = mkpath(upd, "f1");
+	write_pattern(p, 1000, 9);
+	fd = open(p, O_WRONLY);
+	free(p);
+	p = mkpath(src, "f1");
+	{
+		struct stat s0;
+
+		CU_ASSERT_FATAL(stat(p, &s0) == 0);
+		ts[0] = s0.st_atim;
+		ts[1] = s0.st_mtim;
+	}
+	free(p);
+	CU_ASSERT(futimens(fd, ts) == 0);
+	close(fd);
+	p = mkpath(upd, "f2");
+	write_pattern(p, 10, 2);
+	free(p);
+	unit_rmtree(dst);
+	o.link_files = false;
+	o.link_dest = src;
+	o.link_compare = o.overwrite_compare;
+	CU_ASSERT_EQUAL(run_copy(&o, upd, dst, &st, &cause, &lc), 0);
+	CU_ASSERT_EQUAL(st.hard_links_created, 1);
+	CU_ASSERT_EQUAL(st.files_copied, 1);
+	CU_ASSERT_EQUAL(ino_of(src, "f1"), ino_of(dst, "f1"));
+	CU_ASSERT_NOT_EQUAL(ino_of(src, "f2"), ino_of(dst, "f2"));
+	CU_ASSERT_EQUAL(ino_of(dst, "sub"), 0);
+	free(cause);
+	free(upd);
+	free(dst);
+	free(src);
+	unit_rmtree(dir);
+	free(dir);
+}
+
 void
 test_copy_register(void)
 {
@@ -503,6 +579,7 @@ test_copy_register(void)
 		{ "cancel", test_cancel },
 		{ "stress", test_stress },
 		{ "expand_home", test_expand_home },
+		{ "link_files", test_link_files },
 		{ NULL, NULL }
 	};
 

@@ -272,7 +272,12 @@ test_job_records(void)
 	j->progress.totals = true;
 	j->progress.bytes_total = 2000;
 	rcp_job_add_error(j, "cannot open 'x': Permission denied");
+	for (int i = 0; i < RCP_CTL_MAX_WARNINGS + 3; i++)
+		rcp_job_add_warning(j, "not running as root");
+	CU_ASSERT_EQUAL(j->nwarnings, RCP_CTL_MAX_WARNINGS);
 	o = rcp_job_to_json(j);
+	CU_ASSERT_EQUAL(json_array_size(json_object_get(o, "warnings")),
+	    RCP_CTL_MAX_WARNINGS);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "state")),
 	    "partial");
 	CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "bytes_total")),

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -127,7 +128,7 @@ test_apply(void)
 	src.st_atim = src.st_mtim;
 	fd = open(path, O_RDWR);
 	CU_ASSERT_EQUAL(rcp_meta_apply_fd(fd, &p, &src, S_IFREG | 0644, NULL,
-	    NULL, &what), 0);
+	    true, NULL, &what), 0);
 	close(fd);
 	CU_ASSERT_EQUAL(stat(path, &got), 0);
 	CU_ASSERT_EQUAL(got.st_mode & 07777, 04751);
@@ -140,14 +141,14 @@ test_apply(void)
 	src.st_gid = getgid();
 	fd = open(path, O_RDWR);
 	CU_ASSERT_EQUAL(rcp_meta_apply_fd(fd, &p, &src, S_IFREG | 0644, NULL,
-	    NULL, &what), 0);
+	    true, NULL, &what), 0);
 	close(fd);
 	CU_ASSERT_EQUAL(stat(path, &got), 0);
 	CU_ASSERT_EQUAL(got.st_mode & 07777, 07777);
 	p.uid = p.gid = false;
 	/* A closed fd is an error naming the call, not a crash. */
-	CU_ASSERT_EQUAL(rcp_meta_apply_fd(fd, &p, &src, 0, NULL, NULL, &what),
-	    -EBADF);
+	CU_ASSERT_EQUAL(rcp_meta_apply_fd(fd, &p, &src, 0, NULL, true, NULL,
+	    &what), -EBADF);
 	CU_ASSERT_STRING_EQUAL(what, "chmod");
 	free(path);
 	unit_rmtree(dir);
@@ -239,6 +240,120 @@ test_xmeta_roundtrip(void)
 	free(dir);
 }
 
+/* A merged directory loses the xattrs its source lacks. */
+static void
+test_xmeta_drop_extra(void)
+{
+	char *dir = unit_tmpdir("xmeta-extra");
+	struct rcp_xmeta keep, out;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	rcp_xmeta_init(&keep);
+	CU_ASSERT_EQUAL(rcp_xmeta_add(&keep, "user.b", "2", 1), 0);
+	if (fsetxattr(fd, "user.a", "1", 1, 0) == 0 &&
+	    fsetxattr(fd, "user.b", "2", 1, 0) == 0 &&
+	    fsetxattr(fd, "user.c", "3", 1, 0) == 0) {
+		CU_ASSERT_EQUAL(rcp_xmeta_drop_extra(fd, &keep), 0);
+		CU_ASSERT_EQUAL(rcp_xmeta_read(fd, -1, NULL, RCP_XMETA_XATTR,
+		    &out), 0);
+		CU_ASSERT_TRUE(rcp_xmeta_equal(&keep, &out, false, true));
+		rcp_xmeta_release(&out);
+		/* A source without any: all go. */
+		rcp_xmeta_release(&keep);
+		CU_ASSERT_EQUAL(rcp_xmeta_drop_extra(fd, &keep), 0);
+		CU_ASSERT_EQUAL(rcp_xmeta_read(fd, -1, NULL, RCP_XMETA_XATTR,
+		    &out), 0);
+		CU_ASSERT_EQUAL(out.n, 0);
+		rcp_xmeta_release(&out);
+	}
+	rcp_xmeta_release(&keep);
+	close(fd);
+	unit_rmtree(dir);
+	free(dir);
+}
+
+/* Names a peer sends that this process cannot set are left out, noted. */
+static void
+test_xmeta_keep_settable(void)
+{
+	struct rcp_xmeta xm;
+
+	rcp_xmeta_init(&xm);
+	CU_ASSERT_EQUAL(rcp_xmeta_add(&xm, "other.x", "12", 2), 0);
+	CU_ASSERT_EQUAL(rcp_xmeta_add(&xm, "user.a", "1", 1), 0);
+	CU_ASSERT_EQUAL(rcp_xmeta_add(&xm, "system.y", "3", 1), 0);
+	rcp_xmeta_keep_settable(&xm);
+	CU_ASSERT_EQUAL(xm.n, 1);
+	CU_ASSERT_EQUAL(xm.total, 1);
+	CU_ASSERT_STRING_EQUAL(xm.v[0].name, "user.a");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(xm.skipped);
+	CU_ASSERT_STRING_EQUAL(xm.skipped, "other.x");
+	CU_ASSERT_EQUAL(rcp_xmeta_settable("trusted.t"), geteuid() == 0);
+	CU_ASSERT_FALSE(rcp_xmeta_settable("system.posix_acl_access"));
+	rcp_xmeta_release(&xm);
+	CU_ASSERT_PTR_NULL(xm.skipped);
+}
+
+/* A FIFO gets its ACL and xattrs by name, never opened (it would block). */
+static void
+test_apply_special(void)
+{
+	char *dir = unit_tmpdir("xmeta-fifo"), *path = rcp_path_join(dir, "p");
+	struct rcp_preserve_one p = { .time = true, .mode_mask = 07777,
+	    .acl = true, .xattr = true };
+	struct rcp_xmeta in, out;
+	const char *what = NULL;
+	struct stat src, st;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY), xerr = -1;
+
+	CU_ASSERT_EQUAL_FATAL(mkfifo(path, 0600), 0);
+	CU_ASSERT_EQUAL(stat(path, &src), 0);
+	src.st_mode = S_IFIFO | 0640;
+	src.st_mtim.tv_sec = 1000000;
+	rcp_xmeta_init(&in);
+	in.acl_access = rcp_xstrdup("user::rw-,user:1:r--,group::r--,"
+	    "mask::r--,other::---");
+	CU_ASSERT_EQUAL(rcp_meta_apply_special(dfd, "p", &p, &src, 0600, &in,
+	    true, &xerr, &what), 0);
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mtim.tv_sec, 1000000);
+	if (xerr == 0) {
+		CU_ASSERT_EQUAL(rcp_xmeta_read(-1, dfd, "p", RCP_XMETA_ACL |
+		    RCP_XMETA_XATTR, &out), 0);
+		CU_ASSERT_PTR_NOT_NULL(out.acl_access);
+		rcp_xmeta_release(&out);
+	}
+	/* Not the type it was: left alone. */
+	CU_ASSERT_EQUAL(unlink(path), 0);
+	unit_write_file(path, "x", 1);
+	CU_ASSERT_EQUAL(rcp_meta_apply_special(dfd, "p", &p, &src, 0600, &in,
+	    true, &xerr, &what), -ESTALE);
+	rcp_xmeta_release(&in);
+	close(dfd);
+	free(path);
+	unit_rmtree(dir);
+	free(dir);
+}
+
+/* A chown is skipped only where new entries surely get our ids. */
+static void
+test_creates_as_us(void)
+{
+	char *dir = unit_tmpdir("as-us");
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	/* The unit tests' directory: on tmpfs (or a local /tmp), ours. */
+	CU_ASSERT_EQUAL(fchown(fd, (uid_t)-1, getegid()), 0);
+	CU_ASSERT_TRUE(rcp_meta_creates_as_us(fd));
+	/* Another group: a setgid directory would hand it on. */
+	if (geteuid() == 0 && fchown(fd, (uid_t)-1, getegid() + 1) == 0)
+		CU_ASSERT_FALSE(rcp_meta_creates_as_us(fd));
+	CU_ASSERT_FALSE(rcp_meta_creates_as_us(-1));
+	close(fd);
+	unit_rmtree(dir);
+	free(dir);
+}
+
 void
 test_meta_register(void)
 {
@@ -250,6 +365,10 @@ test_meta_register(void)
 		{ "safe_mode", test_safe_mode },
 		{ "xmeta_caps", test_xmeta_caps },
 		{ "xmeta_roundtrip", test_xmeta_roundtrip },
+		{ "xmeta_drop_extra", test_xmeta_drop_extra },
+		{ "xmeta_keep_settable", test_xmeta_keep_settable },
+		{ "apply_special", test_apply_special },
+		{ "creates_as_us", test_creates_as_us },
 		{ NULL, NULL }
 	};
 

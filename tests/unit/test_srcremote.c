@@ -7,7 +7,11 @@
  * read of that range at once.  A hash is computed by the source's server
  * and only its 16 bytes come back; a range over the cap is refused; an
  * older agent that does not know the request is named in a clear error.
+ * A copy asking for option bits the agent does not know is refused,
+ * naming the agent's version and host.
  */
+#include "config.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -21,11 +25,13 @@
 #include "base/error.h"
 #include "base/strbuf.h"
 #include "base/util.h"
+#include "fs/filter.h"
 #include "fs/fsops.h"
 #include "net/cert.h"
 #include "net/proto.h"
 #include "net/quic.h"
 #include "net/wire.h"
+#include "remote/copywire.h"
 #include "remote/srcclient.h"
 #include "remote/srcserve.h"
 #include "remote/srcwire.h"
@@ -557,6 +563,58 @@ test_read_hashed(void)
 	free(dir);
 }
 
+/* Forges one byte of encoded options; returns get_opts' result. */
+static int
+forged_opts(size_t at, uint8_t or, char **cause)
+{
+	struct rcp_copy_opts o, back;
+	struct rcp_wire_cursor c;
+	struct rcp_filter *filter = NULL;
+	struct rcp_buf b = RCP_BUF_INIT;
+	char *manifest = NULL;
+	int r;
+
+	rcp_copy_opts_init(&o);
+	rcp_preserve_all(&o.preserve);
+	rcp_copywire_put_opts(&b, &o, NULL);
+	b.data[at] |= or;
+	rcp_wire_cursor_init(&c, b.data, b.len);
+	*cause = NULL;
+	r = rcp_copywire_get_opts(&c, &back, &filter, &manifest, cause);
+	if (r == 0)
+		CU_ASSERT_TRUE(back.preserve.f.acl && back.preserve.d.xattr);
+	rcp_filter_free(filter);
+	free(manifest);
+	rcp_buf_release(&b);
+	return r;
+}
+
+/* A newer master's bits are refused, never ignored. */
+static void
+test_unknown_bits(void)
+{
+	char host[256] = "", *cause = NULL, *want;
+
+	gethostname(host, sizeof(host) - 1);
+	CU_ASSERT_EQUAL(forged_opts(24, 0, &cause), 0);	/* as sent */
+	/* flags (u32 at 0), compare f (u32 at 12), preserve f (u8 at 24) */
+	CU_ASSERT_EQUAL(forged_opts(24, 0x20, &cause), RCP_ERR_VERSION);
+	want = rcp_xasprintf("rcpd %s on '%s' does not know the preserve bits "
+	    "0x20", PACKAGE_VERSION, host);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, want));
+	free(want);
+	free(cause);
+	CU_ASSERT_EQUAL(forged_opts(1, 0x10, &cause), RCP_ERR_VERSION);
+	CU_ASSERT_PTR_NOT_NULL(cause != NULL ? strstr(cause, "option bits "
+	    "0x100000") : NULL);
+	free(cause);
+	CU_ASSERT_EQUAL(forged_opts(14, 0x04, &cause), RCP_ERR_VERSION);
+	CU_ASSERT_PTR_NOT_NULL(cause != NULL ? strstr(cause, "compare bits "
+	    "0x400") : NULL);
+	free(cause);
+}
+
 void
 test_srcremote_register(void)
 {
@@ -568,6 +626,7 @@ test_srcremote_register(void)
 		{ "hash_bounded", test_hash_bounded },
 		{ "hash_old_agent", test_hash_old_agent },
 		{ "read_hashed", test_read_hashed },
+		{ "unknown_bits", test_unknown_bits },
 		{ NULL, NULL }
 	};
 

@@ -115,6 +115,8 @@ main(int argc, char **argv)
 	test_gen_register();
 	test_fsops_register();
 	test_progress_register();
+	test_chmode_register();
+	test_walk_register();
 	test_ssh_register();
 	test_child_register();
 	test_srccache_register();
@@ -125,6 +127,7 @@ main(int argc, char **argv)
 	test_ctlproto_register();
 	test_pool_register();
 	test_journal_register();
+	test_ledger_register();
 	test_runner_register();
 	test_master_register();
 

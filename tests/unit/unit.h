@@ -22,6 +22,8 @@ void test_cmp_register(void);
 void test_gen_register(void);
 void test_fsops_register(void);
 void test_progress_register(void);
+void test_chmode_register(void);
+void test_walk_register(void);
 void test_ssh_register(void);
 void test_child_register(void);
 void test_srccache_register(void);
@@ -32,6 +34,7 @@ void test_cliopts_register(void);
 void test_ctlproto_register(void);
 void test_pool_register(void);
 void test_journal_register(void);
+void test_ledger_register(void);
 void test_runner_register(void);
 void test_master_register(void);
 
