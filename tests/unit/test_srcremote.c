@@ -615,6 +615,30 @@ test_unknown_bits(void)
 	free(cause);
 }
 
+/* --resume rides in COPY's flags (bit 8), which this build knows. */
+static void
+test_resume_bit(void)
+{
+	struct rcp_copy_opts o, back;
+	struct rcp_wire_cursor c;
+	struct rcp_filter *filter = NULL;
+	struct rcp_buf b = RCP_BUF_INIT;
+	char *manifest = NULL, *cause = NULL;
+
+	rcp_copy_opts_init(&o);
+	o.resume = o.overwrite = true;
+	rcp_copywire_put_opts(&b, &o, NULL);
+	CU_ASSERT_EQUAL(b.data[2] & 1, 1);	/* bit 8 of the u32 at 0 */
+	rcp_wire_cursor_init(&c, b.data, b.len);
+	CU_ASSERT_EQUAL(rcp_copywire_get_opts(&c, &back, &filter, &manifest,
+	    &cause), 0);
+	CU_ASSERT(back.resume && back.overwrite);
+	free(cause);
+	rcp_filter_free(filter);
+	free(manifest);
+	rcp_buf_release(&b);
+}
+
 void
 test_srcremote_register(void)
 {
@@ -627,6 +651,7 @@ test_srcremote_register(void)
 		{ "hash_old_agent", test_hash_old_agent },
 		{ "read_hashed", test_read_hashed },
 		{ "unknown_bits", test_unknown_bits },
+		{ "resume_bit", test_resume_bit },
 		{ NULL, NULL }
 	};
 
