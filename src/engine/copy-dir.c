@@ -535,8 +535,8 @@ copy_run_entry(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	const char *why = NULL;
 	struct stat st, lst;
 	char *rel;
-	int sfd = -1, f, r;
-	bool included = d->included, lazy = false, settled = false;
+	int sfd = -1, f, r, settled = 0;
+	bool included = d->included, lazy = false;
 
 	if (dname == NULL)
 		dname = name;
@@ -592,10 +592,9 @@ copy_run_entry(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	} else if (S_ISREG(st.st_mode)) {
 		if (sfd < 0) {
 			if (copy_ensure_dst(c, d) != 0 ||
-			    copy_settle_file(c, w, d, name, dname, &st,
-			    -1) <= 0)
+			    (settled = copy_settle_file(c, w, d, name, dname,
+			    &st, -1)) <= 0)
 				goto out;
-			settled = true;
 			copy_fds_wait(c, 1);
 			r = SRC(c, open, d->srcfd, name, follow, &sfd, &st);
 			if (r != 0) {

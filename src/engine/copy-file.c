@@ -187,11 +187,27 @@ content_differs(struct rcp_copy *c, struct worker *w, struct dnode *d,
 }
 
 /*
+ * With --resume, a differing destination file is updated in place when the
+ * source is larger than one chunk (smaller ones are one write either way)
+ * and it is a file of its own: writing into one of several hard links
+ * would change the others too.
+ */
+static bool
+resumable(const struct rcp_copy *c, const struct worker *w,
+    const struct stat *st, const struct stat *dst)
+{
+	return c->o.resume && w != NULL && S_ISREG(st->st_mode) &&
+	    S_ISREG(dst->st_mode) && dst->st_nlink == 1 &&
+	    (uint64_t)st->st_size > c->o.chunk_size;
+}
+
+/*
  * Decides what to do with an existing destination entry for a source of
  * type st named name (its ACLs and xattrs are compared by name); for a
  * regular file, w and sfd (or -1) are there to compare contents by (w NULL:
  * not compared).  Returns 1 to go on and create it (anything in the way is
- * gone), 0 if it is left alone (unchanged or skipped), -1 on error.
+ * gone), COPY_SETTLE_RESUME to update it in place, 0 if it is left alone
+ * (unchanged or skipped), -1 on error.
  */
 static int
 settle(struct rcp_copy *c, struct worker *w, struct dnode *d, const char *name,
@@ -262,6 +278,11 @@ settle(struct rcp_copy *c, struct worker *w, struct dnode *d, const char *name,
 		}
 	} else
 		rcp_buf_addstr(&why, "type differs");
+	if (resumable(c, w, st, &dst)) {
+		copy_report(c, d, dname, "resume", rcp_buf_str(&why));
+		rcp_buf_release(&why);
+		return COPY_SETTLE_RESUME;
+	}
 	copy_report(c, d, dname, "replace", rcp_buf_str(&why));
 	rcp_buf_release(&why);
 	if (c->o.dry_run)
@@ -347,23 +368,45 @@ copy_checked(struct rcp_copy *c, struct worker *w, struct dnode *d,
     const char *dname, int sfd, int dfd, off_t off, off_t len,
     const struct stat *st, bool sparse, const char **what, uint8_t *whole)
 {
+	bool as_read = c->o.verify == RCP_VERIFY_CACHE && !sparse &&
+	    c->src->copy_checked != NULL, checked = false;
 	char *path, *shown;
-	int64_t n;
-	int tries, r;
+	int64_t n, k;
+	int tries, r = 1;
 
 	for (tries = 0;; tries++) {
 		*what = "copy data of";
-		n = SRC(c, copy, sfd, dfd, off, len, sparse, &w->io, what);
-		if (n < 0 || c->o.verify == RCP_VERIFY_NONE)
+		/* Checked as it lands where the source hashes what it sends. */
+		if (as_read)
+			n = c->src->copy_checked(c->src_ctx, sfd, dfd, off, len,
+			    &w->io, what, &checked);
+		else
+			n = SRC(c, copy, sfd, dfd, off, len, sparse, &w->io,
+			    what);
+		if (n != RCP_ERR_DIFFERENT && (n < 0 || c->o.verify ==
+		    RCP_VERIFY_NONE))
 			return n;
+		if (n >= 0 && checked) {
+			COUNT_ADD(c, bytes_verified, (uint64_t)len);
+			/* Equal to the source's: the manifest may take it. */
+			if (whole != NULL && c->mf_fd >= 0 && len > 0 &&
+			    len <= (off_t)RCP_SRC_HASH_MAX &&
+			    (k = rcp_fs_hash(dfd, off, len, &w->io, whole)) <
+			    0) {
+				*what = "read back";
+				return k;
+			}
+			return n;
+		}
+		as_read = as_read && checked;	/* an older source: as before */
 		/* Holes at the end are the size's: set it before hashing. */
-		if (sparse && off + len >= st->st_size &&
+		if (n >= 0 && sparse && off + len >= st->st_size &&
 		    ftruncate(dfd, st->st_size) != 0) {
 			*what = "set size of";
 			return -errno;
 		}
-		if ((r = verify_range(c, w, sfd, dfd, off, len, sparse, what,
-		    whole)) <= 0)
+		if (n >= 0 && (r = verify_range(c, w, sfd, dfd, off, len,
+		    sparse, what, whole)) <= 0)
 			return r < 0 ? r : n;
 		COUNT(c, verify_mismatches);
 		path = copy_entry_path(d, dname, 1);
@@ -516,6 +559,150 @@ close_dst(struct rcp_copy *c, struct dnode *d, const char *dname, int dfd)
 	return -1;
 }
 
+/* --- resuming ------------------------------------------------------------ */
+
+/*
+ * Returns 1 if [off, off+len) of the destination dfd holds what the
+ * source's does, each side hashing its own in pieces of RCP_SRC_HASH_MAX
+ * (a remote source sends 16 bytes a piece, never the data); 0 if not (the
+ * destination may be shorter); or -errno with *what naming the step.
+ */
+static int
+range_same(struct rcp_copy *c, struct worker *w, int sfd, int dfd, off_t off,
+    off_t len, const char **what)
+{
+	uint8_t hs[RCP_HASH_LEN], hd[RCP_HASH_LEN];
+	off_t at, step;
+	int64_t ns, nd;
+
+	/*
+	 * A range an interrupted copy never reached is a hole: it is to be
+	 * written, and asking the source to hash it would read it twice.
+	 */
+	if (!rcp_fs_has_data(dfd, off, len))
+		return 0;
+	for (at = off; at < off + len; at += step) {
+		step = off + len - at < (off_t)RCP_SRC_HASH_MAX ?
+		    off + len - at : (off_t)RCP_SRC_HASH_MAX;
+		if ((nd = rcp_fs_hash(dfd, at, step, &w->io, hd)) < 0) {
+			*what = "read back";
+			return (int)nd;
+		}
+		/* Short: the rest is to be written whatever the source has. */
+		if (nd < step)
+			return 0;
+		if ((ns = SRC(c, hash, sfd, at, step, &w->io, hs)) < 0) {
+			*what = "hash";
+			return (int)ns;
+		}
+		if (ns != nd || memcmp(hs, hd, RCP_HASH_LEN) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Prepares the in-place update of bf, whose destination has dst_size bytes:
+ * it must stay shorter than the source until the last chunk is written, or
+ * a resume interrupted in between would look complete.  A destination that
+ * reaches into the last chunk is cut: to one byte short of the source's
+ * size if that chunk is equal (only the byte is written again, last), else
+ * to where the chunk starts.  Returns 0, or -1 with the error reported.
+ */
+static int
+resume_prepare(struct rcp_copy *c, struct worker *w, struct bigfile *bf,
+    off_t dst_size)
+{
+	off_t size = bf->st.st_size, last = (size - 1) / bf->chunk * bf->chunk;
+	const char *what = NULL;
+	int r = 0;
+
+	bf->resume = true;
+	bf->keep = dst_size;
+	if (dst_size <= last)
+		return 0;
+	if (dst_size >= size && (r = range_same(c, w, bf->sfd, bf->dfd, last,
+	    size - last, &what)) > 0) {
+		bf->keep = size - 1;
+		bf->tail_only = true;
+		/* Hashed on both sides: all but the byte to write is checked. */
+		if (c->o.verify != RCP_VERIFY_NONE)
+			COUNT_ADD(c, bytes_verified, (uint64_t)(size - last -
+			    1));
+	} else
+		bf->keep = last;
+	if (r < 0) {
+		if (r != -ECANCELED)
+			data_fail(c, bf->dir, bf->name, bf->dname, what, -r);
+		return -1;
+	}
+	if (ftruncate(bf->dfd, bf->keep) != 0) {
+		copy_fail_at(c, bf->dir, bf->dname, 1, "set size of", errno);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Writes [off, off+len) of a large file.  When resuming, what of the range
+ * the existing destination holds already is hashed on both sides first and
+ * left alone if equal (it then counts as written, and as verified: both
+ * hashes were just taken); of a range that the destination's end cuts,
+ * only the rest is then written.  Returns as copy_checked.
+ */
+static int64_t
+chunk_write(struct rcp_copy *c, struct worker *w, struct bigfile *bf,
+    off_t off, off_t len, const char **what)
+{
+	bool sparse = bf->sparse;
+	off_t have;
+	int64_t n;
+	int r;
+
+	if (bf->resume && off < bf->keep) {
+		have = off + len <= bf->keep ? len : bf->keep - off;
+		if ((r = range_same(c, w, bf->sfd, bf->dfd, off, have, what)) <
+		    0)
+			return r;
+		if (r > 0 && c->o.verify != RCP_VERIFY_NONE)
+			COUNT_ADD(c, bytes_verified, (uint64_t)have);
+		if (r > 0 && have == len)
+			return len;
+		if (r > 0) {
+			n = copy_checked(c, w, bf->dir, bf->dname, bf->sfd,
+			    bf->dfd, off + have, len - have, &bf->st, sparse,
+			    what, NULL);
+			return n < 0 ? n : n + have;
+		}
+		/* Old bytes must not stay where the source has holes. */
+		if (sparse && rcp_fs_punch(bf->dfd, off, len) != 0)
+			sparse = false;
+	}
+	return copy_checked(c, w, bf->dir, bf->dname, bf->sfd, bf->dfd, off,
+	    len, &bf->st, sparse, what, NULL);
+}
+
+/*
+ * Opens the existing destination dname to update it in place, its stat in
+ * *dst.  Returns the fd; or -1 when it cannot be (no longer a file of its
+ * own larger than one chunk, or not writable): it has then been removed
+ * for a new copy, or -2 if that failed (reported).
+ */
+static int
+open_resume(struct rcp_copy *c, struct dnode *d, const char *dname,
+    const struct stat *st, struct stat *dst)
+{
+	int fd;
+
+	fd = openat(d->dstfd, dname, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, dst) == 0 && S_ISREG(dst->st_mode) &&
+	    dst->st_nlink == 1 && (uint64_t)st->st_size > c->o.chunk_size)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	return copy_remove_existing(c, d, dname) == 0 ? -1 : -2;
+}
+
 static void
 bigfile_end(struct rcp_copy *c, struct worker *w, struct bigfile *bf)
 {
@@ -555,9 +742,7 @@ copy_run_chunk(struct rcp_copy *c, struct worker *w, struct bigfile *bf,
 			atomic_store(&bf->failed, true);
 		else {
 			w->io.wlock = &bf->wlock;
-			n = copy_checked(c, w, bf->dir, bf->dname, bf->sfd,
-			    bf->dfd, off, len, &bf->st, bf->sparse, &what,
-			    NULL);
+			n = chunk_write(c, w, bf, off, len, &what);
 			w->io.wlock = NULL;
 			/* One message per file, whichever chunk fails. */
 			if (n == RCP_ERR_DIFFERENT) {
@@ -583,20 +768,43 @@ copy_run_chunk(struct rcp_copy *c, struct worker *w, struct bigfile *bf,
 	}
 	if (atomic_fetch_sub(&bf->left, 1) == 1) {
 		/* All other chunks are in: now the one that sets the size. */
-		off = (off_t)((bf->st.st_size - 1) / bf->chunk) * bf->chunk;
+		off = bf->tail_only ? bf->st.st_size - 1 :
+		    (off_t)((bf->st.st_size - 1) / bf->chunk) * bf->chunk;
 		copy_run_chunk(c, w, bf, off, bf->st.st_size - off, true);
 	}
 }
 
-/* Splits a large file into chunk tasks; the file is finished by the last. */
+/*
+ * The chunk to push i-th of n (all but the last).  The stack runs the last
+ * pushed first, so a plain copy runs them from the end.  A resume runs
+ * them from both ends in turn: a copy cut short holds what it wrote at
+ * one end, so that hashing the chunks there (CPU on both sides) goes on
+ * while the missing ones cross the network, not before.
+ */
+static off_t
+resume_order(bool resume, int i, int n)
+{
+	int k = n - 1 - i;	/* the k-th to run */
+
+	if (!resume)
+		return i;
+	return k % 2 == 0 ? n - 1 - k / 2 : k / 2;
+}
+
+/*
+ * Splits a large file into chunk tasks; the file is finished by the last.
+ * dst: the stat of the existing destination dfd to update in place, or
+ * NULL for a new file.
+ */
 static void
-start_bigfile(struct rcp_copy *c, struct dnode *d, const char *name,
-    const char *dname, int sfd, int dfd, const struct stat *st,
-    mode_t dst_mode, struct hlink *hl)
+start_bigfile(struct rcp_copy *c, struct worker *w, struct dnode *d,
+    const char *name, const char *dname, int sfd, int dfd,
+    const struct stat *st, mode_t dst_mode, struct hlink *hl,
+    const struct stat *dst)
 {
 	struct bigfile *bf = rcp_xcalloc(1, sizeof(*bf));
-	off_t chunk = (off_t)c->o.chunk_size, off;
-	int nchunks = (int)((st->st_size + chunk - 1) / chunk);
+	off_t chunk = (off_t)c->o.chunk_size;
+	int nchunks = (int)((st->st_size + chunk - 1) / chunk), i;
 	struct task *t;
 
 	bf->dir = d;
@@ -612,11 +820,14 @@ start_bigfile(struct rcp_copy *c, struct dnode *d, const char *name,
 	bf->hl = hl;
 	pthread_mutex_init(&bf->wlock, NULL);
 	atomic_init(&bf->left, nchunks - 1);
-	for (off = 0; off + chunk < st->st_size; off += chunk) {
+	/* A failure here is the file's: its chunks end it without work. */
+	if (dst != NULL && resume_prepare(c, w, bf, dst->st_size) != 0)
+		atomic_store(&bf->failed, true);
+	for (i = 0; i < nchunks - 1; i++) {
 		t = rcp_xcalloc(1, sizeof(*t));
 		t->kind = T_CHUNK;
 		t->bf = bf;
-		t->off = off;
+		t->off = resume_order(bf->resume, i, nchunks - 1) * chunk;
 		t->len = chunk;
 		copy_push(c, t);
 	}
@@ -700,20 +911,21 @@ hl_end(struct rcp_copy *c, struct dnode *d, const char *dname,
 void
 copy_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
     const char *name, const char *dname, struct stat *st, int sfd,
-    bool settled)
+    int settled)
 {
 	struct hlink *h = NULL;
 	const char *what = "copy data of";
 	uint8_t whole[RCP_HASH_LEN];
-	bool sparse, ok = false;
+	struct stat dst;
+	bool sparse, ok = false, resumed = false;
 	mode_t mode, dst_mode;
-	int dfd = -1, r;
+	int dfd = -1;
 	int64_t n;
 
 	if (copy_ensure_dst(c, d) != 0)
 		goto out;
-	if (!settled && (r = copy_settle_file(c, w, d, name, dname, st,
-	    sfd)) <= 0)
+	if (settled == 0 && (settled = copy_settle_file(c, w, d, name, dname,
+	    st, sfd)) <= 0)
 		goto out;
 	if (hl_begin(c, d, dname, st, &h) == 0)
 		goto out;
@@ -727,17 +939,26 @@ copy_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	mode = c->o.preserve.f.mode_mask != 0 ? (st->st_mode & 0777) : 0666;
 	dst_mode = S_IFREG | (mode & ~c->o.umask);
 	copy_fds_wait(c, 1);
-	/* Read back by --verify, and hashed for a manifest. */
-	dfd = openat(d->dstfd, dname, (c->o.verify != RCP_VERIFY_NONE ||
-	    c->o.manifest != NULL ? O_RDWR : O_WRONLY) | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, mode);
+	if (settled == COPY_SETTLE_RESUME &&
+	    (dfd = open_resume(c, d, dname, st, &dst)) == -2) {
+		copy_fds_done(c, 1);
+		goto out;
+	}
+	if ((resumed = dfd >= 0))
+		dst_mode = dst.st_mode;
+	else
+		/* Read back by --verify, and hashed for a manifest. */
+		dfd = openat(d->dstfd, dname, (c->o.verify != RCP_VERIFY_NONE ||
+		    c->o.manifest != NULL ? O_RDWR : O_WRONLY) | O_CREAT |
+		    O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (dfd < 0) {
 		copy_fds_done(c, 1);
 		copy_fail_create(c, d, dname, "create", errno);
 		goto out;
 	}
 	if ((uint64_t)st->st_size > c->o.chunk_size) {
-		start_bigfile(c, d, name, dname, sfd, dfd, st, dst_mode, h);
+		start_bigfile(c, w, d, name, dname, sfd, dfd, st, dst_mode, h,
+		    resumed ? &dst : NULL);
 		sfd = dfd = -1;	/* owned by the chunks now */
 		h = NULL;
 		goto out;

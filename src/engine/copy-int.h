@@ -87,6 +87,11 @@ struct bigfile {
 	atomic_bool	 failed;
 	atomic_bool	 unverified;	/* a range still differed: remove it */
 	struct hlink	*hl;		/* hard link record to mark, or NULL */
+	bool		 resume;	/* updating an existing file in place */
+	off_t		 keep;		/* resume: the existing bytes below
+					 * this are compared before writing */
+	bool		 tail_only;	/* resume: the last chunk was equal;
+					 * only its final byte is written */
 	pthread_mutex_t	 wlock;		/* one writer at a time (see rcp_io) */
 };
 
@@ -282,6 +287,9 @@ void	 copy_manifest_add(struct rcp_copy *, struct dnode *, const char *,
 
 /* --- copy-file.c: files -------------------------------------------------- */
 
+/* copy_settle_file's answer for a file to update in place (--resume). */
+#define COPY_SETTLE_RESUME 2
+
 /*
  * Decides what to do with an existing destination entry dname for the
  * source name in d of type st (link_target: a symlink's target, else
@@ -293,13 +301,16 @@ int	 copy_settle_existing(struct rcp_copy *, struct dnode *, const char *,
 /*
  * The same for a regular file: name is its source name and sfd its open
  * source or -1, to compare contents by (RCP_ATTR_CONTENT) with w's buffer.
+ * With resume, a differing destination file that can be updated in place
+ * is left there and COPY_SETTLE_RESUME returned.
  */
 int	 copy_settle_file(struct rcp_copy *, struct worker *, struct dnode *,
 	    const char *, const char *, const struct stat *, int);
 /* Copies a regular file whose source is open as sfd (owned from here on,
- * and counted by copy_fds_wait); settled if copy_settle_existing ran. */
+ * and counted by copy_fds_wait); settled is what copy_settle_file returned,
+ * or 0 if it has not run. */
 void	 copy_file(struct rcp_copy *, struct worker *, struct dnode *,
-	    const char *, const char *, struct stat *, int, bool);
+	    const char *, const char *, struct stat *, int, int);
 void	 copy_symlink(struct rcp_copy *, struct dnode *, const char *,
 	    const char *, const struct stat *);
 void	 copy_special(struct rcp_copy *, struct dnode *, const char *,

@@ -16,10 +16,18 @@
  *  - A file's size and mtime match the source's only once all its data is
  *    there: chunks of a large file land before its last chunk, and times
  *    are set last.
- *  - With verify, each range is hashed on both sides after it is written
- *    (the source's side where the data lives) and copied again while the
- *    hashes differ, twice at most; a file that still differs is removed
- *    and counted as an error, so it never looks complete.
+ *  - With verify, each range is hashed on both sides (the source's side
+ *    where the data lives, as it reads it for the copy where it can; this
+ *    side by reading back what it wrote) and copied again while the hashes
+ *    differ, twice at most; a file that still differs is removed and
+ *    counted as an error, so it never looks complete.
+ *  - With resume (which needs overwrite), an existing destination file that
+ *    differs from a source larger than one chunk is updated in place: each
+ *    chunk is hashed on both sides (the source's where it lives) and only
+ *    chunks that differ, and what lies past the destination's end, are
+ *    written.  The destination is kept shorter than the source until the
+ *    last chunk is in (cut at the start if it is not), so a resume
+ *    interrupted anywhere still never looks complete.
  */
 #ifndef RCP_COPY_H
 #define RCP_COPY_H
@@ -85,6 +93,8 @@ struct rcp_copy_opts {
 	 */
 	void			(*copied)(void *arg, const char *path);
 	void			*copied_arg;
+	bool			 resume;	/* update large files that differ
+						 * in place, chunk by chunk */
 };
 
 struct rcp_copy_stats {

@@ -10,6 +10,7 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
+#include "base/error.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "fs/fsops.h"
@@ -84,6 +85,53 @@ copy_rw(int in, int out, off_t off, off_t len, struct rcp_io *io,
 		}
 		done += n;
 		account(io, (uint64_t)n);
+	}
+	return done;
+}
+
+int64_t
+rcp_fs_copy_checked(int in, int out, off_t off, off_t len, struct rcp_io *io,
+    const char **what)
+{
+	uint8_t hs[RCP_HASH_LEN], hd[RCP_HASH_LEN];
+	int64_t done = 0;
+	size_t want;
+	ssize_t n, m;
+	int r;
+
+	while (done < len) {
+		if (canceled(io))
+			return -ECANCELED;
+		want = io->bufsz;
+		if ((off_t)want > len - done)
+			want = (size_t)(len - done);
+		n = pread(in, io->buf, want, off + done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*what = "read";
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		/* Hashed while the piece is in the cache, then written. */
+		rcp_fs_hash_mem(io->buf, (size_t)n, hs);
+		if ((r = pwrite_full(out, io->buf, (size_t)n, off + done)) != 0) {
+			*what = "write";
+			return r;
+		}
+		account(io, (uint64_t)n);
+		while ((m = pread(out, io->buf, (size_t)n, off + done)) < 0 &&
+		    errno == EINTR)
+			;
+		if (m < 0) {
+			*what = "read back";
+			return -errno;
+		}
+		rcp_fs_hash_mem(io->buf, (size_t)m, hd);
+		if (m != n || memcmp(hs, hd, RCP_HASH_LEN) != 0)
+			return RCP_ERR_DIFFERENT;
+		done += n;
 	}
 	return done;
 }
@@ -218,6 +266,25 @@ rcp_fs_is_sparse(const struct stat *st)
 {
 	return S_ISREG(st->st_mode) && st->st_size > 0 &&
 	    (off_t)st->st_blocks * 512 < st->st_size;
+}
+
+bool
+rcp_fs_has_data(int fd, off_t off, off_t len)
+{
+	off_t d = lseek(fd, off, SEEK_DATA);
+
+	if (d < 0)
+		return errno != ENXIO;	/* unknown (no SEEK_DATA): say yes */
+	return d < off + len;
+}
+
+int
+rcp_fs_punch(int fd, off_t off, off_t len)
+{
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
+	    len) != 0)
+		return -errno;
+	return 0;
 }
 
 int64_t

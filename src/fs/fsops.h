@@ -34,12 +34,35 @@ int64_t rcp_fs_copy_range(int in, int out, off_t off, off_t len,
     struct rcp_io *io, const char **what);
 
 /*
+ * As rcp_fs_copy_range through io->buf, checking each piece as it is
+ * written: its XXH3-128 taken from the buffer it was read into, then the
+ * piece read back from out and hashed (--verify without a second read of
+ * in).  Returns bytes copied, -errno with *what, or RCP_ERR_DIFFERENT if a
+ * piece read back differs.
+ */
+int64_t rcp_fs_copy_checked(int in, int out, off_t off, off_t len,
+    struct rcp_io *io, const char **what);
+
+/*
  * As rcp_fs_copy_range, but only the data segments of [off, off+len) are
  * copied (holes found with SEEK_DATA/SEEK_HOLE are left as holes in out; the
  * caller sets the final size).  Returns bytes of data copied, or -errno.
  */
 int64_t rcp_fs_copy_sparse(int in, int out, off_t off, off_t len,
     struct rcp_io *io, const char **what);
+
+/*
+ * Returns false if [off, off+len) of fd holds no data (a hole, or past the
+ * end: SEEK_DATA says so), true if it does or that cannot be told.
+ */
+bool rcp_fs_has_data(int fd, off_t off, off_t len);
+
+/*
+ * Turns [off, off+len) of fd into a hole, keeping its size: a sparse copy
+ * written over old data leaves no old bytes where the source has holes.
+ * Returns 0, or -errno (EOPNOTSUPP where the file system cannot).
+ */
+int rcp_fs_punch(int fd, off_t off, off_t len);
 
 /* Bytes of a hash: XXH3-128, in its canonical (big-endian) form. */
 #define RCP_HASH_LEN 16

@@ -123,6 +123,14 @@ local_copy(void *ctx, int fh, int dfd, off_t off, off_t len, bool sparse,
 	    rcp_fs_copy_range(fh, dfd, off, len, io, what);
 }
 
+static int64_t
+local_copy_checked(void *ctx, int fh, int dfd, off_t off, off_t len,
+    struct rcp_io *io, const char **what, bool *checked)
+{
+	*checked = true;
+	return rcp_fs_copy_checked(fh, dfd, off, len, io, what);
+}
+
 static int
 local_changed(void *ctx, int fh, const struct stat *before)
 {
@@ -177,5 +185,6 @@ const struct rcp_src_ops rcp_src_local = {
 	local_xmeta,
 	local_hash,
 	local_open,
-	true
+	true,
+	local_copy_checked
 };

@@ -92,6 +92,19 @@ struct rcp_src_ops {
 		    int *fh, struct stat *st);
 	/* Handles are local fds (the engine may also look at paths). */
 	bool	local;
+	/*
+	 * As copy (never sparse), checking each piece as it lands: the source
+	 * hashes what it read for sending, this side re-reads what it wrote
+	 * (io->buf) and hashes that, so --verify needs no second read of the
+	 * source nor a request of its own.  *checked is false if the source
+	 * could not hash as it read (an older agent): then nothing was
+	 * checked and the caller verifies as before.  Bytes copied; -errno
+	 * with *what; or RCP_ERR_DIFFERENT if a piece's hashes differ.  NULL
+	 * where the source has no such thing.
+	 */
+	int64_t	(*copy_checked)(void *ctx, int fh, int dfd, off_t off,
+		    off_t len, struct rcp_io *io, const char **what,
+		    bool *checked);
 };
 
 /* The local file system. */

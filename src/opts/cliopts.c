@@ -45,6 +45,7 @@ enum {
 	OPT_SUMMARY,
 	OPT_VERIFY,
 	OPT_MANIFEST,
+	OPT_RESUME,
 	/* Remote copies (host:path). */
 	OPT_RCPD_PATH = 512,
 	OPT_SSH_CONFIG,
@@ -68,6 +69,7 @@ static const struct option longopts[] = {
 	{ "overwrite", no_argument, NULL, 'o' },
 	{ "overwrite-compare", required_argument, NULL, OPT_OVERWRITE_COMPARE },
 	{ "ignore-existing", no_argument, NULL, OPT_IGNORE_EXISTING },
+	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ "delete", no_argument, NULL, OPT_DELETE },
 	{ "delete-excluded", no_argument, NULL, OPT_DELETE_EXCLUDED },
 	{ "preserve", no_argument, NULL, 'p' },
@@ -467,6 +469,9 @@ rcp_cliopts_apply(struct rcp_cliopts *c, int ch, const char *arg, int flags,
 	case OPT_IGNORE_EXISTING:
 		c->o.ignore_existing = true;
 		return 0;
+	case OPT_RESUME:
+		c->o.resume = true;
+		return 0;
 	case OPT_DELETE:
 		c->o.delete = true;
 		return 0;
@@ -530,9 +535,15 @@ rcp_cliopts_finish(struct rcp_cliopts *c, char **cause)
 {
 	if (c->o.delete_excluded && !c->o.delete)
 		return inval(cause, "%s", "--delete-excluded needs --delete");
+	if (c->o.resume && c->o.ignore_existing)
+		return inval(cause, "%s", "--resume and --ignore-existing "
+		    "cannot be combined");
 	if (c->o.overwrite && c->o.ignore_existing)
 		return inval(cause, "%s", "--overwrite and --ignore-existing "
 		    "cannot be combined");
+	/* Resuming is a way of overwriting what differs. */
+	if (c->o.resume)
+		c->o.overwrite = true;
 	c->o.filter = rcp_filter_empty(c->filter) ? NULL : c->filter;
 	return 0;
 }
@@ -625,6 +636,10 @@ rcp_cliopts_help(FILE *fp)
 "                              side hashes its own), or per type:\n"
 "                              \"f:size,mtime d:mtime l:mtime\")\n"
 "      --ignore-existing       leave entries that already exist alone\n"
+"      --resume                as -o, but a file larger than --chunk-size is\n"
+"                              updated in place: chunks are compared by hash\n"
+"                              on each side and only those that differ are\n"
+"                              written (an interrupted copy, a changed image)\n"
 "      --delete                remove destination entries the source lacks\n"
 "      --delete-excluded       with --delete, remove excluded entries too\n"
 "\n"

@@ -308,6 +308,8 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 		req.opts.copied_arg = &files;
 		pump.files = &files;
 	}
+	rcp_srcclient_set_peer(sr, a->src_host != NULL ? a->src_host :
+	    req.opts.src_host, a->src_version, &a->log);
 	copy = rcp_copy_new(&req.opts, &a->log);
 	rcp_copy_set_source(copy, &rcp_srcclient_ops, sr);
 	/* Under the lock: the watcher cancels it from its thread. */

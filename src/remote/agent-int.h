@@ -42,6 +42,9 @@ struct rcp_agent {
 						 * lock (rcp_agent_peer) */
 	struct rcp_srcclient	*sr;		/* destination: reads the source
 						 * for every copy of the run */
+	char			*src_host;	/* destination: the source's host
+						 * and rcpd version, from PEER */
+	char			*src_version;	/* (NULL: an older master) */
 	struct rcp_srccache *_Atomic cache;	/* source: the read-ahead */
 	pthread_t		 peer_thread;
 	bool			 peer_started;

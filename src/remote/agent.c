@@ -229,8 +229,13 @@ handle_peer(struct rcp_agent *a, const struct rcp_quic_msg *m, char **cause)
 	}
 	if (a->o->role == RCP_ROLE_SOURCE)
 		r = rcp_agent_source_peer(a, fp, cause);
-	else
+	else {
+		free(a->src_host);
+		free(a->src_version);
+		(void)rcp_agentmsg_get_peer_about(m->f.body, m->f.len,
+		    &a->src_host, &a->src_version);
 		r = rcp_agent_dest_peer(a, addr, fp, cause);
+	}
 	free(addr);
 	return r;
 }
@@ -523,6 +528,8 @@ out:
 	/* Out of the watcher's sight (NULL) before they are freed. */
 	rcp_quic_conn_free(rcp_agent_swap_conn(&a, &a.master, NULL));
 	rcp_srcclient_free(a.sr);	/* after the close: its reader ends */
+	free(a.src_host);
+	free(a.src_version);
 	rcp_srccache_free(atomic_load(&a.cache));	/* after its server */
 	rcp_quic_conn_free(rcp_agent_swap_conn(&a, &a.peer, NULL));
 	rcp_quic_ep_free(a.ep);

@@ -183,6 +183,41 @@ rcp_agentmsg_get_peer(const void *body, size_t len, char **addr,
 }
 
 void
+rcp_agentmsg_put_peer_about(struct rcp_buf *b, const char *host,
+    const char *version)
+{
+	rcp_wire_put_str(b, host);
+	rcp_wire_put_str(b, version);
+}
+
+int
+rcp_agentmsg_get_peer_about(const void *body, size_t len, char **host,
+    char **version)
+{
+	struct rcp_wire_cursor c;
+	const uint8_t *p;
+	char *addr = NULL;
+	size_t n;
+
+	*host = *version = NULL;
+	rcp_wire_cursor_init(&c, body, len);
+	if (rcp_wire_get_str(&c, &addr, RCP_PROTO_MAX_NAME) != 0 ||
+	    rcp_wire_get_bytes(&c, &p, &n, RCP_CERT_FP_LEN) != 0) {
+		free(addr);
+		return RCP_ERR_PROTO;
+	}
+	free(addr);
+	if (rcp_wire_get_str(&c, host, RCP_PROTO_MAX_NAME) != 0)
+		return 0;	/* an older master */
+	if (rcp_wire_get_str(&c, version, RCP_PROTO_MAX_NAME) != 0) {
+		free(*host);
+		*host = NULL;
+		return RCP_ERR_PROTO;
+	}
+	return 0;
+}
+
+void
 rcp_agentmsg_put_selftest(struct rcp_buf *b, uint32_t count, const void *name,
     size_t n)
 {

@@ -79,6 +79,17 @@ void rcp_agentmsg_put_peer(struct rcp_buf *b, const char *addr,
     const uint8_t *fp);
 int rcp_agentmsg_get_peer(const void *body, size_t len, char **addr,
     uint8_t fp[RCP_CERT_FP_LEN]);
+/*
+ * What follows a PEER's fields to the destination: the source's host as
+ * the user named it and its rcpd version, for messages about it.
+ * get_peer_about reads them from a whole PEER body: *host and *version
+ * (caller frees) are NULL when an older master sent none.  0 or
+ * RCP_ERR_PROTO.
+ */
+void rcp_agentmsg_put_peer_about(struct rcp_buf *b, const char *host,
+    const char *version);
+int rcp_agentmsg_get_peer_about(const void *body, size_t len, char **host,
+    char **version);
 
 /* SELFTEST: count echoes of a name (*name points into body). */
 void rcp_agentmsg_put_selftest(struct rcp_buf *b, uint32_t count,

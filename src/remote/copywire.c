@@ -22,7 +22,8 @@ enum {
 	F_SKIP_SPECIALS = 1 << 4,
 	F_HARD_LINKS = 1 << 5,
 	F_DELETE = 1 << 6,
-	F_DELETE_EXCLUDED = 1 << 7
+	F_DELETE_EXCLUDED = 1 << 7,
+	F_RESUME = 1 << 8
 };
 
 /*
@@ -39,8 +40,7 @@ enum {
  * The bits this build knows: one it does not is a newer master's, asking
  * for something this agent would silently not do, so it is refused.
  */
-#define KNOWN_FLAGS	((((uint32_t)F_DELETE_EXCLUDED << 1) - 1) | \
-			    F_RECORD_FILES)
+#define KNOWN_FLAGS	((((uint32_t)F_RESUME << 1) - 1) | F_RECORD_FILES)
 #define KNOWN_PRESERVE	0x1f	/* uid, gid, time, acl, xattr */
 #define KNOWN_COMPARE	(((uint32_t)RCP_ATTR_XATTR << 1) - 1)
 
@@ -118,6 +118,7 @@ rcp_copywire_put_opts(struct rcp_buf *b, const struct rcp_copy_opts *o,
 	flags |= o->hard_links ? F_HARD_LINKS : 0;
 	flags |= o->delete ? F_DELETE : 0;
 	flags |= o->delete_excluded ? F_DELETE_EXCLUDED : 0;
+	flags |= o->resume ? F_RESUME : 0;
 	rcp_wire_put_u32(b, flags);
 	rcp_wire_put_u32(b, (uint32_t)o->max_workers);
 	rcp_wire_put_u32(b, (uint32_t)o->max_open_files);
@@ -188,6 +189,7 @@ rcp_copywire_get_opts(struct rcp_wire_cursor *c, struct rcp_copy_opts *o,
 	o->hard_links = flags & F_HARD_LINKS;
 	o->delete = flags & F_DELETE;
 	o->delete_excluded = flags & F_DELETE_EXCLUDED;
+	o->resume = flags & F_RESUME;
 	o->max_workers = (int)workers;
 	o->max_open_files = (int)files;
 	o->dry_run = dry;

@@ -578,6 +578,7 @@ introduce(struct rcp_remote *r, char **cause)
 		return rv;
 	pthread_mutex_lock(&src->lock);
 	rcp_agentmsg_put_peer(&b, src->listen_addr, src->listen_fp);
+	rcp_agentmsg_put_peer_about(&b, src->h->name, src->version);
 	pthread_mutex_unlock(&src->lock);
 	rv = rcp_remote_request(r, RCP_ROLE_DESTINATION, RCP_MSG_PEER, b.data,
 	    b.len, &rep, r->o.startup_timeout_ms, cause);

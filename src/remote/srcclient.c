@@ -4,6 +4,10 @@
  * and its worker waits for the reply with that request's id.  A lost
  * source agent is RCP_ERR_GONE, never an errno the disk could give.
  */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -137,6 +141,13 @@ struct rcp_srcclient {
 
 	rcp_srcclient_answer_fn	*answer;	/* instead of conn; or NULL */
 	void			*answer_arg;
+
+	/* Who the source agent is, for the messages of a missing feature
+	 * (set before the copy runs, read-only then). */
+	char			*peer_host;	/* NULL: not known */
+	char			*peer_version;
+	struct rcp_log		 log;		/* log.fn NULL: none */
+	atomic_bool		 told_hash;	/* its lack of SRC_HASH logged */
 };
 
 static void *
@@ -219,6 +230,8 @@ rcp_srcclient_free(struct rcp_srcclient *r)
 	free(r->h);
 	pthread_mutex_destroy(&r->hlock);
 	pthread_mutex_destroy(&r->lock);
+	free(r->peer_host);
+	free(r->peer_version);
 	free(r);
 }
 
@@ -285,12 +298,49 @@ got:
 		rcp_quic_msg_free(m);
 		return rcp_srcclient_err((int32_t)code);
 	}
+	/* ERROR is what an agent says of a request it does not know. */
+	if (m->f.type == RCP_MSG_ERROR) {
+		rcp_quic_msg_free(m);
+		return RCP_ERR_VERSION;
+	}
 	if (m->f.type != RCP_MSG_SRC_OK) {
 		rcp_quic_msg_free(m);
 		return -EPROTO;
 	}
 	*out = m;
 	return 0;
+}
+
+void
+rcp_srcclient_set_peer(struct rcp_srcclient *r, const char *host,
+    const char *version, const struct rcp_log *log)
+{
+	free(r->peer_host);
+	free(r->peer_version);
+	r->peer_host = host != NULL && host[0] != '\0' ? rcp_xstrdup(host) :
+	    NULL;
+	r->peer_version = version != NULL && version[0] != '\0' ?
+	    rcp_xstrdup(version) : NULL;
+	if (log != NULL)
+		r->log = *log;
+}
+
+/*
+ * A source agent of a build before SRC_HASH answers it with ERROR: said
+ * once, naming the agent, since every file that needs a hash will fail.
+ */
+static void
+no_hash(struct rcp_srcclient *r)
+{
+	if (r->log.fn == NULL || atomic_exchange(&r->told_hash, true))
+		return;
+	rcp_log(&r->log, RCP_LOG_ERROR, "the source agent on '%s' (rcpd %s) "
+	    "does not know SRC_HASH, which --verify, --resume and "
+	    "--overwrite-compare content need: it is older than this rcpd "
+	    "(%s); install rcpd %s there or use --auto-deploy-rcpd",
+	    r->peer_host != NULL ? r->peer_host : "the source host",
+	    r->peer_version != NULL ? r->peer_version : "of unknown version",
+	    PACKAGE_VERSION, PACKAGE_VERSION);
 }
 
 /* Client handles: indexes into r->h, whose entries never move. */
@@ -624,32 +674,64 @@ write_at(int dfd, const uint8_t *p, size_t n, off_t off, struct rcp_io *io,
 	return 0;
 }
 
-static int64_t
-rem_copy(void *ctx, int fh, int dfd, off_t off, off_t len, bool sparse,
+/*
+ * --verify of a piece as it lands: hs is the source's hash of the n bytes
+ * it sent for off; this side re-reads what it wrote.  0 if they agree,
+ * RCP_ERR_DIFFERENT if not, or -errno with *what.
+ */
+static int
+check_piece(int dfd, off_t off, size_t n, const uint8_t *hs,
     struct rcp_io *io, const char **what)
 {
-	struct rcp_srcclient *r = ctx;
+	uint8_t hd[RCP_HASH_LEN];
+	int64_t k;
+
+	if ((k = rcp_fs_hash(dfd, off, (off_t)n, io, hd)) < 0) {
+		*what = "read back";
+		return (int)k;
+	}
+	return (size_t)k == n && memcmp(hs, hd, RCP_HASH_LEN) == 0 ? 0 :
+	    RCP_ERR_DIFFERENT;
+}
+
+/*
+ * The copy op, and with check (never sparse) copy_checked's: each READ
+ * asks for the hash of what the source read, and each piece written is
+ * checked against it; *checked turns false (and checking stops) if the
+ * source sends none.
+ */
+static int64_t
+copy_range(struct rcp_srcclient *r, int fh, int dfd, off_t off, off_t len,
+    bool sparse, struct rcp_io *io, const char **what, bool check,
+    bool *checked)
+{
 	struct rhandle *rh = rh_get(r, fh);
 	struct rcp_quic_msg *m = NULL;
 	struct rcp_wire_cursor cur;
 	struct rcp_buf b = RCP_BUF_INIT;
-	const uint8_t *data;
-	uint64_t soff, want, next = 0;
+	const uint8_t *data, *hs;
+	uint8_t h[RCP_HASH_LEN];
+	uint64_t soff = 0, want, next = 0;
 	uint32_t nseg, i;
 	int64_t done = 0, copied = 0;
-	size_t n;
+	size_t n, k, got = 0;
 	int e = 0;
 	bool eof = false;
 
+	*checked = check;
 	if (rh == NULL)
 		return -EBADF;
 	if (rh->server == UINT32_MAX) {
-		/* It came whole with the open. */
+		/* It came whole with the open: check against what came. */
 		if ((size_t)off >= rh->len)
 			return 0;
 		n = rh->len - (size_t)off < (size_t)len ? rh->len - (size_t)off :
 		    (size_t)len;
 		e = write_at(dfd, rh->data + off, n, off, io, what);
+		if (e == 0 && check) {
+			rcp_fs_hash_mem(rh->data + off, n, h);
+			e = check_piece(dfd, off, n, h, io, what);
+		}
 		return e != 0 ? e : (int64_t)n;
 	}
 	/* A failed write ends it too: asking again would fail again. */
@@ -663,14 +745,17 @@ rem_copy(void *ctx, int fh, int dfd, off_t off, off_t len, bool sparse,
 		rcp_wire_put_u64(&b, (uint64_t)(off + done));
 		rcp_wire_put_u64(&b, want);
 		rcp_wire_put_u8(&b, sparse);
+		if (*checked)
+			rcp_wire_put_u8(&b, RCP_SRC_READ_HASH);
 		if ((e = call(r, RCP_MSG_SRC_READ, &b, &m)) != 0) {
 			*what = "read";
 			break;
 		}
 		rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
-		if (rcp_wire_get_u32(&cur, &nseg) != 0)
+		if (rcp_wire_get_u32(&cur, &nseg) != 0 || (*checked &&
+		    nseg > 1))
 			e = -EPROTO;
-		for (i = 0; e == 0 && i < nseg; i++) {
+		for (i = 0, got = 0; e == 0 && i < nseg; i++) {
 			if (rcp_wire_get_u64(&cur, &soff) ||
 			    rcp_wire_get_bytes(&cur, &data, &n,
 			    RCP_SRCWIRE_READ_MAX) ||
@@ -681,9 +766,16 @@ rem_copy(void *ctx, int fh, int dfd, off_t off, off_t len, bool sparse,
 			}
 			e = write_at(dfd, data, n, (off_t)soff, io, what);
 			copied += (int64_t)n;
+			got = n;
 		}
 		if (e == 0 && rcp_wire_get_u64(&cur, &next) != 0)
 			e = -EPROTO;
+		/* An older source hashes nothing: the caller checks after. */
+		if (e == 0 && *checked && (rcp_wire_get_bytes(&cur, &hs, &k,
+		    RCP_HASH_LEN) != 0 || k != RCP_HASH_LEN))
+			*checked = false;
+		else if (e == 0 && *checked && got > 0)
+			e = check_piece(dfd, (off_t)soff, got, hs, io, what);
 		rcp_quic_msg_free(m);
 		m = NULL;
 		/* Where the source says data resumes (or nowhere: done). */
@@ -703,6 +795,24 @@ rem_copy(void *ctx, int fh, int dfd, off_t off, off_t len, bool sparse,
 	}
 	/* The data bytes that came: fewer than asked if the file shrank. */
 	return copied;
+}
+
+static int64_t
+rem_copy(void *ctx, int fh, int dfd, off_t off, off_t len, bool sparse,
+    struct rcp_io *io, const char **what)
+{
+	bool checked;
+
+	return copy_range(ctx, fh, dfd, off, len, sparse, io, what, false,
+	    &checked);
+}
+
+static int64_t
+rem_copy_checked(void *ctx, int fh, int dfd, off_t off, off_t len,
+    struct rcp_io *io, const char **what, bool *checked)
+{
+	return copy_range(ctx, fh, dfd, off, len, false, io, what, true,
+	    checked);
 }
 
 static int
@@ -970,6 +1080,8 @@ rem_hash(void *ctx, int fh, off_t off, off_t len, struct rcp_io *io,
 	rcp_wire_put_u64(&b, (uint64_t)len);
 	e = call(r, RCP_MSG_SRC_HASH, &b, &m);
 	rcp_buf_release(&b);
+	if (e == RCP_ERR_VERSION)
+		no_hash(r);
 	if (e != 0)
 		return e;
 	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
@@ -997,5 +1109,6 @@ const struct rcp_src_ops rcp_srcclient_ops = {
 	rem_xmeta,
 	rem_hash,
 	rem_open_hash,
-	false
+	false,
+	rem_copy_checked
 };

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/log.h"
 #include "fs/srcfs.h"
 #include "net/quic.h"
 
@@ -46,6 +47,16 @@ struct rcp_srcclient *rcp_srcclient_new_answered(rcp_srcclient_answer_fn *fn,
  * handle still open.  NULL is a no-op.
  */
 void rcp_srcclient_free(struct rcp_srcclient *r);
+
+/*
+ * Names the source agent for r's messages: its host as the user gave it
+ * and its rcpd version (NULL or "": unknown; copied), and the log (copied;
+ * NULL: none) where r says once that an older agent lacks a request a copy
+ * needs.  A request the agent does not know fails with RCP_ERR_VERSION.
+ * Call before the copy runs.
+ */
+void rcp_srcclient_set_peer(struct rcp_srcclient *r, const char *host,
+    const char *version, const struct rcp_log *log);
 
 extern const struct rcp_src_ops rcp_srcclient_ops;
 

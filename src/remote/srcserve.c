@@ -422,14 +422,16 @@ srv_read(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 {
 	uint64_t off, len, end, data, hole, next;
 	uint32_t h, nseg = 0;
-	uint8_t sparse, *p;
-	size_t nseg_at, len_at;
+	uint8_t sparse, flags = 0, *p, hash[RCP_HASH_LEN];
+	size_t nseg_at, len_at, data_at = 0, ndata = 0;
 	ssize_t n;
 	int fd;
 
 	if (rcp_wire_get_u32(cur, &h) || rcp_wire_get_u64(cur, &off) ||
 	    rcp_wire_get_u64(cur, &len) || rcp_wire_get_u8(cur, &sparse))
 		return -EPROTO;
+	/* A later field: an older destination sends none. */
+	(void)rcp_wire_get_u8(cur, &flags);
 	if ((fd = h_fd(s, h)) < 0)
 		return -EBADF;
 	if (len > RCP_SRCWIRE_READ_MAX)
@@ -467,6 +469,8 @@ srv_read(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 			return (int)n;
 		rcp_buf_commit(out, (size_t)n);
 		rcp_srcwire_put32_at(out, len_at, (uint32_t)n);
+		data_at = len_at + 4;
+		ndata = (size_t)n;
 		nseg++;
 		if ((uint64_t)n < hole - data) {
 			next = UINT64_MAX;	/* the end of the file */
@@ -476,6 +480,12 @@ srv_read(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 	}
 	rcp_srcwire_put32_at(out, nseg_at, nseg);
 	rcp_wire_put_u64(out, next);
+	/* Hashed as read, for --verify: one segment, since never sparse. */
+	if ((flags & RCP_SRC_READ_HASH) && !sparse) {
+		rcp_fs_hash_mem(nseg > 0 ? out->data + data_at : NULL,
+		    nseg > 0 ? ndata : 0, hash);
+		rcp_wire_put_bytes(out, hash, RCP_HASH_LEN);
+	}
 	return 0;
 }
 

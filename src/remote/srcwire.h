@@ -19,6 +19,9 @@
 
 /* One READ moves at most this much. */
 #define RCP_SRCWIRE_READ_MAX (1u << 20)
+/* READ's flags (after sparse; an older source ignores them): hash the
+ * bytes read, the XXH3-128 after the reply's fields (never sparse). */
+#define RCP_SRC_READ_HASH 1
 /* Files up to this size come back with their OPEN. */
 #define RCP_SRCWIRE_PREFETCH_MAX (256u << 10)
 /* Files up to this size travel inline with a LIST of a new directory. */

@@ -253,6 +253,13 @@ runner_local_run(struct rcp_runner *r, char **cause)
 		o.overwrite_compare.l = RCP_ATTR_SIZE |
 		    (o.preserve.l.time ? RCP_ATTR_MTIME : 0);
 	}
+	/*
+	 * A large file cut short by the restart is finished where it
+	 * stopped: its chunks that arrived are hashed, not sent again.  Even
+	 * a resume itself cut short leaves the file shorter than its source.
+	 */
+	if (spec->restart && !o.ignore_existing)
+		o.resume = true;
 	if (o.max_open_files == 0 && !remote)
 		o.max_open_files = spec->max_open_files;
 	if (spec->record_files && r->hooks.file != NULL) {

@@ -43,6 +43,8 @@ for m in h2h l2h; do
 	t_check "one flip ($m): it flipped" test -e "$T/flip-once"
 	t_check "one flip ($m): verify mismatches: 1" summary_has "$T/out" "verify mismatches" 1
 	t_check "one flip ($m): the copy is right" same_rcmp "$S" "$T/d2-$m"
+	n=$(sed -n 's/^bytes copied: .*(\([0-9]*\) bytes.*/\1/p' "$T/out")
+	t_check "one flip ($m): bytes copied ($n) count the range sent again" test "$n" -gt "$(du -sb --apparent-size "$S" | cut -f1)"
 	t_check "one flip ($m): warned, naming the file" t_grep "'$T/d2-$m/(sub/)?flipme' differs from its source" "$T/out"
 done
 disarm

@@ -56,8 +56,9 @@ same_preserve(const struct rcp_preserve_one *a,
 }
 
 /*
- * The options that ride in spare bits (-A, -X) or after the filter rules
- * (--verify, --manifest): a later field must not eat an earlier one.
+ * The options that ride in spare bits (-A, -X, --resume) or after the
+ * filter rules (--verify, --manifest): a later field must not eat an
+ * earlier one.
  */
 static bool
 same_opts(const struct rcp_copy_opts *a, const struct rcp_copy_opts *b)
@@ -68,7 +69,7 @@ same_opts(const struct rcp_copy_opts *a, const struct rcp_copy_opts *b)
 	    a->overwrite_compare.f == b->overwrite_compare.f &&
 	    a->overwrite_compare.d == b->overwrite_compare.d &&
 	    a->overwrite_compare.l == b->overwrite_compare.l &&
-	    a->verify == b->verify &&
+	    a->verify == b->verify && a->resume == b->resume &&
 	    (a->manifest == NULL) == (b->manifest == NULL) &&
 	    (a->manifest == NULL || strcmp(a->manifest, b->manifest) == 0);
 }
@@ -122,16 +123,26 @@ do_peer(const uint8_t *p, size_t n)
 {
 	uint8_t fp[RCP_CERT_FP_LEN], fp2[RCP_CERT_FP_LEN];
 	struct rcp_buf b = RCP_BUF_INIT;
-	char *addr, *addr2;
+	char *addr, *addr2, *host = NULL, *ver = NULL, *host2, *ver2;
 
 	if (rcp_agentmsg_get_peer(p, n, &addr, fp) != 0)
 		return;
+	(void)rcp_agentmsg_get_peer_about(p, n, &host, &ver);
 	rcp_agentmsg_put_peer(&b, addr, fp);
+	if (host != NULL)
+		rcp_agentmsg_put_peer_about(&b, host, ver);
 	MUST(rcp_agentmsg_get_peer(b.data, b.len, &addr2, fp2));
-	if (strcmp(addr, addr2) != 0 || memcmp(fp, fp2, sizeof(fp)) != 0)
+	MUST(rcp_agentmsg_get_peer_about(b.data, b.len, &host2, &ver2));
+	if (strcmp(addr, addr2) != 0 || memcmp(fp, fp2, sizeof(fp)) != 0 ||
+	    (host == NULL) != (host2 == NULL) || (host != NULL &&
+	    (strcmp(host, host2) != 0 || strcmp(ver, ver2) != 0)))
 		abort();
 	free(addr);
 	free(addr2);
+	free(host);
+	free(ver);
+	free(host2);
+	free(ver2);
 	rcp_buf_release(&b);
 }
 

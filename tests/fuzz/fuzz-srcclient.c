@@ -3,7 +3,8 @@
  * replies (remote/srcclient.c, with the stat and listing codec of
  * remote/srcwire.c).  The input is the stream of reply frames; a fixed
  * walk through rcp_srcclient_ops (root, list with inline files, stat,
- * open, copy into a memfd, changed, hash, xmeta, readlink, opendir, close)
+ * open, copy into a memfd, changed, hash, xmeta, copy_checked, readlink,
+ * opendir, close)
  * takes one reply per request, in order, until they run out.
  */
 #include <stdlib.h>
@@ -77,14 +78,17 @@ one_file(struct rcp_srcclient *c, int dir, const char *name, int sparse,
 	struct stat st;
 	const char *what;
 	struct rcp_xmeta xm;
-	char link[4096];
+	char link[4096], buf[65536];
 	uint8_t h[RCP_HASH_LEN];
 	off_t len;
+	bool checked;
 	int fh;
 
 	(void)ops->stat(c, dir, name, sparse, &st);
 	if (ops->open(c, dir, name, false, &fh, &st) == 0) {
 		memset(&io, 0, sizeof(io));
+		io.buf = buf;	/* copy_checked re-reads what it wrote */
+		io.bufsz = sizeof(buf);
 		len = st.st_size < (4 << 20) ? st.st_size : (4 << 20);
 		if (len < 0)
 			len = 0;
@@ -94,6 +98,10 @@ one_file(struct rcp_srcclient *c, int dir, const char *name, int sparse,
 		(void)ops->xmeta(c, dir, name, fh, RCP_XMETA_ACL |
 		    RCP_XMETA_XATTR, &xm);
 		rcp_xmeta_release(&xm);
+		/* Last: the replies of the walk before keep their order. */
+		if (!sparse)
+			(void)ops->copy_checked(c, fh, out, 0, len, &io, &what,
+			    &checked);
 		ops->close(c, fh);
 	}
 	(void)ops->readlink(c, dir, name, link, sizeof(link));

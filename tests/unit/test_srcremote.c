@@ -5,9 +5,10 @@
  * errno, naming the file; only the loss of the connection says the source
  * agent is gone.  A write that fails at the destination (ENOSPC) ends the
  * read of that range at once.  A hash is computed by the source's server
- * and only its 16 bytes come back; a range over the cap is refused.  A
- * copy asking for option bits the agent does not know is refused, naming
- * the agent's version and host.
+ * and only its 16 bytes come back; a range over the cap is refused; an
+ * older agent that does not know the request is named in a clear error.
+ * A copy asking for option bits the agent does not know is refused,
+ * naming the agent's version and host.
  */
 #include "config.h"
 
@@ -395,6 +396,174 @@ test_hash_bounded(void)
 	rcp_srcserve_free(s);
 }
 
+/* An agent of a build before SRC_HASH: ERROR for it, as for any unknown. */
+static struct rcp_quic_msg *
+answer_old(void *arg, uint16_t type, const void *body, size_t len)
+{
+	struct rcp_buf out = RCP_BUF_INIT;
+	struct rcp_quic_msg *m;
+
+	if (type != RCP_MSG_SRC_HASH)
+		return answer_served(arg, type, body, len);
+	rcp_wire_put_u32(&out, (uint32_t)rcp_err_to_wire(RCP_ERR_PROTO));
+	rcp_wire_put_str(&out, "unknown message type");
+	m = rcp_xcalloc(1, sizeof(*m));
+	m->f.type = RCP_MSG_ERROR;
+	m->f.id = 1;
+	m->f.len = (uint32_t)out.len;
+	m->f.body = (uint8_t *)rcp_buf_detach(&out);
+	return m;
+}
+
+static void
+keep_log(void *arg, int level, const char *msg)
+{
+	struct rcp_buf *b = arg;
+
+	(void)level;
+	rcp_buf_addstr(b, msg);
+	rcp_buf_addstr(b, "\n");
+}
+
+/*
+ * An older source agent: the hash fails with a version error, not a hang
+ * or a protocol error, and the log says once which agent, where, and what
+ * to do.
+ */
+static void
+test_hash_old_agent(void)
+{
+	struct rcp_srcserve *s = rcp_srcserve_new(0, NULL, NULL);
+	struct rcp_srcclient *r = rcp_srcclient_new_answered(answer_old, s);
+	struct rcp_buf logged = RCP_BUF_INIT;
+	struct rcp_log log = { keep_log, &logged, RCP_LOG_DEBUG };
+	char *dir = unit_tmpdir("srcold"), *path, buf[4096], *base = NULL;
+	uint8_t h[RCP_HASH_LEN];
+	const char *text, *again;
+	struct rcp_io io;
+	struct stat st;
+	char *cause = NULL;
+	int d = -1, fh = -1;
+
+	path = rcp_path_join(dir, "big");
+	memset(buf, 'x', sizeof(buf));
+	unit_write_file(path, buf, sizeof(buf));
+	memset(&io, 0, sizeof(io));
+	io.buf = buf;
+	io.bufsz = sizeof(buf);
+	rcp_srcclient_set_peer(r, "alice@h1", "0.9.1", &log);
+	CU_ASSERT_EQUAL_FATAL(rcp_srcclient_ops.root(r, path, false, &d,
+	    &base, &st, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(rcp_srcclient_ops.open_hash(r, d, base, false,
+	    &fh, &st), 0);
+	CU_ASSERT_EQUAL(rcp_srcclient_ops.hash(r, fh, 0, 4096, &io, h),
+	    RCP_ERR_VERSION);
+	CU_ASSERT_EQUAL(rcp_srcclient_ops.hash(r, fh, 0, 4096, &io, h),
+	    RCP_ERR_VERSION);
+	text = rcp_buf_str(&logged);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "the source agent on 'alice@h1' "
+	    "(rcpd 0.9.1) does not know SRC_HASH"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "--auto-deploy-rcpd"));
+	again = strstr(text, "SRC_HASH");
+	CU_ASSERT(again != NULL && strstr(again + 1, "does not know") == NULL);
+	rcp_srcclient_ops.close(r, fh);
+	rcp_srcclient_ops.close(r, d);
+	rcp_srcclient_free(r);
+	rcp_srcserve_free(s);
+	rcp_buf_release(&logged);
+	free(base);
+	free(path);
+	unit_rmtree(dir);
+	free(dir);
+}
+
+/*
+ * How the source answers READs for test_read_hashed: 0 as it is; 1 as an
+ * older agent (the flag asking for the hash unread); 2 with the hash of
+ * other bytes (what a flip between the read and the write would give).
+ */
+static int read_mode;
+
+static struct rcp_quic_msg *
+answer_read(void *arg, uint16_t type, const void *body, size_t len)
+{
+	struct rcp_quic_msg *m;
+
+	if (type == RCP_MSG_SRC_READ && read_mode == 1 && len == 22)
+		len = 21;
+	m = answer_served(arg, type, body, len);
+	if (m != NULL && type == RCP_MSG_SRC_READ && read_mode == 2 &&
+	    m->f.type == RCP_MSG_SRC_OK && m->f.len > RCP_HASH_LEN)
+		m->f.body[m->f.len - 1] ^= 1;
+	return m;
+}
+
+/*
+ * --verify remotely: each READ comes with the hash of what the source read
+ * and the piece written is checked against it; an older source sends none
+ * (nothing is checked, and the caller verifies as before); a hash that
+ * disagrees is RCP_ERR_DIFFERENT.
+ */
+static void
+test_read_hashed(void)
+{
+	struct rcp_srcserve *s = rcp_srcserve_new(0, NULL, NULL);
+	struct rcp_srcclient *r = rcp_srcclient_new_answered(answer_read, s);
+	char *dir = unit_tmpdir("srcread"), *path, *out, *data, *back, *base;
+	const size_t n = (2 << 20) + 4321;
+	char buf[65536];
+	const char *what = NULL;
+	struct rcp_io io;
+	struct stat st;
+	char *cause = NULL;
+	bool checked;
+	int d = -1, fh = -1, dfd;
+	size_t i;
+
+	data = rcp_xmalloc(n);
+	back = rcp_xmalloc(n);
+	for (i = 0; i < n; i++)
+		data[i] = (char)(i * 7 + (i >> 12));
+	path = rcp_path_join(dir, "big");
+	out = rcp_path_join(dir, "copy");
+	unit_write_file(path, data, n);
+	memset(&io, 0, sizeof(io));
+	io.buf = buf;
+	io.bufsz = sizeof(buf);
+	CU_ASSERT_EQUAL_FATAL(rcp_srcclient_ops.root(r, path, false, &d,
+	    &base, &st, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(rcp_srcclient_ops.open(r, d, base, false, &fh,
+	    &st), 0);
+	dfd = open(out, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CU_ASSERT_FATAL(dfd >= 0);
+	read_mode = 0;
+	CU_ASSERT_EQUAL(rcp_srcclient_ops.copy_checked(r, fh, dfd, 0,
+	    (off_t)n, &io, &what, &checked), (int64_t)n);
+	CU_ASSERT(checked);
+	CU_ASSERT_EQUAL(pread(dfd, back, n, 0), (ssize_t)n);
+	CU_ASSERT_EQUAL(memcmp(back, data, n), 0);
+	read_mode = 1;
+	CU_ASSERT_EQUAL(rcp_srcclient_ops.copy_checked(r, fh, dfd, 0,
+	    (off_t)n, &io, &what, &checked), (int64_t)n);
+	CU_ASSERT(!checked);
+	read_mode = 2;
+	CU_ASSERT_EQUAL(rcp_srcclient_ops.copy_checked(r, fh, dfd, 0,
+	    (off_t)n, &io, &what, &checked), RCP_ERR_DIFFERENT);
+	read_mode = 0;
+	close(dfd);
+	rcp_srcclient_ops.close(r, fh);
+	rcp_srcclient_ops.close(r, d);
+	rcp_srcclient_free(r);
+	rcp_srcserve_free(s);
+	free(base);
+	free(path);
+	free(out);
+	free(data);
+	free(back);
+	unit_rmtree(dir);
+	free(dir);
+}
+
 /* Forges one byte of encoded options; returns get_opts' result. */
 static int
 forged_opts(size_t at, uint8_t or, char **cause)
@@ -506,6 +675,30 @@ test_files_wire(void)
 	rcp_buf_release(&b);
 }
 
+/* --resume rides in COPY's flags (bit 8), which this build knows. */
+static void
+test_resume_bit(void)
+{
+	struct rcp_copy_opts o, back;
+	struct rcp_wire_cursor c;
+	struct rcp_filter *filter = NULL;
+	struct rcp_buf b = RCP_BUF_INIT;
+	char *manifest = NULL, *cause = NULL;
+
+	rcp_copy_opts_init(&o);
+	o.resume = o.overwrite = true;
+	rcp_copywire_put_opts(&b, &o, NULL);
+	CU_ASSERT_EQUAL(b.data[2] & 1, 1);	/* bit 8 of the u32 at 0 */
+	rcp_wire_cursor_init(&c, b.data, b.len);
+	CU_ASSERT_EQUAL(rcp_copywire_get_opts(&c, &back, &filter, &manifest,
+	    &cause), 0);
+	CU_ASSERT(back.resume && back.overwrite);
+	free(cause);
+	rcp_filter_free(filter);
+	free(manifest);
+	rcp_buf_release(&b);
+}
+
 void
 test_srcremote_register(void)
 {
@@ -515,8 +708,11 @@ test_srcremote_register(void)
 		{ "names_stay_inside", test_names_stay_inside },
 		{ "hash_served", test_hash_served },
 		{ "hash_bounded", test_hash_bounded },
+		{ "hash_old_agent", test_hash_old_agent },
+		{ "read_hashed", test_read_hashed },
 		{ "unknown_bits", test_unknown_bits },
 		{ "files_wire", test_files_wire },
+		{ "resume_bit", test_resume_bit },
 		{ NULL, NULL }
 	};
 
