@@ -28,6 +28,7 @@ static const struct option query_opts[] = {
 	{ "timeout", required_argument, NULL, RCPCTL_OPT_TIMEOUT },
 	{ "interval", required_argument, NULL, RCPCTL_OPT_INTERVAL },
 	{ "requeue", no_argument, NULL, RCPCTL_OPT_REQUEUE },
+	{ "errors", no_argument, NULL, RCPCTL_OPT_ERRORS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -62,6 +63,9 @@ rcpctl_parse_query(struct rcpctl *x, int argc, char **argv,
 			break;
 		case RCPCTL_OPT_REQUEUE:
 			x->requeue = true;
+			break;
+		case RCPCTL_OPT_ERRORS:
+			x->errors_only = true;
 			break;
 		case RCPCTL_OPT_STATE:
 			if (rcp_ctl_state_parse(optarg) < 0)

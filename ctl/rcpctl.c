@@ -30,6 +30,7 @@ static const struct rcpctl_cmd *const commands[] = {
 	&rcpctl_cmd_status,
 	&rcpctl_cmd_list,
 	&rcpctl_cmd_cancel,
+	&rcpctl_cmd_files,
 	&rcpctl_cmd_watch,
 	&rcpctl_cmd_wait,
 	&rcpctl_cmd_batch,

@@ -31,7 +31,9 @@ enum {
 	RCPCTL_OPT_INTERVAL,
 	RCPCTL_OPT_LIMIT,
 	RCPCTL_OPT_NO_CANCEL,
-	RCPCTL_OPT_SHARD
+	RCPCTL_OPT_SHARD,
+	RCPCTL_OPT_RECORD_FILES,
+	RCPCTL_OPT_ERRORS
 };
 
 /* What the command line asked for, and the connection once made. */
@@ -42,6 +44,8 @@ struct rcpctl {
 	bool			 progress;
 	bool			 requeue;
 	bool			 no_cancel;	/* --no-cancel-on-signal */
+	bool			 record_files;	/* submit --record-files */
+	bool			 errors_only;	/* files --errors */
 	uint64_t		 shard_k;	/* batch --shard K/N; */
 	uint64_t		 shard_n;	/* 0: no sharding */
 	const char		*label;
@@ -76,6 +80,7 @@ extern const struct rcpctl_cmd rcpctl_cmd_chmod;	/* cmd-submit.c */
 extern const struct rcpctl_cmd rcpctl_cmd_status;	/* cmd-status.c */
 extern const struct rcpctl_cmd rcpctl_cmd_list;		/* cmd-status.c */
 extern const struct rcpctl_cmd rcpctl_cmd_cancel;	/* cmd-cancel.c */
+extern const struct rcpctl_cmd rcpctl_cmd_files;	/* cmd-files.c */
 extern const struct rcpctl_cmd rcpctl_cmd_watch;	/* cmd-watch.c */
 extern const struct rcpctl_cmd rcpctl_cmd_wait;		/* cmd-wait.c */
 extern const struct rcpctl_cmd rcpctl_cmd_batch;	/* cmd-batch.c */

@@ -136,6 +136,26 @@ print_verified(const json_t *job)
 	    rcp_fmt_bytes(b, sizeof(b), bytes), bad);
 }
 
+/*
+ * Where the failed entries not shown are, in b (reset): the ledger, and
+ * how many of them it holds when its cap left some out.  Returns b's text.
+ */
+static const char *
+more_errors(struct rcp_buf *b, const json_t *job)
+{
+	const json_t *n = json_object_get(job, "ledger");
+
+	rcp_buf_reset(b);
+	rcp_buf_addf(b, "rcpctl files %.0f --errors lists ", rcpctl_num(job,
+	    "id"));
+	if (rcpctl_num(n, "errors_dropped") > 0)
+		rcp_buf_addf(b, "%.0f of them: its ledger is full",
+		    rcpctl_num(n, "errors"));
+	else
+		rcp_buf_addstr(b, "them all");
+	return rcp_buf_str(b);
+}
+
 void
 rcpctl_print_job(const json_t *job)
 {
@@ -166,6 +186,8 @@ rcpctl_print_job(const json_t *job)
 	a = json_object_get(job, "errors");
 	for (i = 0; i < json_array_size(a); i++)
 		printf("  %s\n", rcpctl_item(a, i));
+	if (rcpctl_num(job, "errors_total") > (double)i)
+		printf("  (%s)\n", more_errors(&b, job));
 	a = json_object_get(job, "warnings");
 	for (i = 0; i < json_array_size(a); i++)
 		printf("warning: %s\n", rcpctl_item(a, i));
@@ -231,9 +253,11 @@ rcpctl_job_ended(const json_t *job, bool json, FILE *fp)
 		    i < RCPCTL_SHOW_ERRORS; i++)
 			fprintf(fp, "  error: %s\n",
 			    rcpctl_item(errors, i));
-		if (rcpctl_num(job, "errors_total") > (double)i && i > 0)
-			fprintf(fp, "  (rcpctl status %.0f shows up to %d)\n",
-			    rcpctl_num(job, "id"), RCP_CTL_MAX_ERRORS);
+		if (rcpctl_num(job, "errors_total") > (double)i && i > 0) {
+			struct rcp_buf b = RCP_BUF_INIT;
+			fprintf(fp, "  (%s)\n", more_errors(&b, job));
+			rcp_buf_release(&b);
+		}
 		errors = json_object_get(job, "warnings");
 		for (i = 0; i < json_array_size(errors) &&
 		    i < RCPCTL_SHOW_ERRORS; i++)

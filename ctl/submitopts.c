@@ -85,6 +85,7 @@ const struct option rcpctl_submit_own_opts[] = {
 	{ "label", required_argument, NULL, RCPCTL_OPT_LABEL },
 	{ "key", required_argument, NULL, RCPCTL_OPT_KEY },
 	{ "no-cancel-on-signal", no_argument, NULL, RCPCTL_OPT_NO_CANCEL },
+	{ "record-files", no_argument, NULL, RCPCTL_OPT_RECORD_FILES },
 	{ "shard", required_argument, NULL, RCPCTL_OPT_SHARD },
 	{ NULL, 0, NULL, 0 }
 };
@@ -140,6 +141,9 @@ rcpctl_submit_own_option(struct rcpctl *x, int ch, const char *arg)
 		break;
 	case RCPCTL_OPT_NO_CANCEL:
 		x->no_cancel = true;
+		break;
+	case RCPCTL_OPT_RECORD_FILES:
+		x->record_files = true;
 		break;
 	case RCPCTL_OPT_SHARD:
 		return parse_shard(x, arg);
@@ -243,6 +247,8 @@ rcpctl_parse_submit(struct rcpctl *x, int argc, char **argv,
 		    json_integer(x->stall_s));
 	if (x->key != NULL)
 		json_object_set_new(*req, "key", json_string(x->key));
+	if (x->record_files)
+		json_object_set_new(*req, "record_files", json_true());
 	rcp_cliopts_release(&co);
 	free(table);
 	return r;
@@ -427,6 +433,8 @@ rcpctl_parse_suite(struct rcpctl *x, int kind, int argc, char **argv,
 		json_object_set_new(*req, "label", json_string(x->label));
 	if (x->key != NULL)
 		json_object_set_new(*req, "key", json_string(x->key));
+	if (x->record_files)
+		json_object_set_new(*req, "record_files", json_true());
 out:
 	json_object_set_new(*req, "options", opts);
 	rcp_suiteopts_release(&s);

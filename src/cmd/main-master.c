@@ -24,6 +24,7 @@
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "service/master.h"
+#include "workers/ledger.h"
 #include "workers/runner.h"
 
 #include "base/banned.h"
@@ -53,7 +54,8 @@ enum {
 	OPT_CLIENT_TIMEOUT,
 	OPT_STALL_TIMEOUT,
 	OPT_CONFIG,
-	OPT_METRICS_TEXTFILE
+	OPT_METRICS_TEXTFILE,
+	OPT_LEDGER_MAX
 };
 
 static const struct option longopts[] = {
@@ -70,6 +72,7 @@ static const struct option longopts[] = {
 	{ "stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "metrics-textfile", required_argument, NULL, OPT_METRICS_TEXTFILE },
+	{ "ledger-max", required_argument, NULL, OPT_LEDGER_MAX },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -105,7 +108,10 @@ usage(FILE *fp)
 "                       ~/.local/state/rcp)\n"
 "  --workers N          jobs running at once (default 4)\n"
 "  --pair-cap N         jobs running at once per host pair (default: --workers)\n"
-"  --keep DURATION      how long finished jobs are kept (default 7d; s, m, h, d)\n"
+"  --keep DURATION      how long finished jobs are kept (default 7d; s, m, h, d),\n"
+"                       and their ledgers (rcpctl files) with them\n"
+"  --ledger-max SIZE    bytes of one job's ledger of failed entries and copied\n"
+"                       files (default 64M; past it entries are only counted)\n"
 "  --session-idle DUR   keep a remote job's SSH connection and agents this long\n"
 "                       for the next job between the same hosts (default 60s;\n"
 "                       0 ends them with each job)\n"
@@ -202,6 +208,13 @@ apply(struct cli *cl, int ch, const char *arg)
 	case OPT_STATE_DIR:
 		free(cl->state_dir);
 		cl->state_dir = rcp_xstrdup(arg);
+		break;
+	case OPT_LEDGER_MAX:
+		if (rcp_parse_size(arg, &v) != 0 || v < RCP_LEDGER_MIN_MAX)
+			return bad_usage("--ledger-max: '%s' is not a size of "
+			    "at least %u bytes (e.g. 64M, 1G)", arg,
+			    RCP_LEDGER_MIN_MAX);
+		cl->o.ledger_max = v;
 		break;
 	case OPT_METRICS_TEXTFILE:
 		free(cl->metrics);

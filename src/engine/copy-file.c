@@ -425,13 +425,27 @@ manifest_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	copy_manifest_add(c, d, dname, h);
 }
 
+/* Tells the caller of a file whose copy stands (copy opts' copied). */
+static void
+tell_copied(struct rcp_copy *c, struct dnode *d, const char *dname)
+{
+	char *path;
+
+	if (c->o.copied == NULL)
+		return;
+	path = copy_entry_path(d, dname, 1);
+	c->o.copied(c->o.copied_arg, path);
+	free(path);
+}
+
 /* A file whose copy stands: counted, and as verified if it was. */
 static void
-count_copied(struct rcp_copy *c)
+count_copied(struct rcp_copy *c, struct dnode *d, const char *dname)
 {
 	COUNT(c, files_copied);
 	if (c->o.verify != RCP_VERIFY_NONE)
 		COUNT(c, files_verified);
+	tell_copied(c, d, dname);
 }
 
 /* Data is in: fix the size of a sparse copy, then chown, chmod, times. */
@@ -515,7 +529,7 @@ bigfile_end(struct rcp_copy *c, struct worker *w, struct bigfile *bf)
 	else
 		close(bf->dfd);
 	if (ok)
-		count_copied(c);
+		count_copied(c, bf->dir, bf->dname);
 	hl_end(c, bf->dir, bf->dname, bf->hl, ok);
 	c->src->close(c->src_ctx, bf->sfd);
 	if (atomic_load(&bf->unverified))
@@ -636,6 +650,7 @@ link_to_first(struct rcp_copy *c, struct dnode *d, const char *dname,
 		return 1;
 	}
 	COUNT(c, hard_links_created);
+	tell_copied(c, d, dname);
 	return 0;
 }
 
@@ -755,7 +770,7 @@ copy_file(struct rcp_copy *c, struct worker *w, struct dnode *d,
 	dfd = -1;
 	copy_fds_done(c, 1);
 	if (ok)
-		count_copied(c);
+		count_copied(c, d, dname);
 out:
 	hl_end(c, d, dname, h, ok);
 	if (dfd >= 0) {
@@ -781,6 +796,8 @@ copy_link_file(struct rcp_copy *c, struct dnode *d, const char *name,
 		return;
 	}
 	COUNT(c, hard_links_created);
+	if (!c->o.dry_run)
+		tell_copied(c, d, dname);
 }
 
 /* --- symlinks and special files ------------------------------------------ */

@@ -79,6 +79,12 @@ struct rcp_copy_opts {
 	 * is hard-linked from it, others are copied.  NULL: none. */
 	const char		*link_dest;
 	struct rcp_attrs	 link_compare;
+	/*
+	 * Called from the engine's threads with the destination path of
+	 * each file copied (hard links too), not in a dry run; NULL: none.
+	 */
+	void			(*copied)(void *arg, const char *path);
+	void			*copied_arg;
 };
 
 struct rcp_copy_stats {

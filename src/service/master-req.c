@@ -22,6 +22,7 @@
 #include "service/master-int.h"
 #include "workers/job.h"
 #include "workers/jobtab.h"
+#include "workers/ledger.h"
 
 #include "base/banned.h"
 
@@ -277,6 +278,43 @@ m_list(struct rcp_master *m, struct conn *c, const json_t *req,
 	res = json_pack("{s:o,s:b}", "jobs", jobs, "more", (int)more);
 	if (more)
 		json_object_set_new(res, "next", json_integer((json_int_t)next));
+	return rcp_ctl_reply(id, res);
+}
+
+/*
+ * A page of a job's ledger (doc/ctl-protocol.md): from "cursor" (a byte
+ * offset the previous page gave as "next"), at most "limit" entries
+ * (capped at RCP_CTL_LIST_PAGE) and RCP_CTL_LIST_BYTES of them.
+ */
+static json_t *
+m_files(struct rcp_master *m, struct conn *c, const json_t *req,
+    const json_t *id)
+{
+	struct rcp_ledger_page q;
+	char *cause = NULL;
+	int64_t cursor = 0, limit = RCP_CTL_LIST_PAGE;
+	bool errors = false;
+	uint64_t job;
+	json_t *res;
+	int r;
+
+	if (job_id(req, &job, &cause) != 0 ||
+	    rcp_ctl_get_int(req, "cursor", 0, INT64_MAX, &cursor, &cause) < 0 ||
+	    rcp_ctl_get_int(req, "limit", 1, INT64_MAX, &limit, &cause) < 0 ||
+	    rcp_ctl_get_bool(req, "errors", &errors, &cause) < 0)
+		return invalid(id, cause);
+	memset(&q, 0, sizeof(q));
+	q.cursor = (uint64_t)cursor;
+	q.limit = limit < RCP_CTL_LIST_PAGE ? (size_t)limit : RCP_CTL_LIST_PAGE;
+	q.max_bytes = RCP_CTL_LIST_BYTES;
+	q.errors_only = errors;
+	if ((r = rcp_jobtab_files(m->jobs, job, c->uid, &q, &res,
+	    &cause)) != 0) {
+		res = rcp_ctl_error(id, r, "%s", cause);
+		free(cause);
+		return res;
+	}
+	json_object_set_new(res, "job", json_integer((json_int_t)job));
 	return rcp_ctl_reply(id, res);
 }
 
@@ -561,6 +599,7 @@ static const struct {
 	{ "status", m_status },
 	{ "list", m_list },
 	{ "cancel", m_cancel },
+	{ "files", m_files },
 	{ "wait", m_wait },
 	{ "watch", m_watch },
 	{ "stats", m_stats },

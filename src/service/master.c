@@ -28,6 +28,7 @@
 #include "service/master.h"
 #include "service/master-int.h"
 #include "workers/jobtab.h"
+#include "workers/ledger.h"
 
 #include "base/banned.h"
 
@@ -50,6 +51,7 @@ rcp_master_opts_init(struct rcp_master_opts *o)
 	o->socket_mode = 0600;
 	o->workers = 4;
 	o->keep_ns = 7ull * 86400 * 1000000000u;
+	o->ledger_max = RCP_LEDGER_DEFAULT_MAX;
 	o->session_idle_ns = 60ull * 1000000000u;
 	o->max_clients = 1024;
 	o->hello_timeout_ns = 30ull * 1000000000u;
@@ -616,6 +618,7 @@ rcp_master_new(const struct rcp_master_opts *o, struct rcp_master **out,
 	jo.workers = o->workers;
 	jo.pair_cap = o->pair_cap;
 	jo.keep_ns = o->keep_ns;
+	jo.ledger_max = o->ledger_max;
 	jo.session_idle_ns = o->session_idle_ns;
 	jo.stall_ns = o->stall_ns;
 	jo.log = o->log;

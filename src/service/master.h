@@ -26,6 +26,7 @@ struct rcp_master_opts {
 	int			 workers;	/* jobs running at once */
 	int			 pair_cap;	/* per host pair; 0: workers */
 	uint64_t		 keep_ns;	/* finished jobs kept this long */
+	uint64_t		 ledger_max;	/* bytes of one job's ledger */
 	uint64_t		 session_idle_ns; /* agents kept for the next
 						 * remote job; 0: not kept */
 	int			 max_clients;	/* connections at once */

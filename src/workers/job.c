@@ -102,6 +102,7 @@ rcp_job_free(struct rcp_job *j)
 	free(j->error);
 	rcp_strv_free(j->errors, j->nerrors);
 	rcp_strv_free(j->warnings, j->nwarnings);
+	free(j->ledger_error);
 	free(j);
 }
 
@@ -431,6 +432,9 @@ read_members(struct rcp_job *j, const json_t *req, char **dst,
 	if (rcp_ctl_get_int(req, "umask", 0, 0777, &v, cause) < 0)
 		return RCP_CTL_E_INVALID;
 	j->umask = (mode_t)v;
+	if (rcp_ctl_get_bool(req, "record_files", &j->record_files,
+	    cause) < 0)
+		return RCP_CTL_E_INVALID;
 	return 0;
 }
 
@@ -499,6 +503,20 @@ rcp_job_from_request(const json_t *req, const struct rcp_job_who *who,
 		goto out;
 	if ((r = set_pair(j, cause)) != 0)
 		goto out;
+	if (rcp_job_kind_walks(j->kind) && j->record_files) {
+		*cause = rcp_xasprintf("'record_files' is for copy and link "
+		    "jobs: a %s job's ledger keeps its failed entries",
+		    rcp_job_kind_name(j->kind));
+		r = RCP_CTL_E_INVALID;
+		goto out;
+	}
+	if (j->remote && j->record_files) {
+		/* The destination agent reports no file list (yet): refuse. */
+		*cause = rcp_xstrdup("'record_files' is for local jobs only: "
+		    "a remote job's ledger keeps its failed entries");
+		r = RCP_CTL_E_INVALID;
+		goto out;
+	}
 	len = dst != NULL ? strlen(dst) : 0;
 	if (j->kind == RCP_JOB_COPY && nsrcs > 1 && dst[len - 1] != '/') {
 		*cause = rcp_xasprintf("several sources need a destination "
@@ -635,6 +653,9 @@ rcp_job_to_json(const struct rcp_job *j)
 	    json_integer((json_int_t)j->errors_total));
 	json_object_set_new(o, "warnings", strv_json(j->warnings,
 	    j->nwarnings));
+	json_object_set_new(o, "record_files", json_boolean(j->record_files));
+	json_object_set_new(o, "ledger", rcp_ledger_counts_json(&j->ledger));
+	json_object_set_new(o, "ledger_error", opt_str(j->ledger_error));
 	return o;
 }
 
@@ -771,6 +792,9 @@ rcp_job_from_json(const json_t *o, struct rcp_job **out, char **cause)
 	j->restart = rcp_ctl_true(o, "restart");
 	j->cancel_requested = rcp_ctl_true(o, "cancel_requested");
 	j->rev = rcp_ctl_u64(o, "rev");
+	j->record_files = rcp_ctl_true(o, "record_files");
+	rcp_ledger_counts_read(json_object_get(o, "ledger"), &j->ledger);
+	j->ledger_error = read_opt_str(o, "ledger_error");
 	read_progress(j, o);
 	*out = j;
 	j = NULL;

@@ -20,6 +20,7 @@
 #include "engine/walk.h"
 #include "opts/cliopts.h"
 #include "opts/suiteopts.h"
+#include "workers/ledger.h"
 #include "workers/pool.h"
 
 /* The longest stall_timeout a job may ask for: rcp's own cap. */
@@ -83,6 +84,7 @@ struct rcp_job {
 	char			*pair;		/* host pair: RCP_JOB_PAIR_LOCAL
 						 * or "src→dst" */
 	bool			 remote;	/* a side is host:path */
+	bool			 record_files;	/* the ledger lists copied files */
 	double			 submitted;	/* Unix time, seconds */
 	struct rcp_cliopts	 opts;		/* a copy's options parsed, files
 						 * deferred; defaults for other
@@ -110,6 +112,10 @@ struct rcp_job {
 	uint64_t		 errors_total;
 	char			**warnings;	/* the engine's first notices */
 	size_t			 nwarnings;
+	struct rcp_ledger_counts ledger;	/* what its ledger holds (all
+						 * attempts), as of the last
+						 * tick */
+	char			*ledger_error;	/* why the ledger is short */
 
 	/* The master's. */
 	struct rcp_pool_item	 item;		/* while queued */

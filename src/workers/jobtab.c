@@ -4,6 +4,7 @@
  * is journaled with a revision number at every change, so the newest
  * record of a job wins however the appends of two threads interleave.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -23,6 +24,7 @@
 #include "workers/job.h"
 #include "workers/jobtab.h"
 #include "workers/journal.h"
+#include "workers/ledger.h"
 #include "workers/pool.h"
 #include "workers/runner.h"
 #include "workers/sessions.h"
@@ -42,6 +44,8 @@ struct rcp_jobtab {
 	struct rcp_log		 log;
 	char			*state_dir;
 	char			*journal_path;
+	char			*ledger_dir;
+	uint64_t		 ledger_max;
 	int			 lock_fd;	/* flock on the state directory */
 	int			 exe_fd;	/* this program, for job processes */
 	int			 job_fd;	/* rcp-job, for local ones; or -1 */
@@ -91,6 +95,7 @@ struct rcp_jobtab {
 struct run_ctx {
 	struct rcp_jobtab	*t;
 	struct rcp_job		*j;
+	struct rcp_ledger	*ledger;	/* NULL: it could not be opened */
 };
 
 static struct rcp_job *
@@ -194,13 +199,32 @@ end_job(struct rcp_jobtab *t, struct rcp_job *j, int state, const char *error)
 
 /* --- running a job (pool threads) ----------------------------------------- */
 
+/*
+ * Progress, and the ledger's buffer written now and then (never under the
+ * table's lock: that is disk I/O).
+ */
 static void
 on_progress(void *arg, const struct rcp_job_progress *p)
 {
 	struct run_ctx *ctx = arg;
+	struct rcp_ledger_counts n;
+	char *cause = NULL;
+	bool have = ctx->ledger != NULL;
 
+	if (have && rcp_ledger_tick(ctx->ledger, &cause) != 0)
+		rcp_log(&ctx->t->log, RCP_LOG_ERROR, "job %llu: %s",
+		    (unsigned long long)ctx->j->id, cause);
+	if (have)
+		rcp_ledger_counts(ctx->ledger, &n);
 	pthread_mutex_lock(&ctx->t->lock);
 	rcp_job_set_progress(ctx->j, p, rcp_now_ns());
+	if (have)
+		ctx->j->ledger = n;
+	if (cause != NULL) {
+		/* Reported once: the job says why its ledger is short. */
+		free(ctx->j->ledger_error);
+		ctx->j->ledger_error = cause;
+	}
 	pthread_mutex_unlock(&ctx->t->lock);
 }
 
@@ -211,6 +235,24 @@ on_error(void *arg, const char *msg)
 
 	pthread_mutex_lock(&ctx->t->lock);
 	rcp_job_add_error(ctx->j, msg);
+	if (ctx->ledger == NULL)
+		ctx->j->ledger.errors_dropped++;
+	pthread_mutex_unlock(&ctx->t->lock);
+	if (ctx->ledger != NULL)
+		rcp_ledger_error(ctx->ledger, msg);
+}
+
+static void
+on_file(void *arg, const char *path)
+{
+	struct run_ctx *ctx = arg;
+
+	if (ctx->ledger != NULL) {
+		rcp_ledger_file(ctx->ledger, path);
+		return;
+	}
+	pthread_mutex_lock(&ctx->t->lock);
+	ctx->j->ledger.files_dropped++;
 	pthread_mutex_unlock(&ctx->t->lock);
 }
 
@@ -249,7 +291,7 @@ start_job(struct rcp_jobtab *t, struct rcp_job *j, struct rcp_runner_spec *spec,
     struct run_ctx *ctx)
 {
 	struct rcp_runner_hooks hooks = { on_progress, on_error, ctx,
-	    on_warning };
+	    on_warning, on_file };
 	size_t i;
 
 	j->state = RCP_CTL_RUNNING;
@@ -284,6 +326,7 @@ start_job(struct rcp_jobtab *t, struct rcp_job *j, struct rcp_runner_spec *spec,
 	spec->separate = j->uid != t->euid ||
 	    (!j->remote && j->umask != t->umask);
 	spec->restart = j->restart;
+	spec->record_files = j->record_files;
 	spec->max_open_files = spec->separate ? 0 : t->fd_share;
 	/* A local job needs no network library: the lighter rcp-job. */
 	spec->exe_fd = !j->remote && t->job_fd >= 0 ? t->job_fd : t->exe_fd;
@@ -345,21 +388,80 @@ finish_job(struct rcp_jobtab *t, struct rcp_job *j, int res, const char *cause)
 	    rcp_strerror(res));
 }
 
+/*
+ * Opens j's ledger for its next attempt, from the pool's thread (the file
+ * is created here, not on the control loop).  A ledger that cannot be
+ * opened is logged and said in the job: its entries are then counted as
+ * dropped.
+ */
+static struct rcp_ledger *
+open_ledger(struct rcp_jobtab *t, struct rcp_job *j)
+{
+	struct rcp_ledger_counts start;
+	struct rcp_ledger *l = NULL;
+	char *path = rcp_ledger_path(t->state_dir, j->id), *cause = NULL;
+	int attempt;
+
+	pthread_mutex_lock(&t->lock);
+	start = j->ledger;
+	attempt = j->attempts + 1;
+	pthread_mutex_unlock(&t->lock);
+	if (rcp_ledger_open(path, t->ledger_max, attempt, &start, &l,
+	    &cause) != 0) {
+		rcp_log(&t->log, RCP_LOG_ERROR, "job %llu: %s",
+		    (unsigned long long)j->id, cause);
+		pthread_mutex_lock(&t->lock);
+		free(j->ledger_error);
+		j->ledger_error = cause;
+		pthread_mutex_unlock(&t->lock);
+		cause = NULL;
+	}
+	free(path);
+	return l;
+}
+
+/* Closes a run's ledger (fsync'ed) and keeps its counts in j. */
+static void
+close_ledger(struct rcp_jobtab *t, struct run_ctx *ctx)
+{
+	struct rcp_ledger_counts n;
+	char *cause = NULL;
+
+	if (ctx->ledger == NULL)
+		return;
+	if (rcp_ledger_close(ctx->ledger, &n, &cause) != 0)
+		rcp_log(&t->log, RCP_LOG_ERROR, "job %llu: %s",
+		    (unsigned long long)ctx->j->id, cause);
+	ctx->ledger = NULL;
+	pthread_mutex_lock(&t->lock);
+	ctx->j->ledger = n;
+	if (cause != NULL) {
+		free(ctx->j->ledger_error);
+		ctx->j->ledger_error = cause;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
 static void
 run_job(void *arg, struct rcp_pool_item *item)
 {
 	struct rcp_jobtab *t = arg;
 	struct rcp_job *j = item_job(item);
 	struct rcp_runner_spec spec;
-	struct run_ctx ctx = { t, j };
+	struct run_ctx ctx = { t, j, NULL };
 	struct rcp_runner *r;
 	json_t *rec;
 	char *cause = NULL;
 	int res;
 
+	ctx.ledger = open_ledger(t, j);
+
 	pthread_mutex_lock(&t->lock);
 	if (j->cancel_requested) {
 		/* Canceled while this thread was taking it. */
+		pthread_mutex_unlock(&t->lock);
+		close_ledger(t, &ctx);
+		pthread_mutex_lock(&t->lock);
 		rec = end_job(t, j, RCP_CTL_CANCELED, NULL);
 		pthread_mutex_unlock(&t->lock);
 		journal1(t, rec);
@@ -368,6 +470,7 @@ run_job(void *arg, struct rcp_pool_item *item)
 	}
 	if (t->stopping) {
 		pthread_mutex_unlock(&t->lock);
+		close_ledger(t, &ctx);
 		return;		/* stays queued, in the journal too */
 	}
 	r = start_job(t, j, &spec, &ctx);
@@ -378,6 +481,7 @@ run_job(void *arg, struct rcp_pool_item *item)
 	notify(t);
 
 	res = rcp_runner_run(r, &cause);
+	close_ledger(t, &ctx);
 
 	pthread_mutex_lock(&t->lock);
 	rec = finish_job(t, j, res, cause);
@@ -659,6 +763,46 @@ rcp_jobtab_stats(struct rcp_jobtab *t)
 	return o;
 }
 
+int
+rcp_jobtab_files(struct rcp_jobtab *t, uint64_t id, uid_t uid,
+    const struct rcp_ledger_page *q, json_t **result, char **cause)
+{
+	struct rcp_job *j;
+	json_t *res, *entries;
+	uint64_t next;
+	char *path;
+	bool more;
+	int r;
+
+	pthread_mutex_lock(&t->lock);
+	if ((j = find(t, id)) == NULL || !visible(j, uid)) {
+		pthread_mutex_unlock(&t->lock);
+		*cause = rcp_xasprintf("no job %llu", (unsigned long long)id);
+		return RCP_CTL_E_NOT_FOUND;
+	}
+	res = json_pack("{s:s,s:b,s:o,s:o}", "state",
+	    rcp_ctl_state_name(j->state), "record_files", (int)j->record_files,
+	    "ledger", rcp_ledger_counts_json(&j->ledger), "ledger_error",
+	    j->ledger_error != NULL ? json_string(j->ledger_error) :
+	    json_null());
+	pthread_mutex_unlock(&t->lock);
+
+	/* One bounded page: a few preads of the master's own file. */
+	path = rcp_ledger_path(t->state_dir, id);
+	r = rcp_ledger_read(path, q, &entries, &next, &more, cause);
+	free(path);
+	if (r != 0) {
+		json_decref(res);
+		return r == RCP_ERR_INVAL ? RCP_CTL_E_INVALID :
+		    RCP_CTL_E_INTERNAL;
+	}
+	json_object_set_new(res, "entries", entries);
+	json_object_set_new(res, "more", json_boolean(more));
+	json_object_set_new(res, "next", json_integer((json_int_t)next));
+	*result = res;
+	return 0;
+}
+
 void
 rcp_jobtab_stop(struct rcp_jobtab *t, bool requeue)
 {
@@ -752,23 +896,42 @@ expired(const struct rcp_jobtab *t, const struct rcp_job *j, double now)
 	    now - j->finished > (double)t->keep_ns / 1e9;
 }
 
+/* Removes job id's ledger; a missing one is fine. */
+static void
+remove_ledger(struct rcp_jobtab *t, uint64_t id)
+{
+	char *path = rcp_ledger_path(t->state_dir, id);
+
+	if (unlink(path) != 0 && errno != ENOENT)
+		rcp_log(&t->log, RCP_LOG_WARN, "cannot remove ledger '%s': %s",
+		    path, strerror(errno));
+	free(path);
+}
+
 /* Forgets old finished jobs, ends idle agents, compacts the journal. */
 static void
 housekeep(struct rcp_jobtab *t)
 {
 	double now = rcp_job_now();
-	size_t i, k;
+	uint64_t *gone = NULL;
+	size_t i, k, ngone = 0;
 	char *cause = NULL;
 
 	pthread_mutex_lock(&t->lock);
 	for (i = k = 0; i < t->njobs; i++) {
-		if (expired(t, t->jobs[i], now))
+		if (expired(t, t->jobs[i], now)) {
+			gone = rcp_xrealloc(gone, (ngone + 1) * sizeof(*gone));
+			gone[ngone++] = t->jobs[i]->id;
 			rcp_job_free(t->jobs[i]);
-		else
+		} else
 			t->jobs[k++] = t->jobs[i];
 	}
 	t->njobs = k;
 	pthread_mutex_unlock(&t->lock);
+	/* Unlinked after the lock: a reader of one gets an empty page. */
+	for (i = 0; i < ngone; i++)
+		remove_ledger(t, gone[i]);
+	free(gone);
 	rcp_sessions_expire(t->sessions);
 	rcp_uhosts_expire(t->uhosts);
 	if (rcp_journal_size(t->journal) > COMPACT_MIN &&
@@ -919,6 +1082,11 @@ revive(struct rcp_jobtab *t, struct rcp_job *j, double now)
 	}
 	free(cause);
 	j->item.group = j->pair;
+	if (j->state == RCP_CTL_RUNNING && j->ledger_error == NULL)
+		/* Its ledger was written until about a second before. */
+		j->ledger_error = rcp_xasprintf("rcp-master stopped during "
+		    "attempt %d: the entries of its last second may be "
+		    "missing", j->attempts);
 	if (j->state == RCP_CTL_RUNNING) {
 		if (j->cancel_requested) {
 			j->state = RCP_CTL_CANCELED;
@@ -963,7 +1131,7 @@ load(struct rcp_jobtab *t, char **cause)
 			ld.next_id = ld.jobs[i]->id + 1;
 		revive(t, ld.jobs[i], now);
 		if (expired(t, ld.jobs[i], now)) {
-			rcp_job_free(ld.jobs[i]);
+			rcp_job_free(ld.jobs[i]);	/* its ledger: sweep */
 			continue;
 		}
 		if (!rcp_ctl_state_final(ld.jobs[i]->state))
@@ -973,6 +1141,33 @@ load(struct rcp_jobtab *t, char **cause)
 	free(ld.jobs);
 	t->next_id = ld.next_id;
 	return 0;
+}
+
+/*
+ * Removes the ledgers of jobs not in the table (expired while the master
+ * was down, or left by a crash between forgetting a job and removing its
+ * ledger); called before the workers start.
+ */
+static void
+sweep_ledgers(struct rcp_jobtab *t)
+{
+	DIR *d = opendir(t->ledger_dir);
+	struct dirent *de;
+	uint64_t id;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (rcp_parse_uint(de->d_name, UINT64_MAX, &id) == 0 &&
+		    find(t, id) != NULL)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) != 0)
+			rcp_log(&t->log, RCP_LOG_WARN, "cannot remove '%s/%s': "
+			    "%s", t->ledger_dir, de->d_name, strerror(errno));
+	}
+	closedir(d);
 }
 
 static int
@@ -1061,6 +1256,9 @@ rcp_jobtab_new(const struct rcp_jobtab_opts *o, struct rcp_jobtab **out,
 		t->log = *o->log;
 	t->state_dir = rcp_xstrdup(o->state_dir);
 	t->journal_path = rcp_path_join(o->state_dir, "journal");
+	t->ledger_dir = rcp_ledger_dir(o->state_dir);
+	t->ledger_max = o->ledger_max > 0 ? o->ledger_max :
+	    RCP_LEDGER_DEFAULT_MAX;
 	t->euid = geteuid();
 	rcp_copy_opts_init(&copts);	/* reads the umask without changing it */
 	t->umask = copts.umask;
@@ -1084,10 +1282,13 @@ rcp_jobtab_new(const struct rcp_jobtab_opts *o, struct rcp_jobtab **out,
 		goto fail;
 	}
 	if ((r = make_dirs(t->state_dir, cause)) != 0 ||
-	    (r = lock_state(t, cause)) != 0 || (r = load(t, cause)) != 0 ||
+	    (r = lock_state(t, cause)) != 0 ||
+	    (r = make_dirs(t->ledger_dir, cause)) != 0 ||
+	    (r = load(t, cause)) != 0 ||
 	    (r = rcp_journal_open(t->journal_path, &t->journal, cause)) != 0 ||
 	    (r = compact(t, cause)) != 0)
 		goto fail;
+	sweep_ledgers(t);	/* no lock: no other thread runs yet */
 	t->pool = rcp_pool_new(t->workers, t->pair_cap, run_job, t, cause);
 	if (t->pool == NULL) {
 		r = RCP_ERR_INTERNAL;
@@ -1142,5 +1343,6 @@ rcp_jobtab_free(struct rcp_jobtab *t)
 	pthread_mutex_destroy(&t->lock);
 	free(t->state_dir);
 	free(t->journal_path);
+	free(t->ledger_dir);
 	free(t);
 }

@@ -35,6 +35,8 @@ struct rcp_jobtab_opts {
 	int			 workers;	/* jobs running at once */
 	int			 pair_cap;	/* per host pair; 0: workers */
 	uint64_t		 keep_ns;	/* finished jobs kept this long */
+	uint64_t		 ledger_max;	/* bytes of one job's ledger; 0:
+						 * RCP_LEDGER_DEFAULT_MAX */
 	uint64_t		 session_idle_ns; /* agents kept between remote
 						 * jobs this long; 0: not */
 	uint64_t		 stall_ns;	/* a running job whose counters
@@ -68,7 +70,8 @@ extern const double rcp_jobtab_wait_le[RCP_JOBTAB_WAIT_BUCKETS];
  * second it fails the running jobs that have stalled (see stall_ns), and
  * every 10 s forgets finished jobs older than keep_ns, ends idle kept
  * agents and compacts the journal when it has grown well past what it
- * holds.  Returns 0 with *out (free with
+ * holds.  A forgotten job's ledger goes with it; ledgers of no job kept
+ * are removed at the start.  Returns 0 with *out (free with
  * rcp_jobtab_free), or an error with *cause set (caller frees).
  */
 int rcp_jobtab_new(const struct rcp_jobtab_opts *o, struct rcp_jobtab **out,
@@ -132,6 +135,17 @@ json_t *rcp_jobtab_list(struct rcp_jobtab *t, const struct rcp_jobtab_query *q,
  */
 int rcp_jobtab_cancel(struct rcp_jobtab *t, uint64_t id, uid_t uid,
     json_t **job, char **cause);
+
+/*
+ * Reads one page of job id's ledger for uid (ledger.h): holds the lock only
+ * to find the job, and reads the file after.  Returns 0 with *result, a new
+ * {"entries": [...], "more": bool, "next": cursor, "state", "record_files",
+ * "ledger": counts, "ledger_error"}; or an RCP_CTL_E_* code with *cause
+ * set: "not_found" (no job uid may see), "invalid_argument" (a cursor past
+ * the end), "internal" (the file cannot be read).
+ */
+int rcp_jobtab_files(struct rcp_jobtab *t, uint64_t id, uid_t uid,
+    const struct rcp_ledger_page *q, json_t **result, char **cause);
 
 /* Returns a new object: queue length, running, workers, throughput... */
 json_t *rcp_jobtab_stats(struct rcp_jobtab *t);

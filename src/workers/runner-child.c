@@ -89,6 +89,15 @@ child_warning(void *arg, const char *msg)
 }
 
 static void
+child_file(void *arg, const char *path)
+{
+	json_t *m = json_pack("{s:s}", "t", "f");
+
+	rcp_ctl_set_path(m, "p", path);
+	child_send(arg, m);
+}
+
+static void
 on_term(int sig)
 {
 	runner_term = 1;
@@ -149,7 +158,7 @@ static int
 child_job(struct cjob *cj, struct rcp_sessions *sessions, char **cause)
 {
 	struct rcp_runner_hooks hooks = { child_progress, child_error, cj,
-	    child_warning };
+	    child_warning, child_file };
 	struct rcp_runner_spec spec;
 	struct rcp_cliopts co;
 	struct runner_job j;
@@ -183,6 +192,7 @@ child_job(struct cjob *cj, struct rcp_sessions *sessions, char **cause)
 	spec.gid = getegid();
 	spec.umask = j.umask;
 	spec.restart = j.restart;
+	spec.record_files = j.record_files;
 	spec.sessions = sessions;
 	r = rcp_runner_new(&spec, &hooks);
 	if (runner_term)

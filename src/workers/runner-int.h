@@ -12,6 +12,7 @@
  *	{"t":"p", "s":[counters], "bt":bytes, "ft":files, "tk":bool,
  *	 "w":[files, dirs, kept, skipped, errors, entries]}	("w": rm, chmod)
  *	{"t":"e", "m":"cannot open 'x': Permission denied"}
+ *	{"t":"f", "p":"/dst/x", "p_b64":...}	(a file copied: record_files)
  *	{"t":"end", "r":result, "c":cause or null}
  * tagged "j":ID when they come from a user's host, where result is the
  * run's error code in the wire encoding of error.h (0, a positive errno,
@@ -147,6 +148,7 @@ struct runner_job {
 	size_t		  noptions;
 	mode_t		  umask;
 	bool		  restart;
+	bool		  record_files;
 };
 
 /*

@@ -92,6 +92,14 @@ engine_log(void *arg, int level, const char *msg)
 		r->hooks.warning(r->hooks.arg, msg);
 }
 
+static void
+engine_copied(void *arg, const char *path)
+{
+	struct rcp_runner *r = arg;
+
+	r->hooks.file(r->hooks.arg, path);
+}
+
 static void *
 copy_main(void *arg)
 {
@@ -250,6 +258,10 @@ runner_local_run(struct rcp_runner *r, char **cause)
 	}
 	if (o.max_open_files == 0 && !remote)
 		o.max_open_files = spec->max_open_files;
+	if (spec->record_files && r->hooks.file != NULL) {
+		o.copied = engine_copied;
+		o.copied_arg = r;
+	}
 
 	memset(&l, 0, sizeof(l));
 	l.r = r;

@@ -99,6 +99,8 @@ runner_spec_json(const struct rcp_runner_spec *spec)
 	rcp_ctl_set_path(o, "cwd", spec->cwd);
 	json_object_set_new(o, "umask", json_integer(spec->umask));
 	json_object_set_new(o, "restart", json_boolean(spec->restart));
+	json_object_set_new(o, "record_files",
+	    json_boolean(spec->record_files));
 	json_object_set_new(o, "parent", json_integer(getpid()));
 	return o;
 }
@@ -128,6 +130,7 @@ runner_spec_parse(const json_t *o, struct runner_job *j, char **cause)
 	}
 	j->umask = (mode_t)rcp_ctl_int(o, "umask");
 	j->restart = rcp_ctl_true(o, "restart");
+	j->record_files = rcp_ctl_true(o, "record_files");
 	return 0;
 }
 
@@ -298,6 +301,17 @@ runner_child_message(struct child_state *cs, const json_t *m)
 		const char *msg = rcp_ctl_str(m, "m", NULL);
 		if (msg != NULL && cs->r->hooks.warning != NULL)
 			cs->r->hooks.warning(cs->r->hooks.arg, msg);
+	} else if (strcmp(t, "f") == 0 && cs->r->hooks.file != NULL) {
+		char *path = NULL, *why = NULL;
+		const char *shown = rcp_ctl_str(m, "p", NULL);
+		/* Bytes that do not decode are told as shown: still counted. */
+		if (rcp_ctl_get_path(m, "p", RCP_CTL_MAX_PATH * 2, &path,
+		    &why) > 0)
+			cs->r->hooks.file(cs->r->hooks.arg, path);
+		else if (shown != NULL)
+			cs->r->hooks.file(cs->r->hooks.arg, shown);
+		free(path);
+		free(why);
 	} else if (strcmp(t, "end") == 0 && !cs->ended) {
 		const char *c = rcp_ctl_str(m, "c", NULL);
 		cs->ended = true;

@@ -93,6 +93,14 @@ tick(struct suite *su)
 	report(su);
 }
 
+static void
+suite_copied(void *arg, const char *path)
+{
+	struct rcp_runner *r = arg;
+
+	r->hooks.file(r->hooks.arg, path);
+}
+
 static void *
 engine_main(void *arg)
 {
@@ -155,6 +163,10 @@ make_engine(struct suite *su, const struct rcp_suiteopts *s,
 		lo.allow_lossy = s->allow_lossy_update;
 		if (rcp_link_check(&lo, cause) != 0)
 			return RCP_ERR_INVAL;
+		if (spec->record_files && su->r->hooks.file != NULL) {
+			lo.copy.copied = suite_copied;
+			lo.copy.copied_arg = su->r;
+		}
 		if (lo.copy.max_open_files == 0)
 			lo.copy.max_open_files = spec->max_open_files > 0 ?
 			    spec->max_open_files :

@@ -52,6 +52,8 @@ struct rcp_runner_spec {
 	bool			 restart;	/* ran before: overwrite, and take
 						 * a file of the right size (and
 						 * mtime, with -p) as done */
+	bool			 record_files;	/* report each copied file
+						 * (hooks' file); local only */
 	int			 max_open_files; /* 0: engine default */
 	struct rcp_sessions	*sessions;	/* remote: agents kept between
 						 * jobs; NULL: its own */
@@ -67,6 +69,8 @@ struct rcp_runner_hooks {
 	void	*arg;
 	/* Each notice (warning) of the engine; NULL: not wanted. */
 	void	(*warning)(void *arg, const char *msg);
+	/* With spec's record_files: each file copied (its destination path). */
+	void	(*file)(void *arg, const char *path);
 };
 
 struct rcp_runner;

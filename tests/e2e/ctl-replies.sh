@@ -4,7 +4,7 @@
 # command that reads a reply says which member is wrong and exits 3,
 # never crashes.  The fake answers the hello, then each request with the
 # job in $T/job (for list, status, wait, watch, submit, batch, cancel) or
-# as the whole result (stats).
+# as the whole result (stats, files).
 . "$(dirname "$0")/lib.sh"
 
 RCPCTL=$RCP_BUILDDIR/rcpctl
@@ -106,6 +106,15 @@ bad "submit --wait, job without state" "job\.state" "$NOSTATE" submit --wait "$T
 bad "batch, job without state" "jobs\[0\]\.job\.state" "$NOSTATE" batch <(echo "$T/a $T/b")
 bad "stats, an empty result" "queued" '{}' stats
 bad "stats, jobs not an object" "jobs" '{"queued": 0, "running": 0, "workers": 1, "throughput": 0, "clients": 1, "jobs": 3}' stats
+PAGE='"more": false, "next": 0, "ledger": {"errors": 1}, "state": "partial"'
+bad "files, an empty result" "entries" '{}' files 7
+bad "files, next not a number" "next" '{"entries": [], "more": false, "next": "x", "ledger": {}, "state": "partial"}' files 7
+bad "files, no counts" "ledger" '{"entries": [], "more": false, "next": 0, "state": "partial"}' files 7
+bad "files, a page that does not move on" "next" '{"entries": [], "more": true, "next": 0, "ledger": {}, "state": "partial"}' files 7
+t_check "  rather than asking for it again and again" t_grep "'next' 0 does not move past the cursor 0$" "$T/out"
+t_check "files, entries of kinds and members unknown: exit 0, no crash" \
+    t_run 0 "$T/out" reply '{"entries": [3, {"kind": 5}, {"kind": "later"}, {"kind": "error"}, {"kind": "file", "path": "/x"}], '"$PAGE"'}' files 7
+t_check "  the known ones shown" test "$(cat "$T/out")" = "$(printf 'error: -\ncopied: /x')"
 bad "ping, a hello without the server's name" "hello\.server" '{"__hello__": {"protocol": 1}}' ping
 
 kill "$FPID" 2>/dev/null

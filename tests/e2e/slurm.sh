@@ -74,6 +74,7 @@ rm -f "$S/secret"
 t_check "partial copy: FAILED" test "$(job_state "$part")" = FAILED
 t_check "partial copy: exit code 4:0" test "$(job_exit "$part")" = 4:0
 t_check "partial copy: the log says so" t_grep '^copy partial' "$T/u/partial.log"
+t_check "partial copy: the log lists the failure and its cause" t_grep "^error: cannot open '$S/secret': Permission denied$" "$T/u/partial.log"
 
 # sacct without slurmdbd reads the jobcomp/filetxt file (sacct -c): it has
 # each job's end state, not its exit code or steps (that needs slurmdbd).

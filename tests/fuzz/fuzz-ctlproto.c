@@ -44,6 +44,15 @@ getters(const json_t *o)
 	free(why), why = NULL;
 	(void)rcp_ctl_get_bool(o, "wait", &b, &why);
 	free(why), why = NULL;
+	/* A "files" request's members, and a submit's record_files. */
+	(void)rcp_ctl_get_int(o, "cursor", 0, INT64_MAX, &i, &why);
+	free(why), why = NULL;
+	(void)rcp_ctl_get_int(o, "limit", 1, INT64_MAX, &i, &why);
+	free(why), why = NULL;
+	(void)rcp_ctl_get_bool(o, "errors", &b, &why);
+	free(why), why = NULL;
+	(void)rcp_ctl_get_bool(o, "record_files", &b, &why);
+	free(why), why = NULL;
 	if (rcp_ctl_get_str(o, "state", RCP_CTL_MAX_LABEL, &s, &why) == 1)
 		(void)rcp_ctl_state_parse(s);
 	free(why), why = NULL;

@@ -39,6 +39,9 @@ put("ctlproto", "batch", j({"id": 4, "method": "batch", "jobs": [
     {"sources": ["/x"], "destination": "/y"}, {"sources": []}]}))
 put("ctlproto", "reply", j({"id": 1, "result": {"state": "running"}}) +
     j({"id": 2, "error": {"code": "not_found", "message": "no job 7"}}))
+put("ctlproto", "files", j({"id": 5, "method": "files", "job": 3, "cursor": 4096,
+    "limit": 1000, "errors": True}) + j({"id": 6, "method": "submit", "sources": ["/a"],
+    "destination": "/d", "record_files": True}))
 put("ctlproto", "edge", "\n\n{}\n[1]\n{\"id\":\"x\"\n" + "x" * 5000 + "\n{\"id\":null}")
 
 # wire: byte 0 cuts the stream; bodies are op-driven getters.
@@ -141,10 +144,18 @@ put("journal", "kinds", j(dict(rec, id=4, kind="rm", destination=None, options=[
 put("runner", "walk", j({"t": "p", "s": list(range(15)), "w": [1, 2, 3, 4, 5, 6], "bt": 0, "ft": 0}) +
     j({"t": "p", "s": [], "w": [-1, "x", None]}) + j({"t": "p", "w": 3}))
 put("journal", "junk", "not json\n[]\n{}\n\n")
+put("journal", "ledger", j({"kind": "error", "path": "/s/a\\xff", "path_b64": "L3MvYf8=",
+    "error": "cannot open '/s/a\\xff': Permission denied", "attempt": 1}) +
+    j({"kind": "file", "path": "/d/x", "attempt": 2}) + j({"kind": "later"}) +
+    "source 'it''s' changed\ncannot copy data of 'a\\x0': x\n'\n" +
+    j(dict(rec, record_files=True, ledger={"errors": 1, "files": 2,
+    "errors_dropped": 3, "files_dropped": 4}, ledger_error="full")) + '{"kind":"fi')
 
 # runner: the reports of a job's process.
 put("runner", "reports", j({"t": "p", "s": list(range(12)), "bt": 100, "ft": 3, "tk": True}) +
     j({"t": "e", "m": "cannot open 'x': Permission denied"}) +
+    j({"t": "f", "p": "/d/a\\xff", "p_b64": "L2QvYf8="}) + j({"t": "f", "p": "/d/b"}) +
+    j({"t": "f", "p": "/d/c", "p_b64": "!!"}) + j({"t": "f"}) +
     j({"t": "end", "r": 0, "c": None}))
 put("runner", "host", j({"t": "p", "j": 4, "s": [-1, 2**63 - 1]}) +
     j({"t": "end", "r": -5, "c": "failed"}) + j({"t": "end", "r": 1}) + j({"t": 3}))

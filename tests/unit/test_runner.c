@@ -73,7 +73,7 @@ static int
 run_as(uid_t uid, const char *dir, const char *src, const char *name,
     bool separate, const char *const *opts, struct seen *s, char **cause)
 {
-	struct rcp_runner_hooks hooks = { on_progress, on_error, s, NULL };
+	struct rcp_runner_hooks hooks = { on_progress, on_error, s, NULL, NULL };
 	struct rcp_runner_spec spec;
 	struct rcp_cliopts co;
 	struct rcp_runner *r;
@@ -302,7 +302,8 @@ test_cancel(void)
 	spec.exe_fd = rcp_runner_exe_open(&cause);
 	spec.options = argv + 1;
 	spec.noptions = 2;
-	hooks = (struct rcp_runner_hooks){ on_progress, on_error, &s, NULL };
+	hooks = (struct rcp_runner_hooks){ on_progress, on_error, &s, NULL,
+	    NULL };
 	r = rcp_runner_new(&spec, &hooks);
 
 	/* Another thread cancels after half a second: SIGTERM to the child. */

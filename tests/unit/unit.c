@@ -127,6 +127,7 @@ main(int argc, char **argv)
 	test_ctlproto_register();
 	test_pool_register();
 	test_journal_register();
+	test_ledger_register();
 	test_runner_register();
 	test_master_register();
 

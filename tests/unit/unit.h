@@ -34,6 +34,7 @@ void test_cliopts_register(void);
 void test_ctlproto_register(void);
 void test_pool_register(void);
 void test_journal_register(void);
+void test_ledger_register(void);
 void test_runner_register(void);
 void test_master_register(void);
 
