@@ -157,6 +157,19 @@ make_engine(struct suite *su, const struct rcp_suiteopts *s,
 		memset(&lo, 0, sizeof(lo));
 		lo.copy = s->cl.o;
 		lo.copy.umask = spec->umask;
+		if (spec->restart && !lo.copy.overwrite &&
+		    !lo.copy.ignore_existing) {
+			/*
+			 * What is there is this job's own earlier work, as for
+			 * a copy (runner-local.c): a link made is the same
+			 * file, a copy complete once of its size and mtime.
+			 */
+			lo.copy.overwrite = true;
+			lo.copy.overwrite_compare.f = RCP_ATTR_SIZE |
+			    (lo.copy.preserve.f.time ? RCP_ATTR_MTIME : 0);
+			lo.copy.overwrite_compare.l = RCP_ATTR_SIZE |
+			    (lo.copy.preserve.l.time ? RCP_ATTR_MTIME : 0);
+		}
 		lo.update = s->update;
 		lo.update_compare = s->update_compare;
 		lo.update_exclusive = s->update_exclusive;

@@ -159,23 +159,30 @@ t_check "big rm: nothing outside removed" test "$(cat "$T/outside/canary")" = ke
 t_check "big rm: no job's process left" test -z "$(job_procs)"
 m_stop
 
-# --- a queued rm job survives a restart (journal) -----------------------------------
-mkdir -p "$T/q1" "$T/q2/sub"
-for i in $(seq 1 60); do printf x >"$T/q1/f$i"; done
+# --- a queued rm job survives a restart (journal); a running link job resumes ----------
+mkdir -p "$T/q1/sub" "$T/q2/sub"
+for i in $(seq 1 60); do printf 'x%s' "$i" >"$T/q1/sub/f$i"; done
 for i in $(seq 1 20); do printf y >"$T/q2/sub/g$i"; done
 t_check "one-worker master starts" m_start --socket-mode 0666 --workers 1
-slow=$(ctl rm --json --ops-throttle 20 "$T/q1" | jq -r .id)
+slow=$(ctl link --json --ops-throttle 20 "$T/q1" "$T/q1-link" | jq -r .id)
 qid=$(ctl rm --json --label queued "$T/q2" | jq -r .id)
-t_check "restart: the second rm job is queued" test "$(job_field "$qid" state)" = queued
+for ((i = 0; i < 200; i++)); do
+	[ "$(job_field "$slow" entries_done)" -gt 3 ] 2>/dev/null && break
+	sleep 0.05
+done
+t_check "restart: the link job is running" test "$(job_field "$slow" state)" = running
+t_check "restart: the rm job is queued behind it" test "$(job_field "$qid" state)" = queued
 m_stop --requeue
-t_check "restart: the journal keeps the kind" t_grep "\"kind\":\"rm\"" "$STATE/journal"
+t_check "restart: the journal keeps the kinds" t_grep '"kind":"rm"' "$STATE/journal"
+t_check "restart: the link job was stopped part way" test "$(find "$T/q1-link" -type f | wc -l)" -lt 60
 t_check "restart: the queued tree is untouched" test "$(find "$T/q2" -type f | wc -l)" = 20
 t_check "master starts again" m_start --socket-mode 0666 --workers 1
 t_check "restart: the queued rm job runs to success (exit 0)" t_run 0 "$T/out" gctl wait "$qid"
 t_check "restart: its tree is gone" test ! -e "$T/q2"
-t_check "restart: still an rm job" test "$(job_field "$qid" kind) $(job_field "$qid" label)" = "rm queued"
-t_check "restart: the requeued running one finishes too (exit 0)" t_run 0 "$T/out" gctl wait "$slow"
-t_check "restart: and its tree is gone" test ! -e "$T/q1"
+t_check "restart: still an rm job, with its label" test "$(job_field "$qid" kind) $(job_field "$qid" label)" = "rm queued"
+t_check "restart: the link job resumed to success (exit 0)" t_run 0 "$T/out" gctl wait "$slow"
+t_check "restart: its tree complete, every file a link" test "$(find "$T/q1-link" -type f -links 2 | wc -l)" = 60
+t_check "restart: and ran twice" test "$(job_field "$slow" attempts) $(job_field "$slow" kind)" = "2 link"
 m_stop
 t_check "master log: no crash, no sanitizer report" sh -c "! grep -q 'Sanitizer\|runtime error\|Segmentation' '$T/master.log'"
 t_done
