@@ -5,8 +5,9 @@
 # remove, change or link is refused with its cause in the job's errors (and
 # its ledger) and left as it was; a running rm job canceled ends canceled
 # with its tree partly there and nothing outside it removed; a queued rm job
-# survives a master restart (journal); exit codes and states as copies';
-# --json and list show the kind; usage errors exit 2 with their cause.
+# survives a master restart (journal) and a running link job resumes; exit
+# codes and states as copies'; --json and list show the kind; batch lines
+# may be of any kind; usage errors exit 2 with their cause.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/master-lib.sh"
 . "$(dirname "$0")/suite-lib.sh"
@@ -64,6 +65,14 @@ t_check "chmod job: a file changed" test "$(stat -c '%a %G' "$T/c1/dir/f2")" = "
 cid=$(ctl list --json | jq -r 'select(.kind == "chmod") | .id')
 t_check "chmod job: kind in status" t_grep '^kind: chmod$' <(ctl status "$cid") 
 t_check "list: the kind before the path" t_grep "^$cid .* chmod $T/c1  \[[0-9]* entries changed" <(ctl list)
+
+mkdir -p "$T/b1/x" "$T/b2/x" && printf f >"$T/b1/x/f" && printf g >"$T/b2/x/g"
+printf 'rm %s\nchmod --mode 700 %s\nlink %s %s\n' "$T/b1" "$T/b2" "$T/b2" "$T/b3" >"$T/batch"
+t_check "batch, lines of each kind: exit 0" t_run 0 "$T/out" gctl batch --wait "$T/batch"
+t_check "batch: the rm, chmod and link lines done" test ! -e "$T/b1" -a "$(stat -c %a "$T/b2/x/g")" = 700
+t_check "batch: the link line linked" same_inode "$T/b2/x/g" "$T/b3/x/g"
+t_check "batch: a bad line of a kind, exit 2 naming it" t_run 2 "$T/out" gctl batch - <<<"rm --bogus x"
+t_check "batch: the line said" t_grep "in - line 1" "$T/out"
 
 # --- usage: exit 2 with the cause, nothing queued ---------------------------------
 n0=$(ctl list --json | wc -l)
