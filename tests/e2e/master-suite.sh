@@ -74,6 +74,11 @@ t_check "batch: the link line linked" same_inode "$T/b2/x/g" "$T/b3/x/g"
 t_check "batch: a bad line of a kind, exit 2 naming it" t_run 2 "$T/out" gctl batch - <<<"rm --bogus x"
 t_check "batch: the line said" t_grep "in - line 1" "$T/out"
 
+NU=$T/$'n\xff-\xe9'
+mkdir -p "$NU/sub" && printf x >"$NU/sub/"$'f\xfe'
+t_check "rm job of a root not UTF-8: exit 0" t_run 0 "$T/out" gctl rm --wait "$NU"
+t_check "rm job of a root not UTF-8: the exact bytes removed" test ! -e "$NU"
+
 # --- usage: exit 2 with the cause, nothing queued ---------------------------------
 n0=$(ctl list --json | wc -l)
 t_check "chmod without a change: exit 2" t_run 2 "$T/out" ctl chmod "$T/c1"
