@@ -78,8 +78,8 @@ rcpctl_submit_usage(FILE *fp)
 "                  for D (0: never; default: the master's --stall-timeout)\n"
 "  --key K         idempotency key: a second submit with the same key\n"
 "                  returns the first job instead of starting another copy\n"
-"  --record-files  keep every copied file in the job's ledger (rcpctl files;\n"
-"                  local jobs), beside the failed entries it always keeps\n"
+"  --record-files  keep every copied file in the job's ledger (rcpctl files),\n"
+"                  beside the failed entries it always keeps\n"
 "\n"
 "And rcp's copy options:\n"
 "\n", fp);

@@ -107,8 +107,19 @@ enum {
 				 * str acl, str default acl, u32 n,
 				 * n x (str name, bytes value) */
 	/* The same for every entry of a directory that has any, at once. */
-	RCP_MSG_SRC_XMETA_DIR = 36 /* u32 dir, u8 what -> u8 complete,
+	RCP_MSG_SRC_XMETA_DIR = 36, /* u32 dir, u8 what -> u8 complete,
 				 * u32 n, n x (str name, XMETA reply) */
+
+	/*
+	 * Destination -> master, one-way, on the COPY's own stream (so all
+	 * of them come before its COPY_DONE): files the copy copied, when
+	 * COPY asked for them (its record-files bit), many a message.
+	 */
+	RCP_MSG_FILES = 37	/* u32 n, n x str path */
 };
+
+/* Caps of FILES: what a sender batches; a path may be longer than a name. */
+#define RCP_PROTO_FILES_BATCH	2048		/* paths of one FILES */
+#define RCP_PROTO_FILES_BYTES	(128u << 10)	/* and their bytes, about */
 
 #endif

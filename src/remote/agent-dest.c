@@ -121,10 +121,102 @@ rcp_agent_dest_selftest(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	return 0;
 }
 
+/*
+ * The files a copy copied, for the master (COPY's record_files): the
+ * engine's workers add them, and a batch goes as one FILES when it is
+ * full, on every tick and at the end.  A worker that fills it sends it
+ * itself, so a master slower than the copy slows the copy, and what waits
+ * here is at most one batch.
+ */
+struct file_batch {
+	struct rcp_agent	*a;
+	struct rcp_quic_conn	*master;
+	int64_t			 stream;	/* the COPY's: ahead of its
+						 * reply */
+	pthread_mutex_t		 lock;
+	/* The batch: n paths, bytes long in all; requires lock. */
+	char			*paths[RCP_PROTO_FILES_BATCH];
+	size_t			 n;		/* requires lock */
+	size_t			 bytes;		/* requires lock */
+	uint64_t		 unsent;	/* requires lock */
+	char			*why;		/* the first send that failed;
+						 * requires lock */
+};
+
+/* How long a batch may wait for room on the master's stream. */
+#define FILES_SEND_MS 60000
+
+/* Sends what fb holds; requires fb->lock. */
+static void
+files_flush_locked(struct file_batch *fb)
+{
+	struct rcp_buf b = RCP_BUF_INIT;
+	size_t i;
+	int r;
+
+	if (fb->n == 0)
+		return;
+	rcp_agentmsg_put_files(&b, (const char *const *)fb->paths, fb->n);
+	r = fb->master == NULL ? RCP_ERR_GONE :
+	    b.len > RCP_PROTO_MAX_FRAME ? RCP_ERR_TOOBIG :
+	    rcp_quic_send(fb->master, fb->stream, RCP_MSG_FILES, 0, b.data,
+	    b.len, FILES_SEND_MS);
+	if (r != 0) {
+		fb->unsent += fb->n;
+		if (fb->why == NULL)
+			fb->why = rcp_xstrdup(rcp_strerror(r));
+	}
+	rcp_buf_release(&b);
+	for (i = 0; i < fb->n; i++)
+		free(fb->paths[i]);
+	fb->n = 0;
+	fb->bytes = 0;
+}
+
+static void
+files_flush(struct file_batch *fb)
+{
+	pthread_mutex_lock(&fb->lock);
+	files_flush_locked(fb);
+	pthread_mutex_unlock(&fb->lock);
+}
+
+/* The engine's copied hook: from its workers, any number at once. */
+static void
+file_copied(void *arg, const char *path)
+{
+	struct file_batch *fb = arg;
+	size_t len = strlen(path);
+
+	pthread_mutex_lock(&fb->lock);
+	if (fb->n > 0 && fb->bytes + len > RCP_PROTO_FILES_BYTES)
+		files_flush_locked(fb);
+	fb->paths[fb->n++] = rcp_xstrdup(path);
+	fb->bytes += len;
+	if (fb->n == RCP_PROTO_FILES_BATCH ||
+	    fb->bytes >= RCP_PROTO_FILES_BYTES)
+		files_flush_locked(fb);
+	pthread_mutex_unlock(&fb->lock);
+}
+
+/* The last batch, before COPY_DONE; says if any could not be sent. */
+static void
+files_end(struct file_batch *fb)
+{
+	files_flush(fb);
+	if (fb->unsent > 0)
+		rcp_log(&fb->a->log, RCP_LOG_ERROR, "the master's list of "
+		    "copied files lacks %llu of them: cannot send them: %s",
+		    (unsigned long long)fb->unsent, fb->why);
+	free(fb->why);
+	pthread_mutex_destroy(&fb->lock);
+}
+
 struct progress_pump {
 	struct rcp_agent *a;
 	struct rcp_quic_conn *peer;	/* the source agent */
 	struct rcp_copy	*copy;
+	struct file_batch *files;	/* NULL: none asked for */
 	char		*lost;		/* why the source is gone; the ticker's
 					 * until it is stopped */
 };
@@ -159,6 +251,8 @@ progress_tick(void *arg)
 		    p->lost);
 		rcp_copy_cancel(p->copy);
 	}
+	if (p->files != NULL)
+		files_flush(p->files);
 	send_progress(p->a, p->copy);
 }
 
@@ -171,6 +265,7 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	struct rcp_quic_conn *peer;
 	struct rcp_srcclient *sr;
 	struct progress_pump pump;
+	struct file_batch files;
 	struct rcp_copy *copy;
 	rcp_ticker *pumping;
 	char *dst, *why = NULL;
@@ -202,13 +297,23 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	if (a->sr == NULL)
 		a->sr = rcp_srcclient_new(peer);
 	sr = a->sr;
+	memset(&pump, 0, sizeof(pump));
+	if (req.record_files && !req.opts.dry_run) {
+		memset(&files, 0, sizeof(files));
+		files.a = a;
+		files.master = rcp_agent_master(a);
+		files.stream = m->stream;
+		pthread_mutex_init(&files.lock, NULL);
+		req.opts.copied = file_copied;
+		req.opts.copied_arg = &files;
+		pump.files = &files;
+	}
 	copy = rcp_copy_new(&req.opts, &a->log);
 	rcp_copy_set_source(copy, &rcp_srcclient_ops, sr);
 	/* Under the lock: the watcher cancels it from its thread. */
 	pthread_mutex_lock(&a->lock);
 	a->copy = copy;
 	pthread_mutex_unlock(&a->lock);
-	memset(&pump, 0, sizeof(pump));
 	pump.a = a;
 	pump.peer = peer;
 	pump.copy = copy;
@@ -216,6 +321,8 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	r = rcp_copy_run(copy, (const char *const *)req.srcs, req.nsrcs,
 	    req.dst, &why);
 	rcp_ticker_stop(pumping);
+	if (pump.files != NULL)
+		files_end(pump.files);
 	send_progress(a, copy);
 	rcp_copy_stats(copy, &st);
 	/* Lost before the pump looked: the errors it caused are not ours. */

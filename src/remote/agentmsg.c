@@ -245,6 +245,34 @@ rcp_agentmsg_get_prefetch(const void *body, size_t len, char ***paths,
 }
 
 void
+rcp_agentmsg_put_files(struct rcp_buf *b, const char *const *paths, size_t n)
+{
+	rcp_wire_put_strv(b, paths, n);
+}
+
+int
+rcp_agentmsg_get_files(const void *body, size_t len, char ***paths,
+    size_t *n)
+{
+	struct rcp_wire_cursor c;
+	size_t i;
+
+	rcp_wire_cursor_init(&c, body, len);
+	/* A path may be deeper than PATH_MAX: only the frame bounds it. */
+	if (rcp_wire_get_strv(&c, paths, n, RCP_PROTO_MAX_PATHS,
+	    RCP_PROTO_MAX_FRAME) != 0)
+		return RCP_ERR_PROTO;
+	for (i = 0; i < *n; i++)
+		if ((*paths)[i][0] == '\0') {
+			rcp_strv_free(*paths, *n);
+			*paths = NULL;
+			*n = 0;
+			return RCP_ERR_PROTO;
+		}
+	return 0;
+}
+
+void
 rcp_agentmsg_put_done(struct rcp_buf *b, int status,
     const struct rcp_runstats *rs)
 {

@@ -98,6 +98,16 @@ void rcp_agentmsg_put_prefetch(struct rcp_buf *b, const char *const *paths,
 int rcp_agentmsg_get_prefetch(const void *body, size_t len, char ***paths,
     size_t *n);
 
+/*
+ * FILES: destination paths of copied files, at most RCP_PROTO_FILES_BATCH
+ * a message from us; a get takes up to RCP_PROTO_MAX_PATHS, none empty
+ * (*paths: rcp_strv_free).
+ */
+void rcp_agentmsg_put_files(struct rcp_buf *b, const char *const *paths,
+    size_t n);
+int rcp_agentmsg_get_files(const void *body, size_t len, char ***paths,
+    size_t *n);
+
 /* DONE, the answer to SHUTDOWN: the agent's status and its figures. */
 void rcp_agentmsg_put_done(struct rcp_buf *b, int status,
     const struct rcp_runstats *rs);

@@ -25,6 +25,13 @@ enum {
 	F_DELETE_EXCLUDED = 1 << 7
 };
 
+/*
+ * Report each copied file to the master (FILES, for a job's ledger): set
+ * from the copy options' copied hook, read into the request's
+ * record_files.  Apart from the enum so that other new bits merge apart.
+ */
+#define F_RECORD_FILES	(1u << 9)
+
 /* Filter rules a master may send. */
 #define MAX_RULES 4096
 
@@ -32,7 +39,8 @@ enum {
  * The bits this build knows: one it does not is a newer master's, asking
  * for something this agent would silently not do, so it is refused.
  */
-#define KNOWN_FLAGS	(((uint32_t)F_DELETE_EXCLUDED << 1) - 1)
+#define KNOWN_FLAGS	((((uint32_t)F_DELETE_EXCLUDED << 1) - 1) | \
+			    F_RECORD_FILES)
 #define KNOWN_PRESERVE	0x1f	/* uid, gid, time, acl, xattr */
 #define KNOWN_COMPARE	(((uint32_t)RCP_ATTR_XATTR << 1) - 1)
 
@@ -97,7 +105,7 @@ void
 rcp_copywire_put_opts(struct rcp_buf *b, const struct rcp_copy_opts *o,
     const struct rcp_filter *filter)
 {
-	uint32_t flags = 0;
+	uint32_t flags = o->copied != NULL ? F_RECORD_FILES : 0;
 	size_t i, n = rcp_filter_count(filter);
 	const char *pat;
 	int type;
@@ -265,7 +273,8 @@ int
 rcp_copywire_get_request(const void *body, size_t len,
     struct rcp_copywire_request *req, char **cause)
 {
-	struct rcp_wire_cursor c;
+	struct rcp_wire_cursor c, opts;
+	uint32_t flags;
 	int r;
 
 	memset(req, 0, sizeof(*req));
@@ -276,9 +285,13 @@ rcp_copywire_get_request(const void *body, size_t len,
 		*cause = rcp_xstrdup("malformed copy request");
 		return RCP_ERR_PROTO;
 	}
+	opts = c;
 	if ((r = rcp_copywire_get_opts(&c, &req->opts, &req->filter,
 	    &req->manifest, cause)) != 0)
 		return r;
+	/* The options' flags, which get_opts checked: a bit for us. */
+	req->record_files = rcp_wire_get_u32(&opts, &flags) == 0 &&
+	    (flags & F_RECORD_FILES) != 0;
 	/* Optional: a master that does not send it names no host. */
 	if (c.left > 0 && rcp_wire_get_str(&c, &req->src_host,
 	    RCP_PROTO_MAX_NAME) != 0) {

@@ -5,13 +5,18 @@
 #ifndef RCP_COPYWIRE_H
 #define RCP_COPYWIRE_H
 
+#include <stdbool.h>
+
 #include "base/strbuf.h"
 #include "engine/copy.h"
 #include "net/wire.h"
 
 struct rcp_filter;
 
-/* Appends opts and the rules of filter (may be NULL) to b. */
+/*
+ * Appends opts and the rules of filter (may be NULL) to b; with a copied
+ * hook in opts, the bit that asks the destination for FILES.
+ */
 void rcp_copywire_put_opts(struct rcp_buf *b, const struct rcp_copy_opts *o,
     const struct rcp_filter *filter);
 /*
@@ -41,6 +46,7 @@ struct rcp_copywire_request {
 	char			 *manifest;	/* opts.manifest; NULL: none */
 	struct rcp_copy_opts	  opts;		/* opts.filter is filter */
 	struct rcp_filter	 *filter;	/* NULL: no rules */
+	bool			  record_files;	/* send FILES as it copies */
 };
 
 /*

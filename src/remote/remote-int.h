@@ -73,6 +73,13 @@ struct rcp_remote {
 	pthread_mutex_t		 lost_lock;
 	char			*lost;		/* the first agent lost and why;
 						 * requires lost_lock */
+	/*
+	 * Where the destination's FILES go (rcp_remote_files): both require
+	 * files_lock, which the reader holds while it calls files_fn.
+	 */
+	pthread_mutex_t		 files_lock;
+	void			(*files_fn)(void *arg, const char *path);
+	void			*files_arg;
 	struct rhost		*hosts[2];	/* requires hosts_lock */
 	size_t			 nhosts;
 	struct ragent		 agents[2];	/* [0] source, [1] destination */

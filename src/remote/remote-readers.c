@@ -104,6 +104,27 @@ on_progress(struct ragent *a, const struct rcp_wire_frame *f)
 	pthread_mutex_unlock(&a->lock);
 }
 
+/* FILES: to the hook of the copy that runs, if it wants them. */
+static void
+on_files(struct ragent *a, const struct rcp_wire_frame *f)
+{
+	struct rcp_remote *r = a->r;
+	char **paths;
+	size_t i, n;
+
+	if (a->role != RCP_ROLE_DESTINATION ||
+	    rcp_agentmsg_get_files(f->body, f->len, &paths, &n) != 0) {
+		rcp_log(r->o.log, RCP_LOG_ERROR, "[%s] malformed list of "
+		    "copied files: not recorded", role_name(a->role));
+		return;
+	}
+	pthread_mutex_lock(&r->files_lock);
+	for (i = 0; i < n && r->files_fn != NULL; i++)
+		r->files_fn(r->files_arg, paths[i]);
+	pthread_mutex_unlock(&r->files_lock);
+	rcp_strv_free(paths, n);
+}
+
 static void
 on_listening(struct ragent *a, const struct rcp_wire_frame *f)
 {
@@ -140,6 +161,9 @@ remote_heard_last(struct ragent *a, struct rcp_buf *b)
 	case RCP_MSG_PROGRESS:
 		what = "progress";
 		break;
+	case RCP_MSG_FILES:
+		what = "a list of copied files";
+		break;
 	default:
 		what = "a reply";
 		break;
@@ -171,6 +195,9 @@ rcp_remote_reader_main(void *arg)
 			break;
 		case RCP_MSG_LISTENING:
 			on_listening(a, &m->f);
+			break;
+		case RCP_MSG_FILES:
+			on_files(a, &m->f);
 			break;
 		default:
 			if (m->f.id != 0) {

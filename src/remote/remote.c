@@ -724,6 +724,7 @@ rcp_remote_start(const struct rcp_remote_opts *o, const char *src_host,
 	r->o = *o;
 	pthread_mutex_init(&r->hosts_lock, NULL);
 	pthread_mutex_init(&r->lost_lock, NULL);
+	pthread_mutex_init(&r->files_lock, NULL);
 	atomic_init(&r->next_id, 1);
 	for (i = 0; i < 2; i++) {
 		r->agents[i].r = r;
@@ -916,6 +917,16 @@ rcp_remote_progress_reset(struct rcp_remote *r)
 		    sizeof(r->agents[i].progress));
 		pthread_mutex_unlock(&r->agents[i].lock);
 	}
+}
+
+void
+rcp_remote_files(struct rcp_remote *r, void (*fn)(void *arg,
+    const char *path), void *arg)
+{
+	pthread_mutex_lock(&r->files_lock);
+	r->files_fn = fn;
+	r->files_arg = arg;
+	pthread_mutex_unlock(&r->files_lock);
 }
 
 static int
@@ -1134,6 +1145,7 @@ rcp_remote_free(struct rcp_remote *r)
 	gnutls_memset(r->token, 0, sizeof(r->token));
 	pthread_mutex_destroy(&r->hosts_lock);
 	pthread_mutex_destroy(&r->lost_lock);
+	pthread_mutex_destroy(&r->files_lock);
 	free(r->lost);
 	free(r);
 }

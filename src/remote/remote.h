@@ -78,6 +78,17 @@ void rcp_remote_progress(struct rcp_remote *r, int role,
 void rcp_remote_progress_reset(struct rcp_remote *r);
 
 /*
+ * Sends the paths of the destination's FILES messages (the files a COPY
+ * with a copied hook copied) to fn(arg, path), from the thread that reads
+ * the destination; NULL fn drops them.  Takes the lock fn is called under,
+ * so once it returns an earlier fn is no longer called.  The FILES of a
+ * copy come before its COPY_DONE: set it before rcp_remote_copy and clear
+ * it after, and every file reaches it.
+ */
+void rcp_remote_files(struct rcp_remote *r, void (*fn)(void *arg,
+    const char *path), void *arg);
+
+/*
  * Tells both agents to finish, collects their summaries and exit statuses.
  * 0, or an error if an agent failed or died (*cause names it).
  */

@@ -25,6 +25,8 @@ struct rcp_remotecopy {
 	char				*dst_host;
 	pthread_mutex_t			 lock;
 	struct rcp_remote		*remote;	/* requires lock */
+	void				(*copied)(void *arg, const char *path);
+	void				*copied_arg;	/* the copy's hook */
 	atomic_bool			 aborted;
 };
 
@@ -52,6 +54,8 @@ rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
 	int r = RCP_ERR_INVAL;
 
 	rc->o = *o;
+	rc->copied = copy->copied;
+	rc->copied_arg = copy->copied_arg;
 	pthread_mutex_init(&rc->lock, NULL);
 	for (i = 0; i < nsrcs; i++) {
 		host = path = NULL;
@@ -165,7 +169,10 @@ copy_on(struct rcp_remotecopy *rc, struct rcp_remote *r,
 		*cause = rcp_xstrdup("interrupted");
 		return RCP_ERR_CANCELED;
 	}
+	/* The request asks for FILES if there is a hook (copywire.c). */
+	rcp_remote_files(r, rc->copied, rc->copied_arg);
 	rv = rcp_remote_copy(r, rc->request.data, rc->request.len, &m, cause);
+	rcp_remote_files(r, NULL, NULL);
 	if (rv != 0) {
 		/* No answer, no final counters: the last ones it sent. */
 		rcp_remote_progress(r, RCP_ROLE_DESTINATION, &res->stats);

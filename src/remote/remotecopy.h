@@ -28,8 +28,11 @@ struct rcp_remotecopy;
 
 /*
  * Prepares a copy of srcs to dst (command-line paths, any of them remote).
- * Relative remote paths are taken relative to cwd.  0 or RCP_ERR_INVAL
- * with *cause (sources on several hosts, for one).
+ * Relative remote paths are taken relative to cwd.  With copy's copied
+ * hook, the destination reports each file it copied, and the hook is
+ * called with its path there (from a thread of the run, before the run
+ * returns).  0 or RCP_ERR_INVAL with *cause (sources on several hosts,
+ * for one).
  */
 int rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
     const struct rcp_copy_opts *copy, const struct rcp_filter *filter,

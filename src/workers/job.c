@@ -510,13 +510,6 @@ rcp_job_from_request(const json_t *req, const struct rcp_job_who *who,
 		r = RCP_CTL_E_INVALID;
 		goto out;
 	}
-	if (j->remote && j->record_files) {
-		/* The destination agent reports no file list (yet): refuse. */
-		*cause = rcp_xstrdup("'record_files' is for local jobs only: "
-		    "a remote job's ledger keeps its failed entries");
-		r = RCP_CTL_E_INVALID;
-		goto out;
-	}
 	len = dst != NULL ? strlen(dst) : 0;
 	if (j->kind == RCP_JOB_COPY && nsrcs > 1 && dst[len - 1] != '/') {
 		*cause = rcp_xasprintf("several sources need a destination "

@@ -53,7 +53,7 @@ struct rcp_runner_spec {
 						 * a file of the right size (and
 						 * mtime, with -p) as done */
 	bool			 record_files;	/* report each copied file
-						 * (hooks' file); local only */
+						 * (hooks' file) */
 	int			 max_open_files; /* 0: engine default */
 	struct rcp_sessions	*sessions;	/* remote: agents kept between
 						 * jobs; NULL: its own */

@@ -9,7 +9,10 @@
 # of the master, and a kill -9 in the middle of a job (both attempts kept,
 # the gap said); a small --ledger-max is hit and says what it left out;
 # a remote job's error (from the agents, through the master's merged log)
-# is in its ledger; a ledger the master cannot write (EIO, from
+# is in its ledger; a remote job with --record-files lists the files its
+# destination agent copied (find's list of the destination, names not
+# UTF-8 as bytes), one without lists none, a slow one fills its ledger
+# while it runs; a ledger the master cannot write (EIO, from
 # tests/fault/fault.so) leaves the copy going and says why it is empty;
 # expired jobs take their ledgers with them.
 . "$(dirname "$0")/lib.sh"
@@ -163,23 +166,63 @@ t_check "remote job: the copy that could be made" cmp -s "$T/lsrc/d/x" "$T/rx/ls
 t_check "remote job: its error in the ledger" t_run 0 "$T/out" ctl files --errors --json 7
 t_check "remote job: the entry (on the source host) and the cause" test "$(py '
 print(len(lines), lines[0]["path"], "directory loop" in lines[0]["error"])' <"$T/out")" = "2 $SH:$T/lsrc/d/loop True"
-t_check "remote job with --record-files: refused (exit 2)" t_run 2 "$T/out" ctl submit --record-files --ssh-config "$SSH_CONFIG" "$SH:$S/many/f1" "$DH:$T/rx2/"
-t_check "remote job with --record-files: why" t_grep "for local jobs only" "$T/out"
+
+# --- a remote job's copied files, from its destination agent ----------------------------
+# The destination's engine reports each file it copied to the master
+# (FILES, up to 2,048 paths a message: the 2,500 of many/ take several),
+# which puts them in the job's ledger as a local job's.  Root's agents read
+# all of $S, the names that are not UTF-8 too.
+RN=$(find "$S" -type f | wc -l)
+m_stop
+t_check "master restarts without the small --ledger-max" m_start --socket-mode 0666 --workers 2
+t_check "remote job with --record-files: exit 0" t_run 0 "$T/out" ctl submit --wait --record-files --ssh-config "$SSH_CONFIG" "$SH:$S" "$DH:$T/rx2"
+find "$T/rx2" -type f -print0 >"$T/rx2.find"
+t_check "remote job: the whole copy is there" test "$(tr -cd '\0' <"$T/rx2.find" | wc -c)" = "$RN"
+t_check "remote job: files --json exit 0" t_run 0 "$T/rfiles.json" ctl files --json 8
+t_check "remote job: its copied files are find's of the destination, as bytes" test "$(py '
+got = sorted(path(e) for e in lines if e["kind"] == "file")
+want = sorted(open(sys.argv[1], "rb").read().split(b"\0")[:-1])
+print(got == want, len(got) == len(set(got)))' "$T/rx2.find" <"$T/rfiles.json")" = "True True"
+t_check "remote job: the names that are not UTF-8, as path_b64" test "$(py '
+d = sys.argv[1].encode()
+print(sorted(base64.b64decode(e["path_b64"]) for e in lines if e["kind"] == "file" and "path_b64" in e) == [d + b"/no\xfe", d + b"/ok\xe9"])' "$T/rx2" <"$T/rfiles.json")" = True
+t_check "remote job: the summary counts them all, no error, nothing dropped" test "$(py '
+s = lines[-1]
+print(s["state"], s["record_files"], s["ledger"]["files"], s["ledger"]["errors"], s["ledger"]["files_dropped"])' <"$T/rfiles.json")" = "succeeded True $RN 0 0"
+t_check "remote job: files lists them as 'copied: PATH'" test "$(ctl files 8 | grep -c "^copied: $T/rx2/many/f[0-9]*$")" = 2500
+t_check "remote job without --record-files: exit 0" t_run 0 "$T/out" ctl submit --wait --ssh-config "$SSH_CONFIG" "$SH:$S/many" "$DH:$T/rx3"
+t_check "  copied" test "$(find "$T/rx3" -type f | wc -l)" = 2500
+t_check "  its ledger: no file, nothing failed" test "$(ctl files --json 9 | py '
+print(len(lines), lines[-1]["ledger"]["files"], lines[-1]["record_files"])')" = "1 0 False"
+# A slow one (30 files at 10 operations a second): the agent sends what it
+# has on each progress tick, so the ledger fills while the job runs.
+rid=$(ctl submit --json --record-files --ops-throttle 10 --ssh-config "$SSH_CONFIG" "$SH:$T/few" "$DH:$T/rx4" | jq -r .id)
+t_check "slow remote job: runs" wait_running "$rid" 30
+part=
+for i in $(seq 1 300); do
+	[ "$(job_field "$rid" state)" = running ] || break
+	n=$(ctl files --json "$rid" | py 'print(sum(1 for e in lines if e["kind"] == "file"))')
+	[ "$n" -gt 0 ] && [ "$n" -lt 30 ] && { part=$n; break; }
+	sleep 0.1
+done
+t_check "slow remote job: some of its files in the ledger while it runs ($part of 30)" test -n "$part"
+t_check "slow remote job: succeeds" t_run 0 "$T/out" guarded "$RCPCTL" --socket "$SOCK" wait "$rid"
+t_check "slow remote job: then all 30, each once" test "$(ctl files "$rid" | grep "^copied: $T/rx4/g[0-9]*$" | sort -u | wc -l) $(ctl files "$rid" | wc -l)" = "30 30"
 
 # --- a ledger that cannot be written ----------------------------------------------------
-# tests/fault/fault.so fails the master's writes to job 8's ledger with EIO.
+# tests/fault/fault.so fails the master's writes to job 11's ledger with EIO.
 m_stop
 touch "$T/eio-write"
 export LD_PRELOAD=$RCP_BUILDDIR/tests/fault/fault.so ASAN_OPTIONS=verify_asan_link_order=0
-export RCP_TEST_EIO=$T/eio RCP_TEST_EIO_NAME=ledger/8
+export RCP_TEST_EIO=$T/eio RCP_TEST_EIO_NAME=ledger/11
 t_check "master restarts, its writes to a ledger failing" m_start --socket-mode 0666
 unset LD_PRELOAD ASAN_OPTIONS RCP_TEST_EIO RCP_TEST_EIO_NAME
 t_check "a job whose ledger cannot be written: the copy goes on (exit 4)" t_run 4 "$T/out" uctl submit --wait "$S" "$T/home/c8"
 t_check "  and its files are still copied" test "$(find "$T/home/c8" -type f | wc -l)" = "$NCOPY"
-t_check "its ledger: files exits 4" t_run 4 "$T/out" uctl files 8
-t_check "  and says why it is empty, naming the cause" t_grep "^rcpctl: job 8's ledger is incomplete: 3 failed entries and 0 copied files not recorded \(cannot write ledger '.*/ledger/8': Input/output error\)$" "$T/out"
-t_check "  the counts: nothing kept, three dropped" test "$(uctl status --json 8 | jq -r '[.ledger.errors, .ledger.errors_dropped, .errors_total] | join(" ")')" = "0 3 3"
-t_check "  and the master logged it" t_grep "job 8: cannot write ledger" "$T/master.log"
+t_check "its ledger: files exits 4" t_run 4 "$T/out" uctl files 11
+t_check "  and says why it is empty, naming the cause" t_grep "^rcpctl: job 11's ledger is incomplete: 3 failed entries and 0 copied files not recorded \(cannot write ledger '.*/ledger/11': Input/output error\)$" "$T/out"
+t_check "  the counts: nothing kept, three dropped" test "$(uctl status --json 11 | jq -r '[.ledger.errors, .ledger.errors_dropped, .errors_total] | join(" ")')" = "0 3 3"
+t_check "  and the master logged it" t_grep "job 11: cannot write ledger" "$T/master.log"
 rm -f "$T/eio-write"
 
 # --- expired jobs take their ledgers along -------------------------------------------------
@@ -190,14 +233,14 @@ t_check "jobs that expired while it was down: gone" t_run 1 "$T/out" ctl files 1
 t_check "their ledgers: removed at the start" test -z "$(ls "$STATE/ledger")"
 as_user mkdir "$T/home/c6"
 t_check "a new job: exit 4" t_run 4 "$T/out" uctl submit --wait --record-files "$S/closed" "$S/many/f1" "$T/home/c6/"
-t_check "its ledger is there" test -s "$STATE/ledger/9"
+t_check "its ledger is there" test -s "$STATE/ledger/12"
 gone=
 for i in $(seq 1 300); do
-	[ ! -e "$STATE/ledger/9" ] && { gone=1; break; }
+	[ ! -e "$STATE/ledger/12" ] && { gone=1; break; }
 	sleep 0.1
 done
 t_check "expired with its job (housekeeping): the ledger removed" test -n "$gone"
-t_check "and the job is gone" t_run 1 "$T/out" uctl files 9
+t_check "and the job is gone" t_run 1 "$T/out" uctl files 12
 
 m_stop
 t_check "master log: no crash, no sanitizer report" test -z "$(grep -E 'ERROR: |runtime error|Sanitizer' "$T/master.log")"

@@ -8,7 +8,8 @@
 # noticing; a canceled remote job that leaves no rcpd behind; errors that
 # name their cause (unknown host key, missing source); a shutdown that ends
 # the kept agents; kill -9 of the master mid-copy, restart, the job
-# completes; remote jobs of another user logged in as them, a series of
+# completes; remote jobs of another user logged in as them (with
+# --record-files, the files its destination copied in its ledger), a series of
 # them served by one process of theirs over one login; a job of another
 # user that cannot use root's SSH key.
 . "$(dirname "$0")/lib.sh"
@@ -139,10 +140,13 @@ mkdir -m 777 "$T/sdst"
 sctl() { setpriv --reuid "$SUSER" --regid "$SUSER" --init-groups "$RCPCTL" --socket "$SOCK" "$@"; }
 t_check "master restarts for other users" m_start --workers 2 --session-idle 30s --socket-mode 0666
 before=$(logins)
-t_check "user's remote job: exit 0" t_run 0 "$T/out" sctl submit --wait "$SH:$S" "$DH:$T/sdst/tree"
+t_check "user's remote job: exit 0" t_run 0 "$T/out" sctl submit --wait --record-files "$SH:$S" "$DH:$T/sdst/tree"
+sid=$(sed -n 's/^job \([0-9]*\) succeeded.*/\1/p' "$T/out")
 t_check "user's remote job: data equal" t_run 0 "$T/cmp" "$RCMP" --content --metadata-compare size "$S" "$T/sdst/tree"
 t_check "user's remote job: written as the user" test -z "$(find "$T/sdst/tree" ! -user "$SUSER")"
 t_check "user's remote job: logged in as the user" t_grep "Accepted publickey for $SUSER" "$SSHD_LOG"
+t_check "user's remote job, run by their process: --record-files lists what its destination copied" \
+    test "$(sctl files "$sid" | sed -n 's/^copied: //p' | sort | md5sum) $(sctl files "$sid" | grep -c '^copied: ')" = "$(find "$T/sdst/tree" -type f | sort | md5sum) $N"
 after1=$(logins)
 for i in 1 2 3 4; do
 	sctl submit --wait "$SH:$S/one" "$DH:$T/sdst/s$i" >"$T/out$i" 2>&1 || echo "job $i: $(cat "$T/out$i")" >&2

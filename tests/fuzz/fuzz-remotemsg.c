@@ -2,10 +2,10 @@
  * fuzz-remotemsg.c: the bodies of the messages between the master and its
  * agents: a stat on the wire (remote/srcwire.c); a copy's options,
  * counters, request (COPY) and answer (COPY_DONE) (remote/copywire.c);
- * HELLO, PEER and LISTENING, SELFTEST and its answer, SRC_PREFETCH, DONE,
- * ERROR and LOG (remote/agentmsg.c).  The first byte of the input picks
- * the decoder, the rest is the body.  What decodes must encode back to
- * what decodes the same.
+ * HELLO, PEER and LISTENING, SELFTEST and its answer, SRC_PREFETCH and
+ * FILES, DONE, ERROR and LOG (remote/agentmsg.c).  The first byte of the
+ * input picks the decoder, the rest is the body.  What decodes must encode
+ * back to what decodes the same.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -192,6 +192,14 @@ same_filter(const struct rcp_filter *a, const struct rcp_filter *b)
 	return true;
 }
 
+/* A copied hook, for the request's record-files bit to be put again. */
+static void
+fuzz_copied(void *arg, const char *path)
+{
+	(void)arg;
+	(void)path;
+}
+
 static void
 do_copy(const uint8_t *p, size_t n)
 {
@@ -206,6 +214,8 @@ do_copy(const uint8_t *p, size_t n)
 		rcp_copywire_request_release(&req);
 		return;
 	}
+	if (req.record_files)
+		req.opts.copied = fuzz_copied;
 	rcp_copywire_put_request(&b, (const char *const *)req.srcs,
 	    req.nsrcs, req.dst, &req.opts, req.filter, req.src_host);
 	MUST(rcp_copywire_get_request(b.data, b.len, &req2, &cause));
@@ -215,6 +225,7 @@ do_copy(const uint8_t *p, size_t n)
 	    (req.src_host != NULL && strcmp(req.src_host, req2.src_host) != 0) ||
 	    req.opts.max_workers != req2.opts.max_workers ||
 	    req.opts.delete != req2.opts.delete ||
+	    req.record_files != req2.record_files ||
 	    !same_opts(&req.opts, &req2.opts) ||
 	    !same_filter(req.filter, req2.filter) ||
 	    req.opts.filter != req.filter || req2.opts.filter != req2.filter)
@@ -255,6 +266,28 @@ do_prefetch(const uint8_t *p, size_t n)
 		return;
 	rcp_agentmsg_put_prefetch(&b, (const char *const *)v, nv);
 	MUST(rcp_agentmsg_get_prefetch(b.data, b.len, &v2, &nv2));
+	if (!same_strv(v, nv, v2, nv2))
+		abort();
+	rcp_strv_free(v, nv);
+	rcp_strv_free(v2, nv2);
+	rcp_buf_release(&b);
+}
+
+/* FILES: laid out as SRC_PREFETCH, with other caps; no empty path. */
+static void
+do_files(const uint8_t *p, size_t n)
+{
+	struct rcp_buf b = RCP_BUF_INIT;
+	char **v, **v2;
+	size_t i, nv, nv2;
+
+	if (rcp_agentmsg_get_files(p, n, &v, &nv) != 0)
+		return;
+	for (i = 0; i < nv; i++)
+		if (v[i][0] == '\0')
+			abort();
+	rcp_agentmsg_put_files(&b, (const char *const *)v, nv);
+	MUST(rcp_agentmsg_get_files(b.data, b.len, &v2, &nv2));
 	if (!same_strv(v, nv, v2, nv2))
 		abort();
 	rcp_strv_free(v, nv);
@@ -356,7 +389,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		do_copy_done(body, size - 1);
 		break;
 	case 8:
+		/* The same bytes as FILES, which shares the layout. */
 		do_prefetch(body, size - 1);
+		do_files(body, size - 1);
 		break;
 	default:
 		do_done(body, size - 1);

@@ -85,6 +85,12 @@ put("remotemsg", "copy-done-short", b"\x07" + u32(2) + bstr("cannot") + stats16[
 put("remotemsg", "prefetch", b"\x08" + u32(2) + bstr("/a") + bstr("/b/c"))
 put("remotemsg", "prefetch-none", b"\x08" + u32(0))
 put("remotemsg", "prefetch-count", b"\x08" + u32(2**32 - 1) + bstr("/a"))
+# FILES (byte 8, as SRC_PREFETCH): names as bytes, a path past PATH_MAX,
+# an empty one (refused).
+put("remotemsg", "files", b"\x08" + u32(3) + bstr("/d/a") + bstr(b"/d/ok\xe9") + bstr("/d/" + "x/" * 2500 + "f"))
+put("remotemsg", "files-empty", b"\x08" + u32(2) + bstr("/d/a") + bstr(""))
+put("remotemsg", "copy-record-files", b"\x06" + u32(1) + bstr("/src") + bstr("/dst") +
+    u32(0x203) + opts[4:] + u32(0))
 put("remotemsg", "done", b"\x09" + u32(0) + u64(10**9) + u64(5 * 10**8) + u64(1 << 24))
 put("remotemsg", "error", b"\x09" + u32(2**32 - 3) + bstr("unknown message type 99"))
 put("remotemsg", "log", b"\x09" + u8(3) + bstr("[source] listening"))

@@ -30,6 +30,7 @@
 #include "net/proto.h"
 #include "net/quic.h"
 #include "net/wire.h"
+#include "remote/agentmsg.h"
 #include "remote/copywire.h"
 #include "remote/srcclient.h"
 #include "remote/srcserve.h"
@@ -446,6 +447,65 @@ test_unknown_bits(void)
 	free(cause);
 }
 
+static void
+unit_copied(void *arg, const char *path)
+{
+	(void)arg;
+	(void)path;
+}
+
+/* COPY's record-files bit, and FILES: names as bytes, deeper than PATH_MAX. */
+static void
+test_files_wire(void)
+{
+	static const char *const srcs[] = { "/s" };
+	struct rcp_copywire_request req;
+	struct rcp_copy_opts o;
+	struct rcp_buf b = RCP_BUF_INIT, deep = RCP_BUF_INIT;
+	const char *paths[3];
+	char **v = NULL, *cause = NULL;
+	size_t n = 0;
+	int with;
+
+	for (with = 0; with < 2; with++) {
+		rcp_copy_opts_init(&o);
+		o.copied = with ? unit_copied : NULL;
+		rcp_buf_reset(&b);
+		rcp_copywire_put_request(&b, srcs, 1, "/d", &o, NULL, "h1");
+		CU_ASSERT_EQUAL(rcp_copywire_get_request(b.data, b.len, &req,
+		    &cause), 0);
+		CU_ASSERT_EQUAL(req.record_files, with == 1);
+		CU_ASSERT_PTR_NULL(req.opts.copied);
+		rcp_copywire_request_release(&req);
+	}
+	rcp_buf_addstr(&deep, "/d");
+	while (deep.len < 3 * 4096)
+		rcp_buf_addstr(&deep, "/dir");
+	paths[0] = "/d/ok\xe9";
+	paths[1] = rcp_buf_str(&deep);
+	paths[2] = "/d/a";
+	rcp_buf_reset(&b);
+	rcp_agentmsg_put_files(&b, paths, 3);
+	CU_ASSERT_EQUAL_FATAL(rcp_agentmsg_get_files(b.data, b.len, &v, &n), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 3);
+	CU_ASSERT_STRING_EQUAL(v[0], paths[0]);
+	CU_ASSERT_STRING_EQUAL(v[1], paths[1]);
+	rcp_strv_free(v, n);
+	/* An empty path, or one cut short, is refused whole. */
+	paths[1] = "";
+	rcp_buf_reset(&b);
+	rcp_agentmsg_put_files(&b, paths, 3);
+	CU_ASSERT_EQUAL(rcp_agentmsg_get_files(b.data, b.len, &v, &n),
+	    RCP_ERR_PROTO);
+	paths[1] = "/d/b";
+	rcp_buf_reset(&b);
+	rcp_agentmsg_put_files(&b, paths, 3);
+	CU_ASSERT_EQUAL(rcp_agentmsg_get_files(b.data, b.len - 1, &v, &n),
+	    RCP_ERR_PROTO);
+	rcp_buf_release(&deep);
+	rcp_buf_release(&b);
+}
+
 void
 test_srcremote_register(void)
 {
@@ -456,6 +516,7 @@ test_srcremote_register(void)
 		{ "hash_served", test_hash_served },
 		{ "hash_bounded", test_hash_bounded },
 		{ "unknown_bits", test_unknown_bits },
+		{ "files_wire", test_files_wire },
 		{ NULL, NULL }
 	};
 
