@@ -306,6 +306,36 @@ own_option(struct rcpctl *x, int argc, char **argv, int *i)
 }
 
 /*
+ * --stall-timeout D of an rm, link or chmod job: the master's watchdog
+ * only (the tools have no remote side to pass it to), in whole seconds.
+ * Returns 1 if argv[*i] was it, 0 if not, else an exit code + 2.
+ */
+static int
+stall_option(struct rcpctl *x, int argc, char **argv, int *i)
+{
+	static const char name[] = "--stall-timeout";
+	const char *a = argv[*i], *val;
+	uint64_t ns;
+
+	if (strncmp(a, name, sizeof(name) - 1) != 0 ||
+	    (a[sizeof(name) - 1] != '\0' && a[sizeof(name) - 1] != '='))
+		return 0;
+	if (a[sizeof(name) - 1] == '=')
+		val = a + sizeof(name);
+	else if (*i + 1 < argc)
+		val = argv[++*i];
+	else
+		return rcpctl_bad_usage("%s", "option '--stall-timeout' needs "
+		    "a value") + 2;
+	(*i)++;
+	if (rcp_parse_duration(val, true, RCP_STALL_MAX_S, &ns) != 0)
+		return rcpctl_bad_usage("--stall-timeout: '%s' is not 0 or a "
+		    "duration up to 30d", val) + 2;
+	x->stall_s = (int64_t)((ns + 999999999u) / 1000000000u);
+	return 1;
+}
+
+/*
  * Splits argv into rcpctl's own options (applied to x) and the tool's
  * arguments (*targv: a name, then the rest in order).  Returns -1 to go
  * on, else an exit code.
@@ -324,7 +354,9 @@ split_own(struct rcpctl *x, int argc, char **argv, const char *tool,
 				t[n++] = rcp_xstrdup(argv[i++]);
 			break;
 		}
-		if ((r = own_option(x, argc, argv, &i)) > 1) {
+		if ((r = own_option(x, argc, argv, &i)) == 0)
+			r = stall_option(x, argc, argv, &i);
+		if (r > 1) {
 			rcp_strv_free(t, (size_t)n);
 			return r - 2;
 		}
@@ -435,6 +467,9 @@ rcpctl_parse_suite(struct rcpctl *x, int kind, int argc, char **argv,
 		json_object_set_new(*req, "key", json_string(x->key));
 	if (x->record_files)
 		json_object_set_new(*req, "record_files", json_true());
+	if (x->stall_s >= 0)
+		json_object_set_new(*req, "stall_timeout",
+		    json_integer(x->stall_s));
 out:
 	json_object_set_new(*req, "options", opts);
 	rcp_suiteopts_release(&s);

@@ -79,12 +79,17 @@ mkdir -p "$NU/sub" && printf x >"$NU/sub/"$'f\xfe'
 t_check "rm job of a root not UTF-8: exit 0" t_run 0 "$T/out" gctl rm --wait "$NU"
 t_check "rm job of a root not UTF-8: the exact bytes removed" test ! -e "$NU"
 
+mkdir -p "$T/st/x"
+t_check "rm job with --stall-timeout: exit 0" t_run 0 "$T/out" gctl rm --wait --stall-timeout 90s "$T/st"
+t_check "rm job with --stall-timeout: the job's watchdog, in seconds" test "$(ctl list --json | jq -r 'select(.sources[0] == "'"$T/st"'") | .stall_timeout')" = 90
+
 # --- usage: exit 2 with the cause, nothing queued ---------------------------------
 n0=$(ctl list --json | wc -l)
 t_check "chmod without a change: exit 2" t_run 2 "$T/out" ctl chmod "$T/c1"
 t_check "chmod without a change: why" t_grep 'nothing to change: give --mode, --owner or --group' "$T/out"
 t_check "bad mode: exit 2" t_run 2 "$T/out" ctl chmod --mode zz "$T/c1"
 t_check "an option rrm has not: exit 2" t_run 2 "$T/out" ctl rm --overwrite "$T/c1"
+t_check "a bad --stall-timeout: exit 2" t_run 2 "$T/out" ctl rm --stall-timeout soon "$T/c1"
 t_check "rm without a path: exit 2" t_run 2 "$T/out" ctl rm --wait
 t_check "link with three paths: exit 2" t_run 2 "$T/out" ctl link "$T/l" "$T/a" "$T/b"
 t_check "a remote path: exit 2" t_run 2 "$T/out" ctl rm host:/tmp/x
