@@ -1,5 +1,6 @@
 /*
- * cmd-batch.c: rcpctl batch: one copy per line of a file, sent in chunks
+ * cmd-batch.c: rcpctl batch: one copy per line of a file (or, a line
+ * starting with rm, link or chmod, a job of that kind), sent in chunks
  * of batch requests; with --wait, the exit code of the first job that did
  * not succeed.
  */
@@ -85,6 +86,31 @@ split_words(const char *line, char ***out)
 	return n;
 }
 
+/* The kind a line's first word names (submitopts.h), or -1: a copy. */
+static int
+line_kind(const char *w)
+{
+	if (strcmp(w, "rm") == 0)
+		return RCPCTL_KIND_RM;
+	if (strcmp(w, "link") == 0)
+		return RCPCTL_KIND_LINK;
+	if (strcmp(w, "chmod") == 0)
+		return RCPCTL_KIND_CHMOD;
+	return -1;
+}
+
+/* Appends a line's request to jobs if it parsed (r < 0), else says where. */
+static void
+batch_add(json_t *jobs, json_t *req, int r, const char *path, size_t lineno)
+{
+	if (r >= 0) {
+		fprintf(stderr, "rcpctl: in %s line %zu\n", path, lineno);
+		json_decref(req);
+	} else {
+		json_array_append_new(jobs, req);
+	}
+}
+
 /* Reads FILE into submit objects appended to jobs.  Returns -1 or a code. */
 static int
 read_batch(struct rcpctl *x, const char *path, json_t *jobs)
@@ -95,7 +121,7 @@ read_batch(struct rcpctl *x, const char *path, json_t *jobs)
 	struct rcpctl lx;
 	json_t *req;
 	ssize_t len;
-	int n, i, r = -1;
+	int n, i, kind, r = -1;
 
 	if (fp == NULL) {
 		free(argv0);
@@ -123,19 +149,23 @@ read_batch(struct rcpctl *x, const char *path, json_t *jobs)
 			free(words);
 			continue;
 		}
+		/* "rm ...", "link ...", "chmod ...": a job of that kind. */
+		if ((kind = line_kind(words[0])) >= 0) {
+			lx = *x;
+			r = rcpctl_parse_suite(&lx, kind, n, words, &req);
+			batch_add(jobs, req, r, path, lineno);
+			for (i = 0; i < n; i++)
+				free(words[i]);
+			free(words);
+			continue;
+		}
 		words = rcp_xrealloc(words, (size_t)(n + 2) * sizeof(char *));
 		memmove(words + 1, words, (size_t)(n + 1) * sizeof(char *));
 		words[0] = argv0;
 		/* The batch's --priority and --label are defaults. */
 		lx = *x;
 		r = rcpctl_parse_submit(&lx, n + 1, words, &req);
-		if (r >= 0) {
-			fprintf(stderr, "rcpctl: in %s line %zu\n", path,
-			    lineno);
-			json_decref(req);
-		} else {
-			json_array_append_new(jobs, req);
-		}
+		batch_add(jobs, req, r, path, lineno);
 		for (i = 1; i <= n; i++)
 			free(words[i]);
 		free(words);

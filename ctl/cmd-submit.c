@@ -1,6 +1,8 @@
 /*
  * cmd-submit.c: rcpctl submit: queues one copy, and with --wait waits for
- * it (or follows it, with --progress) and exits with how it ended.
+ * it (or follows it, with --progress) and exits with how it ended; and
+ * rcpctl rm, link and chmod, which queue jobs of rrm, rlink and rchm the
+ * same way.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -19,16 +21,15 @@
 
 #include "base/banned.h"
 
-static int
-cmd_submit(struct rcpctl *x, int argc, char **argv)
+int
+rcpctl_submit_send(struct rcpctl *x, json_t *req)
 {
-	json_t *req = NULL, *res;
+	json_t *res;
 	const json_t *job;
 	json_int_t id;
 	int r;
 
-	if ((r = rcpctl_parse_submit(x, argc, argv, &req)) >= 0 ||
-	    (r = rcpctl_connect(x)) != 0 ||
+	if ((r = rcpctl_connect(x)) != 0 ||
 	    (x->wait && (r = rcpctl_sigcancel_start(x)) != 0)) {
 		json_decref(req);
 		return r;
@@ -58,4 +59,52 @@ cmd_submit(struct rcpctl *x, int argc, char **argv)
 	return r;
 }
 
+static int
+cmd_submit(struct rcpctl *x, int argc, char **argv)
+{
+	json_t *req = NULL;
+	int r;
+
+	if ((r = rcpctl_parse_submit(x, argc, argv, &req)) >= 0) {
+		json_decref(req);
+		return r;
+	}
+	return rcpctl_submit_send(x, req);
+}
+
 const struct rcpctl_cmd rcpctl_cmd_submit = { "submit", cmd_submit };
+
+static int
+cmd_suite(struct rcpctl *x, int argc, char **argv, int kind)
+{
+	json_t *req = NULL;
+	int r;
+
+	if ((r = rcpctl_parse_suite(x, kind, argc, argv, &req)) >= 0) {
+		json_decref(req);
+		return r;
+	}
+	return rcpctl_submit_send(x, req);
+}
+
+static int
+cmd_rm(struct rcpctl *x, int argc, char **argv)
+{
+	return cmd_suite(x, argc, argv, RCPCTL_KIND_RM);
+}
+
+static int
+cmd_link(struct rcpctl *x, int argc, char **argv)
+{
+	return cmd_suite(x, argc, argv, RCPCTL_KIND_LINK);
+}
+
+static int
+cmd_chmod(struct rcpctl *x, int argc, char **argv)
+{
+	return cmd_suite(x, argc, argv, RCPCTL_KIND_CHMOD);
+}
+
+const struct rcpctl_cmd rcpctl_cmd_rm = { "rm", cmd_rm };
+const struct rcpctl_cmd rcpctl_cmd_link = { "link", cmd_link };
+const struct rcpctl_cmd rcpctl_cmd_chmod = { "chmod", cmd_chmod };

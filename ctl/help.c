@@ -11,6 +11,7 @@
 #include "control/ctlproto.h"
 #include "ctl/help.h"
 #include "opts/cliopts.h"
+#include "opts/suiteopts.h"
 
 #include "base/banned.h"
 
@@ -27,6 +28,12 @@ rcpctl_usage(FILE *fp)
 "         [--no-cancel-on-signal] [--record-files] [--stall-timeout D]\n"
 "         [rcp options] SRC... DST\n"
 "                                     queue a copy (rcp's options, see rcp(1))\n"
+"  rm [submit's own options] [rrm options] PATH...\n"
+"                                     queue a remove, as rrm(1) does it\n"
+"  link [submit's own options] [rlink options] SRC DST\n"
+"                                     queue a hard-linked copy, as rlink(1)\n"
+"  chmod [submit's own options] [rchm options] PATH...\n"
+"                                     queue a chmod/chown, as rchm(1)\n"
 "  status [ID] [--json]               one job in detail, or your live jobs\n"
 "  list [--state S] [--label L] [--limit N] [--json]\n"
 "                                     your jobs (root: everyone's)\n"
@@ -79,4 +86,25 @@ rcpctl_submit_usage(FILE *fp)
 	rcp_cliopts_help(fp);
 	fputs("\n", fp);
 	rcp_cliopts_help_remote(fp);
+}
+
+void
+rcpctl_suite_usage(FILE *fp, const char *cmd, const char *tool, int tool_id)
+{
+	fprintf(fp, "usage: rcpctl %s [OPTIONS] %s\n"
+"\n"
+"Queues a job of rcp-master that does what %s(1) does, as you, on local\n"
+"paths only.  It is in the same queue as copies, and shown, followed,\n"
+"canceled and journaled the same way.\n"
+"\n"
+"  --wait, --json, --priority N, --label L, --key K, --no-cancel-on-signal,\n"
+"  --record-files (link only), --stall-timeout D\n"
+"                  as for submit (rcpctl submit --help)\n"
+"  --progress      with --wait: show progress on stderr\n"
+"\n"
+"And %s's options (but --filter-file, which the service does not take);\n"
+"see %s(1) for those of its own:\n"
+"\n", cmd, tool_id == RCP_TOOL_RLINK ? "SRC DST" : "PATH...", tool, tool,
+	    tool);
+	rcp_suiteopts_help(fp, tool_id);
 }

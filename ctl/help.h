@@ -11,4 +11,8 @@ void rcpctl_usage(FILE *fp);
 /* Prints the usage of submit, with rcp's copy options, on fp. */
 void rcpctl_submit_usage(FILE *fp);
 
+/* Prints the usage of rm, link or chmod (cmd), the jobs of tool. */
+void rcpctl_suite_usage(FILE *fp, const char *cmd, const char *tool,
+    int tool_id);
+
 #endif

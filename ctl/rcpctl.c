@@ -24,6 +24,9 @@
 
 static const struct rcpctl_cmd *const commands[] = {
 	&rcpctl_cmd_submit,
+	&rcpctl_cmd_rm,
+	&rcpctl_cmd_link,
+	&rcpctl_cmd_chmod,
 	&rcpctl_cmd_status,
 	&rcpctl_cmd_list,
 	&rcpctl_cmd_cancel,

@@ -74,6 +74,9 @@ struct rcpctl_cmd {
 };
 
 extern const struct rcpctl_cmd rcpctl_cmd_submit;	/* cmd-submit.c */
+extern const struct rcpctl_cmd rcpctl_cmd_rm;		/* cmd-submit.c */
+extern const struct rcpctl_cmd rcpctl_cmd_link;		/* cmd-submit.c */
+extern const struct rcpctl_cmd rcpctl_cmd_chmod;	/* cmd-submit.c */
 extern const struct rcpctl_cmd rcpctl_cmd_status;	/* cmd-status.c */
 extern const struct rcpctl_cmd rcpctl_cmd_list;		/* cmd-status.c */
 extern const struct rcpctl_cmd rcpctl_cmd_cancel;	/* cmd-cancel.c */

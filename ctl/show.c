@@ -34,6 +34,42 @@ rcpctl_print_json(const json_t *o)
 	fflush(stdout);
 }
 
+/* What a job of rrm, rlink or rchm does to an entry; NULL for a copy. */
+static const char *
+kind_verb(const json_t *job)
+{
+	const char *k = rcpctl_str(job, "kind");
+
+	if (strcmp(k, "rm") == 0)
+		return "removed";
+	if (strcmp(k, "chmod") == 0)
+		return "changed";
+	if (strcmp(k, "link") == 0)
+		return "linked or made";
+	return NULL;
+}
+
+/*
+ * "120 entries removed (100 files, 20 dirs), 0 kept, 0 skipped" (rm,
+ * chmod); "25 entries linked or made, 0 B copied" (link).
+ */
+static void
+entries_text(struct rcp_buf *b, const json_t *job, const char *verb)
+{
+	const json_t *w = json_object_get(job, "walk");
+	char x[32];
+
+	rcp_buf_addf(b, "%.0f entries %s", rcpctl_num(job, "entries_done"),
+	    verb);
+	if (json_is_object(w))
+		rcp_buf_addf(b, " (%.0f files, %.0f dirs), %.0f kept, %.0f "
+		    "skipped", rcpctl_num(w, "files"), rcpctl_num(w, "dirs"),
+		    rcpctl_num(w, "kept"), rcpctl_num(w, "skipped"));
+	else
+		rcp_buf_addf(b, ", %s copied", rcp_fmt_bytes(x, sizeof(x),
+		    rcpctl_num(job, "bytes_done")));
+}
+
 /* "1.20 GiB of 3.40 GiB (35%), 10 of 40 files, 45.0 MiB/s, ETA 50s" */
 static void
 progress_text(struct rcp_buf *b, const json_t *job)
@@ -43,7 +79,12 @@ progress_text(struct rcp_buf *b, const json_t *job)
 	const json_t *ft = json_object_get(job, "files_total");
 	const json_t *eta = json_object_get(job, "eta");
 	double done = rcpctl_num(job, "bytes_done");
+	const char *verb = kind_verb(job);
 
+	if (verb != NULL) {
+		entries_text(b, job, verb);
+		return;
+	}
 	rcp_buf_addstr(b, rcp_fmt_bytes(x, sizeof(x), done));
 	if (json_is_integer(bt)) {
 		rcp_buf_addf(b, " of %s", rcp_fmt_bytes(y, sizeof(y),
@@ -122,15 +163,17 @@ rcpctl_print_job(const json_t *job)
 	const json_t *a;
 	size_t i;
 
-	printf("job: %.0f\nstate: %s\n", rcpctl_num(job, "id"),
-	    rcpctl_str(job, "state"));
+	printf("job: %.0f\nkind: %s\nstate: %s\n", rcpctl_num(job, "id"),
+	    rcp_ctl_str(job, "kind", "copy"), rcpctl_str(job, "state"));
 	if (json_is_string(json_object_get(job, "label")))
 		printf("label: %s\n", rcpctl_str(job, "label"));
 	printf("priority: %.0f\nsources:", rcpctl_num(job, "priority"));
 	a = json_object_get(job, "sources");
 	for (i = 0; i < json_array_size(a); i++)
 		printf(" %s", rcpctl_item(a, i));
-	printf("\ndestination: %s\n", rcpctl_str(job, "destination"));
+	putchar('\n');
+	if (json_is_string(json_object_get(job, "destination")))
+		printf("destination: %s\n", rcpctl_str(job, "destination"));
 	print_time("submitted", job);
 	print_time("started", job);
 	print_time("finished", job);
@@ -156,12 +199,19 @@ rcpctl_print_row(const json_t *job)
 {
 	struct rcp_buf b = RCP_BUF_INIT;
 
+	const char *kind = rcp_ctl_str(job, "kind", "copy");
+	bool copy = strcmp(kind, "copy") == 0;
+
 	progress_text(&b, job);
-	printf("%-6.0f %-9s %5.0f %-12s %s -> %s  [%s]\n",
+	/* A copy's row as it always was; another kind's names it. */
+	printf("%-6.0f %-9s %5.0f %-12s %s%s%s%s%s  [%s]\n",
 	    rcpctl_num(job, "id"), rcpctl_str(job, "state"),
 	    rcpctl_num(job, "priority"), rcpctl_str(job, "label"),
+	    copy ? "" : kind, copy ? "" : " ",
 	    rcpctl_item(json_object_get(job, "sources"), 0),
-	    rcpctl_str(job, "destination"), rcp_buf_str(&b));
+	    json_is_string(json_object_get(job, "destination")) ? " -> " : "",
+	    json_is_string(json_object_get(job, "destination")) ?
+	    rcpctl_str(job, "destination") : "", rcp_buf_str(&b));
 	rcp_buf_release(&b);
 }
 
@@ -179,12 +229,19 @@ rcpctl_job_ended(const json_t *job, bool json, FILE *fp)
 		rcpctl_print_json(job);
 	} else {
 		secs = rcpctl_num(job, "finished") - rcpctl_num(job, "started");
-		fprintf(fp, "job %.0f %s: %.0f files, %s in %s",
-		    rcpctl_num(job, "id"), rcpctl_str(job, "state"),
-		    rcpctl_num(job, "files_done"),
-		    rcp_fmt_bytes(d, sizeof(d), rcpctl_num(job, "bytes_done")),
-		    rcp_fmt_duration(d + 16, sizeof(d) - 16, secs > 0 ?
-		    (uint64_t)(secs * 1e9) : 0));
+		rcp_fmt_duration(d + 16, sizeof(d) - 16, secs > 0 ?
+		    (uint64_t)(secs * 1e9) : 0);
+		if (kind_verb(job) != NULL)
+			fprintf(fp, "job %.0f %s: %.0f entries %s in %s",
+			    rcpctl_num(job, "id"), rcpctl_str(job, "state"),
+			    rcpctl_num(job, "entries_done"), kind_verb(job),
+			    d + 16);
+		else
+			fprintf(fp, "job %.0f %s: %.0f files, %s in %s",
+			    rcpctl_num(job, "id"), rcpctl_str(job, "state"),
+			    rcpctl_num(job, "files_done"),
+			    rcp_fmt_bytes(d, 16, rcpctl_num(job, "bytes_done")),
+			    d + 16);
 		if (rcpctl_num(job, "errors_total") > 0)
 			fprintf(fp, ", %.0f errors",
 			    rcpctl_num(job, "errors_total"));

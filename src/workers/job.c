@@ -13,6 +13,9 @@
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "control/ctlproto.h"
+#include "engine/chm.h"
+#include "engine/link.h"
+#include "opts/suiteopts.h"
 #include "remote/remotecopy.h"
 #include "workers/job.h"
 
@@ -24,6 +27,54 @@
 	X(specials_created) X(hard_links_created) X(files_unchanged) \
 	X(dirs_unchanged) X(symlinks_unchanged) X(removed) X(skipped) X(errors) \
 	X(files_verified) X(bytes_verified) X(verify_mismatches)
+
+/* The counters of struct rcp_walk_stats (rm, chmod), by their JSON names. */
+#define WALK_FIELDS(X) X(files) X(dirs) X(kept) X(skipped) X(errors) X(entries)
+
+static const char *const kind_names[] = {
+	[RCP_JOB_COPY] = "copy", [RCP_JOB_RM] = "rm", [RCP_JOB_LINK] = "link",
+	[RCP_JOB_CHMOD] = "chmod"
+};
+
+const char *
+rcp_job_kind_name(int kind)
+{
+	if (kind < 0 || (size_t)kind >= RCP_ARRAY_SIZE(kind_names))
+		return "copy";
+	return kind_names[kind];
+}
+
+int
+rcp_job_kind_parse(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < RCP_ARRAY_SIZE(kind_names); i++)
+		if (strcmp(s, kind_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+bool
+rcp_job_kind_walks(int kind)
+{
+	return kind == RCP_JOB_RM || kind == RCP_JOB_CHMOD;
+}
+
+uint64_t
+rcp_job_entries_done(const struct rcp_job *j)
+{
+	const struct rcp_job_progress *p = &j->progress;
+
+	if (rcp_job_kind_walks(j->kind))
+		return p->w.files + p->w.dirs;
+	if (j->kind == RCP_JOB_LINK)
+		return p->s.files_copied + p->s.hard_links_created +
+		    p->s.files_unchanged + p->s.dirs_created +
+		    p->s.symlinks_created + p->s.specials_created;
+	return p->s.files_copied + p->s.files_unchanged +
+	    p->s.hard_links_created;
+}
 
 double
 rcp_job_now(void)
@@ -70,6 +121,15 @@ resolve_path(const struct rcp_job *j, const char *what, const char *arg,
 	    &path)) {
 		free(host);
 		free(path);
+		if (j->kind != RCP_JOB_COPY) {
+			path = rcp_escape(arg);
+			*cause = rcp_xasprintf("%s jobs take local paths only: "
+			    "%s '%s' is host:path (write ./%s for a local "
+			    "name with a colon)", rcp_job_kind_name(j->kind),
+			    what, path, path);
+			free(path);
+			return RCP_CTL_E_INVALID;
+		}
 		*out = rcp_xstrdup(arg);
 		return 0;
 	}
@@ -136,13 +196,137 @@ set_pair(struct rcp_job *j, char **cause)
 		}
 		free(h);
 	}
-	dst = path_host(j, j->dst);
+	dst = j->dst != NULL ? path_host(j, j->dst) : rcp_xstrdup("local");
 	free(j->pair);
 	j->remote = strcmp(src, "local") != 0 || strcmp(dst, "local") != 0;
 	j->pair = j->remote ? rcp_xasprintf("%s\u2192%s", src, dst) :
 	    rcp_xstrdup(RCP_JOB_PAIR_LOCAL);
 	free(src);
 	free(dst);
+	return 0;
+}
+
+static const int kind_tools[] = {
+	[RCP_JOB_RM] = RCP_TOOL_RRM, [RCP_JOB_LINK] = RCP_TOOL_RLINK,
+	[RCP_JOB_CHMOD] = RCP_TOOL_RCHM
+};
+
+/* Whether opt may be getopt's abbreviation of --filter-file. */
+static bool
+names_filter_file(const char *opt)
+{
+	static const char full[] = "--filter-file";
+	size_t n = strcspn(opt, "=");
+
+	return n >= 5 && n <= sizeof(full) - 1 && strncmp(opt, full, n) == 0;
+}
+
+void
+rcp_job_suiteopts_release(struct rcp_job_suiteopts *o)
+{
+	rcp_suiteopts_release(&o->s);
+	rcp_strv_free(o->argv, o->argc);
+	o->argv = NULL;
+	o->argc = 0;
+}
+
+int
+rcp_job_suite_options(int kind, const char *const *options, size_t n,
+    struct rcp_job_suiteopts *o, char **cause)
+{
+	struct rcp_suiteopts *s = &o->s;
+	char **argv;
+	size_t i;
+	int first, r;
+
+	*cause = NULL;
+	rcp_suiteopts_init(s, kind_tools[kind]);
+	o->argv = NULL;
+	o->argc = 0;
+	for (i = 0; i < n; i++)
+		if (names_filter_file(options[i])) {
+			*cause = rcp_xasprintf("--filter-file is not taken by "
+			    "%s jobs: give --include and --exclude",
+			    rcp_job_kind_name(kind));
+			return RCP_ERR_INVAL;
+		}
+	/* getopt's argv: a program name first, and writable strings. */
+	argv = rcp_xcalloc(n + 2, sizeof(char *));
+	argv[0] = rcp_xstrdup("rcp-master");
+	for (i = 0; i < n; i++)
+		argv[i + 1] = rcp_xstrdup(options[i]);
+	r = rcp_suiteopts_parse(s, (int)n + 1, argv, &first, cause);
+	if (r == 0 && (s->cl.help || s->cl.version)) {
+		*cause = rcp_xstrdup("--help and --version are not options of "
+		    "a job");
+		r = RCP_ERR_INVAL;
+	} else if (r == 0 && first <= (int)n) {
+		*cause = rcp_xasprintf("'%s' is not an option", argv[first]);
+		r = RCP_ERR_INVAL;
+	}
+	/* s points into its arguments (--mode, --update): o keeps them. */
+	o->argv = argv;
+	o->argc = n + 1;
+	return r;
+}
+
+/* What a job of rlink or rchm would refuse before it starts. */
+static int
+check_suite(const struct rcp_job *j, const struct rcp_suiteopts *s,
+    char **cause)
+{
+	struct rcp_link_opts lo;
+	struct rcp_chm_opts co;
+	struct rcp_chm *chm = NULL;
+	struct rcp_log quiet = { 0 };
+
+	if (j->kind == RCP_JOB_LINK) {
+		if (s->update != NULL && s->update[0] != '/') {
+			*cause = rcp_xasprintf("--update '%s' must be an "
+			    "absolute path in a job", s->update);
+			return RCP_ERR_INVAL;
+		}
+		memset(&lo, 0, sizeof(lo));
+		lo.copy = s->cl.o;
+		lo.update = s->update;
+		lo.update_compare = s->update_compare;
+		lo.allow_lossy = s->allow_lossy_update;
+		return rcp_link_check(&lo, cause);
+	}
+	if (j->kind != RCP_JOB_CHMOD)
+		return 0;
+	memset(&co, 0, sizeof(co));
+	rcp_suiteopts_walk(s, &co.walk);
+	co.mode = s->mode;
+	co.owner = s->owner;
+	co.group = s->group;
+	co.umask = j->umask;
+	if (rcp_chm_new(&co, &quiet, &chm, cause) != 0)
+		return RCP_ERR_INVAL;
+	rcp_chm_free(chm);
+	return 0;
+}
+
+/* Checks the options of a job of rrm, rlink or rchm as its tool would. */
+static int
+parse_suite_options(struct rcp_job *j, char **cause)
+{
+	struct rcp_job_suiteopts so;
+	char *why = NULL;
+	int r;
+
+	rcp_cliopts_release(&j->opts);
+	rcp_cliopts_init(&j->opts);
+	if ((r = rcp_job_suite_options(j->kind, (const char *const *)
+	    j->options, j->noptions, &so, &why)) == 0)
+		r = check_suite(j, &so.s, &why);
+	rcp_job_suiteopts_release(&so);
+	if (r != 0) {
+		*cause = rcp_xasprintf("options: %s", why != NULL ? why :
+		    rcp_strerror(r));
+		free(why);
+		return RCP_CTL_E_INVALID;
+	}
 	return 0;
 }
 
@@ -156,6 +340,10 @@ parse_options(struct rcp_job *j, char **cause)
 	size_t i;
 	int first, r;
 
+	if (j->kind != RCP_JOB_COPY) {
+		free(argv);
+		return parse_suite_options(j, cause);
+	}
 	argv[0] = prog;
 	for (i = 0; i < j->noptions; i++)
 		argv[i + 1] = j->options[i];
@@ -197,8 +385,14 @@ read_members(struct rcp_job *j, const json_t *req, char **dst,
 	if (rcp_ctl_get_path(req, "destination", RCP_CTL_MAX_PATH, dst,
 	    cause) < 0)
 		return RCP_CTL_E_INVALID;
-	if (*dst == NULL) {
+	if (*dst == NULL && (j->kind == RCP_JOB_COPY ||
+	    j->kind == RCP_JOB_LINK)) {
 		*cause = rcp_xstrdup("'destination' is missing");
+		return RCP_CTL_E_INVALID;
+	}
+	if (*dst != NULL && rcp_job_kind_walks(j->kind)) {
+		*cause = rcp_xasprintf("%s jobs take no 'destination'",
+		    rcp_job_kind_name(j->kind));
 		return RCP_CTL_E_INVALID;
 	}
 	if (rcp_ctl_get_path(req, "cwd", RCP_CTL_MAX_PATH, &j->cwd,
@@ -244,6 +438,22 @@ read_members(struct rcp_job *j, const json_t *req, char **dst,
 	return 0;
 }
 
+/* The request's "kind", "copy" if absent. */
+static int
+read_kind(struct rcp_job *j, const json_t *req, char **cause)
+{
+	const char *k = NULL;
+
+	if (rcp_ctl_get_str(req, "kind", 16, &k, cause) < 0)
+		return RCP_CTL_E_INVALID;
+	if (k != NULL && (j->kind = rcp_job_kind_parse(k)) < 0) {
+		*cause = rcp_xasprintf("unknown job kind '%s' (expected copy, "
+		    "rm, link or chmod)", k);
+		return RCP_CTL_E_INVALID;
+	}
+	return 0;
+}
+
 int
 rcp_job_from_request(const json_t *req, const struct rcp_job_who *who,
     struct rcp_job **out, char **cause)
@@ -259,6 +469,9 @@ rcp_job_from_request(const json_t *req, const struct rcp_job_who *who,
 	j->uid = who->uid;
 	j->gid = who->gid;
 	j->state = RCP_CTL_QUEUED;
+	if ((r = read_kind(j, req, cause)) != 0)
+		goto out;
+	r = RCP_CTL_E_INVALID;
 	if (rcp_ctl_get_pathv(req, "sources", RCP_CTL_MAX_SOURCES,
 	    RCP_CTL_MAX_PATH, &srcs, &nsrcs, cause) < 0)
 		goto out;
@@ -269,6 +482,10 @@ rcp_job_from_request(const json_t *req, const struct rcp_job_who *who,
 	if (rcp_ctl_get_strv(req, "options", RCP_CTL_MAX_OPTIONS,
 	    RCP_CTL_MAX_STRING, &opts, &nopts, cause) < 0)
 		goto out;
+	if (j->kind == RCP_JOB_LINK && nsrcs != 1) {
+		*cause = rcp_xstrdup("a link job takes one source");
+		goto out;
+	}
 	if ((r = read_members(j, req, &dst, cause)) != 0)
 		goto out;
 
@@ -281,12 +498,20 @@ rcp_job_from_request(const json_t *req, const struct rcp_job_who *who,
 		if ((r = resolve_path(j, "source", srcs[i], &j->srcs[i],
 		    cause)) != 0)
 			goto out;
-	if ((r = resolve_path(j, "destination", dst, &j->dst, cause)) != 0)
+	if (dst != NULL && (r = resolve_path(j, "destination", dst, &j->dst,
+	    cause)) != 0)
 		goto out;
 	if ((r = set_pair(j, cause)) != 0)
 		goto out;
-	len = strlen(dst);
-	if (nsrcs > 1 && dst[len - 1] != '/') {
+	if (rcp_job_kind_walks(j->kind) && j->record_files) {
+		*cause = rcp_xasprintf("'record_files' is for copy and link "
+		    "jobs: a %s job's ledger keeps its failed entries",
+		    rcp_job_kind_name(j->kind));
+		r = RCP_CTL_E_INVALID;
+		goto out;
+	}
+	len = dst != NULL ? strlen(dst) : 0;
+	if (j->kind == RCP_JOB_COPY && nsrcs > 1 && dst[len - 1] != '/') {
 		*cause = rcp_xasprintf("several sources need a destination "
 		    "directory ending in '/' (got '%s')", j->dst);
 		r = RCP_CTL_E_INVALID;
@@ -339,6 +564,17 @@ stats_json(const struct rcp_copy_stats *s)
 	return o;
 }
 
+static json_t *
+walk_json(const struct rcp_walk_stats *w)
+{
+	json_t *o = json_object();
+
+#define X(f) json_object_set_new(o, #f, json_integer((json_int_t)w->f));
+	WALK_FIELDS(X)
+#undef X
+	return o;
+}
+
 /* Adds the counters clients read most: done, total when known, rate, ETA. */
 static void
 add_counters(json_t *o, const struct rcp_job *j)
@@ -365,6 +601,10 @@ add_counters(json_t *o, const struct rcp_job *j)
 	}
 	json_object_set_new(o, "eta", eta);
 	json_object_set_new(o, "stats", stats_json(&p->s));
+	json_object_set_new(o, "entries_done",
+	    json_integer((json_int_t)rcp_job_entries_done(j)));
+	if (rcp_job_kind_walks(j->kind))
+		json_object_set_new(o, "walk", walk_json(&p->w));
 }
 
 json_t *
@@ -373,6 +613,7 @@ rcp_job_to_json(const struct rcp_job *j)
 	json_t *o = json_object();
 
 	json_object_set_new(o, "id", json_integer((json_int_t)j->id));
+	json_object_set_new(o, "kind", json_string(rcp_job_kind_name(j->kind)));
 	json_object_set_new(o, "state",
 	    json_string(rcp_ctl_state_name(j->state)));
 	json_object_set_new(o, "uid", json_integer(j->uid));
@@ -467,6 +708,10 @@ read_progress(struct rcp_job *j, const json_t *o)
 #define X(f) j->progress.s.f = rcp_ctl_u64(s, #f);
 	STATS_FIELDS(X)
 #undef X
+	s = json_object_get(o, "walk");
+#define X(f) j->progress.w.f = rcp_ctl_u64(s, #f);
+	WALK_FIELDS(X)
+#undef X
 	j->progress.totals = rcp_ctl_member(o, "bytes_total",
 	    RCP_CTL_K_INTEGER, NULL, NULL) > 0;
 	j->progress.bytes_total = rcp_ctl_u64(o, "bytes_total");
@@ -484,7 +729,7 @@ int
 rcp_job_from_json(const json_t *o, struct rcp_job **out, char **cause)
 {
 	struct rcp_job *j = rcp_xcalloc(1, sizeof(*j));
-	const char *state = rcp_ctl_str(o, "state", NULL);
+	const char *state = rcp_ctl_str(o, "state", NULL), *kind;
 	char *why = NULL;
 	int r = RCP_ERR_PROTO;
 
@@ -494,12 +739,19 @@ rcp_job_from_json(const json_t *o, struct rcp_job **out, char **cause)
 		goto out;
 	}
 	j->id = rcp_ctl_u64(o, "id");
+	/* A record of a journal older than kinds is a copy's. */
+	kind = rcp_ctl_str(o, "kind", "copy");
+	if ((j->kind = rcp_job_kind_parse(kind)) < 0) {
+		r = bad(cause, "kind");
+		goto out;
+	}
 	if (state == NULL || (j->state = rcp_ctl_state_parse(state)) < 0) {
 		r = bad(cause, "state");
 		goto out;
 	}
 	if (rcp_ctl_get_path(o, "destination", RCP_CTL_MAX_PATH, &j->dst,
-	    &why) <= 0 || rcp_ctl_get_pathv(o, "sources", RCP_CTL_MAX_SOURCES,
+	    &why) < (rcp_job_kind_walks(j->kind) ? 0 : 1) ||
+	    rcp_ctl_get_pathv(o, "sources", RCP_CTL_MAX_SOURCES,
 	    RCP_CTL_MAX_PATH, &j->srcs, &j->nsrcs, &why) <= 0 ||
 	    rcp_ctl_get_path(o, "cwd", RCP_CTL_MAX_PATH, &j->cwd, &why) < 0 ||
 	    rcp_ctl_get_path(o, "home", RCP_CTL_MAX_PATH, &j->home, &why) < 0) {
@@ -561,7 +813,8 @@ rcp_job_set_progress(struct rcp_job *j, const struct rcp_job_progress *p,
 {
 	double dt, inst;
 
-	if (memcmp(&j->progress.s, &p->s, sizeof(p->s)) != 0)
+	if (memcmp(&j->progress.s, &p->s, sizeof(p->s)) != 0 ||
+	    memcmp(&j->progress.w, &p->w, sizeof(p->w)) != 0)
 		j->moved_ns = now_ns;
 	j->progress = *p;
 	if (j->rate_ns == 0 || now_ns <= j->rate_ns) {

@@ -1,6 +1,7 @@
 /*
- * job.h: one copy job of rcp-master: what was asked (sources, destination,
- * options, by whom), where it stands (state, timestamps, counters, the
+ * job.h: one job of rcp-master -- a copy, or a remove, hard-linked copy or
+ * chmod/chown of rrm, rlink and rchm -- what was asked (kind, sources,
+ * destination, options, by whom), where it stands (state, timestamps, counters, the
  * errors of failed entries), and its JSON object, the one clients see and
  * the journal keeps.  A job is owned by the master, which guards its
  * mutable fields with its own lock ("requires the owner's lock" below).
@@ -16,7 +17,9 @@
 #include <jansson.h>
 
 #include "engine/copy.h"
+#include "engine/walk.h"
 #include "opts/cliopts.h"
+#include "opts/suiteopts.h"
 #include "workers/ledger.h"
 #include "workers/pool.h"
 
@@ -30,9 +33,29 @@
 /* The host pair of a local copy, for the per-pair cap. */
 #define RCP_JOB_PAIR_LOCAL	"local\u2192local"
 
+/*
+ * What a job does: a copy (rcp), or the work of rrm, rlink or rchm on
+ * local paths, each with its tool's options (suiteopts.h).  A journal
+ * record without a kind is a copy's.
+ */
+enum {
+	RCP_JOB_COPY = 0,
+	RCP_JOB_RM,
+	RCP_JOB_LINK,
+	RCP_JOB_CHMOD
+};
+
+/* The kind's name ("copy", "rm", "link", "chmod"). */
+const char *rcp_job_kind_name(int kind);
+/* The kind named s, or -1. */
+int rcp_job_kind_parse(const char *s);
+/* Whether the kind walks its paths (rm, chmod): progress in walk stats. */
+bool rcp_job_kind_walks(int kind);
+
 /* Progress as a runner reports it. */
 struct rcp_job_progress {
-	struct rcp_copy_stats	 s;
+	struct rcp_copy_stats	 s;		/* copy, link */
+	struct rcp_walk_stats	 w;		/* rm, chmod */
 	uint64_t		 bytes_total;	/* valid if totals */
 	uint64_t		 files_total;
 	bool			 totals;	/* the source scan finished */
@@ -41,11 +64,12 @@ struct rcp_job_progress {
 struct rcp_job {
 	/* Fixed once the job is made. */
 	uint64_t		 id;
+	int			 kind;		/* RCP_JOB_* */
 	uid_t			 uid;		/* the submitter: the job runs as */
 	gid_t			 gid;
 	char			**srcs;		/* absolute, or host:path */
 	size_t			 nsrcs;
-	char			*dst;
+	char			*dst;		/* NULL for rm, chmod */
 	char			**options;	/* argv-style, as submitted */
 	size_t			 noptions;
 	char			*cwd;		/* the submitter's, or NULL */
@@ -62,7 +86,10 @@ struct rcp_job {
 	bool			 remote;	/* a side is host:path */
 	bool			 record_files;	/* the ledger lists copied files */
 	double			 submitted;	/* Unix time, seconds */
-	struct rcp_cliopts	 opts;		/* options parsed, files deferred */
+	struct rcp_cliopts	 opts;		/* a copy's options parsed, files
+						 * deferred; defaults for other
+						 * kinds, whose job's process
+						 * parses them as their tool */
 
 	/* Where it stands; requires the owner's lock. */
 	int			 state;		/* RCP_CTL_* */
@@ -105,7 +132,14 @@ struct rcp_job_who {
 void rcp_job_free(struct rcp_job *j);
 
 /*
- * Makes a job from the members of a submit request (sources, destination,
+ * The entries a job has dealt with: files copied, unchanged or linked for
+ * a copy; entries removed (rm) or changed (chmod); files linked or copied,
+ * directories and symlinks made (link).
+ */
+uint64_t rcp_job_entries_done(const struct rcp_job *j);
+
+/*
+ * Makes a job from the members of a submit request (kind, sources, destination,
  * options, priority, label, key, cwd, home, umask) sent by who: relative
  * paths are resolved against cwd, "~" against home, options are parsed
  * as rcp parses them.  The job's id and submission time are left to the
@@ -115,6 +149,24 @@ void rcp_job_free(struct rcp_job *j);
  */
 int rcp_job_from_request(const json_t *req, const struct rcp_job_who *who,
     struct rcp_job **out, char **cause);
+
+/* The options of a job of rrm, rlink or rchm, and the strings s points to. */
+struct rcp_job_suiteopts {
+	struct rcp_suiteopts	 s;
+	char			**argv;
+	size_t			 argc;
+};
+/*
+ * Parses the n options of a job of kind (rm, link or chmod) into o as its
+ * tool would (o initialized here: release it with
+ * rcp_job_suiteopts_release whatever this returns), refusing operands,
+ * --help, --version and --filter-file (which would be read by whoever
+ * parses).  Returns 0, or RCP_ERR_INVAL with *cause set (caller frees).
+ * Any thread.
+ */
+int rcp_job_suite_options(int kind, const char *const *options, size_t n,
+    struct rcp_job_suiteopts *o, char **cause);
+void rcp_job_suiteopts_release(struct rcp_job_suiteopts *o);
 
 /*
  * Returns the job's JSON object (a new reference): id, state, the counters

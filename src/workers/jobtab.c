@@ -311,6 +311,7 @@ start_job(struct rcp_jobtab *t, struct rcp_job *j, struct rcp_runner_spec *spec,
 	j->errors_total = 0;
 
 	memset(spec, 0, sizeof(*spec));
+	spec->kind = j->kind;
 	spec->srcs = (const char *const *)j->srcs;
 	spec->nsrcs = j->nsrcs;
 	spec->dst = j->dst;
@@ -341,8 +342,13 @@ start_job(struct rcp_jobtab *t, struct rcp_job *j, struct rcp_runner_spec *spec,
 
 /* Whether a run with failed entries got nothing else done at all. */
 static bool
-nothing_done(const struct rcp_copy_stats *s)
+nothing_done(const struct rcp_job *j)
 {
+	const struct rcp_copy_stats *s = &j->progress.s;
+	const struct rcp_walk_stats *w = &j->progress.w;
+
+	if (rcp_job_kind_walks(j->kind))
+		return w->files + w->dirs + w->kept == 0;
 	return s->files_copied + s->dirs_created + s->symlinks_created +
 	    s->specials_created + s->hard_links_created + s->files_unchanged +
 	    s->dirs_unchanged + s->symlinks_unchanged + s->removed == 0;
@@ -365,7 +371,7 @@ finish_job(struct rcp_jobtab *t, struct rcp_job *j, int res, const char *cause)
 		 * a source that cannot be read): for a scheduler that is a
 		 * failed job, not a partial one.
 		 */
-		if (nothing_done(&j->progress.s))
+		if (nothing_done(j))
 			return end_job(t, j, RCP_CTL_FAILED, j->nerrors > 0 ?
 			    j->errors[0] : "every entry failed");
 		return end_job(t, j, RCP_CTL_PARTIAL, NULL);

@@ -57,7 +57,7 @@ child_send(const struct cjob *cj, json_t *msg)
 static void
 child_progress(void *arg, const struct rcp_job_progress *p)
 {
-	json_t *s = json_array();
+	json_t *s = json_array(), *w = json_array();
 
 #define ADD(f) json_array_append_new(s, json_integer((json_int_t)p->s.f));
 	ADD(bytes_copied) ADD(files_copied) ADD(dirs_created)
@@ -66,9 +66,12 @@ child_progress(void *arg, const struct rcp_job_progress *p)
 	ADD(removed) ADD(skipped) ADD(errors)
 	ADD(files_verified) ADD(bytes_verified) ADD(verify_mismatches)
 #undef ADD
-	child_send(arg, json_pack("{s:s,s:o,s:I,s:I,s:b}", "t", "p", "s", s,
-	    "bt", (json_int_t)p->bytes_total, "ft", (json_int_t)p->files_total,
-	    "tk", (int)p->totals));
+#define ADD(f) json_array_append_new(w, json_integer((json_int_t)p->w.f));
+	ADD(files) ADD(dirs) ADD(kept) ADD(skipped) ADD(errors) ADD(entries)
+#undef ADD
+	child_send(arg, json_pack("{s:s,s:o,s:I,s:I,s:b,s:o}", "t", "p", "s",
+	    s, "bt", (json_int_t)p->bytes_total, "ft",
+	    (json_int_t)p->files_total, "tk", (int)p->totals, "w", w));
 }
 
 static void
@@ -160,6 +163,8 @@ child_job(struct cjob *cj, struct rcp_sessions *sessions, char **cause)
 	struct rcp_cliopts co;
 	struct runner_job j;
 	struct rcp_runner *r;
+	char **ov = NULL;
+	size_t i;
 	int res;
 
 	rcp_cliopts_init(&co);
@@ -167,9 +172,17 @@ child_job(struct cjob *cj, struct rcp_sessions *sessions, char **cause)
 		res = RCP_ERR_INTERNAL;
 		goto out;
 	}
-	if ((res = runner_job_opts(&j, &co, cause)) != 0)
+	/* Other kinds' options are their tools': runner-suite.c parses them. */
+	if (j.kind == RCP_JOB_COPY && (res = runner_job_opts(&j, &co,
+	    cause)) != 0)
 		goto out;
 	memset(&spec, 0, sizeof(spec));
+	spec.kind = j.kind;
+	ov = rcp_xcalloc(j.noptions + 1, sizeof(char *));
+	for (i = 0; i < j.noptions; i++)
+		ov[i] = rcp_xstrdup(j.options[i]);
+	spec.options = ov;
+	spec.noptions = j.noptions;
 	spec.srcs = (const char *const *)j.srcs;
 	spec.nsrcs = j.nsrcs;
 	spec.dst = j.dst;
@@ -189,6 +202,7 @@ child_job(struct cjob *cj, struct rcp_sessions *sessions, char **cause)
 	host_publish(cj, NULL);
 	rcp_runner_free(r);
 out:
+	rcp_strv_free(ov, j.noptions);
 	rcp_cliopts_release(&co);
 	runner_job_release(&j);
 	return res;

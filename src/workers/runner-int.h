@@ -9,7 +9,8 @@
  * includes this one, and the layer check allows no include cycle.
  *
  * A job's process reports through a pipe as JSON lines:
- *	{"t":"p", "s":[counters], "bt":bytes, "ft":files, "tk":bool}
+ *	{"t":"p", "s":[counters], "bt":bytes, "ft":files, "tk":bool,
+ *	 "w":[files, dirs, kept, skipped, errors, entries]}	("w": rm, chmod)
  *	{"t":"e", "m":"cannot open 'x': Permission denied"}
  *	{"t":"f", "p":"/dst/x", "p_b64":...}	(a file copied: record_files)
  *	{"t":"end", "r":result, "c":cause or null}
@@ -74,6 +75,14 @@ extern volatile sig_atomic_t runner_term;
  */
 int runner_local_run(struct rcp_runner *r, char **cause);
 
+/* --- runner-suite.c -------------------------------------------------------- */
+
+/*
+ * Runs r's job of rrm, rlink or rchm (spec->kind) in this process, its
+ * options parsed here as the tool parses them.  Returns as rcp_runner_run.
+ */
+int runner_suite_run(struct rcp_runner *r, char **cause);
+
 /* --- runner-scan.c ---------------------------------------------------------- */
 
 /*
@@ -130,9 +139,10 @@ json_t *runner_spec_json(const struct rcp_runner_spec *spec);
 
 /* A job as a job's process reads it back (runner_spec_parse). */
 struct runner_job {
+	int		  kind;		/* RCP_JOB_* */
 	char		**srcs;
 	size_t		  nsrcs;
-	char		 *dst;
+	char		 *dst;		/* NULL: rm, chmod */
 	char		 *cwd;		/* NULL: none given */
 	const char	**options;	/* as submitted; borrowed from the JSON */
 	size_t		  noptions;

@@ -232,10 +232,13 @@ runner_local_run(struct rcp_runner *r, char **cause)
 	struct rcp_copy_opts o = spec->opts->o;
 	pthread_t copy_thread, scan_thread;
 	rcp_ticker *watch;
-	bool scanning = false, remote = spec_remote(spec, spec->nsrcs + 1);
+	bool scanning = false, remote;
 	struct local l;
 	int res, i;
 
+	if (spec->kind != RCP_JOB_COPY)
+		return runner_suite_run(r, cause);
+	remote = spec_remote(spec, spec->nsrcs + 1);
 	if ((res = make_filter(spec->opts, &filter, cause)) != 0)
 		return res;
 	o.filter = rcp_filter_empty(filter) ? NULL : filter;

@@ -89,6 +89,8 @@ runner_spec_json(const struct rcp_runner_spec *spec)
 	json_t *o = json_object(), *a = json_array();
 	size_t i;
 
+	json_object_set_new(o, "kind", json_string(rcp_job_kind_name(
+	    spec->kind)));
 	rcp_ctl_set_pathv(o, "sources", spec->srcs, spec->nsrcs);
 	rcp_ctl_set_path(o, "destination", spec->dst);
 	for (i = 0; i < spec->noptions; i++)
@@ -109,8 +111,14 @@ runner_spec_parse(const json_t *o, struct runner_job *j, char **cause)
 	char *why = NULL;
 
 	memset(j, 0, sizeof(*j));
+	if ((j->kind = rcp_job_kind_parse(rcp_ctl_str(o, "kind",
+	    "copy"))) < 0) {
+		*cause = rcp_xstrdup("the job's process got a job of an "
+		    "unknown kind");
+		return RCP_ERR_INVAL;
+	}
 	if (rcp_ctl_get_path(o, "destination", RCP_CTL_MAX_PATH, &j->dst,
-	    &why) <= 0 || rcp_ctl_get_path(o, "cwd", RCP_CTL_MAX_PATH, &j->cwd,
+	    &why) < (rcp_job_kind_walks(j->kind) ? 0 : 1) || rcp_ctl_get_path(o, "cwd", RCP_CTL_MAX_PATH, &j->cwd,
 	    &why) < 0 || rcp_ctl_get_pathv(o, "sources", RCP_CTL_MAX_SOURCES,
 	    RCP_CTL_MAX_PATH, &j->srcs, &j->nsrcs, &why) <= 0 ||
 	    rcp_ctl_get_strv(o, "options", RCP_CTL_MAX_OPTIONS,
@@ -274,6 +282,11 @@ runner_child_message(struct child_state *cs, const json_t *m)
 		GET(9, removed) GET(10, skipped) GET(11, errors)
 		GET(12, files_verified) GET(13, bytes_verified)
 		GET(14, verify_mismatches)
+#undef GET
+		s = json_object_get(m, "w");
+#define GET(i, f) p.w.f = (uint64_t)json_integer_value(json_array_get(s, i));
+		GET(0, files) GET(1, dirs) GET(2, kept) GET(3, skipped)
+		GET(4, errors) GET(5, entries)
 #undef GET
 		p.totals = rcp_ctl_true(m, "tk");
 		p.bytes_total = (uint64_t)rcp_ctl_int(m, "bt");

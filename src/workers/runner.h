@@ -34,9 +34,12 @@ struct rcp_uhosts;
 #define RCP_RUNNER_GRACE_MS	3000
 
 struct rcp_runner_spec {
+	int			 kind;		/* RCP_JOB_* (job.h): a copy, or
+						 * rrm's, rlink's or rchm's work
+						 * on local paths (runner-suite.c) */
 	const char *const	*srcs;		/* absolute paths or host:path */
 	size_t			 nsrcs;
-	const char		*dst;
+	const char		*dst;		/* NULL: rm, chmod */
 	const struct rcp_cliopts *opts;		/* filter files not read yet */
 	uid_t			 uid;		/* run as */
 	gid_t			 gid;

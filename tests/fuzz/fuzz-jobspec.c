@@ -2,7 +2,8 @@
  * fuzz-jobspec.c: what a job's process reads on its SPEC_FD
  * (workers/runner-child.c): JSON lines, each read as a user's host reads
  * its commands ("t", "j") and as a job (runner_spec_parse, then its
- * options through runner_job_opts).  A job that parses must come back the
+ * options through runner_job_opts, or for a job of rrm, rlink or rchm
+ * through rcp_job_suite_options).  A job that parses must come back the
  * same through runner_spec_json, the master's side.
  */
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "base/util.h"
 #include "control/ctlproto.h"
 #include "opts/cliopts.h"
+#include "workers/job.h"
 #include "workers/runner.h"
 #include "workers/runner-int.h"
 #include "fuzz.h"
@@ -21,7 +23,9 @@ same_job(const struct runner_job *a, const struct runner_job *b)
 {
 	size_t i;
 
-	if (a->nsrcs != b->nsrcs || strcmp(a->dst, b->dst) != 0 ||
+	if (a->kind != b->kind || a->nsrcs != b->nsrcs ||
+	    (a->dst == NULL) != (b->dst == NULL) ||
+	    (a->dst != NULL && strcmp(a->dst, b->dst) != 0) ||
 	    (a->cwd == NULL) != (b->cwd == NULL) ||
 	    (a->cwd != NULL && strcmp(a->cwd, b->cwd) != 0) ||
 	    a->noptions != b->noptions || a->umask != b->umask ||
@@ -52,6 +56,7 @@ roundtrip(const struct runner_job *j)
 	for (i = 0; i < j->noptions; i++)
 		opts[i] = rcp_xstrdup(j->options[i]);
 	memset(&spec, 0, sizeof(spec));
+	spec.kind = j->kind;
 	spec.srcs = (const char *const *)j->srcs;
 	spec.nsrcs = j->nsrcs;
 	spec.dst = j->dst;
@@ -77,6 +82,7 @@ roundtrip(const struct runner_job *j)
 static void
 one(const json_t *m)
 {
+	struct rcp_job_suiteopts so;
 	struct runner_job j;
 	struct rcp_cliopts co;
 	char *why = NULL;
@@ -93,6 +99,17 @@ one(const json_t *m)
 		return;
 	}
 	roundtrip(&j);
+	if (j.kind != RCP_JOB_COPY) {
+		if (rcp_job_suite_options(j.kind, j.options, j.noptions, &so,
+		    &why) != 0) {
+			if (why == NULL)
+				abort();
+			free(why);
+		}
+		rcp_job_suiteopts_release(&so);
+		runner_job_release(&j);
+		return;
+	}
 	rcp_cliopts_init(&co);
 	if (runner_job_opts(&j, &co, &why) != 0)
 		free(why);

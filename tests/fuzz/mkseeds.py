@@ -117,6 +117,15 @@ put("jobspec", "job-b64", j({"sources": ["a?"], "sources_b64": ["Yf8="], "destin
 put("jobspec", "host", j({"host": True, "parent": 1, "idle_ns": 1000}) +
     j({"t": "job", "j": 3, "sources": ["h:/x"], "destination": "/y", "options": ["-v"], "umask": 18}) +
     j({"t": "cancel", "j": 3}) + j({"t": "job", "j": -1}))
+put("jobspec", "kinds", j({"kind": "rm", "sources": ["/a", "/b"], "options": ["--ops-throttle", "5", "-e"],
+    "umask": 18, "parent": 1}) +
+    j({"kind": "link", "sources": ["/s"], "destination": "/d/", "options": ["--update", "/n", "-o"],
+    "umask": 18, "parent": 1}) +
+    j({"kind": "chmod", "sources": ["/a"], "options": ["--mode", "f:g+rw d:g+rwxs", "--owner", "0"],
+    "umask": 18, "parent": 1}) +
+    j({"kind": "chmod", "sources": ["/a"], "options": ["x", "--filter-file=/etc/passwd"], "parent": 1}) +
+    j({"kind": "dance", "sources": ["/a"], "options": [], "parent": 1}) +
+    j({"kind": "link", "sources": ["/a"], "options": [], "parent": 1}))
 put("jobspec", "bad", j({"sources": [], "destination": "/d"}) + j({"sources": ["/a"], "destination": ""}) +
     j({"sources": ["/a"], "destination": "/d", "options": ["--bogus"]}) +
     j({"sources": ["/a"], "destination": "/d", "options": ["operand", "-h"]}) +
@@ -132,6 +141,14 @@ put("journal", "records", j(rec) + j(dict(rec, id=2, state="running")) +
 put("journal", "submit", j({"id": 9, "method": "submit", "sources": ["~/a", "b"],
     "destination": "c", "cwd": "/tmp", "home": "/home/u", "umask": 18,
     "options": ["-r", "--filter", "- *.o"], "priority": 5, "key": "k1"}))
+put("journal", "kinds", j(dict(rec, id=4, kind="rm", destination=None, options=["-e"],
+    walk={"files": 3, "dirs": 1, "kept": 0, "skipped": 0, "errors": 1, "entries": 5})) +
+    j(dict(rec, id=5, kind="link", options=["--update", "/n"])) +
+    j(dict(rec, id=6, kind="chmod", state="queued", options=["--mode", "g+rw"])) +
+    j(dict(rec, id=7, kind="rm")) + j(dict(rec, id=8, kind="copy", destination=None)) +
+    j(dict(rec, id=9, kind="sweep")))
+put("runner", "walk", j({"t": "p", "s": list(range(15)), "w": [1, 2, 3, 4, 5, 6], "bt": 0, "ft": 0}) +
+    j({"t": "p", "s": [], "w": [-1, "x", None]}) + j({"t": "p", "w": 3}))
 put("journal", "junk", "not json\n[]\n{}\n\n")
 put("journal", "ledger", j({"kind": "error", "path": "/s/a\\xff", "path_b64": "L3MvYf8=",
     "error": "cannot open '/s/a\\xff': Permission denied", "attempt": 1}) +

@@ -305,6 +305,80 @@ test_job_records(void)
 	rcp_job_free(NULL);
 }
 
+/* Jobs of rrm, rlink and rchm: their kind and tool's options, both ways. */
+static void
+test_job_kinds(void)
+{
+	struct rcp_job_who who = { 1000, 1000 };
+	struct rcp_job *j, *k;
+	json_t *req, *o;
+	char *cause = NULL, *a, *b;
+
+	req = json_pack("{s:s,s:[ss],s:[sss],s:s,s:i}", "kind", "rm",
+	    "sources", "a", "/b/c", "options", "--modified-before", "3d",
+	    "-e", "cwd", "/work", "umask", 022);
+	CU_ASSERT_EQUAL_FATAL(rcp_job_from_request(req, &who, &j, &cause), 0);
+	CU_ASSERT_EQUAL(j->kind, RCP_JOB_RM);
+	CU_ASSERT_STRING_EQUAL(j->srcs[0], "/work/a");
+	CU_ASSERT_PTR_NULL(j->dst);
+	CU_ASSERT_STRING_EQUAL(j->pair, RCP_JOB_PAIR_LOCAL);
+	json_decref(req);
+	j->id = 3;
+	j->progress.w.files = 7;
+	j->progress.w.dirs = 2;
+	o = rcp_job_to_json(j);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "kind")),
+	    "rm");
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "entries_done")),
+	    9);
+	CU_ASSERT_TRUE(json_is_null(json_object_get(o, "destination")));
+	CU_ASSERT_EQUAL_FATAL(rcp_job_from_json(o, &k, &cause), 0);
+	CU_ASSERT_EQUAL(rcp_job_parse_options(k, &cause), 0);
+	CU_ASSERT_EQUAL(k->kind, RCP_JOB_RM);
+	CU_ASSERT_EQUAL(k->progress.w.files, 7);
+	json_decref(o);
+	o = rcp_job_to_json(k);
+	a = json_dumps(o, JSON_SORT_KEYS);
+	json_decref(o);
+	o = rcp_job_to_json(j);
+	b = json_dumps(o, JSON_SORT_KEYS);
+	CU_ASSERT_STRING_EQUAL(a, b);
+	free(a);
+	free(b);
+	rcp_job_free(k);
+	rcp_job_free(j);
+
+	/* A record of a journal older than kinds is a copy's. */
+	json_object_del(o, "kind");
+	json_object_set_new(o, "destination", json_string("/d"));
+	CU_ASSERT_EQUAL_FATAL(rcp_job_from_json(o, &k, &cause), 0);
+	CU_ASSERT_EQUAL(k->kind, RCP_JOB_COPY);
+	rcp_job_free(k);
+	/* A copy's record without a destination is refused. */
+	json_object_del(o, "destination");
+	CU_ASSERT_EQUAL(rcp_job_from_json(o, &k, &cause), RCP_ERR_PROTO);
+	free(cause);
+	cause = NULL;
+	json_object_set_new(o, "kind", json_string("sweep"));
+	CU_ASSERT_EQUAL(rcp_job_from_json(o, &k, &cause), RCP_ERR_PROTO);
+	free(cause);
+	json_decref(o);
+
+	req = json_pack("{s:s,s:[s],s:s,s:[ss]}", "kind", "link", "sources",
+	    "/s", "destination", "/d/", "options", "--update", "/n");
+	CU_ASSERT_EQUAL_FATAL(rcp_job_from_request(req, &who, &j, &cause), 0);
+	CU_ASSERT_EQUAL(j->kind, RCP_JOB_LINK);
+	CU_ASSERT_STRING_EQUAL(j->dst, "/d/");
+	rcp_job_free(j);
+	json_decref(req);
+	req = json_pack("{s:s,s:[s],s:[ss]}", "kind", "chmod", "sources",
+	    "/s", "options", "--mode", "f:g+rw d:g+rwxs");
+	CU_ASSERT_EQUAL_FATAL(rcp_job_from_request(req, &who, &j, &cause), 0);
+	CU_ASSERT_EQUAL(j->kind, RCP_JOB_CHMOD);
+	rcp_job_free(j);
+	json_decref(req);
+}
+
 /* Submits that must be refused, with the code and a word of the message. */
 static void
 refused(const char *json, int code, const char *word)
@@ -329,6 +403,34 @@ static void
 test_job_refused(void)
 {
 	refused("{\"destination\":\"/x\"}", RCP_CTL_E_INVALID, "sources");
+	refused("{\"kind\":\"sweep\",\"sources\":[\"/a\"]}",
+	    RCP_CTL_E_INVALID, "unknown job kind 'sweep'");
+	refused("{\"kind\":\"rm\",\"sources\":[\"/a\"],\"destination\":"
+	    "\"/x\"}", RCP_CTL_E_INVALID, "no 'destination'");
+	refused("{\"kind\":\"rm\",\"sources\":[\"h:/a\"]}",
+	    RCP_CTL_E_INVALID, "local paths only");
+	refused("{\"kind\":\"link\",\"sources\":[\"/a\"]}",
+	    RCP_CTL_E_INVALID, "destination");
+	refused("{\"kind\":\"link\",\"sources\":[\"/a\",\"/b\"],"
+	    "\"destination\":\"/x/\"}", RCP_CTL_E_INVALID, "one source");
+	refused("{\"kind\":\"link\",\"sources\":[\"/a\"],\"destination\":"
+	    "\"/x\",\"options\":[\"--update\",\"rel\"]}", RCP_CTL_E_INVALID,
+	    "absolute");
+	refused("{\"kind\":\"chmod\",\"sources\":[\"/a\"]}",
+	    RCP_CTL_E_INVALID, "nothing to change");
+	refused("{\"kind\":\"chmod\",\"sources\":[\"/a\"],\"options\":"
+	    "[\"--mode\",\"zz\"]}", RCP_CTL_E_INVALID, "--mode");
+	refused("{\"kind\":\"chmod\",\"sources\":[\"/a\"],\"options\":"
+	    "[\"--mode\",\"g+w\",\"/b\"]}", RCP_CTL_E_INVALID,
+	    "'/b' is not an option");
+	refused("{\"kind\":\"rm\",\"sources\":[\"/a\"],\"options\":"
+	    "[\"--filter-f=/etc/shadow\"]}", RCP_CTL_E_INVALID, "filter-file");
+	refused("{\"kind\":\"rm\",\"sources\":[\"/a\"],\"options\":"
+	    "[\"--overwrite\"]}", RCP_CTL_E_INVALID, "overwrite");
+	refused("{\"kind\":\"rm\",\"sources\":[\"/a\"],\"options\":"
+	    "[\"-h\"]}", RCP_CTL_E_INVALID, "--help");
+	refused("{\"kind\":\"rm\",\"sources\":[\"/a\"],\"record_files\":"
+	    "true}", RCP_CTL_E_INVALID, "record_files");
 	refused("{\"sources\":[],\"destination\":\"/x\"}", RCP_CTL_E_INVALID,
 	    "sources");
 	refused("{\"sources\":[\"/a\"]}", RCP_CTL_E_INVALID, "destination");
@@ -376,6 +478,7 @@ test_journal_register(void)
 		{ "threads", test_threads },
 		{ "job_records", test_job_records },
 		{ "job_refused", test_job_refused },
+		{ "job_kinds", test_job_kinds },
 		{ NULL, NULL }
 	};
 
