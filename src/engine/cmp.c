@@ -511,6 +511,9 @@ compare_file(struct worker *w, const struct ent *e, const struct stat st[2])
 			if (got[side] < 0)
 				goto out;
 			atomic_fetch_add(&c->bytes_read, (uint64_t)got[side]);
+			if (c->o->progress != NULL)
+				atomic_fetch_add(c->o->progress,
+				    (uint64_t)got[side]);
 		}
 		n = got[0] < got[1] ? got[0] : got[1];
 		if (c->hash)
@@ -727,6 +730,8 @@ compare_name(struct worker *w, struct node *n, const char *name,
 	int side, what, err;
 
 	atomic_fetch_add(&c->entries, 1);
+	if (c->o->progress != NULL)
+		atomic_fetch_add(c->o->progress, 1);
 	for (side = 0; side < 2; side++) {
 		if (!has[side])
 			continue;

@@ -83,6 +83,12 @@ struct rcp_cmp_opts {
 	 */
 	const struct rcp_src_ops *ops[2];
 	void			*ctx[2];
+	/*
+	 * NULL, or added to as the comparison goes: entries looked at and
+	 * bytes read or hashed, for a watch that tells a slow comparison
+	 * from a stuck one.
+	 */
+	atomic_uint_fast64_t	*progress;
 	/* The sides' names in messages (NULL: the root paths as given). */
 	const char		*label[2];
 };
