@@ -2,7 +2,7 @@
 # master-metrics.sh: rcpctl metrics prints the master's counters in the
 # Prometheus text format, valid for promtool, with the bytes a job copied
 # and the jobs by state, the entries rm, chmod and link jobs dealt with and
-# the jobs by kind; it answers while a job runs; --metrics-textfile
+# the jobs by kind; rcpctl list of mixed kinds; it answers while a job runs; --metrics-textfile
 # keeps a file of the same for node_exporter.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/master-lib.sh"
@@ -43,6 +43,13 @@ for k in copy rm link chmod; do
 done
 t_check "stats --json: entries by kind" test "$(ctl stats --json | jq -c '[.entries_by_kind.rm, .entries_by_kind.chmod, .jobs_by_kind.link]')" = "[$ne,$ne,1]"
 t_check "stats: the entries line" t_grep "^entries: copy $n, rm $ne, link $ne, chmod $ne\$" <(ctl stats)
+# rcpctl list of mixed kinds: a KIND column for every row, under its header.
+t_check "list: exit 0" t_run 0 "$T/list" ctl list
+t_check "list: the header names the kind and paths" t_grep '^ID +STATE +PRIO +LABEL +KIND +PATHS$' "$T/list"
+t_check "list: the kind in its column, every row" test "$(awk '{ print $5 }' "$T/list" | tr '\n' ' ')" = "KIND copy rm chmod link "
+t_check "list: a copy's row" t_grep "^[0-9]+ +succeeded +0 +- +copy +$S -> $T/d1  \\[" "$T/list"
+t_check "list: an rm's row, no destination" t_grep "^[0-9]+ +succeeded +0 +- +rm +$T/rm  \\[$ne entries removed" "$T/list"
+t_check "list: a link's row" t_grep "^[0-9]+ +succeeded +0 +- +link +$T/ln -> $T/ln2  \\[" "$T/list"
 t_check "metrics: submit-to-start histogram counts the jobs" t_grep '^rcp_job_start_wait_seconds_count 4$' "$T/m"
 t_check "metrics: within the hour" t_grep '^rcp_job_start_wait_seconds_bucket\{le="3600"\} 4$' "$T/m"
 untyped() {
@@ -67,6 +74,9 @@ if command -v promtool >/dev/null 2>&1; then
 	t_check "doc/examples/node-exporter.md: promtool check rules" t_run 0 "$T/pt" promtool check rules "$T/rules.yml"
 fi
 t_check "textfile: no temporary left" test ! -e "$T/rcp.prom.tmp"
+mkdir "$T/x1" "$T/x2" "$T/x3"
+t_check "an rm job of three paths" t_run 0 "$T/out" ctl rm --wait "$T/x1" "$T/x2" "$T/x3"
+t_check "list: its first path and how many more" t_grep "^[0-9]+ +succeeded +0 +- +rm +$T/x1 \\(\\+2 more\\)  \\[3 entries removed" <(ctl list)
 
 id=$(ctl submit --json --ops-throttle 5 "$S" "$T/d2" | jq -r .id)
 t_check "slow job: running" wait_running "$id" 20
