@@ -154,6 +154,7 @@ wan_setup() {
 	done
 	wan_link "$WAN_NS_A" "$WAN_A" "$WAN_B" "$mtu"
 	wan_link "$WAN_NS_B" "$WAN_B" "$WAN_A" "$mtu"
+	rm -f "$WAN_DIR"/host_ed25519* "$WAN_DIR"/id_ed25519*
 	ssh-keygen -q -t ed25519 -N '' -C rcp-wan-host -f "$WAN_DIR/host_ed25519" </dev/null &&
 	ssh-keygen -q -t ed25519 -N '' -C rcp-wan-client -f "$WAN_DIR/id_ed25519" </dev/null ||
 		wan_die "ssh-keygen failed"
