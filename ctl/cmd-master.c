@@ -43,6 +43,22 @@ check_stats(const json_t *res)
 	return 0;
 }
 
+/* "entries: copy N, rm N, ...": what each kind of job dealt with. */
+static void
+print_entries(json_t *by)
+{
+	const char *kind, *sep = "entries: ";
+	json_t *v;
+
+	if (!json_is_object(by) || json_object_size(by) == 0)
+		return;		/* a master from before job kinds */
+	json_object_foreach(by, kind, v) {
+		printf("%s%s %.0f", sep, kind, json_number_value(v));
+		sep = ", ";
+	}
+	putchar('\n');
+}
+
 static int
 cmd_stats(struct rcpctl *x, int argc, char **argv)
 {
@@ -70,6 +86,7 @@ cmd_stats(struct rcpctl *x, int argc, char **argv)
 		    rcpctl_num(by, "succeeded"), rcpctl_num(by, "partial"),
 		    rcpctl_num(by, "failed"), rcpctl_num(by, "canceled"),
 		    rcpctl_num(res, "clients"));
+		print_entries(json_object_get(res, "entries_by_kind"));
 	}
 	json_decref(res);
 	return r;

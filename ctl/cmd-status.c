@@ -45,8 +45,8 @@ show_jobs(struct rcpctl *x, json_t *req, bool header)
 		}
 		if (header && !x->json && shown == 0 &&
 		    json_array_size(jobs) > 0)
-			printf("%-6s %-9s %5s %-12s %s\n", "ID", "STATE",
-			    "PRIO", "LABEL", "COPY");
+			printf("%-6s %-9s %5s %-12s %-5s %s\n", "ID",
+			    "STATE", "PRIO", "LABEL", "KIND", "PATHS");
 		for (i = 0; i < json_array_size(jobs); i++)
 			x->json ? rcpctl_print_json(json_array_get(jobs, i)) :
 			    rcpctl_print_row(json_array_get(jobs, i));

@@ -198,17 +198,17 @@ void
 rcpctl_print_row(const json_t *job)
 {
 	struct rcp_buf b = RCP_BUF_INIT;
-
-	const char *kind = rcp_ctl_str(job, "kind", "copy");
-	bool copy = strcmp(kind, "copy") == 0;
+	size_t n = json_array_size(json_object_get(job, "sources"));
+	char more[32] = "";
 
 	progress_text(&b, job);
-	/* A copy's row as it always was; another kind's names it. */
-	printf("%-6.0f %-9s %5.0f %-12s %s%s%s%s%s  [%s]\n",
+	if (n > 1)	/* the row stays one line: the first path, and a count */
+		snprintf(more, sizeof(more), " (+%zu more)", n - 1);
+	printf("%-6.0f %-9s %5.0f %-12s %-5s %s%s%s%s  [%s]\n",
 	    rcpctl_num(job, "id"), rcpctl_str(job, "state"),
 	    rcpctl_num(job, "priority"), rcpctl_str(job, "label"),
-	    copy ? "" : kind, copy ? "" : " ",
-	    rcpctl_item(json_object_get(job, "sources"), 0),
+	    rcp_ctl_str(job, "kind", "copy"),
+	    rcpctl_item(json_object_get(job, "sources"), 0), more,
 	    json_is_string(json_object_get(job, "destination")) ? " -> " : "",
 	    json_is_string(json_object_get(job, "destination")) ?
 	    rcpctl_str(job, "destination") : "", rcp_buf_str(&b));

@@ -17,7 +17,11 @@
 void rcpctl_print_json(const json_t *o);
 /* Prints job in detail, one "name: value" a line, on stdout. */
 void rcpctl_print_job(const json_t *job);
-/* Prints job as a row of the table of list and status. */
+/*
+ * Prints job as a row of the table of list and status: ID, STATE, PRIO,
+ * LABEL, KIND (copy, rm, link, chmod), then its first source (and how many
+ * more), "-> destination" if it has one, and its progress.
+ */
 void rcpctl_print_row(const json_t *job);
 /*
  * Prints job's progress as a bar on stderr (bar) or as a line on fp.

@@ -337,13 +337,16 @@ stall_option(struct rcpctl *x, int argc, char **argv, int *i)
 
 /*
  * Splits argv into rcpctl's own options (applied to x) and the tool's
- * arguments (*targv: a name, then the rest in order).  Returns -1 to go
- * on, else an exit code.
+ * arguments (*targv: a name, then the rest in order).  An option of the
+ * tool that takes the next argument as its value keeps it, whatever it
+ * looks like ("--exclude --json": a pattern, not rcpctl's --json).
+ * Returns -1 to go on, else an exit code.
  */
 static int
-split_own(struct rcpctl *x, int argc, char **argv, const char *tool,
+split_own(struct rcpctl *x, int argc, char **argv, int kind,
     char ***targv, int *targc)
 {
+	const char *tool = suite_kinds[kind].tool;
 	char **t = rcp_xcalloc((size_t)argc + 1, sizeof(char *));
 	int i = 1, n = 0, r;
 
@@ -356,6 +359,9 @@ split_own(struct rcpctl *x, int argc, char **argv, const char *tool,
 		}
 		if ((r = own_option(x, argc, argv, &i)) == 0)
 			r = stall_option(x, argc, argv, &i);
+		if (r == 0 && i + 1 < argc && rcp_suiteopts_takes_value(
+		    suite_kinds[kind].tool_id, argv[i]))
+			t[n++] = rcp_xstrdup(argv[i++]);	/* and its value */
 		if (r > 1) {
 			rcp_strv_free(t, (size_t)n);
 			return r - 2;
@@ -420,7 +426,7 @@ rcpctl_parse_suite(struct rcpctl *x, int kind, int argc, char **argv,
 	rcp_suiteopts_init(&s, suite_kinds[kind].tool_id);
 	*req = rcp_ctl_request(0, "submit");
 	json_object_set_new(*req, "kind", json_string(suite_kinds[kind].kind));
-	if ((r = split_own(x, argc, argv, tool, &targv, &targc)) >= 0)
+	if ((r = split_own(x, argc, argv, kind, &targv, &targc)) >= 0)
 		goto out;
 	if (rcp_suiteopts_parse(&s, targc, targv, &first, &cause) != 0) {
 		r = rcpctl_bad_usage("%s", cause);

@@ -591,12 +591,13 @@ plan_one(struct rcp_copy *c, const char *src_arg, const char *dst_arg,
 		    "end it with '/' to copy into it", shown);
 		goto out;
 	}
-	if ((dfd = open(ddir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+	if ((dfd = rcp_fs_open_parent(ddir)) < 0) {
 		free(shown);
 		shown = rcp_escape(ddir);
-		*cause = rcp_xasprintf(errno == ENOENT ? "destination parent "
+		*cause = rcp_xasprintf(dfd == -ENOENT ? "destination parent "
 		    "directory '%s' does not exist" : "cannot open destination "
-		    "directory '%s': %s", shown, strerror(errno));
+		    "directory '%s': %s", shown, strerror(-dfd));
+		dfd = -1;
 		r = RCP_ERR_NOTFOUND;
 		goto out;
 	}

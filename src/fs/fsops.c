@@ -389,3 +389,13 @@ rcp_fs_rmtree_at(int dirfd, const char *name, char **cause)
 	rcp_buf_release(&path);
 	return r;
 }
+
+int
+rcp_fs_open_parent(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 && errno == EACCES)
+		fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}

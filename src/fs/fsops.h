@@ -95,5 +95,15 @@ bool rcp_fs_is_sparse(const struct stat *st);
  */
 int rcp_fs_rmtree_at(int dirfd, const char *name, char **cause);
 
+/*
+ * Opens directory dir (followed), the parent of a source or destination
+ * root, for *at calls on the root: read-only, or, where that is refused (a
+ * directory one may search but not list, as a home of mode 0711 or a drop
+ * box of mode 1733: cp and rsync copy from and into them), an O_PATH
+ * handle, which lists nothing and takes no f*xattr call (reach its own by
+ * /proc/self/fd).  Returns the fd (the caller closes it) or -errno.
+ */
+int rcp_fs_open_parent(const char *dir);
+
 
 #endif

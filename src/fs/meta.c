@@ -335,6 +335,12 @@ rcp_meta_apply_fd(int fd, const struct rcp_preserve_one *p,
 		if (src->st_mode & (S_ISUID | S_ISGID))
 			force = true;
 	}
+	/*
+	 * A default ACL of the parent, not the umask, made the mode of what
+	 * was created in it: cur_mode, from the umask, may not be it.
+	 */
+	if (inherits)
+		force = true;
 	want = rcp_xmeta_safe_mode(xm, src->st_mode & p->mode_mask);
 	if (p->mode_mask != 0 && (force || (cur_mode & 07777) != want)) {
 		if (fchmod(fd, want) != 0) {
@@ -427,8 +433,9 @@ rcp_meta_apply_special(int dirfd, const char *name,
 		goto out;
 	}
 	want = rcp_xmeta_safe_mode(xm, src->st_mode & p->mode_mask);
-	if (p->mode_mask != 0 && (cur_mode & 07777) != want &&
-	    fchmodat(AT_FDCWD, path, want, 0) != 0) {
+	/* As rcp_meta_apply_fd: a default ACL may have made another mode. */
+	if (p->mode_mask != 0 && ((inherits ? st.st_mode : cur_mode) & 07777) !=
+	    want && fchmodat(AT_FDCWD, path, want, 0) != 0) {
 		r = -errno;
 		*what = "chmod";
 		goto out;

@@ -95,7 +95,9 @@ const struct rcp_preserve_one *rcp_preserve_for(const struct rcp_preserve *p,
  * with p->acl and inherits (the entry was created in a directory with a
  * default ACL, or was there before), ACLs it may have inherited but xm
  * lacks are removed: without inherits that costs no call.
- * cur_mode is the mode the entry has now, so an unneeded fchmod is skipped.
+ * cur_mode is the mode the entry has now, so an unneeded fchmod is skipped
+ * (with inherits it is set whatever cur_mode says: a default ACL, not the
+ * umask the caller knows, gave what was created its mode).
  * An EPERM from chown is ignored when not running as root, as cp -p does.
  * Returns 0, or -errno with *what naming the failed call.  A file system
  * that cannot store xm is not a failure: the rest is applied and *xerr (if

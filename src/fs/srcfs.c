@@ -43,7 +43,9 @@ local_root(void *ctx, const char *path, bool follow, int *dirp, char **base,
 	int fd, e;
 
 	split(path, &dir, base);
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	if ((fd = rcp_fs_open_parent(dir)) < 0)
+		errno = -fd;
+	if (fd < 0 ||
 	    fstatat(fd, *base, st, follow ? 0 : AT_SYMLINK_NOFOLLOW) != 0) {
 		e = errno;
 		shown = rcp_escape(path);

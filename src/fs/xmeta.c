@@ -317,9 +317,21 @@ rcp_xmeta_drop_inherited_path(const char *path, const struct rcp_xmeta *xm)
 bool
 rcp_xmeta_has_default_acl(int fd)
 {
-	if (fgetxattr(fd, ACL_DEFAULT_XATTR, NULL, 0) >= 0)
+	char *path;
+	ssize_t n;
+	int e;
+
+	n = fgetxattr(fd, ACL_DEFAULT_XATTR, NULL, 0);
+	e = errno;
+	if (n < 0 && e == EBADF) {	/* an O_PATH handle */
+		path = rcp_xasprintf("/proc/self/fd/%d", fd);
+		n = getxattr(path, ACL_DEFAULT_XATTR, NULL, 0);
+		e = errno;
+		free(path);
+	}
+	if (n >= 0)
 		return true;
-	return !(errno == ENODATA || rcp_xmeta_unsupported(errno));
+	return !(e == ENODATA || rcp_xmeta_unsupported(e));
 }
 
 static int

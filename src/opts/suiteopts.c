@@ -144,6 +144,40 @@ table(int tool)
 	return t;
 }
 
+int
+rcp_suiteopts_takes_value(int tool, const char *arg)
+{
+	struct option *t;
+	const struct option *o, *hit = NULL;
+	size_t n;
+	bool exact = false, ambiguous = false;
+
+	if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0' ||
+	    strchr(arg, '=') != NULL)
+		return 0;
+	arg += 2;
+	n = strlen(arg);
+	t = table(tool);
+	/* As getopt_long: the exact name, else a prefix of one name only. */
+	for (o = t; o->name != NULL && !exact; o++) {
+		if (strncmp(o->name, arg, n) != 0)
+			continue;
+		if (o->name[n] == '\0') {
+			hit = o;
+			exact = true;
+		} else if (hit == NULL) {
+			hit = o;
+		} else if (hit->has_arg != o->has_arg || hit->flag != o->flag ||
+		    hit->val != o->val) {
+			ambiguous = true;
+		}
+	}
+	n = hit != NULL && (exact || !ambiguous) &&
+	    hit->has_arg == required_argument;
+	free(t);
+	return (int)n;
+}
+
 /* An option of the tool's own. */
 static int
 apply_own(struct rcp_suiteopts *s, int ch, const char *arg, char **cause)

@@ -54,6 +54,13 @@ void rcp_suiteopts_release(struct rcp_suiteopts *s);
 int rcp_suiteopts_parse(struct rcp_suiteopts *s, int argc, char **argv,
     int *first, char **cause);
 
+/*
+ * Whether arg ("--name", no "=value") is a long option of tool, by its
+ * name or an unambiguous prefix of it as getopt_long takes them, whose
+ * value is the next argument.  Returns 1 or 0.  Any thread.
+ */
+int rcp_suiteopts_takes_value(int tool, const char *arg);
+
 /* The walk options the shared ones give (rrm, rchm). */
 void rcp_suiteopts_walk(const struct rcp_suiteopts *s,
     struct rcp_walk_opts *o);

@@ -417,6 +417,14 @@ rem_root(void *ctx, const char *path, bool follow, int *dir, char **base,
 		return e;
 	}
 	*dir = rh_add(r, h);
+	/*
+	 * The root's parent is not copied: no XMETA_DIR batch of its other
+	 * entries, which would read all of theirs (a home's siblings, say)
+	 * and have the source agent name xattrs of files left alone.
+	 */
+	pthread_mutex_lock(&r->hlock);
+	r->h[*dir]->xm_state = XM_OFF;
+	pthread_mutex_unlock(&r->hlock);
 	return 0;
 }
 

@@ -193,8 +193,9 @@ srv_root(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 	}
 	free(p);
 	e = 0;
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    fstatat(fd, base, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) != 0)
+	if ((fd = rcp_fs_open_parent(dir)) < 0)
+		e = fd;
+	else if (fstatat(fd, base, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) != 0)
 		e = -errno;
 	if (e == 0 && (h = h_add(s, fd)) < 0)
 		e = h;

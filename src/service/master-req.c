@@ -447,6 +447,21 @@ start_wait(struct rcp_buf *b, const json_t *w)
 	    (long long)json_integer_value(json_object_get(w, "count")));
 }
 
+/* A family with one sample per job kind, from an object of rcp_jobtab_stats. */
+static void
+by_kind(struct rcp_buf *b, const char *name, const char *type,
+    const char *help, json_t *kinds)
+{
+	const char *kind;
+	json_t *v;
+
+	rcp_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+	    type);
+	json_object_foreach(kinds, kind, v)
+		rcp_buf_addf(b, "%s{kind=\"%s\"} %lld\n", name, kind,
+		    (long long)json_integer_value(v));
+}
+
 /*
  * The Prometheus text exposition format (version 0.0.4) of the job table's
  * counters, as rcp_jobtab_stats has them: no job is waited on.
@@ -502,6 +517,13 @@ metrics_text(struct rcp_master *m, bool clients)
 	json_object_foreach(by, state, v)
 		rcp_buf_addf(&b, "rcp_jobs{state=\"%s\"} %lld\n", state,
 		    (long long)json_integer_value(v));
+	by_kind(&b, "rcp_jobs_kind", "gauge", "Jobs in the job table by kind "
+	    "(copy, rm, link, chmod).", json_object_get(o, "jobs_by_kind"));
+	by_kind(&b, "rcp_entries_total", "counter", "Entries the master's "
+	    "jobs dealt with since it started, by job kind: files copied, "
+	    "unchanged or linked (copy); entries removed (rm); files linked "
+	    "or copied and directories and symlinks made (link); entries "
+	    "changed (chmod).", json_object_get(o, "entries_by_kind"));
 	json_decref(o);
 	return rcp_buf_detach(&b);
 }

@@ -42,7 +42,8 @@ enum {
 	RCP_JOB_COPY = 0,
 	RCP_JOB_RM,
 	RCP_JOB_LINK,
-	RCP_JOB_CHMOD
+	RCP_JOB_CHMOD,
+	RCP_JOB_NKINDS
 };
 
 /* The kind's name ("copy", "rm", "link", "chmod"). */

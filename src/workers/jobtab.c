@@ -75,6 +75,8 @@ struct rcp_jobtab {
 	uint64_t		 bytes_done;	/* by jobs ended; requires lock */
 	uint64_t		 files_done;	/* by jobs ended; requires lock */
 	uint64_t		 errors_done;	/* by jobs ended; requires lock */
+	/* rcp_job_entries_done of the jobs ended, by kind; requires lock. */
+	uint64_t		 entries_done[RCP_JOB_NKINDS];
 	/* Seconds from submit to first start, a histogram; requires lock. */
 	uint64_t		 wait_counts[RCP_JOBTAB_WAIT_BUCKETS];
 	uint64_t		 wait_count;
@@ -194,6 +196,7 @@ end_job(struct rcp_jobtab *t, struct rcp_job *j, int state, const char *error)
 	t->bytes_done += j->progress.s.bytes_copied;
 	t->files_done += j->progress.s.files_copied;
 	t->errors_done += j->errors_total;
+	t->entries_done[j->kind] += rcp_job_entries_done(j);
 	return record(j);
 }
 
@@ -711,17 +714,23 @@ rcp_jobtab_stats(struct rcp_jobtab *t)
 	size_t counts[RCP_CTL_NSTATES] = { 0 }, i;
 	json_t *o = json_object(), *by = json_object(), *w = json_array();
 	json_t *pairs = json_object();
+	json_t *kinds = json_object(), *entries = json_object();
+	size_t nkind[RCP_JOB_NKINDS] = { 0 };
+	uint64_t bytes, files, errors, ent[RCP_JOB_NKINDS];
 	const char *pair;
 	double rate = 0;
-	uint64_t bytes, files, errors;
+	int k;
 
 	pthread_mutex_lock(&t->lock);
 	bytes = t->bytes_done;
 	files = t->files_done;
 	errors = t->errors_done;
+	memcpy(ent, t->entries_done, sizeof(ent));
 	for (i = 0; i < t->njobs; i++) {
 		counts[t->jobs[i]->state]++;
+		nkind[t->jobs[i]->kind]++;
 		if (t->jobs[i]->state == RCP_CTL_RUNNING) {
+			ent[t->jobs[i]->kind] += rcp_job_entries_done(t->jobs[i]);
 			rate += t->jobs[i]->rate;
 			bytes += t->jobs[i]->progress.s.bytes_copied;
 			files += t->jobs[i]->progress.s.files_copied;
@@ -742,6 +751,14 @@ rcp_jobtab_stats(struct rcp_jobtab *t)
 	json_object_set_new(o, "stopping", json_boolean(t->stopping));
 	pthread_mutex_unlock(&t->lock);
 	json_object_set_new(o, "running_by_pair", pairs);
+	for (k = 0; k < RCP_JOB_NKINDS; k++) {
+		json_object_set_new(kinds, rcp_job_kind_name(k),
+		    json_integer((json_int_t)nkind[k]));
+		json_object_set_new(entries, rcp_job_kind_name(k),
+		    json_integer((json_int_t)ent[k]));
+	}
+	json_object_set_new(o, "jobs_by_kind", kinds);
+	json_object_set_new(o, "entries_by_kind", entries);
 	json_object_set_new(o, "files_copied", json_integer((json_int_t)files));
 	json_object_set_new(o, "errors", json_integer((json_int_t)errors));
 	for (i = 0; i < RCP_CTL_NSTATES; i++)

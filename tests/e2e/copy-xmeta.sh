@@ -59,6 +59,14 @@ t_check "cp -a into an inheriting directory keeps the source's ACLs" same_dump "
 t_check "rcp -p into an inheriting directory runs" t_run 0 "$T/inh.out" "$RCP" -p "$T/src" "$T/inh/p"
 t_check "  the same dumps as the source: nothing inherited" same_dump "$T/src" "$T/inh/p"
 t_check "  the same tree as cp -a" diff <(t_tree_listing_full "$T/inh/cp") <(t_tree_listing_full "$T/inh/p")
+# One made 0700 gives other::--- by default, the umask aside: the copy keeps
+# the source's mode bits all the same.
+mkdir -m 700 "$T/inh0"
+setfacl -d -m u:3:rwx "$T/inh0"
+cp -a "$T/src" "$T/inh0/cp"
+t_check "rcp -p into an inheriting 0700 directory runs" t_run 0 "$T/inh0.out" "$RCP" -p "$T/src" "$T/inh0/p"
+t_check "  the same dumps as the source: its modes" same_dump "$T/src" "$T/inh0/p"
+t_check "  the same tree as cp -a" diff <(t_tree_listing_full "$T/inh0/cp") <(t_tree_listing_full "$T/inh0/p")
 
 # Merging into an existing copy with --overwrite: the directories end with
 # the source's xattrs and ACLs (what only the destination has is removed,

@@ -7,7 +7,8 @@
 # with its tree partly there and nothing outside it removed; a queued rm job
 # survives a master restart (journal) and a running link job resumes; exit
 # codes and states as copies'; --json and list show the kind; batch lines
-# may be of any kind; usage errors exit 2 with their cause.
+# may be of any kind; a tool option's value is never taken for an option of
+# rcpctl's; usage errors exit 2 with their cause.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/master-lib.sh"
 . "$(dirname "$0")/suite-lib.sh"
@@ -82,6 +83,16 @@ t_check "rm job of a root not UTF-8: the exact bytes removed" test ! -e "$NU"
 mkdir -p "$T/st/x"
 t_check "rm job with --stall-timeout: exit 0" t_run 0 "$T/out" gctl rm --wait --stall-timeout 90s "$T/st"
 t_check "rm job with --stall-timeout: the job's watchdog, in seconds" test "$(ctl list --json | jq -r 'select(.sources[0] == "'"$T/st"'") | .stall_timeout')" = 90
+
+# --- a tool option's value is the tool's, even if it names an option of rcpctl ---
+mkdir -p "$T/ex/d" && touch "$T/ex/--json" "$T/ex/d/--wait" "$T/ex/gone"
+t_check "rm --exclude --json: exit 0" t_run 0 "$T/out" gctl rm --exclude --json --exc --wait --label=x --wait "$T/ex"
+t_check "rm --exclude --json: rcpctl's output, not its --json" t_grep '^job [0-9]* succeeded: ' "$T/out"
+t_check "rm --exclude --json: the patterns excluded, the rest removed" test -e "$T/ex/--json" -a -e "$T/ex/d/--wait" -a ! -e "$T/ex/gone"
+exid=$(ctl list --json | jq -r 'select(.sources[0] == "'"$T/ex"'") | .id')
+t_check "rm --exclude --json: the job's options, as given" test "$(ctl status --json "$exid" | jq -c '[.options, .label]')" = '[["--exclude","--json","--exc","--wait"],"x"]'
+t_check "chmod --owner --key: an owner, not rcpctl's --key (exit 2)" t_run 2 "$T/out" ctl chmod --owner --key "$T/c1"
+t_check "chmod --owner --key: the owner named" t_grep "--owner: no user '--key'" "$T/out"
 
 # --- usage: exit 2 with the cause, nothing queued ---------------------------------
 n0=$(ctl list --json | wc -l)

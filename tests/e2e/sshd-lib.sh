@@ -16,6 +16,8 @@
 #   SSHD_PID        the running sshd's pid; SSHD_LOG its log
 # Set before sshd_setup, SSHD_SETENV (NAME=VALUE words) is put in every
 # session's environment (sshd passes none of the test's own).
+# sshd_account makes an account of the test's own that logs in to this sshd
+# and runs rcp itself; it is removed at exit.
 SSHD_DIR=$T/sshd
 SSHD_ADDRS="127.0.0.1 127.0.0.2 127.0.0.3"
 SSHD_PID=
@@ -24,6 +26,7 @@ SSH_CONFIG=$SSHD_DIR/ssh_config
 SSH_KNOWN_HOSTS=$SSHD_DIR/known_hosts
 SSH_KEY=$SSHD_DIR/id_ed25519
 SSHD_PORT=
+SSHD_ACCOUNT=
 
 sshd_die() {
 	echo "sshd-lib: $*" >&2
@@ -140,13 +143,73 @@ sshd_restart() {
 	sshd_start || sshd_die "sshd did not come back on port $SSHD_PORT"
 }
 
+# sshd_account NAME: a fresh account NAME, without privileges, that logs in
+# to this sshd and may run ssh clients (rcp) of its own: a home under $T
+# (HOME_OF_ACCOUNT) with a shell, '*' for a password (not locked: sshd
+# without PAM refuses locked accounts even for keys), and in its ~/.ssh the
+# harness's key pair (sshd reads authorized_keys as the user, and the
+# harness's own files are root's), known_hosts, and config
+# (ACCOUNT_SSH_CONFIG) that logs in as NAME.  Fails if NAME exists: the
+# account and everything it runs are the test's, ended by pid and removed
+# at exit (sshd_cleanup).
+sshd_account() {
+	local u=$1 h=$T/home-$1 try
+	id "$u" >/dev/null 2>&1 && { echo "sshd-lib: account $u exists" >&2; return 1; }
+	for try in 1 2 3 4 5; do	# another test may hold the lock on /etc/passwd
+		useradd -M -d "$h" -s /bin/sh -p '*' -c "rcp test $$" "$u" 2>/dev/null && break
+		id "$u" >/dev/null 2>&1 && break
+		sleep 1
+	done
+	id "$u" >/dev/null 2>&1 || { echo "sshd-lib: cannot create account $u" >&2; return 1; }
+	SSHD_ACCOUNT=$u
+	HOME_OF_ACCOUNT=$h
+	chmod o+x "$T" || return 1	# mktemp made it 0700: let the account in
+	ACCOUNT_SSH_CONFIG=$h/.ssh/config
+	install -d -m 755 -o "$u" -g "$u" "$h" &&
+	    install -d -m 700 -o "$u" -g "$u" "$h/.ssh" &&
+	    install -m 600 -o "$u" -g "$u" "$SSH_KEY" "$h/.ssh/id_ed25519" &&
+	    install -m 644 -o "$u" -g "$u" "$SSH_KEY.pub" "$h/.ssh/id_ed25519.pub" &&
+	    install -m 600 -o "$u" -g "$u" "$SSH_KEY.pub" "$h/.ssh/authorized_keys" &&
+	    install -m 600 -o "$u" -g "$u" "$SSH_KNOWN_HOSTS" "$h/.ssh/known_hosts" || return 1
+	sed -e "s|^\( *User \).*|\1$u|" -e "s|$SSH_KEY|$h/.ssh/id_ed25519|" \
+	    -e "s|$SSH_KNOWN_HOSTS|$h/.ssh/known_hosts|" "$SSH_CONFIG" >"$ACCOUNT_SSH_CONFIG" &&
+	    chown "$u:$u" "$ACCOUNT_SSH_CONFIG"
+}
+
+# sshd_account_remove: ends what the account of sshd_account runs (by pid:
+# every process of that account is the test's) and removes it.
+sshd_account_remove() {
+	local p i
+	[ -n "$SSHD_ACCOUNT" ] || return 0
+	for i in $(seq 50); do
+		p=$(pgrep -u "$SSHD_ACCOUNT")
+		[ -z "$p" ] && break
+		kill -9 $p 2>/dev/null
+		sleep 0.1
+	done
+	for i in 1 2 3 4 5; do
+		userdel "$SSHD_ACCOUNT" 2>/dev/null
+		id "$SSHD_ACCOUNT" >/dev/null 2>&1 || break
+		sleep 1
+	done
+	id "$SSHD_ACCOUNT" >/dev/null 2>&1 && echo "sshd-lib: cannot remove account $SSHD_ACCOUNT" >&2
+	SSHD_ACCOUNT=
+}
+
+# sshd_cleanup: sshd_stop, then sshd_account_remove (the exit trap of
+# sshd_setup, before lib.sh's t_cleanup).
+sshd_cleanup() {
+	sshd_stop
+	sshd_account_remove
+}
+
 # sshd_setup: keys, configs, a free port and a running sshd.
 sshd_setup() {
 	local try
 	command -v ss >/dev/null || sshd_die "ss (iproute2) is needed"
 	command -v pgrep >/dev/null || sshd_die "pgrep (procps) is needed"
 	# Before lib.sh's cleanup, which kills the listener alone.
-	trap 'sshd_stop; t_cleanup' EXIT
+	trap 'sshd_cleanup; t_cleanup' EXIT
 	[ -x /usr/sbin/sshd ] || sshd_die "/usr/sbin/sshd is needed (openssh-server)"
 	mkdir -p "$SSHD_DIR" && chmod 700 "$SSHD_DIR" || sshd_die "cannot create $SSHD_DIR"
 	sshd_new_hostkey

@@ -1,6 +1,7 @@
-# xmeta-lib.sh: the ACL and xattr fixture of copy-xmeta.sh and
-# remote-xmeta.sh, and the dumps they compare (sourced after lib.sh, bash).
-# Needs root: trusted.*, security.capability.
+# xmeta-lib.sh: the ACL and xattr fixtures of copy-xmeta.sh,
+# remote-xmeta.sh, xmeta-user.sh and xmeta-user-ssh.sh, and the dumps they
+# compare (sourced after lib.sh, bash).  Needs root: trusted.*,
+# security.capability.
 
 # fixture DIR: the tree every copy starts from.
 fixture() {
@@ -42,6 +43,27 @@ fixture() {
 	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$s/sp/sock"
 	setfattr -n trusted.s -v sock "$s/sp/sock"
 	setfacl -m u:3:r "$s/sp/sock"
+}
+
+# user_fixture DIR USER: a tree of USER's own with user.* xattrs, access and
+# default ACLs -- and trusted.* and security.capability, which root put
+# there and only root may copy (40 files with a capability: a notice per
+# file would show).
+user_fixture() {
+	local s=$1 i
+	mkdir -p "$s/d/sub" "$s/plain"
+	echo a >"$s/f-acl" && setfacl -m u:1:rwx,g:2:r "$s/f-acl"
+	echo x >"$s/f-xattr"
+	setfattr -n user.one -v 1 "$s/f-xattr"
+	setfattr -n user.bin -v 0x00ff00fe "$s/f-xattr"
+	setfattr -n trusted.t -v root-only "$s/f-xattr"
+	setfacl -d -m u:1:rwx "$s/d" && setfattr -n user.dir -v d "$s/d"
+	echo in >"$s/d/sub/file"
+	for i in $(seq 1 40); do echo "$i" >"$s/plain/c$i"; done
+	setfattr -n user.p -v p "$s/plain/c1"
+	chown -R "$2:$2" "$s"
+	# After the chown, which clears capabilities.
+	for i in $(seq 1 40); do setcap cap_net_raw+ep "$s/plain/c$i"; done
 }
 
 # prep_merge DIR: a copy of $T/src (cp -a) with xattrs and ACLs the source

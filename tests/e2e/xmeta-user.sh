@@ -18,19 +18,7 @@ umask 022
 chmod 755 "$T"
 
 S=$T/src
-mkdir -p "$S/d/sub" "$S/plain"
-echo a >"$S/f-acl" && setfacl -m u:1:rwx,g:2:r "$S/f-acl"
-echo x >"$S/f-xattr"
-setfattr -n user.one -v 1 "$S/f-xattr"
-setfattr -n user.bin -v 0x00ff00fe "$S/f-xattr"
-setfattr -n trusted.t -v root-only "$S/f-xattr"
-setfacl -d -m u:1:rwx "$S/d" && setfattr -n user.dir -v d "$S/d"
-echo in >"$S/d/sub/file"
-for i in $(seq 1 40); do echo "$i" >"$S/plain/c$i" && setcap cap_net_raw+ep "$S/plain/c$i"; done
-setfattr -n user.p -v p "$S/plain/c1"
-chown -R "$USER_:$USER_" "$S"
-# chown clears capabilities: set them again, as the owner's files keep them.
-for i in $(seq 1 40); do setcap cap_net_raw+ep "$S/plain/c$i"; done
+user_fixture "$S" "$USER_"
 t_check "the fixture: user.*, trusted.*, a capability, ACLs" t_grep 'security.capability' <(dump "$S")
 t_check "  the user cannot see trusted.*" test -z "$(as_user getfattr -h -d -m trusted. "$S/f-xattr" 2>/dev/null)"
 

@@ -310,6 +310,35 @@ test_suiteopts(void)
 	CU_ASSERT_EQUAL(rcp_suiteopts_parse_age("200y", &ns), RCP_ERR_INVAL);
 }
 
+/* Which arguments are options whose value is the next argument (rcpctl
+ * keeps that value for the tool, whatever it looks like). */
+static void
+test_suite_takes_value(void)
+{
+	CU_ASSERT_EQUAL(rcp_suiteopts_takes_value(RCP_TOOL_RRM, "--exclude"), 1);
+	/* A unique prefix, as getopt_long takes it. */
+	CU_ASSERT_EQUAL(rcp_suiteopts_takes_value(RCP_TOOL_RRM, "--exc"), 1);
+	CU_ASSERT_EQUAL(rcp_suiteopts_takes_value(RCP_TOOL_RRM,
+	    "--exclude=x"), 0);
+	CU_ASSERT_EQUAL(rcp_suiteopts_takes_value(RCP_TOOL_RRM,
+	    "--max-workers"), 1);
+	CU_ASSERT_EQUAL(rcp_suiteopts_takes_value(RCP_TOOL_RRM,
+	    "--fail-early"), 0);
+	CU_ASSERT_EQUAL(rcp_suiteopts_takes_value(RCP_TOOL_RRM, "--json"), 0);
+	CU_ASSERT_EQUAL(rcp_suiteopts_takes_value(RCP_TOOL_RRM, "--"), 0);
+	CU_ASSERT_EQUAL(rcp_suiteopts_takes_value(RCP_TOOL_RRM, "-e"), 0);
+	CU_ASSERT_EQUAL(rcp_suiteopts_takes_value(RCP_TOOL_RRM, "x"), 0);
+	/* rchm's own; not rrm's. */
+	CU_ASSERT_EQUAL(rcp_suiteopts_takes_value(RCP_TOOL_RCHM, "--mode"), 1);
+	CU_ASSERT_EQUAL(rcp_suiteopts_takes_value(RCP_TOOL_RRM, "--mode"), 0);
+	/* Ambiguous: --mode, --modified-before. */
+	CU_ASSERT_EQUAL(rcp_suiteopts_takes_value(RCP_TOOL_RCHM, "--mod"), 0);
+	CU_ASSERT_EQUAL(rcp_suiteopts_takes_value(RCP_TOOL_RLINK,
+	    "--update"), 1);
+	CU_ASSERT_EQUAL(rcp_suiteopts_takes_value(RCP_TOOL_RLINK,
+	    "--update-exclusive"), 0);
+}
+
 void
 test_cliopts_register(void)
 {
@@ -321,6 +350,7 @@ test_cliopts_register(void)
 		{ "threads", test_threads },
 		{ "duration", test_duration },
 		{ "suiteopts", test_suiteopts },
+		{ "suite_takes_value", test_suite_takes_value },
 		{ NULL, NULL }
 	};
 
