@@ -1,6 +1,9 @@
 /*
  * main-rcmp.c: rcmp, which compares two trees and writes each difference as
- * a JSON line (see doc/rcmp.1 for the schema).
+ * a JSON line (see doc/rcmp.1 for the schema).  Either tree may be on
+ * another host ([user@]host:path): then rcpd agents compare where the
+ * data lives (remotecmp.h) and the differences come back to be printed
+ * here the same way.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -9,12 +12,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -25,6 +30,9 @@
 #include "control/ctlproto.h"
 #include "engine/cmp.h"
 #include "fs/meta.h"
+#include "opts/cliopts.h"
+#include "opts/remoteopts.h"
+#include "remote/remotecmp.h"
 
 #include "base/banned.h"
 
@@ -38,8 +46,9 @@ enum {
 	EXIT_TROUBLE = 2
 };
 
+/* Ours; rcp's options of remote copies keep their values (512-1023). */
 enum {
-	OPT_METADATA_COMPARE = 256,
+	OPT_METADATA_COMPARE = 1024,
 	OPT_CONTENT,
 	OPT_EXIT_EARLY,
 	OPT_LOG,
@@ -47,7 +56,7 @@ enum {
 	OPT_VERSION
 };
 
-static const struct option long_options[] = {
+static const struct option own_options[] = {
 	{ "metadata-compare", required_argument, NULL, OPT_METADATA_COMPARE },
 	{ "content", no_argument, NULL, OPT_CONTENT },
 	{ "exit-early", no_argument, NULL, OPT_EXIT_EARLY },
@@ -60,6 +69,38 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/* rcp's options for remote sides: its values from 512 up to 1023. */
+#define REMOTE_OPT(v) ((v) >= 512 && (v) < 1024)
+
+/* A signal of a remote comparison: the agents are stopped, not orphaned. */
+static atomic_bool got_signal;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&got_signal, true);
+}
+
+/* Ours and rcp's remote options, in one getopt table (caller frees). */
+static struct option *
+all_options(void)
+{
+	const struct option *rcp = rcp_cliopts_longopts(&(size_t){ 0 });
+	size_t n = 0, i, k;
+	struct option *v;
+
+	for (i = 0; rcp[i].name != NULL; i++)
+		n += REMOTE_OPT(rcp[i].val);
+	k = sizeof(own_options) / sizeof(own_options[0]);
+	v = rcp_xcalloc(n + k, sizeof(*v));
+	memcpy(v, own_options, (k - 1) * sizeof(*v));
+	for (i = 0, n = k - 1; rcp[i].name != NULL; i++)
+		if (REMOTE_OPT(rcp[i].val))
+			v[n++] = rcp[i];
+	return v;		/* the last entry stays zero */
+}
+
 /* Where the difference records go; the library serializes the calls. */
 struct output {
 	FILE		*f;		/* NULL with -q and no --log */
@@ -70,10 +111,12 @@ struct output {
 static void
 usage(FILE *f)
 {
-	fprintf(f,
+	fputs(
 "usage: rcmp [options] [--] SRC DST\n"
 "Compares the tree SRC with the tree DST and writes each difference as a\n"
-"JSON line.  Exit status: 0 same, 1 different, 2 trouble.\n"
+"JSON line.  Exit status: 0 same, 1 different, 2 trouble.  Either tree may\n"
+"be [user@]host[:port]:path: rcpd agents then compare where the data lives\n"
+"(with --content each side hashes its own files) and no file data crosses.\n"
 "\n"
 "  --metadata-compare SPEC  attributes to compare per type (default\n"
 "                           \"" RCP_CMP_DEFAULT_SPEC "\"); SPEC is\n"
@@ -87,7 +130,9 @@ usage(FILE *f)
 "  -q, --quiet              write no JSON lines to stdout and no warnings\n"
 "  -v, --verbose            print a summary at the end; again for more\n"
 "  -h, --help               show this help\n"
-"      --version            show the version\n");
+"      --version            show the version\n"
+"\n", f);
+	rcp_cliopts_help_remote(f);
 }
 
 static void
@@ -271,6 +316,7 @@ close_output(struct output *out)
 /* The command line, parsed. */
 struct args {
 	struct rcp_cmp_opts	 o;
+	struct rcp_cliopts	 cl;		/* its remote options only */
 	const char		*spec;
 	const char		*log_path;
 	int			 quiet;
@@ -281,11 +327,22 @@ struct args {
 static int
 parse_args(int argc, char **argv, struct args *a)
 {
+	struct option *options = all_options();
+	char *cause = NULL;
 	uint64_t v;
-	int c;
+	int c, r = -1;
 
 	opterr = 0;	/* our own messages, named rcmp whatever argv[0] is */
-	while ((c = getopt_long(argc, argv, ":qvh", long_options, NULL)) != -1) {
+	while (r < 0 && (c = getopt_long(argc, argv, ":qvh", options,
+	    NULL)) != -1) {
+		if (REMOTE_OPT(c)) {
+			if (rcp_cliopts_apply(&a->cl, c, optarg, 0, NULL,
+			    &cause) != 0) {
+				r = bad_usage("%s", cause);
+				free(cause);
+			}
+			continue;
+		}
 		switch (c) {
 		case OPT_METADATA_COMPARE:
 			a->spec = optarg;
@@ -301,9 +358,10 @@ parse_args(int argc, char **argv, struct args *a)
 			break;
 		case OPT_THREADS:
 			if (rcp_parse_uint(optarg, 256, &v) != 0 || v == 0)
-				return bad_usage("bad --threads '%s' (expected "
+				r = bad_usage("bad --threads '%s' (expected "
 				    "1 to 256)", optarg);
-			a->o.threads = (int)v;
+			else
+				a->o.threads = (int)v;
 			break;
 		case 'q':
 			a->quiet = 1;
@@ -313,18 +371,72 @@ parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			r = 0;
+			break;
 		case OPT_VERSION:
 			printf("rcmp (rcp) %s\n", PACKAGE_VERSION);
-			return 0;
+			r = 0;
+			break;
 		default:	/* '?' or ':' */
-			return rcp_usage_getopt("rcmp", EXIT_TROUBLE, c, argv);
+			r = rcp_usage_getopt("rcmp", EXIT_TROUBLE, c, argv);
+			break;
 		}
 	}
-	if (argc - optind != 2)
-		return bad_usage("%s", argc - optind < 2 ?
+	free(options);
+	if (r < 0 && argc - optind != 2)
+		r = bad_usage("%s", argc - optind < 2 ?
 		    "missing SRC or DST" : "too many arguments");
-	return -1;
+	return r;
+}
+
+/* Whether SRC or DST names a remote host. */
+static bool
+is_remote(const struct args *a, char **paths)
+{
+	char *host, *path;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (rcp_remoteopts_split(paths[i], a->cl.remote.force_remote,
+		    &host, &path)) {
+			free(host);
+			free(path);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Compares through agents, printing what they find as a local run would;
+ * signals stop the agents.  Returns as rcp_cmp_run.
+ */
+static int
+run_remote(struct args *a, const struct rcp_log *log, char **paths,
+    struct rcp_cmp_stats *st, char **cause)
+{
+	struct rcp_remotecmp *rc = NULL;
+	struct sigaction sa;
+	char cwd[4096];
+	int r;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		cwd[0] = '\0';
+	a->cl.remote.remote.log = log;
+	a->cl.remote.remote.agent_verbosity = log->level;
+	a->o.cancel = &got_signal;
+	r = rcp_remotecmp_new(&a->cl.remote, &a->o, paths[0], paths[1],
+	    cwd[0] ? cwd : NULL, &rc, cause);
+	if (r == 0)
+		r = rcp_remotecmp_run(rc, st, cause);
+	rcp_remotecmp_free(rc);
+	return r;
 }
 
 /* Opens where the records go.  Returns 0, or -1 with a message printed. */
@@ -381,27 +493,31 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	memset(&a, 0, sizeof(a));
 	rcp_cmp_opts_init(&a.o);
+	rcp_cliopts_init(&a.cl);
 	a.spec = RCP_CMP_DEFAULT_SPEC;
 	if ((r = parse_args(argc, argv, &a)) >= 0)
-		return r;
+		goto out;
 	if (rcp_attrs_parse(&a.o.attrs, a.spec, &cause) != 0) {
 		fprintf(stderr, "rcmp: bad --metadata-compare: %s\n", cause);
-		free(cause);
-		return EXIT_TROUBLE;
+		r = EXIT_TROUBLE;
+		goto out;
 	}
 	if ((a.o.attrs.f | a.o.attrs.d | a.o.attrs.l) & RCP_ATTR_CONTENT) {
 		/* A stat cannot tell: that is rcp --overwrite-compare's. */
 		fprintf(stderr, "rcmp: bad --metadata-compare: 'content' is "
 		    "not metadata\n");
-		return EXIT_TROUBLE;
+		r = EXIT_TROUBLE;
+		goto out;
 	}
 	if (a.quiet)
 		log.level = RCP_LOG_ERROR;
 	else if (a.verbose > 0)
 		log.level = a.verbose > 2 ? RCP_LOG_TRACE :
 		    RCP_LOG_WARN + a.verbose;
-	if (open_output(&a, &out) != 0)
-		return EXIT_TROUBLE;
+	if (open_output(&a, &out) != 0) {
+		r = EXIT_TROUBLE;
+		goto out;
+	}
 	/* Trees deep or wide need descriptors: take what the hard limit allows. */
 	rcp_raise_nofile();
 
@@ -409,11 +525,17 @@ main(int argc, char **argv)
 	a.o.diff_arg = &out;
 	a.o.log = &log;
 	start = rcp_now_ns();
-	r = rcp_cmp_run(argv[optind], argv[optind + 1], &a.o, &st, &cause);
+	if (is_remote(&a, argv + optind))
+		r = run_remote(&a, &log, argv + optind, &st, &cause);
+	else
+		r = rcp_cmp_run(argv[optind], argv[optind + 1], &a.o, &st,
+		    &cause);
 	write_failed = close_output(&out) != 0;
 	r = exit_status(r, cause, &out, write_failed, &a, &st);
 	if (a.verbose > 0 && !a.quiet)
 		print_summary(&st, rcp_now_ns() - start);
+out:
 	free(cause);
+	rcp_cliopts_release(&a.cl);
 	return r;
 }

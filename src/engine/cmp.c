@@ -8,9 +8,10 @@
  * first and memory stays near one listing per level per thread.  Entries
  * are reached with *at() calls from their parent's open directories, never
  * by path, so depth is unlimited; a node keeps its directories open only
- * while children still have to be opened from them.
+ * while children still have to be opened from them.  Each side is read
+ * through a struct rcp_src_ops (srcfs.h): the local file system, or a
+ * tree on another host, whose files are then compared by hashes.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -26,7 +27,9 @@
 #include "base/strbuf.h"
 #include "base/util.h"
 #include "engine/cmp.h"
+#include "fs/fsops.h"
 #include "fs/meta.h"
+#include "fs/srcfs.h"
 #include "fs/xmeta.h"
 
 #include "base/banned.h"
@@ -41,7 +44,8 @@
 struct node {
 	struct node	*parent;	/* NULL for the roots */
 	char		*name;
-	DIR		*dir[2];	/* closed when fdusers drops to 0 */
+	int		 dir[2];	/* handles of the sides' ops, closed
+					 * when fdusers drops to 0 */
 	atomic_uint	 refs;		/* child nodes, items, its lister */
 	atomic_uint	 fdusers;	/* items not yet opened, its lister */
 };
@@ -61,7 +65,12 @@ struct item {
 
 struct cmp {
 	const struct rcp_cmp_opts *o;
-	const char	*root[2];
+	const char	*root[2];	/* the paths, for messages */
+	const struct rcp_src_ops *ops[2];
+	void		*ctx[2];
+	bool		 hash;		/* compare files by hashes */
+	int		 rootdir[2];	/* the roots' parents (-1: none) */
+	char		*rootbase[2];	/* and the roots' names in them */
 	int		 threads;
 
 	pthread_mutex_t	 lock;
@@ -144,15 +153,15 @@ stopped(struct cmp *c)
 }
 
 static int
-ent_fd(const struct ent *e, int side)
+ent_fd(struct cmp *c, const struct ent *e, int side)
 {
-	return e->dir != NULL ? dirfd(e->dir->dir[side]) : AT_FDCWD;
+	return e->dir != NULL ? e->dir->dir[side] : c->rootdir[side];
 }
 
 static const char *
 ent_name(struct cmp *c, const struct ent *e, int side)
 {
-	return e->dir != NULL ? e->name : c->root[side];
+	return e->dir != NULL ? e->name : c->rootbase[side];
 }
 
 /* Returns e's path relative to the roots in w->path, "." for the roots. */
@@ -204,11 +213,12 @@ walk_error(struct worker *w, const struct ent *e, int side, const char *verb,
 		atomic_store(&c->stop, true);
 }
 
+/* As walk_error for err, a -errno or RCP_ERR_* of the side's ops. */
 static void
-walk_errno(struct worker *w, const struct ent *e, int side, const char *verb,
+walk_err(struct worker *w, const struct ent *e, int side, const char *verb,
     int err)
 {
-	walk_error(w, e, side, verb, strerror(err));
+	walk_error(w, e, side, verb, rcp_strerror(err));
 }
 
 /* Hands one difference to the caller, unless the comparison has stopped. */
@@ -265,7 +275,7 @@ report_content(struct worker *w, const struct ent *e, const struct stat st[2],
 }
 
 static struct node *
-node_new(struct node *parent, char *name, DIR *d0, DIR *d1)
+node_new(struct node *parent, char *name, int d0, int d1)
 {
 	struct node *n = rcp_xcalloc(1, sizeof(*n));
 
@@ -282,12 +292,15 @@ node_new(struct node *parent, char *name, DIR *d0, DIR *d1)
 
 /* Drops a use of n's directories; the last one closes them. */
 static void
-node_put_fd(struct node *n)
+node_put_fd(struct cmp *c, struct node *n)
 {
+	int side;
+
 	if (atomic_fetch_sub(&n->fdusers, 1) == 1) {
-		closedir(n->dir[0]);
-		closedir(n->dir[1]);
-		n->dir[0] = n->dir[1] = NULL;
+		for (side = 0; side < 2; side++) {
+			c->ops[side]->close(c->ctx[side], n->dir[side]);
+			n->dir[side] = -1;
+		}
 	}
 }
 
@@ -322,20 +335,20 @@ item_new(int type, struct node *parent, const char *name)
 }
 
 static void
-item_drop_fd(struct item *it)
+item_drop_fd(struct cmp *c, struct item *it)
 {
 	if (it->fduser) {
-		node_put_fd(it->parent);
+		node_put_fd(c, it->parent);
 		it->fduser = false;
 	}
 }
 
 static void
-item_free(struct item *it)
+item_free(struct cmp *c, struct item *it)
 {
-	item_drop_fd(it);
+	item_drop_fd(c, it);
 	if (it->node != NULL) {
-		node_put_fd(it->node);
+		node_put_fd(c, it->node);
 		node_put(it->node);
 	}
 	node_put(it->parent);
@@ -412,48 +425,75 @@ first_diff(const char *a, const char *b, size_t n)
 	return i;
 }
 
+/* Opens a side of e, a regular file; returns its handle or -1, logged. */
 static int
 open_file(struct worker *w, const struct ent *e, int side)
 {
-	const int flags = O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK |
-	    O_CLOEXEC;
+	struct cmp *c = w->c;
 	struct stat st;
-	int fd, err;
+	int fh, r;
 
-	/* A comparison should not touch atimes; only owners may ask that. */
-	fd = openat(ent_fd(e, side), ent_name(w->c, e, side),
-	    flags | O_NOATIME);
-	if (fd < 0 && errno == EPERM)
-		fd = openat(ent_fd(e, side), ent_name(w->c, e, side), flags);
-	if (fd < 0) {
-		walk_errno(w, e, side, "open", errno);
-		return -1;
-	}
-	/* O_NONBLOCK kept a FIFO swapped in since the stat from hanging. */
-	if (fstat(fd, &st) != 0) {
-		err = errno;
-		close(fd);
-		walk_errno(w, e, side, "stat", err);
+	/* The local open is O_NONBLOCK: a FIFO swapped in does not hang. */
+	r = c->ops[side]->open_hash(c->ctx[side], ent_fd(c, e, side),
+	    ent_name(c, e, side), false, &fh, &st);
+	if (r < 0) {
+		walk_err(w, e, side, "open", r);
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		close(fd);
+		c->ops[side]->close(c->ctx[side], fh);
 		walk_error(w, e, side, "compare",
 		    "replaced during the comparison");
 		return -1;
 	}
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	return fd;
+	if (c->ops[side]->local)
+		posix_fadvise(fh, 0, 0, POSIX_FADV_SEQUENTIAL);
+	return fh;
 }
 
-/* Compares the bytes of two regular files of the same size. */
+/*
+ * Reads (local) or hashes (hash mode) the next piece of side's file fh at
+ * off into w->buf[side] or h.  Returns its length (0 at the end), or -1
+ * with the error logged.
+ */
+static int64_t
+next_piece(struct worker *w, const struct ent *e, int side, int fh,
+    int64_t off, uint8_t h[RCP_HASH_LEN])
+{
+	struct cmp *c = w->c;
+	struct rcp_io io;
+	int64_t got;
+
+	if (!c->hash) {
+		if ((got = read_full(fh, w->buf[side], CMP_BUF_SIZE)) < 0)
+			walk_err(w, e, side, "read", -errno);
+		return got;
+	}
+	memset(&io, 0, sizeof(io));
+	io.buf = w->buf[side];
+	io.bufsz = CMP_BUF_SIZE;
+	io.cancel = c->o->cancel;
+	got = c->ops[side]->hash(c->ctx[side], fh, (off_t)off,
+	    RCP_CMP_HASH_CHUNK, &io, h);
+	if (got < 0) {
+		walk_err(w, e, side, "read", (int)got);
+		return -1;
+	}
+	return got;
+}
+
+/*
+ * Compares the bytes of two regular files of the same size: piece by
+ * piece, read here when both sides are local, else by the hashes that
+ * each side takes of its own.
+ */
 static void
 compare_file(struct worker *w, const struct ent *e, const struct stat st[2])
 {
 	struct cmp *c = w->c;
+	uint8_t h[2][RCP_HASH_LEN];
 	int fd[2] = { -1, -1 }, side;
-	int64_t off = 0;
-	ssize_t got[2];
+	int64_t off = 0, got[2], n;
 	size_t i;
 
 	for (side = 0; side < 2; side++)
@@ -466,29 +506,34 @@ compare_file(struct worker *w, const struct ent *e, const struct stat st[2])
 	atomic_fetch_add(&c->files_read, 1);
 	while (!stopped(c)) {
 		for (side = 0; side < 2; side++) {
-			got[side] = read_full(fd[side], w->buf[side],
-			    CMP_BUF_SIZE);
-			if (got[side] < 0) {
-				walk_errno(w, e, side, "read", errno);
+			got[side] = next_piece(w, e, side, fd[side], off,
+			    h[side]);
+			if (got[side] < 0)
 				goto out;
-			}
 			atomic_fetch_add(&c->bytes_read, (uint64_t)got[side]);
+			if (c->o->progress != NULL)
+				atomic_fetch_add(c->o->progress,
+				    (uint64_t)got[side]);
 		}
-		i = first_diff(w->buf[0], w->buf[1],
-		    (size_t)(got[0] < got[1] ? got[0] : got[1]));
+		n = got[0] < got[1] ? got[0] : got[1];
+		if (c->hash)
+			i = got[0] == got[1] && memcmp(h[0], h[1],
+			    RCP_HASH_LEN) == 0 ? (size_t)n : 0;
+		else
+			i = first_diff(w->buf[0], w->buf[1], (size_t)n);
 		if (i < (size_t)got[0] || i < (size_t)got[1]) {
 			/* A file that grew or shrank under us ends here too. */
 			report_content(w, e, st, off + (int64_t)i, NULL, NULL);
 			goto out;
 		}
-		if (got[0] == 0)
+		if (got[0] == 0 || (c->hash && got[0] < RCP_CMP_HASH_CHUNK))
 			break;
 		off += got[0];
 	}
 out:
 	for (side = 0; side < 2; side++)
 		if (fd[side] >= 0)
-			close(fd[side]);
+			c->ops[side]->close(c->ctx[side], fd[side]);
 }
 
 /* Reads a symlink's target; returns it (caller frees) or NULL, logged. */
@@ -501,10 +546,10 @@ read_link(struct worker *w, const struct ent *e, int side, off_t size)
 
 	for (;;) {
 		buf = rcp_xrealloc(buf, cap);
-		n = readlinkat(ent_fd(e, side), ent_name(w->c, e, side), buf,
-		    cap);
+		n = w->c->ops[side]->readlink(w->c->ctx[side],
+		    ent_fd(w->c, e, side), ent_name(w->c, e, side), buf, cap);
 		if (n < 0) {
-			walk_errno(w, e, side, "read link", errno);
+			walk_err(w, e, side, "read link", (int)n);
 			free(buf);
 			return NULL;
 		}
@@ -557,9 +602,9 @@ xmeta_diff(struct cmp *c, const struct ent *e, unsigned mask)
 		return 0;
 	rcp_xmeta_init(&x[0]);
 	rcp_xmeta_init(&x[1]);
-	if (rcp_xmeta_read(-1, ent_fd(e, 0), ent_name(c, e, 0), what,
-	    &x[0]) != 0 || rcp_xmeta_read(-1, ent_fd(e, 1), ent_name(c, e, 1),
-	    what, &x[1]) != 0)
+	if (c->ops[0]->xmeta(c->ctx[0], ent_fd(c, e, 0), ent_name(c, e, 0), -1,
+	    what, &x[0]) != 0 || c->ops[1]->xmeta(c->ctx[1], ent_fd(c, e, 1),
+	    ent_name(c, e, 1), -1, what, &x[1]) != 0)
 		diff = mask & (RCP_ATTR_ACL | RCP_ATTR_XATTR);
 	else {
 		if ((mask & RCP_ATTR_ACL) && !rcp_xmeta_equal(&x[0], &x[1],
@@ -600,7 +645,8 @@ compare_pair(struct worker *w, const struct ent *e, const struct stat st[2])
 	if (S_ISREG(mode)) {
 		if (st[0].st_size != st[1].st_size)
 			report_content(w, e, st, -1, NULL, NULL);
-		else if (st[0].st_size > 0 && (st[0].st_dev != st[1].st_dev ||
+		else if (st[0].st_size > 0 && (w->c->hash ||
+		    st[0].st_dev != st[1].st_dev ||
 		    st[0].st_ino != st[1].st_ino))
 			return PAIR_FILE;	/* not one file twice */
 	} else if (S_ISLNK(mode))
@@ -617,37 +663,47 @@ cmp_names(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Reads and sorts a directory's names.  Returns 0 or an errno value. */
-static int
-read_listing(DIR *d, struct listing *l)
-{
-	struct dirent *de;
-	size_t *off = NULL, cap = 0, i;
-	int err = 0;
+/* A listing being read: the names so far and where each starts. */
+struct listing_fill {
+	struct listing	*l;
+	size_t		*off;
+	size_t		 cap;
+};
 
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(d)) == NULL) {
-			err = errno;
-			break;
-		}
-		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
-		    (de->d_name[1] == '.' && de->d_name[2] == '\0')))
-			continue;
-		if (l->n == cap) {
-			cap = cap ? cap * 2 : 64;
-			off = rcp_xrealloc(off, cap * sizeof(*off));
-		}
-		off[l->n++] = l->arena.len;
-		rcp_buf_add(&l->arena, de->d_name, strlen(de->d_name) + 1);
+static int
+listing_add(void *arg, const char *name, unsigned char dtype)
+{
+	struct listing_fill *f = arg;
+	struct listing *l = f->l;
+
+	if (l->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 64;
+		f->off = rcp_xrealloc(f->off, f->cap * sizeof(*f->off));
 	}
+	f->off[l->n++] = l->arena.len;
+	rcp_buf_add(&l->arena, name, strlen(name) + 1);
+	return 0;
+}
+
+/*
+ * Reads and sorts the names of directory dir of side.  Returns 0 or an
+ * error of the side's ops.
+ */
+static int
+read_listing(struct cmp *c, int side, int dir, struct listing *l)
+{
+	struct listing_fill f = { l, NULL, 0 };
+	size_t i;
+	int err;
+
+	err = c->ops[side]->list(c->ctx[side], dir, 0, listing_add, &f);
 	if (err == 0) {
-		l->v = rcp_xmalloc(l->n * sizeof(*l->v));
+		l->v = rcp_xmalloc((l->n > 0 ? l->n : 1) * sizeof(*l->v));
 		for (i = 0; i < l->n; i++)
-			l->v[i] = l->arena.data + off[i];
+			l->v[i] = l->arena.data + f.off[i];
 		qsort(l->v, l->n, sizeof(*l->v), cmp_names);
 	}
-	free(off);
+	free(f.off);
 	return err;
 }
 
@@ -671,17 +727,20 @@ compare_name(struct worker *w, struct node *n, const char *name,
 	struct stat st[2];
 	struct item *it;
 	bool has[2] = { has_in[0], has_in[1] };
-	int side, what;
+	int side, what, err;
 
 	atomic_fetch_add(&c->entries, 1);
+	if (c->o->progress != NULL)
+		atomic_fetch_add(c->o->progress, 1);
 	for (side = 0; side < 2; side++) {
 		if (!has[side])
 			continue;
-		if (fstatat(dirfd(n->dir[side]), name, &st[side],
-		    AT_SYMLINK_NOFOLLOW) == 0)
+		err = c->ops[side]->stat(c->ctx[side], n->dir[side], name,
+		    false, &st[side]);
+		if (err == 0)
 			continue;
-		if (errno != ENOENT) {
-			walk_errno(w, &e, side, "stat", errno);
+		if (err != -ENOENT) {
+			walk_err(w, &e, side, "stat", err);
 			return;
 		}
 		has[side] = false;	/* removed since the listing */
@@ -733,8 +792,9 @@ list_dir(struct worker *w, struct node *n)
 		free(shown);
 	}
 	for (side = 0; side < 2; side++) {
-		if ((err = read_listing(n->dir[side], &l[side])) != 0) {
-			walk_errno(w, &self, side, "read directory", err);
+		if ((err = read_listing(c, side, n->dir[side],
+		    &l[side])) != 0) {
+			walk_err(w, &self, side, "read directory", err);
 			goto out;
 		}
 	}
@@ -764,21 +824,18 @@ out:
 	listing_release(&l[1]);
 }
 
-static DIR *
+/* Opens a side of directory e; returns its handle or -1, logged. */
+static int
 open_dir(struct worker *w, const struct ent *e, int side)
 {
-	DIR *d;
-	int fd;
+	struct cmp *c = w->c;
+	int d, r;
 
-	fd = openat(ent_fd(e, side), ent_name(w->c, e, side),
-	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0) {
-		walk_errno(w, e, side, "open", errno);
-		return NULL;
-	}
-	if ((d = fdopendir(fd)) == NULL) {
-		walk_errno(w, e, side, "open", errno);
-		close(fd);
+	r = c->ops[side]->opendir(c->ctx[side], ent_fd(c, e, side),
+	    ent_name(c, e, side), false, &d);
+	if (r < 0) {
+		walk_err(w, e, side, "open", r);
+		return -1;
 	}
 	return d;
 }
@@ -788,7 +845,7 @@ process_item(struct worker *w, struct item *it)
 {
 	struct ent e = { it->parent, it->name };
 	struct node *n;
-	DIR *d[2] = { NULL, NULL };
+	int d[2] = { -1, -1 };
 
 	if (it->type == ITEM_FILE) {
 		atomic_fetch_sub(&w->c->files_queued, 1);
@@ -797,20 +854,20 @@ process_item(struct worker *w, struct item *it)
 		return;
 	}
 	if ((n = it->node) == NULL) {
-		if (stopped(w->c) || (d[0] = open_dir(w, &e, 0)) == NULL ||
-		    (d[1] = open_dir(w, &e, 1)) == NULL) {
-			if (d[0] != NULL)
-				closedir(d[0]);
+		if (stopped(w->c) || (d[0] = open_dir(w, &e, 0)) < 0 ||
+		    (d[1] = open_dir(w, &e, 1)) < 0) {
+			if (d[0] >= 0)
+				w->c->ops[0]->close(w->c->ctx[0], d[0]);
 			return;
 		}
-		item_drop_fd(it);
+		item_drop_fd(w->c, it);
 		n = node_new(it->parent, it->name, d[0], d[1]);
 		it->name = NULL;
 	} else
 		it->node = NULL;
 	if (!stopped(w->c))
 		list_dir(w, n);
-	node_put_fd(n);
+	node_put_fd(w->c, n);
 	node_put(n);
 }
 
@@ -842,7 +899,7 @@ worker_loop(struct worker *w)
 		pthread_mutex_unlock(&c->lock);
 
 		process_item(w, it);
-		item_free(it);
+		item_free(c, it);
 
 		pthread_mutex_lock(&c->lock);
 		if (--c->outstanding == 0)
@@ -900,10 +957,20 @@ static void
 cmp_init(struct cmp *c, const struct rcp_cmp_opts *o, const char *src,
     const char *dst)
 {
+	int side;
+
 	memset(c, 0, sizeof(*c));
 	c->o = o;
-	c->root[0] = src;
-	c->root[1] = dst;
+	c->root[0] = o->label[0] != NULL ? o->label[0] : src;
+	c->root[1] = o->label[1] != NULL ? o->label[1] : dst;
+	for (side = 0; side < 2; side++) {
+		c->ops[side] = o->ops[side] != NULL ? o->ops[side] :
+		    &rcp_src_local;
+		c->ctx[side] = o->ops[side] != NULL ? o->ctx[side] : NULL;
+		c->rootdir[side] = -1;
+		if (!c->ops[side]->local)
+			c->hash = true;
+	}
 	c->threads = o->threads > 0 ? o->threads : default_threads();
 	if (c->threads > CMP_THREADS_MAX)
 		c->threads = CMP_THREADS_MAX;
@@ -922,63 +989,74 @@ cmp_init(struct cmp *c, const struct rcp_cmp_opts *o, const char *src,
 static void
 cmp_release(struct cmp *c)
 {
+	int side;
+
+	for (side = 0; side < 2; side++) {
+		if (c->rootdir[side] >= 0)
+			c->ops[side]->close(c->ctx[side], c->rootdir[side]);
+		free(c->rootbase[side]);
+	}
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->report_lock);
 }
 
 /*
- * Looks at both roots without following them; opens them when both are
- * directories, taking the stat of what was opened.  Returns 0 or an error
- * with *cause set.
+ * Looks at both roots (paths[] on their sides) without following them
+ * unless named with a trailing '/'; opens them when both are directories.
+ * Returns 0 or an error with *cause set.
  */
 static int
-open_roots(struct cmp *c, struct stat st[2], DIR *d[2], char **cause)
+open_roots(struct cmp *c, const char *const paths[2], struct stat st[2],
+    int d[2], char **cause)
 {
-	int side, fd, err;
-	char *shown;
+	bool follow[2];
+	char *path, *why = NULL, *shown;
+	size_t len;
+	int side, r = 0;
 
 	for (side = 0; side < 2; side++) {
-		if (fstatat(AT_FDCWD, c->root[side], &st[side],
-		    AT_SYMLINK_NOFOLLOW) != 0)
+		path = rcp_xstrdup(paths[side]);
+		len = strlen(path);
+		follow[side] = len > 1 && path[len - 1] == '/';
+		while (len > 1 && path[len - 1] == '/')
+			path[--len] = '\0';
+		r = c->ops[side]->root(c->ctx[side], path, follow[side],
+		    &c->rootdir[side], &c->rootbase[side], &st[side], &why);
+		free(path);
+		free(why);
+		why = NULL;
+		if (r < 0)
 			goto fail;
 	}
 	if (!S_ISDIR(st[0].st_mode) || !S_ISDIR(st[1].st_mode))
 		return 0;
 	for (side = 0; side < 2; side++) {
-		fd = open(c->root[side], O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_NOCTTY | O_CLOEXEC);
-		if (fd < 0)
+		r = c->ops[side]->opendir(c->ctx[side], c->rootdir[side],
+		    c->rootbase[side], follow[side], &d[side]);
+		if (r < 0)
 			goto fail;
-		if (fstat(fd, &st[side]) != 0 ||
-		    (d[side] = fdopendir(fd)) == NULL) {
-			err = errno;
-			close(fd);
-			errno = err;
-			goto fail;
-		}
 	}
 	return 0;
 fail:
-	err = errno;
-	if (side == 1 && d[0] != NULL) {
-		closedir(d[0]);
-		d[0] = NULL;
+	if (side == 1 && d[0] >= 0) {
+		c->ops[0]->close(c->ctx[0], d[0]);
+		d[0] = -1;
 	}
 	shown = rcp_escape(c->root[side]);
-	*cause = rcp_xasprintf("cannot open '%s': %s", shown, strerror(err));
+	*cause = rcp_xasprintf("cannot open '%s': %s", shown, rcp_strerror(r));
 	free(shown);
-	return err == ENOENT || err == ENOTDIR ? RCP_ERR_NOTFOUND : RCP_ERR_IO;
+	return r == -ENOENT || r == -ENOTDIR ? RCP_ERR_NOTFOUND : RCP_ERR_IO;
 }
 
 /* Compares the roots themselves, then everything below them. */
 static void
-compare_roots(struct cmp *c, struct stat st[2], DIR *d[2])
+compare_roots(struct cmp *c, struct stat st[2], int d[2])
 {
 	struct worker w0;
 	struct ent e = { NULL, NULL };
 	struct item *it;
-	int what;
+	int what, side;
 
 	memset(&w0, 0, sizeof(w0));
 	w0.c = c;
@@ -987,9 +1065,14 @@ compare_roots(struct cmp *c, struct stat st[2], DIR *d[2])
 	if (what == PAIR_FILE && !stopped(c))
 		compare_file(&w0, &e, st);
 	if (what == PAIR_DIR) {
+		/* Nothing below the roots needs their parents: spare fds. */
+		for (side = 0; side < 2; side++) {
+			c->ops[side]->close(c->ctx[side], c->rootdir[side]);
+			c->rootdir[side] = -1;
+		}
 		it = item_new(ITEM_DIR, NULL, ".");
 		it->node = node_new(NULL, rcp_xstrdup("."), d[0], d[1]);
-		d[0] = d[1] = NULL;
+		d[0] = d[1] = -1;
 		push_items(c, &it);
 		run_workers(c);
 	}
@@ -1033,13 +1116,14 @@ int
 rcp_cmp_run(const char *src, const char *dst, const struct rcp_cmp_opts *o,
     struct rcp_cmp_stats *stats, char **cause)
 {
+	const char *paths[2] = { src, dst };
 	struct cmp c;
 	struct stat st[2];
-	DIR *d[2] = { NULL, NULL };
+	int d[2] = { -1, -1 };
 	int r;
 
 	cmp_init(&c, o, src, dst);
-	if ((r = open_roots(&c, st, d, cause)) != 0)
+	if ((r = open_roots(&c, paths, st, d, cause)) != 0)
 		goto out;
 	compare_roots(&c, st, d);
 	r = result(&c, cause);

@@ -16,9 +16,16 @@
 #include "fs/meta.h"
 
 struct rcp_log;
+struct rcp_src_ops;
 
 /* What rcmp compares when not told otherwise (rcp_attrs_parse syntax). */
 #define RCP_CMP_DEFAULT_SPEC "f:mtime,size d:mtime l:mtime"
+
+/*
+ * The range one hash covers when a side is not local: a difference is
+ * placed to within this much, and a file costs one request per range.
+ */
+#define RCP_CMP_HASH_CHUNK (8u << 20)
 
 /* Kinds of difference. */
 enum {
@@ -67,6 +74,23 @@ struct rcp_cmp_opts {
 	void			*diff_arg;
 	const struct rcp_log	*log;		/* errors; NULL: dropped */
 	const atomic_bool	*cancel;	/* NULL, or set to stop early */
+	/*
+	 * Where each side (0 src, 1 dst) is read: NULL is the local file
+	 * system (rcp_src_local).  A side whose ops are not local (a remote
+	 * tree through srcclient.h) has its files compared by XXH3-128 of
+	 * RCP_CMP_HASH_CHUNK ranges, each side hashing its own, so no file
+	 * data crosses; two local sides compare bytes.
+	 */
+	const struct rcp_src_ops *ops[2];
+	void			*ctx[2];
+	/*
+	 * NULL, or added to as the comparison goes: entries looked at and
+	 * bytes read or hashed, for a watch that tells a slow comparison
+	 * from a stuck one.
+	 */
+	atomic_uint_fast64_t	*progress;
+	/* The sides' names in messages (NULL: the root paths as given). */
+	const char		*label[2];
 };
 
 struct rcp_cmp_stats {
@@ -81,8 +105,9 @@ struct rcp_cmp_stats {
 void rcp_cmp_opts_init(struct rcp_cmp_opts *o);
 
 /*
- * Compares the tree (or single entry) src with dst.  Neither root is
- * followed if it is a symlink, unless named with a trailing '/'.
+ * Compares the tree (or single entry) src with dst, each a path on its
+ * side (o->ops).  Neither root is followed if it is a symlink, unless
+ * named with a trailing '/'.
  *
  * Returns:
  *   0                   no differences and no errors;

@@ -115,7 +115,26 @@ enum {
 	 * of them come before its COPY_DONE): files the copy copied, when
 	 * COPY asked for them (its record-files bit), many a message.
 	 */
-	RCP_MSG_FILES = 37	/* u32 n, n x str path */
+	RCP_MSG_FILES = 37,	/* u32 n, n x str path */
+
+	/*
+	 * Master -> destination: compare the tree src (read through the
+	 * source agent) with dst (here), as rcmp does (cmpwire.c).  An
+	 * older rcpd answers ERROR "unknown message type 38".
+	 */
+	RCP_MSG_COMPARE = 38,	/* str src, str dst, str src label,
+				 * str dst label, u32 flags, u32 f, d, l
+				 * attributes, u32 threads */
+	RCP_MSG_COMPARE_DONE = 39, /* i32 result, str cause, u64 entries,
+				 * files read, bytes read, differences,
+				 * errors */
+	/*
+	 * Destination -> master, one-way, on the COMPARE's stream (before
+	 * its COMPARE_DONE): one difference.
+	 */
+	RCP_MSG_CMP_DIFF = 40	/* u8 kind, u32 attr, str path, u8 sides,
+				 * [stat src], [stat dst], u64 offset,
+				 * [str src link, str dst link] */
 };
 
 /* Caps of FILES: what a sender batches; a path may be longer than a name. */

@@ -147,5 +147,12 @@ int rcp_agent_dest_selftest(struct rcp_agent *a, const struct rcp_quic_msg *m,
  */
 int rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
     struct rcp_buf *reply, char **cause);
+/*
+ * COMPARE (agent-cmp.c): runs the comparison, sending each difference to
+ * the master as it is found; the COMPARE_DONE body goes in reply.  0, or
+ * an error with *cause for a request it cannot run (then no reply).
+ */
+int rcp_agent_dest_compare(struct rcp_agent *a, const struct rcp_quic_msg *m,
+    struct rcp_buf *reply, char **cause);
 
 #endif

@@ -301,6 +301,19 @@ serve_master(struct rcp_agent *a)
 				    RCP_MSG_COPY_DONE, m->f.id, reply.data,
 				    reply.len, 5000);
 			break;
+		case RCP_MSG_COMPARE:
+			if (a->o->role != RCP_ROLE_DESTINATION) {
+				r = RCP_ERR_PROTO;
+				cause = rcp_xstrdup("compare goes to the "
+				    "destination agent");
+				break;
+			}
+			r = rcp_agent_dest_compare(a, m, &reply, &cause);
+			if (r == 0)
+				rcp_quic_send(c, m->stream,
+				    RCP_MSG_COMPARE_DONE, m->f.id, reply.data,
+				    reply.len, 5000);
+			break;
 		case RCP_MSG_SRC_PREFETCH:
 			/* Only a hint: nothing to say if we are not the source. */
 			r = a->o->role == RCP_ROLE_SOURCE ?

@@ -80,6 +80,10 @@ struct rcp_remote {
 	pthread_mutex_t		 files_lock;
 	void			(*files_fn)(void *arg, const char *path);
 	void			*files_arg;
+	/* Where its CMP_DIFF bodies go (rcp_remote_diffs); the same lock. */
+	void			(*diff_fn)(void *arg, const void *body,
+				    size_t len);
+	void			*diff_arg;
 	struct rhost		*hosts[2];	/* requires hosts_lock */
 	size_t			 nhosts;
 	struct ragent		 agents[2];	/* [0] source, [1] destination */

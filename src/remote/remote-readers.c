@@ -125,6 +125,23 @@ on_files(struct ragent *a, const struct rcp_wire_frame *f)
 	rcp_strv_free(paths, n);
 }
 
+/* CMP_DIFF: to the hook of the comparison that runs. */
+static void
+on_diff(struct ragent *a, const struct rcp_wire_frame *f)
+{
+	struct rcp_remote *r = a->r;
+
+	if (a->role != RCP_ROLE_DESTINATION) {
+		rcp_log(r->o.log, RCP_LOG_ERROR, "[%s] a difference from the "
+		    "source agent: ignored", role_name(a->role));
+		return;
+	}
+	pthread_mutex_lock(&r->files_lock);
+	if (r->diff_fn != NULL)
+		r->diff_fn(r->diff_arg, f->body, f->len);
+	pthread_mutex_unlock(&r->files_lock);
+}
+
 static void
 on_listening(struct ragent *a, const struct rcp_wire_frame *f)
 {
@@ -164,6 +181,9 @@ remote_heard_last(struct ragent *a, struct rcp_buf *b)
 	case RCP_MSG_FILES:
 		what = "a list of copied files";
 		break;
+	case RCP_MSG_CMP_DIFF:
+		what = "a difference";
+		break;
 	default:
 		what = "a reply";
 		break;
@@ -198,6 +218,9 @@ rcp_remote_reader_main(void *arg)
 			break;
 		case RCP_MSG_FILES:
 			on_files(a, &m->f);
+			break;
+		case RCP_MSG_CMP_DIFF:
+			on_diff(a, &m->f);
 			break;
 		default:
 			if (m->f.id != 0) {

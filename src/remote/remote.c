@@ -897,6 +897,40 @@ rcp_remote_copy(struct rcp_remote *r, const void *body, size_t len,
 	    INT_MAX, r->o.stall_timeout_ms, cause);
 }
 
+int
+rcp_remote_compare(struct rcp_remote *r, const void *body, size_t len,
+    struct rcp_quic_msg **reply, char **cause)
+{
+	return request(r, RCP_ROLE_DESTINATION, RCP_MSG_COMPARE, body, len,
+	    reply, INT_MAX, r->o.stall_timeout_ms, cause);
+}
+
+void
+rcp_remote_diffs(struct rcp_remote *r, void (*fn)(void *arg,
+    const void *body, size_t len), void *arg)
+{
+	pthread_mutex_lock(&r->files_lock);
+	r->diff_fn = fn;
+	r->diff_arg = arg;
+	pthread_mutex_unlock(&r->files_lock);
+}
+
+const char *
+rcp_remote_version(struct rcp_remote *r, int role)
+{
+	const char *v = agent_of(r, role)->version;
+
+	return v[0] != '\0' ? v : "unknown";
+}
+
+const char *
+rcp_remote_host(struct rcp_remote *r, int role)
+{
+	const char *h = agent_of(r, role)->h->name;
+
+	return h[0] != '\0' ? h : "localhost";
+}
+
 void
 rcp_remote_progress(struct rcp_remote *r, int role, struct rcp_copy_stats *s)
 {

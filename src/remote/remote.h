@@ -70,6 +70,28 @@ int rcp_remote_request(struct rcp_remote *r, int role, uint16_t type,
 int rcp_remote_copy(struct rcp_remote *r, const void *body, size_t len,
     struct rcp_quic_msg **reply, char **cause);
 
+/*
+ * Sends COMPARE (body, cmpwire.h) to the destination agent and waits for
+ * its answer as rcp_remote_copy does for a COPY.
+ */
+int rcp_remote_compare(struct rcp_remote *r, const void *body, size_t len,
+    struct rcp_quic_msg **reply, char **cause);
+
+/*
+ * Sends the bodies of the destination's CMP_DIFF messages to fn(arg,
+ * body, len), from the thread that reads the destination, as
+ * rcp_remote_files does for FILES (the same lock, the same rules).
+ */
+void rcp_remote_diffs(struct rcp_remote *r, void (*fn)(void *arg,
+    const void *body, size_t len), void *arg);
+
+/*
+ * The rcpd version an agent (RCP_ROLE_*) said it is, and its host as
+ * messages name it ("localhost" for one here).  Static strings of r.
+ */
+const char *rcp_remote_version(struct rcp_remote *r, int role);
+const char *rcp_remote_host(struct rcp_remote *r, int role);
+
 /* The last progress counters an agent reported. */
 void rcp_remote_progress(struct rcp_remote *r, int role,
     struct rcp_copy_stats *s);

@@ -1,0 +1,137 @@
+#!/bin/bash
+# remote-rcmp.sh: rcmp on remote trees through a real sshd (127.0.0.2 the
+# source, 127.0.0.3 the destination; and local to host, host to local):
+# the same records and exit codes as a local rcmp, --content by hashes that
+# each side takes of its own files (a byte changed in the middle of a big
+# file of equal size and mtime is found, and named, only with --content),
+# names that are not UTF-8, and the data does not cross: the bytes on the
+# QUIC ports, counted by iptables in a private chain, stay far below the
+# size of the files compared.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sshd-lib.sh"
+
+umask 022
+sshd_setup
+chmod 755 "$T"
+. "$(dirname "$0")/remote-lib.sh"
+ln -s "$RCP_BUILDDIR/rcmp" "$T/bin/rcmp"
+XRCMP=$T/bin/rcmp
+# QUIC on ports of this test's own, so that the counter sees only ours.
+QLO=$((30000 + ($$ % 1000) * 20)) QHI=$((30000 + ($$ % 1000) * 20 + 19))
+CA=("$XRCMP" --ssh-config "$SSH_CONFIG" --rcpd-path "$XRCPD" --quic-port-ranges "$QLO-$QHI")
+C() { timeout -k 5 "$RL_GUARD" "${CA[@]}" "$@"; }
+CHAIN=RCPE2E$$
+chain_drop() {
+	iptables -w -D INPUT -i lo -j "$CHAIN" 2>/dev/null
+	iptables -w -F "$CHAIN" 2>/dev/null
+	iptables -w -X "$CHAIN" 2>/dev/null
+}
+trap 'chain_drop; ours_cleanup; sshd_stop; t_cleanup' EXIT
+iptables -w -N "$CHAIN" && iptables -w -A "$CHAIN" -p udp --dport "$QLO:$QHI" -j RETURN &&
+    iptables -w -A "$CHAIN" -p udp --sport "$QLO:$QHI" -j RETURN &&
+    iptables -w -I INPUT -i lo -j "$CHAIN" || { echo "iptables failed (root needed)" >&2; exit 1; }
+wire_zero() { iptables -w -Z "$CHAIN"; }
+wire_udp() { iptables -w -L "$CHAIN" -n -v -x | awk '$4 == "17" || $4 == "udp" { s += $2 } END { printf "%.0f", s }'; }
+
+# json_has FILE KEY=VALUE...: a record has every KEY with VALUE (as text;
+# "path_bytes" matches the name's raw bytes, given as \x escapes).
+json_has() {
+	python3 -c '
+import base64, json, sys
+want = dict(a.split("=", 1) for a in sys.argv[2:])
+def raw(o):
+    if "path_b64" in o:
+        return base64.b64decode(o["path_b64"])
+    return o["path"].encode()
+def match(o):
+    for k, v in want.items():
+        if k == "path_bytes":
+            if raw(o) != v.encode().decode("unicode_escape").encode("latin-1"):
+                return False
+        elif k not in o or str(o[k]) != v:
+            return False
+    return True
+sys.exit(0 if any(match(json.loads(l)) for l in open(sys.argv[1], "rb")) else 1)
+' "$@" || { echo "  no record with $* in:" >&2; sed 's/^/  | /' "$1" | head -20 >&2; return 1; }
+}
+# same_records A B: the two runs wrote the same records, in any order.
+same_records() { diff <(sort "$1") <(sort "$2") >&2; }
+lines() { [ "$(grep -c '' "$1")" = "$2" ] || { echo "  $1 has $(grep -c '' "$1") lines, expected $2" >&2; return 1; }; }
+
+S=$T/src D=$T/dst
+BIG=$((64 << 20))
+mkdir -p "$S/sub/deeper" "$S/dir"
+head -c "$BIG" /dev/urandom >"$S/big"
+printf 'alpha\n' >"$S/a"
+printf 'beta\n' >"$S/sub/b"
+printf 'gamma\n' >"$S/sub/deeper/c"
+printf 'caf\xe9\n' >"$S/$(printf 'caf\xe9')"
+ln -s a "$S/link"
+cp -a "$S" "$D"
+
+# --- equal trees ----------------------------------------------------------
+t_check "equal h2h: exit 0" t_run 0 "$T/out" C "$SH:$S" "$DH:$D"
+t_check "equal h2h: no records" test ! -s "$T/out"
+t_check "equal h2h --content: exit 0" t_run 0 "$T/out" C --content "$SH:$S" "$DH:$D"
+t_check "equal l2h --content: exit 0" t_run 0 "$T/out" C --content "$S" "$DH:$D"
+t_check "equal h2l --content: exit 0" t_run 0 "$T/out" C --content "$SH:$S" "$D"
+
+# --- a byte in the middle of the big file: equal size and mtime ------------
+m=$(stat -c %y "$D/big")
+printf 'X' | dd of="$D/big" bs=1 seek=$((BIG / 2 + 12345)) conv=notrunc status=none
+touch -d "$m" "$D/big"
+t_check "changed byte: the files differ" sh -c "! cmp -s '$S/big' '$D/big'"
+t_check "changed byte, no --content: exit 0" t_run 0 "$T/out" C "$SH:$S" "$DH:$D"
+wire_zero
+C --content "$SH:$S" "$DH:$D" >"$T/h2h.out" 2>"$T/h2h.err"
+rc=$?
+wire=$(wire_udp)
+t_check "changed byte h2h --content: exit 1" test "$rc" = 1
+t_check "changed byte h2h --content: one record" lines "$T/h2h.out" 1
+t_check "changed byte h2h --content: names big" json_has "$T/h2h.out" path=big diff=content type=file src_size=$BIG dst_size=$BIG offset=$((BIG / 2 / (8 << 20) * (8 << 20)))
+t_check "changed byte h2h --content: $wire bytes on the QUIC ports, far below the $((2 * BIG)) compared" test "$wire" -gt 0 -a "$wire" -lt $((BIG / 64))
+wire_zero
+t_check "changed byte l2h --content: exit 1" t_run 1 "$T/l2h.out" C --content "$S" "$DH:$D"
+wire=$(wire_udp)
+t_check "changed byte l2h --content: names big" json_has "$T/l2h.out" path=big diff=content
+t_check "changed byte l2h --content: $wire bytes on the QUIC ports, far below the file" test "$wire" -lt $((BIG / 64))
+t_check "changed byte h2l --content: exit 1" t_run 1 "$T/h2l.out" C --content "$SH:$S" "$D"
+t_check "changed byte h2l --content: names big" json_has "$T/h2l.out" path=big diff=content
+cp -a "$S/big" "$D/big"
+
+# --- metadata, missing entries, types, links, names as local rcmp reports them ----
+printf 'ALPHA!\n' >"$D/a"				# size
+touch -d '2001-02-03 04:05:06' "$D/sub/b"		# mtime
+rm "$D/sub/deeper/c"					# missing in dst
+printf 'new\n' >"$D/sub/only-dst"			# missing in src
+rm "$D/link"; ln -s sub/b "$D/link"; touch -h -r "$S/link" "$D/link"	# target
+rm -r "$D/dir"; printf 'file\n' >"$D/dir"		# type
+touch -r "$S/sub/deeper" "$D/sub/deeper"; touch -r "$S/sub" "$D/sub"; touch -r "$S" "$D"
+t_check "meta local: exit 1" t_run 1 "$T/local.out" "$RCMP" --content "$S" "$D"
+t_check "meta h2h: exit 1" t_run 1 "$T/meta-h2h.out" C --content "$SH:$S" "$DH:$D"
+t_check "meta h2h: the records of a local rcmp" same_records "$T/local.out" "$T/meta-h2h.out"
+t_check "meta l2h: exit 1" t_run 1 "$T/meta-l2h.out" C --content "$S" "$DH:$D"
+t_check "meta l2h: the records of a local rcmp" same_records "$T/local.out" "$T/meta-l2h.out"
+t_check "meta h2h: a size record" json_has "$T/meta-h2h.out" path=a diff=size
+t_check "meta h2h: an mtime record" json_has "$T/meta-h2h.out" path=sub/b diff=mtime
+t_check "meta h2h: missing in dst" json_has "$T/meta-h2h.out" path=sub/deeper/c diff=missing side=dst
+t_check "meta h2h: missing in src" json_has "$T/meta-h2h.out" path=sub/only-dst diff=missing side=src
+t_check "meta h2h: a symlink's target" json_has "$T/meta-h2h.out" path=link diff=content src=a dst=sub/b
+t_check "meta h2h: a type" json_has "$T/meta-h2h.out" path=dir diff=type src=dir dst=file
+t_check "--exit-early h2h: exit 1" t_run 1 "$T/out" C --exit-early "$SH:$S" "$DH:$D"
+t_check "--exit-early h2h: one record" lines "$T/out" 1
+
+# --- names that are not UTF-8 ------------------------------------------------
+n=$(printf 'caf\xe9')
+printf 'CAFE\n' >"$D/$n"; touch -r "$S/$n" "$D/$n"
+t_check "non-UTF-8 h2h: exit 1" t_run 1 "$T/out" C --content "$SH:$S/$n" "$DH:$D/$n"
+t_check "non-UTF-8 h2h: named by its bytes" json_has "$T/out" 'path_bytes=.' diff=content
+t_check "non-UTF-8 h2h (tree): exit 1" t_run 1 "$T/tree.out" C --content "$SH:$S" "$DH:$D"
+t_check "non-UTF-8 h2h (tree): named by its bytes" json_has "$T/tree.out" 'path_bytes=caf\xe9' diff=content
+
+# --- trouble ---------------------------------------------------------------------
+t_check "missing root h2h: exit 2" t_run 2 "$T/out" C "$SH:$S/nope" "$DH:$D"
+t_check "missing root h2h: named" t_grep "^rcmp: cannot open '$SH:$S/nope': No such file or directory" "$T/out"
+t_check "no rcmp agents left behind" gone 30
+
+t_done
