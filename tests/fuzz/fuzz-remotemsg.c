@@ -3,7 +3,8 @@
  * agents: a stat on the wire (remote/srcwire.c); a copy's options,
  * counters, request (COPY) and answer (COPY_DONE) (remote/copywire.c);
  * HELLO, PEER and LISTENING, SELFTEST and its answer, SRC_PREFETCH and
- * FILES, DONE, ERROR and LOG (remote/agentmsg.c).  The first byte of the
+ * FILES, DONE, ERROR and LOG (remote/agentmsg.c); rcmp's COMPARE, CMP_DIFF
+ * and COMPARE_DONE (remote/cmpwire.c).  The first byte of the
  * input picks the decoder, the rest is the body.  What decodes must encode
  * back to what decodes the same.
  */
@@ -20,6 +21,7 @@
 #include "net/proto.h"
 #include "net/wire.h"
 #include "remote/agentmsg.h"
+#include "remote/cmpwire.h"
 #include "remote/copywire.h"
 #include "remote/srcwire.h"
 #include "fuzz.h"
@@ -364,6 +366,57 @@ do_hello(uint8_t *p, size_t n)
 		free(cause);
 }
 
+/* COMPARE, CMP_DIFF and COMPARE_DONE: each decodes, re-encodes the same. */
+static void
+do_compare(const uint8_t *p, size_t n)
+{
+	struct rcp_cmpwire_request req, again;
+	struct rcp_cmpwire_diff w, w2;
+	struct rcp_cmp_stats s, s2;
+	struct rcp_buf b = RCP_BUF_INIT;
+	char *cause = NULL, *cause2 = NULL;
+	int result, result2;
+
+	if (rcp_cmpwire_get_request(p, n, &req, &cause) == 0) {
+		rcp_cmpwire_put_request(&b, req.src, req.dst, req.label[0],
+		    req.label[1], &req.opts);
+		if (rcp_cmpwire_get_request(b.data, b.len, &again,
+		    &cause2) != 0 || strcmp(again.src, req.src) != 0 ||
+		    strcmp(again.dst, req.dst) != 0 ||
+		    again.opts.content != req.opts.content ||
+		    again.opts.attrs.f != req.opts.attrs.f)
+			abort();
+		rcp_cmpwire_request_release(&again);
+	}
+	rcp_cmpwire_request_release(&req);
+	free(cause);
+	free(cause2);
+	cause = cause2 = NULL;
+	rcp_buf_reset(&b);
+	if (rcp_cmpwire_get_diff(p, n, &w) == 0) {
+		rcp_cmpwire_put_diff(&b, &w.d);
+		if (rcp_cmpwire_get_diff(b.data, b.len, &w2) != 0 ||
+		    w2.d.kind != w.d.kind || strcmp(w2.d.path, w.d.path) != 0 ||
+		    w2.d.offset != w.d.offset || (w2.d.src == NULL) !=
+		    (w.d.src == NULL))
+			abort();
+		rcp_cmpwire_diff_release(&w2);
+	}
+	rcp_cmpwire_diff_release(&w);
+	rcp_buf_reset(&b);
+	if (rcp_cmpwire_get_done(p, n, &result, &cause, &s) == 0) {
+		rcp_cmpwire_put_done(&b, result, cause, &s);
+		if (rcp_cmpwire_get_done(b.data, b.len, &result2, &cause2,
+		    &s2) != 0 || result2 != result ||
+		    strcmp(cause2, cause) != 0 || s2.differences !=
+		    s.differences)
+			abort();
+	}
+	free(cause);
+	free(cause2);
+	rcp_buf_release(&b);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -374,7 +427,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A copy: the decoders get exactly the body, no byte more. */
 	body = malloc(size - 1 > 0 ? size - 1 : 1);
 	memcpy(body, data + 1, size - 1);
-	switch (data[0] % 10) {
+	switch (data[0] % 11) {
 	case 0:
 		do_stat(body, size - 1);
 		break;
@@ -403,6 +456,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* The same bytes as FILES, which shares the layout. */
 		do_prefetch(body, size - 1);
 		do_files(body, size - 1);
+		break;
+	case 10:
+		do_compare(body, size - 1);
 		break;
 	default:
 		do_done(body, size - 1);

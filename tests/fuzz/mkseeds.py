@@ -69,6 +69,15 @@ FP = bytes(range(32))
 stats16 = b"".join(u64(i * 7) for i in range(16))
 put("remotemsg", "peer", b"\x04" + bstr("10.0.0.1:4433") + bstr(FP))
 put("remotemsg", "peer-none", b"\x04" + bstr("") + bstr(FP) + b"newer")
+
+# remotemsg \x0a: rcmp's COMPARE, CMP_DIFF and COMPARE_DONE (one decoder each
+# tries the bytes).
+put("remotemsg", "compare", b"\x0a" + bstr("/src") + bstr("/dst") + bstr("h2:/src") + bstr("/dst") + u32(1) + u32(0x18) + u32(0x10) + u32(0) + u32(0))
+put("remotemsg", "compare-newer", b"\x0a" + bstr("/s") + bstr("/d") + bstr("") + bstr("") + u32(1 << 7) + u32(0) + u32(0) + u32(0) + u32(4))
+put("remotemsg", "cmp-diff-missing", b"\x0a" + u8(1) + u32(0) + bstr("a/\xffb") + u8(1) + stat() + u64(0))
+put("remotemsg", "cmp-diff-attr", b"\x0a" + u8(3) + u32(1 << 4) + bstr("f") + u8(3) + stat() + stat() + u64(0))
+put("remotemsg", "cmp-diff-link", b"\x0a" + u8(4) + u32(0) + bstr("l") + u8(7) + stat(0o120777, 3) + stat(0o120777, 4) + u64((1 << 64) - 1) + bstr("abc") + bstr("abcd"))
+put("remotemsg", "compare-done", b"\x0a" + u32(0) + bstr("") + u64(10) + u64(2) + u64(4096) + u64(1) + u64(0))
 put("remotemsg", "peer-short-fp", b"\x04" + bstr("[::1]:9") + bstr(FP[:31]))
 put("remotemsg", "selftest", b"\x05" + u32(20) + bstr("abcdefgh"))
 put("remotemsg", "selftest-ok", b"\x05" + u32(20) + u64(160))
