@@ -71,18 +71,10 @@ static void
 send_progress(struct cmp_run *run)
 {
 	struct rcp_copy_stats st;
-	struct rcp_buf b = RCP_BUF_INIT;
-	struct rcp_agent *a = run->a;
 
 	memset(&st, 0, sizeof(st));
 	st.bytes_copied = atomic_load(&run->progress);
-	rcp_copywire_put_stats(&b, &st);
-	pthread_mutex_lock(&a->lock);
-	if (a->master != NULL)
-		rcp_quic_send(a->master, a->logs, RCP_MSG_PROGRESS, 0, b.data,
-		    b.len, 1000);
-	pthread_mutex_unlock(&a->lock);
-	rcp_buf_release(&b);
+	rcp_agent_send_progress(run->a, &st);
 }
 
 /* A tick, twice a second: stops on a lost source or master; progress. */

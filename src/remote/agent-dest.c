@@ -221,20 +221,27 @@ struct progress_pump {
 					 * until it is stopped */
 };
 
-static void
-send_progress(struct rcp_agent *a, struct rcp_copy *copy)
+void
+rcp_agent_send_progress(struct rcp_agent *a, const struct rcp_copy_stats *st)
 {
-	struct rcp_copy_stats st;
 	struct rcp_buf b = RCP_BUF_INIT;
 
-	rcp_copy_stats(copy, &st);
-	rcp_copywire_put_stats(&b, &st);
+	rcp_copywire_put_stats(&b, st);
 	pthread_mutex_lock(&a->lock);
 	if (a->master != NULL)
 		rcp_quic_send(a->master, a->logs, RCP_MSG_PROGRESS, 0, b.data,
 		    b.len, 1000);
 	pthread_mutex_unlock(&a->lock);
 	rcp_buf_release(&b);
+}
+
+static void
+send_progress(struct rcp_agent *a, struct rcp_copy *copy)
+{
+	struct rcp_copy_stats st;
+
+	rcp_copy_stats(copy, &st);
+	rcp_agent_send_progress(a, &st);
 }
 
 /* A tick, twice a second: sends the copy's counters to the master. */

@@ -21,6 +21,7 @@
 
 struct rcp_agent_opts;
 struct rcp_copy;
+struct rcp_copy_stats;
 struct rcp_srccache;
 struct rcp_srcclient;
 
@@ -145,6 +146,9 @@ int rcp_agent_dest_selftest(struct rcp_agent *a, const struct rcp_quic_msg *m,
  * progress to the master.  0 with the outcome in reply, or an error with
  * *cause if the request was bad.
  */
+/* Sends the master a PROGRESS with st (agent-dest.c). */
+void rcp_agent_send_progress(struct rcp_agent *a,
+    const struct rcp_copy_stats *st);
 int rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
     struct rcp_buf *reply, char **cause);
 /*
