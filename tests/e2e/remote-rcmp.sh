@@ -118,6 +118,12 @@ t_check "meta h2h: missing in dst" json_has "$T/meta-h2h.out" path=sub/deeper/c 
 t_check "meta h2h: missing in src" json_has "$T/meta-h2h.out" path=sub/only-dst diff=missing side=src
 t_check "meta h2h: a symlink's target" json_has "$T/meta-h2h.out" path=link diff=content src=a dst=sub/b
 t_check "meta h2h: a type" json_has "$T/meta-h2h.out" path=dir diff=type src=dir dst=file
+# --metadata-compare rides in COMPARE: the remote records are the local ones.
+t_check "--metadata-compare f:size local: exit 1" t_run 1 "$T/mc-local.out" "$RCMP" --metadata-compare 'f:size d: l:' "$S" "$D"
+t_check "--metadata-compare f:size h2h: exit 1" t_run 1 "$T/mc-h2h.out" C --metadata-compare 'f:size d: l:' "$SH:$S" "$DH:$D"
+t_check "--metadata-compare f:size h2h: the records of a local rcmp" same_records "$T/mc-local.out" "$T/mc-h2h.out"
+t_check "--metadata-compare f:size h2h: the size record" json_has "$T/mc-h2h.out" path=a diff=size
+t_check "--metadata-compare f:size h2h: no mtime record" sh -c "! grep -q '\"diff\":\"mtime\"' '$T/mc-h2h.out'"
 t_check "--exit-early h2h: exit 1" t_run 1 "$T/out" C --exit-early "$SH:$S" "$DH:$D"
 t_check "--exit-early h2h: one record" lines "$T/out" 1
 
