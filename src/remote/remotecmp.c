@@ -21,6 +21,7 @@
 #include "remote/cmpwire.h"
 #include "remote/remote.h"
 #include "remote/remotecmp.h"
+#include "remote/remotecopy.h"
 
 #include "base/banned.h"
 
@@ -42,35 +43,6 @@ struct rcp_remotecmp {
 	atomic_bool			 stopping;	/* abort asked for */
 };
 
-/* A path for the agent: relative paths are relative to our cwd. */
-static char *
-agent_path(const char *path, const char *cwd)
-{
-	if (path[0] == '/' || path[0] == '~' || cwd == NULL)
-		return rcp_xstrdup(path[0] ? path : ".");
-	if (path[0] == '\0')
-		return rcp_xstrdup(cwd);
-	return rcp_path_join(cwd, path);
-}
-
-/* Splits arg into rc->host[side] and its path for the agent (returned). */
-static char *
-side_path(struct rcp_remotecmp *rc, int side, const char *arg,
-    const char *cwd)
-{
-	char *host = NULL, *path = NULL, *p;
-
-	if (!rcp_remoteopts_split(arg, rc->o.force_remote, &host, &path)) {
-		host = rcp_xstrdup(rc->o.local_host != NULL ?
-		    rc->o.local_host : RCP_REMOTE_HERE);
-		path = rcp_remoteopts_local(arg);
-	}
-	rc->host[side] = host;
-	p = agent_path(path, cwd);
-	free(path);
-	return p;
-}
-
 int
 rcp_remotecmp_new(const struct rcp_remotecopy_opts *o,
     const struct rcp_cmp_opts *co, const char *src, const char *dst,
@@ -84,8 +56,8 @@ rcp_remotecmp_new(const struct rcp_remotecopy_opts *o,
 	rc->co = co;
 	pthread_mutex_init(&rc->lock, NULL);
 	atomic_init(&rc->stopping, false);
-	p[0] = side_path(rc, 0, src, cwd);
-	p[1] = side_path(rc, 1, dst, cwd);
+	p[0] = rcp_remotecopy_side(o, src, cwd, &rc->host[0]);
+	p[1] = rcp_remotecopy_side(o, dst, cwd, &rc->host[1]);
 	/* Messages name each side as the user did. */
 	rcp_cmpwire_put_request(&rc->request, p[0], p[1], src, dst, co);
 	free(p[0]);

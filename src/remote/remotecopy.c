@@ -41,6 +41,23 @@ agent_path(const char *path, const char *cwd)
 	return rcp_path_join(cwd, path);
 }
 
+char *
+rcp_remotecopy_side(const struct rcp_remotecopy_opts *o, const char *arg,
+    const char *cwd, char **host)
+{
+	char *path = NULL, *p;
+
+	*host = NULL;
+	if (!rcp_remoteopts_split(arg, o->force_remote, host, &path)) {
+		*host = rcp_xstrdup(o->local_host != NULL ? o->local_host :
+		    RCP_REMOTE_HERE);
+		path = rcp_remoteopts_local(arg);
+	}
+	p = agent_path(path, cwd);
+	free(path);
+	return p;
+}
+
 int
 rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
     const struct rcp_copy_opts *copy, const struct rcp_filter *filter,
@@ -49,7 +66,7 @@ rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
 {
 	struct rcp_remotecopy *rc = rcp_xcalloc(1, sizeof(*rc));
 	char **paths = rcp_xcalloc(nsrcs > 0 ? nsrcs : 1, sizeof(*paths));
-	char *host, *path, *p;
+	char *host, *p;
 	size_t i;
 	int r = RCP_ERR_INVAL;
 
@@ -58,36 +75,21 @@ rcp_remotecopy_new(const struct rcp_remotecopy_opts *o,
 	rc->copied_arg = copy->copied_arg;
 	pthread_mutex_init(&rc->lock, NULL);
 	for (i = 0; i < nsrcs; i++) {
-		host = path = NULL;
-		if (!rcp_remoteopts_split(srcs[i], o->force_remote, &host,
-		    &path)) {
-			host = rcp_xstrdup(o->local_host != NULL ?
-			    o->local_host : RCP_REMOTE_HERE);
-			path = rcp_remoteopts_local(srcs[i]);
-		}
+		p = rcp_remotecopy_side(o, srcs[i], cwd, &host);
 		if (rc->src_host != NULL && strcmp(rc->src_host, host) != 0) {
 			*cause = rcp_xasprintf("all sources of a copy must be on "
 			    "one host ('%s' and '%s')", rc->src_host, host);
 			free(host);
-			free(path);
+			free(p);
 			goto out;
 		}
 		if (rc->src_host == NULL)
 			rc->src_host = host;
 		else
 			free(host);
-		paths[i] = agent_path(path, cwd);
-		free(path);
+		paths[i] = p;
 	}
-	host = path = NULL;
-	if (!rcp_remoteopts_split(dst, o->force_remote, &host, &path)) {
-		host = rcp_xstrdup(o->local_host != NULL ? o->local_host :
-		    RCP_REMOTE_HERE);
-		path = rcp_remoteopts_local(dst);
-	}
-	rc->dst_host = host;
-	p = agent_path(path, cwd);
-	free(path);
+	p = rcp_remotecopy_side(o, dst, cwd, &rc->dst_host);
 	/* A source here is the master's: its errors need no host. */
 	rcp_copywire_put_request(&rc->request, (const char *const *)paths,
 	    nsrcs, p, copy, filter, strcmp(rc->src_host, RCP_REMOTE_HERE) != 0 ?

@@ -27,6 +27,14 @@ struct rcp_remotecopy_result {
 struct rcp_remotecopy;
 
 /*
+ * Splits a command-line path into its host (*host: RCP_REMOTE_HERE or
+ * o->local_host for a local one) and returns the path to give that host's
+ * agent, a relative one taken relative to cwd.
+ */
+char *rcp_remotecopy_side(const struct rcp_remotecopy_opts *o,
+    const char *arg, const char *cwd, char **host);
+
+/*
  * Prepares a copy of srcs to dst (command-line paths, any of them remote).
  * Relative remote paths are taken relative to cwd.  With copy's copied
  * hook, the destination reports each file it copied, and the hook is
