@@ -2,10 +2,8 @@
 #include "config.h"
 
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/error.h"
 #include "base/util.h"
@@ -13,6 +11,7 @@
 #include "net/proto.h"
 #include "net/wire.h"
 #include "remote/cmpwire.h"
+#include "remote/copywire.h"
 #include "remote/srcwire.h"
 
 #include "base/banned.h"
@@ -51,20 +50,6 @@ rcp_cmpwire_put_request(struct rcp_buf *b, const char *src, const char *dst,
 	rcp_wire_put_u32(b, o->threads > 0 ? (uint32_t)o->threads : 0);
 }
 
-/* As copywire's: the bits refused, naming this rcpd and its host. */
-static char *
-unknown_bits(const char *what, uint32_t bits)
-{
-	char host[256];
-
-	if (gethostname(host, sizeof(host)) != 0)
-		snprintf(host, sizeof(host), "?");
-	host[sizeof(host) - 1] = '\0';
-	return rcp_xasprintf("rcpd %s on '%s' does not know the %s bits 0x%x "
-	    "of the comparison the master asks for: install the same "
-	    "version of rcp on both hosts", PACKAGE_VERSION, host, what, bits);
-}
-
 int
 rcp_cmpwire_get_request(const void *body, size_t len,
     struct rcp_cmpwire_request *req, char **cause)
@@ -88,13 +73,14 @@ rcp_cmpwire_get_request(const void *body, size_t len,
 		return RCP_ERR_PROTO;
 	}
 	if ((flags & ~KNOWN_FLAGS) != 0) {
-		*cause = unknown_bits("option", flags & ~KNOWN_FLAGS);
+		*cause = rcp_copywire_unknown_bits("option",
+		    flags & ~KNOWN_FLAGS);
 		return RCP_ERR_VERSION;
 	}
 	if ((unknown = (f | d | l) & ~KNOWN_ATTRS) != 0 ||
 	    ((f | d | l) & RCP_ATTR_CONTENT) != 0) {
-		*cause = unknown_bits("attribute", unknown != 0 ? unknown :
-		    RCP_ATTR_CONTENT);
+		*cause = rcp_copywire_unknown_bits("attribute",
+		    unknown != 0 ? unknown : RCP_ATTR_CONTENT);
 		return RCP_ERR_VERSION;
 	}
 	req->opts.attrs.f = f;

@@ -44,12 +44,8 @@ enum {
 #define KNOWN_PRESERVE	0x1f	/* uid, gid, time, acl, xattr */
 #define KNOWN_COMPARE	(((uint32_t)RCP_ATTR_XATTR << 1) - 1)
 
-/*
- * The cause for option bits this agent does not know, naming its version
- * and host so that the user knows which rcpd to upgrade.
- */
-static char *
-unknown_bits(const char *what, uint32_t bits)
+char *
+rcp_copywire_unknown_bits(const char *what, uint32_t bits)
 {
 	char host[256];
 
@@ -174,9 +170,9 @@ rcp_copywire_get_opts(struct rcp_wire_cursor *c, struct rcp_copy_opts *o,
 	if (unknown != 0 || (flags & ~KNOWN_FLAGS) != 0 ||
 	    ((o->overwrite_compare.f | o->overwrite_compare.d |
 	    o->overwrite_compare.l) & ~KNOWN_COMPARE) != 0) {
-		*cause = unknown != 0 ? unknown_bits("preserve", unknown) :
-		    (flags & ~KNOWN_FLAGS) != 0 ? unknown_bits("option",
-		    flags & ~KNOWN_FLAGS) : unknown_bits("compare",
+		*cause = unknown != 0 ? rcp_copywire_unknown_bits("preserve", unknown) :
+		    (flags & ~KNOWN_FLAGS) != 0 ? rcp_copywire_unknown_bits("option",
+		    flags & ~KNOWN_FLAGS) : rcp_copywire_unknown_bits("compare",
 		    (o->overwrite_compare.f | o->overwrite_compare.d |
 		    o->overwrite_compare.l) & ~KNOWN_COMPARE);
 		return RCP_ERR_VERSION;

@@ -58,6 +58,13 @@ void rcp_copywire_put_request(struct rcp_buf *b, const char *const *srcs,
     size_t nsrcs, const char *dst, const struct rcp_copy_opts *o,
     const struct rcp_filter *filter, const char *src_host);
 /*
+ * The cause for bits of a request (WHAT: "option", "preserve", ...) that
+ * this agent does not know, naming its version and host so that the user
+ * knows which rcpd to upgrade.
+ */
+char *rcp_copywire_unknown_bits(const char *what, uint32_t bits);
+
+/*
  * Decodes a COPY body into *req (release it with
  * rcp_copywire_request_release, also after an error).  0, or RCP_ERR_PROTO
  * / RCP_ERR_INVAL (a filter rule this host refuses) with *cause set.
