@@ -99,12 +99,12 @@ local_stat(void *ctx, int dir, const char *name, bool follow, struct stat *st)
 }
 
 static int
-local_open(void *ctx, int dir, const char *name, bool follow, int *fh,
+open_flags(int dir, const char *name, bool follow, int flags, int *fh,
     struct stat *st)
 {
 	/* O_NONBLOCK: if a FIFO took the file's place, do not hang on it. */
 	int fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
-	    (follow ? 0 : O_NOFOLLOW)), e;
+	    (follow ? 0 : O_NOFOLLOW) | flags), e;
 
 	if (fd < 0)
 		return -errno;
@@ -115,6 +115,23 @@ local_open(void *ctx, int dir, const char *name, bool follow, int *fh,
 	}
 	*fh = fd;
 	return 0;
+}
+
+static int
+local_open(void *ctx, int dir, const char *name, bool follow, int *fh,
+    struct stat *st)
+{
+	return open_flags(dir, name, follow, 0, fh, st);
+}
+
+/* A comparison leaves atimes alone where it may (only owners may ask). */
+static int
+local_open_hash(void *ctx, int dir, const char *name, bool follow, int *fh,
+    struct stat *st)
+{
+	int r = open_flags(dir, name, follow, O_NOATIME, fh, st);
+
+	return r == -EPERM ? open_flags(dir, name, follow, 0, fh, st) : r;
 }
 
 static int64_t
@@ -186,7 +203,7 @@ const struct rcp_src_ops rcp_src_local = {
 	local_close,
 	local_xmeta,
 	local_hash,
-	local_open,
+	local_open_hash,
 	true,
 	local_copy_checked
 };

@@ -276,4 +276,13 @@ if [ -w /dev/full ]; then
 	    "$T/full.err"
 fi
 
+# --- atimes ------------------------------------------------------------------
+# --content reads every file, but leaves atimes as they were (O_NOATIME).
+A=$T/atime
+mkdir -p "$A/s" && echo data >"$A/s/f" && cp -a "$A/s" "$A/d"
+touch -a -d '2001-02-03 04:05:06' "$A/s/f" "$A/d/f"
+cmp_run 0 atime --content "$A/s" "$A/d"
+t_check "atime: --content left the source's atime" test "$(stat -c %X "$A/s/f")" = "$(date -d '2001-02-03 04:05:06' +%s)"
+t_check "atime: and the destination's" test "$(stat -c %X "$A/d/f")" = "$(date -d '2001-02-03 04:05:06' +%s)"
+
 t_done
