@@ -15,6 +15,7 @@ T=$(mktemp -d "$T_BASE/rcp-e2e-$(basename "$0" .sh)-XXXXXX")
 T_PIDS=()
 T_FAILS=0
 T_PASSES=0
+T_FAILED=()
 
 t_cleanup() {
 	local p
@@ -41,7 +42,7 @@ t_descends() {
 }
 
 t_pass() { T_PASSES=$((T_PASSES + 1)); echo "ok - $*"; }
-t_fail() { T_FAILS=$((T_FAILS + 1)); echo "FAIL - $*"; }
+t_fail() { T_FAILS=$((T_FAILS + 1)); T_FAILED+=("$*"); echo "FAIL - $*"; }
 
 # t_check DESC CMD...: passes if CMD succeeds.
 t_check() {
@@ -88,6 +89,8 @@ t_tree_listing_full() {
 }
 
 t_done() {
+	local f
+	for f in "${T_FAILED[@]}"; do echo "failed: $f"; done
 	echo "$T_PASSES passed, $T_FAILS failed"
 	[ "$T_FAILS" -eq 0 ] && [ "$T_PASSES" -gt 0 ]
 	exit $?

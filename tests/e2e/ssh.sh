@@ -9,7 +9,12 @@ E2E_DIR=$(cd "$(dirname "$0")" && pwd)
 PROBE=$RCP_BUILDDIR/tests/ssh-probe
 unset SSH_AUTH_SOCK
 sshd_setup
-P() { "$PROBE" -F "$SSH_CONFIG" "$@"; }
+# Logins and channel requests block for up to the connect timeout, 10 s by
+# default: a speed claim that a CI machine, loaded by a parallel build and
+# its sanitizers, can break (8 channels opened at once queue behind one
+# another).  60 s is a hang guard; the tests of the timeout itself below
+# set their own.
+P() { "$PROBE" -F "$SSH_CONFIG" -t 60000 "$@"; }
 H=127.0.0.1
 
 # The harness: OpenSSH itself accepts the config, known_hosts and key.
