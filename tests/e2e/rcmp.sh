@@ -41,32 +41,6 @@ json_count() {
 	return 1
 }
 
-# json_has FILE KEY=VALUE...: a record has every KEY with VALUE (compared
-# as text; "path_bytes" matches the name's raw bytes, given as \x escapes).
-json_has() {
-	python3 -c '
-import base64, json, sys
-want = dict(a.split("=", 1) for a in sys.argv[2:])
-def raw(o):
-    if "path_b64" in o:
-        return base64.b64decode(o["path_b64"])
-    return o["path"].encode()
-def match(o):
-    for k, v in want.items():
-        if k == "path_bytes":
-            if raw(o) != v.encode().decode("unicode_escape").encode("latin-1"):
-                return False
-        elif k not in o or str(o[k]) != v:
-            return False
-    return True
-recs = [json.loads(l) for l in open(sys.argv[1], "rb")]
-if not any(match(o) for o in recs):
-    sys.stderr.write("  no record with %s in:\n" % want)
-    for o in recs:
-        sys.stderr.write("  | %s\n" % json.dumps(o))
-    sys.exit(1)
-' "$@"
-}
 
 # mk_tree DIR: a tree with every kind of entry and some awkward names.
 mk_tree() {

@@ -33,27 +33,6 @@ iptables -w -N "$CHAIN" && iptables -w -A "$CHAIN" -p udp --dport "$QLO:$QHI" -j
 wire_zero() { iptables -w -Z "$CHAIN"; }
 wire_udp() { iptables -w -L "$CHAIN" -n -v -x | awk '$4 == "17" || $4 == "udp" { s += $2 } END { printf "%.0f", s }'; }
 
-# json_has FILE KEY=VALUE...: a record has every KEY with VALUE (as text;
-# "path_bytes" matches the name's raw bytes, given as \x escapes).
-json_has() {
-	python3 -c '
-import base64, json, sys
-want = dict(a.split("=", 1) for a in sys.argv[2:])
-def raw(o):
-    if "path_b64" in o:
-        return base64.b64decode(o["path_b64"])
-    return o["path"].encode()
-def match(o):
-    for k, v in want.items():
-        if k == "path_bytes":
-            if raw(o) != v.encode().decode("unicode_escape").encode("latin-1"):
-                return False
-        elif k not in o or str(o[k]) != v:
-            return False
-    return True
-sys.exit(0 if any(match(json.loads(l)) for l in open(sys.argv[1], "rb")) else 1)
-' "$@" || { echo "  no record with $* in:" >&2; sed 's/^/  | /' "$1" | head -20 >&2; return 1; }
-}
 # same_records A B: the two runs wrote the same records, in any order.
 same_records() { diff <(sort "$1") <(sort "$2") >&2; }
 lines() { [ "$(grep -c '' "$1")" = "$2" ] || { echo "  $1 has $(grep -c '' "$1") lines, expected $2" >&2; return 1; }; }
