@@ -8,6 +8,7 @@
 #include "config.h"
 #endif
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -40,7 +41,7 @@ struct inline_ent {
 	char			*name;
 	struct stat		 st;
 	struct stat		 after;
-	uint8_t			*data;
+	uint8_t			*data;		/* NULL: a directory's stat */
 	size_t			 len;
 };
 
@@ -491,9 +492,13 @@ cache_put(struct rcp_srcclient *r, int dir, struct inline_ent *e)
 	pthread_mutex_unlock(&r->hlock);
 }
 
-/* Takes name's inline copy out of dir's cache, or returns NULL. */
+/*
+ * Takes name's entry out of dir's cache, or returns NULL: a file's inline
+ * copy, or if dirstat a directory's stat.
+ */
 static struct inline_ent *
-cache_take(struct rcp_srcclient *r, int dir, const char *name)
+cache_take_kind(struct rcp_srcclient *r, int dir, const char *name,
+    bool dirstat)
 {
 	struct rhandle *h = rh_get(r, dir);
 	struct inline_ent *e = NULL, **pp;
@@ -502,7 +507,8 @@ cache_take(struct rcp_srcclient *r, int dir, const char *name)
 	if (h != NULL && h->cache != NULL) {
 		for (pp = &h->cache[name_hash(name)]; (e = *pp) != NULL;
 		    pp = &e->next) {
-			if (strcmp(e->name, name) == 0) {
+			if (strcmp(e->name, name) == 0 &&
+			    (e->data == NULL) == dirstat) {
 				*pp = e->next;
 				break;
 			}
@@ -510,6 +516,21 @@ cache_take(struct rcp_srcclient *r, int dir, const char *name)
 	}
 	pthread_mutex_unlock(&r->hlock);
 	return e;
+}
+
+static struct inline_ent *
+cache_take(struct rcp_srcclient *r, int dir, const char *name)
+{
+	return cache_take_kind(r, dir, name, false);
+}
+
+/* A subdirectory's stat, as its listing gave it. */
+static int
+get_dirstat(struct rcp_wire_cursor *cur, struct inline_ent *e)
+{
+	if (rcp_srcwire_get_stat(cur, &e->st) != 0 || !S_ISDIR(e->st.st_mode))
+		return RCP_ERR_PROTO;
+	return 0;
 }
 
 static int
@@ -527,7 +548,8 @@ rem_list(void *ctx, int dir, int flags, rcp_src_entry_fn *fn, void *arg)
 	while (more && !stop && e == 0) {
 		rcp_buf_reset(&b);
 		rcp_wire_put_u32(&b, rh_server(r, dir));
-		rcp_wire_put_u8(&b, (uint8_t)flags);
+		rcp_wire_put_u8(&b, (uint8_t)((flags & RCP_SRC_LIST_ALL) |
+		    RCP_SRCWIRE_LIST_DIRSTAT));
 		if ((e = call(r, RCP_MSG_SRC_LIST, &b, &m)) != 0)
 			break;
 		rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
@@ -550,11 +572,20 @@ rem_list(void *ctx, int dir, int flags, rcp_src_entry_fn *fn, void *arg)
 				e = -EPROTO;
 				break;
 			}
-			if (has) {
+			if (has > RCP_SRCWIRE_INLINE_DIRSTAT ||
+			    (has == RCP_SRCWIRE_INLINE_DIRSTAT &&
+			    dtype != DT_DIR)) {
+				free(name);
+				e = -EPROTO;
+				break;
+			}
+			if (has != RCP_SRCWIRE_INLINE_NONE) {
 				struct inline_ent *ie = rcp_xcalloc(1,
 				    sizeof(*ie));
 				ie->name = rcp_xstrdup(name);
-				if (get_inline(&cur, ie) != 0) {
+				if ((has == RCP_SRCWIRE_INLINE_FILE ?
+				    get_inline(&cur, ie) :
+				    get_dirstat(&cur, ie)) != 0) {
 					inline_free(ie);
 					free(name);
 					e = -EPROTO;
@@ -578,8 +609,16 @@ rem_stat(void *ctx, int dir, const char *name, bool follow, struct stat *st)
 	struct rcp_quic_msg *m = NULL;
 	struct rcp_wire_cursor cur;
 	struct rcp_buf b = RCP_BUF_INIT;
+	struct inline_ent *ie;
 	int e;
 
+	/* A directory's stat came with its listing (a directory is its own
+	 * lstat: follow does not matter). */
+	if ((ie = cache_take_kind(r, dir, name, true)) != NULL) {
+		*st = ie->st;
+		inline_free(ie);
+		return 0;
+	}
 	put_at(r, &b, dir, name, follow);
 	e = call(r, RCP_MSG_SRC_STAT, &b, &m);
 	rcp_buf_release(&b);

@@ -310,6 +310,7 @@ srv_list(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 	struct stat st;
 	uint32_t h;
 	uint8_t flags = 0;
+	unsigned wire;
 	bool more;
 	int fd;
 
@@ -319,13 +320,18 @@ srv_list(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 	if ((fd = h_fd(s, h)) < 0)
 		return -EBADF;
 	rcp_srccache_stop(s->cache);
-	if (!(flags & RCP_SRC_LIST_ALL))
-		return rcp_srcwire_list(fd, false, out, &more, NULL, NULL);
+	/* The read-ahead's replies have subdirectories' stats: only for a
+	 * destination that asked for them. */
+	wire = flags & RCP_SRCWIRE_LIST_DIRSTAT;
+	if (flags & RCP_SRC_LIST_ALL)
+		wire |= RCP_SRCWIRE_LIST_FILES;
+	if (!(flags & RCP_SRC_LIST_ALL) || !(flags & RCP_SRCWIRE_LIST_DIRSTAT))
+		return rcp_srcwire_list(fd, wire, out, &more, NULL, NULL);
 	if ((d = h_take_cached(s, h)) == NULL && s->cache != NULL &&
 	    lseek(fd, 0, SEEK_CUR) == 0 && fstat(fd, &st) == 0)
 		d = rcp_srccache_take(s->cache, &st);
 	if (d == NULL)
-		return rcp_srcwire_list(fd, true, out, &more, NULL, NULL);
+		return rcp_srcwire_list(fd, wire, out, &more, NULL, NULL);
 	rcp_srccache_dir_next(d, out, &more);
 	if (more)
 		h_put_cached(s, h, fd, d);
