@@ -481,6 +481,8 @@ rcp_agent_run(const struct rcp_agent_opts *opts)
 	a.log.level = o.verbosity;
 	o.quic.log = &a.log;
 	o.quic.name = role_name(o.role);
+	/* Both of its connections begin with a HELLO that awaits a reply. */
+	o.quic.early_open = true;
 	if (o.ports.n > 0)
 		o.quic.ports = &o.ports;
 
