@@ -61,6 +61,12 @@ ssize_t rcp_srcwire_pread_full(int fd, uint8_t *p, size_t n, off_t off);
  */
 #define RCP_SRCWIRE_LIST_FILES		0x01
 #define RCP_SRCWIRE_LIST_DIRSTAT	0x80
+/*
+ * OPENDIR's optional last byte: with this bit, the rest are LIST's flags
+ * and the reply's handle is followed by the first LIST reply (one round
+ * trip a directory, not two).  An older source ignores the byte.
+ */
+#define RCP_SRCWIRE_OPENDIR_LIST	0x40
 /* An entry's inline tag: nothing, a small file's data, a directory's stat. */
 #define RCP_SRCWIRE_INLINE_NONE		0
 #define RCP_SRCWIRE_INLINE_FILE		1
