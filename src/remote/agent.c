@@ -515,7 +515,8 @@ rcp_agent_run(const struct rcp_agent_opts *opts)
 	}
 	memcpy(a.token, sec.token, RCP_TOKEN_LEN);
 	watcher_start(&a);
-	if (o.role == RCP_ROLE_SOURCE && rcp_agent_source_listen(&a, &cause) != 0)
+	if (o.role == RCP_ROLE_SOURCE && rcp_agent_source_listen(&a,
+	    &sec.addr, sec.alen, &cause) != 0)
 		goto fail;
 	test_delay();
 	if (hello_master(&a, &sec.addr, sec.alen, sec.fp, &cause) != 0)
