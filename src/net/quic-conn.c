@@ -502,7 +502,12 @@ settings_for(const struct rcp_quic_ep *ep, ngtcp2_settings *s, size_t max_pkt)
 		hs = dc ? 15000 : 30000;
 	ngtcp2_settings_default(s);
 	s->initial_ts = rcp_now_ns();
-	s->cc_algo = NGTCP2_CC_ALGO_CUBIC;
+	/*
+	 * Over long fat paths BBR keeps the pipe full where CUBIC backs off
+	 * on every queue overflow; in a data centre CUBIC is the neighbour
+	 * the other flows expect.
+	 */
+	s->cc_algo = dc ? NGTCP2_CC_ALGO_CUBIC : NGTCP2_CC_ALGO_BBR;
 	s->max_window = dc ? 128 << 20 : 32 << 20;
 	s->max_stream_window = dc ? 64 << 20 : 16 << 20;
 	s->handshake_timeout = hs * NS_PER_MS;
