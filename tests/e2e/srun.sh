@@ -5,7 +5,8 @@
 # no SSH anywhere (no sshd runs here, and ssh is made to fail): the copy is
 # equal by rcmp --content, the log says srun started them, and no rcpd or
 # srun is left after the job.  Errors name their cause: outside an
-# allocation, a user@ or :port with srun, a node not in the allocation (srun
+# allocation, a user@ or :port with srun, the source agent's step killed
+# mid-copy (rcp ends naming it, with no srun left), a node not in the allocation (srun
 # itself would run the step on another), an unknown launcher.  Every daemon started here is gone at the end; waits
 # are hang guards.
 . "$(dirname "$0")/lib.sh"
@@ -70,6 +71,29 @@ t_check "srun copy: srun started the destination agent" \
 t_check "srun copy: no ssh ran" bash -c '! grep -q "ssh must not run" "$1"' _ "$T/job.log"
 t_check "srun copy: no rcpd left" test -z "$(pgrep -f -- "$RCPD" || true)"
 t_check "srun copy: no srun left" test -z "$(pgrep -x srun || true)"
+
+# --- the source agent's step killed mid-copy: named, and nothing left -------
+"$FILEGEN" -q -s 7 "$T/big" "" 1 64M
+cat >"$T/job3.sh" <<EOF
+#!/bin/bash
+"$RCP" -p --launcher srun --force-remote --rcpd-path "$RCPD" \\
+    --chunk-size 1M --iops-throttle 12 --quic-idle-timeout-sec 600 \\
+    localhost:"$T/big" "$T/d3" >"$T/job3.out" 2>&1 &
+p=\$!
+for i in \$(seq 600); do [ -e "$T/d3" ] && break; sleep 0.1; done
+sleep 1
+pkill -KILL -f -- "^$RCPD --role source"
+wait \$p
+echo "rcp exit \$?"
+EOF
+chmod 755 "$T/job3.sh"
+t_check "lost source: the job runs" t_run 0 "$T/out" guarded sbatch --wait \
+    --parsable -N1 -n1 -o "$T/job3.log" "$T/job3.sh"
+t_check "lost source: rcp exits 1" t_grep "^rcp exit 1$" "$T/job3.log"
+t_check "lost source: the error names the source agent" \
+    t_grep "^rcp: .*(the source agent on 'localhost' was killed by signal 9|lost the source agent)" "$T/job3.out"
+t_check "lost source: the copy is not complete" test "$(du -sb "$T/d3" 2>/dev/null | cut -f1)" -lt $((64 << 20))
+t_check "lost source: no rcpd or srun left" test -z "$(pgrep -f -- "$RCPD" || true)$(pgrep -x srun || true)"
 
 # --- a node outside the allocation: the agent's start fails, named ---------
 cat >"$T/job2.sh" <<EOF
