@@ -42,12 +42,12 @@ make_key(const struct rcp_remote_opts *o, const char *src, const char *dst)
 
 #define S(s) ((s) != NULL ? (s) : "")
 	rcp_buf_addf(&b, "%s\n%s\n%s\n%s\n%s\n%s\n%d%d\n%s\n%s\n%d,%d,%u,%u,"
-	    "%u,%d,%d\n", src, dst, S(o->ssh.config_file),
+	    "%u,%d,%d,%d\n", src, dst, S(o->ssh.config_file),
 	    S(o->ssh.known_hosts), S(o->ssh.identity), S(o->rcpd_path),
 	    o->ssh.accept_new, o->auto_deploy, S(o->master_addr),
 	    S(o->source_addr), o->profile, o->ssh.connect_timeout_ms,
 	    o->conn_timeout_ms, o->idle_timeout_ms, o->keepalive_ms,
-	    o->startup_timeout_ms, o->agent_verbosity);
+	    o->startup_timeout_ms, o->agent_verbosity, o->launcher);
 #undef S
 	for (i = 0; i < o->ports.n; i++)
 		rcp_buf_addf(&b, "%u-%u,", o->ports.r[i].lo, o->ports.r[i].hi);

@@ -77,6 +77,11 @@ t_check "missing remote source: the cause" t_grep "nonexistent.*No such file or 
 t_check "unknown host key: exit 1" t_run 1 "$T/out" ctl submit --wait --ssh-config "$SSH_CONFIG" --ssh-known-hosts "$T/empty_known_hosts" "$SH:$S/one" "$DH:$T/uk"
 t_check "unknown host key: the cause" t_grep "host key of '\\[$SH\\]:$SSHD_PORT' .* is not in '$T/empty_known_hosts'" "$T/out"
 t_check "unknown host key: nothing copied" test ! -e "$T/uk"
+# The master here runs in no Slurm allocation: a job that asks for srun
+# fails with that cause, and never falls back to SSH.
+t_check "--launcher srun outside Slurm: exit 1" t_run 1 "$T/out" ctl submit --wait "${RO[@]}" --launcher srun "$SH:$S/one" "$DH:$T/sr"
+t_check "--launcher srun outside Slurm: the cause" t_grep "SLURM_JOB_ID is not set" "$T/out"
+t_check "--launcher srun outside Slurm: nothing copied" test ! -e "$T/sr"
 
 # --- cancel a running remote job -------------------------------------------------------------
 "$FILEGEN" -q -s 9 "$T/big" 1,2 200 4K
