@@ -775,6 +775,15 @@ here_bind(struct rcp_remote *r, const char *dst_host, char **cause)
 	}
 	if ((rv = host_open(r, dst_host, &h, cause)) != 0)
 		return rv;
+	if (h->srun) {
+		/* Its node reaches this host by name, as the agents do. */
+		char own[NI_MAXHOST];
+
+		if ((rv = own_addr(own, sizeof(own), cause)) != 0)
+			return rv;
+		r->here_bind = rcp_xstrdup(own);
+		return 0;
+	}
 	if ((rv = rcp_ssh_local_addr(h->ssh, &ss, &len)) != 0) {
 		*cause = rcp_xasprintf("cannot tell our address as seen from "
 		    "'%s'", h->name);

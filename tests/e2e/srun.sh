@@ -72,6 +72,19 @@ t_check "srun copy: no ssh ran" bash -c '! grep -q "ssh must not run" "$1"' _ "$
 t_check "srun copy: no rcpd left" test -z "$(pgrep -f -- "$RCPD" || true)"
 t_check "srun copy: no srun left" test -z "$(pgrep -x srun || true)"
 
+# --- a local source to a node: the local agent listens where the node
+# reaches this host --------------------------------------------------------
+cat >"$T/job4.sh" <<EOF
+#!/bin/bash
+export PATH=$T/nossh:\$PATH
+"$RCP" -p --launcher srun --force-remote --rcpd-path "$RCPD" \\
+    "$S" localhost:"$T/d4"
+EOF
+chmod 755 "$T/job4.sh"
+t_check "local to node: sbatch --wait exit 0" t_run 0 "$T/out" guarded sbatch --wait \
+    --parsable -N1 -n1 -o "$T/job4.log" "$T/job4.sh"
+t_check "local to node: equal by rcmp --content" "$RCMP" --content "$S" "$T/d4"
+
 # --- the source agent's step killed mid-copy: named, and nothing left -------
 "$FILEGEN" -q -s 7 "$T/big" "" 1 64M
 cat >"$T/job3.sh" <<EOF
