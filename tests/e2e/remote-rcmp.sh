@@ -6,7 +6,8 @@
 # file of equal size and mtime is found, and named, only with --content),
 # names that are not UTF-8, and the data does not cross: the bytes on the
 # QUIC ports, counted by iptables in a private chain, stay far below the
-# size of the files compared.
+# size of the files compared; and a destination rcpd that does not know
+# COMPARE (RCPD_TEST_LACKS) is refused by name, exit 2.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd-lib.sh"
 
@@ -117,6 +118,20 @@ t_check "non-UTF-8 h2h (tree): named by its bytes" json_has "$T/tree.out" 'path_
 # --- trouble ---------------------------------------------------------------------
 t_check "missing root h2h: exit 2" t_run 2 "$T/out" C "$SH:$S/nope" "$DH:$D"
 t_check "missing root h2h: named" t_grep "^rcmp: cannot open '$SH:$S/nope': No such file or directory" "$T/out"
+
+# --- an rcpd that does not know COMPARE --------------------------------------------
+# The real rcpd with RCPD_TEST_LACKS=38 answers COMPARE by the default branch
+# of its dispatch, as every rcpd before COMPARE did: ERROR "unknown message
+# type 38" (an rcpd built from 27f34d6^ gives the same output word for word).
+printf '%s\n' '#!/bin/sh' "RCPD_TEST_LACKS=38 exec '$XRCPD' \"\$@\"" >"$T/rcpd-lacks"
+chmod +x "$T/rcpd-lacks"
+older='rcpd [^ ]+ on .127[.]0[.]0[.]3. cannot compare trees [(]it does not know COMPARE'
+t_check "rcpd without COMPARE h2h: exit 2" t_run 2 "$T/old.out" C --rcpd-path "$T/rcpd-lacks" "$SH:$S" "$DH:$D"
+t_check "rcpd without COMPARE h2h: names the host and the cause" t_grep "^rcmp: $older" "$T/old.out"
+t_check "rcpd without COMPARE h2h: no record" sh -c "! grep -q '^{' '$T/old.out'"
+t_check "rcpd without COMPARE h2h: no agent left" gone 30
+t_check "rcpd without COMPARE l2h: exit 2" t_run 2 "$T/old.out" C --rcpd-path "$T/rcpd-lacks" "$S" "$DH:$D"
+t_check "rcpd without COMPARE l2h: names the host and the cause" t_grep "^rcmp: $older" "$T/old.out"
 t_check "no rcmp agents left behind" gone 30
 
 t_done
