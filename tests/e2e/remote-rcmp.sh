@@ -6,8 +6,11 @@
 # file of equal size and mtime is found, and named, only with --content),
 # names that are not UTF-8, and the data does not cross: the bytes on the
 # QUIC ports, counted by iptables in a private chain, stay far below the
-# size of the files compared; and a destination rcpd that does not know
-# COMPARE (RCPD_TEST_LACKS) is refused by name, exit 2.
+# size of the files compared.  As a user without privileges (sshd_account),
+# a directory of mode 000 on either side gives what the user's local rcmp
+# gives: the same records, exit 2, the same error lines.  A destination
+# rcpd that does not know COMPARE (RCPD_TEST_LACKS) is refused by name,
+# exit 2.  Needs root (iptables, the account).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd-lib.sh"
 
@@ -27,7 +30,7 @@ chain_drop() {
 	iptables -w -F "$CHAIN" 2>/dev/null
 	iptables -w -X "$CHAIN" 2>/dev/null
 }
-trap 'chain_drop; ours_cleanup; sshd_stop; t_cleanup' EXIT
+trap 'chain_drop; ours_cleanup; sshd_cleanup; t_cleanup' EXIT
 iptables -w -N "$CHAIN" && iptables -w -A "$CHAIN" -p udp --dport "$QLO:$QHI" -j RETURN &&
     iptables -w -A "$CHAIN" -p udp --sport "$QLO:$QHI" -j RETURN &&
     iptables -w -I INPUT -i lo -j "$CHAIN" || { echo "iptables failed (root needed)" >&2; exit 1; }
@@ -118,6 +121,57 @@ t_check "non-UTF-8 h2h (tree): named by its bytes" json_has "$T/tree.out" 'path_
 # --- trouble ---------------------------------------------------------------------
 t_check "missing root h2h: exit 2" t_run 2 "$T/out" C "$SH:$S/nope" "$DH:$D"
 t_check "missing root h2h: named" t_grep "^rcmp: cannot open '$SH:$S/nope': No such file or directory" "$T/out"
+
+# --- an unreadable directory, as a user without privileges -------------------------
+# (root reads a directory of mode 000 anyway.)  The user's own trees, one
+# directory 000 on the source side, then on the destination side; the
+# user's rcmp, whose agents log in as the user, reports what a local rcmp of
+# the user reports: the same records, exit 2, and the same error lines, with
+# each path named by its operand as given (host: and all).
+U=rcpxc$$
+t_check "a fresh account that logs in to the harness's sshd" sshd_account "$U"
+as_user() { setpriv --reuid "$U" --regid "$U" --clear-groups env HOME="$HOME_OF_ACCOUNT" "$@"; }
+US=$HOME_OF_ACCOUNT/s UD=$HOME_OF_ACCOUNT/d
+as_user mkdir -p "$US/x/y" "$US/z"
+for f in a x/b x/y/c z/z; do echo "$f" | as_user tee "$US/$f" >/dev/null; done
+as_user cp -a "$US" "$UD"
+echo longer | as_user tee "$UD/z/z" >/dev/null && touch -r "$US/z/z" "$UD/z/z" "$UD/z"
+# urun NAME RC ARGS...: the user's rcmp; records in $T/NAME.out, errors in
+# $T/NAME.err with the hosts taken off the paths (to compare with the local
+# run's) and without the agents' warnings of small UDP buffers (a user may
+# not raise them past rmem_max); true if it exited RC.
+urun() {
+	local n=$1 want=$2 rc; shift 2
+	as_user timeout -k 5 "$RL_GUARD" "$XRCMP" --ssh-config "$ACCOUNT_SSH_CONFIG" --rcpd-path "$XRCPD" \
+	    --quic-port-ranges "$QLO-$QHI" "$@" >"$T/$n.out" 2>"$T/$n.raw"
+	rc=$?
+	sed -e '/: UDP socket buffers granted: /d' -e "s|'$SH:|'|g" -e "s|'$DH:|'|g" "$T/$n.raw" >"$T/$n.err"
+	[ "$rc" = "$want" ] && return 0
+	echo "  exited $rc, expected $want:" >&2; sed 's/^/  | /' "$T/$n.raw" | head -20 >&2
+	return 1
+}
+same_errors() { diff "$1" "$2" >&2; }
+cannot_list() { ! as_user ls "$1" >/dev/null 2>&1 && ls "$1" >/dev/null; }
+for side in src dst; do
+	[ "$side" = src ] && X=$US/x || X=$UD/x
+	as_user chmod 000 "$X"
+	t_check "000 $side: the user cannot list it" cannot_list "$X"
+	t_check "000 $side local, as the user: exit 2" urun "$side-local" 2 "$US" "$UD"
+	t_check "000 $side local: the error names the path and the cause" t_grep "^rcmp: cannot open '$X': Permission denied\$" "$T/$side-local.err"
+	t_check "000 $side local: the rest still compared" json_has "$T/$side-local.out" path=z/z diff=size
+	t_check "000 $side local --content: exit 2" urun "$side-local-c" 2 --content "$US" "$UD"
+	for c in "h2h - $SH:$US $DH:$UD" "l2h - $US $DH:$UD" "h2l - $SH:$US $UD" "h2h-c --content $SH:$US $DH:$UD"; do
+		set -- $c
+		n=$1 l=local; shift
+		[ "$1" = - ] && shift || l=local-c
+		t_check "000 $side $n: exit 2" urun "$side-$n" 2 "$@"
+		t_check "000 $side $n: the records of the $l rcmp" same_records "$T/$side-$l.out" "$T/$side-$n.out"
+		t_check "000 $side $n: its error lines, line for line" same_errors "$T/$side-$l.err" "$T/$side-$n.err"
+	done
+	t_check "000 $side h2l: the error names the host of the path" t_grep "^rcmp: cannot open '${X/#$US/$SH:$US}': Permission denied\$" "$T/$side-h2l.raw"
+	as_user chmod 755 "$X"
+done
+t_check "as the user: no agent left" gone 30
 
 # --- an rcpd that does not know COMPARE --------------------------------------------
 # The real rcpd with RCPD_TEST_LACKS=38 answers COMPARE by the default branch
