@@ -55,7 +55,9 @@ struct rcp_cmpwire_diff {
  * Decodes a CMP_DIFF body into *out (release it with
  * rcp_cmpwire_diff_release, also after an error): 0, or RCP_ERR_PROTO for
  * a malformed body or one whose kind and sides do not go together (a
- * missing entry has exactly one side; the others both).
+ * missing entry has exactly one side; the others both; a side bit this
+ * build does not know; an attribute on a kind other than RCP_CMP_ATTR;
+ * link targets other than on two symlinks' content).
  */
 int rcp_cmpwire_get_diff(const void *body, size_t len,
     struct rcp_cmpwire_diff *out);
