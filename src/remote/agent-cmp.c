@@ -70,7 +70,10 @@ send_diff(void *arg, const struct rcp_cmp_diff *d)
 /*
  * The engine's log: a LOG on the COMPARE's stream, so it comes before the
  * COMPARE_DONE and the master prints it as the comparison's own output;
- * the agent's log if that stream is gone.
+ * the agent's log if that stream is gone.  Once the source agent or the
+ * master is lost, the run stops at once and says nothing more: every entry
+ * left would fail with "the connection to the peer is lost", thousands of
+ * lines for one loss, which COMPARE_DONE says once (or nobody hears).
  */
 static void
 cmp_log(void *arg, int level, const char *msg)
@@ -78,6 +81,11 @@ cmp_log(void *arg, int level, const char *msg)
 	struct cmp_run *run = arg;
 	struct rcp_buf b = RCP_BUF_INIT;
 
+	if (atomic_load(&run->cancel) || atomic_load(&run->a->stop) ||
+	    rcp_quic_conn_error(run->peer) != NULL) {
+		atomic_store(&run->cancel, true);
+		return;
+	}
 	rcp_agentmsg_put_log(&b, level, msg);
 	if (run->master == NULL || rcp_quic_send(run->master, run->stream,
 	    RCP_MSG_LOG, 0, b.data, b.len, CMP_DIFF_SEND_MS) != 0)

@@ -6,7 +6,8 @@
 # file of equal size and mtime is found, and named, only with --content),
 # names that are not UTF-8, and the data does not cross: the bytes on the
 # QUIC ports, counted by iptables in a private chain, stay far below the
-# size of the files compared.  As a user without privileges (sshd_account),
+# size of the files compared.  rcmp | head -1 ends as a local one does,
+# without a line for each entry left.  As a user without privileges (sshd_account),
 # a directory of mode 000 on either side gives what the user's local rcmp
 # gives: the same records, exit 2, the same error lines.  A destination
 # rcpd that does not know COMPARE (RCPD_TEST_LACKS) is refused by name,
@@ -121,6 +122,32 @@ t_check "non-UTF-8 h2h (tree): named by its bytes" json_has "$T/tree.out" 'path_
 # --- trouble ---------------------------------------------------------------------
 t_check "missing root h2h: exit 2" t_run 2 "$T/out" C "$SH:$S/nope" "$DH:$D"
 t_check "missing root h2h: named" t_grep "^rcmp: cannot open '$SH:$S/nope': No such file or directory" "$T/out"
+
+# --- the reader of the records goes away (rcmp ... | head -1) -----------------------
+# As a local rcmp: exit 1, nothing on stderr of the entries left (the agents
+# are stopped, and the destination's, which loses the source agent then,
+# does not report every entry left as one it could not read), no agent left.
+M=$T/many
+mkdir -p "$M/s" "$M/d"
+for i in $(seq 3000); do echo "$i" >"$M/s/f$i"; done
+touch -r "$M/s" "$M/d"
+# headed OUT CMD...: CMD | head -1 into OUT (stderr OUT.err), CMD's exit in RC.
+headed() {
+	local o=$1; shift
+	"$@" 2>"$o.err" | head -1 >"$o"
+	RC=${PIPESTATUS[0]}
+}
+headed "$T/head-local.out" "$RCMP" "$M/s" "$M/d"
+t_check "| head -1 local: exit 1" test "$RC" = 1
+for c in "h2h $SH:$M/s $DH:$M/d" "l2h $M/s $DH:$M/d"; do
+	set -- $c
+	n=$1; shift
+	headed "$T/head-$n.out" C "$@"
+	t_check "| head -1 $n: exit 1, as local" test "$RC" = 1
+	t_check "| head -1 $n: one record" lines "$T/head-$n.out" 1
+	t_check "| head -1 $n: no error for the entries left" sh -c "! grep -E 'cannot|error' '$T/head-$n.out.err' >&2"
+	t_check "| head -1 $n: no agent left" gone 30
+done
 
 # --- an unreadable directory, as a user without privileges -------------------------
 # (root reads a directory of mode 000 anyway.)  The user's own trees, one
