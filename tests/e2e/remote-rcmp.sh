@@ -7,7 +7,9 @@
 # names that are not UTF-8, and the data does not cross: the bytes on the
 # QUIC ports, counted by iptables in a private chain, stay far below the
 # size of the files compared.  rcmp | head -1 ends as a local one does,
-# without a line for each entry left.  As a user without privileges (sshd_account),
+# without a line for each entry left.  A source disk that hangs (fault.so)
+# ends at --stall-timeout, a stopped agent at the QUIC idle timeout: exit
+# 2 naming the host, nothing left.  As a user without privileges (sshd_account),
 # a directory of mode 000 on either side gives what the user's local rcmp
 # gives: the same records, exit 2, the same error lines.  A destination
 # rcpd that does not know COMPARE (RCPD_TEST_LACKS) is refused by name,
@@ -16,6 +18,10 @@
 . "$(dirname "$0")/sshd-lib.sh"
 
 umask 022
+# A dead disk, made by tests/fault/fault.so in every agent (as chaos-stop.sh):
+# while $T/stuck-on exists, reads of a file named "big" past 8 MiB hang.
+# No effect otherwise.  (ASan must not insist on coming first.)
+SSHD_SETENV="LD_PRELOAD=$RCP_BUILDDIR/tests/fault/fault.so RCP_TEST_STUCK=$T/stuck-on RCP_TEST_STUCK_NAME=/big RCP_TEST_STUCK_AT=$((8 << 20)) ASAN_OPTIONS=verify_asan_link_order=0"
 sshd_setup
 chmod 755 "$T"
 . "$(dirname "$0")/remote-lib.sh"
@@ -199,6 +205,42 @@ for side in src dst; do
 	as_user chmod 755 "$X"
 done
 t_check "as the user: no agent left" gone 30
+
+# --- silent and stuck agents ---------------------------------------------------------
+# Every wait of a remote comparison is bounded: a source disk that hangs
+# mid-hash ends at --stall-timeout, an agent stopped (SIGSTOP) mid-compare
+# at the QUIC idle timeout, each with exit 2 and an error naming the host;
+# the stopped agent is killed, nothing is left.  (Normal is the timeout
+# plus the teardown's graces; the guard is generous.)
+stuck_run() {	# stuck_run NAME WHO|- ARGS...: rcmp ARGS, WHO's agent stopped
+	local n=$1 who=$2 pid i; shift 2
+	touch "$T/stuck-on"
+	C --content "$@" "$SH:$S" "$DH:$D" >"$T/$n.out" 2>&1 &
+	pid=$!
+	t_track "$pid"
+	for i in $(seq 100); do
+		[ -n "$(agent_pid source)" ] && [ -n "$(agent_pid destination)" ] && break
+		sleep 0.1
+	done
+	sleep 0.5
+	[ "$who" = - ] || kill -STOP "$(agent_pid "$who")"
+	wait_end "$pid"
+	rm -f "$T/stuck-on"
+	echo "  $n: rcmp ended in ${EL}s, exit $RC"
+}
+T0=$(now) stuck_run stall - --stall-timeout 3
+t_check "a stuck source disk: exit 2" test "$RC" = 2
+t_check "a stuck source disk: named, with the host" t_grep "^rcmp: no progress from the destination on '127[.]0[.]0[.]3' for 3 s" "$T/stall.out"
+t_check "a stuck source disk: no agent left" gone 30
+ours_cleanup
+for who in source destination; do
+	[ "$who" = source ] && h=$SH || h=$DH
+	T0=$(now) stuck_run "stop-$who" "$who" --quic-idle-timeout-sec 3
+	t_check "a stopped $who agent: exit 2" test "$RC" = 2
+	t_check "a stopped $who agent: declared lost, naming its host" t_grep "^rcmp: lost the $who agent on '$h'" "$T/stop-$who.out"
+	t_check "a stopped $who agent: killed, nothing left" gone 30
+	ours_cleanup
+done
 
 # --- an rcpd that does not know COMPARE --------------------------------------------
 # The real rcpd with RCPD_TEST_LACKS=38 answers COMPARE by the default branch
