@@ -251,5 +251,10 @@ rcp_cmpwire_get_done(const void *body, size_t len, int *result,
 		return RCP_ERR_PROTO;
 	}
 	*result = rcp_err_from_wire((int32_t)code);
+	/* A failure always says why, if only by its code. */
+	if (*result != 0 && (*cause)[0] == '\0') {
+		free(*cause);
+		*cause = rcp_xstrdup(rcp_strerror(*result));
+	}
 	return 0;
 }

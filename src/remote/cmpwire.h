@@ -65,8 +65,9 @@ void rcp_cmpwire_diff_release(struct rcp_cmpwire_diff *w);
 
 /*
  * COMPARE_DONE: what rcp_cmp_run returned (an error code), its cause (may
- * be "") and its counters.  Get: 0 with *cause (caller frees), or
- * RCP_ERR_PROTO.
+ * be "") and its counters.  Get: 0 with *cause (caller frees; for a
+ * non-zero result never "": the code's rcp_strerror if the agent gave
+ * none), or RCP_ERR_PROTO.
  */
 void rcp_cmpwire_put_done(struct rcp_buf *b, int result, const char *cause,
     const struct rcp_cmp_stats *s);

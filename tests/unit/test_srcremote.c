@@ -836,6 +836,40 @@ test_cmp_request(void)
 	rcp_buf_release(&b);
 }
 
+/* COMPARE_DONE: a failure always comes with a cause, the counters whole. */
+static void
+test_cmp_done(void)
+{
+	struct rcp_cmp_stats st, back;
+	struct rcp_buf b = RCP_BUF_INIT;
+	char *cause = NULL;
+	int result = 0;
+
+	memset(&st, 0, sizeof(st));
+	st.entries = 7;
+	st.errors = 1;
+	rcp_cmpwire_put_done(&b, RCP_ERR_PARTIAL, "", &st);
+	CU_ASSERT_EQUAL_FATAL(rcp_cmpwire_get_done(b.data, b.len, &result,
+	    &cause, &back), 0);
+	CU_ASSERT_EQUAL(result, RCP_ERR_PARTIAL);
+	CU_ASSERT_STRING_EQUAL(cause, rcp_strerror(RCP_ERR_PARTIAL));
+	CU_ASSERT_EQUAL(back.entries, 7);
+	CU_ASSERT_EQUAL(back.errors, 1);
+	free(cause);
+	rcp_buf_reset(&b);
+	rcp_cmpwire_put_done(&b, 0, "", &st);
+	CU_ASSERT_EQUAL_FATAL(rcp_cmpwire_get_done(b.data, b.len, &result,
+	    &cause, &back), 0);
+	CU_ASSERT_EQUAL(result, 0);
+	CU_ASSERT_STRING_EQUAL(cause, "");
+	free(cause);
+	/* Cut short: nothing to free, nothing leaked. */
+	CU_ASSERT_EQUAL(rcp_cmpwire_get_done(b.data, b.len - 1, &result,
+	    &cause, &back), RCP_ERR_PROTO);
+	CU_ASSERT_PTR_NULL(cause);
+	rcp_buf_release(&b);
+}
+
 void
 test_srcremote_register(void)
 {
@@ -852,6 +886,7 @@ test_srcremote_register(void)
 		{ "resume_bit", test_resume_bit },
 		{ "cmp_diff_refused", test_cmp_diff_refused },
 		{ "cmp_request", test_cmp_request },
+		{ "cmp_done", test_cmp_done },
 		{ NULL, NULL }
 	};
 
