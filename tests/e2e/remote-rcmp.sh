@@ -9,7 +9,7 @@
 # size of the files compared.  rcmp | head -1 ends as a local one does,
 # without a line for each entry left.  A source disk that hangs (fault.so)
 # ends at --stall-timeout, a stopped agent at the QUIC idle timeout: exit
-# 2 naming the host, nothing left.  As a user without privileges (sshd_account),
+# 2 naming the host, nothing left; SIGINT stops it, exit 2.  As a user without privileges (sshd_account),
 # a directory of mode 000 on either side gives what the user's local rcmp
 # gives: the same records, exit 2, the same error lines.  A destination
 # rcpd that does not know COMPARE (RCPD_TEST_LACKS) is refused by name,
@@ -210,12 +210,16 @@ t_check "as the user: no agent left" gone 30
 # Every wait of a remote comparison is bounded: a source disk that hangs
 # mid-hash ends at --stall-timeout, an agent stopped (SIGSTOP) mid-compare
 # at the QUIC idle timeout, each with exit 2 and an error naming the host;
-# the stopped agent is killed, nothing is left.  (Normal is the timeout
+# the stopped agent is killed, nothing is left.  SIGINT to rcmp cancels it
+# (exit 2) and stops the agents, stuck hash and all.  (Normal is the timeout
 # plus the teardown's graces; the guard is generous.)
-stuck_run() {	# stuck_run NAME WHO|- ARGS...: rcmp ARGS, WHO's agent stopped
+# stuck_run NAME WHO|INT|- ARGS...: rcmp --content ARGS with the hash of
+# big stuck, WHO's agent stopped (or rcmp sent SIGINT) once it runs.
+stuck_run() {
 	local n=$1 who=$2 pid i; shift 2
 	touch "$T/stuck-on"
-	C --content "$@" "$SH:$S" "$DH:$D" >"$T/$n.out" 2>&1 &
+	# Not through C: the pid is rcmp's own (wait_end bounds it).
+	"${CA[@]}" --content "$@" "$SH:$S" "$DH:$D" >"$T/$n.out" 2>&1 &
 	pid=$!
 	t_track "$pid"
 	for i in $(seq 100); do
@@ -223,7 +227,11 @@ stuck_run() {	# stuck_run NAME WHO|- ARGS...: rcmp ARGS, WHO's agent stopped
 		sleep 0.1
 	done
 	sleep 0.5
-	[ "$who" = - ] || kill -STOP "$(agent_pid "$who")"
+	case $who in
+	-) ;;
+	INT) kill -INT "$pid" ;;
+	*) kill -STOP "$(agent_pid "$who")" ;;
+	esac
 	wait_end "$pid"
 	rm -f "$T/stuck-on"
 	echo "  $n: rcmp ended in ${EL}s, exit $RC"
@@ -232,6 +240,11 @@ T0=$(now) stuck_run stall - --stall-timeout 3
 t_check "a stuck source disk: exit 2" test "$RC" = 2
 t_check "a stuck source disk: named, with the host" t_grep "^rcmp: no progress from the destination on '127[.]0[.]0[.]3' for 3 s" "$T/stall.out"
 t_check "a stuck source disk: no agent left" gone 30
+ours_cleanup
+T0=$(now) stuck_run sigint INT
+t_check "SIGINT while stuck: exit 2" test "$RC" = 2
+t_check "SIGINT while stuck: says so" t_grep "^rcmp: comparison canceled\$" "$T/sigint.out"
+t_check "SIGINT while stuck: the agents stopped, nothing left" gone 30
 ours_cleanup
 for who in source destination; do
 	[ "$who" = source ] && h=$SH || h=$DH
