@@ -125,6 +125,34 @@ t_check "non-UTF-8 h2h: named by its bytes" json_has "$T/out" 'path_bytes=.' dif
 t_check "non-UTF-8 h2h (tree): exit 1" t_run 1 "$T/tree.out" C --content "$SH:$S" "$DH:$D"
 t_check "non-UTF-8 h2h (tree): named by its bytes" json_has "$T/tree.out" 'path_bytes=caf\xe9' diff=content
 
+# --- a tree deeper than PATH_MAX ---------------------------------------------------
+# 30 levels of 200-byte names (6 KB of path), made by descriptors, a file at
+# the bottom that differs: h2h reports what local rcmp reports.
+make_deep() {	# make_deep ROOT TEXT
+	python3 -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+for i in range(30):
+    os.mkdir("d" * 200, dir_fd=fd)
+    n = os.open("d" * 200, os.O_RDONLY, dir_fd=fd)
+    os.close(fd)
+    fd = n
+f = os.open("f", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+os.write(f, sys.argv[2].encode())
+os.utime(f, (1e9, 1e9))
+' "$1" "$2"
+}
+longest() { python3 -c 'import json, sys; print(max(len(json.loads(l)["path"]) for l in open(sys.argv[1])))' "$1"; }
+mkdir -p "$T/deep/s" "$T/deep/d"
+make_deep "$T/deep/s" one
+make_deep "$T/deep/d" two
+t_check "deeper than PATH_MAX local: exit 1" t_run 1 "$T/deep-local.out" "$RCMP" --content "$T/deep/s" "$T/deep/d"
+t_check "deeper than PATH_MAX h2h: exit 1" t_run 1 "$T/deep-h2h.out" C --content "$SH:$T/deep/s" "$DH:$T/deep/d"
+t_check "deeper than PATH_MAX h2h: the records of a local rcmp" same_records "$T/deep-local.out" "$T/deep-h2h.out"
+t_check "deeper than PATH_MAX h2h: the file at the bottom, $(longest "$T/deep-h2h.out") bytes of path" test "$(longest "$T/deep-h2h.out")" -gt 6000
+chmod -R u+rwx "$T/deep" 2>/dev/null
+rm -rf "$T/deep"
+
 # --- trouble ---------------------------------------------------------------------
 t_check "missing root h2h: exit 2" t_run 2 "$T/out" C "$SH:$S/nope" "$DH:$D"
 t_check "missing root h2h: named" t_grep "^rcmp: cannot open '$SH:$S/nope': No such file or directory" "$T/out"
