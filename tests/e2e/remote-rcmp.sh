@@ -46,6 +46,7 @@ wire_udp() { iptables -w -L "$CHAIN" -n -v -x | awk '$4 == "17" || $4 == "udp" {
 
 # same_records A B: the two runs wrote the same records, in any order.
 same_records() { diff <(sort "$1") <(sort "$2") >&2; }
+same_errors() { diff "$1" "$2" | cut -c1-300 >&2; [ "${PIPESTATUS[0]}" = 0 ]; }
 lines() { [ "$(grep -c '' "$1")" = "$2" ] || { echo "  $1 has $(grep -c '' "$1") lines, expected $2" >&2; return 1; }; }
 
 S=$T/src D=$T/dst
@@ -211,7 +212,6 @@ urun() {
 	echo "  exited $rc, expected $want:" >&2; sed 's/^/  | /' "$T/$n.raw" | head -20 >&2
 	return 1
 }
-same_errors() { diff "$1" "$2" >&2; }
 cannot_list() { ! as_user ls "$1" >/dev/null 2>&1 && ls "$1" >/dev/null; }
 for side in src dst; do
 	[ "$side" = src ] && X=$US/x || X=$UD/x
@@ -232,6 +232,26 @@ for side in src dst; do
 	t_check "000 $side h2l: the error names the host of the path" t_grep "^rcmp: cannot open '${X/#$US/$SH:$US}': Permission denied\$" "$T/$side-h2l.raw"
 	as_user chmod 755 "$X"
 done
+# A directory of mode 000 66 KB deep: its error, longer than a log line of
+# protocol 2 may be, is printed whole, as the local rcmp prints it.
+DS=$HOME_OF_ACCOUNT/deep-s DD=$HOME_OF_ACCOUNT/deep-d
+as_user mkdir "$DS" "$DD"
+for r in "$DS" "$DD"; do as_user python3 -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+for i in range(330):
+    os.mkdir("d" * 200, dir_fd=fd)
+    n = os.open("d" * 200, os.O_RDONLY, dir_fd=fd)
+    os.close(fd)
+    fd = n
+os.mkdir("x", 0o700, dir_fd=fd)
+os.chmod("x", int(sys.argv[2], 8), dir_fd=fd)
+' "$r" "$([ "$r" = "$DS" ] && echo 0 || echo 700)"; done
+t_check "000 66 KB deep, local: exit 2" urun deep-local 2 "$DS" "$DD"
+t_check "000 66 KB deep, local: names the path and the cause" t_grep "^rcmp: cannot open '$DS/(d{200}/){330}x': Permission denied\$" "$T/deep-local.err"
+t_check "000 66 KB deep, h2h: exit 2" urun deep-h2h 2 "$SH:$DS" "$DH:$DD"
+t_check "000 66 KB deep, h2h: the records of the local rcmp" same_records "$T/deep-local.out" "$T/deep-h2h.out"
+t_check "000 66 KB deep, h2h: its error lines, line for line" same_errors "$T/deep-local.err" "$T/deep-h2h.err"
 t_check "as the user: no agent left" gone 30
 
 # --- silent and stuck agents ---------------------------------------------------------
