@@ -153,7 +153,8 @@ remove_cid_cb(ngtcp2_conn *qc, const ngtcp2_cid *cid, void *arg)
  * (the client's certificate was checked), for a client when the server
  * confirms it -- in TLS 1.3 a client finishes before the server has looked
  * at the client's certificate, so completion alone would let a refused
- * client believe it got in.
+ * client believe it got in -- unless cfg.early_open: a caller whose first
+ * exchange awaits the server's answer saves the round trip.
  */
 static int
 conn_ready(ngtcp2_conn *qc, struct rcp_quic_conn *c)
@@ -186,7 +187,7 @@ handshake_completed_cb(ngtcp2_conn *qc, void *arg)
 {
 	struct rcp_quic_conn *c = arg;
 
-	return c->is_server ? conn_ready(qc, c) : 0;
+	return c->is_server || c->ep->cfg.early_open ? conn_ready(qc, c) : 0;
 }
 
 static int
@@ -194,7 +195,7 @@ handshake_confirmed_cb(ngtcp2_conn *qc, void *arg)
 {
 	struct rcp_quic_conn *c = arg;
 
-	return c->is_server ? 0 : conn_ready(qc, c);
+	return c->is_server || c->ep->cfg.early_open ? 0 : conn_ready(qc, c);
 }
 
 /* Delivers one complete frame to the application. requires c->lock */
@@ -501,7 +502,12 @@ settings_for(const struct rcp_quic_ep *ep, ngtcp2_settings *s, size_t max_pkt)
 		hs = dc ? 15000 : 30000;
 	ngtcp2_settings_default(s);
 	s->initial_ts = rcp_now_ns();
-	s->cc_algo = NGTCP2_CC_ALGO_CUBIC;
+	/*
+	 * Over long fat paths BBR keeps the pipe full where CUBIC backs off
+	 * on every queue overflow; in a data centre CUBIC is the neighbour
+	 * the other flows expect.
+	 */
+	s->cc_algo = dc ? NGTCP2_CC_ALGO_CUBIC : NGTCP2_CC_ALGO_BBR;
 	s->max_window = dc ? 128 << 20 : 32 << 20;
 	s->max_stream_window = dc ? 64 << 20 : 16 << 20;
 	s->handshake_timeout = hs * NS_PER_MS;

@@ -38,6 +38,14 @@ struct rcp_quic_config {
 	const struct rcp_udp_ports	*ports;		/* NULL: any port */
 	const struct rcp_log		*log;
 	const char			*name;		/* for messages */
+	/*
+	 * A client's connection is usable once its handshake completes
+	 * (1 RTT; the server's pin checked), not when the server confirms
+	 * it (2 RTT).  Only for a caller whose first exchange awaits the
+	 * server's answer: that is where a server that refused our
+	 * certificate shows, as the connection closing.
+	 */
+	bool				 early_open;
 };
 
 /* Fills c with the defaults of the datacenter profile. */

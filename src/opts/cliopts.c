@@ -59,6 +59,7 @@ enum {
 	OPT_KEEPALIVE,
 	OPT_STALL_TIMEOUT,
 	OPT_MASTER_ADDR,
+	OPT_LAUNCHER,
 	OPT_SOURCE_ADDR,
 	OPT_LOCAL_HOST,
 	OPT_FORCE_REMOTE,
@@ -112,6 +113,7 @@ static const struct option longopts[] = {
 	{ "stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT },
 	{ "stall-timeout-sec", required_argument, NULL, OPT_STALL_TIMEOUT },
 	{ "master-addr", required_argument, NULL, OPT_MASTER_ADDR },
+	{ "launcher", required_argument, NULL, OPT_LAUNCHER },
 	{ "source-addr", required_argument, NULL, OPT_SOURCE_ADDR },
 	{ "local-host", required_argument, NULL, OPT_LOCAL_HOST },
 	{ "force-remote", no_argument, NULL, OPT_FORCE_REMOTE },
@@ -415,6 +417,15 @@ apply_remote(struct rcp_cliopts *c, int ch, const char *arg, char **cause)
 	case OPT_MASTER_ADDR:
 		o->master_addr = keep(c, arg);
 		break;
+	case OPT_LAUNCHER:
+		if (strcmp(arg, "ssh") == 0)
+			o->launcher = RCP_LAUNCH_SSH;
+		else if (strcmp(arg, "srun") == 0)
+			o->launcher = RCP_LAUNCH_SRUN;
+		else
+			return inval(cause, "--launcher: '%s' is not ssh or "
+			    "srun", arg);
+		break;
 	case OPT_SOURCE_ADDR:
 		o->source_addr = keep(c, arg);
 		break;
@@ -703,8 +714,10 @@ rcp_cliopts_help_remote(FILE *fp)
 "      --stall-timeout D       end a copy whose destination reports no progress\n"
 "                              for D (e.g. 90s, 10m; default 10m; 0: never;\n"
 "                              --stall-timeout-sec is the same)\n"
+"      --launcher L            start agents on other hosts by ssh (default) or\n"
+"                              srun (as steps of this Slurm allocation)\n"
 "      --master-addr ADDR      address the agents dial back (default: ours as\n"
-"                              seen over SSH)\n"
+"                              seen over SSH; with srun, this host's name's)\n"
 "      --source-addr ADDR      address the source agent listens on\n"
 "      --local-host HOST       serve a local side through an SSH login to\n"
 "                              HOST (default: an agent started here)\n"

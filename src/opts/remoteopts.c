@@ -2,6 +2,7 @@
  * remoteopts.c: the options of remote copies that need no network library
  * (remoteopts.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,4 +137,82 @@ bad:
 	*cause = rcp_xasprintf("bad port ranges '%s' (expected e.g. "
 	    "'8000-8999,10000', ports 1-65535)", s);
 	return RCP_ERR_INVAL;
+}
+
+/*
+ * Whether host matches the pattern p[0..n) of one host list entry: text,
+ * and bracket groups of numbers and ranges.
+ */
+static bool
+hl_match(const char *p, size_t n, const char *host)
+{
+	const char *close, *r, *end, *dash;
+	unsigned long lo, hi, v;
+	size_t w, k, digits;
+	char num[32], *e;
+
+	while (n > 0 && *p != '[') {
+		if (*host != *p)
+			return false;
+		p++, host++, n--;
+	}
+	if (n == 0)
+		return *host == '\0';
+	if ((close = memchr(p, ']', n)) == NULL)
+		return false;
+	for (digits = 0; host[digits] >= '0' && host[digits] <= '9'; digits++)
+		;
+	for (r = p + 1; r < close; r = end + 1) {
+		if ((end = memchr(r, ',', (size_t)(close - r))) == NULL)
+			end = close;
+		dash = memchr(r, '-', (size_t)(end - r));
+		w = (size_t)((dash != NULL ? dash : end) - r);
+		if (w == 0 || w >= sizeof(num))
+			return false;
+		lo = strtoul(r, &e, 10);
+		if (e != (dash != NULL ? dash : end))
+			return false;
+		hi = lo;
+		if (dash != NULL) {
+			hi = strtoul(dash + 1, &e, 10);
+			if (e != end || dash + 1 == end || hi < lo)
+				return false;
+		}
+		/* Each run of the host's digits that would print as one. */
+		for (k = 1; k <= digits && k < sizeof(num); k++) {
+			memcpy(num, host, k);
+			num[k] = '\0';
+			v = strtoul(num, NULL, 10);
+			if (v < lo || v > hi)
+				continue;
+			snprintf(num, sizeof(num), "%0*lu", (int)w, v);
+			if (strlen(num) == k && memcmp(num, host, k) == 0 &&
+			    hl_match(close + 1, n - (size_t)(close + 1 - p),
+			    host + k))
+				return true;
+		}
+	}
+	return false;
+}
+
+bool
+rcp_hostlist_has(const char *list, const char *host)
+{
+	const char *p = list, *q;
+	int depth;
+
+	while (*p != '\0') {
+		/* An entry ends at a comma outside brackets. */
+		for (q = p, depth = 0; *q != '\0' && (*q != ',' || depth > 0);
+		    q++) {
+			if (*q == '[')
+				depth++;
+			else if (*q == ']')
+				depth--;
+		}
+		if (q > p && hl_match(p, (size_t)(q - p), host))
+			return true;
+		p = *q == ',' ? q + 1 : q;
+	}
+	return false;
 }

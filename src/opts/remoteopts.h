@@ -20,6 +20,12 @@
 
 struct rcp_log;
 
+/*
+ * How an agent on another host is started: a command over an SSH login,
+ * or a step of the Slurm allocation rcp runs in (srun on that node).
+ */
+enum { RCP_LAUNCH_SSH, RCP_LAUNCH_SRUN };
+
 struct rcp_remote_opts {
 	struct rcp_ssh_opts	 ssh;
 	const char		*rcpd_path;	/* NULL: next to us, else PATH */
@@ -36,6 +42,8 @@ struct rcp_remote_opts {
 						 * local address of the SSH
 						 * connection to their host */
 	const char		*source_addr;	/* the source listens here */
+	int			 launcher;	/* RCP_LAUNCH_*: how agents on
+						 * other hosts start */
 	int			 startup_timeout_ms;
 	int			 agent_verbosity; /* RCP_LOG_* for the agents */
 	/*
@@ -81,5 +89,12 @@ int rcp_remoteopts_ports(const char *s, struct rcp_udp_ports *out,
     char **cause);
 /* Parses "datacenter" or "internet" (RCP_QUIC_*).  0 or RCP_ERR_INVAL. */
 int rcp_remoteopts_profile(const char *s, int *profile);
+/*
+ * Whether host is one of a Slurm host list ("node[01-04,7],gpu1",
+ * $SLURM_JOB_NODELIST's form: ranges in brackets, zero-padded as their
+ * low end is; several bracket groups in a name).  A malformed list has
+ * no host.
+ */
+bool rcp_hostlist_has(const char *list, const char *host);
 
 #endif

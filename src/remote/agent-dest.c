@@ -28,7 +28,7 @@
 #include "base/banned.h"
 
 /* Engine workers of a remote copy by default: most of them wait on RTTs. */
-#define RCP_AGENT_REMOTE_WORKERS 16
+#define RCP_AGENT_REMOTE_WORKERS 32
 
 int
 rcp_agent_dest_peer(struct rcp_agent *a, const char *addr, const uint8_t *fp,

@@ -117,7 +117,8 @@ rcp_agent_swap_conn(struct rcp_agent *a, struct rcp_quic_conn **what,
  * host over SSH unless a->o->bind_addr says otherwise.  0 or an error with
  * *cause.
  */
-int rcp_agent_source_listen(struct rcp_agent *a, char **cause);
+int rcp_agent_source_listen(struct rcp_agent *a,
+    const struct sockaddr_storage *master, socklen_t mlen, char **cause);
 /* Tells the master where we listen and our certificate.  0 or an error. */
 int rcp_agent_source_announce(struct rcp_agent *a);
 /*

@@ -13,11 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "net/proto.h"
+#include "net/udp.h"
 #include "net/wire.h"
 #include "remote/agent-int.h"
 #include "remote/agent.h"
@@ -108,8 +111,33 @@ peer_serve(void *arg)
 	return NULL;
 }
 
+/*
+ * This host's address on the route to the master: a UDP socket connected
+ * there (nothing is sent) says where the kernel would send from.
+ */
+static void
+route_addr(const struct sockaddr_storage *to, socklen_t tolen, char *ip,
+    size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char *s;
+	int fd;
+
+	if ((fd = socket(to->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	if (connect(fd, (const struct sockaddr *)to, tolen) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+		s = rcp_udp_host_str((struct sockaddr *)&ss);
+		snprintf(ip, n, "%s", s);
+		free(s);
+	}
+	close(fd);
+}
+
 int
-rcp_agent_source_listen(struct rcp_agent *a, char **cause)
+rcp_agent_source_listen(struct rcp_agent *a,
+    const struct sockaddr_storage *master, socklen_t mlen, char **cause)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -119,13 +147,16 @@ rcp_agent_source_listen(struct rcp_agent *a, char **cause)
 
 	/*
 	 * Listen where the master reached this host over SSH (the server
-	 * side of $SSH_CONNECTION), unless told otherwise.
+	 * side of $SSH_CONNECTION), unless told otherwise; started another
+	 * way (srun), on this host's address on the route to the master.
 	 */
 	ip[0] = '\0';
 	if (a->o->bind_addr != NULL)
 		snprintf(ip, sizeof(ip), "%s", a->o->bind_addr);
 	else if ((conn_env = getenv("SSH_CONNECTION")) != NULL)
 		sscanf(conn_env, "%*s %*s %45s", ip);
+	else
+		route_addr(master, mlen, ip, sizeof(ip));
 	if (ip[0] == '\0')
 		snprintf(ip, sizeof(ip), "0.0.0.0");
 	spec = rcp_xasprintf(strchr(ip, ':') != NULL ? "[%s]:1" : "%s:1", ip);

@@ -501,6 +501,8 @@ rcp_agent_run(const struct rcp_agent_opts *opts)
 	a.log.level = o.verbosity;
 	o.quic.log = &a.log;
 	o.quic.name = role_name(o.role);
+	/* Both of its connections begin with a HELLO that awaits a reply. */
+	o.quic.early_open = true;
 	if (o.ports.n > 0)
 		o.quic.ports = &o.ports;
 
@@ -533,7 +535,8 @@ rcp_agent_run(const struct rcp_agent_opts *opts)
 	}
 	memcpy(a.token, sec.token, RCP_TOKEN_LEN);
 	watcher_start(&a);
-	if (o.role == RCP_ROLE_SOURCE && rcp_agent_source_listen(&a, &cause) != 0)
+	if (o.role == RCP_ROLE_SOURCE && rcp_agent_source_listen(&a,
+	    &sec.addr, sec.alen, &cause) != 0)
 		goto fail;
 	test_delay();
 	if (hello_master(&a, &sec.addr, sec.alen, sec.fp, &cause) != 0)

@@ -25,6 +25,9 @@ struct rhost {
 	char			*spec;
 	const char		*name;		/* for messages */
 	bool			 here;		/* this machine: no SSH */
+	bool			 srun;		/* a node of our Slurm
+						 * allocation: no SSH, agents
+						 * start as srun steps */
 	struct rcp_ssh		*ssh;		/* NULL here */
 	struct rcp_quic_ep	*ep;		/* where its agents dial back */
 	char			*rcpd;		/* resolved command */

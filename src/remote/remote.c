@@ -11,13 +11,16 @@
 #include "config.h"
 #endif
 
-#include <pthread.h>
+#include <errno.h>
 #include <limits.h>
+#include <netdb.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,15 +55,50 @@ agent_of(struct rcp_remote *r, int role)
 /* --- start-up ------------------------------------------------------------ */
 
 /*
+ * This host's address by its name, for agents started by srun (whose
+ * nodes reach each other by name): 0 with addr filled, or an error.
+ */
+static int
+own_addr(char *addr, size_t n, char **cause)
+{
+	struct addrinfo hints, *ai = NULL;
+	char name[256];
+	int rv;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	if (gethostname(name, sizeof(name) - 1) != 0) {
+		*cause = rcp_xasprintf("cannot tell this host's name: %s; "
+		    "give --master-addr", strerror(errno));
+		return RCP_ERR_IO;
+	}
+	name[sizeof(name) - 1] = '\0';
+	if ((rv = getaddrinfo(name, NULL, &hints, &ai)) != 0 ||
+	    getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, (socklen_t)n, NULL,
+	    0, NI_NUMERICHOST) != 0) {
+		*cause = rcp_xasprintf("cannot tell the address of this host "
+		    "('%s') for the agents srun starts: %s; give --master-addr",
+		    name, rv != 0 ? gai_strerror(rv) : "no numeric form");
+		if (ai != NULL)
+			freeaddrinfo(ai);
+		return RCP_ERR_IO;
+	}
+	freeaddrinfo(ai);
+	return 0;
+}
+
+/*
  * The address the agents of h dial back: --master-addr, else where h
- * reached us over SSH, else (an agent here) the loopback address.
+ * reached us over SSH, else (srun) this host's by name, else (an agent
+ * here) the loopback address.
  */
 static int
 dial_back_addr(struct rcp_remote *r, struct rhost *h,
     struct sockaddr_storage *ss, socklen_t *len, char **cause)
 {
 	const char *addr = r->o.master_addr;
-	char *spec;
+	char *spec, own[NI_MAXHOST];
 	int rv;
 
 	if (addr == NULL && h->ssh != NULL) {
@@ -69,6 +107,11 @@ dial_back_addr(struct rcp_remote *r, struct rhost *h,
 			    "seen from '%s'", h->name);
 		return rv;
 	}
+	if (addr == NULL && h->srun) {
+		if ((rv = own_addr(own, sizeof(own), cause)) != 0)
+			return rv;
+		addr = own;
+	}
 	if (addr == NULL)
 		addr = "127.0.0.1";
 	spec = rcp_xasprintf(strchr(addr, ':') ? "[%s]:1" : "%s:1", addr);
@@ -76,6 +119,36 @@ dial_back_addr(struct rcp_remote *r, struct rhost *h,
 	free(spec);
 	if (rv != 0) {
 		*cause = rcp_xasprintf("bad master address '%s'", addr);
+		return RCP_ERR_INVAL;
+	}
+	return 0;
+}
+
+/* A host srun can start agents on: a node name, inside an allocation. */
+static int
+srun_check(const struct rcp_ssh_target *t, char **cause)
+{
+	const char *job = getenv("SLURM_JOB_ID"), *nodes;
+
+	if (t->user != NULL || t->port != 0) {
+		*cause = rcp_xasprintf("--launcher srun: '%s' is given with a "
+		    "%s, but srun starts agents as you on a node of the "
+		    "allocation: name the node alone", t->host,
+		    t->user != NULL ? "user" : "port");
+		return RCP_ERR_INVAL;
+	}
+	if (job == NULL || *job == '\0') {
+		*cause = rcp_xstrdup("--launcher srun starts agents as steps of "
+		    "a Slurm allocation, and SLURM_JOB_ID is not set: run rcp "
+		    "in one (sbatch, salloc)");
+		return RCP_ERR_INVAL;
+	}
+	/* srun would run a step on a node we did not ask for: refuse. */
+	nodes = getenv("SLURM_JOB_NODELIST");
+	if (nodes == NULL || !rcp_hostlist_has(nodes, t->host)) {
+		*cause = rcp_xasprintf("--launcher srun: '%s' is not a node of "
+		    "Slurm job %s (its nodes: %s)", t->host, job,
+		    nodes != NULL ? nodes : "not set");
 		return RCP_ERR_INVAL;
 	}
 	return 0;
@@ -110,10 +183,16 @@ host_open(struct rcp_remote *r, const char *spec, struct rhost **out,
 	h = rcp_xcalloc(1, sizeof(*h));
 	h->spec = rcp_xstrdup(spec);
 	h->here = here;
+	h->srun = !here && r->o.launcher == RCP_LAUNCH_SRUN;
 	h->name = here ? "localhost" : h->spec;
 	r->hosts[r->nhosts++] = h;
 	pthread_mutex_unlock(&r->hosts_lock);
-	if (!here) {
+	if (h->srun) {
+		rv = srun_check(&t, cause);
+		rcp_ssh_target_release(&t);
+		if (rv != 0)
+			return rv;
+	} else if (!here) {
 		h->ssh = rcp_ssh_connect(&t, &r->o.ssh, cause);
 		rcp_ssh_target_release(&t);
 		if (h->ssh == NULL)
@@ -139,7 +218,7 @@ host_open(struct rcp_remote *r, const char *spec, struct rhost **out,
 
 /* An agent's command line after the program; args_release frees it. */
 struct agent_args {
-	char	*v[32];
+	char	*v[48];
 	size_t	 n;
 };
 
@@ -229,6 +308,47 @@ launch_command(struct rcp_remote *r, struct ragent *a)
 	return rcp_buf_detach(&b);
 }
 
+/*
+ * Starts the agent as a step of our Slurm allocation on its node: srun is
+ * our child, its stdin and stdout the agent's (Slurm forwards them).  One
+ * task; --overlap, so that both agents (and the batch script) can share a
+ * node's CPUs; a step that cannot start fails at once, not queues.
+ */
+static int
+srun_spawn(struct rcp_remote *r, struct ragent *a, char **cause)
+{
+	struct agent_args x = { .n = 0 };
+	char *c2 = NULL, *prog;
+	int rv;
+
+	args_add(&x, rcp_xstrdup("srun"));
+	args_add(&x, rcp_xstrdup("--nodes=1"));
+	args_add(&x, rcp_xstrdup("--ntasks=1"));
+	args_add(&x, rcp_xasprintf("--nodelist=%s", a->h->spec));
+	args_add(&x, rcp_xstrdup("--overlap"));
+	args_add(&x, rcp_xstrdup("--immediate"));
+	args_add(&x, rcp_xstrdup("--kill-on-bad-exit=1"));
+	args_add(&x, rcp_xstrdup("--quiet"));
+	args_add(&x, rcp_xasprintf("--job-name=rcpd-%s",
+	    role_name(a->role)));
+	args_add(&x, rcp_xstrdup("--"));
+	prog = a->h->rcpd != NULL ? rcp_xstrdup(a->h->rcpd) :
+	    rcp_deploy_local(r->o.rcpd_path);
+	args_add(&x, prog);
+	agent_args(r, a, &x);
+	rcp_log(r->o.log, RCP_LOG_DEBUG, "starting the %s agent on '%s' by "
+	    "srun: %s", role_name(a->role), a->h->name, prog);
+	rv = rcp_child_spawn(x.v, &a->child, &c2);
+	if (rv == RCP_ERR_NOTFOUND) {
+		*cause = rcp_xasprintf("%s; --launcher srun needs Slurm's srun "
+		    "in PATH", c2);
+		free(c2);
+	} else if (rv != 0)
+		*cause = c2;
+	args_release(&x);
+	return rv;
+}
+
 /* Starts the agent's process: a child here, else a command over SSH. */
 static int
 agent_spawn(struct rcp_remote *r, struct ragent *a, char **cause)
@@ -237,6 +357,8 @@ agent_spawn(struct rcp_remote *r, struct ragent *a, char **cause)
 	char *cmd, *c2 = NULL;
 	int rv;
 
+	if (a->h->srun)
+		return srun_spawn(r, a, cause);
 	if (!a->h->here) {
 		cmd = launch_command(r, a);
 		rcp_log(r->o.log, RCP_LOG_DEBUG, "starting the %s agent on "
@@ -361,7 +483,7 @@ agent_start(struct rcp_remote *r, struct ragent *a, char **cause)
 	int rv;
 
 	rv = agent_launch(r, a, cause);
-	if (rv == 0 || !r->o.auto_deploy || a->h->here ||
+	if (rv == 0 || !r->o.auto_deploy || a->h->here || a->h->srun ||
 	    (rv != RCP_ERR_NOTFOUND && rv != RCP_ERR_VERSION))
 		return rv;
 	rcp_log(r->o.log, RCP_LOG_INFO, "%s; deploying this rcpd to '%s'",

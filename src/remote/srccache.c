@@ -138,7 +138,8 @@ walk_one(struct rcp_srccache *pc, const char *path, bool root)
 		d->batches = rcp_xrealloc(d->batches, (d->nbatches + 1) *
 		    sizeof(*d->batches));
 		rcp_buf_init(&d->batches[d->nbatches]);
-		if (rcp_srcwire_list(fd, true, &d->batches[d->nbatches],
+		if (rcp_srcwire_list(fd, RCP_SRCWIRE_LIST_FILES |
+		    RCP_SRCWIRE_LIST_DIRSTAT, &d->batches[d->nbatches],
 		    &more, on_subdir, &w) != 0) {
 			rcp_buf_release(&d->batches[d->nbatches]);
 			break;

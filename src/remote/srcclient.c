@@ -8,6 +8,7 @@
 #include "config.h"
 #endif
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -40,7 +41,7 @@ struct inline_ent {
 	char			*name;
 	struct stat		 st;
 	struct stat		 after;
-	uint8_t			*data;
+	uint8_t			*data;		/* NULL: a directory's stat */
 	size_t			 len;
 };
 
@@ -63,6 +64,14 @@ struct rhandle {
 	size_t		 len;
 	struct stat	 after;		/* fstat once read, with data */
 	struct inline_ent **cache;	/* directories: files sent inline */
+	/*
+	 * Directories: listed with RCP_SRC_LIST_ALL (a new one: its
+	 * subdirectories will be new too), and the first LIST reply if it
+	 * came with the OPENDIR (its body from first_at).
+	 */
+	atomic_bool	 listed_all;
+	struct rcp_quic_msg *first;
+	size_t		 first_at;
 	/*
 	 * Directories: the ACLs and xattrs of their entries, fetched at once
 	 * by the first XMETA asked of one (entries not in xm have none);
@@ -114,6 +123,7 @@ rhandle_free(struct rhandle *h)
 		}
 	}
 	free(h->cache);
+	rcp_quic_msg_free(h->first);
 	for (i = 0; i < h->xm_n; i++) {
 		free(h->xm[i].name);
 		rcp_xmeta_release(&h->xm[i].xm);
@@ -444,20 +454,35 @@ rem_opendir(void *ctx, int dir, const char *name, bool follow, int *out)
 	struct rcp_quic_msg *m = NULL;
 	struct rcp_wire_cursor cur;
 	struct rcp_buf b = RCP_BUF_INIT;
+	struct rhandle *parent = rh_get(r, dir), *nh;
 	uint32_t h;
 	int e;
 
 	put_at(r, &b, dir, name, follow);
+	/*
+	 * Below a new directory this one is new too: its first LIST (all,
+	 * with the subdirectories' stats) may come with the handle.
+	 */
+	if (parent != NULL && atomic_load(&parent->listed_all))
+		rcp_wire_put_u8(&b, RCP_SRCWIRE_OPENDIR_LIST |
+		    RCP_SRC_LIST_ALL | RCP_SRCWIRE_LIST_DIRSTAT);
 	e = call(r, RCP_MSG_SRC_OPENDIR, &b, &m);
 	rcp_buf_release(&b);
 	if (e != 0)
 		return e;
 	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
-	e = rcp_wire_get_u32(&cur, &h) != 0 ? -EPROTO : 0;
+	if (rcp_wire_get_u32(&cur, &h) != 0) {
+		rcp_quic_msg_free(m);
+		return -EPROTO;
+	}
+	*out = rh_add(r, h);
+	if (cur.left > 0 && (nh = rh_get(r, *out)) != NULL) {
+		nh->first = m;
+		nh->first_at = m->f.len - cur.left;
+		m = NULL;
+	}
 	rcp_quic_msg_free(m);
-	if (e == 0)
-		*out = rh_add(r, h);
-	return e;
+	return 0;
 }
 
 /* Files up to this size, with their stats, come in a listing. */
@@ -491,9 +516,13 @@ cache_put(struct rcp_srcclient *r, int dir, struct inline_ent *e)
 	pthread_mutex_unlock(&r->hlock);
 }
 
-/* Takes name's inline copy out of dir's cache, or returns NULL. */
+/*
+ * Takes name's entry out of dir's cache, or returns NULL: a file's inline
+ * copy, or if dirstat a directory's stat.
+ */
 static struct inline_ent *
-cache_take(struct rcp_srcclient *r, int dir, const char *name)
+cache_take_kind(struct rcp_srcclient *r, int dir, const char *name,
+    bool dirstat)
 {
 	struct rhandle *h = rh_get(r, dir);
 	struct inline_ent *e = NULL, **pp;
@@ -502,7 +531,8 @@ cache_take(struct rcp_srcclient *r, int dir, const char *name)
 	if (h != NULL && h->cache != NULL) {
 		for (pp = &h->cache[name_hash(name)]; (e = *pp) != NULL;
 		    pp = &e->next) {
-			if (strcmp(e->name, name) == 0) {
+			if (strcmp(e->name, name) == 0 &&
+			    (e->data == NULL) == dirstat) {
 				*pp = e->next;
 				break;
 			}
@@ -512,6 +542,21 @@ cache_take(struct rcp_srcclient *r, int dir, const char *name)
 	return e;
 }
 
+static struct inline_ent *
+cache_take(struct rcp_srcclient *r, int dir, const char *name)
+{
+	return cache_take_kind(r, dir, name, false);
+}
+
+/* A subdirectory's stat, as its listing gave it. */
+static int
+get_dirstat(struct rcp_wire_cursor *cur, struct inline_ent *e)
+{
+	if (rcp_srcwire_get_stat(cur, &e->st) != 0 || !S_ISDIR(e->st.st_mode))
+		return RCP_ERR_PROTO;
+	return 0;
+}
+
 static int
 rem_list(void *ctx, int dir, int flags, rcp_src_entry_fn *fn, void *arg)
 {
@@ -519,18 +564,31 @@ rem_list(void *ctx, int dir, int flags, rcp_src_entry_fn *fn, void *arg)
 	struct rcp_quic_msg *m = NULL;
 	struct rcp_wire_cursor cur;
 	struct rcp_buf b = RCP_BUF_INIT;
+	struct rhandle *h = rh_get(r, dir);
 	uint8_t more = 1, dtype, has;
 	uint32_t n, i;
+	size_t at;
 	char *name;
 	int e = 0, stop = 0;
 
+	if (h != NULL && (flags & RCP_SRC_LIST_ALL))
+		atomic_store(&h->listed_all, true);
 	while (more && !stop && e == 0) {
-		rcp_buf_reset(&b);
-		rcp_wire_put_u32(&b, rh_server(r, dir));
-		rcp_wire_put_u8(&b, (uint8_t)flags);
-		if ((e = call(r, RCP_MSG_SRC_LIST, &b, &m)) != 0)
-			break;
-		rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
+		at = 0;
+		if (h != NULL && h->first != NULL) {
+			/* The first reply came with the OPENDIR. */
+			m = h->first;
+			at = h->first_at;
+			h->first = NULL;
+		} else {
+			rcp_buf_reset(&b);
+			rcp_wire_put_u32(&b, rh_server(r, dir));
+			rcp_wire_put_u8(&b, (uint8_t)((flags &
+			    RCP_SRC_LIST_ALL) | RCP_SRCWIRE_LIST_DIRSTAT));
+			if ((e = call(r, RCP_MSG_SRC_LIST, &b, &m)) != 0)
+				break;
+		}
+		rcp_wire_cursor_init(&cur, m->f.body + at, m->f.len - at);
 		if (rcp_wire_get_u8(&cur, &more) || rcp_wire_get_u32(&cur, &n))
 			e = -EPROTO;
 		/* Names (and inline files) first, then hand them out. */
@@ -550,11 +608,20 @@ rem_list(void *ctx, int dir, int flags, rcp_src_entry_fn *fn, void *arg)
 				e = -EPROTO;
 				break;
 			}
-			if (has) {
+			if (has > RCP_SRCWIRE_INLINE_DIRSTAT ||
+			    (has == RCP_SRCWIRE_INLINE_DIRSTAT &&
+			    dtype != DT_DIR)) {
+				free(name);
+				e = -EPROTO;
+				break;
+			}
+			if (has != RCP_SRCWIRE_INLINE_NONE) {
 				struct inline_ent *ie = rcp_xcalloc(1,
 				    sizeof(*ie));
 				ie->name = rcp_xstrdup(name);
-				if (get_inline(&cur, ie) != 0) {
+				if ((has == RCP_SRCWIRE_INLINE_FILE ?
+				    get_inline(&cur, ie) :
+				    get_dirstat(&cur, ie)) != 0) {
 					inline_free(ie);
 					free(name);
 					e = -EPROTO;
@@ -578,8 +645,16 @@ rem_stat(void *ctx, int dir, const char *name, bool follow, struct stat *st)
 	struct rcp_quic_msg *m = NULL;
 	struct rcp_wire_cursor cur;
 	struct rcp_buf b = RCP_BUF_INIT;
+	struct inline_ent *ie;
 	int e;
 
+	/* A directory's stat came with its listing (a directory is its own
+	 * lstat: follow does not matter). */
+	if ((ie = cache_take_kind(r, dir, name, true)) != NULL) {
+		*st = ie->st;
+		inline_free(ie);
+		return 0;
+	}
 	put_at(r, &b, dir, name, follow);
 	e = call(r, RCP_MSG_SRC_STAT, &b, &m);
 	rcp_buf_release(&b);

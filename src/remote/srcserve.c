@@ -238,31 +238,6 @@ get_at(struct rcp_srcserve *s, struct rcp_wire_cursor *cur, int *dirfd,
 	return 0;
 }
 
-static int
-srv_opendir(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
-    struct rcp_buf *out)
-{
-	char *name;
-	uint8_t follow;
-	int dfd, fd, h, r;
-
-	if ((r = get_at(s, cur, &dfd, &name, &follow)) != 0) {
-		free(name);
-		return r;
-	}
-	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
-	    (follow ? 0 : O_NOFOLLOW));
-	free(name);
-	if (fd < 0)
-		return -errno;
-	if ((h = h_add(s, fd)) < 0) {
-		close(fd);
-		return h;
-	}
-	rcp_wire_put_u32(out, (uint32_t)h);
-	return 0;
-}
-
 /*
  * Takes the read-ahead listing handle h is being served from (NULL if
  * none): while a LIST serves it, a CLOSE or another LIST of the same
@@ -302,15 +277,46 @@ h_put_cached(struct rcp_srcserve *s, uint32_t h, int fd,
  * directory and it has not changed; the first LIST of all ends the
  * read-ahead, whose time was the destination's start-up.
  */
+/*
+ * One LIST reply for handle h (fd) into *out (replaced), as LIST's flags
+ * say.  0 or -errno.
+ */
 static int
-srv_list(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
+list_reply(struct rcp_srcserve *s, uint32_t h, int fd, uint8_t flags,
     struct rcp_buf *out)
 {
 	struct rcp_srccache_dir *d;
 	struct stat st;
+	unsigned wire;
+	bool more;
+
+	rcp_srccache_stop(s->cache);
+	/* The read-ahead's replies have subdirectories' stats: only for a
+	 * destination that asked for them. */
+	wire = flags & RCP_SRCWIRE_LIST_DIRSTAT;
+	if (flags & RCP_SRC_LIST_ALL)
+		wire |= RCP_SRCWIRE_LIST_FILES;
+	if (!(flags & RCP_SRC_LIST_ALL) || !(flags & RCP_SRCWIRE_LIST_DIRSTAT))
+		return rcp_srcwire_list(fd, wire, out, &more, NULL, NULL);
+	if ((d = h_take_cached(s, h)) == NULL && s->cache != NULL &&
+	    lseek(fd, 0, SEEK_CUR) == 0 && fstat(fd, &st) == 0)
+		d = rcp_srccache_take(s->cache, &st);
+	if (d == NULL)
+		return rcp_srcwire_list(fd, wire, out, &more, NULL, NULL);
+	rcp_srccache_dir_next(d, out, &more);
+	if (more)
+		h_put_cached(s, h, fd, d);
+	else
+		rcp_srccache_dir_free(d);
+	return 0;
+}
+
+static int
+srv_list(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
+    struct rcp_buf *out)
+{
 	uint32_t h;
 	uint8_t flags = 0;
-	bool more;
 	int fd;
 
 	if (rcp_wire_get_u32(cur, &h) != 0)
@@ -318,19 +324,42 @@ srv_list(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
 	(void)rcp_wire_get_u8(cur, &flags);	/* older masters send none */
 	if ((fd = h_fd(s, h)) < 0)
 		return -EBADF;
-	rcp_srccache_stop(s->cache);
-	if (!(flags & RCP_SRC_LIST_ALL))
-		return rcp_srcwire_list(fd, false, out, &more, NULL, NULL);
-	if ((d = h_take_cached(s, h)) == NULL && s->cache != NULL &&
-	    lseek(fd, 0, SEEK_CUR) == 0 && fstat(fd, &st) == 0)
-		d = rcp_srccache_take(s->cache, &st);
-	if (d == NULL)
-		return rcp_srcwire_list(fd, true, out, &more, NULL, NULL);
-	rcp_srccache_dir_next(d, out, &more);
-	if (more)
-		h_put_cached(s, h, fd, d);
-	else
-		rcp_srccache_dir_free(d);
+	return list_reply(s, h, fd, flags, out);
+}
+
+static int
+srv_opendir(struct rcp_srcserve *s, struct rcp_wire_cursor *cur,
+    struct rcp_buf *out)
+{
+	struct rcp_buf first = RCP_BUF_INIT;
+	char *name;
+	uint8_t follow, lf;
+	int dfd, fd, h, r;
+
+	if ((r = get_at(s, cur, &dfd, &name, &follow)) != 0) {
+		free(name);
+		return r;
+	}
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    (follow ? 0 : O_NOFOLLOW));
+	free(name);
+	if (fd < 0)
+		return -errno;
+	if ((h = h_add(s, fd)) < 0) {
+		close(fd);
+		return h;
+	}
+	rcp_wire_put_u32(out, (uint32_t)h);
+	/*
+	 * With the LIST flag the first LIST reply follows the handle, saving
+	 * the destination a round trip; if listing fails here the LIST it
+	 * then sends reports it.  Older destinations send no such byte.
+	 */
+	if (rcp_wire_get_u8(cur, &lf) == 0 && (lf & RCP_SRCWIRE_OPENDIR_LIST) &&
+	    list_reply(s, (uint32_t)h, fd, lf & ~RCP_SRCWIRE_OPENDIR_LIST,
+	    &first) == 0)
+		rcp_buf_add(out, first.data, first.len);
+	rcp_buf_release(&first);
 	return 0;
 }
 

@@ -164,10 +164,10 @@ put_inline(struct rcp_buf *ents, int dirfd, const char *name)
 	    rcp_fs_is_sparse(&st) ||
 	    (fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC)) < 0) {
-		rcp_wire_put_u8(ents, 0);
+		rcp_wire_put_u8(ents, RCP_SRCWIRE_INLINE_NONE);
 		return;
 	}
-	rcp_wire_put_u8(ents, 1);
+	rcp_wire_put_u8(ents, RCP_SRCWIRE_INLINE_FILE);
 	rcp_srcwire_put_stat(ents, &st);
 	at = ents->len;
 	rcp_srcwire_put_stat(ents, &st);	/* the stat after: below */
@@ -176,7 +176,7 @@ put_inline(struct rcp_buf *ents, int dirfd, const char *name)
 	n = rcp_srcwire_pread_full(fd, data, (size_t)st.st_size + 1, 0);
 	if (n < 0 || fstat(fd, &after) != 0) {
 		ents->len = mark;
-		rcp_wire_put_u8(ents, 0);
+		rcp_wire_put_u8(ents, RCP_SRCWIRE_INLINE_NONE);
 	} else {
 		rcp_buf_commit(ents, (size_t)n);
 		stat_at(ents, at, &after);
@@ -185,8 +185,23 @@ put_inline(struct rcp_buf *ents, int dirfd, const char *name)
 	close(fd);
 }
 
+/* A subdirectory's lstat, or nothing if it is gone or no longer one. */
+static void
+put_dirstat(struct rcp_buf *ents, int dirfd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !S_ISDIR(st.st_mode)) {
+		rcp_wire_put_u8(ents, RCP_SRCWIRE_INLINE_NONE);
+		return;
+	}
+	rcp_wire_put_u8(ents, RCP_SRCWIRE_INLINE_DIRSTAT);
+	rcp_srcwire_put_stat(ents, &st);
+}
+
 int
-rcp_srcwire_list(int fd, bool all, struct rcp_buf *out, bool *more,
+rcp_srcwire_list(int fd, unsigned flags, struct rcp_buf *out, bool *more,
     rcp_srcwire_dir_fn *dirfn, void *arg)
 {
 	struct rcp_buf ents = RCP_BUF_INIT;
@@ -211,10 +226,14 @@ rcp_srcwire_list(int fd, bool all, struct rcp_buf *out, bool *more,
 		resume = de.off;
 		rcp_wire_put_str(&ents, de.name);
 		rcp_wire_put_u8(&ents, de.type);
-		if (all && (de.type == DT_REG || de.type == DT_UNKNOWN))
+		if ((flags & RCP_SRCWIRE_LIST_FILES) &&
+		    (de.type == DT_REG || de.type == DT_UNKNOWN))
 			put_inline(&ents, fd, de.name);
+		else if ((flags & RCP_SRCWIRE_LIST_DIRSTAT) &&
+		    de.type == DT_DIR)
+			put_dirstat(&ents, fd, de.name);
 		else
-			rcp_wire_put_u8(&ents, 0);
+			rcp_wire_put_u8(&ents, RCP_SRCWIRE_INLINE_NONE);
 		if (dirfn != NULL && de.type == DT_DIR)
 			dirfn(arg, de.name);
 		count++;

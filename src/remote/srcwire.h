@@ -54,15 +54,34 @@ void rcp_srcwire_put32_at(struct rcp_buf *b, size_t at, uint32_t v);
 ssize_t rcp_srcwire_pread_full(int fd, uint8_t *p, size_t n, off_t off);
 
 /*
+ * LIST's flags byte: bit 0 is the engine's RCP_SRC_LIST_ALL (srcfs.h: a
+ * new directory, small files inline); DIRSTAT asks for each subdirectory's
+ * lstat with its name (inline tag 2), saving the destination a STAT round
+ * trip per directory.  An older source ignores the bit and sends none.
+ */
+#define RCP_SRCWIRE_LIST_FILES		0x01
+#define RCP_SRCWIRE_LIST_DIRSTAT	0x80
+/*
+ * OPENDIR's optional last byte: with this bit, the rest are LIST's flags
+ * and the reply's handle is followed by the first LIST reply (one round
+ * trip a directory, not two).  An older source ignores the byte.
+ */
+#define RCP_SRCWIRE_OPENDIR_LIST	0x40
+/* An entry's inline tag: nothing, a small file's data, a directory's stat. */
+#define RCP_SRCWIRE_INLINE_NONE		0
+#define RCP_SRCWIRE_INLINE_FILE		1
+#define RCP_SRCWIRE_INLINE_DIRSTAT	2
+
+/*
  * Replaces *out (its old contents released) with one LIST reply for fd,
  * from fd's offset on (rewinding it to the first entry not sent): entries
- * and, with all (a new directory), the small files inline.  Calls dirfn
- * (if not NULL) for each entry that is a directory.  Returns 0 with *more
- * set (the batch filled up: the next LIST goes on), or -errno; on error
- * *out is left as it was.
+ * and, as flags (RCP_SRCWIRE_LIST_*) say, the small files inline and the
+ * stats of subdirectories.  Calls dirfn (if not NULL) for each entry that
+ * is a directory.  Returns 0 with *more set (the batch filled up: the next
+ * LIST goes on), or -errno; on error *out is left as it was.
  */
 typedef void rcp_srcwire_dir_fn(void *arg, const char *name);
-int rcp_srcwire_list(int fd, bool all, struct rcp_buf *out, bool *more,
+int rcp_srcwire_list(int fd, unsigned flags, struct rcp_buf *out, bool *more,
     rcp_srcwire_dir_fn *dirfn, void *arg);
 
 #endif

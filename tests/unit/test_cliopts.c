@@ -13,6 +13,7 @@
 #include "base/util.h"
 #include "fs/filter.h"
 #include "opts/cliopts.h"
+#include "opts/remoteopts.h"
 #include "opts/suiteopts.h"
 #include "unit.h"
 
@@ -339,6 +340,42 @@ test_suite_takes_value(void)
 	    "--update-exclusive"), 0);
 }
 
+/* Slurm host lists, as $SLURM_JOB_NODELIST has them. */
+static void
+test_hostlist(void)
+{
+	static const char *const yes[][2] = {
+		{ "localhost", "localhost" },
+		{ "a,b,c", "b" },
+		{ "node[01-04,7]", "node03" },
+		{ "node[01-04,7]", "node7" },
+		{ "node[8-10]", "node10" },
+		{ "node[8-10]", "node9" },
+		{ "gpu1,node[1-2]", "node2" },
+		{ "rack[1-2]-n[001-100]", "rack2-n042" },
+		{ "n[1-3]x", "n2x" },
+	};
+	static const char *const no[][2] = {
+		{ "localhost", "nosuchnode" },
+		{ "node[01-04]", "node5" },
+		{ "node[01-04]", "node3" },	/* not zero-padded as listed */
+		{ "node[8-10]", "node08" },
+		{ "node[1-3]", "node" },
+		{ "node[1-3]", "node1x" },
+		{ "node[1-3", "node1" },	/* malformed */
+		{ "node[3-1]", "node2" },
+		{ "node[a-b]", "nodea" },
+		{ "", "x" },
+		{ "a,,b", "" },
+	};
+	size_t i;
+
+	for (i = 0; i < RCP_ARRAY_SIZE(yes); i++)
+		CU_ASSERT_TRUE(rcp_hostlist_has(yes[i][0], yes[i][1]));
+	for (i = 0; i < RCP_ARRAY_SIZE(no); i++)
+		CU_ASSERT_FALSE(rcp_hostlist_has(no[i][0], no[i][1]));
+}
+
 void
 test_cliopts_register(void)
 {
@@ -351,6 +388,7 @@ test_cliopts_register(void)
 		{ "duration", test_duration },
 		{ "suiteopts", test_suiteopts },
 		{ "suite_takes_value", test_suite_takes_value },
+		{ "hostlist", test_hostlist },
 		{ NULL, NULL }
 	};
 

@@ -269,6 +269,65 @@ test_client_not_allowed(void)
 	pair_release(&p);
 }
 
+/*
+ * early_open: the client's connection is usable at handshake completion.
+ * A client the server refused may get that far; its first await must then
+ * fail on the close (not time out, not see a server), and an allowed one
+ * exchanges as before.
+ */
+static void
+test_early_open(void)
+{
+	struct rcp_quic_conn *cc = NULL, *sc = NULL;
+	struct rcp_quic_msg *m = NULL;
+	struct pair p;
+	char *cause = NULL;
+	int64_t sid;
+	int r;
+
+	pair_init(&p, false);	/* the server knows no client */
+	p.ccfg.early_open = true;
+	r = rcp_quic_connect(&p.ccfg, (struct sockaddr *)&p.addr, p.alen,
+	    rcp_cert_fp(p.scert), &cc, &cause);
+	if (r == 0) {
+		CU_ASSERT_EQUAL(rcp_quic_stream_open(cc, &sid), 0);
+		(void)rcp_quic_send(cc, sid, RCP_MSG_ECHO, 1, "x", 1, 1000);
+		CU_ASSERT_EQUAL(rcp_quic_recv(cc, &m, 5000), RCP_ERR_IO);
+		CU_ASSERT_PTR_NULL(m);
+		rcp_quic_conn_free(cc);
+	} else
+		CU_ASSERT_PTR_NULL(cc);
+	free(cause);
+	cause = NULL;
+	CU_ASSERT_EQUAL(rcp_quic_accept(p.ep, 200, &sc, &cause),
+	    RCP_ERR_TIMEOUT);
+	free(cause);
+	cause = NULL;
+	pair_release(&p);
+
+	pair_init(&p, true);
+	p.ccfg.early_open = true;
+	CU_ASSERT_EQUAL_FATAL(rcp_quic_connect(&p.ccfg,
+	    (struct sockaddr *)&p.addr, p.alen, rcp_cert_fp(p.scert), &cc,
+	    &cause), 0);
+	CU_ASSERT_EQUAL(rcp_quic_stream_open(cc, &sid), 0);
+	CU_ASSERT_EQUAL(rcp_quic_send(cc, sid, RCP_MSG_ECHO, 2, "y", 1, 1000),
+	    0);
+	CU_ASSERT_EQUAL_FATAL(rcp_quic_accept(p.ep, 5000, &sc, &cause), 0);
+	m = recv1(sc);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL(m->f.id, 2);
+	CU_ASSERT_EQUAL(rcp_quic_send(sc, m->stream, RCP_MSG_ECHO_OK, 2, "y", 1,
+	    1000), 0);
+	rcp_quic_msg_free(m);
+	m = recv1(cc);
+	CU_ASSERT_PTR_NOT_NULL(m);
+	rcp_quic_msg_free(m);
+	rcp_quic_conn_free(cc);
+	rcp_quic_conn_free(sc);
+	pair_release(&p);
+}
+
 struct bulk {
 	struct rcp_quic_conn	*c;
 	size_t			 frames;
@@ -373,6 +432,7 @@ test_quic_register(void)
 		{ "pinned_exchange", test_pinned_exchange },
 		{ "wrong_server_cert", test_wrong_server_cert },
 		{ "client_not_allowed", test_client_not_allowed },
+		{ "early_open", test_early_open },
 		{ "bulk", test_bulk },
 		{ NULL, NULL }
 	};

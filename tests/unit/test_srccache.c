@@ -6,6 +6,7 @@
 #include "base/util.h"
 #include "net/wire.h"
 #include "remote/srccache.h"
+#include "remote/srcwire.h"
 #include "unit.h"
 
 static struct rcp_srccache_dir *
@@ -18,13 +19,16 @@ take(struct rcp_srccache *pc, const char *path)
 }
 
 /*
- * Reads a listing to its end: the entry count, and name's inline bytes
- * equal to data.
+ * Reads a listing to its end: the entry count, name's inline bytes equal to
+ * data, and (if subdir is not NULL) subdir's stat, a directory's, with its
+ * name (tag 2); nothing else may carry one.
  */
 static void
 check_listing(struct rcp_srccache_dir *d, uint32_t want, const char *name,
-    const char *data)
+    const char *data, const char *subdir)
 {
+	bool dirstat = false;
+	struct stat st;
 	struct rcp_buf b = RCP_BUF_INIT;
 	struct rcp_wire_cursor c;
 	uint32_t n, total = 0, i;
@@ -44,7 +48,15 @@ check_listing(struct rcp_srccache_dir *d, uint32_t want, const char *name,
 			CU_ASSERT_FATAL(rcp_wire_get_str(&c, &nm, 4096) == 0 &&
 			    rcp_wire_get_u8(&c, &type) == 0 &&
 			    rcp_wire_get_u8(&c, &has) == 0);
-			if (has) {
+			if (has == 2) {
+				CU_ASSERT_FATAL(rcp_srcwire_get_stat(&c,
+				    &st) == 0);
+				CU_ASSERT(S_ISDIR(st.st_mode));
+				CU_ASSERT(subdir != NULL &&
+				    strcmp(nm, subdir) == 0);
+				dirstat = true;
+			} else if (has) {
+				CU_ASSERT_EQUAL(has, 1);
 				/* the stat before and after: 96 bytes each */
 				CU_ASSERT_FATAL(c.left >= 192);
 				c.p = (const uint8_t *)c.p + 192;
@@ -64,6 +76,7 @@ check_listing(struct rcp_srccache_dir *d, uint32_t want, const char *name,
 	}
 	CU_ASSERT_EQUAL(total, want);
 	CU_ASSERT(found);
+	CU_ASSERT_EQUAL(dirstat, subdir != NULL);
 	rcp_buf_release(&b);
 }
 
@@ -93,12 +106,12 @@ test_read_ahead(void)
 	rcp_srccache_wait(pc);
 	d = take(pc, a);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-	check_listing(d, 51, "f7", "hello");
+	check_listing(d, 51, "f7", "hello", "sub");
 	rcp_srccache_dir_free(d);
 	CU_ASSERT_PTR_NULL(take(pc, a));
 	d = take(pc, sub);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-	check_listing(d, 1, "x", "in sub");
+	check_listing(d, 1, "x", "in sub", NULL);
 	rcp_srccache_dir_free(d);
 	rcp_srccache_free(pc);
 

@@ -370,6 +370,108 @@ test_hash_served(void)
 	free(dir);
 }
 
+/* Counts the requests of each type answered by a real server. */
+struct counted {
+	struct rcp_srcserve	*s;
+	unsigned		 n[64];
+	bool			 old;	/* strip OPENDIR's list byte */
+};
+
+static struct rcp_quic_msg *
+answer_counted(void *arg, uint16_t type, const void *body, size_t len)
+{
+	struct counted *c = arg;
+
+	if (type < RCP_ARRAY_SIZE(c->n))
+		c->n[type]++;
+	/* An older source reads u32 dir, str name, u8 follow and no more. */
+	if (c->old && type == RCP_MSG_SRC_OPENDIR) {
+		const uint8_t *p = body;
+		uint32_t nl = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 |
+		    (uint32_t)p[6] << 8 | p[7];
+
+		if (len > 4 + 4 + nl + 1)
+			len = 4 + 4 + nl + 1;
+	}
+	return answer_served(c->s, type, body, len);
+}
+
+static int
+count_entry(void *arg, const char *name, unsigned char dtype)
+{
+	(void)name;
+	(void)dtype;
+	(*(unsigned *)arg)++;
+	return 0;
+}
+
+/*
+ * Below a directory listed as new, a subdirectory's first listing comes
+ * with its OPENDIR and its stat with its parent's listing: one round trip
+ * a directory.  Against an older source (no list byte read), the same
+ * entries arrive, by an OPENDIR and a LIST.
+ */
+static void
+one_trip_dirs(bool old)
+{
+	struct counted c = { .s = rcp_srcserve_new(0, NULL, NULL), .old = old };
+	struct rcp_srcclient *r = rcp_srcclient_new_answered(answer_counted,
+	    &c);
+	char *dir = unit_tmpdir("srcdirs"), *p, *base = NULL, *cause = NULL;
+	struct stat st;
+	int d = -1, top = -1, sub = -1, i;
+	unsigned n = 0, lists, stats;
+
+	p = rcp_path_join(dir, "top");
+	CU_ASSERT_EQUAL_FATAL(mkdir(p, 0755), 0);
+	free(p);
+	p = rcp_path_join(dir, "top/sub");
+	CU_ASSERT_EQUAL_FATAL(mkdir(p, 0755), 0);
+	free(p);
+	for (i = 0; i < 3; i++) {
+		p = rcp_xasprintf("%s/top/sub/f%d", dir, i);
+		unit_write_file(p, "abc", 3);
+		free(p);
+	}
+	p = rcp_path_join(dir, "top");
+	CU_ASSERT_EQUAL_FATAL(rcp_srcclient_ops.root(r, p, false, &d, &base,
+	    &st, &cause), 0);
+	free(p);
+	CU_ASSERT_EQUAL_FATAL(rcp_srcclient_ops.opendir(r, d, base, false,
+	    &top), 0);
+	CU_ASSERT_EQUAL(rcp_srcclient_ops.list(r, top, RCP_SRC_LIST_ALL,
+	    count_entry, &n), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	lists = c.n[RCP_MSG_SRC_LIST];
+	stats = c.n[RCP_MSG_SRC_STAT];
+	memset(&st, 0, sizeof(st));
+	CU_ASSERT_EQUAL(rcp_srcclient_ops.stat(r, top, "sub", false, &st), 0);
+	CU_ASSERT_TRUE(S_ISDIR(st.st_mode));
+	CU_ASSERT_EQUAL(c.n[RCP_MSG_SRC_STAT], stats);	/* from the listing */
+	CU_ASSERT_EQUAL_FATAL(rcp_srcclient_ops.opendir(r, top, "sub", false,
+	    &sub), 0);
+	n = 0;
+	CU_ASSERT_EQUAL(rcp_srcclient_ops.list(r, sub, RCP_SRC_LIST_ALL,
+	    count_entry, &n), 0);
+	CU_ASSERT_EQUAL(n, 3);
+	CU_ASSERT_EQUAL(c.n[RCP_MSG_SRC_LIST], lists + (old ? 1 : 0));
+	rcp_srcclient_ops.close(r, sub);
+	rcp_srcclient_ops.close(r, top);
+	rcp_srcclient_ops.close(r, d);
+	rcp_srcclient_free(r);
+	rcp_srcserve_free(c.s);
+	free(base);
+	unit_rmtree(dir);
+	free(dir);
+}
+
+static void
+test_one_trip_dirs(void)
+{
+	one_trip_dirs(false);
+	one_trip_dirs(true);
+}
+
 /* The server refuses a hash over the cap itself, not only its client. */
 static void
 test_hash_bounded(void)
@@ -884,6 +986,7 @@ test_srcremote_register(void)
 		{ "unknown_bits", test_unknown_bits },
 		{ "files_wire", test_files_wire },
 		{ "resume_bit", test_resume_bit },
+		{ "one_trip_dirs", test_one_trip_dirs },
 		{ "cmp_diff_refused", test_cmp_diff_refused },
 		{ "cmp_request", test_cmp_request },
 		{ "cmp_done", test_cmp_done },
