@@ -4,7 +4,9 @@
  * tree read through the source agent (srcclient.h) and its own tree from
  * the file system; with --content each side hashes its own files, so no
  * file data crosses.  Each difference goes to the master as a CMP_DIFF on
- * the request's stream, ahead of the COMPARE_DONE that ends it.
+ * the request's stream, ahead of the COMPARE_DONE that ends it, and so do
+ * the engine's own log records (its errors: "cannot open 'x': ..."), as
+ * LOG, which the master prints as a local rcmp would, untagged.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -24,6 +26,7 @@
 #include "net/proto.h"
 #include "remote/agent-int.h"
 #include "remote/agent.h"
+#include "remote/agentmsg.h"
 #include "remote/cmpwire.h"
 #include "remote/copywire.h"
 #include "remote/srcclient.h"
@@ -42,6 +45,7 @@ struct cmp_run {
 	int64_t			 stream;	/* the COMPARE's */
 	atomic_bool		 cancel;
 	atomic_uint_fast64_t	 progress;
+	struct rcp_log		 log;		/* the engine's: cmp_log */
 	char			*lost;		/* why the source is gone; the
 						 * ticker's until it stops */
 };
@@ -61,6 +65,32 @@ send_diff(void *arg, const struct rcp_cmp_diff *d)
 	    b.data, b.len, CMP_DIFF_SEND_MS);
 	rcp_buf_release(&b);
 	return r;
+}
+
+/*
+ * The engine's log: a LOG on the COMPARE's stream, so it comes before the
+ * COMPARE_DONE and the master prints it as the comparison's own output;
+ * the agent's log if that stream is gone.  Once the source agent or the
+ * master is lost, the run stops at once and says nothing more: every entry
+ * left would fail with "the connection to the peer is lost", thousands of
+ * lines for one loss, which COMPARE_DONE says once (or nobody hears).
+ */
+static void
+cmp_log(void *arg, int level, const char *msg)
+{
+	struct cmp_run *run = arg;
+	struct rcp_buf b = RCP_BUF_INIT;
+
+	if (atomic_load(&run->cancel) || atomic_load(&run->a->stop) ||
+	    rcp_quic_conn_error(run->peer) != NULL) {
+		atomic_store(&run->cancel, true);
+		return;
+	}
+	rcp_agentmsg_put_log(&b, level, msg);
+	if (run->master == NULL || rcp_quic_send(run->master, run->stream,
+	    RCP_MSG_LOG, 0, b.data, b.len, CMP_DIFF_SEND_MS) != 0)
+		run->a->log.fn(run->a->log.arg, level, msg);
+	rcp_buf_release(&b);
 }
 
 /*
@@ -133,7 +163,10 @@ rcp_agent_dest_compare(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	req.opts.label[1] = req.label[1];
 	req.opts.diff_fn = send_diff;
 	req.opts.diff_arg = &run;
-	req.opts.log = &a->log;
+	run.log.fn = cmp_log;
+	run.log.arg = &run;
+	run.log.level = a->log.level;
+	req.opts.log = &run.log;
 	req.opts.cancel = &run.cancel;
 	req.opts.progress = &run.progress;
 	ticking = rcp_ticker_start(500000000u, cmp_tick, &run);

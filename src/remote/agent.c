@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,6 +250,23 @@ put_done(struct rcp_agent *a, struct rcp_buf *b, int status)
 	rcp_agentmsg_put_done(b, status, &rs);
 }
 
+/*
+ * For tests only: RCPD_TEST_LACKS=TYPE makes this agent answer requests
+ * of that message type as an older rcpd that lacks it does (the default
+ * branch of serve_master), so a test can meet an older agent without
+ * building one.  0: none.
+ */
+static unsigned
+test_lacks(void)
+{
+	const char *v = getenv("RCPD_TEST_LACKS");
+	long t;
+
+	if (v == NULL || (t = strtol(v, NULL, 10)) <= 0 || t > UINT16_MAX)
+		return 0;
+	return (unsigned)t;
+}
+
 /* The master's requests, until SHUTDOWN.  Returns the exit status. */
 static int
 serve_master(struct rcp_agent *a)
@@ -257,6 +275,7 @@ serve_master(struct rcp_agent *a)
 	struct rcp_quic_msg *m;
 	struct rcp_buf reply = RCP_BUF_INIT;
 	char *cause = NULL;
+	unsigned lacks = test_lacks();
 	int r;
 
 	while (!atomic_load(&a->stop)) {
@@ -270,7 +289,8 @@ serve_master(struct rcp_agent *a)
 			continue;
 		}
 		rcp_buf_reset(&reply);
-		switch (m->f.type) {
+		/* Type 0 is none: a lacked one falls to the default. */
+		switch (m->f.type == lacks ? 0u : m->f.type) {
 		case RCP_MSG_PEER:
 			r = handle_peer(a, m, &cause);
 			if (r == 0)

@@ -145,9 +145,13 @@ rcp_agentmsg_get_log(const void *body, size_t len, int *level, char **text)
 	struct rcp_wire_cursor c;
 	uint8_t lvl;
 
+	/*
+	 * Capped by the frame, not by RCP_PROTO_MAX_TEXT: an error names its
+	 * path, which in a tree deeper than PATH_MAX may be longer than that.
+	 */
 	rcp_wire_cursor_init(&c, body, len);
 	if (rcp_wire_get_u8(&c, &lvl) != 0 ||
-	    rcp_wire_get_str(&c, text, RCP_PROTO_MAX_TEXT) != 0)
+	    rcp_wire_get_str(&c, text, RCP_PROTO_MAX_FRAME) != 0)
 		return RCP_ERR_PROTO;
 	/* A level we do not know is a finer one of a newer agent. */
 	*level = lvl > RCP_LOG_TRACE + 1 ? RCP_LOG_TRACE : (int)lvl - 1;

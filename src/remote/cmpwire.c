@@ -83,6 +83,15 @@ rcp_cmpwire_get_request(const void *body, size_t len,
 		    unknown != 0 ? unknown : RCP_ATTR_CONTENT);
 		return RCP_ERR_VERSION;
 	}
+	/* An empty label (a master that gave none) names a side by its path. */
+	if (req->label[0][0] == '\0') {
+		free(req->label[0]);
+		req->label[0] = rcp_xstrdup(req->src);
+	}
+	if (req->label[1][0] == '\0') {
+		free(req->label[1]);
+		req->label[1] = rcp_xstrdup(req->dst);
+	}
 	req->opts.attrs.f = f;
 	req->opts.attrs.d = d;
 	req->opts.attrs.l = l;
@@ -123,25 +132,39 @@ rcp_cmpwire_put_diff(struct rcp_buf *b, const struct rcp_cmp_diff *d)
 	}
 }
 
-/* Whether the kind, the attribute and the sides go together. */
+/*
+ * Whether the kind, the attribute and the sides go together: a side bit
+ * this build does not know, an attribute on a kind that has none, or
+ * link targets on anything but a symlink's content are a newer or broken
+ * agent's, refused rather than printed as something else.
+ */
 static bool
 diff_sane(const struct rcp_cmp_diff *d, unsigned sides)
 {
 	unsigned both = S_SRC | S_DST;
 
+	if ((sides & ~(both | S_LINKS)) != 0 || (d->kind != RCP_CMP_ATTR &&
+	    d->attr != 0) || ((sides & S_LINKS) && d->kind != RCP_CMP_CONTENT))
+		return false;
 	switch (d->kind) {
 	case RCP_CMP_MISSING:
 		return (sides & both) == S_SRC || (sides & both) == S_DST;
 	case RCP_CMP_TYPE:
 		return (sides & both) == both;
 	case RCP_CMP_ATTR:
-		/* Exactly one attribute bit. */
+		/* Exactly one attribute bit; content is a kind of its own. */
 		return (sides & both) == both && d->attr != 0 &&
 		    (d->attr & (d->attr - 1)) == 0 &&
-		    (d->attr & ~KNOWN_ATTRS) == 0;
+		    (d->attr & ~KNOWN_ATTRS) == 0 &&
+		    d->attr != RCP_ATTR_CONTENT;
 	case RCP_CMP_CONTENT:
-		return (sides & both) == both && (!(sides & S_LINKS) ||
-		    S_ISLNK(d->src->st_mode));
+		/* Two targets, of two symlinks; a symlink's need them. */
+		if ((sides & both) != both)
+			return false;
+		if (sides & S_LINKS)
+			return S_ISLNK(d->src->st_mode) &&
+			    S_ISLNK(d->dst->st_mode);
+		return !S_ISLNK(d->src->st_mode) && !S_ISLNK(d->dst->st_mode);
 	}
 	return false;
 }
@@ -180,10 +203,6 @@ rcp_cmpwire_get_diff(const void *body, size_t len,
 	d->src_link = w->link[0];
 	d->dst_link = w->link[1];
 	if (!diff_sane(d, sides))
-		return RCP_ERR_PROTO;
-	/* A symlink's content difference is told by its two targets. */
-	if (kind == RCP_CMP_CONTENT && S_ISLNK(d->src->st_mode) &&
-	    !(sides & S_LINKS))
 		return RCP_ERR_PROTO;
 	return 0;
 }
@@ -232,5 +251,10 @@ rcp_cmpwire_get_done(const void *body, size_t len, int *result,
 		return RCP_ERR_PROTO;
 	}
 	*result = rcp_err_from_wire((int32_t)code);
+	/* A failure always says why, if only by its code. */
+	if (*result != 0 && (*cause)[0] == '\0') {
+		free(*cause);
+		*cause = rcp_xstrdup(rcp_strerror(*result));
+	}
 	return 0;
 }

@@ -55,7 +55,9 @@ struct rcp_cmpwire_diff {
  * Decodes a CMP_DIFF body into *out (release it with
  * rcp_cmpwire_diff_release, also after an error): 0, or RCP_ERR_PROTO for
  * a malformed body or one whose kind and sides do not go together (a
- * missing entry has exactly one side; the others both).
+ * missing entry has exactly one side; the others both; a side bit this
+ * build does not know; an attribute on a kind other than RCP_CMP_ATTR;
+ * link targets other than on two symlinks' content).
  */
 int rcp_cmpwire_get_diff(const void *body, size_t len,
     struct rcp_cmpwire_diff *out);
@@ -63,8 +65,9 @@ void rcp_cmpwire_diff_release(struct rcp_cmpwire_diff *w);
 
 /*
  * COMPARE_DONE: what rcp_cmp_run returned (an error code), its cause (may
- * be "") and its counters.  Get: 0 with *cause (caller frees), or
- * RCP_ERR_PROTO.
+ * be "") and its counters.  Get: 0 with *cause (caller frees; for a
+ * non-zero result never "": the code's rcp_strerror if the agent gave
+ * none), or RCP_ERR_PROTO.
  */
 void rcp_cmpwire_put_done(struct rcp_buf *b, int result, const char *cause,
     const struct rcp_cmp_stats *s);

@@ -75,18 +75,27 @@ remote_first_lost(struct rcp_remote *r)
 	return why;
 }
 
+/*
+ * A LOG on the agent's log stream is the agent's, tagged with its role; one
+ * on the request stream (the engine's records of a COMPARE) is the
+ * command's own output, printed as the local command prints it.
+ */
 static void
-on_log(struct ragent *a, const struct rcp_wire_frame *f)
+on_log(struct ragent *a, const struct rcp_quic_msg *m)
 {
 	char *text;
 	int level;
 
-	if (rcp_agentmsg_get_log(f->body, f->len, &level, &text) != 0) {
+	if (rcp_agentmsg_get_log(m->f.body, m->f.len, &level, &text) != 0) {
 		rcp_log(a->r->o.log, RCP_LOG_WARN, "[%s] malformed log record",
 		    role_name(a->role));
 		return;
 	}
-	rcp_log(a->r->o.log, level, "[%s] %s", role_name(a->role), text);
+	if (m->stream == a->ctrl)
+		rcp_log(a->r->o.log, level, "%s", text);
+	else
+		rcp_log(a->r->o.log, level, "[%s] %s", role_name(a->role),
+		    text);
 	free(text);
 }
 
@@ -208,7 +217,7 @@ rcp_remote_reader_main(void *arg)
 		}
 		switch (m->f.type) {
 		case RCP_MSG_LOG:
-			on_log(a, &m->f);
+			on_log(a, m);
 			break;
 		case RCP_MSG_PROGRESS:
 			on_progress(a, &m->f);

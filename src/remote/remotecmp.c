@@ -40,6 +40,7 @@ struct rcp_remotecmp {
 							 * RCP_ERR_PROTO for a
 							 * bad CMP_DIFF; the
 							 * reader's */
+	char				*cb_cause;	/* why, for RCP_ERR_PROTO */
 	atomic_bool			 stopping;	/* abort asked for */
 };
 
@@ -77,8 +78,9 @@ on_diff(void *arg, const void *body, size_t len)
 	if (rc->cb_error != 0)
 		return;
 	if (rcp_cmpwire_get_diff(body, len, &w) != 0) {
-		rcp_log(rc->co->log, RCP_LOG_ERROR, "malformed difference "
-		    "from the destination agent");
+		rc->cb_cause = rcp_xasprintf("malformed difference from the "
+		    "destination agent on '%s'", rc->host[1] != NULL ?
+		    rc->host[1] : "localhost");
 		rc->cb_error = RCP_ERR_PROTO;
 	} else if (rc->co->diff_fn != NULL &&
 	    (r = rc->co->diff_fn(rc->co->diff_arg, &w.d)) != 0)
@@ -146,15 +148,15 @@ compare_on(struct rcp_remotecmp *rc, struct rcp_remote *r,
 	if (m->f.type != RCP_MSG_COMPARE_DONE || rcp_cmpwire_get_done(
 	    m->f.body, m->f.len, &result, &why, stats) != 0) {
 		rcp_quic_msg_free(m);
-		*cause = rcp_xstrdup("malformed reply from the destination "
-		    "agent");
+		*cause = rcp_xasprintf("malformed answer to COMPARE from the "
+		    "destination agent on '%s'", rcp_remote_host(r,
+		    RCP_ROLE_DESTINATION));
 		return RCP_ERR_PROTO;
 	}
 	rcp_quic_msg_free(m);
 	*answered = true;
 	if (result != 0)
-		*cause = why[0] != '\0' ? why : rcp_xstrdup(rcp_strerror(
-		    result));
+		*cause = why;	/* never "" (rcp_cmpwire_get_done) */
 	else
 		free(why);
 	return result;
@@ -196,8 +198,9 @@ rcp_remotecmp_run(struct rcp_remotecmp *rc, struct rcp_cmp_stats *stats,
 	    atomic_load(rc->co->cancel))) {
 		free(*cause);
 		rv = rc->cb_error != 0 ? rc->cb_error : RCP_ERR_CANCELED;
-		*cause = rc->cb_error != 0 ? rcp_xasprintf("comparison "
-		    "stopped: %s", rcp_strerror(rv)) :
+		*cause = rc->cb_cause != NULL ? rcp_xasprintf("comparison "
+		    "stopped: %s", rc->cb_cause) : rc->cb_error != 0 ?
+		    rcp_xasprintf("comparison stopped: %s", rcp_strerror(rv)) :
 		    rcp_xstrdup("comparison canceled");
 	}
 	pthread_mutex_lock(&rc->lock);
@@ -215,6 +218,7 @@ rcp_remotecmp_free(struct rcp_remotecmp *rc)
 	free(rc->host[0]);
 	free(rc->host[1]);
 	rcp_buf_release(&rc->request);
+	free(rc->cb_cause);
 	pthread_mutex_destroy(&rc->lock);
 	free(rc);
 }

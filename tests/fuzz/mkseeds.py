@@ -77,6 +77,11 @@ put("remotemsg", "compare-newer", b"\x0a" + bstr("/s") + bstr("/d") + bstr("") +
 put("remotemsg", "cmp-diff-missing", b"\x0a" + u8(1) + u32(0) + bstr("a/\xffb") + u8(1) + stat() + u64(0))
 put("remotemsg", "cmp-diff-attr", b"\x0a" + u8(3) + u32(1 << 4) + bstr("f") + u8(3) + stat() + stat() + u64(0))
 put("remotemsg", "cmp-diff-link", b"\x0a" + u8(4) + u32(0) + bstr("l") + u8(7) + stat(0o120777, 3) + stat(0o120777, 4) + u64((1 << 64) - 1) + bstr("abc") + bstr("abcd"))
+# Refused since the review of rcmpr3: an unknown side bit, an attribute on
+# a missing entry, link targets on two regular files.
+put("remotemsg", "cmp-diff-sides-unknown", b"\x0a" + u8(1) + u32(0) + bstr("a") + u8(1 | 8) + stat() + u64(0))
+put("remotemsg", "cmp-diff-attr-missing", b"\x0a" + u8(1) + u32(1 << 3) + bstr("a") + u8(2) + stat() + u64(0))
+put("remotemsg", "cmp-diff-links-files", b"\x0a" + u8(4) + u32(0) + bstr("f") + u8(7) + stat() + stat() + u64(0) + bstr("x") + bstr("y"))
 put("remotemsg", "compare-done", b"\x0a" + u32(0) + bstr("") + u64(10) + u64(2) + u64(4096) + u64(1) + u64(0))
 put("remotemsg", "peer-short-fp", b"\x04" + bstr("[::1]:9") + bstr(FP[:31]))
 put("remotemsg", "selftest", b"\x05" + u32(20) + bstr("abcdefgh"))

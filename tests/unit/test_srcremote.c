@@ -8,7 +8,9 @@
  * and only its 16 bytes come back; a range over the cap is refused; an
  * older agent that does not know the request is named in a clear error.
  * A copy asking for option bits the agent does not know is refused,
- * naming the agent's version and host.
+ * naming the agent's version and host.  rcmp's CMP_DIFF: a record whose
+ * side bits, attribute or link targets do not fit its kind is refused,
+ * not printed as something else; COMPARE's empty labels are its paths.
  */
 #include "config.h"
 
@@ -32,6 +34,7 @@
 #include "net/quic.h"
 #include "net/wire.h"
 #include "remote/agentmsg.h"
+#include "remote/cmpwire.h"
 #include "remote/copywire.h"
 #include "remote/srcclient.h"
 #include "remote/srcserve.h"
@@ -801,6 +804,174 @@ test_resume_bit(void)
 	rcp_buf_release(&b);
 }
 
+/*
+ * A CMP_DIFF as cmpwire.c lays it out, by hand (for what put_diff never
+ * writes): kind, attr, path, sides, the stats, offset, [targets].
+ */
+static void
+put_raw_diff(struct rcp_buf *b, uint8_t kind, uint32_t attr, uint8_t sides,
+    mode_t m0, mode_t m1, bool targets)
+{
+	struct stat st[2];
+
+	memset(st, 0, sizeof(st));
+	st[0].st_mode = m0;
+	st[1].st_mode = m1;
+	rcp_buf_reset(b);
+	rcp_wire_put_u8(b, kind);
+	rcp_wire_put_u32(b, attr);
+	rcp_wire_put_str(b, "p");
+	rcp_wire_put_u8(b, sides);
+	if (sides & 1)
+		rcp_srcwire_put_stat(b, &st[0]);
+	if (sides & 2)
+		rcp_srcwire_put_stat(b, &st[1]);
+	rcp_wire_put_u64(b, UINT64_MAX);
+	if (targets) {
+		rcp_wire_put_str(b, "t0");
+		rcp_wire_put_str(b, "t1");
+	}
+}
+
+static int
+get_raw_diff(struct rcp_buf *b)
+{
+	struct rcp_cmpwire_diff w;
+	int r = rcp_cmpwire_get_diff(b->data, b->len, &w);
+
+	rcp_cmpwire_diff_release(&w);
+	return r;
+}
+
+static void
+test_cmp_diff_refused(void)
+{
+	struct rcp_buf b = RCP_BUF_INIT;
+	const mode_t F = S_IFREG | 0644, L = S_IFLNK | 0777;
+
+	/* What the engine sends decodes. */
+	put_raw_diff(&b, RCP_CMP_MISSING, 0, 1, F, 0, false);
+	CU_ASSERT_EQUAL(get_raw_diff(&b), 0);
+	put_raw_diff(&b, RCP_CMP_ATTR, RCP_ATTR_SIZE, 3, F, F, false);
+	CU_ASSERT_EQUAL(get_raw_diff(&b), 0);
+	put_raw_diff(&b, RCP_CMP_CONTENT, 0, 7, L, L, true);
+	CU_ASSERT_EQUAL(get_raw_diff(&b), 0);
+	put_raw_diff(&b, RCP_CMP_CONTENT, 0, 3, F, F, false);
+	CU_ASSERT_EQUAL(get_raw_diff(&b), 0);
+	/* A side bit this build does not know. */
+	put_raw_diff(&b, RCP_CMP_MISSING, 0, 1 | 8, F, 0, false);
+	CU_ASSERT_EQUAL(get_raw_diff(&b), RCP_ERR_PROTO);
+	put_raw_diff(&b, RCP_CMP_ATTR, RCP_ATTR_SIZE, 3 | 0x80, F, F, false);
+	CU_ASSERT_EQUAL(get_raw_diff(&b), RCP_ERR_PROTO);
+	/* An attribute on a kind that has none; content as an attribute. */
+	put_raw_diff(&b, RCP_CMP_MISSING, RCP_ATTR_SIZE, 2, 0, F, false);
+	CU_ASSERT_EQUAL(get_raw_diff(&b), RCP_ERR_PROTO);
+	put_raw_diff(&b, RCP_CMP_TYPE, RCP_ATTR_MODE, 3, F, L, false);
+	CU_ASSERT_EQUAL(get_raw_diff(&b), RCP_ERR_PROTO);
+	put_raw_diff(&b, RCP_CMP_CONTENT, RCP_ATTR_SIZE, 3, F, F, false);
+	CU_ASSERT_EQUAL(get_raw_diff(&b), RCP_ERR_PROTO);
+	put_raw_diff(&b, RCP_CMP_ATTR, RCP_ATTR_CONTENT, 3, F, F, false);
+	CU_ASSERT_EQUAL(get_raw_diff(&b), RCP_ERR_PROTO);
+	/* Link targets on what is not two symlinks' content, and back. */
+	put_raw_diff(&b, RCP_CMP_MISSING, 0, 1 | 4, L, 0, true);
+	CU_ASSERT_EQUAL(get_raw_diff(&b), RCP_ERR_PROTO);
+	put_raw_diff(&b, RCP_CMP_TYPE, 0, 7, L, F, true);
+	CU_ASSERT_EQUAL(get_raw_diff(&b), RCP_ERR_PROTO);
+	put_raw_diff(&b, RCP_CMP_CONTENT, 0, 7, F, F, true);
+	CU_ASSERT_EQUAL(get_raw_diff(&b), RCP_ERR_PROTO);
+	put_raw_diff(&b, RCP_CMP_CONTENT, 0, 7, L, F, true);
+	CU_ASSERT_EQUAL(get_raw_diff(&b), RCP_ERR_PROTO);
+	put_raw_diff(&b, RCP_CMP_CONTENT, 0, 3, L, L, false);
+	CU_ASSERT_EQUAL(get_raw_diff(&b), RCP_ERR_PROTO);
+	/* A kind this build does not know. */
+	put_raw_diff(&b, 9, 0, 3, F, F, false);
+	CU_ASSERT_EQUAL(get_raw_diff(&b), RCP_ERR_PROTO);
+	rcp_buf_release(&b);
+}
+
+/* COMPARE: labels, caps and option bits. */
+static void
+test_cmp_request(void)
+{
+	struct rcp_cmpwire_request req;
+	struct rcp_cmp_opts o;
+	struct rcp_buf b = RCP_BUF_INIT;
+	char *cause = NULL;
+
+	rcp_cmp_opts_init(&o);
+	o.content = true;
+	o.threads = 8;
+	rcp_cmpwire_put_request(&b, "/s", "/d", "h:/s", "", &o);
+	CU_ASSERT_EQUAL_FATAL(rcp_cmpwire_get_request(b.data, b.len, &req,
+	    &cause), 0);
+	CU_ASSERT_STRING_EQUAL(req.label[0], "h:/s");
+	CU_ASSERT_STRING_EQUAL(req.label[1], "/d");
+	CU_ASSERT(req.opts.content && !req.opts.exit_early);
+	CU_ASSERT_EQUAL(req.opts.threads, 8);
+	rcp_cmpwire_request_release(&req);
+	/* Cut short anywhere: malformed, never a crash or a leak. */
+	CU_ASSERT_EQUAL(rcp_cmpwire_get_request(b.data, b.len - 1, &req,
+	    &cause), RCP_ERR_PROTO);
+	CU_ASSERT_PTR_NOT_NULL(cause);
+	rcp_cmpwire_request_release(&req);
+	free(cause);
+	cause = NULL;
+	/* More threads than the cap. */
+	o.threads = 257;
+	rcp_buf_reset(&b);
+	rcp_cmpwire_put_request(&b, "/s", "/d", NULL, NULL, &o);
+	CU_ASSERT_EQUAL(rcp_cmpwire_get_request(b.data, b.len, &req,
+	    &cause), RCP_ERR_PROTO);
+	rcp_cmpwire_request_release(&req);
+	free(cause);
+	cause = NULL;
+	/* An option bit of a newer master: refused, naming the bit. */
+	o.threads = 0;
+	rcp_buf_reset(&b);
+	rcp_cmpwire_put_request(&b, "/s", "/d", NULL, NULL, &o);
+	b.data[b.len - 5 * 4] |= 0x80;	/* bit 31 of the flags */
+	CU_ASSERT_EQUAL(rcp_cmpwire_get_request(b.data, b.len, &req,
+	    &cause), RCP_ERR_VERSION);
+	CU_ASSERT_PTR_NOT_NULL(cause);
+	rcp_cmpwire_request_release(&req);
+	free(cause);
+	rcp_buf_release(&b);
+}
+
+/* COMPARE_DONE: a failure always comes with a cause, the counters whole. */
+static void
+test_cmp_done(void)
+{
+	struct rcp_cmp_stats st, back;
+	struct rcp_buf b = RCP_BUF_INIT;
+	char *cause = NULL;
+	int result = 0;
+
+	memset(&st, 0, sizeof(st));
+	st.entries = 7;
+	st.errors = 1;
+	rcp_cmpwire_put_done(&b, RCP_ERR_PARTIAL, "", &st);
+	CU_ASSERT_EQUAL_FATAL(rcp_cmpwire_get_done(b.data, b.len, &result,
+	    &cause, &back), 0);
+	CU_ASSERT_EQUAL(result, RCP_ERR_PARTIAL);
+	CU_ASSERT_STRING_EQUAL(cause, rcp_strerror(RCP_ERR_PARTIAL));
+	CU_ASSERT_EQUAL(back.entries, 7);
+	CU_ASSERT_EQUAL(back.errors, 1);
+	free(cause);
+	rcp_buf_reset(&b);
+	rcp_cmpwire_put_done(&b, 0, "", &st);
+	CU_ASSERT_EQUAL_FATAL(rcp_cmpwire_get_done(b.data, b.len, &result,
+	    &cause, &back), 0);
+	CU_ASSERT_EQUAL(result, 0);
+	CU_ASSERT_STRING_EQUAL(cause, "");
+	free(cause);
+	/* Cut short: nothing to free, nothing leaked. */
+	CU_ASSERT_EQUAL(rcp_cmpwire_get_done(b.data, b.len - 1, &result,
+	    &cause, &back), RCP_ERR_PROTO);
+	CU_ASSERT_PTR_NULL(cause);
+	rcp_buf_release(&b);
+}
+
 void
 test_srcremote_register(void)
 {
@@ -816,6 +987,9 @@ test_srcremote_register(void)
 		{ "files_wire", test_files_wire },
 		{ "resume_bit", test_resume_bit },
 		{ "one_trip_dirs", test_one_trip_dirs },
+		{ "cmp_diff_refused", test_cmp_diff_refused },
+		{ "cmp_request", test_cmp_request },
+		{ "cmp_done", test_cmp_done },
 		{ NULL, NULL }
 	};
 
