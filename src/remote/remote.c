@@ -309,57 +309,39 @@ launch_command(struct rcp_remote *r, struct ragent *a)
 }
 
 /*
- * Starts the agent as a step of our Slurm allocation on its node: srun is
- * our child, its stdin and stdout the agent's (Slurm forwards them).  One
- * task; --overlap, so that both agents (and the batch script) can share a
- * node's CPUs; a step that cannot start fails at once, not queues.
+ * srun's part of the command line of an agent that is a step of our Slurm
+ * allocation on its node: one task; --overlap, so that both agents (and
+ * the batch script) can share a node's CPUs; a step that cannot start
+ * fails at once, not queues.  srun is our child as a local agent is, its
+ * stdin and stdout the agent's (Slurm forwards them).
  */
-static int
-srun_spawn(struct rcp_remote *r, struct ragent *a, char **cause)
+static void
+srun_args(struct ragent *a, struct agent_args *x)
 {
-	struct agent_args x = { .n = 0 };
-	char *c2 = NULL, *prog;
-	int rv;
-
-	args_add(&x, rcp_xstrdup("srun"));
-	args_add(&x, rcp_xstrdup("--nodes=1"));
-	args_add(&x, rcp_xstrdup("--ntasks=1"));
-	args_add(&x, rcp_xasprintf("--nodelist=%s", a->h->spec));
-	args_add(&x, rcp_xstrdup("--overlap"));
-	args_add(&x, rcp_xstrdup("--immediate"));
-	args_add(&x, rcp_xstrdup("--kill-on-bad-exit=1"));
-	args_add(&x, rcp_xstrdup("--quiet"));
-	args_add(&x, rcp_xasprintf("--job-name=rcpd-%s",
-	    role_name(a->role)));
-	args_add(&x, rcp_xstrdup("--"));
-	prog = a->h->rcpd != NULL ? rcp_xstrdup(a->h->rcpd) :
-	    rcp_deploy_local(r->o.rcpd_path);
-	args_add(&x, prog);
-	agent_args(r, a, &x);
-	rcp_log(r->o.log, RCP_LOG_DEBUG, "starting the %s agent on '%s' by "
-	    "srun: %s", role_name(a->role), a->h->name, prog);
-	rv = rcp_child_spawn(x.v, &a->child, &c2);
-	if (rv == RCP_ERR_NOTFOUND) {
-		*cause = rcp_xasprintf("%s; --launcher srun needs Slurm's srun "
-		    "in PATH", c2);
-		free(c2);
-	} else if (rv != 0)
-		*cause = c2;
-	args_release(&x);
-	return rv;
+	args_add(x, rcp_xstrdup("srun"));
+	args_add(x, rcp_xstrdup("--nodes=1"));
+	args_add(x, rcp_xstrdup("--ntasks=1"));
+	args_add(x, rcp_xasprintf("--nodelist=%s", a->h->spec));
+	args_add(x, rcp_xstrdup("--overlap"));
+	args_add(x, rcp_xstrdup("--immediate"));
+	args_add(x, rcp_xstrdup("--kill-on-bad-exit=1"));
+	args_add(x, rcp_xstrdup("--quiet"));
+	args_add(x, rcp_xasprintf("--job-name=rcpd-%s", role_name(a->role)));
+	args_add(x, rcp_xstrdup("--"));
 }
 
-/* Starts the agent's process: a child here, else a command over SSH. */
+/*
+ * Starts the agent's process: a command over SSH on another host, else
+ * our child: rcpd here, or srun of it on an srun host.
+ */
 static int
 agent_spawn(struct rcp_remote *r, struct ragent *a, char **cause)
 {
 	struct agent_args x = { .n = 0 };
-	char *cmd, *c2 = NULL;
+	char *cmd, *c2 = NULL, *prog;
 	int rv;
 
-	if (a->h->srun)
-		return srun_spawn(r, a, cause);
-	if (!a->h->here) {
+	if (!a->h->here && !a->h->srun) {
 		cmd = launch_command(r, a);
 		rcp_log(r->o.log, RCP_LOG_DEBUG, "starting the %s agent on "
 		    "'%s': %s", role_name(a->role), a->h->name, cmd);
@@ -367,14 +349,22 @@ agent_spawn(struct rcp_remote *r, struct ragent *a, char **cause)
 		free(cmd);
 		return a->proc != NULL ? 0 : RCP_ERR_IO;
 	}
-	args_add(&x, rcp_deploy_local(r->o.rcpd_path));
+	if (a->h->srun)
+		srun_args(a, &x);
+	prog = rcp_deploy_local(r->o.rcpd_path);
+	args_add(&x, prog);
 	agent_args(r, a, &x);
-	rcp_log(r->o.log, RCP_LOG_DEBUG, "starting the %s agent here: %s",
-	    role_name(a->role), x.v[0]);
+	if (a->h->srun)
+		rcp_log(r->o.log, RCP_LOG_DEBUG, "starting the %s agent on "
+		    "'%s' by srun: %s", role_name(a->role), a->h->name, prog);
+	else
+		rcp_log(r->o.log, RCP_LOG_DEBUG, "starting the %s agent here: "
+		    "%s", role_name(a->role), prog);
 	rv = rcp_child_spawn(x.v, &a->child, &c2);
 	if (rv == RCP_ERR_NOTFOUND) {
-		*cause = rcp_xasprintf("%s; install rcpd next to rcp or in "
-		    "PATH", c2);
+		*cause = rcp_xasprintf("%s; %s", c2, a->h->srun ?
+		    "--launcher srun needs Slurm's srun in PATH" :
+		    "install rcpd next to rcp or in PATH");
 		free(c2);
 	} else if (rv != 0)
 		*cause = c2;
