@@ -20,6 +20,22 @@ slurm_missing() {
 	done
 }
 
+# slurm_require: the test needs root (slurmd runs jobs as their users:
+# else exit 77, a skip) and Slurm and munge installed (else exit 1: a fail,
+# not a skip; a test that passes because it skips proves nothing).
+slurm_require() {
+	local missing
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "SKIP: slurmd runs jobs as their users: needs root"
+		exit 77
+	fi
+	missing=$(slurm_missing)
+	if [ -n "$missing" ]; then
+		echo "not installed: $missing (build-aux/dev installs them)" >&2
+		exit 1
+	fi
+}
+
 # A TCP port free on 127.0.0.1 now (the kernel's choice).
 sl_free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

@@ -13,16 +13,7 @@
 . "$(dirname "$0")/master-lib.sh"
 . "$(dirname "$0")/slurm-lib.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: slurmd runs jobs as their users: needs root"
-	exit 77
-fi
-missing=$(slurm_missing)
-if [ -n "$missing" ]; then
-	# A fail, not a skip: a test that passes because it skips proves nothing.
-	echo "not installed: $missing (build-aux/dev installs them)" >&2
-	exit 1
-fi
+slurm_require
 EX=$RCP_SRCDIR/doc/examples
 trap 'slurm_stop; t_cleanup' EXIT
 trap 'exit 143' TERM INT

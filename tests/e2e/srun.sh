@@ -4,27 +4,27 @@
 # batch job, both agents start as srun steps on the allocation's node, with
 # no SSH anywhere (no sshd runs here, and ssh is made to fail): the copy is
 # equal by rcmp --content, the log says srun started them, and no rcpd or
-# srun is left after the job.  Errors name their cause: outside an
-# allocation, a user@ or :port with srun, the source agent's step killed
-# mid-copy (rcp ends naming it, with no srun left), a node not in the allocation (srun
-# itself would run the step on another), an unknown launcher.  Every daemon started here is gone at the end; waits
-# are hang guards.
+# srun is left after the job; a local tree to a node too.  Errors name
+# their cause: outside an allocation, a user@ or :port with srun, the
+# source agent's step killed mid-copy (rcp ends naming it, with no srun
+# left), a node not in the allocation (srun itself would run the step on
+# another), an unknown launcher.  Every daemon started here is gone at the
+# end; waits are hang guards.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/slurm-lib.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: slurmd runs jobs as their users: needs root"
-	exit 77
-fi
-missing=$(slurm_missing)
-if [ -n "$missing" ]; then
-	echo "not installed: $missing (build-aux/dev installs them)" >&2
-	exit 1
-fi
+slurm_require
 trap 'slurm_stop; t_cleanup' EXIT
 trap 'exit 143' TERM INT
 RCPD=$RCP_BUILDDIR/rcpd
 guarded() { timeout -k 5 120 "$@"; }
+# sbjob NAME: the script on stdin as $T/NAME.sh, run by sbatch --wait on one
+# node (its output in $T/NAME.log, the job id last in $T/out).
+sbjob() {
+	{ echo '#!/bin/bash'; cat; } >"$T/$1.sh"
+	chmod 755 "$T/$1.sh"
+	t_run 0 "$T/out" guarded sbatch --wait --parsable -N1 -n1 -o "$T/$1.log" "$T/$1.sh"
+}
 
 S=$T/src
 "$FILEGEN" -q -s 5 "$S" 3,2 20 1K-64K
@@ -51,15 +51,11 @@ t_check "slurm starts (munged, slurmctld, slurmd)" slurm_start
 cd "$T" || exit 1
 
 # --- a copy whose agents are srun steps ------------------------------------
-cat >"$T/job.sh" <<EOF
-#!/bin/bash
+t_check "srun copy: sbatch --wait exit 0" sbjob job <<EOF
 export PATH=$T/nossh:\$PATH
 "$RCP" -vv -p --launcher srun --force-remote --rcpd-path "$RCPD" \\
     localhost:"$S" localhost:"$T/d1"
 EOF
-chmod 755 "$T/job.sh"
-t_check "srun copy: sbatch --wait exit 0" t_run 0 "$T/out" guarded sbatch --wait \
-    --parsable -N1 -n1 -o "$T/job.log" "$T/job.sh"
 job=$(tail -1 "$T/out")
 t_check "srun copy: the job COMPLETED" test "$(job_state "$job")" = COMPLETED
 t_check "srun copy: equal by rcmp --content" "$RCMP" --content "$S" "$T/d1"
@@ -74,21 +70,16 @@ t_check "srun copy: no srun left" test -z "$(pgrep -x srun || true)"
 
 # --- a local source to a node: the local agent listens where the node
 # reaches this host --------------------------------------------------------
-cat >"$T/job4.sh" <<EOF
-#!/bin/bash
+t_check "local to node: sbatch --wait exit 0" sbjob job4 <<EOF
 export PATH=$T/nossh:\$PATH
 "$RCP" -p --launcher srun --force-remote --rcpd-path "$RCPD" \\
     "$S" localhost:"$T/d4"
 EOF
-chmod 755 "$T/job4.sh"
-t_check "local to node: sbatch --wait exit 0" t_run 0 "$T/out" guarded sbatch --wait \
-    --parsable -N1 -n1 -o "$T/job4.log" "$T/job4.sh"
 t_check "local to node: equal by rcmp --content" "$RCMP" --content "$S" "$T/d4"
 
 # --- the source agent's step killed mid-copy: named, and nothing left -------
 "$FILEGEN" -q -s 7 "$T/big" "" 1 64M
-cat >"$T/job3.sh" <<EOF
-#!/bin/bash
+t_check "lost source: the job runs" sbjob job3 <<EOF
 "$RCP" -p --launcher srun --force-remote --rcpd-path "$RCPD" \\
     --chunk-size 1M --iops-throttle 12 --quic-idle-timeout-sec 600 \\
     localhost:"$T/big" "$T/d3" >"$T/job3.out" 2>&1 &
@@ -99,9 +90,6 @@ pkill -KILL -f -- "^$RCPD --role source"
 wait \$p
 echo "rcp exit \$?"
 EOF
-chmod 755 "$T/job3.sh"
-t_check "lost source: the job runs" t_run 0 "$T/out" guarded sbatch --wait \
-    --parsable -N1 -n1 -o "$T/job3.log" "$T/job3.sh"
 t_check "lost source: rcp exits 1" t_grep "^rcp exit 1$" "$T/job3.log"
 t_check "lost source: the error names the source agent" \
     t_grep "^rcp: .*(the source agent on 'localhost' was killed by signal 9|lost the source agent)" "$T/job3.out"
@@ -109,14 +97,10 @@ t_check "lost source: the copy is not complete" test "$(du -sb "$T/d3" 2>/dev/nu
 t_check "lost source: no rcpd or srun left" test -z "$(pgrep -f -- "$RCPD" || true)$(pgrep -x srun || true)"
 
 # --- a node outside the allocation: the agent's start fails, named ---------
-cat >"$T/job2.sh" <<EOF
-#!/bin/bash
+t_check "unknown node: the job runs" sbjob job2 <<EOF
 "$RCP" --launcher srun --rcpd-path "$RCPD" nosuchnode:"$S" "$T/d2"
 echo "rcp exit \$?"
 EOF
-chmod 755 "$T/job2.sh"
-t_check "unknown node: the job runs" t_run 0 "$T/out" guarded sbatch --wait \
-    --parsable -N1 -n1 -o "$T/job2.log" "$T/job2.sh"
 t_check "unknown node: rcp exits 1" t_grep "^rcp exit 1$" "$T/job2.log"
 t_check "unknown node: names the node" t_grep "'nosuchnode' is not a node of Slurm job [0-9]+ \\(its nodes: localhost\\)" "$T/job2.log"
 t_check "unknown node: nothing made" test ! -e "$T/d2"
