@@ -130,24 +130,29 @@ t_check "non-UTF-8 h2h (tree): named by its bytes" json_has "$T/tree.out" 'path_
 # --- a tree deeper than PATH_MAX ---------------------------------------------------
 # 30 levels of 200-byte names (6 KB of path), made by descriptors, a file at
 # the bottom that differs: h2h reports what local rcmp reports.
-make_deep() {	# make_deep ROOT TEXT
-	python3 -c '
+# DEEP_PY ROOT LEVELS file TEXT | dir MODE: LEVELS directories of 200-byte
+# names below ROOT, made by descriptors, and at the bottom a file of TEXT
+# (mtime 2001) or a directory x of MODE (octal).
+DEEP_PY='
 import os, sys
 fd = os.open(sys.argv[1], os.O_RDONLY)
-for i in range(30):
+for i in range(int(sys.argv[2])):
     os.mkdir("d" * 200, dir_fd=fd)
     n = os.open("d" * 200, os.O_RDONLY, dir_fd=fd)
     os.close(fd)
     fd = n
-f = os.open("f", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
-os.write(f, sys.argv[2].encode())
-os.utime(f, (1e9, 1e9))
-' "$1" "$2"
-}
+if sys.argv[3] == "file":
+    f = os.open("f", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+    os.write(f, sys.argv[4].encode())
+    os.utime(f, (1e9, 1e9))
+else:
+    os.mkdir("x", 0o700, dir_fd=fd)
+    os.chmod("x", int(sys.argv[4], 8), dir_fd=fd)
+'
 longest() { python3 -c 'import json, sys; print(max(len(json.loads(l)["path"]) for l in open(sys.argv[1])))' "$1"; }
 mkdir -p "$T/deep/s" "$T/deep/d"
-make_deep "$T/deep/s" one
-make_deep "$T/deep/d" two
+python3 -c "$DEEP_PY" "$T/deep/s" 30 file one
+python3 -c "$DEEP_PY" "$T/deep/d" 30 file two
 t_check "deeper than PATH_MAX local: exit 1" t_run 1 "$T/deep-local.out" "$RCMP" --content "$T/deep/s" "$T/deep/d"
 t_check "deeper than PATH_MAX h2h: exit 1" t_run 1 "$T/deep-h2h.out" C --content "$SH:$T/deep/s" "$DH:$T/deep/d"
 t_check "deeper than PATH_MAX h2h: the records of a local rcmp" same_records "$T/deep-local.out" "$T/deep-h2h.out"
@@ -237,17 +242,9 @@ done
 # protocol 2 may be, is printed whole, as the local rcmp prints it.
 DS=$HOME_OF_ACCOUNT/deep-s DD=$HOME_OF_ACCOUNT/deep-d
 as_user mkdir "$DS" "$DD"
-for r in "$DS" "$DD"; do as_user python3 -c '
-import os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-for i in range(330):
-    os.mkdir("d" * 200, dir_fd=fd)
-    n = os.open("d" * 200, os.O_RDONLY, dir_fd=fd)
-    os.close(fd)
-    fd = n
-os.mkdir("x", 0o700, dir_fd=fd)
-os.chmod("x", int(sys.argv[2], 8), dir_fd=fd)
-' "$r" "$([ "$r" = "$DS" ] && echo 0 || echo 700)"; done
+for r in "$DS" "$DD"; do
+	as_user python3 -c "$DEEP_PY" "$r" 330 dir "$([ "$r" = "$DS" ] && echo 0 || echo 700)"
+done
 t_check "000 66 KB deep, local: exit 2" urun deep-local 2 "$DS" "$DD"
 t_check "000 66 KB deep, local: names the path and the cause" t_grep "^rcmp: cannot open '$DS/(d{200}/){330}x': Permission denied\$" "$T/deep-local.err"
 t_check "000 66 KB deep, h2h: exit 2" urun deep-h2h 2 "$SH:$DS" "$DH:$DD"
