@@ -16,7 +16,23 @@
 slurm_require
 trap 'slurm_stop; t_cleanup' EXIT
 trap 'exit 143' TERM INT
-RCPD=$RCP_BUILDDIR/rcpd
+# rcpd by a path of this test's own, so that the processes it looks for
+# (and kills) are its own, never those of a test running beside it.
+mkdir -p "$T/bin"
+ln -s "$RCP_BUILDDIR/rcpd" "$T/bin/rcpd"
+RCPD=$T/bin/rcpd
+# ours_gone: no rcpd of ours and no srun of it within 30 s (a step killed
+# with its srun ends a moment after rcp does; a hang guard, not a claim).
+ours_gone() {
+	local i
+	for i in $(seq 300); do
+		pgrep -f -- "$RCPD" >/dev/null || return 0
+		sleep 0.1
+	done
+	echo "  left behind:" >&2
+	pgrep -af -- "$RCPD" | sed 's/^/  | /' >&2
+	return 1
+}
 guarded() { timeout -k 5 120 "$@"; }
 # sbjob NAME: the script on stdin as $T/NAME.sh, run by sbatch --wait on one
 # node (its output in $T/NAME.log, the job id last in $T/out).
@@ -65,8 +81,7 @@ t_check "srun copy: srun started the source agent" \
 t_check "srun copy: srun started the destination agent" \
     t_grep "starting the destination agent on 'localhost' by srun" "$T/job.log"
 t_check "srun copy: no ssh ran" bash -c '! grep -q "ssh must not run" "$1"' _ "$T/job.log"
-t_check "srun copy: no rcpd left" test -z "$(pgrep -f -- "$RCPD" || true)"
-t_check "srun copy: no srun left" test -z "$(pgrep -x srun || true)"
+t_check "srun copy: no rcpd or srun of ours left" ours_gone
 
 # --- a local source to a node: the local agent listens where the node
 # reaches this host --------------------------------------------------------
@@ -94,7 +109,7 @@ t_check "lost source: rcp exits 1" t_grep "^rcp exit 1$" "$T/job3.log"
 t_check "lost source: the error names the source agent" \
     t_grep "^rcp: .*(the source agent on 'localhost' was killed by signal 9|lost the source agent)" "$T/job3.out"
 t_check "lost source: the copy is not complete" test "$(du -sb "$T/d3" 2>/dev/null | cut -f1)" -lt $((64 << 20))
-t_check "lost source: no rcpd or srun left" test -z "$(pgrep -f -- "$RCPD" || true)$(pgrep -x srun || true)"
+t_check "lost source: no rcpd or srun of ours left" ours_gone
 
 # --- a node outside the allocation: the agent's start fails, named ---------
 t_check "unknown node: the job runs" sbjob job2 <<EOF
@@ -104,5 +119,5 @@ EOF
 t_check "unknown node: rcp exits 1" t_grep "^rcp exit 1$" "$T/job2.log"
 t_check "unknown node: names the node" t_grep "'nosuchnode' is not a node of Slurm job [0-9]+ \\(its nodes: localhost\\)" "$T/job2.log"
 t_check "unknown node: nothing made" test ! -e "$T/d2"
-t_check "no rcpd or srun left at the end" test -z "$(pgrep -f -- "$RCPD" || true)$(pgrep -x srun || true)"
+t_check "no rcpd or srun of ours left at the end" ours_gone
 t_done
