@@ -27,6 +27,7 @@
 #include "base/error.h"
 #include "base/strbuf.h"
 #include "base/util.h"
+#include "engine/copy.h"
 #include "fs/filter.h"
 #include "fs/fsops.h"
 #include "net/cert.h"
@@ -37,6 +38,7 @@
 #include "remote/cmpwire.h"
 #include "remote/copywire.h"
 #include "remote/srcclient.h"
+#include "remote/srcmux.h"
 #include "remote/srcserve.h"
 #include "remote/srcwire.h"
 #include "unit.h"
@@ -461,6 +463,217 @@ one_trip_dirs(bool old)
 	rcp_srcclient_free(r);
 	rcp_srcserve_free(c.s);
 	free(base);
+	unit_rmtree(dir);
+	free(dir);
+}
+
+/*
+ * A source agent for the mux tests: a real server behind a lock (the
+ * engine's workers call at once), slowed by delay_us a request, and gone
+ * (no answer, as a lost connection) once it has answered die_after.
+ */
+struct member_srv {
+	struct rcp_srcserve	*s;
+	pthread_mutex_t		 lock;
+	unsigned		 answered;
+	unsigned		 die_after;	/* 0: never */
+	unsigned		 delay_us;
+};
+
+static struct rcp_quic_msg *
+answer_member(void *arg, uint16_t type, const void *body, size_t len)
+{
+	struct member_srv *m = arg;
+	struct rcp_quic_msg *r;
+
+	if (m->delay_us > 0)
+		usleep(m->delay_us);
+	pthread_mutex_lock(&m->lock);
+	if (m->die_after > 0 && m->answered >= m->die_after)
+		r = NULL;
+	else {
+		m->answered++;
+		r = answer_served(m->s, type, body, len);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+struct logged {
+	pthread_mutex_t	 lock;
+	struct rcp_buf	 text;
+};
+
+static void
+log_keep(void *arg, int level, const char *msg)
+{
+	struct logged *l = arg;
+
+	(void)level;
+	pthread_mutex_lock(&l->lock);
+	rcp_buf_addf(&l->text, "%s\n", msg);
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* A tree of 4 directories of 30 files, and a 24 MiB file. */
+static char *
+mux_tree(void)
+{
+	char *dir = unit_tmpdir("srcmux"), *p, *data;
+	const size_t big = 24 << 20;
+	size_t k;
+	int i, j;
+
+	p = rcp_path_join(dir, "src");
+	CU_ASSERT_EQUAL_FATAL(mkdir(p, 0755), 0);
+	free(p);
+	data = rcp_xmalloc(big);
+	for (k = 0; k < big; k++)
+		data[k] = (char)(k * 7 + (k >> 12));
+	for (i = 0; i < 4; i++) {
+		p = rcp_xasprintf("%s/src/d%d", dir, i);
+		CU_ASSERT_EQUAL_FATAL(mkdir(p, 0755), 0);
+		free(p);
+		for (j = 0; j < 30; j++) {
+			p = rcp_xasprintf("%s/src/d%d/f%d", dir, i, j);
+			unit_write_file(p, data + i * 1000 + j,
+			    (size_t)(j * 3001) % 200000);
+			free(p);
+		}
+	}
+	p = rcp_path_join(dir, "src/big");
+	unit_write_file(p, data, big);
+	free(p);
+	free(data);
+	return dir;
+}
+
+/*
+ * Copies dir/src to dir/dst through a mux of n members; returns the
+ * copy's result, with the comparison's in *same (diff -r: 0 if equal).
+ */
+static int
+mux_copy(const char *dir, struct member_srv *ms, size_t n,
+    struct rcp_srcmux **xp, struct logged *lg, int *same)
+{
+	struct rcp_srcmux_member mm[RCP_SRCMUX_MAX];
+	struct rcp_srcclient *cl[RCP_SRCMUX_MAX];
+	struct rcp_log log = { log_keep, lg, RCP_LOG_INFO };
+	struct rcp_copy_opts o;
+	struct rcp_copy *c;
+	char *src = rcp_path_join(dir, "src"), *dst = rcp_path_join(dir, "dst");
+	const char *srcs[1] = { src };
+	static const char *const host[] = { "h0", "h1", "h2", "h3" };
+	char *cause = NULL, *cmd;
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		ms[i].s = rcp_srcserve_new(0, NULL, NULL);
+		pthread_mutex_init(&ms[i].lock, NULL);
+		cl[i] = rcp_srcclient_new_answered(answer_member, &ms[i]);
+		mm[i].ops = &rcp_srcclient_ops;
+		mm[i].ctx = cl[i];
+		mm[i].host = host[i % RCP_ARRAY_SIZE(host)];
+		if (i + 1 == n)
+			*xp = rcp_srcmux_new(mm, n, &log);
+	}
+	rcp_copy_opts_init(&o);
+	o.max_workers = 8;
+	o.chunk_size = 1 << 20;
+	c = rcp_copy_new(&o, &log);
+	rcp_copy_set_source(c, &rcp_srcmux_ops, *xp);
+	r = rcp_copy_run(c, srcs, 1, dst, &cause);
+	if (r != 0 && cause != NULL)
+		log_keep(lg, RCP_LOG_ERROR, cause);
+	rcp_copy_free(c);
+	free(cause);
+	cmd = rcp_xasprintf("diff -r '%s' '%s' >/dev/null 2>&1", src, dst);
+	*same = system(cmd);
+	free(cmd);
+	for (i = 0; i < n; i++) {
+		rcp_srcclient_free(cl[i]);
+		rcp_srcserve_free(ms[i].s);
+		pthread_mutex_destroy(&ms[i].lock);
+	}
+	free(src);
+	free(dst);
+	return r;
+}
+
+/*
+ * Two source agents of one file system: both serve the copy, and the
+ * slower (one of 2 ms a request) serves less.
+ */
+static void
+test_mux_spreads(void)
+{
+	struct member_srv ms[2];
+	struct logged lg = { PTHREAD_MUTEX_INITIALIZER, RCP_BUF_INIT };
+	struct rcp_srcmux *x = NULL;
+	uint64_t calls[2], bytes[2];
+	char *dir = mux_tree();
+	int same = -1;
+
+	memset(ms, 0, sizeof(ms));
+	ms[0].delay_us = 2000;
+	CU_ASSERT_EQUAL(mux_copy(dir, ms, 2, &x, &lg, &same), 0);
+	CU_ASSERT_EQUAL(same, 0);
+	rcp_srcmux_served(x, 0, &calls[0], &bytes[0]);
+	rcp_srcmux_served(x, 1, &calls[1], &bytes[1]);
+	CU_ASSERT_TRUE(calls[0] > 0 && calls[1] > 0);
+	CU_ASSERT_TRUE(bytes[1] > 0);
+	CU_ASSERT_TRUE(bytes[1] > bytes[0]);
+	CU_ASSERT_EQUAL(rcp_srcmux_alive(x), 2);
+	rcp_srcmux_free(x);
+	rcp_buf_release(&lg.text);
+	unit_rmtree(dir);
+	free(dir);
+}
+
+/*
+ * A member lost mid-copy: the copy completes on the other, equal, and the
+ * loss is logged naming its host.  With every member lost it fails.
+ */
+static void
+test_mux_lost(void)
+{
+	struct member_srv ms[2];
+	struct logged lg = { PTHREAD_MUTEX_INITIALIZER, RCP_BUF_INIT };
+	struct rcp_srcmux *x = NULL;
+	char *dir = mux_tree(), *p;
+	int same = -1, k;
+
+	for (k = 0; k < 2; k++) {
+		memset(ms, 0, sizeof(ms));
+		ms[k].die_after = 10;
+		ms[1 - k].delay_us = 2000;
+		CU_ASSERT_EQUAL(mux_copy(dir, ms, 2, &x, &lg, &same), 0);
+		CU_ASSERT_EQUAL(same, 0);
+		CU_ASSERT_TRUE(rcp_srcmux_lost(x, (size_t)k));
+		CU_ASSERT_EQUAL(rcp_srcmux_alive(x), 1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(rcp_buf_str(&lg.text),
+		    k == 0 ? "lost the source agent on 'h0'" :
+		    "lost the source agent on 'h1'"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(rcp_buf_str(&lg.text),
+		    "its work goes to the 1 other"));
+		rcp_srcmux_free(x);
+		rcp_buf_reset(&lg.text);
+		p = rcp_path_join(dir, "dst");
+		unit_rmtree(p);
+		free(p);
+	}
+	/* Both gone: no silent partial copy. */
+	memset(ms, 0, sizeof(ms));
+	ms[0].die_after = 30;
+	ms[1].die_after = 30;
+	CU_ASSERT_NOT_EQUAL(mux_copy(dir, ms, 2, &x, &lg, &same), 0);
+	CU_ASSERT_NOT_EQUAL(same, 0);
+	CU_ASSERT_EQUAL(rcp_srcmux_alive(x), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rcp_buf_str(&lg.text),
+	    "and no other is left"));
+	rcp_srcmux_free(x);
+	rcp_buf_release(&lg.text);
 	unit_rmtree(dir);
 	free(dir);
 }
@@ -987,6 +1200,8 @@ test_srcremote_register(void)
 		{ "files_wire", test_files_wire },
 		{ "resume_bit", test_resume_bit },
 		{ "one_trip_dirs", test_one_trip_dirs },
+		{ "mux_spreads", test_mux_spreads },
+		{ "mux_lost", test_mux_lost },
 		{ "cmp_diff_refused", test_cmp_diff_refused },
 		{ "cmp_request", test_cmp_request },
 		{ "cmp_done", test_cmp_done },
