@@ -216,3 +216,19 @@ rcp_hostlist_has(const char *list, const char *host)
 	}
 	return false;
 }
+
+bool
+rcp_host_is_list(const char *s)
+{
+	int depth = 0;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '[')
+			depth++;
+		else if (*s == ']' && depth > 0)
+			depth--;
+		else if (*s == ',' && depth == 0)
+			return true;
+	}
+	return false;
+}

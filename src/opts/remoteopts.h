@@ -96,5 +96,10 @@ int rcp_remoteopts_profile(const char *s, int *profile);
  * no host.
  */
 bool rcp_hostlist_has(const char *list, const char *host);
+/*
+ * Whether the host of a path is a list of hosts sharing one file system
+ * ("h1,h2:/p"): a comma outside brackets.
+ */
+bool rcp_host_is_list(const char *host);
 
 #endif

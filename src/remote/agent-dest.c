@@ -24,6 +24,7 @@
 #include "remote/agentmsg.h"
 #include "remote/copywire.h"
 #include "remote/srcclient.h"
+#include "remote/srcmux.h"
 
 #include "base/banned.h"
 
@@ -31,8 +32,8 @@
 #define RCP_AGENT_REMOTE_WORKERS 32
 
 int
-rcp_agent_dest_peer(struct rcp_agent *a, const char *addr, const uint8_t *fp,
-    char **cause)
+rcp_agent_dest_peer(struct rcp_agent *a, bool more, const char *addr,
+    const uint8_t *fp, char **cause)
 {
 	struct sockaddr_storage ss;
 	struct rcp_quic_conn *peer;
@@ -56,7 +57,22 @@ rcp_agent_dest_peer(struct rcp_agent *a, const char *addr, const uint8_t *fp,
 		return r;
 	}
 	/* The watcher may close it from now on; rcp_agent_run frees it. */
-	(void)rcp_agent_swap_conn(a, &a->peer, peer);
+	if (more) {
+		pthread_mutex_lock(&a->lock);
+		if (a->nmore == RCP_AGENT_MORE_MAX) {
+			pthread_mutex_unlock(&a->lock);
+			rcp_quic_close(peer, 0);
+			rcp_quic_conn_free(peer);
+			*cause = rcp_xasprintf("more than %d source agents",
+			    RCP_AGENT_MORE_MAX + 1);
+			return RCP_ERR_INVAL;
+		}
+		memset(&a->more[a->nmore], 0, sizeof(a->more[0]));
+		a->more[a->nmore].conn = peer;
+		a->nmore++;
+		pthread_mutex_unlock(&a->lock);
+	} else
+		(void)rcp_agent_swap_conn(a, &a->peer, peer);
 	if ((r = rcp_quic_stream_open(peer, &sid)) != 0) {
 		*cause = rcp_xstrdup("cannot open a stream to the source");
 		return r;
@@ -215,6 +231,8 @@ files_end(struct file_batch *fb)
 struct progress_pump {
 	struct rcp_agent *a;
 	struct rcp_quic_conn *peer;	/* the source agent */
+	struct rcp_srcmux *mux;		/* NULL: that one alone */
+	struct rcp_quic_conn *conns[RCP_SRCMUX_MAX];	/* the mux's */
 	struct rcp_copy	*copy;
 	struct file_batch *files;	/* NULL: none asked for */
 	char		*lost;		/* why the source is gone; the ticker's
@@ -250,8 +268,24 @@ progress_tick(void *arg)
 {
 	struct progress_pump *p = arg;
 
+	size_t i;
+
+	/* A source agent of several lost: the others take its work. */
+	for (i = 0; p->mux != NULL && i < RCP_SRCMUX_MAX; i++)
+		if (p->conns[i] != NULL && !rcp_srcmux_lost(p->mux, i) &&
+		    rcp_quic_conn_error(p->conns[i]) != NULL)
+			rcp_srcmux_lose(p->mux, i,
+			    rcp_quic_conn_error(p->conns[i]));
+	if (p->mux != NULL && p->lost == NULL &&
+	    rcp_srcmux_alive(p->mux) == 0) {
+		p->lost = rcp_xstrdup("lost every source agent");
+		rcp_log(&p->a->log, RCP_LOG_ERROR, "%s; stopping the copy",
+		    p->lost);
+		rcp_copy_cancel(p->copy);
+	}
 	/* Without its source a copy can only pile up errors: stop. */
-	if (p->lost == NULL && rcp_quic_conn_error(p->peer) != NULL) {
+	if (p->mux == NULL && p->lost == NULL &&
+	    rcp_quic_conn_error(p->peer) != NULL) {
 		p->lost = rcp_xasprintf("lost the source agent: %s",
 		    rcp_quic_conn_error(p->peer));
 		rcp_log(&p->a->log, RCP_LOG_ERROR, "%s; stopping the copy",
@@ -261,6 +295,66 @@ progress_tick(void *arg)
 	if (p->files != NULL)
 		files_flush(p->files);
 	send_progress(p->a, p->copy);
+}
+
+/*
+ * With more source agents than the first (hosts of one file system), a mux
+ * of them all for one copy, their connections in conns; else NULL.
+ */
+static struct rcp_srcmux *
+source_mux(struct rcp_agent *a, struct rcp_srcclient *sr, const char *host,
+    struct rcp_quic_conn **conns)
+{
+	struct rcp_srcmux_member mm[RCP_SRCMUX_MAX];
+	struct rcp_agent_more *mo;
+	size_t i, n;
+
+	pthread_mutex_lock(&a->lock);
+	n = a->nmore;
+	pthread_mutex_unlock(&a->lock);
+	if (n == 0)
+		return NULL;
+	if (n + 1 > RCP_SRCMUX_MAX)
+		n = RCP_SRCMUX_MAX - 1;
+	mm[0].ops = &rcp_srcclient_ops;
+	mm[0].ctx = sr;
+	mm[0].host = a->src_host != NULL ? a->src_host : host != NULL ? host :
+	    "the source host";
+	conns[0] = rcp_agent_peer(a);
+	/* Added by PEERs before any copy, and never taken away until the
+	 * agent ends: read without the lock from here. */
+	for (i = 0; i < n; i++) {
+		mo = &a->more[i];
+		if (mo->sr == NULL)
+			mo->sr = rcp_srcclient_new(mo->conn);
+		rcp_srcclient_set_peer(mo->sr, mo->host, mo->version, &a->log);
+		mm[i + 1].ops = &rcp_srcclient_ops;
+		mm[i + 1].ctx = mo->sr;
+		mm[i + 1].host = mo->host != NULL ? mo->host : "a source host";
+		conns[i + 1] = mo->conn;
+	}
+	return rcp_srcmux_new(mm, n + 1, &a->log);
+}
+
+/* How the work went over the source agents, for -v. */
+static void
+served_log(struct rcp_agent *a, struct rcp_srcmux *x)
+{
+	struct rcp_buf b = RCP_BUF_INIT;
+	uint64_t calls, bytes;
+	size_t i;
+
+	for (i = 0; i < rcp_srcmux_size(x); i++) {
+		rcp_srcmux_served(x, i, &calls, &bytes);
+		rcp_buf_addf(&b, "%s'%s' %llu requests, %llu bytes%s",
+		    i > 0 ? "; " : "", rcp_srcmux_host(x, i),
+		    (unsigned long long)calls, (unsigned long long)bytes,
+		    rcp_srcmux_lost(x, i) ? " (lost)" : "");
+	}
+	rcp_log(&a->log, RCP_LOG_INFO, "read through %zu source agents "
+	    "(%zu left): %s", rcp_srcmux_size(x), rcp_srcmux_alive(x),
+	    rcp_buf_str(&b));
+	rcp_buf_release(&b);
 }
 
 int
@@ -318,7 +412,11 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	rcp_srcclient_set_peer(sr, a->src_host != NULL ? a->src_host :
 	    req.opts.src_host, a->src_version, &a->log);
 	copy = rcp_copy_new(&req.opts, &a->log);
-	rcp_copy_set_source(copy, &rcp_srcclient_ops, sr);
+	if ((pump.mux = source_mux(a, sr, req.opts.src_host, pump.conns)) !=
+	    NULL)
+		rcp_copy_set_source(copy, &rcp_srcmux_ops, pump.mux);
+	else
+		rcp_copy_set_source(copy, &rcp_srcclient_ops, sr);
 	/* Under the lock: the watcher cancels it from its thread. */
 	pthread_mutex_lock(&a->lock);
 	a->copy = copy;
@@ -334,8 +432,14 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 		files_end(pump.files);
 	send_progress(a, copy);
 	rcp_copy_stats(copy, &st);
+	if (pump.mux != NULL) {
+		served_log(a, pump.mux);
+		if (pump.lost == NULL && rcp_srcmux_alive(pump.mux) == 0)
+			pump.lost = rcp_xstrdup("lost every source agent");
+	}
 	/* Lost before the pump looked: the errors it caused are not ours. */
-	if (pump.lost == NULL && rcp_quic_conn_error(peer) != NULL)
+	if (pump.mux == NULL && pump.lost == NULL &&
+	    rcp_quic_conn_error(peer) != NULL)
 		pump.lost = rcp_xasprintf("lost the source agent: %s",
 		    rcp_quic_conn_error(peer));
 	if (pump.lost != NULL) {
@@ -348,6 +452,7 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	a->copy = NULL;
 	pthread_mutex_unlock(&a->lock);
 	rcp_copy_free(copy);
+	rcp_srcmux_free(pump.mux);
 	rcp_copywire_put_done(reply, r, why != NULL ? why : "", &st);
 	r = 0;
 out:

@@ -19,6 +19,9 @@
 #include "net/proto.h"
 #include "net/quic.h"
 
+/* Source agents a destination reads through, after the first. */
+#define RCP_AGENT_MORE_MAX 15
+
 struct rcp_agent_opts;
 struct rcp_copy;
 struct rcp_copy_stats;
@@ -46,6 +49,18 @@ struct rcp_agent {
 	char			*src_host;	/* destination: the source's host
 						 * and rcpd version, from PEER */
 	char			*src_version;	/* (NULL: an older master) */
+	/*
+	 * Destination: the source agents after the first, of hosts that
+	 * share its file system (a PEER each); a copy then reads through
+	 * all of them (srcmux.h).  more[] requires lock, as peer does.
+	 */
+	struct rcp_agent_more {
+		struct rcp_quic_conn	*conn;
+		struct rcp_srcclient	*sr;
+		char			*host;
+		char			*version;
+	}			 more[RCP_AGENT_MORE_MAX];
+	size_t			 nmore;
 	struct rcp_srccache *_Atomic cache;	/* source: the read-ahead */
 	pthread_t		 peer_thread;
 	bool			 peer_started;
@@ -137,7 +152,7 @@ int rcp_agent_source_prefetch(struct rcp_agent *a,
  * PEER: connects to the source agent at addr, pinning fp, and says HELLO.
  * 0 or an error with *cause.
  */
-int rcp_agent_dest_peer(struct rcp_agent *a, const char *addr,
+int rcp_agent_dest_peer(struct rcp_agent *a, bool more, const char *addr,
     const uint8_t *fp, char **cause);
 /* SELFTEST: echoes through the source; the counts go to reply. */
 int rcp_agent_dest_selftest(struct rcp_agent *a, const struct rcp_quic_msg *m,

@@ -166,6 +166,7 @@ static void *
 stdin_watch(void *arg)
 {
 	struct rcp_agent *a = arg;
+	size_t i;
 
 	if (!master_gone(a) || atomic_load(&a->stop))
 		return NULL;
@@ -179,6 +180,8 @@ stdin_watch(void *arg)
 		rcp_quic_close(a->master, 1);
 	if (a->peer != NULL)
 		rcp_quic_close(a->peer, 1);
+	for (i = 0; i < a->nmore; i++)
+		rcp_quic_close(a->more[i].conn, 1);
 	pthread_mutex_unlock(&a->lock);
 	if (stopped_within(a, ORPHAN_GRACE_MS))
 		return NULL;
@@ -221,7 +224,7 @@ static int
 handle_peer(struct rcp_agent *a, const struct rcp_quic_msg *m, char **cause)
 {
 	uint8_t fp[RCP_CERT_FP_LEN];
-	char *addr;
+	char *addr, *host = NULL, *version = NULL;
 	int r;
 
 	if (rcp_agentmsg_get_peer(m->f.body, m->f.len, &addr, fp) != 0) {
@@ -230,12 +233,22 @@ handle_peer(struct rcp_agent *a, const struct rcp_quic_msg *m, char **cause)
 	}
 	if (a->o->role == RCP_ROLE_SOURCE)
 		r = rcp_agent_source_peer(a, fp, cause);
-	else {
+	else if (rcp_agentmsg_peer_more(m->f.body, m->f.len)) {
+		r = rcp_agent_dest_peer(a, true, addr, fp, cause);
+		if (r == 0) {
+			(void)rcp_agentmsg_get_peer_about(m->f.body, m->f.len,
+			    &host, &version);
+			pthread_mutex_lock(&a->lock);
+			a->more[a->nmore - 1].host = host;
+			a->more[a->nmore - 1].version = version;
+			pthread_mutex_unlock(&a->lock);
+		}
+	} else {
 		free(a->src_host);
 		free(a->src_version);
 		(void)rcp_agentmsg_get_peer_about(m->f.body, m->f.len,
 		    &a->src_host, &a->src_version);
-		r = rcp_agent_dest_peer(a, addr, fp, cause);
+		r = rcp_agent_dest_peer(a, false, addr, fp, cause);
 	}
 	free(addr);
 	return r;
@@ -490,6 +503,7 @@ rcp_agent_run(const struct rcp_agent_opts *opts)
 	struct rcp_agentline_secrets sec;
 	char *line = NULL, *cause = NULL, *out;
 	int status = 1;
+	size_t i, n;
 
 	memset(&a, 0, sizeof(a));
 	a.o = &o;
@@ -556,6 +570,8 @@ out:
 	pthread_mutex_lock(&a.lock);
 	if (a.peer != NULL)
 		rcp_quic_close(a.peer, 0);
+	for (i = 0; i < a.nmore; i++)
+		rcp_quic_close(a.more[i].conn, 0);
 	pthread_mutex_unlock(&a.lock);
 	if (a.ep != NULL && a.peer_started) {
 		/* The server thread ends when its connection does. */
@@ -564,10 +580,21 @@ out:
 	/* Out of the watcher's sight (NULL) before they are freed. */
 	rcp_quic_conn_free(rcp_agent_swap_conn(&a, &a.master, NULL));
 	rcp_srcclient_free(a.sr);	/* after the close: its reader ends */
+	for (i = 0; i < a.nmore; i++) {
+		rcp_srcclient_free(a.more[i].sr);
+		free(a.more[i].host);
+		free(a.more[i].version);
+	}
 	free(a.src_host);
 	free(a.src_version);
 	rcp_srccache_free(atomic_load(&a.cache));	/* after its server */
 	rcp_quic_conn_free(rcp_agent_swap_conn(&a, &a.peer, NULL));
+	pthread_mutex_lock(&a.lock);
+	n = a.nmore;
+	a.nmore = 0;
+	pthread_mutex_unlock(&a.lock);
+	for (i = 0; i < n; i++)
+		rcp_quic_conn_free(a.more[i].conn);
 	rcp_quic_ep_free(a.ep);
 	/* Last: until here it ends a cleanup that hangs without the master. */
 	watcher_stop(&a);

@@ -222,6 +222,37 @@ rcp_agentmsg_get_peer_about(const void *body, size_t len, char **host,
 }
 
 void
+rcp_agentmsg_put_peer_more(struct rcp_buf *b)
+{
+	rcp_wire_put_u8(b, 1);
+}
+
+bool
+rcp_agentmsg_peer_more(const void *body, size_t len)
+{
+	struct rcp_wire_cursor c;
+	const uint8_t *p;
+	char *s = NULL;
+	uint8_t more = 0;
+	size_t n, i;
+
+	rcp_wire_cursor_init(&c, body, len);
+	if (rcp_wire_get_str(&c, &s, RCP_PROTO_MAX_NAME) != 0 ||
+	    rcp_wire_get_bytes(&c, &p, &n, RCP_CERT_FP_LEN) != 0) {
+		free(s);
+		return false;
+	}
+	for (i = 0; i < 2; i++) {
+		free(s);
+		s = NULL;
+		if (rcp_wire_get_str(&c, &s, RCP_PROTO_MAX_NAME) != 0)
+			return false;
+	}
+	free(s);
+	return rcp_wire_get_u8(&c, &more) == 0 && more == 1;
+}
+
+void
 rcp_agentmsg_put_selftest(struct rcp_buf *b, uint32_t count, const void *name,
     size_t n)
 {

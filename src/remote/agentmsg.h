@@ -10,6 +10,7 @@
 #ifndef RCP_AGENTMSG_H
 #define RCP_AGENTMSG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -90,6 +91,14 @@ void rcp_agentmsg_put_peer_about(struct rcp_buf *b, const char *host,
     const char *version);
 int rcp_agentmsg_get_peer_about(const void *body, size_t len, char **host,
     char **version);
+/*
+ * After the about fields: this source is one more of the copy's, beside
+ * those the destination has (a host sharing their file system), not one
+ * in place of them.  An older destination ignores it, so the master sends
+ * it only to its own version.  peer_more reads it from a whole PEER body.
+ */
+void rcp_agentmsg_put_peer_more(struct rcp_buf *b);
+bool rcp_agentmsg_peer_more(const void *body, size_t len);
 
 /* SELFTEST: count echoes of a name (*name points into body). */
 void rcp_agentmsg_put_selftest(struct rcp_buf *b, uint32_t count,

@@ -19,6 +19,7 @@
 #include "net/quic.h"
 #include "net/ssh.h"
 #include "opts/remoteopts.h"
+#include "remote/remote.h"
 
 /* A host of the run: one SSH connection (none here), one endpoint. */
 struct rhost {
@@ -62,6 +63,8 @@ struct ragent {
 	bool			 exited;	/* requires lock */
 	bool			 closed;	/* its connection ended; requires lock */
 	atomic_bool		 bye;		/* SHUTDOWN sent: its exit is expected */
+	bool			 spared;	/* a source lost while others go
+						 * on; requires r->lost_lock */
 	atomic_bool		 abandon;	/* teardown gave up on its exit */
 	_Atomic uint64_t	 heard_ns;	/* when its last message came */
 	_Atomic uint16_t	 heard_type;	/* and of what type */
@@ -87,9 +90,17 @@ struct rcp_remote {
 	void			(*diff_fn)(void *arg, const void *body,
 				    size_t len);
 	void			*diff_arg;
-	struct rhost		*hosts[2];	/* requires hosts_lock */
+	struct rhost		*hosts[RCP_REMOTE_MAX_SOURCES + 1];
+						/* requires hosts_lock */
 	size_t			 nhosts;
-	struct ragent		 agents[2];	/* [0] source, [1] destination */
+	/*
+	 * [0] the source, [1] the destination, [2...] more sources of hosts
+	 * that share the first one's file system, each its own agent.
+	 */
+	struct ragent		 agents[RCP_REMOTE_MAX_SOURCES + 1];
+	size_t			 nagents;
+	size_t			 nsources;
+	size_t			 sources_lost;	/* requires lost_lock */
 	char			*here_bind;	/* a local source listens here */
 	atomic_uint		 next_id;
 	atomic_bool		 stop;

@@ -30,7 +30,7 @@ remote_abort_agents(struct rcp_remote *r)
 {
 	size_t i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < r->nagents; i++) {
 		ap_close_stdin(&r->agents[i]);
 		pthread_mutex_lock(&r->agents[i].lock);
 		if (r->agents[i].conn != NULL)
@@ -39,28 +39,43 @@ remote_abort_agents(struct rcp_remote *r)
 	}
 }
 
-/* Marks an agent gone (first reason wins) and wakes whoever waits. */
-static void
+/*
+ * Marks an agent gone (first reason wins) and wakes whoever waits.  True
+ * if the run goes on without it: a source agent of several while one is
+ * left (the destination reads through the others); it is said as a
+ * warning then, and the run is not the lost one's.
+ */
+static bool
 agent_dead(struct ragent *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static void
+static bool
 agent_dead(struct ragent *a, const char *fmt, ...)
 {
+	struct rcp_remote *r = a->r;
+	bool spared;
 	va_list ap;
 
 	pthread_mutex_lock(&a->lock);
+	pthread_mutex_lock(&r->lost_lock);
 	if (a->dead == NULL) {
 		va_start(ap, fmt);
 		a->dead = rcp_xvasprintf(fmt, ap);
 		va_end(ap);
-		pthread_mutex_lock(&a->r->lost_lock);
-		if (a->r->lost == NULL)
-			a->r->lost = rcp_xstrdup(a->dead);
-		pthread_mutex_unlock(&a->r->lost_lock);
+		if (a->role == RCP_ROLE_SOURCE && r->nsources > 1 &&
+		    r->lost == NULL && ++r->sources_lost < r->nsources) {
+			a->spared = true;
+			rcp_log(r->o.log, RCP_LOG_WARN, "%s; the other source "
+			    "agents go on with its work", a->dead);
+		}
+		if (!a->spared && r->lost == NULL)
+			r->lost = rcp_xstrdup(a->dead);
 	}
+	spared = a->spared;
+	pthread_mutex_unlock(&r->lost_lock);
 	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->lock);
+	return spared;
 }
 
 char *
@@ -207,6 +222,7 @@ rcp_remote_reader_main(void *arg)
 	struct ragent *a = arg;
 	struct rcp_buf last = RCP_BUF_INIT;
 	struct rcp_quic_msg *m;
+	bool spared;
 
 	while (rcp_quic_recv(a->conn, &m, -1) == 0) {
 		atomic_store(&a->heard_ns, rcp_now_ns());
@@ -248,12 +264,13 @@ rcp_remote_reader_main(void *arg)
 	}
 	if (!atomic_load(&a->r->stop) && !atomic_load(&a->bye)) {
 		remote_heard_last(a, &last);
-		agent_dead(a, "lost the %s agent on '%s' (%s): %s",
+		spared = agent_dead(a, "lost the %s agent on '%s' (%s): %s",
 		    role_name(a->role), a->h->name, rcp_buf_str(&last),
 		    rcp_quic_conn_error(a->conn) != NULL ?
 		    rcp_quic_conn_error(a->conn) : "connection closed");
 		rcp_buf_release(&last);
-		remote_abort_agents(a->r);
+		if (!spared)
+			remote_abort_agents(a->r);
 	}
 	/*
 	 * A request waiting for an answer that cannot come stops waiting
@@ -291,6 +308,7 @@ rcp_remote_errreader_main(void *arg)
 	char buf[1024];
 	ssize_t n, i;
 	int status = -1;
+	bool spared = false;
 
 	for (;;) {
 		n = ap_read(a, true, buf, sizeof(buf), 200);
@@ -325,8 +343,9 @@ rcp_remote_errreader_main(void *arg)
 	pthread_mutex_unlock(&a->lock);
 	if (!atomic_load(&a->r->stop) && !atomic_load(&a->bye)) {
 		if (status > 128) {
-			agent_dead(a, "the %s agent on '%s' was killed by signal "
-			    "%d", role_name(a->role), a->h->name, status - 128);
+			spared = agent_dead(a, "the %s agent on '%s' was killed "
+			    "by signal %d", role_name(a->role), a->h->name,
+			    status - 128);
 		} else {
 			/*
 			 * An agent cut off from us exits on its own idle
@@ -334,9 +353,9 @@ rcp_remote_errreader_main(void *arg)
 			 * what came last either way.
 			 */
 			remote_heard_last(a, &heard);
-			agent_dead(a, "the %s agent on '%s' exited with status "
-			    "%d (%s)%s%s", role_name(a->role), a->h->name,
-			    status, rcp_buf_str(&heard),
+			spared = agent_dead(a, "the %s agent on '%s' exited "
+			    "with status %d (%s)%s%s", role_name(a->role),
+			    a->h->name, status, rcp_buf_str(&heard),
 			    last.len > 0 ? ": " : "", rcp_buf_str(&last));
 			rcp_buf_release(&heard);
 		}
@@ -344,7 +363,8 @@ rcp_remote_errreader_main(void *arg)
 		 * One agent cannot go on without the other: end the run now
 		 * rather than when the survivor's QUIC link times out.
 		 */
-		remote_abort_agents(a->r);
+		if (!spared)
+			remote_abort_agents(a->r);
 	}
 	rcp_buf_release(&last);
 	return NULL;

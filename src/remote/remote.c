@@ -46,6 +46,10 @@
 #define PACKAGE_VERSION "0.0.0"
 #endif
 
+static int request(struct rcp_remote *r, struct ragent *a, uint16_t type,
+    const void *body, size_t len, struct rcp_quic_msg **reply, int timeout_ms,
+    uint32_t stall_ms, char **cause);
+
 static struct ragent *
 agent_of(struct rcp_remote *r, int role)
 {
@@ -500,7 +504,7 @@ gone_before_connecting(struct rcp_remote *r, struct rhost *h,
 	char *why = NULL, *err;
 	int i, status;
 
-	for (i = 0; i < 2 && why == NULL; i++) {
+	for (i = 0; i < (int)r->nagents && why == NULL; i++) {
 		a = &r->agents[i];
 		if ((only != NULL && only != a) || a->h != h || a->conn != NULL)
 			continue;
@@ -531,7 +535,7 @@ waited_for(struct rcp_remote *r, struct rhost *h, struct ragent *only)
 	const char *role = "agents";
 	size_t i, n = 0;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < r->nagents; i++) {
 		if ((only == NULL || only == &r->agents[i]) &&
 		    r->agents[i].h == h && r->agents[i].conn == NULL) {
 			role = role_name(r->agents[i].role);
@@ -596,7 +600,7 @@ agent_accept(struct rcp_remote *r, struct rhost *h, struct ragent *only,
 	if ((rv = accept_alive(r, h, only, &c, cause)) != 0)
 		return rv;
 	rcp_quic_conn_peer_fp(c, fp);
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < r->nagents; i++)
 		if ((only == NULL || only == &r->agents[i]) &&
 		    r->agents[i].h == h && r->agents[i].conn == NULL &&
 		    memcmp(r->agents[i].fp, fp, sizeof(fp)) == 0)
@@ -669,33 +673,56 @@ wait_listening(struct rcp_remote *r, struct ragent *src, char **cause)
 	return 0;
 }
 
-/* Introduces the destination to the source: fingerprints both ways. */
+/*
+ * Introduces the destination to each source: fingerprints both ways.  The
+ * sources after the first are "more" to the destination: it reads through
+ * them all.
+ */
 static int
 introduce(struct rcp_remote *r, char **cause)
 {
-	struct ragent *src = &r->agents[0], *dst = &r->agents[1];
+	struct ragent *src, *dst = &r->agents[1];
 	struct rcp_quic_msg *rep = NULL;
 	struct rcp_buf b = RCP_BUF_INIT;
+	size_t i;
 	int rv;
 
-	if ((rv = wait_listening(r, src, cause)) != 0)
-		return rv;
-	rcp_agentmsg_put_peer(&b, "", dst->fp);
-	rv = rcp_remote_request(r, RCP_ROLE_SOURCE, RCP_MSG_PEER, b.data,
-	    b.len, &rep, r->o.startup_timeout_ms, cause);
+	if (r->nsources > 1 && strcmp(dst->version, PACKAGE_VERSION) != 0) {
+		*cause = rcp_xasprintf("the destination agent on '%s' (rcpd "
+		    "%s) cannot read from several source hosts: install rcpd "
+		    "%s there or use --auto-deploy-rcpd", dst->h->name,
+		    dst->version, PACKAGE_VERSION);
+		return RCP_ERR_VERSION;
+	}
+	for (i = 0; i < r->nagents; i++) {
+		if (i == 1)
+			continue;
+		src = &r->agents[i];
+		if ((rv = wait_listening(r, src, cause)) != 0)
+			return rv;
+		rcp_buf_reset(&b);
+		rcp_agentmsg_put_peer(&b, "", dst->fp);
+		rv = request(r, src, RCP_MSG_PEER, b.data, b.len, &rep,
+		    r->o.startup_timeout_ms, 0, cause);
+		rcp_quic_msg_free(rep);
+		rep = NULL;
+		if (rv != 0)
+			break;
+		rcp_buf_reset(&b);
+		pthread_mutex_lock(&src->lock);
+		rcp_agentmsg_put_peer(&b, src->listen_addr, src->listen_fp);
+		rcp_agentmsg_put_peer_about(&b, src->h->name, src->version);
+		pthread_mutex_unlock(&src->lock);
+		if (i > 0)
+			rcp_agentmsg_put_peer_more(&b);
+		rv = request(r, dst, RCP_MSG_PEER, b.data, b.len, &rep,
+		    r->o.startup_timeout_ms, 0, cause);
+		rcp_quic_msg_free(rep);
+		rep = NULL;
+		if (rv != 0)
+			break;
+	}
 	rcp_buf_release(&b);
-	rcp_quic_msg_free(rep);
-	rep = NULL;
-	if (rv != 0)
-		return rv;
-	pthread_mutex_lock(&src->lock);
-	rcp_agentmsg_put_peer(&b, src->listen_addr, src->listen_fp);
-	rcp_agentmsg_put_peer_about(&b, src->h->name, src->version);
-	pthread_mutex_unlock(&src->lock);
-	rv = rcp_remote_request(r, RCP_ROLE_DESTINATION, RCP_MSG_PEER, b.data,
-	    b.len, &rep, r->o.startup_timeout_ms, cause);
-	rcp_buf_release(&b);
-	rcp_quic_msg_free(rep);
 	return rv;
 }
 
@@ -784,35 +811,53 @@ here_bind(struct rcp_remote *r, const char *dst_host, char **cause)
 }
 
 /*
- * Starts both agents; on two hosts at once, since each start is mostly
- * waiting on SSH round trips.
+ * Starts the agents: the sources (src[0..nsrc)) and the destination, on
+ * their hosts at once, since each start is mostly waiting on SSH round
+ * trips.  An agent on the destination's host starts before it, in this
+ * thread: the two share one SSH connection, made by the first.
  */
 static int
-start_agents(struct rcp_remote *r, const char *src_host, const char *dst_host,
-    char **cause)
+start_agents(struct rcp_remote *r, char **src, size_t nsrc,
+    const char *dst_host, char **cause)
 {
-	struct start_job j[2] = {
-		{ r, src_host, &r->agents[0], false, 0, NULL },
-		{ r, dst_host, &r->agents[1], false, 0, NULL }
-	};
-	pthread_t th;
-	bool threaded = false;
-	int i, rv = 0;
+	struct start_job j[RCP_REMOTE_MAX_SOURCES + 1];
+	pthread_t th[RCP_REMOTE_MAX_SOURCES + 1];
+	bool threaded[RCP_REMOTE_MAX_SOURCES + 1];
+	size_t i, k;
+	int rv = 0;
 
-	if (strcmp(src_host, RCP_REMOTE_HERE) == 0 &&
+	if (strcmp(src[0], RCP_REMOTE_HERE) == 0 &&
 	    (rv = here_bind(r, dst_host, cause)) != 0)
 		return rv;
-	if (strcmp(src_host, dst_host) != 0) {
-		j[0].early = r->o.prefetch != NULL;
-		threaded = pthread_create(&th, NULL, start_one, &j[0]) == 0;
+	memset(j, 0, sizeof(j));
+	memset(threaded, 0, sizeof(threaded));
+	for (i = 0; i < r->nagents; i++) {
+		/* agents[1] is the destination; the sources around it. */
+		k = i == 0 ? 0 : i == 1 ? nsrc : i - 1;
+		j[i].r = r;
+		j[i].spec = k == nsrc ? dst_host : src[k];
+		j[i].a = &r->agents[i];
 	}
-	if (!threaded)
-		start_one(&j[0]);
-	if (threaded || j[0].rv == 0)	/* (not j[0].rv while its thread runs) */
+	for (i = 0; i < r->nagents; i++) {
+		if (i == 1 || strcmp(j[i].spec, dst_host) == 0)
+			continue;
+		j[i].early = i == 0 && r->o.prefetch != NULL;
+		threaded[i] = pthread_create(&th[i], NULL, start_one,
+		    &j[i]) == 0;
+	}
+	for (i = 0; i < r->nagents && rv == 0; i++) {
+		if (i == 1 || threaded[i])
+			continue;
+		start_one(&j[i]);
+		rv = j[i].rv;
+	}
+	/* (not a thread's rv while it runs) */
+	if (rv == 0)
 		start_one(&j[1]);
-	if (threaded)
-		pthread_join(th, NULL);
-	for (i = 0; i < 2; i++) {
+	rv = 0;
+	for (i = 0; i < r->nagents; i++) {
+		if (threaded[i])
+			pthread_join(th[i], NULL);
 		if (j[i].rv != 0 && rv == 0) {
 			rv = j[i].rv;
 			*cause = j[i].cause;
@@ -823,13 +868,63 @@ start_agents(struct rcp_remote *r, const char *src_host, const char *dst_host,
 	return rv;
 }
 
+/*
+ * Splits a source host list ("h1,h2,[::1]") into its hosts (caller frees
+ * each), refusing an empty or repeated entry and more than
+ * RCP_REMOTE_MAX_SOURCES.  The number of hosts, or 0 with *cause.
+ */
+static size_t
+split_sources(const char *list, char **out, char **cause)
+{
+	const char *p = list, *q;
+	size_t n = 0, i;
+	int depth;
+
+	for (;;) {
+		for (q = p, depth = 0; *q != '\0' && (*q != ',' || depth > 0);
+		    q++) {
+			if (*q == '[')
+				depth++;
+			else if (*q == ']' && depth > 0)
+				depth--;
+		}
+		if (q == p && (*q == ',' || p != list)) {
+			*cause = rcp_xasprintf("an empty host in the source "
+			    "host list '%s'", list);
+			goto fail;
+		}
+		if (n == RCP_REMOTE_MAX_SOURCES) {
+			*cause = rcp_xasprintf("more than %d source hosts in "
+			    "'%s'", RCP_REMOTE_MAX_SOURCES, list);
+			goto fail;
+		}
+		out[n] = rcp_xstrndup(p, (size_t)(q - p));
+		for (i = 0; i < n; i++) {
+			if (strcmp(out[i], out[n]) == 0) {
+				*cause = rcp_xasprintf("source host '%s' is "
+				    "in '%s' twice", out[n], list);
+				n++;
+				goto fail;
+			}
+		}
+		n++;
+		if (*q == '\0')
+			return n;
+		p = q + 1;
+	}
+fail:
+	for (i = 0; i < n; i++)
+		free(out[i]);
+	return 0;
+}
+
 /* An agent whose connection has not been accepted yet, or NULL. */
 static struct ragent *
 unaccepted(struct rcp_remote *r)
 {
 	int i;
 
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < (int)r->nagents; i++)
 		if (r->agents[i].conn == NULL)
 			return &r->agents[i];
 	return NULL;
@@ -839,18 +934,32 @@ int
 rcp_remote_start(const struct rcp_remote_opts *o, const char *src_host,
     const char *dst_host, struct rcp_remote **out, char **cause)
 {
-	struct rcp_remote *r = rcp_xcalloc(1, sizeof(*r));
+	struct rcp_remote *r;
 	struct ragent *a;
-	int i, rv;
+	char *src[RCP_REMOTE_MAX_SOURCES];
+	size_t i, nsrc;
+	int rv;
 
+	if ((nsrc = split_sources(src_host, src, cause)) == 0)
+		return RCP_ERR_INVAL;
+	if (rcp_host_is_list(dst_host)) {
+		*cause = rcp_xasprintf("several destination hosts ('%s'): a "
+		    "copy writes through one destination host", dst_host);
+		for (i = 0; i < nsrc; i++)
+			free(src[i]);
+		return RCP_ERR_INVAL;
+	}
+	r = rcp_xcalloc(1, sizeof(*r));
 	r->o = *o;
+	r->nsources = nsrc;
+	r->nagents = nsrc + 1;
 	pthread_mutex_init(&r->hosts_lock, NULL);
 	pthread_mutex_init(&r->lost_lock, NULL);
 	pthread_mutex_init(&r->files_lock, NULL);
 	atomic_init(&r->next_id, 1);
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < r->nagents; i++) {
 		r->agents[i].r = r;
-		r->agents[i].role = i == 0 ? RCP_ROLE_SOURCE :
+		r->agents[i].role = i != 1 ? RCP_ROLE_SOURCE :
 		    RCP_ROLE_DESTINATION;
 		r->agents[i].exit_status = -1;
 		pthread_mutex_init(&r->agents[i].lock, NULL);
@@ -859,9 +968,12 @@ rcp_remote_start(const struct rcp_remote_opts *o, const char *src_host,
 	gnutls_rnd(GNUTLS_RND_KEY, r->token, sizeof(r->token));
 	if ((rv = rcp_cert_new(&r->cert, cause)) != 0)
 		goto fail;
-	if ((rv = start_agents(r, src_host, dst_host, cause)) != 0)
+	rv = start_agents(r, src, nsrc, dst_host, cause);
+	for (i = 0; i < nsrc; i++)
+		free(src[i]);
+	if (rv != 0)
 		goto fail;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < r->nagents; i++) {
 		if (pthread_create(&r->agents[i].errreader, NULL,
 		    rcp_remote_errreader_main, &r->agents[i]) == 0)
 			r->agents[i].errreader_started = true;
@@ -900,11 +1012,11 @@ progressed(struct ragent *a, struct rcp_copy_stats *seen)
  * agents are alive but stuck (a dead disk, a hung file system) ends.
  */
 static int
-request(struct rcp_remote *r, int role, uint16_t type, const void *body,
-    size_t len, struct rcp_quic_msg **reply, int timeout_ms, uint32_t stall_ms,
-    char **cause)
+request(struct rcp_remote *r, struct ragent *a, uint16_t type,
+    const void *body, size_t len, struct rcp_quic_msg **reply, int timeout_ms,
+    uint32_t stall_ms, char **cause)
 {
-	struct ragent *a = agent_of(r, role);
+	int role = a->role;
 	struct rcp_quic_msg *m, **pp;
 	struct rcp_buf last = RCP_BUF_INIT;
 	struct rcp_copy_stats seen;
@@ -1006,7 +1118,8 @@ rcp_remote_request(struct rcp_remote *r, int role, uint16_t type,
     const void *body, size_t len, struct rcp_quic_msg **reply, int timeout_ms,
     char **cause)
 {
-	return request(r, role, type, body, len, reply, timeout_ms, 0, cause);
+	return request(r, agent_of(r, role), type, body, len, reply,
+	    timeout_ms, 0, cause);
 }
 
 int
@@ -1014,7 +1127,7 @@ rcp_remote_copy(struct rcp_remote *r, const void *body, size_t len,
     struct rcp_quic_msg **reply, char **cause)
 {
 	/* A copy takes as long as it takes, while it moves. */
-	return request(r, RCP_ROLE_DESTINATION, RCP_MSG_COPY, body, len, reply,
+	return request(r, &r->agents[1], RCP_MSG_COPY, body, len, reply,
 	    INT_MAX, r->o.stall_timeout_ms, cause);
 }
 
@@ -1022,7 +1135,7 @@ int
 rcp_remote_compare(struct rcp_remote *r, const void *body, size_t len,
     struct rcp_quic_msg **reply, char **cause)
 {
-	return request(r, RCP_ROLE_DESTINATION, RCP_MSG_COMPARE, body, len,
+	return request(r, &r->agents[1], RCP_MSG_COMPARE, body, len,
 	    reply, INT_MAX, r->o.stall_timeout_ms, cause);
 }
 
@@ -1067,7 +1180,7 @@ rcp_remote_progress_reset(struct rcp_remote *r)
 {
 	size_t i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < r->nagents; i++) {
 		pthread_mutex_lock(&r->agents[i].lock);
 		memset(&r->agents[i].progress, 0,
 		    sizeof(r->agents[i].progress));
@@ -1098,8 +1211,12 @@ finish_one(struct rcp_remote *r, struct ragent *a,
 	s->exit_status = -1;
 	snprintf(s->host, sizeof(s->host), "%s", a->h->name);
 	atomic_store(&a->bye, true);	/* from now on it may leave */
-	rv = rcp_remote_request(r, a->role, RCP_MSG_SHUTDOWN, NULL, 0, &m,
-	    15000, cause);
+	pthread_mutex_lock(&r->lost_lock);
+	w = a->spared;
+	pthread_mutex_unlock(&r->lost_lock);
+	if (w)
+		return 0;	/* lost, and said so: the others did its work */
+	rv = request(r, a, RCP_MSG_SHUTDOWN, NULL, 0, &m, 15000, 0, cause);
 	if (rv == 0) {
 		if (rcp_agentmsg_get_done(m->f.body, m->f.len, &s->status,
 		    &rs) == 0) {
@@ -1135,7 +1252,17 @@ rcp_remote_finish(struct rcp_remote *r, struct rcp_remote_summary sum[2],
 	char *c2 = NULL;
 	int r0, r1;
 
+	struct rcp_remote_summary more;
+	size_t i;
+
 	r0 = finish_one(r, &r->agents[0], &sum[0], cause);
+	for (i = 2; i < r->nagents; i++) {
+		r1 = finish_one(r, &r->agents[i], &more, r0 == 0 ? cause : &c2);
+		if (r0 == 0)
+			r0 = r1;
+		free(c2);
+		c2 = NULL;
+	}
 	atomic_store(&r->stop, true);
 	r1 = finish_one(r, &r->agents[1], &sum[1], r0 == 0 ? cause : &c2);
 	free(c2);
@@ -1221,7 +1348,7 @@ reap_agents(struct rcp_remote *r)
 	bool killed = false;
 	size_t i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < r->nagents; i++) {
 		a = &r->agents[i];
 		if (exited_by(a, deadline))
 			continue;
@@ -1234,7 +1361,7 @@ reap_agents(struct rcp_remote *r)
 	if (!killed)
 		return;
 	deadline = rcp_deadline_after(RCP_REMOTE_KILL_GRACE_MS);
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < r->nagents; i++) {
 		a = &r->agents[i];
 		if (exited_by(a, deadline))
 			continue;
@@ -1255,7 +1382,7 @@ rcp_remote_free(struct rcp_remote *r)
 	if (r == NULL)
 		return;
 	atomic_store(&r->stop, true);
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < r->nagents; i++) {
 		a = &r->agents[i];
 		/* Closing the channel gives rcpd EOF on stdin: it exits. */
 		if (a->conn != NULL)
@@ -1269,14 +1396,14 @@ rcp_remote_free(struct rcp_remote *r)
 	 * closes the other agent's stdin and connection too, so the
 	 * destination's may still be at the source's when its own are done.
 	 */
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < r->nagents; i++) {
 		a = &r->agents[i];
 		if (a->reader_started)
 			pthread_join(a->reader, NULL);
 		if (a->errreader_started)
 			pthread_join(a->errreader, NULL);
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < r->nagents; i++) {
 		a = &r->agents[i];
 		rcp_quic_conn_free(a->conn);
 		ap_free(a);

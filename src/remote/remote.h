@@ -24,6 +24,12 @@
 #define RCP_REMOTE_HERE	""
 
 /*
+ * Source hosts of one copy: "h1,h2,h3:/path" names hosts that share one
+ * file system, each running a source agent the destination reads through.
+ */
+#define RCP_REMOTE_MAX_SOURCES 16
+
+/*
  * Ending a run: an agent has this long to exit on its EOF before it is
  * killed, and its end must be seen this long after the kill, or it is
  * abandoned (its host unreachable): a teardown ends in bounded time.

@@ -52,13 +52,21 @@ rcp_remotecmp_new(const struct rcp_remotecopy_opts *o,
 	struct rcp_remotecmp *rc = rcp_xcalloc(1, sizeof(*rc));
 	char *p[2];
 
-	(void)cause;
 	rc->o = *o;
 	rc->co = co;
 	pthread_mutex_init(&rc->lock, NULL);
 	atomic_init(&rc->stopping, false);
 	p[0] = rcp_remotecopy_side(o, src, cwd, &rc->host[0]);
 	p[1] = rcp_remotecopy_side(o, dst, cwd, &rc->host[1]);
+	if (rcp_host_is_list(rc->host[0]) || rcp_host_is_list(rc->host[1])) {
+		*cause = rcp_xasprintf("a list of hosts ('%s'): rcmp compares "
+		    "through one host a side", rcp_host_is_list(rc->host[0]) ?
+		    rc->host[0] : rc->host[1]);
+		free(p[0]);
+		free(p[1]);
+		rcp_remotecmp_free(rc);
+		return RCP_ERR_INVAL;
+	}
 	/* Messages name each side as the user did. */
 	rcp_cmpwire_put_request(&rc->request, p[0], p[1], src, dst, co);
 	free(p[0]);

@@ -121,6 +121,12 @@ rcp_srcmux_free(struct rcp_srcmux *x)
 }
 
 size_t
+rcp_srcmux_size(struct rcp_srcmux *x)
+{
+	return x->n;
+}
+
+size_t
 rcp_srcmux_alive(struct rcp_srcmux *x)
 {
 	size_t i, n = 0;
@@ -128,6 +134,12 @@ rcp_srcmux_alive(struct rcp_srcmux *x)
 	for (i = 0; i < x->n; i++)
 		n += !atomic_load(&x->m[i].lost);
 	return n;
+}
+
+const char *
+rcp_srcmux_host(struct rcp_srcmux *x, size_t i)
+{
+	return i < x->n ? x->m[i].host : "?";
 }
 
 int
@@ -724,8 +736,8 @@ mx_changed(void *ctx, int fh, const struct stat *before)
 	enter(x, i);
 	r = x->m[i].ops->changed(x->m[i].ctx, sh, before);
 	leave(x, i, 0);
-	if (r == 0 || rcp_srcmux_alive(x) < 2 ||
-	    (j = pick(x, h, false, i, &sh)) < 0 || j == i)
+	/* (i may be lost by now, and then surely not the last word) */
+	if (r == 0 || (j = pick(x, h, false, i, &sh)) < 0 || j == i)
 		return r;
 	enter(x, j);
 	r = x->m[j].ops->changed(x->m[j].ctx, sh, before);

@@ -42,12 +42,16 @@ extern const struct rcp_src_ops rcp_srcmux_ops;
  */
 void rcp_srcmux_lose(struct rcp_srcmux *x, size_t i, const char *why);
 
-/* Members not dropped. */
+/* Members, and those not dropped. */
+size_t rcp_srcmux_size(struct rcp_srcmux *x);
 size_t rcp_srcmux_alive(struct rcp_srcmux *x);
 
 /* What member i served: operations answered and bytes copied or hashed. */
 void rcp_srcmux_served(struct rcp_srcmux *x, size_t i, uint64_t *calls,
     uint64_t *bytes);
+
+/* Member i's host, as given. */
+const char *rcp_srcmux_host(struct rcp_srcmux *x, size_t i);
 
 /* Whether member i was dropped. */
 int rcp_srcmux_lost(struct rcp_srcmux *x, size_t i);

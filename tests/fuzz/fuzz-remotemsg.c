@@ -126,15 +126,23 @@ do_peer(const uint8_t *p, size_t n)
 	uint8_t fp[RCP_CERT_FP_LEN], fp2[RCP_CERT_FP_LEN];
 	struct rcp_buf b = RCP_BUF_INIT;
 	char *addr, *addr2, *host = NULL, *ver = NULL, *host2, *ver2;
+	bool more;
 
 	if (rcp_agentmsg_get_peer(p, n, &addr, fp) != 0)
 		return;
 	(void)rcp_agentmsg_get_peer_about(p, n, &host, &ver);
+	more = rcp_agentmsg_peer_more(p, n);
+	if (more && host == NULL)
+		abort();
 	rcp_agentmsg_put_peer(&b, addr, fp);
 	if (host != NULL)
 		rcp_agentmsg_put_peer_about(&b, host, ver);
+	if (host != NULL && more)
+		rcp_agentmsg_put_peer_more(&b);
 	MUST(rcp_agentmsg_get_peer(b.data, b.len, &addr2, fp2));
 	MUST(rcp_agentmsg_get_peer_about(b.data, b.len, &host2, &ver2));
+	if (rcp_agentmsg_peer_more(b.data, b.len) != (host != NULL && more))
+		abort();
 	if (strcmp(addr, addr2) != 0 || memcmp(fp, fp2, sizeof(fp)) != 0 ||
 	    (host == NULL) != (host2 == NULL) || (host != NULL &&
 	    (strcmp(host, host2) != 0 || strcmp(ver, ver2) != 0)))

@@ -1,0 +1,138 @@
+#!/bin/bash
+# multi-source.sh: one copy read through several source hosts that share a
+# file system ("h1,h2:/path"), through the harness's real sshd: 127.0.0.2
+# and 127.0.0.1 are the source hosts (they see the same files, as nodes of
+# one Lustre would), 127.0.0.3 the destination.  Checks that:
+#   - the copy is exact (rcmp --content) and both sources served data, as
+#     the destination's -v summary of its source agents says;
+#   - SIGKILL of either source agent mid-copy does not end the copy: it
+#     completes, equal, exit 0, with a warning naming the lost host; and
+#     SIGKILL of both ends it with exit 1, naming them;
+#   - a source host that sees another tree at the path (another user's
+#     home) takes no part, with a warning, and the copy is still exact;
+#   - bad host lists (an empty host, a host twice, more than 16 hosts,
+#     several destination hosts) are refused with a message naming them;
+#   - nothing of ours is left running.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sshd-lib.sh"
+
+umask 022
+sshd_setup
+chmod 755 "$T"			# the agents read and write under $T
+
+. "$(dirname "$0")/remote-lib.sh"
+trap 'ours_cleanup; sshd_cleanup; rm -rf ~/rcp-ms-tree-$$; t_cleanup' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+H1=127.0.0.2 H2=127.0.0.1
+S=$T/src
+mkdir -p "$S/a" "$S/b" "$S/c/d"
+head -c $((24 << 20)) /dev/urandom >"$S/big1"
+head -c $((24 << 20)) /dev/urandom >"$S/big2"
+for i in $(seq 1 150); do
+	head -c $((i * 311)) /dev/urandom >"$S/a/f$i"
+	head -c $((i * 7)) /dev/urandom >"$S/b/g$i"
+	printf '%s\n' "$i" >"$S/c/d/h$i"
+done
+printf 'x' >"$S/$(printf 'bad\377name')"
+ln -s big1 "$S/link"
+
+# served OUT HOST: the bytes the destination says HOST's agent served.
+served() {
+	sed -n "s/.*read through .* source agents.*'$2' [0-9]* requests, \([0-9]*\) bytes.*/\1/p" "$1" | head -1
+}
+# src_agent HOST: the pid of our source agent that sshd started on HOST.
+src_agent() {
+	local p
+	for p in $(pgrep -f "^$XRCPD --role source "); do
+		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null |
+		    grep -q "^SSH_CONNECTION=[^ ]* [^ ]* $1 " && { echo "$p"; return; }
+	done
+}
+# both_up: both source agents run and the copy has begun.
+both_up() {
+	local i
+	for i in $(seq 200); do
+		[ -n "$(src_agent $H1)" ] && [ -n "$(src_agent $H2)" ] &&
+		    [ "$(du -sb "$1" 2>/dev/null | cut -f1)" -gt $((3 << 20)) ] 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# --- a copy through both ------------------------------------------------
+D=$T/dst1
+t_check "a copy through two source hosts exits 0" t_run 0 "$T/out.both" R -p -v "$H1,$H2:$S" "$DH:$D"
+t_check "the copy is exact" same_rcmp "$S" "$D"
+t_check "the destination read through both" t_grep "read through 2 source agents \(2 left\)" "$T/out.both"
+b1=$(served "$T/out.both" $H1) b2=$(served "$T/out.both" $H2)
+t_check "$H1 served data ($b1 bytes)" test "${b1:-0}" -gt 0
+t_check "$H2 served data ($b2 bytes)" test "${b2:-0}" -gt 0
+t_check "nothing left running" gone 10
+
+# --- a source agent lost mid-copy -------------------------------------------
+# 1 MiB chunks at 20 a second: about 3 s of copying, so a kill lands in it.
+SLOW=(--chunk-size 1M --iops-throttle 20)
+for victim in $H2 $H1; do
+	D=$T/dst-$victim
+	T0=$(now)
+	R -p "${SLOW[@]}" "$H1,$H2:$S" "$DH:$D" >"$T/out.$victim" 2>&1 &
+	pid=$!
+	if both_up "$D"; then
+		kill -9 "$(src_agent $victim)"
+		t_pass "the source agent on $victim killed mid-copy"
+	else
+		t_fail "the copy with $victim to be killed did not start"
+	fi
+	wait_end $pid
+	t_check "killing $victim's agent: the copy still exits 0 (got $RC)" test "$RC" = 0
+	t_check "killing $victim's agent: the loss is named" t_grep "lost the source agent on '$victim'" "$T/out.$victim"
+	t_check "killing $victim's agent: its work went to the other" t_grep "other source agents go on with its work" "$T/out.$victim"
+	t_check "killing $victim's agent: the copy is exact" same_rcmp "$S" "$D"
+	t_check "killing $victim's agent: nothing left running" gone 10
+done
+
+D=$T/dst-both
+R -p "${SLOW[@]}" "$H1,$H2:$S" "$DH:$D" >"$T/out.all" 2>&1 &
+pid=$!
+if both_up "$D"; then
+	kill -9 "$(src_agent $H1)" "$(src_agent $H2)"
+	t_pass "both source agents killed mid-copy"
+else
+	t_fail "the copy to lose both sources did not start"
+fi
+wait_end $pid
+t_check "both lost: exit 1 (got $RC)" test "$RC" = 1
+t_check "both lost: a source agent is named" t_grep "source agent on '127\.0\.0\.[12]'" "$T/out.all"
+t_check "both lost: nothing left running" gone 10
+
+# --- a host that does not see the same tree -----------------------------------
+# Another user's home: "~/tree" is another directory there.
+U2=rcpms$$
+t_check "a second account, whose ~ is elsewhere" sshd_account $U2
+mkdir -p ~/rcp-ms-tree-$$ && cp -a "$S/a" ~/rcp-ms-tree-$$/
+mkdir -p "$HOME_OF_ACCOUNT/rcp-ms-tree-$$/other" &&
+    chown -R $U2 "$HOME_OF_ACCOUNT/rcp-ms-tree-$$"
+D=$T/dst-other
+t_check "a host seeing another tree: the copy exits 0" t_run 0 "$T/out" R -p "$H1,$U2@$H2:~/rcp-ms-tree-$$" "$DH:$D"
+t_check "that host takes no part, said with its name" t_grep "source host '$U2@$H2' does not see" "$T/out"
+t_check "the copy is the first host's tree" same_rcmp ~/rcp-ms-tree-$$ "$D"
+rm -rf ~/rcp-ms-tree-$$ "$HOME_OF_ACCOUNT/rcp-ms-tree-$$"
+
+# --- refusals -----------------------------------------------------------
+refused() {	# refused WHAT PATTERN ARGS...
+	local what=$1 pat=$2
+	shift 2
+	t_check "$what: refused with exit 1" t_run 1 "$T/out" R "$@"
+	t_check "$what: the message names it" t_grep "$pat" "$T/out"
+}
+refused "an empty host" "an empty host in the source host list '$H1,,$H2'" "$H1,,$H2:$S" "$DH:$T/x"
+refused "a host twice" "source host '$H1' is in '$H1,$H2,$H1' twice" "$H1,$H2,$H1:$S" "$DH:$T/x"
+many=$(for i in $(seq 1 17); do printf '127.0.1.%d,' "$i"; done)
+refused "17 hosts" "more than 16 source hosts" "${many%,}:$S" "$DH:$T/x"
+refused "several destination hosts" "several destination hosts .'$DH,$H2'." "$H1:$S" "$DH,$H2:$T/x"
+t_check "refusals start nothing" test ! -e "$T/x"
+t_check "nothing left running at the end" gone 10
+
+t_done
