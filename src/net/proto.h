@@ -132,9 +132,15 @@ enum {
 	 * Destination -> master, one-way, on the COMPARE's stream (before
 	 * its COMPARE_DONE): one difference.
 	 */
-	RCP_MSG_CMP_DIFF = 40	/* u8 kind, u32 attr, str path, u8 sides,
+	RCP_MSG_CMP_DIFF = 40,	/* u8 kind, u32 attr, str path, u8 sides,
 				 * [stat src], [stat dst], u64 offset,
 				 * [str src link, str dst link] */
+	/*
+	 * Master -> destination, one-way, while a copy runs: the source
+	 * agent of that host (as PEER named it) is lost; read through the
+	 * others without waiting to find out.
+	 */
+	RCP_MSG_PEER_GONE = 41	/* str host */
 };
 
 /* Caps of FILES: what a sender batches; a path may be longer than a name. */

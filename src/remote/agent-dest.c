@@ -19,6 +19,7 @@
 #include "base/util.h"
 #include "engine/copy.h"
 #include "net/proto.h"
+#include "net/wire.h"
 #include "remote/agent-int.h"
 #include "remote/agent.h"
 #include "remote/agentmsg.h"
@@ -232,6 +233,7 @@ struct progress_pump {
 	struct rcp_agent *a;
 	struct rcp_quic_conn *peer;	/* the source agent */
 	struct rcp_srcmux *mux;		/* NULL: that one alone */
+	struct rcp_quic_conn *master;	/* with a mux: for PEER_GONE */
 	struct rcp_quic_conn *conns[RCP_SRCMUX_MAX];	/* the mux's */
 	struct rcp_copy	*copy;
 	struct file_batch *files;	/* NULL: none asked for */
@@ -268,8 +270,35 @@ progress_tick(void *arg)
 {
 	struct progress_pump *p = arg;
 
+	struct rcp_quic_msg *m;
+	struct rcp_wire_cursor cur;
+	char *host;
 	size_t i;
 
+	/*
+	 * The master says nothing else while a copy runs but which source
+	 * agent it lost (PEER_GONE): its link to that one is cut now.
+	 */
+	while (p->mux != NULL && p->master != NULL &&
+	    rcp_quic_recv(p->master, &m, 1) == 0) {
+		rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
+		host = NULL;
+		if (!m->fin && m->f.type == RCP_MSG_PEER_GONE &&
+		    rcp_wire_get_str(&cur, &host, RCP_PROTO_MAX_NAME) == 0) {
+			for (i = 0; i < rcp_srcmux_size(p->mux); i++) {
+				if (strcmp(rcp_srcmux_host(p->mux, i),
+				    host) != 0 || p->conns[i] == NULL)
+					continue;
+				rcp_srcmux_lose(p->mux, i, "the master lost "
+				    "it");
+				rcp_quic_close(p->conns[i], 0);
+			}
+		} else if (!m->fin)
+			rcp_log(&p->a->log, RCP_LOG_DEBUG, "ignored message "
+			    "type %u during a copy", m->f.type);
+		free(host);
+		rcp_quic_msg_free(m);
+	}
 	/* A source agent of several lost: the others take its work. */
 	for (i = 0; p->mux != NULL && i < RCP_SRCMUX_MAX; i++)
 		if (p->conns[i] != NULL && !rcp_srcmux_lost(p->mux, i) &&
@@ -318,6 +347,7 @@ source_mux(struct rcp_agent *a, struct rcp_srcclient *sr, const char *host,
 		n = RCP_SRCMUX_MAX - 1;
 	mm[0].ops = &rcp_srcclient_ops;
 	mm[0].ctx = sr;
+	mm[0].cached = rcp_srcclient_has_inline;
 	mm[0].host = a->src_host != NULL ? a->src_host : host != NULL ? host :
 	    "the source host";
 	conns[0] = rcp_agent_peer(a);
@@ -330,6 +360,7 @@ source_mux(struct rcp_agent *a, struct rcp_srcclient *sr, const char *host,
 		rcp_srcclient_set_peer(mo->sr, mo->host, mo->version, &a->log);
 		mm[i + 1].ops = &rcp_srcclient_ops;
 		mm[i + 1].ctx = mo->sr;
+		mm[i + 1].cached = rcp_srcclient_has_inline;
 		mm[i + 1].host = mo->host != NULL ? mo->host : "a source host";
 		conns[i + 1] = mo->conn;
 	}
@@ -413,8 +444,10 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	    req.opts.src_host, a->src_version, &a->log);
 	copy = rcp_copy_new(&req.opts, &a->log);
 	if ((pump.mux = source_mux(a, sr, req.opts.src_host, pump.conns)) !=
-	    NULL)
+	    NULL) {
 		rcp_copy_set_source(copy, &rcp_srcmux_ops, pump.mux);
+		pump.master = rcp_agent_master(a);
+	}
 	else
 		rcp_copy_set_source(copy, &rcp_srcclient_ops, sr);
 	/* Under the lock: the watcher cancels it from its thread. */

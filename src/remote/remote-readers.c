@@ -49,11 +49,31 @@ static bool
 agent_dead(struct ragent *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * Tells the destination that source agent a is lost, so that it stops
+ * reading through it now rather than when its own link to it times out
+ * (a host that went dark sends nothing that would say so).
+ */
+static void
+tell_gone(struct ragent *a)
+{
+	struct ragent *dst = &a->r->agents[1];
+	struct rcp_buf b = RCP_BUF_INIT;
+
+	rcp_wire_put_str(&b, a->h->name);
+	pthread_mutex_lock(&dst->lock);
+	if (dst->conn != NULL && dst->dead == NULL)
+		(void)rcp_quic_send(dst->conn, dst->ctrl, RCP_MSG_PEER_GONE, 0,
+		    b.data, b.len, 1000);
+	pthread_mutex_unlock(&dst->lock);
+	rcp_buf_release(&b);
+}
+
 static bool
 agent_dead(struct ragent *a, const char *fmt, ...)
 {
 	struct rcp_remote *r = a->r;
-	bool spared;
+	bool spared, first = false;
 	va_list ap;
 
 	pthread_mutex_lock(&a->lock);
@@ -64,7 +84,7 @@ agent_dead(struct ragent *a, const char *fmt, ...)
 		va_end(ap);
 		if (a->role == RCP_ROLE_SOURCE && r->nsources > 1 &&
 		    r->lost == NULL && ++r->sources_lost < r->nsources) {
-			a->spared = true;
+			a->spared = first = true;
 			rcp_log(r->o.log, RCP_LOG_WARN, "%s; the other source "
 			    "agents go on with its work", a->dead);
 		}
@@ -75,6 +95,8 @@ agent_dead(struct ragent *a, const char *fmt, ...)
 	pthread_mutex_unlock(&r->lost_lock);
 	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->lock);
+	if (first)
+		tell_gone(a);
 	return spared;
 }
 

@@ -548,6 +548,22 @@ cache_take(struct rcp_srcclient *r, int dir, const char *name)
 	return cache_take_kind(r, dir, name, false);
 }
 
+bool
+rcp_srcclient_has_inline(void *ctx, int dir, const char *name)
+{
+	struct rcp_srcclient *r = ctx;
+	struct rhandle *h = rh_get(r, dir);
+	struct inline_ent *e = NULL;
+
+	pthread_mutex_lock(&r->hlock);
+	if (h != NULL && h->cache != NULL)
+		for (e = h->cache[name_hash(name)]; e != NULL; e = e->next)
+			if (e->data != NULL && strcmp(e->name, name) == 0)
+				break;
+	pthread_mutex_unlock(&r->hlock);
+	return e != NULL;
+}
+
 /* A subdirectory's stat, as its listing gave it. */
 static int
 get_dirstat(struct rcp_wire_cursor *cur, struct inline_ent *e)

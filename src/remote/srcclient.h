@@ -61,6 +61,12 @@ void rcp_srcclient_set_peer(struct rcp_srcclient *r, const char *host,
 extern const struct rcp_src_ops rcp_srcclient_ops;
 
 /*
+ * Whether the file name of directory handle dir came whole with its
+ * listing (opening it there costs no round trip).  ctx is the client.
+ */
+bool rcp_srcclient_has_inline(void *ctx, int dir, const char *name);
+
+/*
  * The error code of an SRC_ERR's code (wire encoding, error.h): the source
  * host's -errno (-EIO from its disk stays -EIO), or an RCP_ERR_*; never
  * RCP_ERR_GONE, which only the client's own connection reports, and never 0.

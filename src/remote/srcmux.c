@@ -29,9 +29,11 @@
 
 /*
  * A member this many calls less busy than the ones where an entry is open
- * takes it over: enough that a balanced run does not open entries twice.
+ * takes it over: for a directory, enough that a balanced run does not open
+ * it twice; for a file or a chunk, which cost more than the open, less.
  */
-#define STEAL_SLACK 4
+#define STEAL_SLACK_DIR 4
+#define STEAL_SLACK_FILE 1
 /* Files at least this big may have their chunks read by several members. */
 #define STEAL_FILE_MIN ((off_t)8 << 20)
 /* Whether the chunks of file h may go to several members. */
@@ -42,6 +44,7 @@
 struct member {
 	const struct rcp_src_ops *ops;
 	void			*ctx;
+	bool			(*cached)(void *ctx, int dir, const char *name);
 	char			*host;
 	atomic_int		 busy;		/* calls in flight */
 	atomic_bool		 lost;
@@ -81,6 +84,7 @@ rcp_srcmux_new(const struct rcp_srcmux_member *m, size_t n,
 	for (i = 0; i < n; i++) {
 		x->m[i].ops = m[i].ops;
 		x->m[i].ctx = m[i].ctx;
+		x->m[i].cached = m[i].cached;
 		x->m[i].host = rcp_xstrdup(m[i].host != NULL ? m[i].host :
 		    "?");
 		atomic_init(&x->m[i].busy, 0);
@@ -335,13 +339,14 @@ ensure(struct rcp_srcmux *x, struct mh *h, int i)
  * The member to run an operation on h by, with h's handle there in *mhd:
  * home first (where it was opened) if it still has it and not spread, else
  * the least busy member where h is open; with spread, the least busy of all
- * if it is STEAL_SLACK calls less busy and h can be opened there by path.
+ * if it is slack calls less busy and h can be opened there by path.
  * Never avoid (-1: any), unless it is the only one.  A member index, or
  * RCP_ERR_GONE when none is left that has or can open h, or the error of
  * opening it where it was not.
  */
 static int
-pick(struct rcp_srcmux *x, struct mh *h, bool spread, int avoid, int *mhd)
+pick_slack(struct rcp_srcmux *x, struct mh *h, bool spread, int slack,
+    int avoid, int *mhd)
 {
 	int best, any, i, e = RCP_ERR_GONE, tries;
 
@@ -361,7 +366,7 @@ pick(struct rcp_srcmux *x, struct mh *h, bool spread, int avoid, int *mhd)
 		    !atomic_load(&x->m[h->home].lost))
 			best = h->home;
 		if (best >= 0 && (!spread || h->path == NULL || any == best ||
-		    busy(x, any) + STEAL_SLACK >= busy(x, best))) {
+		    busy(x, any) + slack >= busy(x, best))) {
 			*mhd = h->h[best];
 			pthread_mutex_unlock(&x->lock);
 			return best;
@@ -390,6 +395,14 @@ pick(struct rcp_srcmux *x, struct mh *h, bool spread, int avoid, int *mhd)
 		return e;
 	}
 	return e;
+}
+
+/* pick, with the slack of h's kind. */
+static int
+pick(struct rcp_srcmux *x, struct mh *h, bool spread, int avoid, int *mhd)
+{
+	return pick_slack(x, h, spread, h->dir ? STEAL_SLACK_DIR :
+	    STEAL_SLACK_FILE, avoid, mhd);
 }
 
 /* After a call by member i failed with e: whether to try another. */
@@ -630,13 +643,23 @@ open_any(struct rcp_srcmux *x, int dir, const char *name, bool follow,
 {
 	struct mh *d = mh_get(x, dir), *h;
 	struct member *mb;
+	bool spread;
 	int i, dh, nh, e;
 
 	if (d == NULL)
 		return -EBADF;
 	do {
-		/* Where it was listed, which may have sent it along. */
-		if ((i = pick(x, d, false, -1, &dh)) < 0)
+		/*
+		 * Where it was listed if it came with the listing; else to
+		 * whoever is least busy, the directory opened there first.
+		 */
+		mb = &x->m[d->home];
+		pthread_mutex_lock(&x->lock);
+		dh = d->h[d->home];
+		pthread_mutex_unlock(&x->lock);
+		spread = !(mb->cached != NULL && dh >= 0 &&
+		    !atomic_load(&mb->lost) && mb->cached(mb->ctx, dh, name));
+		if ((i = pick_slack(x, d, spread, STEAL_SLACK_FILE, -1, &dh)) < 0)
 			return i;
 		mb = &x->m[i];
 		enter(x, i);

@@ -11,6 +11,7 @@
 #ifndef RCP_SRCMUX_H
 #define RCP_SRCMUX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,9 @@ struct rcp_srcmux_member {
 	const struct rcp_src_ops *ops;
 	void		*ctx;
 	const char	*host;		/* for messages (copied) */
+	/* Optional: whether opening name below dir there is free (it came
+	 * with the listing), so the open should stay there. */
+	bool		(*cached)(void *ctx, int dir, const char *name);
 };
 
 struct rcp_srcmux;

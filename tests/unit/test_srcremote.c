@@ -575,6 +575,7 @@ mux_copy(const char *dir, struct member_srv *ms, size_t n,
 		mm[i].ops = &rcp_srcclient_ops;
 		mm[i].ctx = cl[i];
 		mm[i].host = host[i % RCP_ARRAY_SIZE(host)];
+		mm[i].cached = rcp_srcclient_has_inline;
 		if (i + 1 == n)
 			*xp = rcp_srcmux_new(mm, n, &log);
 	}
