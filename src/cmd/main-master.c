@@ -55,7 +55,8 @@ enum {
 	OPT_STALL_TIMEOUT,
 	OPT_CONFIG,
 	OPT_METRICS_TEXTFILE,
-	OPT_LEDGER_MAX
+	OPT_LEDGER_MAX,
+	OPT_HOST_GROUPS
 };
 
 static const struct option longopts[] = {
@@ -73,6 +74,7 @@ static const struct option longopts[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "metrics-textfile", required_argument, NULL, OPT_METRICS_TEXTFILE },
 	{ "ledger-max", required_argument, NULL, OPT_LEDGER_MAX },
+	{ "host-groups", required_argument, NULL, OPT_HOST_GROUPS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -115,6 +117,8 @@ usage(FILE *fp)
 "  --session-idle DUR   keep a remote job's SSH connection and agents this long\n"
 "                       for the next job between the same hosts (default 60s;\n"
 "                       0 ends them with each job)\n"
+"  --host-groups FILE   named groups of hosts for remote jobs (NAME = HOST...;\n"
+"                       default: $RCP_HOST_GROUPS, else /etc/rcp/hosts)\n"
 "  --max-clients N      connections at once (default 1024)\n"
 "  --hello-timeout D    time a new client has to say hello (default 30s)\n"
 "  --client-timeout D   drop a client that has taken none of its pending\n"
@@ -253,6 +257,14 @@ apply(struct cli *cl, int ch, const char *arg)
 			cl->o.stall_ns = v;
 		else
 			cl->o.hello_timeout_ns = v;
+		break;
+	case OPT_HOST_GROUPS:
+		/* Read by each remote job as it starts (hostgroups.h): set
+		 * before any thread, for every job to see. */
+		if (arg[0] == '\0')
+			return bad_usage("%s", "--host-groups: an empty name");
+		if (setenv("RCP_HOST_GROUPS", arg, 1) != 0)
+			return bad_usage("--host-groups: %s", strerror(errno));
 		break;
 	case OPT_CONFIG:
 		if (cl->in_config)

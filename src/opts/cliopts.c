@@ -60,6 +60,7 @@ enum {
 	OPT_STALL_TIMEOUT,
 	OPT_MASTER_ADDR,
 	OPT_LAUNCHER,
+	OPT_HOST_GROUPS,
 	OPT_SOURCE_ADDR,
 	OPT_LOCAL_HOST,
 	OPT_FORCE_REMOTE,
@@ -114,6 +115,7 @@ static const struct option longopts[] = {
 	{ "stall-timeout-sec", required_argument, NULL, OPT_STALL_TIMEOUT },
 	{ "master-addr", required_argument, NULL, OPT_MASTER_ADDR },
 	{ "launcher", required_argument, NULL, OPT_LAUNCHER },
+	{ "host-groups", required_argument, NULL, OPT_HOST_GROUPS },
 	{ "source-addr", required_argument, NULL, OPT_SOURCE_ADDR },
 	{ "local-host", required_argument, NULL, OPT_LOCAL_HOST },
 	{ "force-remote", no_argument, NULL, OPT_FORCE_REMOTE },
@@ -429,6 +431,9 @@ apply_remote(struct rcp_cliopts *c, int ch, const char *arg, char **cause)
 	case OPT_SOURCE_ADDR:
 		o->source_addr = keep(c, arg);
 		break;
+	case OPT_HOST_GROUPS:
+		o->host_groups = keep(c, arg);
+		break;
 	case OPT_LOCAL_HOST:
 		c->remote.local_host = keep(c, arg);
 		break;
@@ -719,6 +724,9 @@ rcp_cliopts_help_remote(FILE *fp)
 "      --master-addr ADDR      address the agents dial back (default: ours as\n"
 "                              seen over SSH; with srun, this host's name's)\n"
 "      --source-addr ADDR      address the source agent listens on\n"
+"      --host-groups FILE      named groups of hosts (NAME = HOST...), so that\n"
+"                              NAME:/path is HOST,HOST...:/path (default:\n"
+"                              $RCP_HOST_GROUPS, else /etc/rcp/hosts)\n"
 "      --local-host HOST       serve a local side through an SSH login to\n"
 "                              HOST (default: an agent started here)\n"
 "      --force-remote          treat localhost:path as remote\n"

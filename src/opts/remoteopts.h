@@ -42,6 +42,8 @@ struct rcp_remote_opts {
 						 * local address of the SSH
 						 * connection to their host */
 	const char		*source_addr;	/* the source listens here */
+	const char		*host_groups;	/* a hostgroups.h file; NULL:
+						 * the default */
 	int			 launcher;	/* RCP_LAUNCH_*: how agents on
 						 * other hosts start */
 	int			 startup_timeout_ms;

@@ -37,6 +37,7 @@
 #include "remote/agentline.h"
 #include "remote/agentmsg.h"
 #include "remote/deploy.h"
+#include "opts/hostgroups.h"
 #include "remote/remote-int.h"
 #include "remote/remote.h"
 
@@ -869,16 +870,53 @@ start_agents(struct rcp_remote *r, char **src, size_t nsrc,
 }
 
 /*
- * Splits a source host list ("h1,h2,[::1]") into its hosts (caller frees
- * each), refusing an empty or repeated entry and more than
- * RCP_REMOTE_MAX_SOURCES.  The number of hosts, or 0 with *cause.
+ * The hosts an entry of a host list names: a group's (hostgroups.h), each
+ * with the entry's user@ if it has one, or the entry itself; appended to
+ * out[*n...].  0, or an error with *cause.
+ */
+static int
+expand_entry(const char *file, const char *entry, const char *list,
+    char **out, size_t *n, char **cause)
+{
+	const char *at = strchr(entry, '@'), *name = at != NULL ? at + 1 :
+	    entry;
+	char **hosts = NULL;
+	size_t k, nh = 0;
+	int r;
+
+	if ((r = rcp_hostgroups_lookup(file, name, &hosts, &nh, cause)) < 0)
+		return r;
+	if (r == 0) {
+		hosts = rcp_xcalloc(1, sizeof(*hosts));
+		hosts[0] = rcp_xstrdup(name);
+		nh = 1;
+	}
+	for (k = 0; k < nh; k++) {
+		if (*n == RCP_REMOTE_MAX_SOURCES) {
+			*cause = rcp_xasprintf("more than %d source hosts in "
+			    "'%s'", RCP_REMOTE_MAX_SOURCES, list);
+			rcp_strv_free(hosts, nh);
+			return RCP_ERR_INVAL;
+		}
+		out[(*n)++] = at != NULL ? rcp_xasprintf("%.*s@%s",
+		    (int)(at - entry), entry, hosts[k]) : rcp_xstrdup(hosts[k]);
+	}
+	rcp_strv_free(hosts, nh);
+	return 0;
+}
+
+/*
+ * Splits a source host list ("h1,h2,[::1]", or names of host groups) into
+ * its hosts (caller frees each), refusing an empty or repeated entry and
+ * more than RCP_REMOTE_MAX_SOURCES.  The number of hosts, or 0 with *cause.
  */
 static size_t
-split_sources(const char *list, char **out, char **cause)
+split_sources(const char *list, const char *file, char **out, char **cause)
 {
 	const char *p = list, *q;
-	size_t n = 0, i;
-	int depth;
+	size_t n = 0, i, j;
+	char *entry;
+	int depth, r;
 
 	for (;;) {
 		for (q = p, depth = 0; *q != '\0' && (*q != ',' || depth > 0);
@@ -893,29 +931,68 @@ split_sources(const char *list, char **out, char **cause)
 			    "host list '%s'", list);
 			goto fail;
 		}
-		if (n == RCP_REMOTE_MAX_SOURCES) {
-			*cause = rcp_xasprintf("more than %d source hosts in "
-			    "'%s'", RCP_REMOTE_MAX_SOURCES, list);
-			goto fail;
+		entry = rcp_xstrndup(p, (size_t)(q - p));
+		/* This machine ("") is no group, and alone. */
+		if (entry[0] == '\0') {
+			out[n++] = entry;
+			return n;
 		}
-		out[n] = rcp_xstrndup(p, (size_t)(q - p));
-		for (i = 0; i < n; i++) {
-			if (strcmp(out[i], out[n]) == 0) {
+		r = expand_entry(file, entry, list, out, &n, cause);
+		free(entry);
+		if (r != 0)
+			goto fail;
+		if (*q == '\0')
+			break;
+		p = q + 1;
+	}
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < i; j++) {
+			if (strcmp(out[i], out[j]) == 0) {
 				*cause = rcp_xasprintf("source host '%s' is "
-				    "in '%s' twice", out[n], list);
-				n++;
+				    "in '%s' twice", out[i], list);
 				goto fail;
 			}
 		}
-		n++;
-		if (*q == '\0')
-			return n;
-		p = q + 1;
 	}
+	return n;
 fail:
 	for (i = 0; i < n; i++)
 		free(out[i]);
 	return 0;
+}
+
+/*
+ * The destination host: dst, or the one host of the group it names; a
+ * list, or a group of several, is refused.  Caller frees *out.
+ */
+static int
+dest_host(const char *dst, const char *file, char **out, char **cause)
+{
+	char *hosts[RCP_REMOTE_MAX_SOURCES];
+	size_t n = 0, i;
+	int r;
+
+	*out = NULL;
+	if (!rcp_host_is_list(dst)) {
+		if (dst[0] == '\0') {
+			*out = rcp_xstrdup(dst);
+			return 0;
+		}
+		r = expand_entry(file, dst, dst, hosts, &n, cause);
+		if (r == 0 && n == 1) {
+			*out = hosts[0];
+			return 0;
+		}
+		for (i = 0; i < n; i++)
+			free(hosts[i]);
+		if (r != 0 && n < RCP_REMOTE_MAX_SOURCES)
+			return r;		/* the groups file's error */
+		if (r != 0)
+			free(*cause);		/* "more than 16 sources" */
+	}
+	*cause = rcp_xasprintf("several destination hosts ('%s'): a copy "
+	    "writes through one destination host", dst);
+	return RCP_ERR_INVAL;
 }
 
 /* An agent whose connection has not been accepted yet, or NULL. */
@@ -936,18 +1013,18 @@ rcp_remote_start(const struct rcp_remote_opts *o, const char *src_host,
 {
 	struct rcp_remote *r;
 	struct ragent *a;
-	char *src[RCP_REMOTE_MAX_SOURCES];
+	char *src[RCP_REMOTE_MAX_SOURCES], *dst;
+	const char *groups;
 	size_t i, nsrc;
 	int rv;
 
-	if ((nsrc = split_sources(src_host, src, cause)) == 0)
+	groups = rcp_hostgroups_file(o->host_groups);
+	if ((nsrc = split_sources(src_host, groups, src, cause)) == 0)
 		return RCP_ERR_INVAL;
-	if (rcp_host_is_list(dst_host)) {
-		*cause = rcp_xasprintf("several destination hosts ('%s'): a "
-		    "copy writes through one destination host", dst_host);
+	if ((rv = dest_host(dst_host, groups, &dst, cause)) != 0) {
 		for (i = 0; i < nsrc; i++)
 			free(src[i]);
-		return RCP_ERR_INVAL;
+		return rv;
 	}
 	r = rcp_xcalloc(1, sizeof(*r));
 	r->o = *o;
@@ -968,9 +1045,10 @@ rcp_remote_start(const struct rcp_remote_opts *o, const char *src_host,
 	gnutls_rnd(GNUTLS_RND_KEY, r->token, sizeof(r->token));
 	if ((rv = rcp_cert_new(&r->cert, cause)) != 0)
 		goto fail;
-	rv = start_agents(r, src, nsrc, dst_host, cause);
+	rv = start_agents(r, src, nsrc, dst, cause);
 	for (i = 0; i < nsrc; i++)
 		free(src[i]);
+	free(dst);
 	if (rv != 0)
 		goto fail;
 	for (i = 0; i < r->nagents; i++) {

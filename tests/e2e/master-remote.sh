@@ -8,7 +8,8 @@
 # noticing; a canceled remote job that leaves no rcpd behind; errors that
 # name their cause (unknown host key, missing source); a shutdown that ends
 # the kept agents; kill -9 of the master mid-copy, restart, the job
-# completes; remote jobs of another user logged in as them (with
+# completes; a job read through two source hosts, by a list and by a group
+# of --host-groups, and a list on the destination side refused; remote jobs of another user logged in as them (with
 # --record-files, the files its destination copied in its ledger), a series of
 # them served by one process of theirs over one login; a job of another
 # user that cannot use root's SSH key.
@@ -124,6 +125,18 @@ t_check "crash: its data equal" t_run 0 "$T/cmp" "$RCMP" --content "$T/big" "$T/
 t_check "crash: it ran twice" test "$(job_field "$id" attempts)" = 2
 m_stop
 t_check "crash: no rcpd left" wait_agents_gone 60
+
+# --- several source hosts of one file system, by a list and by a group ------------------------
+printf 'both = %s 127.0.0.1\n' "$SH" >"$T/hosts"
+t_check "master restarts with --host-groups" m_start --workers 2 --session-idle 0 --host-groups "$T/hosts"
+t_check "a list of source hosts: exit 0" t_run 0 "$T/out" ctl submit --wait "${RO[@]}" "$SH,127.0.0.1:$S" "$DH:$T/list"
+t_check "a list of source hosts: data equal" t_run 0 "$T/cmp" "$RCMP" --content "$S" "$T/list"
+t_check "a group of source hosts: exit 0" t_run 0 "$T/out" ctl submit --wait "${RO[@]}" "both:$S" "$DH:$T/group"
+t_check "a group of source hosts: data equal" t_run 0 "$T/cmp" "$RCMP" --content "$S" "$T/group"
+t_check "a list on the destination side: exit 1" t_run 1 "$T/out" ctl submit --wait "${RO[@]}" "$SH:$S" "$DH,127.0.0.1:$T/dlist"
+t_check "a list on the destination side: says why" t_grep "several destination hosts" "$T/out"
+m_stop
+t_check "host lists: no rcpd left" wait_agents_gone 60
 
 # --- remote jobs of another user: their own SSH login, kept between their jobs --------------
 # A user who may log in over SSH: their key, config and known_hosts in

@@ -10,6 +10,9 @@
 #     SIGKILL of both ends it with exit 1, naming them;
 #   - a source host that sees another tree at the path (another user's
 #     home) takes no part, with a warning, and the copy is still exact;
+#   - named groups of hosts (--host-groups FILE, $RCP_HOST_GROUPS) stand
+#     for their hosts, alone or in a list; a bad or missing groups file
+#     and a destination group of two hosts are refused, naming the cause;
 #   - bad host lists (an empty host, a host twice, more than 16 hosts,
 #     several destination hosts) are refused with a message naming them;
 #   - nothing of ours is left running.
@@ -119,6 +122,36 @@ t_check "a host seeing another tree: the copy exits 0" t_run 0 "$T/out" R -p "$H
 t_check "that host takes no part, said with its name" t_grep "source host '$U2@$H2' does not see" "$T/out"
 t_check "the copy is the first host's tree" same_rcmp ~/rcp-ms-tree-$$ "$D"
 rm -rf ~/rcp-ms-tree-$$ "$HOME_OF_ACCOUNT/rcp-ms-tree-$$"
+
+# --- named groups of hosts -----------------------------------------------------
+G=$T/hosts
+printf '# transfer nodes of the shared file system\npair = %s %s   # both\ndst1 = %s\n' \
+    $H1 $H2 $DH >"$G"
+D=$T/dst-group
+t_check "a group as the source: exit 0" t_run 0 "$T/out.g" R -p -v --host-groups "$G" "pair:$S" "dst1:$D"
+t_check "the group's copy is exact" same_rcmp "$S" "$D"
+t_check "the group's two hosts served it" t_grep "read through 2 source agents \(2 left\)" "$T/out.g"
+D=$T/dst-group-env
+t_check "the groups file from \$RCP_HOST_GROUPS: exit 0" t_run 0 "$T/out.g2" env RCP_HOST_GROUPS="$G" \
+    timeout -k 5 "$RL_GUARD" "${RA[@]}" -p -v "pair,$U2@$H1:$S" "$DH:$D"
+t_check "a group and a host together: three sources" t_grep "read through 3 source agents" "$T/out.g2"
+t_check "that copy is exact" same_rcmp "$S" "$D"
+printf 'pair = %s %s\nbroken line\n' $H1 $H2 >"$T/hosts.bad"
+printf 'dsts = %s %s\n' $DH $H2 >"$T/hosts.2"
+refused_g() {	# refused_g WHAT PATTERN ARGS...
+	local what=$1 pat=$2
+	shift 2
+	t_check "$what: refused with exit 1" t_run 1 "$T/out" R "$@"
+	t_check "$what: the message names it" t_grep "$pat" "$T/out"
+}
+refused_g "a bad groups file" "host groups '$T/hosts.bad', line 2: expected NAME = HOST" \
+    --host-groups "$T/hosts.bad" "nosuch:$S" "$DH:$T/x"
+refused_g "a missing groups file" "host groups '$T/none': No such file" \
+    --host-groups "$T/none" "pair:$S" "$DH:$T/x"
+refused_g "a destination group of two hosts" "several destination hosts .'dsts'." \
+    --host-groups "$T/hosts.2" "$H1:$S" "dsts:$T/x"
+refused_g "a host twice through a group" "source host '$H1' is in 'pair,$H1' twice" \
+    --host-groups "$G" "pair,$H1:$S" "$DH:$T/x"
 
 # --- refusals -----------------------------------------------------------
 refused() {	# refused WHAT PATTERN ARGS...

@@ -13,6 +13,7 @@
 #include "base/util.h"
 #include "fs/filter.h"
 #include "opts/cliopts.h"
+#include "opts/hostgroups.h"
 #include "opts/remoteopts.h"
 #include "opts/suiteopts.h"
 #include "unit.h"
@@ -341,6 +342,61 @@ test_suite_takes_value(void)
 }
 
 /* Slurm host lists, as $SLURM_JOB_NODELIST has them. */
+/* Named groups of hosts: found with their hosts, or not, or the bad line. */
+static void
+test_hostgroups(void)
+{
+	char *dir = unit_tmpdir("groups"), *f = rcp_path_join(dir, "hosts");
+	char *bad = rcp_path_join(dir, "bad"), **h = NULL, *cause = NULL;
+	static const char good[] = "# sites\n"
+	    "  dtn-east = dtn1 dtn2,dtn3  # three\n"
+	    "\n"
+	    "one=a.example.org\n";
+	static const char broken[] = "x = y\nempty =  # nothing\n";
+	size_t n = 0;
+
+	unit_write_file(f, good, sizeof(good) - 1);
+	unit_write_file(bad, broken, sizeof(broken) - 1);
+	CU_ASSERT_EQUAL(rcp_hostgroups_lookup(f, "dtn-east", &h, &n, &cause), 1);
+	CU_ASSERT_EQUAL_FATAL(n, 3);
+	CU_ASSERT_STRING_EQUAL(h[0], "dtn1");
+	CU_ASSERT_STRING_EQUAL(h[1], "dtn2");
+	CU_ASSERT_STRING_EQUAL(h[2], "dtn3");
+	rcp_strv_free(h, n);
+	CU_ASSERT_EQUAL(rcp_hostgroups_lookup(f, "one", &h, &n, &cause), 1);
+	CU_ASSERT_EQUAL_FATAL(n, 1);
+	CU_ASSERT_STRING_EQUAL(h[0], "a.example.org");
+	rcp_strv_free(h, n);
+	/* Not a group: a host of that name. */
+	CU_ASSERT_EQUAL(rcp_hostgroups_lookup(f, "dtn", &h, &n, &cause), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_EQUAL(rcp_hostgroups_lookup(NULL, "one", &h, &n, &cause), 0);
+	/* A group without hosts is named by its line, even when not asked. */
+	CU_ASSERT_EQUAL(rcp_hostgroups_lookup(bad, "z", &h, &n, &cause),
+	    RCP_ERR_INVAL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "line 2: a group with no hosts"));
+	free(cause);
+	cause = NULL;
+	CU_ASSERT_TRUE(rcp_hostgroups_lookup("/nonexistent/rcp-hosts", "a", &h,
+	    &n, &cause) < 0);
+	CU_ASSERT_PTR_NOT_NULL(cause);
+	free(cause);
+	/* The file: the one given, else $RCP_HOST_GROUPS. */
+	setenv("RCP_HOST_GROUPS", f, 1);
+	CU_ASSERT_STRING_EQUAL(rcp_hostgroups_file(NULL), f);
+	CU_ASSERT_STRING_EQUAL(rcp_hostgroups_file(bad), bad);
+	unsetenv("RCP_HOST_GROUPS");
+	/* Lists: a comma outside brackets. */
+	CU_ASSERT_TRUE(rcp_host_is_list("a,b"));
+	CU_ASSERT_FALSE(rcp_host_is_list("node[1,2]"));
+	CU_ASSERT_FALSE(rcp_host_is_list("[::1]"));
+	unit_rmtree(dir);
+	free(dir);
+	free(f);
+	free(bad);
+}
+
 static void
 test_hostlist(void)
 {
@@ -389,6 +445,7 @@ test_cliopts_register(void)
 		{ "suiteopts", test_suiteopts },
 		{ "suite_takes_value", test_suite_takes_value },
 		{ "hostlist", test_hostlist },
+		{ "hostgroups", test_hostgroups },
 		{ NULL, NULL }
 	};
 
