@@ -52,6 +52,18 @@ struct member {
 	atomic_uint_least64_t	 bytes;
 };
 
+/*
+ * A directory's subdirectories as the engine stat'ed them: their inodes,
+ * so that one opened by path on another member is known to be the same.
+ */
+#define KID_BUCKETS 1024
+
+struct kid {
+	struct kid	*next;
+	char		*name;
+	ino_t		 ino;
+};
+
 /* One handle of the engine's. */
 struct mh {
 	int		 h[RCP_SRCMUX_MAX];	/* -1: not open there; x->lock */
@@ -61,6 +73,9 @@ struct mh {
 	bool		 hash_only;		/* files: by open_hash */
 	char		*path;			/* NULL: cannot open elsewhere */
 	struct stat	 st;			/* files: as first opened */
+	ino_t		 ino;			/* dirs: as stat'ed (0: not
+						 * known: not opened by path) */
+	struct kid	**kids;			/* dirs; x->lock */
 };
 
 struct rcp_srcmux {
@@ -102,10 +117,76 @@ rcp_srcmux_new(const struct rcp_srcmux_member *m, size_t n,
 static void
 mh_free(struct mh *h)
 {
+	struct kid *k, *next;
+	size_t i;
+
 	if (h == NULL)
 		return;
+	for (i = 0; h->kids != NULL && i < KID_BUCKETS; i++) {
+		for (k = h->kids[i]; k != NULL; k = next) {
+			next = k->next;
+			free(k->name);
+			free(k);
+		}
+	}
+	free(h->kids);
 	free(h->path);
 	free(h);
+}
+
+static uint32_t
+kid_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h % KID_BUCKETS;
+}
+
+/* Notes that directory d's entry name is a directory of inode ino. */
+static void
+kid_put(struct rcp_srcmux *x, struct mh *d, const char *name, ino_t ino)
+{
+	struct kid *k;
+	uint32_t b = kid_hash(name);
+
+	pthread_mutex_lock(&x->lock);
+	if (d->kids == NULL)
+		d->kids = rcp_xcalloc(KID_BUCKETS, sizeof(*d->kids));
+	for (k = d->kids[b]; k != NULL && strcmp(k->name, name) != 0;
+	    k = k->next)
+		;
+	if (k == NULL) {
+		k = rcp_xmalloc(sizeof(*k));
+		k->name = rcp_xstrdup(name);
+		k->next = d->kids[b];
+		d->kids[b] = k;
+	}
+	k->ino = ino;
+	pthread_mutex_unlock(&x->lock);
+}
+
+/* The inode kid_put noted for name (forgotten now), or 0. */
+static ino_t
+kid_take(struct rcp_srcmux *x, struct mh *d, const char *name)
+{
+	struct kid *k, **pp;
+	ino_t ino = 0;
+
+	pthread_mutex_lock(&x->lock);
+	for (pp = d->kids != NULL ? &d->kids[kid_hash(name)] : NULL;
+	    pp != NULL && (k = *pp) != NULL; pp = &k->next) {
+		if (strcmp(k->name, name) == 0) {
+			ino = k->ino;
+			*pp = k->next;
+			free(k->name);
+			free(k);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&x->lock);
+	return ino;
 }
 
 void
@@ -299,12 +380,23 @@ ensure(struct rcp_srcmux *x, struct mh *h, int i)
 	struct stat st;
 	int d = -1, fh = -1, e;
 
+	/*
+	 * A directory reached by its path must be the one the engine
+	 * stat'ed: a component swapped for a symlink since would lead
+	 * elsewhere, and the path is followed.
+	 */
+	if (h->dir && h->ino == 0)
+		return -ESTALE;
 	enter(x, i);
 	if (h->dir) {
 		p = rcp_xasprintf("%s/.", h->path);
 		e = mb->ops->root(mb->ctx, p, true, &d, &base, &st, &cause);
 		free(p);
 		fh = d;
+		if (e == 0 && (st.st_ino != h->ino || !S_ISDIR(st.st_mode))) {
+			mb->ops->close(mb->ctx, d);
+			e = -ESTALE;
+		}
 	} else {
 		e = mb->ops->root(mb->ctx, h->path, false, &d, &base, &st,
 		    &cause);
@@ -502,6 +594,8 @@ mx_root(void *ctx, const char *path, bool follow, int *dir, char **base,
 		mh_free(h);
 		return err;
 	}
+	if (S_ISDIR(st->st_mode))
+		kid_put(x, h, *base, st->st_ino);
 	*dir = mh_add(x, h);
 	return 0;
 }
@@ -528,6 +622,7 @@ mx_opendir(void *ctx, int dir, const char *name, bool follow, int *out)
 	h = mh_new(true, join(d->path, name));
 	h->home = i;
 	h->h[i] = nh;
+	h->ino = kid_take(x, d, name);
 	*out = mh_add(x, h);
 	return 0;
 }
@@ -634,6 +729,8 @@ mx_stat(void *ctx, int dir, const char *name, bool follow, struct stat *st)
 		e = x->m[i].ops->stat(x->m[i].ctx, dh, name, follow, st);
 		leave(x, i, 0);
 	} while (e != 0 && again(x, i, e));
+	if (e == 0 && S_ISDIR(st->st_mode))
+		kid_put(x, d, name, st->st_ino);
 	return e;
 }
 

@@ -4,7 +4,8 @@
 # and 127.0.0.1 are the source hosts (they see the same files, as nodes of
 # one Lustre would), 127.0.0.3 the destination.  Checks that:
 #   - the copy is exact (rcmp --content) and both sources served data, as
-#     the destination's -v summary of its source agents says;
+#     the destination's -v summary of its source agents says; -H keeps a
+#     hard link; --overwrite re-runs copy nothing, then the one changed file;
 #   - SIGKILL of either source agent mid-copy does not end the copy: it
 #     completes, equal, exit 0, with a warning naming the lost host; and
 #     SIGKILL of both ends it with exit 1, naming them;
@@ -40,6 +41,7 @@ for i in $(seq 1 150); do
 done
 printf 'x' >"$S/$(printf 'bad\377name')"
 ln -s big1 "$S/link"
+ln "$S/a/f7" "$S/b/hard-f7"		# one inode, two names
 
 # served OUT HOST: the bytes the destination says HOST's agent served.
 served() {
@@ -73,6 +75,15 @@ b1=$(served "$T/out.both" $H1) b2=$(served "$T/out.both" $H2)
 t_check "$H1 served data ($b1 bytes)" test "${b1:-0}" -gt 0
 t_check "$H2 served data ($b2 bytes)" test "${b2:-0}" -gt 0
 t_check "nothing left running" gone 10
+D=$T/dst-H
+t_check "with -H through both: exit 0" t_run 0 "$T/out" R -p -H "$H1,$H2:$S" "$DH:$D"
+t_check "with -H: the hard link is kept" test "$(stat -c %i "$D/a/f7")" = "$(stat -c %i "$D/b/hard-f7")"
+t_check "an --overwrite run through both: exit 0" t_run 0 "$T/out.ow" R -p -H --overwrite --summary "$H1,$H2:$S" "$DH:$D"
+t_check "an --overwrite run: nothing copied again" t_grep "^files copied: *0( |\$)" "$T/out.ow"
+touch -d '2001-01-01' "$S/c/d/h5"
+t_check "after one change: exit 0" t_run 0 "$T/out.ow2" R -p -H --overwrite --summary "$H1,$H2:$S" "$DH:$D"
+t_check "after one change: one file copied" t_grep "^files copied: *1( |\$)" "$T/out.ow2"
+t_check "after one change: exact" same_rcmp "$S" "$D"
 
 # --- a source agent lost mid-copy -------------------------------------------
 # 1 MiB chunks at 20 a second: about 3 s of copying, so a kill lands in it.

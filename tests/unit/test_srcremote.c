@@ -679,6 +679,84 @@ test_mux_lost(void)
 	free(dir);
 }
 
+/*
+ * Opening by path on another member only reaches the directory the engine
+ * walked: one swapped for another since (a rename, a symlink) is refused
+ * with ESTALE, never read in its place.
+ */
+static void
+mux_swap(bool swap)
+{
+	struct member_srv ms[2];
+	struct rcp_srcclient *cl[2];
+	struct rcp_srcmux_member mm[2];
+	struct rcp_srcmux *x;
+	char *dir = unit_tmpdir("srcswap"), *p, *q, *base = NULL, *cause = NULL;
+	struct stat st;
+	int d = -1, t = -1, fh = -1, i;
+
+	memset(ms, 0, sizeof(ms));
+	for (i = 0; i < 2; i++) {
+		ms[i].s = rcp_srcserve_new(0, NULL, NULL);
+		pthread_mutex_init(&ms[i].lock, NULL);
+		cl[i] = rcp_srcclient_new_answered(answer_member, &ms[i]);
+		mm[i].ops = &rcp_srcclient_ops;
+		mm[i].ctx = cl[i];
+		mm[i].host = i == 0 ? "h0" : "h1";
+		mm[i].cached = NULL;
+	}
+	x = rcp_srcmux_new(mm, 2, NULL);
+	p = rcp_path_join(dir, "top");
+	CU_ASSERT_EQUAL_FATAL(mkdir(p, 0755), 0);
+	q = rcp_path_join(dir, "top/f");
+	unit_write_file(q, "walked", 6);
+	free(q);
+	CU_ASSERT_EQUAL_FATAL(rcp_srcmux_ops.root(x, p, false, &d, &base, &st,
+	    &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(rcp_srcmux_ops.stat(x, d, base, false, &st), 0);
+	CU_ASSERT_EQUAL_FATAL(rcp_srcmux_ops.opendir(x, d, base, false, &t), 0);
+	if (swap) {
+		q = rcp_path_join(dir, "top.walked");
+		CU_ASSERT_EQUAL(rename(p, q), 0);
+		CU_ASSERT_EQUAL(mkdir(p, 0755), 0);
+		free(q);
+		q = rcp_path_join(dir, "top/f");
+		unit_write_file(q, "other!", 6);
+		free(q);
+	}
+	/* Whoever opened it is gone: the other must reopen it by path. */
+	rcp_srcmux_lose(x, 0, "test");
+	ms[0].die_after = 1;
+	ms[0].answered = 1;
+	i = rcp_srcmux_ops.open(x, t, "f", false, &fh, &st);
+	if (swap) {
+		CU_ASSERT_EQUAL(i, -ESTALE);
+	} else {
+		CU_ASSERT_EQUAL(i, 0);
+		CU_ASSERT_EQUAL(st.st_size, 6);
+		rcp_srcmux_ops.close(x, fh);
+	}
+	rcp_srcmux_ops.close(x, t);
+	rcp_srcmux_ops.close(x, d);
+	rcp_srcmux_free(x);
+	for (i = 0; i < 2; i++) {
+		rcp_srcclient_free(cl[i]);
+		rcp_srcserve_free(ms[i].s);
+		pthread_mutex_destroy(&ms[i].lock);
+	}
+	free(base);
+	free(p);
+	unit_rmtree(dir);
+	free(dir);
+}
+
+static void
+test_mux_swap(void)
+{
+	mux_swap(false);
+	mux_swap(true);
+}
+
 static void
 test_one_trip_dirs(void)
 {
@@ -1203,6 +1281,7 @@ test_srcremote_register(void)
 		{ "one_trip_dirs", test_one_trip_dirs },
 		{ "mux_spreads", test_mux_spreads },
 		{ "mux_lost", test_mux_lost },
+		{ "mux_swap", test_mux_swap },
 		{ "cmp_diff_refused", test_cmp_diff_refused },
 		{ "cmp_request", test_cmp_request },
 		{ "cmp_done", test_cmp_done },
