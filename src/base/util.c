@@ -376,3 +376,13 @@ rcp_usage_getopt(const char *prog, int code, int ch, char *const *argv)
 	free(problem);
 	return code;
 }
+
+uint32_t
+rcp_hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}

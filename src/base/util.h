@@ -20,6 +20,9 @@ void *rcp_xrealloc(void *p, size_t n);
 char *rcp_xstrdup(const char *s);
 /* Frees n strings and the array that holds them; NULL is a no-op. */
 void rcp_strv_free(char **v, size_t n);
+
+/* FNV-1a of a string: for hash tables of names (not a defence). */
+uint32_t rcp_hash_str(const char *s);
 char *rcp_xstrndup(const char *s, size_t n);
 /* Returns a newly allocated formatted string; the caller frees it. */
 char *rcp_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -93,11 +93,7 @@ enum { XM_NONE, XM_LOADING, XM_HAVE, XM_OFF };
 static uint32_t
 name_hash(const char *s)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h % INLINE_BUCKETS;
+	return rcp_hash_str(s) % INLINE_BUCKETS;
 }
 
 static void

@@ -66,12 +66,15 @@ struct kid {
 
 /* One handle of the engine's. */
 struct mh {
-	int		 h[RCP_SRCMUX_MAX];	/* -1: not open there; x->lock */
+	int		 h[RCP_SRCMUX_MAX];	/* -1: not open there;
+						 * x->lock */
 	int		 home;			/* where it was opened first */
 	bool		 dir;
-	bool		 follow;		/* files: as the engine opened */
+	bool		 follow;		/* files: as the engine
+						 * opened them */
 	bool		 hash_only;		/* files: by open_hash */
-	char		*path;			/* NULL: cannot open elsewhere */
+	char		*path;			/* NULL: cannot open it
+						 * elsewhere */
 	struct stat	 st;			/* files: as first opened */
 	ino_t		 ino;			/* dirs: as stat'ed (0: not
 						 * known: not opened by path) */
@@ -137,11 +140,7 @@ mh_free(struct mh *h)
 static uint32_t
 kid_hash(const char *s)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h % KID_BUCKETS;
+	return rcp_hash_str(s) % KID_BUCKETS;
 }
 
 /* Notes that directory d's entry name is a directory of inode ino. */
@@ -644,11 +643,7 @@ struct seen_ent {
 static uint32_t
 seen_hash(const char *s)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h % SEEN_BUCKETS;
+	return rcp_hash_str(s) % SEEN_BUCKETS;
 }
 
 static int
@@ -756,7 +751,8 @@ open_any(struct rcp_srcmux *x, int dir, const char *name, bool follow,
 		pthread_mutex_unlock(&x->lock);
 		spread = !(mb->cached != NULL && dh >= 0 &&
 		    !atomic_load(&mb->lost) && mb->cached(mb->ctx, dh, name));
-		if ((i = pick_slack(x, d, spread, STEAL_SLACK_FILE, -1, &dh)) < 0)
+		i = pick_slack(x, d, spread, STEAL_SLACK_FILE, -1, &dh);
+		if (i < 0)
 			return i;
 		mb = &x->m[i];
 		enter(x, i);

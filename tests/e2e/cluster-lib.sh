@@ -28,31 +28,14 @@ cl_die() {
 cl_ns() { echo "rcpcl$1-$$"; }
 cl_on() { local k=$1; shift; ip netns exec "$(cl_ns "$k")" "$@"; }
 
-cl_descendants() {
-	local c
-	for c in $(pgrep -P "$1"); do
-		echo "$c"
-		cl_descendants "$c"
-	done
-}
-
 cl_cleanup() {
-	local p ns pids
+	local p
 	for p in "${CL_SSHD_PIDS[@]}"; do
-		pids=$(cl_descendants "$p")
-		kill "$p" $pids 2>/dev/null
+		kill "$p" $(t_offspring "$p") 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
 	CL_SSHD_PIDS=()
-	for ns in "${CL_NETNS[@]}"; do
-		pids=$(ip netns pids "$ns" 2>/dev/null)
-		[ -n "$pids" ] && kill -9 $pids 2>/dev/null
-		for p in $(seq 50); do
-			[ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && break
-			sleep 0.1
-		done
-		ip netns del "$ns" 2>/dev/null
-	done
+	t_netns_del "${CL_NETNS[@]}"
 	CL_NETNS=()
 }
 

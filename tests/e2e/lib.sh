@@ -41,6 +41,29 @@ t_descends() {
 	return 1
 }
 
+# t_offspring PID: PID's children, their children...
+t_offspring() {
+	local c
+	for c in $(pgrep -P "$1"); do
+		echo "$c"
+		t_offspring "$c"
+	done
+}
+# t_netns_del NS...: ends whatever still runs in each network namespace
+# of the test's own (only its processes can be there), then removes it.
+t_netns_del() {
+	local ns pids i
+	for ns in "$@"; do
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		[ -n "$pids" ] && kill -9 $pids 2>/dev/null
+		for i in $(seq 50); do
+			[ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && break
+			sleep 0.1
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
+}
+
 t_pass() { T_PASSES=$((T_PASSES + 1)); echo "ok - $*"; }
 t_fail() { T_FAILS=$((T_FAILS + 1)); T_FAILED+=("$*"); echo "FAIL - $*"; }
 

@@ -40,13 +40,7 @@ wan_a() { ip netns exec "$WAN_NS_A" "$@"; }
 wan_b() { ip netns exec "$WAN_NS_B" "$@"; }
 
 # wan_descendants PID: PID's children, their children...
-wan_descendants() {
-	local c
-	for c in $(pgrep -P "$1"); do
-		echo "$c"
-		wan_descendants "$c"
-	done
-}
+wan_descendants() { t_offspring "$1"; }
 
 # wan_stop_relay: ends the relay (its counters go to $WAN_RELAY_LOG).
 wan_stop_relay() {
@@ -57,7 +51,7 @@ wan_stop_relay() {
 }
 
 wan_cleanup() {
-	local p ns pids
+	local p pids
 	for p in "${WAN_SSHD_PIDS[@]}"; do
 		pids=$(wan_descendants "$p")
 		kill "$p" $pids 2>/dev/null
@@ -65,17 +59,9 @@ wan_cleanup() {
 	done
 	WAN_SSHD_PIDS=()
 	wan_stop_relay
-	for ns in "${WAN_NETNS[@]}"; do
-		# Whatever still runs in our namespace is ours (an agent whose
-		# session ended): end it before the namespace goes.
-		pids=$(ip netns pids "$ns" 2>/dev/null)
-		[ -n "$pids" ] && kill -9 $pids 2>/dev/null
-		for p in $(seq 50); do
-			[ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && break
-			sleep 0.1
-		done
-		ip netns del "$ns" 2>/dev/null
-	done
+	# Whatever still runs in our namespace is ours (an agent whose
+	# session ended): ended before the namespace goes.
+	t_netns_del "${WAN_NETNS[@]}"
 	WAN_NETNS=()
 }
 
