@@ -6,6 +6,8 @@
 #   - the copy is exact (rcmp --content) and both sources served data, as
 #     the destination's -v summary of its source agents says; -H keeps a
 #     hard link; --overwrite re-runs copy nothing, then the one changed file;
+#     --verify verifies every file, --delete and --exclude hold, and a big
+#     file cut short by SIGKILL is completed by --resume, equal by cmp;
 #   - SIGKILL of either source agent mid-copy does not end the copy: it
 #     completes, equal, exit 0, with a warning naming the lost host; and
 #     SIGKILL of both ends it with exit 1, naming them;
@@ -84,6 +86,34 @@ touch -d '2001-01-01' "$S/c/d/h5"
 t_check "after one change: exit 0" t_run 0 "$T/out.ow2" R -p -H --overwrite --summary "$H1,$H2:$S" "$DH:$D"
 t_check "after one change: one file copied" t_grep "^files copied: *1( |\$)" "$T/out.ow2"
 t_check "after one change: exact" same_rcmp "$S" "$D"
+# --verify, --delete and a filter through both.
+N=$(find "$S" -type f | wc -l)
+D=$T/dst-v
+t_check "--verify through both: exit 0" t_run 0 "$T/out.v" R -p --verify --summary "$H1,$H2:$S" "$DH:$D"
+t_check "--verify: every file verified ($N)" t_grep "^files verified: *$N( |\$)" "$T/out.v"
+t_check "--verify: exact" same_rcmp "$S" "$D"
+echo stale >"$D/a/stale"
+t_check "--delete with --exclude through both: exit 0" t_run 0 "$T/out.d" R -p --overwrite --delete --exclude 'g1*' "$H1,$H2:$S" "$DH:$D"
+t_check "--delete: the file not in the source is gone" test ! -e "$D/a/stale"
+t_check "--exclude: what it names stays as it was" test -e "$D/b/g10"
+t_check "--exclude: and nothing else changed" test -z "$("$RCMP" "$S" "$D" | grep -v '"b/g1')"
+# --resume of a big file cut short through both.
+D=$T/dst-r
+R -p --chunk-size 1M --iops-throttle 20 "$H1,$H2:$S/big1" "$DH:$D" >"$T/out.r0" 2>&1 &
+pid=$!
+for i in $(seq 200); do
+	[ "$(du -B1 --apparent-size "$D" 2>/dev/null | cut -f1)" -gt 0 ] 2>/dev/null &&
+	    [ -n "$(src_agent $H2)" ] && break
+	sleep 0.1
+done
+sleep 1
+kill -9 $pid
+wait $pid 2>/dev/null
+ours_cleanup
+t_check "cut short: the killed copy left its agents" gone 15
+t_check "cut short: the file is not complete" test "$(cmp "$S/big1" "$D" 2>&1 | wc -l)" -gt 0
+t_check "--resume through both: exit 0" t_run 0 "$T/out.r" R -p --resume --summary "$H1,$H2:$S/big1" "$DH:$D"
+t_check "--resume: identical by cmp" cmp "$S/big1" "$D"
 
 # --- a source agent lost mid-copy -------------------------------------------
 # 1 MiB chunks at 20 a second: about 3 s of copying, so a kill lands in it.
