@@ -206,6 +206,8 @@ refused "a host twice" "source host '$H1' is in '$H1,$H2,$H1' twice" "$H1,$H2,$H
 many=$(for i in $(seq 1 17); do printf '127.0.1.%d,' "$i"; done)
 refused "17 hosts" "more than 16 source hosts" "${many%,}:$S" "$DH:$T/x"
 refused "several destination hosts" "several destination hosts .'$DH,$H2'." "$H1:$S" "$DH,$H2:$T/x"
+t_check "rcmp with a list of hosts: exit 2" t_run 2 "$T/out" "$RCMP" "$H1,$H2:$S" "$S"
+t_check "rcmp with a list of hosts: says why" t_grep "rcmp compares through one host a side" "$T/out"
 t_check "refusals start nothing" test ! -e "$T/x"
 t_check "nothing left running at the end" gone 10
 
