@@ -58,14 +58,22 @@ static void
 tell_gone(struct ragent *a)
 {
 	struct ragent *dst = &a->r->agents[1];
+	struct rcp_quic_conn *c;
 	struct rcp_buf b = RCP_BUF_INIT;
 
-	rcp_wire_put_str(&b, a->h->name);
+	/*
+	 * Sent without dst->lock, which its reader needs to queue replies: a
+	 * send may wait for room.  The connection lives until every reader
+	 * (this one too) is joined.
+	 */
 	pthread_mutex_lock(&dst->lock);
-	if (dst->conn != NULL && dst->dead == NULL)
-		(void)rcp_quic_send(dst->conn, dst->ctrl, RCP_MSG_PEER_GONE, 0,
-		    b.data, b.len, 1000);
+	c = dst->dead == NULL ? dst->conn : NULL;
 	pthread_mutex_unlock(&dst->lock);
+	if (c == NULL)
+		return;
+	rcp_wire_put_str(&b, a->h->name);
+	(void)rcp_quic_send(c, dst->ctrl, RCP_MSG_PEER_GONE, 0, b.data, b.len,
+	    1000);
 	rcp_buf_release(&b);
 }
 
