@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -478,6 +479,13 @@ struct member_srv {
 	unsigned		 answered;
 	unsigned		 die_after;	/* 0: never */
 	unsigned		 delay_us;
+	/*
+	 * A member stuck on its disk: no SRC_READ answered until stuck_on
+	 * has answered stuck_reads of them (10 s at most, a hang guard).
+	 */
+	struct member_srv	*stuck_on;
+	unsigned		 stuck_reads;
+	atomic_uint		 reads;
 };
 
 static struct rcp_quic_msg *
@@ -485,7 +493,14 @@ answer_member(void *arg, uint16_t type, const void *body, size_t len)
 {
 	struct member_srv *m = arg;
 	struct rcp_quic_msg *r;
+	int i;
 
+	if (type == RCP_MSG_SRC_READ && m->stuck_on != NULL)
+		for (i = 0; i < 10000 && atomic_load(&m->stuck_on->reads) <
+		    m->stuck_reads; i++)
+			usleep(1000);
+	if (type == RCP_MSG_SRC_READ)
+		atomic_fetch_add(&m->reads, 1);
 	if (m->delay_us > 0)
 		usleep(m->delay_us);
 	pthread_mutex_lock(&m->lock);
@@ -603,8 +618,9 @@ mux_copy(const char *dir, struct member_srv *ms, size_t n,
 }
 
 /*
- * Two source agents of one file system: both serve the copy, and the
- * slower (20 ms a request) serves less.
+ * Two source agents of one file system: both serve the copy, and one
+ * stuck on its disk (its reads wait until the other has served 16) serves
+ * less: work goes to the member that is free, not to the one it was on.
  */
 static void
 test_mux_spreads(void)
@@ -617,14 +633,22 @@ test_mux_spreads(void)
 	int same = -1;
 
 	memset(ms, 0, sizeof(ms));
-	ms[0].delay_us = 20000;	/* far slower than any answer of 1 */
+	ms[0].stuck_on = &ms[1];
+	ms[0].stuck_reads = 16;
 	CU_ASSERT_EQUAL(mux_copy(dir, ms, 2, &x, &lg, &same), 0);
 	CU_ASSERT_EQUAL(same, 0);
 	rcp_srcmux_served(x, 0, &calls[0], &bytes[0]);
 	rcp_srcmux_served(x, 1, &calls[1], &bytes[1]);
 	CU_ASSERT_TRUE(calls[0] > 0 && calls[1] > 0);
 	CU_ASSERT_TRUE(bytes[1] > 0);
+	/*
+	 * By count, not by time: a member two calls busier than another gets
+	 * no new work, so while the stuck one holds a few reads the other
+	 * serves 16 of the big file's 24; the stuck one's bytes are those few
+	 * and at most the small files (5 MB).
+	 */
 	CU_ASSERT_TRUE(bytes[1] > bytes[0]);
+	CU_ASSERT_TRUE(atomic_load(&ms[1].reads) > atomic_load(&ms[0].reads));
 	CU_ASSERT_EQUAL(rcp_srcmux_alive(x), 2);
 	rcp_srcmux_free(x);
 	rcp_buf_release(&lg.text);
