@@ -136,10 +136,15 @@ usage(FILE *f)
 	rcp_cliopts_help_remote(f);
 }
 
+/* Errors said on stderr, from any thread (local or remote). */
+static atomic_uint errors_said;
+
 static void
 log_stderr(void *arg, int level, const char *msg)
 {
 	/* One fprintf per record: stdio's lock keeps threads' lines whole. */
+	if (level == RCP_LOG_ERROR)
+		atomic_fetch_add(&errors_said, 1);
 	if (level == RCP_LOG_ERROR)
 		fprintf(stderr, "rcmp: %s\n", msg);
 	else
@@ -472,9 +477,15 @@ exit_status(int r, const char *cause, const struct output *out,
 	if (r != 0 && r != RCP_ERR_DIFFERENT && !(r == RCP_ERR_IO &&
 	    out->err != 0))
 		fprintf(stderr, "rcmp: %s\n", cause);
-	/* The reader went away while a difference was being written. */
+	/*
+	 * The reader went away while a difference was being written.  Only
+	 * errors it could have seen count: a remote destination, losing its
+	 * source as the agents are stopped, may count entries it then could
+	 * not read, which are no error of the trees.
+	 */
 	if (write_failed && out->err == EPIPE && a->log_path == NULL)
-		return st->errors > 0 ? EXIT_TROUBLE : EXIT_DIFFERENT;
+		return st->errors > 0 && atomic_load(&errors_said) > 0 ?
+		    EXIT_TROUBLE : EXIT_DIFFERENT;
 	if (write_failed || (r != 0 && r != RCP_ERR_DIFFERENT))
 		return EXIT_TROUBLE;
 	return r == 0 ? EXIT_SAME : EXIT_DIFFERENT;

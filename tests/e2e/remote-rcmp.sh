@@ -184,7 +184,7 @@ for c in "h2h $SH:$M/s $DH:$M/d" "l2h $M/s $DH:$M/d"; do
 	set -- $c
 	n=$1; shift
 	headed "$T/head-$n.out" C "$@"
-	t_check "| head -1 $n: exit 1, as local" test "$RC" = 1
+	t_check "| head -1 $n: exit 1, as local (got $RC)" test "$RC" = 1
 	t_check "| head -1 $n: one record" lines "$T/head-$n.out" 1
 	t_check "| head -1 $n: no error for the entries left" sh -c "! grep -E 'cannot|error' '$T/head-$n.out.err' >&2"
 	t_check "| head -1 $n: no agent left" gone 30
