@@ -38,6 +38,8 @@ usage(FILE *fp)
 "start-up secrets from stdin and is not meant to be run by hand.\n"
 "\n"
 "  --role ROLE                   source or destination\n"
+"  --helper                      destination: copy the data another\n"
+"                                destination agent of the copy hands out\n"
 "  --quic-port-ranges R          UDP ports to use, e.g. 8000-8999,10000\n"
 "  --quic-profile P              datacenter (default) or internet\n"
 "  --bind-addr ADDR              source: address to listen on (default: the\n"
@@ -58,11 +60,13 @@ enum {
 	OPT_CONN_TIMEOUT,
 	OPT_IDLE,
 	OPT_KEEPALIVE,
-	OPT_PROTO
+	OPT_PROTO,
+	OPT_HELPER
 };
 
 static const struct option longopts[] = {
 	{ "role", required_argument, NULL, OPT_ROLE },
+	{ "helper", no_argument, NULL, OPT_HELPER },
 	{ "quic-port-ranges", required_argument, NULL, OPT_PORTS },
 	{ "quic-profile", required_argument, NULL, OPT_PROFILE },
 	{ "bind-addr", required_argument, NULL, OPT_BIND },
@@ -140,6 +144,9 @@ main(int argc, char **argv)
 				    "role '%s'", optarg);
 			}
 			break;
+		case OPT_HELPER:
+			o.helper = true;
+			break;
 		case OPT_PORTS:
 			if (rcp_remoteopts_ports(optarg, &o.ports, &cause) != 0) {
 				rcp_usage_error("rcpd", 2, "%s", cause);
@@ -189,5 +196,8 @@ main(int argc, char **argv)
 	if (o.role == 0) {
 		return rcp_usage_error("rcpd", 2, "%s", "--role is required");
 	}
+	if (o.helper && o.role != RCP_ROLE_DESTINATION)
+		return rcp_usage_error("rcpd", 2, "%s", "--helper goes with "
+		    "--role destination");
 	return rcp_agent_run(&o);
 }

@@ -140,7 +140,14 @@ enum {
 	 * agent of that host (as PEER named it) is lost; read through the
 	 * others without waiting to find out.
 	 */
-	RCP_MSG_PEER_GONE = 41	/* str host */
+	RCP_MSG_PEER_GONE = 41,	/* str host [, u8 role: RCP_ROLE_*; absent:
+				 * a source] */
+	/*
+	 * Destination -> its helper (dstpool.h): str src path, stat, str dst
+	 * path, u64 dst inode, u64 off, u64 len, u8 flags -> SRC_OK u64 n,
+	 * u8 checked, or SRC_ERR.
+	 */
+	RCP_MSG_DST_RANGE = 42
 };
 
 /* Caps of FILES: what a sender batches; a path may be longer than a name. */

@@ -13,17 +13,21 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/socket.h>
+
 #include "base/error.h"
 #include "base/log.h"
 #include "base/ticker.h"
 #include "base/util.h"
 #include "engine/copy.h"
 #include "net/proto.h"
+#include "net/udp.h"
 #include "net/wire.h"
 #include "remote/agent-int.h"
 #include "remote/agent.h"
 #include "remote/agentmsg.h"
 #include "remote/copywire.h"
+#include "remote/dstpool.h"
 #include "remote/srcclient.h"
 #include "remote/srcmux.h"
 
@@ -32,6 +36,16 @@
 /* Engine workers of a remote copy by default: most of them wait on RTTs. */
 #define RCP_AGENT_REMOTE_WORKERS 32
 /*
+ * A helper with ranges in flight that answers none for this long is stuck
+ * (its disk, or its sources): dropped, its ranges copied here.  A range is
+ * at most a chunk, and even a 64 MiB chunk over a 200 Mbit/s link takes
+ * under 3 s.
+ */
+#define RCP_AGENT_HELPER_QUIET_S 60
+#define RCP_AGENT_HELPER_QUIET_STR "60"
+/* And with destination helpers: as many again for the ranges they copy. */
+#define RCP_AGENT_HELPED_WORKERS 64
+/*
  * Chunks of a copy read through several source agents, unless told
  * otherwise: a 512 MiB file through 4 sources capped at 25 MB/s each took
  * 7.8 s in 16 MiB chunks (the last ones each on one host) and 6.5 s in
@@ -39,31 +53,67 @@
  */
 #define RCP_AGENT_MUX_CHUNK (4u << 20)
 
+/* Says HELLO on peer, a source or a helper (what), and awaits the reply. */
+static int
+hello_peer(struct rcp_agent *a, struct rcp_quic_conn *peer, const char *what,
+    char **cause)
+{
+	struct rcp_quic_msg *rep = NULL;
+	struct rcp_buf b = RCP_BUF_INIT;
+	int64_t sid;
+	int r;
+
+	if ((r = rcp_quic_stream_open(peer, &sid)) != 0) {
+		*cause = rcp_xasprintf("cannot open a stream to the %s", what);
+		return r;
+	}
+	rcp_agentmsg_put_hello(&b, RCP_ROLE_DESTINATION, a->token);
+	r = rcp_quic_send(peer, sid, RCP_MSG_HELLO, 1, b.data, b.len, 5000);
+	rcp_buf_release(&b);
+	if (r == 0)
+		r = rcp_agentmsg_await(peer, 1, &rep,
+		    a->o->startup_timeout_ms, cause);
+	if (r != 0)
+		return r;
+	rcp_quic_msg_free(rep);
+	rcp_log(&a->log, RCP_LOG_INFO, "connected to the %s", what);
+	return 0;
+}
+
+/* Connects to the agent at addr (what it is, for messages), pinning fp. */
+static int
+dial(struct rcp_agent *a, const char *addr, const uint8_t *fp,
+    const char *what, struct rcp_quic_conn **out, char **cause)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char *c2;
+	int r;
+
+	if (rcp_udp_addr_parse(addr, &ss, &len) != 0) {
+		*cause = rcp_xasprintf("bad %s address '%s'", what, addr);
+		return RCP_ERR_PROTO;
+	}
+	r = rcp_quic_connect(&a->o->quic, (struct sockaddr *)&ss, len, fp,
+	    out, cause);
+	if (r != 0) {
+		c2 = rcp_xasprintf("cannot reach the %s at %s: %s", what,
+		    addr, *cause);
+		free(*cause);
+		*cause = c2;
+	}
+	return r;
+}
+
 int
 rcp_agent_dest_peer(struct rcp_agent *a, bool more, const char *addr,
     const uint8_t *fp, char **cause)
 {
-	struct sockaddr_storage ss;
 	struct rcp_quic_conn *peer;
-	struct rcp_quic_msg *rep = NULL;
-	struct rcp_buf b = RCP_BUF_INIT;
-	socklen_t len;
-	int64_t sid;
 	int r;
 
-	if (rcp_udp_addr_parse(addr, &ss, &len) != 0) {
-		*cause = rcp_xasprintf("bad source address '%s'", addr);
-		return RCP_ERR_PROTO;
-	}
-	r = rcp_quic_connect(&a->o->quic, (struct sockaddr *)&ss, len, fp,
-	    &peer, cause);
-	if (r != 0) {
-		char *c2 = rcp_xasprintf("cannot reach the source agent at %s: %s",
-		    addr, *cause);
-		free(*cause);
-		*cause = c2;
+	if ((r = dial(a, addr, fp, "source agent", &peer, cause)) != 0)
 		return r;
-	}
 	/* The watcher may close it from now on; rcp_agent_run frees it. */
 	if (more) {
 		pthread_mutex_lock(&a->lock);
@@ -81,21 +131,41 @@ rcp_agent_dest_peer(struct rcp_agent *a, bool more, const char *addr,
 		pthread_mutex_unlock(&a->lock);
 	} else
 		(void)rcp_agent_swap_conn(a, &a->peer, peer);
-	if ((r = rcp_quic_stream_open(peer, &sid)) != 0) {
-		*cause = rcp_xstrdup("cannot open a stream to the source");
+	return hello_peer(a, peer, "source agent", cause);
+}
+
+int
+rcp_agent_dest_helper(struct rcp_agent *a, const char *addr,
+    const uint8_t *fp, char *host, char *version, char **cause)
+{
+	struct rcp_quic_conn *peer;
+	struct rcp_agent_more *h;
+	int r;
+
+	if ((r = dial(a, addr, fp, "destination helper", &peer, cause)) !=
+	    0) {
+		free(host);
+		free(version);
 		return r;
 	}
-	rcp_agentmsg_put_hello(&b, RCP_ROLE_DESTINATION, a->token);
-	r = rcp_quic_send(peer, sid, RCP_MSG_HELLO, 1, b.data, b.len, 5000);
-	rcp_buf_release(&b);
-	if (r == 0)
-		r = rcp_agentmsg_await(peer, 1, &rep,
-		    a->o->startup_timeout_ms, cause);
-	if (r != 0)
-		return r;
-	rcp_quic_msg_free(rep);
-	rcp_log(&a->log, RCP_LOG_INFO, "connected to the source agent");
-	return 0;
+	pthread_mutex_lock(&a->lock);
+	if (a->nhelpers == RCP_AGENT_MORE_MAX) {
+		pthread_mutex_unlock(&a->lock);
+		rcp_quic_close(peer, 0);
+		rcp_quic_conn_free(peer);
+		free(host);
+		free(version);
+		*cause = rcp_xasprintf("more than %d destination agents",
+		    RCP_AGENT_MORE_MAX + 1);
+		return RCP_ERR_INVAL;
+	}
+	h = &a->helpers[a->nhelpers++];
+	memset(h, 0, sizeof(*h));
+	h->conn = peer;
+	h->host = host;
+	h->version = version;
+	pthread_mutex_unlock(&a->lock);
+	return hello_peer(a, peer, "destination helper", cause);
 }
 
 /* SELFTEST: echo count messages carrying name through the source. */
@@ -242,6 +312,8 @@ struct progress_pump {
 	struct rcp_srcmux *mux;		/* NULL: that one alone */
 	struct rcp_quic_conn *master;	/* with a mux: for PEER_GONE */
 	struct rcp_quic_conn *conns[RCP_SRCMUX_MAX];	/* the mux's */
+	struct rcp_dstpool *pool;	/* the helpers, or NULL */
+	struct rcp_quic_conn *hconns[RCP_DSTPOOL_MAX];	/* the pool's */
 	struct rcp_copy	*copy;
 	struct file_batch *files;	/* NULL: none asked for */
 	char		*lost;		/* why the source is gone; the ticker's
@@ -280,18 +352,32 @@ progress_tick(void *arg)
 	struct rcp_quic_msg *m;
 	struct rcp_wire_cursor cur;
 	char *host;
+	uint8_t role;
 	size_t i;
 
 	/*
 	 * The master says nothing else while a copy runs but which source
-	 * agent it lost (PEER_GONE): its link to that one is cut now.
+	 * agent or helper it lost (PEER_GONE): its link to that one is cut
+	 * now.
 	 */
 	while (p->mux != NULL && p->master != NULL &&
 	    rcp_quic_recv(p->master, &m, 1) == 0) {
 		rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
 		host = NULL;
 		if (!m->fin && m->f.type == RCP_MSG_PEER_GONE &&
-		    rcp_wire_get_str(&cur, &host, RCP_PROTO_MAX_NAME) == 0) {
+		    rcp_wire_get_str(&cur, &host, RCP_PROTO_MAX_NAME) == 0 &&
+		    rcp_wire_get_u8(&cur, &role) == 0 &&
+		    role == RCP_ROLE_DESTINATION) {
+			for (i = 0; p->pool != NULL &&
+			    i < rcp_dstpool_size(p->pool); i++) {
+				if (strcmp(rcp_dstpool_host(p->pool, i),
+				    host) != 0)
+					continue;
+				rcp_dstpool_lose(p->pool, i, "the master lost "
+				    "it");
+				rcp_quic_close(p->hconns[i], 0);
+			}
+		} else if (host != NULL && m->f.type == RCP_MSG_PEER_GONE) {
 			for (i = 0; i < rcp_srcmux_size(p->mux); i++) {
 				if (strcmp(rcp_srcmux_host(p->mux, i),
 				    host) != 0 || p->conns[i] == NULL)
@@ -306,6 +392,19 @@ progress_tick(void *arg)
 		free(host);
 		rcp_quic_msg_free(m);
 	}
+	/* A helper stuck on a range: as lost. */
+	if (p->pool != NULL && (i = (size_t)rcp_dstpool_stuck(p->pool,
+	    (uint64_t)RCP_AGENT_HELPER_QUIET_S * 1000000000u)) != (size_t)-1) {
+		rcp_dstpool_lose(p->pool, i, "it answered nothing for "
+		    RCP_AGENT_HELPER_QUIET_STR " s");
+		rcp_quic_close(p->hconns[i], 0);
+	}
+	/* A helper lost: its ranges come back here (the pool's calls fail). */
+	for (i = 0; p->pool != NULL && i < rcp_dstpool_size(p->pool); i++)
+		if (!rcp_dstpool_lost(p->pool, i) &&
+		    rcp_quic_conn_error(p->hconns[i]) != NULL)
+			rcp_dstpool_lose(p->pool, i,
+			    rcp_quic_conn_error(p->hconns[i]));
 	/* A source agent of several lost: the others take its work. */
 	for (i = 0; p->mux != NULL && i < RCP_SRCMUX_MAX; i++)
 		if (p->conns[i] != NULL && !rcp_srcmux_lost(p->mux, i) &&
@@ -343,12 +442,14 @@ source_mux(struct rcp_agent *a, struct rcp_srcclient *sr, const char *host,
 {
 	struct rcp_srcmux_member mm[RCP_SRCMUX_MAX];
 	struct rcp_agent_more *mo;
-	size_t i, n;
+	size_t i, n, nh;
 
 	pthread_mutex_lock(&a->lock);
 	n = a->nmore;
+	nh = a->nhelpers;
 	pthread_mutex_unlock(&a->lock);
-	if (n == 0)
+	/* With helpers, a mux of one: it knows the paths they need. */
+	if (n == 0 && nh == 0)
 		return NULL;
 	if (n + 1 > RCP_SRCMUX_MAX)
 		n = RCP_SRCMUX_MAX - 1;
@@ -372,6 +473,57 @@ source_mux(struct rcp_agent *a, struct rcp_srcclient *sr, const char *host,
 		conns[i + 1] = mo->conn;
 	}
 	return rcp_srcmux_new(mm, n + 1, &a->log);
+}
+
+/* The helpers of this copy, their connections in conns; or NULL. */
+static struct rcp_dstpool *
+helper_pool(struct rcp_agent *a, struct rcp_quic_conn **conns)
+{
+	struct rcp_dstpool_member mm[RCP_DSTPOOL_MAX];
+	struct rcp_agent_more *h;
+	size_t i, n;
+
+	pthread_mutex_lock(&a->lock);
+	n = a->nhelpers;
+	pthread_mutex_unlock(&a->lock);
+	if (n == 0)
+		return NULL;
+	if (n > RCP_DSTPOOL_MAX)
+		n = RCP_DSTPOOL_MAX;
+	/* Added by PEERs before any copy, as more[] is. */
+	for (i = 0; i < n; i++) {
+		h = &a->helpers[i];
+		if (h->sr == NULL)
+			h->sr = rcp_srcclient_new(h->conn);
+		mm[i].sr = h->sr;
+		mm[i].host = h->host != NULL ? h->host : "a destination host";
+		conns[i] = h->conn;
+	}
+	return rcp_dstpool_new(mm, n, &a->log);
+}
+
+/* How the data went over this host and its helpers, for -v. */
+static void
+helped_log(struct rcp_agent *a, struct rcp_dstpool *p,
+    const struct rcp_copy_stats *st)
+{
+	struct rcp_buf b = RCP_BUF_INIT;
+	uint64_t ranges, bytes, helped = 0;
+	size_t i;
+
+	for (i = 0; i < rcp_dstpool_size(p); i++) {
+		rcp_dstpool_served(p, i, &ranges, &bytes);
+		helped += bytes;
+		rcp_buf_addf(&b, "; '%s' %llu ranges, %llu bytes%s",
+		    rcp_dstpool_host(p, i), (unsigned long long)ranges,
+		    (unsigned long long)bytes, rcp_dstpool_lost(p, i) ?
+		    " (lost)" : "");
+	}
+	rcp_log(&a->log, RCP_LOG_INFO, "wrote through %zu destination "
+	    "agents: this one %llu bytes%s", rcp_dstpool_size(p) + 1,
+	    (unsigned long long)(st->bytes_copied > helped ?
+	    st->bytes_copied - helped : 0), rcp_buf_str(&b));
+	rcp_buf_release(&b);
 }
 
 /* How the work went over the source agents, for -v. */
@@ -408,6 +560,7 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	struct rcp_copy *copy;
 	rcp_ticker *pumping;
 	char *dst, *why = NULL;
+	bool workers_default;
 	int r;
 
 	if ((peer = rcp_agent_peer(a)) == NULL) {
@@ -421,7 +574,7 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	 * Remote reads wait on the network, not the CPU: keep many in
 	 * flight unless told otherwise.
 	 */
-	if (req.opts.max_workers == 0)
+	if ((workers_default = req.opts.max_workers == 0))
 		req.opts.max_workers = RCP_AGENT_REMOTE_WORKERS;
 	dst = rcp_copy_expand_home(req.dst, getenv("HOME"));
 	free(req.dst);
@@ -452,6 +605,13 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	if ((pump.mux = source_mux(a, sr, req.opts.src_host, pump.conns)) !=
 	    NULL && req.opts.chunk_size == RCP_COPY_CHUNK_DEFAULT)
 		req.opts.chunk_size = RCP_AGENT_MUX_CHUNK;
+	/* With helpers, workers for them too: each waits on one of theirs. */
+	if ((pump.pool = helper_pool(a, pump.hconns)) != NULL) {
+		rcp_srcmux_set_offload(pump.mux, rcp_dstpool_offload,
+		    pump.pool);
+		if (workers_default)
+			req.opts.max_workers = RCP_AGENT_HELPED_WORKERS;
+	}
 	copy = rcp_copy_new(&req.opts, &a->log);
 	if (pump.mux != NULL) {
 		rcp_copy_set_source(copy, &rcp_srcmux_ops, pump.mux);
@@ -474,8 +634,11 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 		files_end(pump.files);
 	send_progress(a, copy);
 	rcp_copy_stats(copy, &st);
+	if (pump.pool != NULL)
+		helped_log(a, pump.pool, &st);
 	if (pump.mux != NULL) {
-		served_log(a, pump.mux);
+		if (rcp_srcmux_size(pump.mux) > 1)
+			served_log(a, pump.mux);
 		if (pump.lost == NULL && rcp_srcmux_alive(pump.mux) == 0)
 			pump.lost = rcp_xstrdup("lost every source agent");
 	}
@@ -495,6 +658,7 @@ rcp_agent_dest_copy(struct rcp_agent *a, const struct rcp_quic_msg *m,
 	pthread_mutex_unlock(&a->lock);
 	rcp_copy_free(copy);
 	rcp_srcmux_free(pump.mux);
+	rcp_dstpool_free(pump.pool);
 	rcp_copywire_put_done(reply, r, why != NULL ? why : "", &st);
 	r = 0;
 out:

@@ -21,6 +21,8 @@
 
 /* Source agents a destination reads through, after the first. */
 #define RCP_AGENT_MORE_MAX 15
+/* Destination agents a source serves (the hosts of one copy's). */
+#define RCP_AGENT_DCONN_MAX 16
 
 struct rcp_agent_opts;
 struct rcp_copy;
@@ -61,8 +63,32 @@ struct rcp_agent {
 		char			*version;
 	}			 more[RCP_AGENT_MORE_MAX];
 	size_t			 nmore;
+	/*
+	 * Destination: the helpers, destination agents on more hosts of its
+	 * file system that copy data it hands them (dstpool.h); a PEER
+	 * each, as more[].
+	 */
+	struct rcp_agent_more	 helpers[RCP_AGENT_MORE_MAX];
+	size_t			 nhelpers;
+	/* A helper: the connection of the destination agent it helps;
+	 * requires lock. */
+	struct rcp_quic_conn	*lead;
+	/*
+	 * Source: the destination agents' connections, each served by its
+	 * thread; the number the master allowed (requires lock) and when
+	 * it last allowed one.  Written by the accepting thread only, read
+	 * by others once it is joined, but for dconns[] under lock.
+	 */
+	struct rcp_quic_conn	*dconns[RCP_AGENT_DCONN_MAX];
+	pthread_t		 dthreads[RCP_AGENT_DCONN_MAX];
+	bool			 dstarted[RCP_AGENT_DCONN_MAX];
+	size_t			 ndconns;
+	size_t			 dallowed;
+	uint64_t		 dallowed_ns;
 	struct rcp_srccache *_Atomic cache;	/* source: the read-ahead */
-	pthread_t		 peer_thread;
+	pthread_t		 peer_thread;	/* source: takes in the
+						 * destinations; helper: serves
+						 * the one it helps */
 	bool			 peer_started;
 	atomic_bool		 stop;
 	struct rcp_copy		*copy;		/* destination: the running
@@ -146,7 +172,25 @@ int rcp_agent_source_peer(struct rcp_agent *a, const uint8_t *fp,
 int rcp_agent_source_prefetch(struct rcp_agent *a,
     const struct rcp_quic_msg *m, char **cause);
 
+/* --- a destination helper (agent-helper.c) ------------------------------- */
+
+/*
+ * PEER with no address, to a helper: allows the certificate fp of the
+ * destination agent it helps and starts the thread that serves its
+ * DST_RANGE requests (a->peer_thread).  0 or an error with *cause.
+ */
+int rcp_agent_helper_peer(struct rcp_agent *a, const uint8_t *fp,
+    char **cause);
+
 /* --- the destination (agent-dest.c) -------------------------------------- */
+
+/*
+ * PEER of a helper, to the destination: connects to it at addr, pinning
+ * fp, says HELLO, and keeps it in a->helpers (host and version taken).
+ * 0 or an error with *cause.
+ */
+int rcp_agent_dest_helper(struct rcp_agent *a, const char *addr,
+    const uint8_t *fp, char *host, char *version, char **cause);
 
 /*
  * PEER: connects to the source agent at addr, pinning fp, and says HELLO.

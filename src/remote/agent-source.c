@@ -10,6 +10,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,59 +35,21 @@
 /* Threads serving the destination's reads on the source. */
 #define RCP_AGENT_SERVE_THREADS 8
 
-static void *
-peer_serve(void *arg)
-{
-	struct rcp_agent *a = arg;
-	struct rcp_quic_conn *c = NULL;
-	struct rcp_quic_msg *m;
-	char *cause = NULL;
-	uint64_t end = rcp_now_ns() +
-	    (uint64_t)a->o->startup_timeout_ms * 1000000u;
-	struct rcp_srcserve *srv = NULL;
-	int role, r;
+/* One destination agent's connection, served until it ends. */
+struct dconn {
+	struct rcp_agent	*a;
+	struct rcp_quic_conn	*c;
+};
 
-	/* In slices, so that a shutdown does not wait for the timeout. */
-	while ((r = rcp_quic_accept(a->ep, 200, &c, &cause)) == RCP_ERR_TIMEOUT &&
-	    !atomic_load(&a->stop) && rcp_now_ns() < end) {
-		free(cause);
-		cause = NULL;
-	}
-	if (r != 0) {
-		if (!atomic_load(&a->stop))
-			rcp_log(&a->log, RCP_LOG_ERROR, "the destination agent "
-			    "did not connect: %s", cause);
-		free(cause);
-		return NULL;
-	}
-	/* Its first message must be a HELLO with the run's token. */
-	if (rcp_quic_recv(c, &m, a->o->startup_timeout_ms) != 0) {
-		rcp_log(&a->log, RCP_LOG_ERROR, "destination agent: %s",
-		    rcp_quic_conn_error(c) ? rcp_quic_conn_error(c) : "no hello");
-		rcp_quic_conn_free(c);
-		return NULL;
-	}
-	if ((r = rcp_agentmsg_check_hello(&m->f, a->token, &role,
-	    &cause)) != 0 || role != RCP_ROLE_DESTINATION) {
-		rcp_log(&a->log, RCP_LOG_ERROR, "destination agent refused: %s",
-		    cause != NULL ? cause : "wrong role");
-		rcp_agentmsg_reply_error(c, m->stream, m->f.id,
-		    r ? r : RCP_ERR_PROTO, cause != NULL ? cause : "wrong role");
-		free(cause);
-		rcp_quic_msg_free(m);
-		rcp_quic_conn_free(c);
-		return NULL;
-	}
-	{
-		struct rcp_buf b = RCP_BUF_INIT;
-		rcp_wire_put_u32(&b, RCP_PROTO_VERSION);
-		rcp_quic_send(c, m->stream, RCP_MSG_HELLO_OK, m->f.id, b.data,
-		    b.len, 5000);
-		rcp_buf_release(&b);
-	}
-	rcp_quic_msg_free(m);
-	(void)rcp_agent_swap_conn(a, &a->peer, c);
-	rcp_log(&a->log, RCP_LOG_INFO, "destination agent connected");
+static void *
+conn_serve(void *arg)
+{
+	struct dconn *d = arg;
+	struct rcp_agent *a = d->a;
+	struct rcp_quic_conn *c = d->c;
+	struct rcp_quic_msg *m;
+	struct rcp_srcserve *srv;
+
 	srv = rcp_srcserve_new(RCP_AGENT_SERVE_THREADS, atomic_load(&a->cache),
 	    &a->log);
 	while (!atomic_load(&a->stop) && rcp_quic_recv(c, &m, -1) == 0) {
@@ -108,6 +72,116 @@ peer_serve(void *arg)
 		rcp_quic_msg_free(m);
 	}
 	rcp_srcserve_free(srv);
+	free(d);
+	return NULL;
+}
+
+/*
+ * Checks a new connection's HELLO: a destination agent of this run.  0, or
+ * an error (logged; the connection is freed).
+ */
+static int
+take_destination(struct rcp_agent *a, struct rcp_quic_conn *c)
+{
+	struct rcp_quic_msg *m;
+	struct rcp_buf b = RCP_BUF_INIT;
+	char *cause = NULL;
+	int role, r;
+
+	if (rcp_quic_recv(c, &m, a->o->startup_timeout_ms) != 0) {
+		rcp_log(&a->log, RCP_LOG_ERROR, "destination agent: %s",
+		    rcp_quic_conn_error(c) ? rcp_quic_conn_error(c) : "no hello");
+		rcp_quic_conn_free(c);
+		return RCP_ERR_PROTO;
+	}
+	if ((r = rcp_agentmsg_check_hello(&m->f, a->token, &role,
+	    &cause)) != 0 || role != RCP_ROLE_DESTINATION) {
+		rcp_log(&a->log, RCP_LOG_ERROR, "destination agent refused: %s",
+		    cause != NULL ? cause : "wrong role");
+		rcp_agentmsg_reply_error(c, m->stream, m->f.id,
+		    r ? r : RCP_ERR_PROTO, cause != NULL ? cause : "wrong role");
+		free(cause);
+		rcp_quic_msg_free(m);
+		rcp_quic_conn_free(c);
+		return r ? r : RCP_ERR_PROTO;
+	}
+	rcp_wire_put_u32(&b, RCP_PROTO_VERSION);
+	rcp_quic_send(c, m->stream, RCP_MSG_HELLO_OK, m->f.id, b.data, b.len,
+	    5000);
+	rcp_buf_release(&b);
+	rcp_quic_msg_free(m);
+	return 0;
+}
+
+/*
+ * Takes in the destination agents the master allowed (one, or the several
+ * destination hosts of one copy), each served by a thread of its own,
+ * until every one is in or the start-up timeout passes since the last was
+ * allowed.
+ */
+static void *
+peer_serve(void *arg)
+{
+	struct rcp_agent *a = arg;
+	struct rcp_quic_conn *c = NULL;
+	struct dconn *d;
+	char *cause = NULL;
+	uint64_t end;
+	size_t want;
+	int r;
+
+	for (;;) {
+		pthread_mutex_lock(&a->lock);
+		want = a->dallowed;
+		end = a->dallowed_ns + (uint64_t)a->o->startup_timeout_ms *
+		    1000000u;
+		pthread_mutex_unlock(&a->lock);
+		if (atomic_load(&a->stop))
+			break;
+		/* In slices, so that a shutdown does not wait for the timeout. */
+		r = rcp_quic_accept(a->ep, 200, &c, &cause);
+		if (r == RCP_ERR_TIMEOUT) {
+			free(cause);
+			cause = NULL;
+			if (a->ndconns < want && rcp_now_ns() >= end) {
+				rcp_log(&a->log, RCP_LOG_ERROR, "the "
+				    "destination agent did not connect: "
+				    "timed out");
+				break;
+			}
+			continue;
+		}
+		if (r != 0) {
+			if (!atomic_load(&a->stop))
+				rcp_log(&a->log, RCP_LOG_ERROR, "the destination "
+				    "agent did not connect: %s", cause);
+			free(cause);
+			break;
+		}
+		if (take_destination(a, c) != 0)
+			continue;
+		if (a->ndconns == RCP_AGENT_DCONN_MAX) {
+			rcp_quic_close(c, 0);
+			rcp_quic_conn_free(c);
+			continue;
+		}
+		d = rcp_xcalloc(1, sizeof(*d));
+		d->a = a;
+		d->c = c;
+		pthread_mutex_lock(&a->lock);
+		if (a->peer == NULL)
+			a->peer = c;
+		a->dconns[a->ndconns] = c;
+		pthread_mutex_unlock(&a->lock);
+		if (pthread_create(&a->dthreads[a->ndconns], NULL, conn_serve,
+		    d) != 0) {
+			free(d);
+			rcp_quic_close(c, 0);
+		} else
+			a->dstarted[a->ndconns] = true;
+		a->ndconns++;
+		rcp_log(&a->log, RCP_LOG_INFO, "destination agent connected");
+	}
 	return NULL;
 }
 
@@ -195,6 +269,12 @@ int
 rcp_agent_source_peer(struct rcp_agent *a, const uint8_t *fp, char **cause)
 {
 	rcp_quic_ep_allow(a->ep, fp);
+	pthread_mutex_lock(&a->lock);
+	a->dallowed++;
+	a->dallowed_ns = rcp_now_ns();
+	pthread_mutex_unlock(&a->lock);
+	if (a->peer_started)
+		return 0;	/* another destination host of the copy */
 	if (pthread_create(&a->peer_thread, NULL, peer_serve, a) != 0) {
 		*cause = rcp_xstrdup("cannot start a thread");
 		return RCP_ERR_INTERNAL;

@@ -233,7 +233,14 @@ handle_peer(struct rcp_agent *a, const struct rcp_quic_msg *m, char **cause)
 	}
 	if (a->o->role == RCP_ROLE_SOURCE)
 		r = rcp_agent_source_peer(a, fp, cause);
-	else if (rcp_agentmsg_peer_more(m->f.body, m->f.len)) {
+	else if (a->o->helper && addr[0] == '\0')
+		r = rcp_agent_helper_peer(a, fp, cause);
+	else if (rcp_agentmsg_peer_kind(m->f.body, m->f.len) ==
+	    RCP_AGENTMSG_PEER_HELPER) {
+		(void)rcp_agentmsg_get_peer_about(m->f.body, m->f.len, &host,
+		    &version);
+		r = rcp_agent_dest_helper(a, addr, fp, host, version, cause);
+	} else if (rcp_agentmsg_peer_more(m->f.body, m->f.len)) {
 		r = rcp_agent_dest_peer(a, true, addr, fp, cause);
 		if (r == 0) {
 			(void)rcp_agentmsg_get_peer_about(m->f.body, m->f.len,
@@ -549,13 +556,15 @@ rcp_agent_run(const struct rcp_agent_opts *opts)
 	}
 	memcpy(a.token, sec.token, RCP_TOKEN_LEN);
 	watcher_start(&a);
-	if (o.role == RCP_ROLE_SOURCE && rcp_agent_source_listen(&a,
-	    &sec.addr, sec.alen, &cause) != 0)
+	/* A helper listens, as a source does, for the agent it helps. */
+	if ((o.role == RCP_ROLE_SOURCE || o.helper) &&
+	    rcp_agent_source_listen(&a, &sec.addr, sec.alen, &cause) != 0)
 		goto fail;
 	test_delay();
 	if (hello_master(&a, &sec.addr, sec.alen, sec.fp, &cause) != 0)
 		goto fail;
-	if (o.role == RCP_ROLE_SOURCE && rcp_agent_source_announce(&a) != 0) {
+	if ((o.role == RCP_ROLE_SOURCE || o.helper) &&
+	    rcp_agent_source_announce(&a) != 0) {
 		cause = rcp_xstrdup("lost the master");
 		goto fail;
 	}
@@ -572,11 +581,28 @@ out:
 		rcp_quic_close(a.peer, 0);
 	for (i = 0; i < a.nmore; i++)
 		rcp_quic_close(a.more[i].conn, 0);
+	for (i = 0; i < a.nhelpers; i++)
+		rcp_quic_close(a.helpers[i].conn, 0);
+	for (i = 0; i < a.ndconns; i++)
+		rcp_quic_close(a.dconns[i], 0);
+	if (a.lead != NULL)
+		rcp_quic_close(a.lead, 0);
 	pthread_mutex_unlock(&a.lock);
 	if (a.ep != NULL && a.peer_started) {
 		/* The server thread ends when its connection does. */
 		pthread_join(a.peer_thread, NULL);
 	}
+	/* Those the accepting thread took in, now that it is joined. */
+	pthread_mutex_lock(&a.lock);
+	for (i = 0; i < a.ndconns; i++)
+		rcp_quic_close(a.dconns[i], 0);
+	pthread_mutex_unlock(&a.lock);
+	for (i = 0; i < a.ndconns; i++)
+		if (a.dstarted[i])
+			pthread_join(a.dthreads[i], NULL);
+	/* A source's peer is the first of them: freed with them below. */
+	if (a.ndconns > 0)
+		(void)rcp_agent_swap_conn(&a, &a.peer, NULL);
 	/* Out of the watcher's sight (NULL) before they are freed. */
 	rcp_quic_conn_free(rcp_agent_swap_conn(&a, &a.master, NULL));
 	rcp_srcclient_free(a.sr);	/* after the close: its reader ends */
@@ -585,6 +611,15 @@ out:
 		free(a.more[i].host);
 		free(a.more[i].version);
 	}
+	for (i = 0; i < a.nhelpers; i++) {
+		rcp_srcclient_free(a.helpers[i].sr);
+		rcp_quic_conn_free(a.helpers[i].conn);
+		free(a.helpers[i].host);
+		free(a.helpers[i].version);
+	}
+	for (i = 0; i < a.ndconns; i++)
+		rcp_quic_conn_free(a.dconns[i]);
+	rcp_quic_conn_free(rcp_agent_swap_conn(&a, &a.lead, NULL));
 	free(a.src_host);
 	free(a.src_version);
 	rcp_srccache_free(atomic_load(&a.cache));	/* after its server */

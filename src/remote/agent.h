@@ -27,6 +27,8 @@ struct rcp_agent_opts {
 	struct rcp_quic_config	 quic;		/* cert filled in by the agent */
 	struct rcp_udp_ports	 ports;
 	const char		*bind_addr;	/* source: where to listen; NULL: auto */
+	bool			 helper;	/* destination: a helper of another
+						 * destination agent (dstpool.h) */
 	int			 in_fd;		/* the master's channel: stdin */
 	int			 out_fd;	/* stdout */
 	int			 startup_timeout_ms;

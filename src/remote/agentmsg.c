@@ -224,11 +224,23 @@ rcp_agentmsg_get_peer_about(const void *body, size_t len, char **host,
 void
 rcp_agentmsg_put_peer_more(struct rcp_buf *b)
 {
-	rcp_wire_put_u8(b, 1);
+	rcp_wire_put_u8(b, RCP_AGENTMSG_PEER_MORE);
+}
+
+void
+rcp_agentmsg_put_peer_helper(struct rcp_buf *b)
+{
+	rcp_wire_put_u8(b, RCP_AGENTMSG_PEER_HELPER);
 }
 
 bool
 rcp_agentmsg_peer_more(const void *body, size_t len)
+{
+	return rcp_agentmsg_peer_kind(body, len) == RCP_AGENTMSG_PEER_MORE;
+}
+
+int
+rcp_agentmsg_peer_kind(const void *body, size_t len)
 {
 	struct rcp_wire_cursor c;
 	const uint8_t *p;
@@ -249,7 +261,7 @@ rcp_agentmsg_peer_more(const void *body, size_t len)
 			return false;
 	}
 	free(s);
-	return rcp_wire_get_u8(&c, &more) == 0 && more == 1;
+	return rcp_wire_get_u8(&c, &more) == 0 ? more : 0;
 }
 
 void

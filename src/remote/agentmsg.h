@@ -99,6 +99,16 @@ int rcp_agentmsg_get_peer_about(const void *body, size_t len, char **host,
  */
 void rcp_agentmsg_put_peer_more(struct rcp_buf *b);
 bool rcp_agentmsg_peer_more(const void *body, size_t len);
+/*
+ * Or, to a destination, after the about fields: this peer is a helper, a
+ * destination agent on another host of its file system that copies the
+ * data it hands it (dstpool.h), not a source.  peer_kind reads the byte:
+ * 0 (none), RCP_AGENTMSG_PEER_MORE or RCP_AGENTMSG_PEER_HELPER.
+ */
+#define RCP_AGENTMSG_PEER_MORE		1
+#define RCP_AGENTMSG_PEER_HELPER	2
+void rcp_agentmsg_put_peer_helper(struct rcp_buf *b);
+int rcp_agentmsg_peer_kind(const void *body, size_t len);
 
 /* SELFTEST: count echoes of a name (*name points into body). */
 void rcp_agentmsg_put_selftest(struct rcp_buf *b, uint32_t count,

@@ -21,6 +21,9 @@
 #include "opts/remoteopts.h"
 #include "remote/remote.h"
 
+/* Agents of one run at most: every source and destination host's. */
+#define RCP_REMOTE_MAX_AGENTS (RCP_REMOTE_MAX_SOURCES + RCP_REMOTE_MAX_DESTS)
+
 /* A host of the run: one SSH connection (none here), one endpoint. */
 struct rhost {
 	char			*spec;
@@ -38,6 +41,8 @@ struct rhost {
 struct ragent {
 	struct rcp_remote	*r;
 	int			 role;
+	bool			 helper;	/* a destination after the first
+						 * (dstpool.h) */
 	struct rhost		*h;
 	struct rcp_ssh_proc	*proc;		/* on another host */
 	struct rcp_child	*child;		/* here */
@@ -63,8 +68,9 @@ struct ragent {
 	bool			 exited;	/* requires lock */
 	bool			 closed;	/* its connection ended; requires lock */
 	atomic_bool		 bye;		/* SHUTDOWN sent: its exit is expected */
-	bool			 spared;	/* a source lost while others go
-						 * on; requires r->lost_lock */
+	bool			 spared;	/* a source or a helper lost while
+						 * others go on; requires
+						 * r->lost_lock */
 	atomic_bool		 abandon;	/* teardown gave up on its exit */
 	_Atomic uint64_t	 heard_ns;	/* when its last message came */
 	_Atomic uint16_t	 heard_type;	/* and of what type */
@@ -90,16 +96,18 @@ struct rcp_remote {
 	void			(*diff_fn)(void *arg, const void *body,
 				    size_t len);
 	void			*diff_arg;
-	struct rhost		*hosts[RCP_REMOTE_MAX_SOURCES + 1];
+	struct rhost		*hosts[RCP_REMOTE_MAX_AGENTS];
 						/* requires hosts_lock */
 	size_t			 nhosts;
 	/*
-	 * [0] the source, [1] the destination, [2...] more sources of hosts
-	 * that share the first one's file system, each its own agent.
+	 * [0] the source, [1] the destination, [2..nsources] more sources of
+	 * hosts that share the first one's file system, each its own agent,
+	 * then the destination's helpers on more hosts of its file system.
 	 */
-	struct ragent		 agents[RCP_REMOTE_MAX_SOURCES + 1];
+	struct ragent		 agents[RCP_REMOTE_MAX_AGENTS];
 	size_t			 nagents;
 	size_t			 nsources;
+	size_t			 ndests;
 	size_t			 sources_lost;	/* requires lost_lock */
 	char			*here_bind;	/* a local source listens here */
 	atomic_uint		 next_id;

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,9 +51,9 @@ agent_dead(struct ragent *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /*
- * Tells the destination that source agent a is lost, so that it stops
- * reading through it now rather than when its own link to it times out
- * (a host that went dark sends nothing that would say so).
+ * Tells the destination that source agent or helper a is lost, so that it
+ * stops using it now rather than when its own link to it times out (a
+ * host that went dark sends nothing that would say so).
  */
 static void
 tell_gone(struct ragent *a)
@@ -72,6 +73,7 @@ tell_gone(struct ragent *a)
 	if (c == NULL)
 		return;
 	rcp_wire_put_str(&b, a->h->name);
+	rcp_wire_put_u8(&b, (uint8_t)a->role);
 	(void)rcp_quic_send(c, dst->ctrl, RCP_MSG_PEER_GONE, 0, b.data, b.len,
 	    1000);
 	rcp_buf_release(&b);
@@ -95,6 +97,12 @@ agent_dead(struct ragent *a, const char *fmt, ...)
 			a->spared = first = true;
 			rcp_log(r->o.log, RCP_LOG_WARN, "%s; the other source "
 			    "agents go on with its work", a->dead);
+		}
+		/* A helper's work goes back to the destination agent. */
+		if (a->helper && r->lost == NULL) {
+			a->spared = first = true;
+			rcp_log(r->o.log, RCP_LOG_WARN, "%s; the other "
+			    "destination agents go on with its work", a->dead);
 		}
 		if (!a->spared && r->lost == NULL)
 			r->lost = rcp_xstrdup(a->dead);
@@ -121,6 +129,22 @@ remote_first_lost(struct rcp_remote *r)
 }
 
 /*
+ * What an agent's records are tagged with: its role, and its host too
+ * where the run has several hosts on that side.
+ */
+static const char *
+agent_tag(struct ragent *a, char *buf, size_t n)
+{
+	struct rcp_remote *r = a->r;
+
+	if ((a->role == RCP_ROLE_SOURCE ? r->nsources : r->ndests) < 2 ||
+	    a->h == NULL)
+		return role_name(a->role);
+	snprintf(buf, n, "%s %s", role_name(a->role), a->h->name);
+	return buf;
+}
+
+/*
  * A LOG on the agent's log stream is the agent's, tagged with its role; one
  * on the request stream (the engine's records of a COMPARE) is the
  * command's own output, printed as the local command prints it.
@@ -128,19 +152,19 @@ remote_first_lost(struct rcp_remote *r)
 static void
 on_log(struct ragent *a, const struct rcp_quic_msg *m)
 {
-	char *text;
+	char *text, tag[RCP_PROTO_MAX_NAME + 32];
 	int level;
 
 	if (rcp_agentmsg_get_log(m->f.body, m->f.len, &level, &text) != 0) {
 		rcp_log(a->r->o.log, RCP_LOG_WARN, "[%s] malformed log record",
-		    role_name(a->role));
+		    agent_tag(a, tag, sizeof(tag)));
 		return;
 	}
 	if (m->stream == a->ctrl)
 		rcp_log(a->r->o.log, level, "%s", text);
 	else
-		rcp_log(a->r->o.log, level, "[%s] %s", role_name(a->role),
-		    text);
+		rcp_log(a->r->o.log, level, "[%s] %s",
+		    agent_tag(a, tag, sizeof(tag)), text);
 	free(text);
 }
 
@@ -335,7 +359,7 @@ rcp_remote_errreader_main(void *arg)
 	struct ragent *a = arg;
 	struct rcp_buf line = RCP_BUF_INIT, last = RCP_BUF_INIT;
 	struct rcp_buf heard = RCP_BUF_INIT;
-	char buf[1024];
+	char buf[1024], tag[RCP_PROTO_MAX_NAME + 32];
 	ssize_t n, i;
 	int status = -1;
 	bool spared = false;
@@ -353,14 +377,15 @@ rcp_remote_errreader_main(void *arg)
 				continue;
 			}
 			rcp_log(a->r->o.log, rcp_agentline_level(rcp_buf_str(&line)),
-			    "[%s] %s", role_name(a->role), rcp_buf_str(&line));
+			    "[%s] %s", agent_tag(a, tag, sizeof(tag)),
+			    rcp_buf_str(&line));
 			keep_last(&last, &line);
 			rcp_buf_reset(&line);
 		}
 	}
 	if (line.len > 0) {
 		rcp_log(a->r->o.log, RCP_LOG_WARN, "[%s] %s",
-		    role_name(a->role), rcp_buf_str(&line));
+		    agent_tag(a, tag, sizeof(tag)), rcp_buf_str(&line));
 		keep_last(&last, &line);
 	}
 	rcp_buf_release(&line);

@@ -255,6 +255,8 @@ agent_args(struct rcp_remote *r, struct ragent *a, struct agent_args *x)
 
 	args_add(x, rcp_xstrdup("--role"));
 	args_add(x, rcp_xstrdup(role_name(a->role)));
+	if (a->helper)
+		args_add(x, rcp_xstrdup("--helper"));
 	args_add(x, rcp_xstrdup("--quic-profile"));
 	args_add(x, rcp_xstrdup(r->o.profile == RCP_QUIC_INTERNET ?
 	    "internet" : "datacenter"));
@@ -664,8 +666,8 @@ wait_listening(struct rcp_remote *r, struct ragent *src, char **cause)
 	while (src->listen_addr == NULL && src->dead == NULL && rv == 0)
 		rv = rcp_cond_wait_until(&src->cond, &src->lock, dl);
 	if (src->listen_addr == NULL) {
-		*cause = rcp_xasprintf("the source agent on '%s' did not say "
-		    "where it listens%s%s", src->h->name, src->dead ? ": " : "",
+		*cause = rcp_xasprintf("the %s agent on '%s' did not say "
+		    "where it listens%s%s", role_name(src->role), src->h->name, src->dead ? ": " : "",
 		    src->dead ? src->dead : "");
 		pthread_mutex_unlock(&src->lock);
 		return RCP_ERR_TIMEOUT;
@@ -674,54 +676,99 @@ wait_listening(struct rcp_remote *r, struct ragent *src, char **cause)
 	return 0;
 }
 
+/* Whether a is a destination agent: the first, or a helper. */
+static bool
+is_dest(struct rcp_remote *r, size_t i)
+{
+	return i == 1 || i > r->nsources;
+}
+
 /*
- * Introduces the destination to each source: fingerprints both ways.  The
- * sources after the first are "more" to the destination: it reads through
- * them all.
+ * Introduces the destinations to each source: fingerprints both ways.  The
+ * sources after the first are "more" to each destination: it reads
+ * through them all.  Then the destination's helpers to it: each listens
+ * for it as a source does, and it connects to each.
  */
 static int
 introduce(struct rcp_remote *r, char **cause)
 {
-	struct ragent *src, *dst = &r->agents[1];
+	struct ragent *src, *dst = &r->agents[1], *d;
 	struct rcp_quic_msg *rep = NULL;
 	struct rcp_buf b = RCP_BUF_INIT;
-	size_t i;
-	int rv;
+	size_t i, k;
+	int rv = 0;
 
-	if (r->nsources > 1 && strcmp(dst->version, PACKAGE_VERSION) != 0) {
-		*cause = rcp_xasprintf("the destination agent on '%s' (rcpd "
-		    "%s) cannot read from several source hosts: install rcpd "
-		    "%s there or use --auto-deploy-rcpd", dst->h->name,
-		    dst->version, PACKAGE_VERSION);
-		return RCP_ERR_VERSION;
-	}
+	/* What several hosts a side take: the agents of this build. */
 	for (i = 0; i < r->nagents; i++) {
-		if (i == 1)
+		d = &r->agents[i];
+		if ((is_dest(r, i) && r->nsources > 1) || r->ndests > 1) {
+			if (strcmp(d->version, PACKAGE_VERSION) == 0)
+				continue;
+			*cause = rcp_xasprintf("the %s agent on '%s' (rcpd "
+			    "%s) cannot take part in a copy through several "
+			    "%s hosts: install rcpd %s there or use "
+			    "--auto-deploy-rcpd", role_name(d->role),
+			    d->h->name, d->version, r->ndests > 1 ?
+			    "destination" : "source", PACKAGE_VERSION);
+			return RCP_ERR_VERSION;
+		}
+	}
+	for (i = 0; i < r->nagents && rv == 0; i++) {
+		if (is_dest(r, i))
 			continue;
 		src = &r->agents[i];
 		if ((rv = wait_listening(r, src, cause)) != 0)
 			return rv;
+		for (k = 0; k < r->nagents && rv == 0; k++) {
+			if (!is_dest(r, k))
+				continue;
+			rcp_buf_reset(&b);
+			rcp_agentmsg_put_peer(&b, "", r->agents[k].fp);
+			rv = request(r, src, RCP_MSG_PEER, b.data, b.len, &rep,
+			    r->o.startup_timeout_ms, 0, cause);
+			rcp_quic_msg_free(rep);
+			rep = NULL;
+		}
+		for (k = 0; k < r->nagents && rv == 0; k++) {
+			if (!is_dest(r, k))
+				continue;
+			rcp_buf_reset(&b);
+			pthread_mutex_lock(&src->lock);
+			rcp_agentmsg_put_peer(&b, src->listen_addr,
+			    src->listen_fp);
+			rcp_agentmsg_put_peer_about(&b, src->h->name,
+			    src->version);
+			pthread_mutex_unlock(&src->lock);
+			if (i > 0)
+				rcp_agentmsg_put_peer_more(&b);
+			rv = request(r, &r->agents[k], RCP_MSG_PEER, b.data,
+			    b.len, &rep, r->o.startup_timeout_ms, 0, cause);
+			rcp_quic_msg_free(rep);
+			rep = NULL;
+		}
+	}
+	for (i = r->nsources + 1; i < r->nagents && rv == 0; i++) {
+		d = &r->agents[i];
+		if ((rv = wait_listening(r, d, cause)) != 0)
+			break;
 		rcp_buf_reset(&b);
 		rcp_agentmsg_put_peer(&b, "", dst->fp);
-		rv = request(r, src, RCP_MSG_PEER, b.data, b.len, &rep,
+		rv = request(r, d, RCP_MSG_PEER, b.data, b.len, &rep,
 		    r->o.startup_timeout_ms, 0, cause);
 		rcp_quic_msg_free(rep);
 		rep = NULL;
 		if (rv != 0)
 			break;
 		rcp_buf_reset(&b);
-		pthread_mutex_lock(&src->lock);
-		rcp_agentmsg_put_peer(&b, src->listen_addr, src->listen_fp);
-		rcp_agentmsg_put_peer_about(&b, src->h->name, src->version);
-		pthread_mutex_unlock(&src->lock);
-		if (i > 0)
-			rcp_agentmsg_put_peer_more(&b);
+		pthread_mutex_lock(&d->lock);
+		rcp_agentmsg_put_peer(&b, d->listen_addr, d->listen_fp);
+		rcp_agentmsg_put_peer_about(&b, d->h->name, d->version);
+		pthread_mutex_unlock(&d->lock);
+		rcp_agentmsg_put_peer_helper(&b);
 		rv = request(r, dst, RCP_MSG_PEER, b.data, b.len, &rep,
 		    r->o.startup_timeout_ms, 0, cause);
 		rcp_quic_msg_free(rep);
 		rep = NULL;
-		if (rv != 0)
-			break;
 	}
 	rcp_buf_release(&b);
 	return rv;
@@ -811,54 +858,84 @@ here_bind(struct rcp_remote *r, const char *dst_host, char **cause)
 	return 0;
 }
 
+/* The agents of one host, started in turn: they share its SSH connection. */
+struct host_jobs {
+	struct start_job	*j[RCP_REMOTE_MAX_AGENTS];
+	size_t			 n;
+};
+
+static void *
+start_host(void *arg)
+{
+	struct host_jobs *hj = arg;
+	size_t i;
+
+	for (i = 0; i < hj->n; i++) {
+		start_one(hj->j[i]);
+		if (hj->j[i]->rv != 0)
+			break;
+	}
+	return NULL;
+}
+
 /*
- * Starts the agents: the sources (src[0..nsrc)) and the destination, on
- * their hosts at once, since each start is mostly waiting on SSH round
- * trips.  An agent on the destination's host starts before it, in this
- * thread: the two share one SSH connection, made by the first.
+ * Starts the agents: the sources (src[0..nsrc)) and the destinations
+ * (dst[0..ndst)), on their hosts at once, since each start is mostly
+ * waiting on SSH round trips.  The agents of one host start in turn, the
+ * sources first, in one thread: they share one SSH connection, made by
+ * the first.
  */
 static int
-start_agents(struct rcp_remote *r, char **src, size_t nsrc,
-    const char *dst_host, char **cause)
+start_agents(struct rcp_remote *r, char **src, size_t nsrc, char **dst,
+    size_t ndst, char **cause)
 {
-	struct start_job j[RCP_REMOTE_MAX_SOURCES + 1];
-	pthread_t th[RCP_REMOTE_MAX_SOURCES + 1];
-	bool threaded[RCP_REMOTE_MAX_SOURCES + 1];
-	size_t i, k;
+	struct start_job j[RCP_REMOTE_MAX_AGENTS];
+	struct host_jobs hj[RCP_REMOTE_MAX_AGENTS];
+	pthread_t th[RCP_REMOTE_MAX_AGENTS];
+	bool threaded[RCP_REMOTE_MAX_AGENTS];
+	size_t i, k, nh = 0, order[RCP_REMOTE_MAX_AGENTS], no = 0;
 	int rv = 0;
 
 	if (strcmp(src[0], RCP_REMOTE_HERE) == 0 &&
-	    (rv = here_bind(r, dst_host, cause)) != 0)
+	    (rv = here_bind(r, dst[0], cause)) != 0)
 		return rv;
 	memset(j, 0, sizeof(j));
+	memset(hj, 0, sizeof(hj));
 	memset(threaded, 0, sizeof(threaded));
 	for (i = 0; i < r->nagents; i++) {
-		/* agents[1] is the destination; the sources around it. */
-		k = i == 0 ? 0 : i == 1 ? nsrc : i - 1;
+		/* [1] the destination, [2..nsrc] sources, then helpers. */
 		j[i].r = r;
-		j[i].spec = k == nsrc ? dst_host : src[k];
+		j[i].spec = i == 0 ? src[0] : i == 1 ? dst[0] :
+		    i <= nsrc ? src[i - 1] : dst[i - nsrc];
 		j[i].a = &r->agents[i];
-	}
-	for (i = 0; i < r->nagents; i++) {
-		if (i == 1 || strcmp(j[i].spec, dst_host) == 0)
-			continue;
 		j[i].early = i == 0 && r->o.prefetch != NULL;
-		threaded[i] = pthread_create(&th[i], NULL, start_one,
-		    &j[i]) == 0;
 	}
-	for (i = 0; i < r->nagents && rv == 0; i++) {
-		if (i == 1 || threaded[i])
-			continue;
-		start_one(&j[i]);
-		rv = j[i].rv;
+	/* The sources first, then the destinations, grouped by host. */
+	for (i = 0; i < r->nagents; i++)
+		if (!is_dest(r, i))
+			order[no++] = i;
+	for (i = 0; i < r->nagents; i++)
+		if (is_dest(r, i))
+			order[no++] = i;
+	for (i = 0; i < no; i++) {
+		for (k = 0; k < nh && strcmp(hj[k].j[0]->spec,
+		    j[order[i]].spec) != 0; k++)
+			;
+		if (k == nh)
+			nh++;
+		hj[k].j[hj[k].n++] = &j[order[i]];
 	}
-	/* (not a thread's rv while it runs) */
-	if (rv == 0)
-		start_one(&j[1]);
-	rv = 0;
-	for (i = 0; i < r->nagents; i++) {
+	(void)ndst;
+	for (k = 1; k < nh; k++)
+		threaded[k] = pthread_create(&th[k], NULL, start_host,
+		    &hj[k]) == 0;
+	for (k = 0; k < nh; k++)
+		if (!threaded[k])
+			start_host(&hj[k]);
+	for (i = 0; i < nh; i++)
 		if (threaded[i])
 			pthread_join(th[i], NULL);
+	for (i = 0; i < r->nagents; i++) {
 		if (j[i].rv != 0 && rv == 0) {
 			rv = j[i].rv;
 			*cause = j[i].cause;
@@ -876,7 +953,7 @@ start_agents(struct rcp_remote *r, char **src, size_t nsrc,
  */
 static int
 expand_entry(const char *file, const char *entry, const char *list,
-    char **out, size_t *n, char **cause)
+    const char *side, char **out, size_t *n, char **cause)
 {
 	const char *at = strchr(entry, '@'), *name = at != NULL ? at + 1 :
 	    entry;
@@ -893,8 +970,8 @@ expand_entry(const char *file, const char *entry, const char *list,
 	}
 	for (k = 0; k < nh; k++) {
 		if (*n == RCP_REMOTE_MAX_SOURCES) {
-			*cause = rcp_xasprintf("more than %d source hosts in "
-			    "'%s'", RCP_REMOTE_MAX_SOURCES, list);
+			*cause = rcp_xasprintf("more than %d %s hosts in "
+			    "'%s'", RCP_REMOTE_MAX_SOURCES, side, list);
 			rcp_strv_free(hosts, nh);
 			return RCP_ERR_INVAL;
 		}
@@ -906,12 +983,14 @@ expand_entry(const char *file, const char *entry, const char *list,
 }
 
 /*
- * Splits a source host list ("h1,h2,[::1]", or names of host groups) into
- * its hosts (caller frees each), refusing an empty or repeated entry and
- * more than RCP_REMOTE_MAX_SOURCES.  The number of hosts, or 0 with *cause.
+ * Splits a host list of one side ("source" or "destination": "h1,h2,[::1]",
+ * or names of host groups) into its hosts (caller frees each), refusing an
+ * empty or repeated entry and more than RCP_REMOTE_MAX_SOURCES (as many as
+ * RCP_REMOTE_MAX_DESTS).  The number of hosts, or 0 with *cause.
  */
 static size_t
-split_sources(const char *list, const char *file, char **out, char **cause)
+split_hosts(const char *list, const char *file, const char *side, char **out,
+    char **cause)
 {
 	const char *p = list, *q;
 	size_t n = 0, i, j;
@@ -927,8 +1006,8 @@ split_sources(const char *list, const char *file, char **out, char **cause)
 				depth--;
 		}
 		if (q == p && (*q == ',' || p != list)) {
-			*cause = rcp_xasprintf("an empty host in the source "
-			    "host list '%s'", list);
+			*cause = rcp_xasprintf("an empty host in the %s "
+			    "host list '%s'", side, list);
 			goto fail;
 		}
 		entry = rcp_xstrndup(p, (size_t)(q - p));
@@ -937,7 +1016,7 @@ split_sources(const char *list, const char *file, char **out, char **cause)
 			out[n++] = entry;
 			return n;
 		}
-		r = expand_entry(file, entry, list, out, &n, cause);
+		r = expand_entry(file, entry, list, side, out, &n, cause);
 		free(entry);
 		if (r != 0)
 			goto fail;
@@ -948,8 +1027,8 @@ split_sources(const char *list, const char *file, char **out, char **cause)
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < i; j++) {
 			if (strcmp(out[i], out[j]) == 0) {
-				*cause = rcp_xasprintf("source host '%s' is "
-				    "in '%s' twice", out[i], list);
+				*cause = rcp_xasprintf("%s host '%s' is "
+				    "in '%s' twice", side, out[i], list);
 				goto fail;
 			}
 		}
@@ -959,40 +1038,6 @@ fail:
 	for (i = 0; i < n; i++)
 		free(out[i]);
 	return 0;
-}
-
-/*
- * The destination host: dst, or the one host of the group it names; a
- * list, or a group of several, is refused.  Caller frees *out.
- */
-static int
-dest_host(const char *dst, const char *file, char **out, char **cause)
-{
-	char *hosts[RCP_REMOTE_MAX_SOURCES];
-	size_t n = 0, i;
-	int r;
-
-	*out = NULL;
-	if (!rcp_host_is_list(dst)) {
-		if (dst[0] == '\0') {
-			*out = rcp_xstrdup(dst);
-			return 0;
-		}
-		r = expand_entry(file, dst, dst, hosts, &n, cause);
-		if (r == 0 && n == 1) {
-			*out = hosts[0];
-			return 0;
-		}
-		for (i = 0; i < n; i++)
-			free(hosts[i]);
-		if (r != 0 && n < RCP_REMOTE_MAX_SOURCES)
-			return r;		/* the groups file's error */
-		if (r != 0)
-			free(*cause);		/* "more than 16 sources" */
-	}
-	*cause = rcp_xasprintf("several destination hosts ('%s'): a copy "
-	    "writes through one destination host", dst);
-	return RCP_ERR_INVAL;
 }
 
 /* An agent whose connection has not been accepted yet, or NULL. */
@@ -1013,31 +1058,34 @@ rcp_remote_start(const struct rcp_remote_opts *o, const char *src_host,
 {
 	struct rcp_remote *r;
 	struct ragent *a;
-	char *src[RCP_REMOTE_MAX_SOURCES], *dst;
+	char *src[RCP_REMOTE_MAX_SOURCES], *dst[RCP_REMOTE_MAX_DESTS];
 	const char *groups;
-	size_t i, nsrc;
+	size_t i, nsrc, ndst;
 	int rv;
 
 	groups = rcp_hostgroups_file(o->host_groups);
-	if ((nsrc = split_sources(src_host, groups, src, cause)) == 0)
+	if ((nsrc = split_hosts(src_host, groups, "source", src, cause)) == 0)
 		return RCP_ERR_INVAL;
-	if ((rv = dest_host(dst_host, groups, &dst, cause)) != 0) {
+	if ((ndst = split_hosts(dst_host, groups, "destination", dst,
+	    cause)) == 0) {
 		for (i = 0; i < nsrc; i++)
 			free(src[i]);
-		return rv;
+		return RCP_ERR_INVAL;
 	}
 	r = rcp_xcalloc(1, sizeof(*r));
 	r->o = *o;
 	r->nsources = nsrc;
-	r->nagents = nsrc + 1;
+	r->ndests = ndst;
+	r->nagents = nsrc + ndst;
 	pthread_mutex_init(&r->hosts_lock, NULL);
 	pthread_mutex_init(&r->lost_lock, NULL);
 	pthread_mutex_init(&r->files_lock, NULL);
 	atomic_init(&r->next_id, 1);
 	for (i = 0; i < r->nagents; i++) {
 		r->agents[i].r = r;
-		r->agents[i].role = i != 1 ? RCP_ROLE_SOURCE :
-		    RCP_ROLE_DESTINATION;
+		r->agents[i].role = is_dest(r, i) ? RCP_ROLE_DESTINATION :
+		    RCP_ROLE_SOURCE;
+		r->agents[i].helper = i > nsrc;
 		r->agents[i].exit_status = -1;
 		pthread_mutex_init(&r->agents[i].lock, NULL);
 		rcp_cond_init_mono(&r->agents[i].cond);
@@ -1045,10 +1093,11 @@ rcp_remote_start(const struct rcp_remote_opts *o, const char *src_host,
 	gnutls_rnd(GNUTLS_RND_KEY, r->token, sizeof(r->token));
 	if ((rv = rcp_cert_new(&r->cert, cause)) != 0)
 		goto fail;
-	rv = start_agents(r, src, nsrc, dst, cause);
+	rv = start_agents(r, src, nsrc, dst, ndst, cause);
 	for (i = 0; i < nsrc; i++)
 		free(src[i]);
-	free(dst);
+	for (i = 0; i < ndst; i++)
+		free(dst[i]);
 	if (rv != 0)
 		goto fail;
 	for (i = 0; i < r->nagents; i++) {
@@ -1295,6 +1344,17 @@ finish_one(struct rcp_remote *r, struct ragent *a,
 	if (w)
 		return 0;	/* lost, and said so: the others did its work */
 	rv = request(r, a, RCP_MSG_SHUTDOWN, NULL, 0, &m, 15000, 0, cause);
+	/*
+	 * A helper lost by now did none of what is left: the destination
+	 * agent copied it and says how that went.
+	 */
+	if (rv != 0 && a->helper) {
+		rcp_log(r->o.log, RCP_LOG_WARN, "%s; the copy was done without "
+		    "it", *cause);
+		free(*cause);
+		*cause = NULL;
+		return 0;
+	}
 	if (rv == 0) {
 		if (rcp_agentmsg_get_done(m->f.body, m->f.len, &s->status,
 		    &rs) == 0) {

@@ -28,6 +28,8 @@
  * file system, each running a source agent the destination reads through.
  */
 #define RCP_REMOTE_MAX_SOURCES 16
+/* And destination hosts (dstpool.h). */
+#define RCP_REMOTE_MAX_DESTS 16
 
 /*
  * Ending a run: an agent has this long to exit on its EOF before it is

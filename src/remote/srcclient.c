@@ -317,6 +317,19 @@ got:
 	return 0;
 }
 
+int
+rcp_srcclient_call(struct rcp_srcclient *r, uint16_t type, const void *body,
+    size_t len, struct rcp_quic_msg **out)
+{
+	struct rcp_buf b = RCP_BUF_INIT;
+	int e;
+
+	rcp_buf_add(&b, body, len);
+	e = call(r, type, &b, out);
+	rcp_buf_release(&b);
+	return e;
+}
+
 void
 rcp_srcclient_set_peer(struct rcp_srcclient *r, const char *host,
     const char *version, const struct rcp_log *log)

@@ -67,6 +67,17 @@ extern const struct rcp_src_ops rcp_srcclient_ops;
 bool rcp_srcclient_has_inline(void *ctx, int dir, const char *name);
 
 /*
+ * Sends a request of another kind than the source operations on r's
+ * connection and waits for its reply, which must be an SRC_OK (0, *out
+ * the caller's to free with rcp_quic_msg_free) or an SRC_ERR (its error);
+ * RCP_ERR_GONE if the agent is lost, RCP_ERR_VERSION if it does not know
+ * the request.  For the destination helpers (dstpool.h), whose agents
+ * answer as a source agent does.
+ */
+int rcp_srcclient_call(struct rcp_srcclient *r, uint16_t type,
+    const void *body, size_t len, struct rcp_quic_msg **out);
+
+/*
  * The error code of an SRC_ERR's code (wire encoding, error.h): the source
  * host's -errno (-EIO from its disk stays -EIO), or an RCP_ERR_*; never
  * RCP_ERR_GONE, which only the client's own connection reports, and never 0.

@@ -88,7 +88,13 @@ struct rcp_srcmux {
 	pthread_mutex_t	 lock;
 	struct mh	**h;			/* stable pointers; lock */
 	size_t		 nh;
+	rcp_srcmux_offload_fn *offload;		/* set before the copy */
+	void		*offload_arg;
+	atomic_int	 local;			/* copies running here */
 };
+
+/* Ranges smaller than this are copied here: the hop would cost more. */
+#define OFFLOAD_MIN ((off_t)256 << 10)
 
 struct rcp_srcmux *
 rcp_srcmux_new(const struct rcp_srcmux_member *m, size_t n,
@@ -111,6 +117,7 @@ rcp_srcmux_new(const struct rcp_srcmux_member *m, size_t n,
 		atomic_init(&x->m[i].bytes, 0);
 	}
 	x->n = n;
+	atomic_init(&x->local, 0);
 	if (log != NULL)
 		x->log = *log;
 	pthread_mutex_init(&x->lock, NULL);
@@ -786,6 +793,32 @@ mx_open_hash(void *ctx, int dir, const char *name, bool follow, int *fh,
 	return open_any(ctx, dir, name, follow, fh, st, true);
 }
 
+void
+rcp_srcmux_set_offload(struct rcp_srcmux *x, rcp_srcmux_offload_fn *fn,
+    void *arg)
+{
+	x->offload = fn;
+	x->offload_arg = arg;
+}
+
+/*
+ * Offers the copy of [off, off+len) of h to another host: what it did, or
+ * RCP_SRCMUX_DECLINED.  A file opened for hashing only, or reached by no
+ * path, stays here.
+ */
+static int64_t
+offload(struct rcp_srcmux *x, struct mh *h, int dfd, off_t off, off_t len,
+    bool sparse, bool checked, struct rcp_io *io, const char **what,
+    bool *was_checked)
+{
+	if (x->offload == NULL || h->path == NULL || h->hash_only ||
+	    len < OFFLOAD_MIN)
+		return RCP_SRCMUX_DECLINED;
+	return x->offload(x->offload_arg, atomic_load(&x->local), h->path,
+	    h->follow, &h->st, dfd, off, len, sparse, checked, io, what,
+	    was_checked);
+}
+
 static int64_t
 mx_copy(void *ctx, int fh, int dfd, off_t off, off_t len, bool sparse,
     struct rcp_io *io, const char **what)
@@ -795,17 +828,24 @@ mx_copy(void *ctx, int fh, int dfd, off_t off, off_t len, bool sparse,
 	int64_t n;
 	int i, sh;
 
+	bool checked;
+
 	if (h == NULL)
 		return -EBADF;
+	if ((n = offload(x, h, dfd, off, len, sparse, false, io, what,
+	    &checked)) != RCP_SRCMUX_DECLINED)
+		return n;
+	atomic_fetch_add(&x->local, 1);
 	do {
 		if ((i = pick(x, h, BIG(h), -1, &sh)) < 0)
-			return i;
+			break;
 		enter(x, i);
 		n = x->m[i].ops->copy(x->m[i].ctx, sh, dfd, off, len, sparse,
 		    io, what);
 		leave(x, i, n);
 	} while (n < 0 && again(x, i, n));
-	return n;
+	atomic_fetch_sub(&x->local, 1);
+	return i < 0 ? i : n;
 }
 
 static int64_t
@@ -820,9 +860,13 @@ mx_copy_checked(void *ctx, int fh, int dfd, off_t off, off_t len,
 
 	if (h == NULL)
 		return -EBADF;
+	if ((n = offload(x, h, dfd, off, len, false, true, io, what,
+	    checked)) != RCP_SRCMUX_DECLINED)
+		return n;
+	atomic_fetch_add(&x->local, 1);
 	do {
 		if ((i = pick(x, h, BIG(h), -1, &sh)) < 0)
-			return i;
+			break;
 		mb = &x->m[i];
 		enter(x, i);
 		*checked = mb->ops->copy_checked != NULL;
@@ -831,7 +875,8 @@ mx_copy_checked(void *ctx, int fh, int dfd, off_t off, off_t len,
 		    len, false, io, what);
 		leave(x, i, n);
 	} while (n < 0 && again(x, i, n));
-	return n;
+	atomic_fetch_sub(&x->local, 1);
+	return i < 0 ? i : n;
 }
 
 /*

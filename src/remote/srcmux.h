@@ -18,6 +18,8 @@
 #include "base/log.h"
 #include "fs/srcfs.h"
 
+struct rcp_io;
+
 /* Most members of one mux (source hosts of one copy). */
 #define RCP_SRCMUX_MAX 16
 
@@ -45,6 +47,24 @@ extern const struct rcp_src_ops rcp_srcmux_ops;
  * Calls that fail with RCP_ERR_GONE drop their member the same way.
  */
 void rcp_srcmux_lose(struct rcp_srcmux *x, size_t i, const char *why);
+
+/*
+ * Where the data of a file may be copied by another host instead: the
+ * destination helpers of a copy written through several hosts of one file
+ * system (dstpool.h).  fn copies [off, off+len) of the source file at path
+ * (opened following a symlink if follow; first seen as st) into the file
+ * open as dfd, as the copy operation would, or copy_checked's if checked
+ * (then *was_checked as it says); local is how many copies run here now.
+ * It returns what they would, or RCP_SRCMUX_DECLINED to copy here.
+ */
+#define RCP_SRCMUX_DECLINED INT64_MIN
+typedef int64_t rcp_srcmux_offload_fn(void *arg, int local, const char *path,
+    bool follow, const struct stat *st, int dfd, off_t off, off_t len,
+    bool sparse, bool checked, struct rcp_io *io, const char **what,
+    bool *was_checked);
+/* Sets it before the copy runs (NULL: none). */
+void rcp_srcmux_set_offload(struct rcp_srcmux *x, rcp_srcmux_offload_fn *fn,
+    void *arg);
 
 /* Members, and those not dropped. */
 size_t rcp_srcmux_size(struct rcp_srcmux *x);
