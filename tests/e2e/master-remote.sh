@@ -133,8 +133,12 @@ t_check "a list of source hosts: exit 0" t_run 0 "$T/out" ctl submit --wait "${R
 t_check "a list of source hosts: data equal" t_run 0 "$T/cmp" "$RCMP" --content "$S" "$T/list"
 t_check "a group of source hosts: exit 0" t_run 0 "$T/out" ctl submit --wait "${RO[@]}" "both:$S" "$DH:$T/group"
 t_check "a group of source hosts: data equal" t_run 0 "$T/cmp" "$RCMP" --content "$S" "$T/group"
-t_check "a list on the destination side: exit 1" t_run 1 "$T/out" ctl submit --wait "${RO[@]}" "$SH:$S" "$DH,127.0.0.1:$T/dlist"
-t_check "a list on the destination side: says why" t_grep "several destination hosts" "$T/out"
+t_check "a list of destination hosts: exit 0" t_run 0 "$T/out" ctl submit --wait "${RO[@]}" "$SH:$S" "$DH,127.0.0.1:$T/dlist"
+t_check "a list of destination hosts: data equal" t_run 0 "$T/cmp" "$RCMP" --content "$S" "$T/dlist"
+t_check "a group on both sides: exit 0" t_run 0 "$T/out" ctl submit --wait "${RO[@]}" "both:$S" "both:$T/dgroup"
+t_check "a group on both sides: data equal" t_run 0 "$T/cmp" "$RCMP" --content "$S" "$T/dgroup"
+t_check "a destination host twice: exit 1" t_run 1 "$T/out" ctl submit --wait "${RO[@]}" "$SH:$S" "$DH,$DH:$T/dtwice"
+t_check "a destination host twice: says why" t_grep "destination host '$DH' is in" "$T/out"
 m_stop
 t_check "host lists: no rcpd left" wait_agents_gone 60
 

@@ -11,6 +11,10 @@
  * naming the agent's version and host.  rcmp's CMP_DIFF: a record whose
  * side bits, attribute or link targets do not fit its kind is refused,
  * not printed as something else; COMPARE's empty labels are its paths.
+ * A destination helper's range (dstpool.h) round-trips on the wire, a bad
+ * one is refused, and it is written only into the file the engine made,
+ * from the source file the engine opened: another inode at either path,
+ * or a symlink put in the destination's place, is refused untouched.
  */
 #include "config.h"
 
@@ -38,6 +42,7 @@
 #include "remote/agentmsg.h"
 #include "remote/cmpwire.h"
 #include "remote/copywire.h"
+#include "remote/dstpool.h"
 #include "remote/srcclient.h"
 #include "remote/srcmux.h"
 #include "remote/srcserve.h"
@@ -1288,6 +1293,184 @@ test_cmp_done(void)
 	rcp_buf_release(&b);
 }
 
+static void
+test_dst_range_wire(void)
+{
+	struct rcp_dstrange q, g;
+	struct rcp_buf b = RCP_BUF_INIT;
+	size_t n;
+
+	memset(&q, 0, sizeof(q));
+	q.src = rcp_xstrdup("/src/a\377b");
+	q.dst = rcp_xstrdup("/dst/a\377b");
+	q.st.st_mode = S_IFREG | 0644;
+	q.st.st_ino = 77;
+	q.st.st_size = 1 << 20;
+	q.dst_ino = 99;
+	q.off = 4096;
+	q.len = 8192;
+	q.follow = true;
+	q.checked = true;
+	rcp_dstrange_put(&b, &q);
+	CU_ASSERT_EQUAL(rcp_dstrange_get(b.data, b.len, &g), 0);
+	CU_ASSERT_STRING_EQUAL(g.src, q.src);
+	CU_ASSERT_STRING_EQUAL(g.dst, q.dst);
+	CU_ASSERT_EQUAL(g.st.st_ino, 77);
+	CU_ASSERT_EQUAL(g.st.st_size, 1 << 20);
+	CU_ASSERT_EQUAL(g.dst_ino, 99);
+	CU_ASSERT_EQUAL(g.off, 4096);
+	CU_ASSERT_EQUAL(g.len, 8192);
+	CU_ASSERT(g.follow && g.checked && !g.sparse);
+	rcp_dstrange_release(&g);
+	/* Cut anywhere: refused. */
+	for (n = 0; n < b.len; n++) {
+		CU_ASSERT_EQUAL(rcp_dstrange_get(b.data, n, &g), RCP_ERR_PROTO);
+		rcp_dstrange_release(&g);
+	}
+	/* Unknown flag bits, and sparse with checked. */
+	b.data[b.len - 1] = 0x08;
+	CU_ASSERT_EQUAL(rcp_dstrange_get(b.data, b.len, &g), RCP_ERR_PROTO);
+	rcp_dstrange_release(&g);
+	b.data[b.len - 1] = 0x06;
+	CU_ASSERT_EQUAL(rcp_dstrange_get(b.data, b.len, &g), RCP_ERR_PROTO);
+	rcp_dstrange_release(&g);
+	/* A relative destination, an empty range, one past the end. */
+	free(q.dst);
+	q.dst = rcp_xstrdup("dst/x");
+	rcp_buf_reset(&b);
+	rcp_dstrange_put(&b, &q);
+	CU_ASSERT_EQUAL(rcp_dstrange_get(b.data, b.len, &g), RCP_ERR_PROTO);
+	rcp_dstrange_release(&g);
+	free(q.dst);
+	q.dst = rcp_xstrdup("/dst/x");
+	q.len = 0;
+	rcp_buf_reset(&b);
+	rcp_dstrange_put(&b, &q);
+	CU_ASSERT_EQUAL(rcp_dstrange_get(b.data, b.len, &g), RCP_ERR_PROTO);
+	rcp_dstrange_release(&g);
+	q.len = 2;
+	q.off = (uint64_t)INT64_MAX;
+	rcp_buf_reset(&b);
+	rcp_dstrange_put(&b, &q);
+	CU_ASSERT_EQUAL(rcp_dstrange_get(b.data, b.len, &g), RCP_ERR_PROTO);
+	rcp_dstrange_release(&g);
+	rcp_dstrange_release(&q);
+	rcp_buf_release(&b);
+}
+
+/* Whether file path holds n bytes equal to data. */
+static bool
+file_is(const char *path, const char *data, size_t n)
+{
+	char *buf = rcp_xmalloc(n + 1);
+	ssize_t got;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool ok;
+
+	got = fd >= 0 ? read(fd, buf, n + 1) : -1;
+	ok = got == (ssize_t)n && memcmp(buf, data, n) == 0;
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return ok;
+}
+
+static void
+test_dst_range_run(void)
+{
+	char *dir = unit_tmpdir("dstrange"), *src, *dst, *other, *data, *zeros;
+	struct rcp_dstpool_source ds = { &rcp_src_local, NULL };
+	struct rcp_dstrange q;
+	struct stat st, dt;
+	struct rcp_io io;
+	atomic_int busy;
+	atomic_bool lost, no_cfr;
+	char *buf = rcp_xmalloc(1 << 16);
+	size_t n = 1 << 20, i;
+	bool checked;
+	int fd;
+
+	data = rcp_xmalloc(n);
+	zeros = rcp_xcalloc(1, n);
+	for (i = 0; i < n; i++)
+		data[i] = (char)(i * 7 + i / 4099);
+	src = rcp_path_join(dir, "src");
+	dst = rcp_path_join(dir, "dst");
+	other = rcp_path_join(dir, "other");
+	fd = open(src, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	CU_ASSERT_EQUAL(write(fd, data, n), (ssize_t)n);
+	close(fd);
+	/* The engine's new file, of the source's size, not yet written. */
+	fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	CU_ASSERT_EQUAL(ftruncate(fd, (off_t)n), 0);
+	close(fd);
+	CU_ASSERT_EQUAL(stat(src, &st), 0);
+	CU_ASSERT_EQUAL(stat(dst, &dt), 0);
+	memset(&io, 0, sizeof(io));
+	atomic_init(&no_cfr, false);
+	io.buf = buf;
+	io.bufsz = 1 << 16;
+	io.no_cfr = &no_cfr;
+	atomic_init(&busy, 0);
+	atomic_init(&lost, false);
+	memset(&q, 0, sizeof(q));
+	q.src = src;
+	q.dst = dst;
+	q.st = st;
+	q.dst_ino = (uint64_t)dt.st_ino;
+	q.off = 0;
+	q.len = n / 2;
+	CU_ASSERT_EQUAL(rcp_dstpool_run(&ds, 1, &busy, &lost, &q, &io,
+	    &checked), (int64_t)(n / 2));
+	q.off = n / 2;
+	q.checked = true;
+	CU_ASSERT_EQUAL(rcp_dstpool_run(&ds, 1, &busy, &lost, &q, &io,
+	    &checked), (int64_t)(n / 2));
+	CU_ASSERT(file_is(dst, data, n));
+	CU_ASSERT_EQUAL(atomic_load(&busy), 0);
+	/* Another inode at the destination's path: refused, untouched. */
+	fd = open(other, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	CU_ASSERT_EQUAL(ftruncate(fd, (off_t)n), 0);
+	close(fd);
+	q.dst = other;
+	q.off = 0;
+	q.checked = false;
+	CU_ASSERT_EQUAL(rcp_dstpool_run(&ds, 1, &busy, &lost, &q, &io,
+	    &checked), -ESTALE);
+	CU_ASSERT(file_is(other, zeros, n));
+	/* A symlink in its place is not followed. */
+	CU_ASSERT_EQUAL(unlink(dst), 0);
+	CU_ASSERT_EQUAL(symlink(other, dst), 0);
+	q.dst = dst;
+	CU_ASSERT(rcp_dstpool_run(&ds, 1, &busy, &lost, &q, &io,
+	    &checked) < 0);
+	CU_ASSERT(file_is(other, zeros, n));
+	/* The source changed since the engine opened it: refused. */
+	CU_ASSERT_EQUAL(unlink(dst), 0);
+	fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	close(fd);
+	CU_ASSERT_EQUAL(stat(dst, &dt), 0);
+	q.dst_ino = (uint64_t)dt.st_ino;
+	q.st.st_mtim.tv_sec -= 10;
+	CU_ASSERT_EQUAL(rcp_dstpool_run(&ds, 1, &busy, &lost, &q, &io,
+	    &checked), -ESTALE);
+	CU_ASSERT_EQUAL(stat(dst, &dt), 0);
+	CU_ASSERT_EQUAL(dt.st_size, 0);
+	/* No source left: gone, not a disk's error. */
+	q.st = st;
+	atomic_store(&lost, true);
+	CU_ASSERT_EQUAL(rcp_dstpool_run(&ds, 1, &busy, &lost, &q, &io,
+	    &checked), RCP_ERR_GONE);
+	unit_rmtree(dir);
+	free(dir);
+	free(src);
+	free(dst);
+	free(other);
+	free(data);
+	free(zeros);
+	free(buf);
+}
+
 void
 test_srcremote_register(void)
 {
@@ -1306,6 +1489,8 @@ test_srcremote_register(void)
 		{ "mux_spreads", test_mux_spreads },
 		{ "mux_lost", test_mux_lost },
 		{ "mux_swap", test_mux_swap },
+		{ "dst_range_wire", test_dst_range_wire },
+		{ "dst_range_run", test_dst_range_run },
 		{ "cmp_diff_refused", test_cmp_diff_refused },
 		{ "cmp_request", test_cmp_request },
 		{ "cmp_done", test_cmp_done },
