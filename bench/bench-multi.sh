@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# bench-multi.sh -- issue 16's scale benchmark, as far as rcp goes today: one
-# copy read through 1, 2 and 4 source hosts of one shared file system
-# ("h1,h2,...:/path"), each source host's link capped at BENCH_MULTI_CAP
-# (default 200mbit, tbf), into one destination host whose link is not
-# capped (a copy writes through one destination host so far).  The hosts are
-# network namespaces on a switch (tests/e2e/cluster-lib.sh), each with its
-# own sshd; all see /dev/shm as nodes see a shared file system.  rcp runs on
-# the destination host h0.  Then the lost agent: 4 sources, one of whose
-# rcpd is SIGKILLed a third of the way in (by the undisturbed time); the copy must complete, equal,
-# and its time is set against the undisturbed one.
+# bench-multi.sh -- issue 16's scale benchmark: one copy through 1, 2 and 4
+# agent pairs, N source hosts that share the source file system and N
+# destination hosts that share the destination's ("s1,s2:/p" "d1,d2:/p"),
+# every host's link capped at BENCH_MULTI_CAP (default 200mbit) both ways
+# (tbf on the host and on its switch port).  The hosts are network
+# namespaces on a switch (tests/e2e/cluster-lib.sh), each with its own sshd;
+# all see /dev/shm as nodes see a shared file system.  rcp runs on h0, whose
+# link is not capped (it carries only the agents' control traffic): h1..hN
+# are the sources, h5..h(4+N) the destinations.  In the same run, fpsync
+# (Debian's fpart) with the same hosts: its SSH workers are the source
+# hosts, each pushing with rsync -e ssh to its own destination host (the
+# pairs of rcp's run), so that its data crosses the same capped links.
+# Then the lost agent: 4 pairs, one source host's rcpd SIGKILLed a third of
+# the way in (by the undisturbed time); the copy must complete, equal, and
+# its time is set against the undisturbed one.
 #
 # Usage: RCP_BUILDDIR=build bash bench/bench-multi.sh   (or: make bench-multi)
 #   BENCH_REPS (3), BENCH_MULTI_CAP (200mbit), BENCH_MULTI_NS ("1 2 4"),
 #   BENCH_A_SIZE (512M: dataset A, one file), BENCH_C_DIRS x BENCH_C_PER
-#   (8 x 25 files of 1K-16M, log-uniform: dataset C), BENCH_OUT (markdown,
-#   default $RCP_BUILDDIR/bench-results-multi.md)
+#   (8 x 25 files of 1K-16M, log-uniform: dataset C), BENCH_FPSYNC (1; 0:
+#   skip it), BENCH_OUT (markdown, default $RCP_BUILDDIR/bench-results-multi.md)
 #
 # Target (issue 16): aggregate throughput >= 0.8 x N x the cap.  Wall time
 # includes the SSH logins.  Each output is checked with rcmp --content.
@@ -59,56 +64,95 @@ bench_cleanup() {
 	exit "$rc"
 }
 
-note "making the cluster: h0 (destination) and $MAXN source hosts, sources capped at $CAP"
-cl_setup "$MAXN"
+note "making the cluster: h0 (rcp), $MAXN source and $MAXN destination hosts, each capped at $CAP both ways"
+cl_setup "$((2 * MAXN))"
 trap bench_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-for ((k = 1; k <= MAXN; k++)); do cl_cap "$k" "$CAP"; done
+for ((k = 1; k <= 2 * MAXN; k++)); do cl_cap "$k" "$CAP" && cl_cap_in "$k" "$CAP"; done
 chmod 755 "$T"
 W=$T/data
 mkdir -p "$W"
 "$RCP_BUILDDIR/filegen" -q --seed 42 "$W/A" "" 1 "$A_SIZE" || die "filegen A failed"
 "$RCP_BUILDDIR/filegen" -q --seed 43 "$W/C" "$C_DIRS" "$C_PER" 1K-16M || die "filegen C failed"
 RA=("$RCP_BUILDDIR/rcp" --ssh-config "$CL_SSH_CONFIG" --rcpd-path "$RCP_BUILDDIR/rcpd" -p)
-hosts() {	# hosts N: "h1,h2,...hN"'s addresses
-	local k s=
-	for ((k = 1; k <= $1; k++)); do s+=${CL_ADDR[$k]},; done
+hosts() {	# hosts N [FIRST]: "hF,...,hF+N-1"'s addresses (F: 1)
+	local k s= f=${2:-1}
+	for ((k = f; k < f + $1; k++)); do s+=${CL_ADDR[$k]},; done
 	echo "${s%,}"
 }
+dsts() { hosts "$1" $((MAXN + 1)); }	# dsts N: the destination hosts
 bytes_of() { du -sb --apparent-size "$1" | cut -f1; }
 declare -A R
 add() { R[$1]="${R[$1]:-} $2"; }
 medof() { printf '%s\n' ${R[$1]} | sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 secs_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
 
-# one DS N: one copy of dataset DS through N sources; adds its time.
+# one DS N: one copy of dataset DS through N pairs; adds its time.
 one() {
 	local ds=$1 n=$2 dst=$T/out-$1 t0
 	rm -rf "$dst"
 	t0=$EPOCHREALTIME
-	cl_on 0 "${RA[@]}" "$(hosts "$n"):$W/$ds" "$dst" >"$T/log" 2>&1 ||
-		{ sed 's/^/  | /' "$T/log" | tail -20 >&2; die "rcp through $n sources failed on $ds"; }
+	cl_on 0 "${RA[@]}" "$(hosts "$n"):$W/$ds" "$(dsts "$n"):$dst" >"$T/log" 2>&1 ||
+		{ sed 's/^/  | /' "$T/log" | tail -20 >&2; die "rcp through $n pairs failed on $ds"; }
 	add "$ds-$n" "$(secs_since "$t0")"
+}
+
+# fpsync: an ssh that knows the cluster, and sends a worker's "pairdst" to
+# its own destination host (source hK pushes to h(MAXN+K)).
+FPSYNC=${BENCH_FPSYNC:-1}
+command -v fpsync >/dev/null 2>&1 || FPSYNC=0
+WRAP=$T/ssh
+cat >"$WRAP" <<WRAPEOF
+#!/bin/bash
+me=\$(ip -4 -o addr show dev eth0 2>/dev/null | awk '{ sub("/.*", "", \$4); print \$4 }')
+d=
+case \$me in
+$(for ((k = 1; k <= MAXN; k++)); do echo "${CL_ADDR[$k]}) d=${CL_ADDR[$((MAXN + k))]} ;;"; done)
+esac
+a=()
+for x in "\$@"; do [ "\$x" = pairdst ] && x=\$d; a+=("\$x"); done
+exec /usr/bin/ssh -F $CL_SSH_CONFIG "\${a[@]}"
+WRAPEOF
+chmod 755 "$WRAP"
+# fps DS N: dataset DS by fpsync, N workers at once, 10 files a job.
+fps() {
+	local ds=$1 n=$2 dst=$T/out-fps-$1 t0 w
+	rm -rf "$dst" "$T/fpsync"
+	mkdir -p "$dst" "$T/fpsync/tmp" "$T/fpsync/shared"
+	w=$(hosts "$n" | tr , ' ')
+	t0=$EPOCHREALTIME
+	cl_on 0 env PATH="$T:$PATH" fpsync -n "$n" -f 10 -w "$w" \
+	    -t "$T/fpsync/tmp" -d "$T/fpsync/shared" \
+	    -o "-lptgoD --numeric-ids -e $WRAP" "$W/$ds/" "pairdst:$dst/" >"$T/log.fps" 2>&1 ||
+		{ sed 's/^/  | /' "$T/log.fps" | tail -20 >&2; die "fpsync through $n pairs failed on $ds"; }
+	add "fpsync-$ds-$n" "$(secs_since "$t0")"
 }
 
 for ((rep = 1; rep <= REPS; rep++)); do
 	for ds in A C; do
 		for n in $NS; do
-			note "rep $rep: dataset $ds through $n source host(s)"
+			note "rep $rep: dataset $ds through $n pair(s)"
 			one "$ds" "$n"
 			if [ "$rep" = 1 ]; then
 				"$RCP_BUILDDIR/rcmp" --content "$W/$ds" "$T/out-$ds" >/dev/null ||
-					die "dataset $ds through $n sources: the copy differs"
+					die "dataset $ds through $n pairs: the copy differs"
+			fi
+			[ "$FPSYNC" = 1 ] || continue
+			note "rep $rep: dataset $ds by fpsync through $n pair(s)"
+			fps "$ds" "$n"
+			if [ "$rep" = 1 ]; then
+				"$RCP_BUILDDIR/rcmp" "$W/$ds" "$T/out-fps-$ds" >/dev/null ||
+					die "dataset $ds by fpsync through $n pairs: the copy differs"
 			fi
 		done
 	done
-	# The lost agent: 4 sources, one killed a third of the way in.
-	note "rep $rep: dataset A through 4 sources, one killed"
+	# The lost agent: 4 pairs, one source killed a third of the way in.
+	note "rep $rep: dataset A through 4 pairs, one source agent killed"
 	dst=$T/out-lost
 	rm -rf "$dst"
 	t0=$EPOCHREALTIME
-	cl_on 0 "${RA[@]}" -v "$(hosts 4):$W/A" "$dst" 2>&1 | while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done >"$T/log.lost" &
+	cl_on 0 "${RA[@]}" -v "$(hosts 4):$W/A" "$(dsts 4):$dst" 2>&1 | while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done >"$T/log.lost" &
 	RUN_PID=$!
 	# A third of this repetition's undisturbed time through 4 (the
 	# destination's file is allocated whole at once: its size says
@@ -133,25 +177,27 @@ done
 capbits=$(numfmt --from=si "$(echo "${CAP%bit}" | tr 'kmg' 'KMG')")
 capmb=$(awk -v b="$capbits" 'BEGIN { printf "%.1f", b / 8 / 1e6 }')
 {
-	echo "# bench-multi: sources capped at $CAP ($capmb MB/s) each, one destination uncapped; medians of $REPS"
+	echo "# bench-multi: N pairs, every host's link capped at $CAP ($capmb MB/s) both ways; medians of $REPS"
 	echo
 	echo "- $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); rcp $("$RCP_BUILDDIR/rcp" --version | head -1)"
 	echo
-	echo "| dataset | sources | time (s) | MB/s | target 0.8 x N x cap | met |"
-	echo "|---|---:|---:|---:|---:|---|"
+	echo "| dataset | pairs | rcp time (s) | rcp MB/s | target 0.8 x N x cap | met | fpsync time (s) | fpsync MB/s | rcp / fpsync |"
+	echo "|---|---:|---:|---:|---:|---|---:|---:|---:|"
 	for ds in A C; do
 		b=$(bytes_of "$W/$ds")
 		for n in $NS; do
-			t=$(medof "$ds-$n")
-			awk -v ds="$ds" -v n="$n" -v t="$t" -v b="$b" -v c="$capmb" 'BEGIN {
+			t=$(medof "$ds-$n") f=$(medof "fpsync-$ds-$n")
+			awk -v ds="$ds" -v n="$n" -v t="$t" -v f="${f:-0}" -v b="$b" -v c="$capmb" 'BEGIN {
 				mb = b / t / 1e6; tg = 0.8 * n * c
-				printf "| %s | %d | %.2f | %.1f | %.1f | %s |\n", ds, n, t, mb, tg, (mb >= tg ? "yes" : "no") }'
+				printf "| %s | %d | %.2f | %.1f | %.1f | %s | ", ds, n, t, mb, tg, (mb >= tg ? "yes" : "no")
+				if (f > 0) printf "%.2f | %.1f | %.2fx |\n", f, b / f / 1e6, f / t
+				else printf "- | - | - |\n" }'
 		done
 	done
 	echo
 	u=$(medof A-4) l=$(medof lost)
 	if [ -n "$u" ]; then
-		awk -v u="$u" -v l="$l" 'BEGIN { printf "Lost agent (A, 4 sources, h3'"'"'s rcpd SIGKILLed at a third): %.2f s against %.2f s undisturbed, %.2fx (target 1.5x: %s)\n", l, u, l / u, l / u <= 1.5 ? "met" : "not met" }'
+		awk -v u="$u" -v l="$l" 'BEGIN { printf "Lost agent (A, 4 pairs, h3'"'"'s source rcpd SIGKILLed at a third): %.2f s against %.2f s undisturbed, %.2fx (target 1.5x: %s)\n", l, u, l / u, l / u <= 1.5 ? "met" : "not met" }'
 	fi
 	echo
 	echo "Every run:"

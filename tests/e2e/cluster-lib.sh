@@ -7,6 +7,8 @@
 #
 #   cl_setup N                 h0 and N more hosts
 #   cl_cap K RATE              caps what hK sends at RATE (tbf, e.g. 200mbit)
+#   cl_cap_in K RATE           caps what hK receives at RATE (tbf on its
+#                              switch port)
 #   cl_on K CMD...             runs CMD on hK
 #   cl_cleanup                 (also at exit)
 #
@@ -124,4 +126,11 @@ cl_setup() {
 cl_cap() {
 	cl_on "$1" tc qdisc replace dev eth0 root tbf rate "$2" burst 256kb latency 50ms ||
 		cl_die "cannot cap h$1 at $2"
+}
+
+# cl_cap_in K RATE: what hK receives comes in at RATE at most (the switch's
+# port towards it sends no faster).
+cl_cap_in() {
+	ip netns exec "$CL_NS_SW" tc qdisc replace dev "p$1" root tbf rate "$2" \
+	    burst 256kb latency 50ms || cl_die "cannot cap what h$1 receives at $2"
 }
