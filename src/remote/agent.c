@@ -29,6 +29,7 @@
 #include "engine/copy.h"
 #include "engine/progress.h"
 #include "net/proto.h"
+#include "net/wire.h"
 #include "remote/agent-int.h"
 #include "remote/agentline.h"
 #include "remote/agent.h"
@@ -261,6 +262,36 @@ handle_peer(struct rcp_agent *a, const struct rcp_quic_msg *m, char **cause)
 	return r;
 }
 
+/*
+ * PEER_GONE to a helper, of a source: its link to that source is cut now,
+ * so that what it reads there fails over to the others at once.
+ */
+static void
+source_gone(struct rcp_agent *a, const struct rcp_quic_msg *m)
+{
+	struct rcp_wire_cursor cur;
+	char *host = NULL;
+	uint8_t role = RCP_ROLE_SOURCE;
+	size_t i;
+
+	rcp_wire_cursor_init(&cur, m->f.body, m->f.len);
+	if (rcp_wire_get_str(&cur, &host, RCP_PROTO_MAX_NAME) != 0)
+		return;
+	(void)rcp_wire_get_u8(&cur, &role);
+	pthread_mutex_lock(&a->lock);
+	if (role == RCP_ROLE_SOURCE && a->peer != NULL &&
+	    a->src_host != NULL && strcmp(a->src_host, host) == 0)
+		rcp_quic_close(a->peer, 0);
+	for (i = 0; role == RCP_ROLE_SOURCE && i < a->nmore; i++)
+		if (a->more[i].host != NULL &&
+		    strcmp(a->more[i].host, host) == 0)
+			rcp_quic_close(a->more[i].conn, 0);
+	pthread_mutex_unlock(&a->lock);
+	rcp_log(&a->log, RCP_LOG_INFO, "the master lost the source agent on "
+	    "'%s': reading through the others", host);
+	free(host);
+}
+
 static void
 put_done(struct rcp_agent *a, struct rcp_buf *b, int status)
 {
@@ -353,6 +384,12 @@ serve_master(struct rcp_agent *a)
 				rcp_quic_send(c, m->stream,
 				    RCP_MSG_COMPARE_DONE, m->f.id, reply.data,
 				    reply.len, 5000);
+			break;
+		case RCP_MSG_PEER_GONE:
+			/* A helper reads from the sources: one is lost. */
+			r = 0;
+			if (a->o->helper)
+				source_gone(a, m);
 			break;
 		case RCP_MSG_SRC_PREFETCH:
 			/* Only a hint: nothing to say if we are not the source. */

@@ -58,24 +58,31 @@ agent_dead(struct ragent *a, const char *fmt, ...)
 static void
 tell_gone(struct ragent *a)
 {
-	struct ragent *dst = &a->r->agents[1];
+	struct rcp_remote *r = a->r;
+	struct ragent *dst;
 	struct rcp_quic_conn *c;
 	struct rcp_buf b = RCP_BUF_INIT;
+	size_t i;
 
-	/*
-	 * Sent without dst->lock, which its reader needs to queue replies: a
-	 * send may wait for room.  The connection lives until every reader
-	 * (this one too) is joined.
-	 */
-	pthread_mutex_lock(&dst->lock);
-	c = dst->dead == NULL ? dst->conn : NULL;
-	pthread_mutex_unlock(&dst->lock);
-	if (c == NULL)
-		return;
 	rcp_wire_put_str(&b, a->h->name);
 	rcp_wire_put_u8(&b, (uint8_t)a->role);
-	(void)rcp_quic_send(c, dst->ctrl, RCP_MSG_PEER_GONE, 0, b.data, b.len,
-	    1000);
+	/*
+	 * Every destination agent: the first, and its helpers, which read
+	 * from the sources too.  Sent without dst->lock, which its reader
+	 * needs to queue replies: a send may wait for room.  The connection
+	 * lives until every reader (this one too) is joined.
+	 */
+	for (i = 1; i < r->nagents; i++) {
+		dst = &r->agents[i];
+		if (dst == a || (i != 1 && i <= r->nsources))
+			continue;
+		pthread_mutex_lock(&dst->lock);
+		c = dst->dead == NULL ? dst->conn : NULL;
+		pthread_mutex_unlock(&dst->lock);
+		if (c != NULL)
+			(void)rcp_quic_send(c, dst->ctrl, RCP_MSG_PEER_GONE, 0,
+			    b.data, b.len, 1000);
+	}
 	rcp_buf_release(&b);
 }
 
