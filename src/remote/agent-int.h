@@ -76,8 +76,9 @@ struct rcp_agent {
 	/*
 	 * Source: the destination agents' connections, each served by its
 	 * thread; the number the master allowed (requires lock) and when
-	 * it last allowed one.  Written by the accepting thread only, read
-	 * by others once it is joined, but for dconns[] under lock.
+	 * it last allowed one.  Written by the accepting thread only, under
+	 * lock for dconns[] and ndconns; the threads' fields are read by
+	 * others once it is joined.
 	 */
 	struct rcp_quic_conn	*dconns[RCP_AGENT_DCONN_MAX];
 	pthread_t		 dthreads[RCP_AGENT_DCONN_MAX];

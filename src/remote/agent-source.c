@@ -127,7 +127,7 @@ peer_serve(void *arg)
 	struct dconn *d;
 	char *cause = NULL;
 	uint64_t end;
-	size_t want;
+	size_t want, i;
 	int r;
 
 	for (;;) {
@@ -171,15 +171,14 @@ peer_serve(void *arg)
 		pthread_mutex_lock(&a->lock);
 		if (a->peer == NULL)
 			a->peer = c;
-		a->dconns[a->ndconns] = c;
+		i = a->ndconns++;
+		a->dconns[i] = c;
 		pthread_mutex_unlock(&a->lock);
-		if (pthread_create(&a->dthreads[a->ndconns], NULL, conn_serve,
-		    d) != 0) {
+		if (pthread_create(&a->dthreads[i], NULL, conn_serve, d) != 0) {
 			free(d);
 			rcp_quic_close(c, 0);
 		} else
-			a->dstarted[a->ndconns] = true;
-		a->ndconns++;
+			a->dstarted[i] = true;
 		rcp_log(&a->log, RCP_LOG_INFO, "destination agent connected");
 	}
 	return NULL;
