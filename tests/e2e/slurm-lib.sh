@@ -10,6 +10,10 @@ SL=$T/slurm
 SL_JOBCOMP=$SL/jobcomp.txt
 SL_PIDS=()
 SL_EXTRA=${SL_EXTRA:-}	# more slurm.conf lines
+# Set before slurm_start, SL_NODES ("NAME=ADDR ...", e.g. "n1=127.0.0.2
+# n2=127.0.0.3") makes a Slurm of several nodes on this machine, a slurmd
+# each on its own address and port, instead of the one node "localhost".
+SL_NODES=${SL_NODES:-}
 export SLURM_CONF=$SL/slurm.conf
 
 # slurm_missing: prints what of Slurm and munge is not installed.
@@ -46,6 +50,17 @@ sl_config() {
 	cport=$(sl_free_port) dport=$(sl_free_port)
 	while [ "$dport" = "$cport" ]; do dport=$(sl_free_port); done
 	cpus=$(nproc)
+	local nodes= names= spool=$SL/spool pidf=$SL/slurmd.pid logf=$SL/slurmd.log n
+	if [ -n "$SL_NODES" ]; then
+		spool=$SL/spool-%n pidf=$SL/slurmd-%n.pid logf=$SL/slurmd-%n.log
+		for n in $SL_NODES; do
+			nodes+="NodeName=${n%%=*} NodeAddr=${n#*=} NodeHostname=${n%%=*} Port=$(sl_free_port) CPUs=$cpus RealMemory=2048 State=UNKNOWN"$'\n'
+			names+=${names:+,}${n%%=*}
+		done
+	else
+		nodes="NodeName=localhost NodeAddr=127.0.0.1 NodeHostname=localhost CPUs=$cpus RealMemory=2048 State=UNKNOWN"
+		names=localhost
+	fi
 	cat >"$SLURM_CONF" <<EOF
 ClusterName=rcptest
 SlurmctldHost=localhost(127.0.0.1)
@@ -57,11 +72,11 @@ AuthType=auth/munge
 AuthInfo=socket=$SL/munge.sock
 CredType=cred/munge
 StateSaveLocation=$SL/state
-SlurmdSpoolDir=$SL/spool
+SlurmdSpoolDir=$spool
 SlurmctldPidFile=$SL/slurmctld.pid
-SlurmdPidFile=$SL/slurmd.pid
+SlurmdPidFile=$pidf
 SlurmctldLogFile=$SL/slurmctld.log
-SlurmdLogFile=$SL/slurmd.log
+SlurmdLogFile=$logf
 SlurmctldDebug=info
 SlurmdDebug=info
 ProctrackType=proctrack/linuxproc
@@ -85,8 +100,8 @@ SlurmdTimeout=30
 MessageTimeout=10
 PlugStackConfig=$SL/plugstack.conf
 ${SL_EXTRA:-}
-NodeName=localhost NodeAddr=127.0.0.1 NodeHostname=localhost CPUs=$cpus RealMemory=2048 State=UNKNOWN
-PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:8
+$nodes
+PartitionName=debug Nodes=$names Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:8
 EOF
 	: >"$SL/plugstack.conf"
 }
@@ -101,8 +116,9 @@ sl_daemon() {
 
 # slurm_start: the three daemons; returns once the node takes jobs.
 slurm_start() {
-	local i
+	local i n want=1
 	mkdir -p "$SL/state" "$SL/spool"
+	for n in $SL_NODES; do mkdir -p "$SL/spool-${n%%=*}"; done
 	chmod 755 "$SL"	# a job of another user runs its script from the spool
 	sl_config
 	mungekey -c -k "$SL/munge.key" 2>/dev/null ||
@@ -116,9 +132,17 @@ slurm_start() {
 		sleep 0.05
 	done
 	sl_daemon slurmctld slurmctld -D -i -f "$SLURM_CONF"
-	sl_daemon slurmd slurmd -D -N localhost -f "$SLURM_CONF"
+	if [ -n "$SL_NODES" ]; then
+		want=0
+		for n in $SL_NODES; do
+			sl_daemon "slurmd-${n%%=*}" slurmd -D -N "${n%%=*}" -f "$SLURM_CONF"
+			want=$((want + 1))
+		done
+	else
+		sl_daemon slurmd slurmd -D -N localhost -f "$SLURM_CONF"
+	fi
 	for i in $(seq 1 300); do
-		sinfo -h -n localhost -o '%T' 2>/dev/null | grep -Eq '^idle' && return 0
+		[ "$(sinfo -h -N -o '%T' 2>/dev/null | grep -c '^idle')" = "$want" ] && return 0
 		sleep 0.1
 	done
 	echo "  slurm did not come up:" >&2
