@@ -110,4 +110,18 @@ struct rcp_src_ops {
 /* The local file system. */
 extern const struct rcp_src_ops rcp_src_local;
 
+/*
+ * Whether a file opened again (on another host, by path) is the one first
+ * opened: the same inode, type, size and mtime.
+ */
+static inline bool
+rcp_src_same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino &&
+	    (a->st_mode & S_IFMT) == (b->st_mode & S_IFMT) &&
+	    a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 #endif

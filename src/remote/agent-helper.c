@@ -156,12 +156,10 @@ static int
 accept_lead(struct rcp_agent *a, struct rcp_quic_conn **out)
 {
 	struct rcp_quic_conn *c = NULL;
-	struct rcp_quic_msg *m;
-	struct rcp_buf b = RCP_BUF_INIT;
 	char *cause = NULL;
 	uint64_t end = rcp_now_ns() +
 	    (uint64_t)a->o->startup_timeout_ms * 1000000u;
-	int role, r;
+	int r;
 
 	while ((r = rcp_quic_accept(a->ep, 200, &c, &cause)) ==
 	    RCP_ERR_TIMEOUT && !atomic_load(&a->stop) && rcp_now_ns() < end) {
@@ -175,28 +173,8 @@ accept_lead(struct rcp_agent *a, struct rcp_quic_conn **out)
 		free(cause);
 		return r;
 	}
-	if (rcp_quic_recv(c, &m, a->o->startup_timeout_ms) != 0) {
-		rcp_log(&a->log, RCP_LOG_ERROR, "destination agent: %s",
-		    rcp_quic_conn_error(c) ? rcp_quic_conn_error(c) : "no hello");
-		rcp_quic_conn_free(c);
-		return RCP_ERR_PROTO;
-	}
-	if ((r = rcp_agentmsg_check_hello(&m->f, a->token, &role,
-	    &cause)) != 0 || role != RCP_ROLE_DESTINATION) {
-		rcp_log(&a->log, RCP_LOG_ERROR, "destination agent refused: %s",
-		    cause != NULL ? cause : "wrong role");
-		rcp_agentmsg_reply_error(c, m->stream, m->f.id,
-		    r ? r : RCP_ERR_PROTO, cause != NULL ? cause : "wrong role");
-		free(cause);
-		rcp_quic_msg_free(m);
-		rcp_quic_conn_free(c);
-		return r ? r : RCP_ERR_PROTO;
-	}
-	rcp_wire_put_u32(&b, RCP_PROTO_VERSION);
-	rcp_quic_send(c, m->stream, RCP_MSG_HELLO_OK, m->f.id, b.data, b.len,
-	    5000);
-	rcp_buf_release(&b);
-	rcp_quic_msg_free(m);
+	if ((r = rcp_agent_take_destination(a, c)) != 0)
+		return r;
 	*out = c;
 	return 0;
 }

@@ -161,6 +161,12 @@ rcp_agent_swap_conn(struct rcp_agent *a, struct rcp_quic_conn **what,
  */
 int rcp_agent_source_listen(struct rcp_agent *a,
     const struct sockaddr_storage *master, socklen_t mlen, char **cause);
+/*
+ * Checks a new connection's HELLO, answering HELLO_OK: a destination agent
+ * of this run (to a source, or to a helper).  0, or an error (logged; the
+ * connection is freed).
+ */
+int rcp_agent_take_destination(struct rcp_agent *a, struct rcp_quic_conn *c);
 /* Tells the master where we listen and our certificate.  0 or an error. */
 int rcp_agent_source_announce(struct rcp_agent *a);
 /*

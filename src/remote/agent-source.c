@@ -76,12 +76,8 @@ conn_serve(void *arg)
 	return NULL;
 }
 
-/*
- * Checks a new connection's HELLO: a destination agent of this run.  0, or
- * an error (logged; the connection is freed).
- */
-static int
-take_destination(struct rcp_agent *a, struct rcp_quic_conn *c)
+int
+rcp_agent_take_destination(struct rcp_agent *a, struct rcp_quic_conn *c)
 {
 	struct rcp_quic_msg *m;
 	struct rcp_buf b = RCP_BUF_INIT;
@@ -158,7 +154,7 @@ peer_serve(void *arg)
 			free(cause);
 			break;
 		}
-		if (take_destination(a, c) != 0)
+		if (rcp_agent_take_destination(a, c) != 0)
 			continue;
 		if (a->ndconns == RCP_AGENT_DCONN_MAX) {
 			rcp_quic_close(c, 0);

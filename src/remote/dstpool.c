@@ -331,15 +331,6 @@ rcp_dstpool_offload(void *arg, int local, const char *path, bool follow,
 
 /* --- the helper's side ---------------------------------------------------- */
 
-static bool
-same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_ino == b->st_ino &&
-	    (a->st_mode & S_IFMT) == (b->st_mode & S_IFMT) &&
-	    a->st_size == b->st_size &&
-	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
 
 /* The least busy source not lost, or -1. */
 static int
@@ -372,7 +363,7 @@ open_source(const struct rcp_dstpool_source *s, const struct rcp_dstrange *q,
 	e = s->ops->open(s->ctx, d, base, q->follow, fh, &st);
 	s->ops->close(s->ctx, d);
 	free(base);
-	if (e == 0 && !same_file(&st, &q->st)) {
+	if (e == 0 && !rcp_src_same_file(&st, &q->st)) {
 		s->ops->close(s->ctx, *fh);
 		e = -ESTALE;
 	}

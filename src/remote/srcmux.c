@@ -364,15 +364,6 @@ leave(struct rcp_srcmux *x, int i, int64_t bytes)
 		    memory_order_relaxed);
 }
 
-static bool
-same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_ino == b->st_ino &&
-	    (a->st_mode & S_IFMT) == (b->st_mode & S_IFMT) &&
-	    a->st_size == b->st_size &&
-	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
 
 /*
  * Opens h on member i by its path.  A file must be the one first opened
@@ -411,7 +402,7 @@ ensure(struct rcp_srcmux *x, struct mh *h, int i)
 			    mb->ops->open)(mb->ctx, d, base, h->follow, &fh,
 			    &st);
 			mb->ops->close(mb->ctx, d);
-			if (e == 0 && !same_file(&st, &h->st)) {
+			if (e == 0 && !rcp_src_same_file(&st, &h->st)) {
 				mb->ops->close(mb->ctx, fh);
 				e = -ESTALE;
 			}
@@ -567,7 +558,7 @@ mx_root(void *ctx, const char *path, bool follow, int *dir, char **base,
 			free(c);
 			continue;
 		}
-		if (e != 0 || !same_file(&sti, st)) {
+		if (e != 0 || !rcp_src_same_file(&sti, st)) {
 			shown = rcp_escape(path);
 			rcp_log(&x->log, RCP_LOG_WARN, "the source host '%s' "
 			    "does not see '%s' as '%s' does (%s): it takes no "

@@ -14,17 +14,6 @@ ln -s big/f0 "$S/link"
 touch -d '2005-05-05 05:05:05.5' "$S/small/d0"	# some older times, too
 t_check "source: 402 files" test "$(find "$S" -type f | wc -l)" = 402
 
-# looks_complete_but_differs SRC DST: lists every regular file of DST with
-# the size and mtime of its source whose bytes differ from it.
-looks_complete_but_differs() {
-	(cd "$2" && find . -type f -printf '%P\n') | while IFS= read -r f; do
-		if [ "$(stat -c '%s %y' "$1/$f")" = "$(stat -c '%s %y' "$2/$f")" ] &&
-		    ! cmp -s "$1/$f" "$2/$f"; then
-			echo "  looks complete but differs: $f" >&2
-			echo "$f"
-		fi
-	done
-}
 # check_partial NAME: the invariants of an interrupted copy in $D.
 check_partial() {
 	local name=$1 n bsize

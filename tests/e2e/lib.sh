@@ -145,3 +145,16 @@ t_done() {
 	[ "$T_FAILS" -eq 0 ] && [ "$T_PASSES" -gt 0 ]
 	exit $?
 }
+
+# looks_complete_but_differs SRC DST: the files of DST with their source's
+# size and mtime whose bytes differ (each also named on stderr): an
+# interrupted copy must leave none.
+looks_complete_but_differs() {
+	(cd "$2" && find . -type f -printf '%P\n') | while IFS= read -r f; do
+		if [ "$(stat -c '%s %y' "$1/$f")" = "$(stat -c '%s %y' "$2/$f")" ] &&
+		    ! cmp -s "$1/$f" "$2/$f"; then
+			echo "  looks complete but differs: $f" >&2
+			echo "$f"
+		fi
+	done
+}

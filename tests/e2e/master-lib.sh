@@ -50,16 +50,6 @@ wait_running() {
 	return 1
 }
 
-# looks_complete_but_differs SRC DST: files of DST with their source's size
-# and mtime whose bytes differ: an interrupted copy must leave none.
-looks_complete_but_differs() {
-	(cd "$2" && find . -type f -printf '%P\n') | while IFS= read -r f; do
-		if [ "$(stat -c '%s %y' "$1/$f")" = "$(stat -c '%s %y' "$2/$f")" ] &&
-		    ! cmp -s "$1/$f" "$2/$f"; then
-			echo "$f"
-		fi
-	done
-}
 
 # agents [ROLE]: pids of this test's rcpd processes now running (of ROLE):
 # those that descend from this shell, through its master or its sshd, and

@@ -26,6 +26,7 @@
 
 umask 022
 FLIP_SO=$RCP_BUILDDIR/tests/fault/flip.so
+[ -f "$FLIP_SO" ] || { echo "FAIL - $FLIP_SO is not built" >&2; exit 1; }
 SSHD_SETENV="${SSHD_SETENV:+$SSHD_SETENV }LD_PRELOAD=$FLIP_SO RCP_TEST_FLIP_NAME=/flipme RCP_TEST_FLIP_ONCE=$T/flip-once RCP_TEST_FLIP_ALWAYS=$T/flip-always ASAN_OPTIONS=verify_asan_link_order=0"
 sshd_setup
 chmod 755 "$T"			# the agents read and write under $T
@@ -60,16 +61,6 @@ helped() {
 helper() { pgrep -f "^$XRCPD --role destination --helper" | head -1; }
 lead() { pgrep -f "^$XRCPD --role destination --quic" | head -1; }
 summary_has() { t_grep "^$2: *$3( |\$)" "$1"; }
-# looks_complete_but_differs SRC DST: every file of DST with its source's
-# size and mtime whose bytes differ.
-looks_complete_but_differs() {
-	(cd "$2" && find . -type f -printf '%P\n') | while IFS= read -r f; do
-		if [ "$(stat -c '%s %y' "$1/$f")" = "$(stat -c '%s %y' "$2/$f")" ] &&
-		    ! cmp -s "$1/$f" "$2/$f"; then
-			echo "$f"
-		fi
-	done
-}
 # begun DST WHO: WHO (a function printing a pid) runs and DST has 4 MiB.
 begun() {
 	local i

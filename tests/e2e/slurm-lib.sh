@@ -196,3 +196,40 @@ wait_job_state() {
 
 # sb ARGS...: sbatch --parsable, the job id on stdout.
 sb() { sbatch --parsable "$@" | cut -d';' -f1; }
+
+# sl_agents_setup: for tests of rcp --launcher srun.  RCPD, an rcpd by a
+# path of the test's own, so that the processes it looks for (and kills)
+# are its own, never those of a test running beside it; $T/nossh/ssh, an
+# ssh that always fails (nothing may log in anywhere); SL_NODES_N, the
+# nodes a job of sbjob takes (1).
+sl_agents_setup() {
+	mkdir -p "$T/bin" "$T/nossh"
+	ln -s "$RCP_BUILDDIR/rcpd" "$T/bin/rcpd"
+	RCPD=$T/bin/rcpd
+	printf '#!/bin/sh\necho "ssh must not run" >&2\nexit 255\n' >"$T/nossh/ssh"
+	chmod 755 "$T/nossh/ssh"
+}
+SL_NODES_N=1
+
+# ours_gone: no rcpd of ours and no srun of it within 30 s (a step killed
+# with its srun ends a moment after rcp does; a hang guard, not a claim).
+ours_gone() {
+	local i
+	for i in $(seq 300); do
+		pgrep -f -- "$RCPD" >/dev/null || return 0
+		sleep 0.1
+	done
+	echo "  left behind:" >&2
+	pgrep -af -- "$RCPD" | sed 's/^/  | /' >&2
+	return 1
+}
+
+# sbjob NAME: the script on stdin as $T/NAME.sh, run by sbatch --wait on
+# SL_NODES_N nodes, a task each (its output in $T/NAME.log, the job id last
+# in $T/out); 180 s at most, a hang guard.
+sbjob() {
+	{ echo '#!/bin/bash'; cat; } >"$T/$1.sh"
+	chmod 755 "$T/$1.sh"
+	t_run 0 "$T/out" timeout -k 5 180 sbatch --wait --parsable \
+	    -N"$SL_NODES_N" -n"$SL_NODES_N" -o "$T/$1.log" "$T/$1.sh"
+}

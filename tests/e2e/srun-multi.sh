@@ -16,35 +16,13 @@ SL_NODES="n1=127.0.0.2 n2=127.0.0.3"
 slurm_require
 trap 'slurm_stop; t_cleanup' EXIT
 trap 'exit 143' TERM INT
-mkdir -p "$T/bin"
-ln -s "$RCP_BUILDDIR/rcpd" "$T/bin/rcpd"
-RCPD=$T/bin/rcpd
-ours_gone() {
-	local i
-	for i in $(seq 300); do
-		pgrep -f -- "$RCPD" >/dev/null || return 0
-		sleep 0.1
-	done
-	echo "  left behind:" >&2
-	pgrep -af -- "$RCPD" | sed 's/^/  | /' >&2
-	return 1
-}
-guarded() { timeout -k 5 180 "$@"; }
-# sbjob NAME: the script on stdin as $T/NAME.sh, run by sbatch --wait on
-# both nodes (its output in $T/NAME.log).
-sbjob() {
-	{ echo '#!/bin/bash'; cat; } >"$T/$1.sh"
-	chmod 755 "$T/$1.sh"
-	t_run 0 "$T/out" guarded sbatch --wait --parsable -N2 -n2 -o "$T/$1.log" "$T/$1.sh"
-}
+sl_agents_setup
+SL_NODES_N=2
 
 S=$T/src
 "$FILEGEN" -q -s 5 "$S" 3,2 20 1K-64K
 "$FILEGEN" -q -s 6 "$S/big" "" 2 12M
 printf 'x' >"$S/$(printf 'bad\377name')"
-mkdir -p "$T/nossh"
-printf '#!/bin/sh\necho "ssh must not run" >&2\nexit 255\n' >"$T/nossh/ssh"
-chmod 755 "$T/nossh/ssh"
 
 t_check "slurm of two nodes starts" slurm_start
 cd "$T" || exit 1

@@ -16,39 +16,11 @@
 slurm_require
 trap 'slurm_stop; t_cleanup' EXIT
 trap 'exit 143' TERM INT
-# rcpd by a path of this test's own, so that the processes it looks for
-# (and kills) are its own, never those of a test running beside it.
-mkdir -p "$T/bin"
-ln -s "$RCP_BUILDDIR/rcpd" "$T/bin/rcpd"
-RCPD=$T/bin/rcpd
-# ours_gone: no rcpd of ours and no srun of it within 30 s (a step killed
-# with its srun ends a moment after rcp does; a hang guard, not a claim).
-ours_gone() {
-	local i
-	for i in $(seq 300); do
-		pgrep -f -- "$RCPD" >/dev/null || return 0
-		sleep 0.1
-	done
-	echo "  left behind:" >&2
-	pgrep -af -- "$RCPD" | sed 's/^/  | /' >&2
-	return 1
-}
-guarded() { timeout -k 5 120 "$@"; }
-# sbjob NAME: the script on stdin as $T/NAME.sh, run by sbatch --wait on one
-# node (its output in $T/NAME.log, the job id last in $T/out).
-sbjob() {
-	{ echo '#!/bin/bash'; cat; } >"$T/$1.sh"
-	chmod 755 "$T/$1.sh"
-	t_run 0 "$T/out" guarded sbatch --wait --parsable -N1 -n1 -o "$T/$1.log" "$T/$1.sh"
-}
+sl_agents_setup
 
 S=$T/src
 "$FILEGEN" -q -s 5 "$S" 3,2 20 1K-64K
 printf 'x' >"$S/$(printf 'bad\377name')"
-mkdir -p "$T/nossh"
-# An ssh that always fails: nothing here may log in anywhere.
-printf '#!/bin/sh\necho "ssh must not run" >&2\nexit 255\n' >"$T/nossh/ssh"
-chmod 755 "$T/nossh/ssh"
 
 # --- refused before any agent starts --------------------------------------
 t_check "no allocation: exit 1" t_run 1 "$T/out" env -u SLURM_JOB_ID \
