@@ -272,9 +272,9 @@ test_client_not_allowed(void)
 /*
  * early_open: the client's connection is usable at handshake completion.
  * A client the server refuses gets that far (the server checks the
- * client's certificate after the client finished); its first await must
- * then fail on the close (not time out, not see a server), and an allowed
- * one exchanges as before.
+ * client's certificate after the client finished); its first await (or
+ * connect itself, if the close came first) must then fail on the close
+ * (not time out, not see a server), and an allowed one exchanges as before.
  */
 static void
 test_early_open(void)
@@ -284,17 +284,25 @@ test_early_open(void)
 	struct pair p;
 	char *cause = NULL;
 	int64_t sid;
+	int r;
 
 	pair_init(&p, false);	/* the server knows no client */
 	p.ccfg.early_open = true;
-	CU_ASSERT_EQUAL_FATAL(rcp_quic_connect(&p.ccfg,
-	    (struct sockaddr *)&p.addr, p.alen, rcp_cert_fp(p.scert), &cc,
-	    &cause), 0);
-	CU_ASSERT_EQUAL(rcp_quic_stream_open(cc, &sid), 0);
-	(void)rcp_quic_send(cc, sid, RCP_MSG_ECHO, 1, "x", 1, 1000);
-	CU_ASSERT_EQUAL(rcp_quic_recv(cc, &m, 5000), RCP_ERR_IO);
-	CU_ASSERT_PTR_NULL(m);
-	rcp_quic_conn_free(cc);
+	/*
+	 * The server's close can also come before connect's caller wakes
+	 * to the completed handshake (loopback, a loaded machine): then it
+	 * is connect that fails on it.
+	 */
+	r = rcp_quic_connect(&p.ccfg, (struct sockaddr *)&p.addr, p.alen,
+	    rcp_cert_fp(p.scert), &cc, &cause);
+	CU_ASSERT(r == 0 || (r == RCP_ERR_IO && cause != NULL));
+	if (r == 0) {
+		CU_ASSERT_EQUAL(rcp_quic_stream_open(cc, &sid), 0);
+		(void)rcp_quic_send(cc, sid, RCP_MSG_ECHO, 1, "x", 1, 1000);
+		CU_ASSERT_EQUAL(rcp_quic_recv(cc, &m, 5000), RCP_ERR_IO);
+		CU_ASSERT_PTR_NULL(m);
+		rcp_quic_conn_free(cc);
+	}
 	free(cause);
 	cause = NULL;
 	CU_ASSERT_EQUAL(rcp_quic_accept(p.ep, 200, &sc, &cause),
