@@ -17,9 +17,12 @@
 #
 # Usage: RCP_BUILDDIR=build bash bench/bench-multi.sh   (or: make bench-multi)
 #   BENCH_REPS (3), BENCH_MULTI_CAP (200mbit), BENCH_MULTI_NS ("1 2 4"),
-#   BENCH_A_SIZE (512M: dataset A, one file), BENCH_C_DIRS x BENCH_C_PER
-#   (8 x 25 files of 1K-16M, log-uniform: dataset C), BENCH_FPSYNC (1; 0:
-#   skip it), BENCH_OUT (markdown, default $RCP_BUILDDIR/bench-results-multi.md)
+#   BENCH_A_SIZE (2G: dataset A, one file), BENCH_C_DIRS x BENCH_C_PER
+#   (20 x 100 files of 1K-16M, log-uniform: dataset C; A and C as
+#   bench-local's), BENCH_FPSYNC (1; 0: skip it), BENCH_FPSYNC_REPS (1:
+#   fpsync, the comparison, runs in the first repetitions only; it takes
+#   twice rcp's time and more), BENCH_OUT (markdown, default
+#   $RCP_BUILDDIR/bench-results-multi.md)
 #
 # Target (issue 16): aggregate throughput >= 0.8 x N x the cap.  Wall time
 # includes the SSH logins.  Each output is checked with rcmp --content.
@@ -41,9 +44,9 @@ done
 REPS=${BENCH_REPS:-3}
 CAP=${BENCH_MULTI_CAP:-200mbit}
 NS=${BENCH_MULTI_NS:-1 2 4}
-A_SIZE=${BENCH_A_SIZE:-512M}
-C_DIRS=${BENCH_C_DIRS:-8}
-C_PER=${BENCH_C_PER:-25}
+A_SIZE=${BENCH_A_SIZE:-2G}
+C_DIRS=${BENCH_C_DIRS:-20}
+C_PER=${BENCH_C_PER:-100}
 OUT=${BENCH_OUT:-$RCP_BUILDDIR/bench-results-multi.md}
 MAXN=0
 for n in $NS; do [ "$n" -gt "$MAXN" ] && MAXN=$n; done
@@ -83,6 +86,8 @@ hosts() {	# hosts N [FIRST]: "hF,...,hF+N-1"'s addresses (F: 1)
 }
 dsts() { hosts "$1" $((MAXN + 1)); }	# dsts N: the destination hosts
 bytes_of() { du -sb --apparent-size "$1" | cut -f1; }
+# One copy at a time is on the file system (each is removed once checked).
+need "$(( $(bytes_of "$W/A") > $(bytes_of "$W/C") ? $(bytes_of "$W/A") : $(bytes_of "$W/C") ))" "a copy of A or C"
 declare -A R
 add() { R[$1]="${R[$1]:-} $2"; }
 medof() { printf '%s\n' ${R[$1]} | sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
@@ -101,6 +106,7 @@ one() {
 # fpsync: an ssh that knows the cluster, and sends a worker's "pairdst" to
 # its own destination host (source hK pushes to h(MAXN+K)).
 FPSYNC=${BENCH_FPSYNC:-1}
+FPSYNC_REPS=${BENCH_FPSYNC_REPS:-1}
 command -v fpsync >/dev/null 2>&1 || FPSYNC=0
 WRAP=$T/ssh
 cat >"$WRAP" <<WRAPEOF
@@ -138,13 +144,15 @@ for ((rep = 1; rep <= REPS; rep++)); do
 				"$RCP_BUILDDIR/rcmp" --content "$W/$ds" "$T/out-$ds" >/dev/null ||
 					die "dataset $ds through $n pairs: the copy differs"
 			fi
-			[ "$FPSYNC" = 1 ] || continue
+			rm -rf "$T/out-$ds"
+			[ "$FPSYNC" = 1 ] && [ "$rep" -le "$FPSYNC_REPS" ] || continue
 			note "rep $rep: dataset $ds by fpsync through $n pair(s)"
 			fps "$ds" "$n"
 			if [ "$rep" = 1 ]; then
 				"$RCP_BUILDDIR/rcmp" "$W/$ds" "$T/out-fps-$ds" >/dev/null ||
 					die "dataset $ds by fpsync through $n pairs: the copy differs"
 			fi
+			rm -rf "$T/out-fps-$ds"
 		done
 	done
 	# The lost agent: 4 pairs, one source killed a third of the way in.
@@ -172,12 +180,13 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	[ -n "$victim" ] || die "no source agent on h3 to kill"
 	grep -q "source agent on '${CL_ADDR[3]}'" "$T/log.lost" || die "the loss of h3's agent was not reported"
 	"$RCP_BUILDDIR/rcmp" --content "$W/A" "$dst" >/dev/null || die "the copy that lost an agent differs"
+	rm -rf "$dst"
 done
 
 capbits=$(numfmt --from=si "$(echo "${CAP%bit}" | tr 'kmg' 'KMG')")
 capmb=$(awk -v b="$capbits" 'BEGIN { printf "%.1f", b / 8 / 1e6 }')
 {
-	echo "# bench-multi: N pairs, every host's link capped at $CAP ($capmb MB/s) both ways; medians of $REPS"
+	echo "# bench-multi: N pairs, every host's link capped at $CAP ($capmb MB/s) both ways; medians of $REPS (fpsync: of $(( FPSYNC_REPS < REPS ? FPSYNC_REPS : REPS )))"
 	echo
 	echo "- $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); rcp $("$RCP_BUILDDIR/rcp" --version | head -1)"
 	echo
