@@ -87,7 +87,8 @@ hosts() {	# hosts N [FIRST]: "hF,...,hF+N-1"'s addresses (F: 1)
 dsts() { hosts "$1" $((MAXN + 1)); }	# dsts N: the destination hosts
 bytes_of() { du -sb --apparent-size "$1" | cut -f1; }
 # One copy at a time is on the file system (each is removed once checked).
-need "$(( $(bytes_of "$W/A") > $(bytes_of "$W/C") ? $(bytes_of "$W/A") : $(bytes_of "$W/C") ))" "a copy of A or C"
+a_bytes=$(bytes_of "$W/A") c_bytes=$(bytes_of "$W/C")
+need "$(( a_bytes > c_bytes ? a_bytes : c_bytes ))" "a copy of A or C"
 declare -A R
 add() { R[$1]="${R[$1]:-} $2"; }
 medof() { printf '%s\n' ${R[$1]} | sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }

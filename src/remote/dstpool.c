@@ -331,7 +331,6 @@ rcp_dstpool_offload(void *arg, int local, const char *path, bool follow,
 
 /* --- the helper's side ---------------------------------------------------- */
 
-
 /* The least busy source not lost, or -1. */
 static int
 pick_source(size_t n, atomic_int *busy, atomic_bool *lost)

@@ -364,7 +364,6 @@ leave(struct rcp_srcmux *x, int i, int64_t bytes)
 		    memory_order_relaxed);
 }
 
-
 /*
  * Opens h on member i by its path.  A file must be the one first opened
  * (inode, size, mtime): -ESTALE if it is not.  0 or an error.

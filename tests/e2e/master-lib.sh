@@ -50,7 +50,6 @@ wait_running() {
 	return 1
 }
 
-
 # agents [ROLE]: pids of this test's rcpd processes now running (of ROLE):
 # those that descend from this shell, through its master or its sshd, and
 # not those of another test running at the same time from the same build.

@@ -200,8 +200,7 @@ sb() { sbatch --parsable "$@" | cut -d';' -f1; }
 # sl_agents_setup: for tests of rcp --launcher srun.  RCPD, an rcpd by a
 # path of the test's own, so that the processes it looks for (and kills)
 # are its own, never those of a test running beside it; $T/nossh/ssh, an
-# ssh that always fails (nothing may log in anywhere); SL_NODES_N, the
-# nodes a job of sbjob takes (1).
+# ssh that always fails (nothing may log in anywhere).
 sl_agents_setup() {
 	mkdir -p "$T/bin" "$T/nossh"
 	ln -s "$RCP_BUILDDIR/rcpd" "$T/bin/rcpd"
@@ -209,6 +208,7 @@ sl_agents_setup() {
 	printf '#!/bin/sh\necho "ssh must not run" >&2\nexit 255\n' >"$T/nossh/ssh"
 	chmod 755 "$T/nossh/ssh"
 }
+# The nodes a job of sbjob takes: a test of more sets it after this.
 SL_NODES_N=1
 
 # ours_gone: no rcpd of ours and no srun of it within 30 s (a step killed
