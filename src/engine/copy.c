@@ -844,8 +844,9 @@ rcp_copy_run(struct rcp_copy *c, const char *const *srcs, size_t nsrcs,
 		/* Nobody to run the queue: run it here. */
 		struct worker self = { .c = c };
 		self.buf = rcp_xmalloc(IO_BUFSZ);
-		self.io = (struct rcp_io){ self.buf, IO_BUFSZ, &c->no_cfr,
-		    &c->stop, &c->n.bytes_copied, NULL };
+		self.io = (struct rcp_io){ .buf = self.buf, .bufsz = IO_BUFSZ,
+		    .no_cfr = &c->no_cfr, .cancel = &c->stop,
+		    .bytes = &c->n.bytes_copied };
 		worker_main(&self);
 		free(self.buf);
 	}

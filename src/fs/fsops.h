@@ -22,6 +22,12 @@ struct rcp_io {
 	pthread_mutex_t		*wlock;		/* serializes writes to one file
 						 * written by several workers;
 						 * NULL: none */
+	/*
+	 * Asked before each write of data from a remote source (srcclient.c):
+	 * 0 lets it go, else the error that ends the copy.  NULL: none.
+	 */
+	int			(*fence)(void *arg);
+	void			*fence_arg;
 };
 
 /*

@@ -462,14 +462,20 @@ path_payload(const struct sockaddr_storage *peer, socklen_t len, int profile)
 	return pl < 1200 ? 1200 : pl;
 }
 
+uint64_t
+quic_idle_ms(const struct rcp_quic_ep *ep)
+{
+	if (ep->cfg.idle_timeout_ms != 0)
+		return ep->cfg.idle_timeout_ms;
+	return ep->cfg.profile == RCP_QUIC_DATACENTER ? 10000 : 60000;
+}
+
 static void
 transport_params(const struct rcp_quic_ep *ep, ngtcp2_transport_params *p)
 {
-	uint64_t idle = ep->cfg.idle_timeout_ms;
+	uint64_t idle = quic_idle_ms(ep);
 	bool dc = ep->cfg.profile == RCP_QUIC_DATACENTER;
 
-	if (idle == 0)
-		idle = dc ? 10000 : 60000;
 	ngtcp2_transport_params_default(p);
 	p->initial_max_streams_bidi = MAX_STREAMS;
 	p->initial_max_streams_uni = 0;
@@ -674,7 +680,7 @@ void
 quic_conn_failed(struct rcp_quic_conn *c, int rv)
 {
 	char *peer = rcp_udp_addr_str((struct sockaddr *)&c->remote);
-	uint32_t idle = c->ep->cfg.idle_timeout_ms;
+	uint64_t idle = quic_idle_ms(c->ep);
 
 	switch (rv) {
 	case NGTCP2_ERR_DRAINING:
@@ -682,8 +688,8 @@ quic_conn_failed(struct rcp_quic_conn *c, int rv)
 		break;
 	case NGTCP2_ERR_IDLE_CLOSE:
 		quic_conn_set_closed(c, "nothing heard from %s for %u s (idle "
-		    "timeout): it is gone or unreachable", peer, idle ? idle /
-		    1000 : c->ep->cfg.profile == RCP_QUIC_DATACENTER ? 10 : 60);
+		    "timeout): it is gone or unreachable", peer,
+		    (unsigned)(idle / 1000));
 		break;
 	case NGTCP2_ERR_HANDSHAKE_TIMEOUT:
 		quic_conn_set_closed(c, "QUIC handshake with %s timed out",

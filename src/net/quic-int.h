@@ -79,6 +79,7 @@ struct rcp_quic_conn {
 	size_t			 nscids;
 	bool			 accepted;
 	bool			 loop_done;	/* removed from the loop */
+	ngtcp2_duration		 rtt_seen[3];	/* latest, smoothed, var */
 
 	struct sockaddr_storage	 remote;
 	socklen_t		 remotelen;
@@ -206,6 +207,8 @@ struct rcp_quic_conn *quic_conn_accept(struct rcp_quic_ep *ep,
     socklen_t fromlen);
 /* Closes c saying, in words, why ngtcp2 gave up on it (rv).  Loop thread. */
 void quic_conn_failed(struct rcp_quic_conn *c, int rv);
+/* The idle timeout this endpoint offers (its configuration or default). */
+uint64_t quic_idle_ms(const struct rcp_quic_ep *ep);
 
 /* quic-io.c */
 

@@ -414,6 +414,32 @@ find_conn(struct rcp_quic_ep *ep, const uint8_t *dcid, size_t dcidlen)
 	return NULL;
 }
 
+/*
+ * After a packet is read: when it came, and, if it gave ngtcp2 a new
+ * round-trip sample (an ACK of the newest packet acknowledged so far),
+ * when that packet left, which the peer has therefore heard.  A sample
+ * equal in all three figures to the last is missed, which errs early.
+ */
+static void
+heard(struct rcp_quic_conn *c, uint64_t now)
+{
+	ngtcp2_conn_stat cs;
+	bool sample;
+
+	ngtcp2_conn_get_conn_stat(c->qc, &cs);
+	sample = cs.first_rtt_sample_ts != UINT64_MAX &&
+	    (cs.latest_rtt != c->rtt_seen[0] ||
+	    cs.smoothed_rtt != c->rtt_seen[1] || cs.rttvar != c->rtt_seen[2]);
+	c->rtt_seen[0] = cs.latest_rtt;
+	c->rtt_seen[1] = cs.smoothed_rtt;
+	c->rtt_seen[2] = cs.rttvar;
+	pthread_mutex_lock(&c->lock);
+	c->st.recv_ns = now;
+	if (sample && cs.latest_rtt < now)
+		c->st.heard_ns = now - cs.latest_rtt;
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* Feeds one datagram to its connection. */
 static void
 rx_packet(struct rcp_quic_ep *ep, uint8_t *pkt, size_t len,
@@ -423,6 +449,7 @@ rx_packet(struct rcp_quic_ep *ep, uint8_t *pkt, size_t len,
 	struct rcp_quic_conn *c;
 	ngtcp2_path path;
 	ngtcp2_pkt_info pi;
+	uint64_t now;
 	int rv;
 
 	rv = ngtcp2_pkt_decode_version_cid(&vc, pkt, len, SCID_LEN);
@@ -446,12 +473,15 @@ rx_packet(struct rcp_quic_ep *ep, uint8_t *pkt, size_t len,
 	c->st.bytes_recv += len;
 	c->st.pkts_recv++;
 	pthread_mutex_unlock(&c->lock);
-	rv = ngtcp2_conn_read_pkt(c->qc, &path, &pi, pkt, len, rcp_now_ns());
+	now = rcp_now_ns();
+	rv = ngtcp2_conn_read_pkt(c->qc, &path, &pi, pkt, len, now);
 	if (rv != 0) {
 		quic_conn_failed(c, rv);
 		if (rv != NGTCP2_ERR_DRAINING)
 			conn_send_close(ep, c);
+		return;
 	}
+	heard(c, now);
 }
 
 /* Reads what the socket has, splitting GRO batches into datagrams. */

@@ -503,6 +503,12 @@ rcp_quic_conn_peer_fp(struct rcp_quic_conn *c, uint8_t *fp)
 	memcpy(fp, c->peer_fp, RCP_CERT_FP_LEN);
 }
 
+uint64_t
+rcp_quic_conn_lease_ns(struct rcp_quic_conn *c)
+{
+	return quic_idle_ms(c->ep) * NS_PER_MS / 2;
+}
+
 void
 rcp_quic_conn_stats(struct rcp_quic_conn *c, struct rcp_quic_stats *s)
 {

@@ -134,6 +134,15 @@ void rcp_quic_close(struct rcp_quic_conn *c, uint64_t app_error);
 /* Closes if needed and frees; a client's private endpoint goes too. */
 void rcp_quic_conn_free(struct rcp_quic_conn *c);
 
+/*
+ * Half the idle timeout, the lease of a writer that works for its peer: it
+ * writes only while its peer has heard it (heard_ns) within the lease, and
+ * the peer, having given up on it, takes its work over only a lease after
+ * it last heard it (recv_ns), so their writes never overlap.  Both ends
+ * must have the same idle timeout (the master gives every agent its own).
+ */
+uint64_t rcp_quic_conn_lease_ns(struct rcp_quic_conn *c);
+
 /* Transfer statistics of a connection. */
 struct rcp_quic_stats {
 	uint64_t	bytes_sent;	/* UDP payload bytes */
@@ -141,6 +150,13 @@ struct rcp_quic_stats {
 	uint64_t	pkts_sent;
 	uint64_t	pkts_recv;
 	uint64_t	sendmsg_calls;
+	uint64_t	recv_ns;	/* when a packet last came (monotonic) */
+	/*
+	 * The peer has heard this side as of this time: when the newest
+	 * packet it acknowledged was sent (0: none yet).  Unlike recv_ns it
+	 * holds still when only the way to the peer is cut.
+	 */
+	uint64_t	heard_ns;
 	size_t		max_pkt;	/* packet size in use */
 	bool		gso;
 	int		rcvbuf;		/* socket buffers granted */

@@ -496,6 +496,7 @@ helper_pool(struct rcp_agent *a, struct rcp_quic_conn **conns)
 		if (h->sr == NULL)
 			h->sr = rcp_srcclient_new(h->conn);
 		mm[i].sr = h->sr;
+		mm[i].conn = h->conn;
 		mm[i].host = h->host != NULL ? h->host : "a destination host";
 		conns[i] = h->conn;
 	}

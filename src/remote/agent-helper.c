@@ -9,6 +9,7 @@
 #include "config.h"
 #endif
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -51,6 +52,8 @@ struct helper {
 	atomic_bool		 lost[RCP_AGENT_MORE_MAX + 1];
 	atomic_bool		 no_cfr;
 	atomic_bool		 cancel;
+	uint64_t		 lease_ns;	/* rcp_quic_conn_lease_ns */
+	atomic_bool		 lease_told;
 
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
@@ -87,6 +90,53 @@ answer(struct helper *h, struct rcp_io *io, struct rcp_quic_msg *m)
 	rcp_buf_release(&b);
 }
 
+/*
+ * The fence before each write: none once the copy is called off, or once
+ * nothing this helper sent has been heard by the destination agent for a
+ * lease.  That one, having given up on this helper (lost, or stuck),
+ * copies its ranges again only a lease after it last heard it, so a write
+ * of this helper, stopped or cut off one way, never lands on that copy.
+ */
+static int
+helper_fence(void *arg)
+{
+	struct helper *h = arg;
+	struct rcp_quic_stats st;
+	uint64_t now;
+
+	if (atomic_load(&h->cancel))
+		return -ECANCELED;
+	rcp_quic_conn_stats(h->c, &st);
+	now = rcp_now_ns();
+	if (st.heard_ns != 0 && now - st.heard_ns < h->lease_ns)
+		return 0;
+	if (!atomic_exchange(&h->lease_told, true))
+		rcp_log(&h->a->log, RCP_LOG_WARN, "the destination agent has "
+		    "heard nothing from this helper for %.1f s: writing no "
+		    "more, as it copies again what this one has in flight",
+		    st.heard_ns != 0 ? (double)(now - st.heard_ns) / 1e9 : 0.0);
+	return RCP_ERR_TIMEOUT;
+}
+
+/*
+ * A one-way message (id 0, which the destination agent drops) whenever
+ * nothing of ours has been acknowledged for a quarter of the lease: its
+ * ACK keeps the lease (heard_ns) fresh on a link where the other side
+ * does all the talking.
+ */
+static void
+helper_keep_lease(struct helper *h, int64_t *stream)
+{
+	struct rcp_quic_stats st;
+
+	rcp_quic_conn_stats(h->c, &st);
+	if (rcp_now_ns() - st.heard_ns < h->lease_ns / 4)
+		return;
+	if (*stream < 0 && rcp_quic_stream_open(h->c, stream) != 0)
+		return;
+	(void)rcp_quic_send(h->c, *stream, RCP_MSG_ECHO, 0, NULL, 0, 100);
+}
+
 static void *
 helper_worker(void *arg)
 {
@@ -99,6 +149,8 @@ helper_worker(void *arg)
 	io.bufsz = HELPER_BUFSZ;
 	io.no_cfr = &h->no_cfr;
 	io.cancel = &h->cancel;
+	io.fence = helper_fence;
+	io.fence_arg = h;
 	for (;;) {
 		pthread_mutex_lock(&h->lock);
 		while (h->head == NULL && !h->done)
@@ -187,7 +239,8 @@ helper_serve(void *arg)
 	struct helper_job *j;
 	struct rcp_quic_msg *m;
 	struct rcp_quic_conn *c;
-	int i;
+	int64_t stream = -1;
+	int i, r;
 
 	if (accept_lead(a, &c) != 0)
 		return NULL;
@@ -198,6 +251,8 @@ helper_serve(void *arg)
 	h.c = c;
 	atomic_init(&h.no_cfr, false);
 	atomic_init(&h.cancel, false);
+	atomic_init(&h.lease_told, false);
+	h.lease_ns = rcp_quic_conn_lease_ns(c);
 	helper_sources(&h);
 	pthread_mutex_init(&h.lock, NULL);
 	pthread_cond_init(&h.cond, NULL);
@@ -206,7 +261,11 @@ helper_serve(void *arg)
 		if (pthread_create(&h.threads[h.nthreads], NULL, helper_worker,
 		    &h) == 0)
 			h.nthreads++;
-	while (!atomic_load(&a->stop) && rcp_quic_recv(c, &m, -1) == 0) {
+	while (!atomic_load(&a->stop) &&
+	    ((r = rcp_quic_recv(c, &m, 250)) == 0 || r == RCP_ERR_TIMEOUT)) {
+		helper_keep_lease(&h, &stream);
+		if (r != 0)
+			continue;
 		if (m->fin) {
 			rcp_quic_msg_free(m);
 			continue;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -97,6 +98,7 @@ rcp_dstpool_put_done(struct rcp_buf *b, uint64_t n, bool checked)
 
 struct helper {
 	struct rcp_srcclient	*sr;
+	struct rcp_quic_conn	*conn;
 	char			*host;
 	atomic_int		 busy;		/* ranges in flight */
 	atomic_bool		 lost;
@@ -126,6 +128,7 @@ rcp_dstpool_new(const struct rcp_dstpool_member *m, size_t n,
 		n = RCP_DSTPOOL_MAX;
 	for (i = 0; i < n; i++) {
 		p->m[i].sr = m[i].sr;
+		p->m[i].conn = m[i].conn;
 		p->m[i].host = rcp_xstrdup(m[i].host != NULL ? m[i].host :
 		    "?");
 		atomic_init(&p->m[i].busy, 0);
@@ -207,6 +210,30 @@ rcp_dstpool_stuck(struct rcp_dstpool *p, uint64_t quiet_ns)
 			return (int)i;
 	}
 	return -1;
+}
+
+/*
+ * A helper given up on may still be writing what it had in flight, until
+ * a lease after this host last heard it (it cannot be sure it is heard any
+ * longer than that: agent-helper.c): its ranges are copied again only
+ * then, or sooner if the copy is called off.
+ */
+static void
+wait_lease(struct helper *h, struct rcp_io *io)
+{
+	struct rcp_quic_stats st;
+	struct timespec ts;
+	uint64_t until, now, step;
+
+	rcp_quic_conn_stats(h->conn, &st);
+	until = st.recv_ns + rcp_quic_conn_lease_ns(h->conn);
+	while ((now = rcp_now_ns()) < until && (io->cancel == NULL ||
+	    !atomic_load(io->cancel))) {
+		step = until - now < 100000000u ? until - now : 100000000u;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)step;
+		nanosleep(&ts, NULL);
+	}
 }
 
 /*
@@ -319,6 +346,10 @@ rcp_dstpool_offload(void *arg, int local, const char *path, bool follow,
 		*was_checked = checked;
 	if (e == RCP_ERR_DIFFERENT || e == -ECANCELED)
 		return e;
+	/* Unanswered, its link cut: it may be writing yet. */
+	if (e == RCP_ERR_GONE && h->conn != NULL &&
+	    rcp_quic_conn_error(h->conn) != NULL)
+		wait_lease(h, io);
 	if (e == RCP_ERR_GONE)
 		rcp_dstpool_lose(p, (size_t)i, NULL);
 	else if (!atomic_exchange(&h->told, true))

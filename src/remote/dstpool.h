@@ -28,6 +28,7 @@
 #include "fs/srcfs.h"
 
 struct rcp_io;
+struct rcp_quic_conn;
 struct rcp_srcclient;
 
 /* Most helpers of one copy (destination hosts after the first). */
@@ -56,6 +57,7 @@ void rcp_dstrange_release(struct rcp_dstrange *q);
 /* The engine's side: the helpers, each read through its client. */
 struct rcp_dstpool_member {
 	struct rcp_srcclient	*sr;	/* on the helper's connection */
+	struct rcp_quic_conn	*conn;	/* that connection, for its lease */
 	const char		*host;	/* for messages (copied) */
 };
 
@@ -72,7 +74,11 @@ int64_t rcp_dstpool_offload(void *arg, int local, const char *path,
     bool sparse, bool checked, struct rcp_io *io, const char **what,
     bool *was_checked);
 
-/* Drops helper i (known lost): said once, naming its host. */
+/*
+ * Drops helper i (known lost): said once, naming its host.  Its ranges in
+ * flight come back here a lease (rcp_quic_conn_lease_ns) after its link
+ * last carried anything from it, when it has stopped writing by itself.
+ */
 void rcp_dstpool_lose(struct rcp_dstpool *p, size_t i, const char *why);
 size_t rcp_dstpool_size(struct rcp_dstpool *p);
 const char *rcp_dstpool_host(struct rcp_dstpool *p, size_t i);

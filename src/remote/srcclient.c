@@ -754,6 +754,7 @@ write_at(int dfd, const uint8_t *p, size_t n, off_t off, struct rcp_io *io,
     const char **what)
 {
 	ssize_t w;
+	int e;
 
 	/*
 	 * Chunks of one file arrive in parallel, but a file takes one writer
@@ -763,6 +764,16 @@ write_at(int dfd, const uint8_t *p, size_t n, off_t off, struct rcp_io *io,
 	if (io->wlock != NULL)
 		pthread_mutex_lock(io->wlock);
 	while (n > 0) {
+		/* As late as can be: a helper's lease may end while it waits. */
+		e = io->fence != NULL ? io->fence(io->fence_arg) : 0;
+		if (e == 0 && io->cancel != NULL && atomic_load(io->cancel))
+			e = -ECANCELED;
+		if (e != 0) {
+			if (io->wlock != NULL)
+				pthread_mutex_unlock(io->wlock);
+			*what = "write";
+			return e;
+		}
 		if ((w = pwrite(dfd, p, n, off)) < 0) {
 			if (errno == EINTR)
 				continue;

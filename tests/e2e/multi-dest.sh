@@ -15,7 +15,10 @@
 #     time fails the file, which is removed; a big file cut short by
 #     SIGKILL is completed by --resume, equal by cmp;
 #   - SIGKILL or SIGSTOP of the helper mid-copy does not end the copy: it
-#     completes, equal, exit 0, with a warning naming the host; SIGKILL of
+#     completes, equal, exit 0, with a warning naming the host; a helper
+#     whose packets to the first destination agent are dropped (iptables)
+#     stops writing when its lease ends, before that agent copies its
+#     ranges again, and the copy is exact; SIGKILL of
 #     the first destination agent ends it with exit 1, naming its host, and
 #     leaves no file that looks complete but is not;
 #   - a destination group of two hosts is a list of them; a destination
@@ -27,12 +30,21 @@
 umask 022
 FLIP_SO=$RCP_BUILDDIR/tests/fault/flip.so
 [ -f "$FLIP_SO" ] || { echo "FAIL - $FLIP_SO is not built" >&2; exit 1; }
-SSHD_SETENV="${SSHD_SETENV:+$SSHD_SETENV }LD_PRELOAD=$FLIP_SO RCP_TEST_FLIP_NAME=/flipme RCP_TEST_FLIP_ONCE=$T/flip-once RCP_TEST_FLIP_ALWAYS=$T/flip-always ASAN_OPTIONS=verify_asan_link_order=0"
+SSHD_SETENV="${SSHD_SETENV:+$SSHD_SETENV }LD_PRELOAD=$FLIP_SO RCP_TEST_FLIP_NAME=/flipme RCP_TEST_FLIP_ONCE=$T/flip-once RCP_TEST_FLIP_ALWAYS=$T/flip-always RCP_TEST_SLOW_NAME=/slowme RCP_TEST_SLOW_MS=700 ASAN_OPTIONS=verify_asan_link_order=0"
 sshd_setup
 chmod 755 "$T"			# the agents read and write under $T
 
 . "$(dirname "$0")/remote-lib.sh"
-trap 'ours_cleanup; sshd_cleanup; t_cleanup' EXIT
+CUT=()				# iptables rules of ours, as -D arguments
+uncut() {
+	local r
+	for r in "${CUT[@]}"; do
+		# shellcheck disable=SC2086
+		iptables -D OUTPUT $r 2>/dev/null
+	done
+	CUT=()
+}
+trap 'uncut; ours_cleanup; sshd_cleanup; t_cleanup' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 disarm() { touch "$T/flip-once"; rm -f "$T/flip-always"; }
@@ -61,12 +73,13 @@ helped() {
 helper() { pgrep -f "^$XRCPD --role destination --helper" | head -1; }
 lead() { pgrep -f "^$XRCPD --role destination --quic" | head -1; }
 summary_has() { t_grep "^$2: *$3( |\$)" "$1"; }
-# begun DST WHO: WHO (a function printing a pid) runs and DST has 4 MiB.
+# begun DST WHO [MIB]: WHO (a function printing a pid) runs and DST has
+# MIB (4) MiB.
 begun() {
 	local i
 	for i in $(seq 200); do
 		[ -n "$($2)" ] &&
-		    [ "$(du -sb "$1" 2>/dev/null | cut -f1)" -gt $((4 << 20)) ] 2>/dev/null && return 0
+		    [ "$(du -sb "$1" 2>/dev/null | cut -f1)" -gt $((${3:-4} << 20)) ] 2>/dev/null && return 0
 		sleep 0.1
 	done
 	return 1
@@ -163,6 +176,41 @@ for sig in KILL STOP; do
 	ours_cleanup
 	t_check "SIG$sig to the helper: nothing left running" gone 15
 done
+
+# --- a helper cut off one way -------------------------------------------------------
+# The helper's packets to the first destination agent are dropped (every
+# host here is a loopback address, so by the port they leave): it still
+# hears that agent and its sources, but is not heard.  Its lease (half the
+# 4 s idle timeout) ends, and it writes no more; then that agent loses it
+# and copies its ranges again.  Each write to 'slowme' takes 0.7 s (the
+# shim: a slow disk), so the helper, cut off once 1 MiB is written, is
+# still writing its 8 MiB chunk (a MiB a write) when its lease ends.
+S3=$T/src-slow D=$T/dst-cut
+mkdir -p "$S3"
+head -c $((16 << 20)) /dev/urandom >"$S3/slowme"
+R -p -v --chunk-size 8M --quic-idle-timeout-sec 4 "$SH:$S3" "$DL:$D" >"$T/out.cut" 2>&1 &
+pid=$!
+if begun "$D" helper 1; then
+	h=$(helper)
+	# Its listening socket, which only the first agent talks to (its
+	# links to the sources and the master are connected sockets).
+	for port in $(ss -Hunap | awk -v p="pid=$h," '$1 == "UNCONN" && index($0, p) { n = split($4, a, ":"); print a[n] }'); do
+		r="-o lo -p udp --sport $port -j DROP"
+		# shellcheck disable=SC2086
+		iptables -I OUTPUT $r && CUT+=("$r")
+	done
+	t_check "the helper on $D2 cut off from $D1 mid-copy" test ${#CUT[@]} -gt 0
+else
+	t_fail "the copy whose helper is cut off did not start"
+fi
+wait_end $pid
+uncut
+t_check "a helper cut off one way: exit 0 (got $RC)" test "$RC" = 0
+t_check "a helper cut off one way: its lease ended, it wrote no more" t_grep "heard nothing from this helper for [0-9.]+ s: writing no more" "$T/out.cut"
+t_check "a helper cut off one way: the first agent lost it" t_grep "lost the destination helper on '$D2'" "$T/out.cut"
+t_check "a helper cut off one way: the copy is exact" same_rcmp "$S3" "$D"
+ours_cleanup
+t_check "a helper cut off one way: nothing left running" gone 15
 
 D=$T/dst-lead
 R -p "${SLOW[@]}" "$SH:$S" "$DL:$D" >"$T/out.lead" 2>&1 &

@@ -10,6 +10,8 @@
  *     path to arm it again);
  *   - with neither variable set, every one.  copy_file_range to such a file is refused
  * (EXDEV), so that the bytes go through write, where they can be flipped.
+ * And a slow disk: a write to a file whose name ends in
+ * $RCP_TEST_SLOW_NAME first sleeps $RCP_TEST_SLOW_MS milliseconds.
  * Used by tests/e2e/copy-verify.sh and remote-verify.sh; not part of any
  * program.
  */
@@ -22,17 +24,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef ssize_t write_fn(int, const void *, size_t);
 typedef ssize_t pwrite_fn(int, const void *, size_t, off_t);
 typedef ssize_t cfr_fn(int, loff_t *, int, loff_t *, size_t, unsigned);
 
-/* Whether fd is a file the test corrupts. */
+/* Whether fd is a file whose name ends in $var. */
 static int
-target(int fd)
+named(int fd, const char *var)
 {
-	const char *name = getenv("RCP_TEST_FLIP_NAME");
+	const char *name = getenv(var);
 	char link[64], path[PATH_MAX];
 	size_t nl;
 	ssize_t n;
@@ -47,6 +50,30 @@ target(int fd)
 	return (size_t)n >= nl && strcmp(path + n - nl, name) == 0;
 }
 
+/* Whether fd is a file the test corrupts. */
+static int
+target(int fd)
+{
+	return named(fd, "RCP_TEST_FLIP_NAME");
+}
+
+/* A write to a slow file waits first. */
+static void
+slow(int fd)
+{
+	const char *ms = getenv("RCP_TEST_SLOW_MS");
+	struct timespec ts;
+	long n;
+
+	if (ms == NULL || (n = atol(ms)) <= 0 || !named(fd,
+	    "RCP_TEST_SLOW_NAME"))
+		return;
+	ts.tv_sec = n / 1000;
+	ts.tv_nsec = n % 1000 * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 /* Whether this write flips: every one, or the first of all processes. */
 static int
 flips(int fd, size_t len)
@@ -55,6 +82,7 @@ flips(int fd, size_t len)
 	const char *always = getenv("RCP_TEST_FLIP_ALWAYS");
 	int f;
 
+	slow(fd);
 	if (len == 0 || !target(fd))
 		return 0;
 	if (always != NULL && always[0] != '\0' && access(always, F_OK) == 0)

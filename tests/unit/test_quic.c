@@ -227,6 +227,50 @@ test_pinned_exchange(void)
 	pair_release(&p);
 }
 
+/*
+ * The lease's clocks: heard_ns is when the newest packet the peer has
+ * acknowledged left, so a message answered after t0 moves it past t0;
+ * the lease is half the idle timeout.
+ */
+static void
+test_lease(void)
+{
+	struct rcp_quic_conn *cc = NULL, *sc = NULL;
+	struct rcp_quic_stats st;
+	struct rcp_quic_msg *m;
+	struct pair p;
+	char *cause = NULL;
+	uint64_t t0;
+	int64_t sid;
+
+	pair_init(&p, true);
+	p.ccfg.idle_timeout_ms = 4000;
+	CU_ASSERT_EQUAL_FATAL(rcp_quic_connect(&p.ccfg, (struct sockaddr *)&p.addr,
+	    p.alen, rcp_cert_fp(p.scert), &cc, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(rcp_quic_accept(p.ep, 5000, &sc, &cause), 0);
+	CU_ASSERT_EQUAL(rcp_quic_conn_lease_ns(cc), 2000000000u);
+	CU_ASSERT_EQUAL(rcp_quic_conn_lease_ns(sc), 5000000000u);
+	t0 = rcp_now_ns();
+	CU_ASSERT_EQUAL(rcp_quic_stream_open(sc, &sid), 0);
+	CU_ASSERT_EQUAL(rcp_quic_send(sc, sid, RCP_MSG_ECHO, 9, "x", 1, 1000),
+	    0);
+	m = recv1(cc);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL(rcp_quic_send(cc, m->stream, RCP_MSG_ECHO_OK, 9, "x",
+	    1, 1000), 0);
+	rcp_quic_msg_free(m);
+	m = recv1(sc);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	rcp_quic_msg_free(m);
+	rcp_quic_conn_stats(sc, &st);
+	CU_ASSERT_TRUE(st.heard_ns >= t0);
+	CU_ASSERT_TRUE(st.recv_ns >= st.heard_ns);
+	CU_ASSERT_TRUE(rcp_now_ns() >= st.recv_ns);
+	rcp_quic_conn_free(cc);
+	rcp_quic_conn_free(sc);
+	pair_release(&p);
+}
+
 static void
 test_wrong_server_cert(void)
 {
@@ -436,6 +480,7 @@ test_quic_register(void)
 		{ "port_ranges", test_port_ranges },
 		{ "sockaddr", test_sockaddr },
 		{ "pinned_exchange", test_pinned_exchange },
+		{ "lease", test_lease },
 		{ "wrong_server_cert", test_wrong_server_cert },
 		{ "client_not_allowed", test_client_not_allowed },
 		{ "early_open", test_early_open },
