@@ -17,11 +17,12 @@
 #                         every 8th file, a default ACL on every directory
 #                         (as root; BENCH_D_XMETA=0 copies the tree bare)
 #   BENCH_TOOLS      any of "cp rsync tar rcp rcp-p rcp-verify rcp-base
-#                    rcp-p-base" (rcp-verify: rcp --verify)
+#                    rcp-p-base rcp-verify-base" (rcp-verify: rcp --verify)
 #                    (default all; the -base ones only with BENCH_RCP_BASE)
 #   BENCH_RCP_BASE   the build directory of another rcp (an older tree) whose
-#                    rcp runs as rcp-base and rcp-p-base beside ours, in the
-#                    same run: a before/after of a change
+#                    rcp runs as rcp-base, rcp-p-base and rcp-verify-base
+#                    beside ours, in the same run: a before/after of a
+#                    change
 #   BENCH_SEED       filegen seed (default 42)
 #   BENCH_D_SOURCE   the real tree copied for D (default /usr/share)
 #   BENCH_SHM        where the data goes (default /dev/shm); must be tmpfs
@@ -88,7 +89,7 @@ done
 for t in $TOOLS; do
     case $t in
         cp|rsync|tar|rcp|rcp-p|rcp-verify) ;;
-        rcp-base|rcp-p-base) [ -n "$RCP_BASE" ] || die "$t needs BENCH_RCP_BASE" ;;
+        rcp-base|rcp-p-base|rcp-verify-base) [ -n "$RCP_BASE" ] || die "$t needs BENCH_RCP_BASE" ;;
         *) die "unknown tool '$t'" ;;
     esac
 done
@@ -132,6 +133,7 @@ tool_label() {
         rcp-verify) echo "rcp --verify" ;;
         rcp-base) echo "rcp (base)" ;;
         rcp-p-base) echo "rcp -p (base)" ;;
+        rcp-verify-base) echo "rcp --verify (base)" ;;
     esac
 }
 
@@ -150,6 +152,7 @@ run_tool() {
         rcp-verify) cmd=("$RCP" --verify "${RCP_EXTRA[@]}" "$src" "$dst") ;;
         rcp-base) cmd=("$RCP_BASE" "${RCP_EXTRA[@]}" "$src" "$dst") ;;
         rcp-p-base) cmd=("$RCP_BASE" -p "${RCP_EXTRA[@]}" "$src" "$dst") ;;
+        rcp-verify-base) cmd=("$RCP_BASE" --verify "${RCP_EXTRA[@]}" "$src" "$dst") ;;
     esac
     : > "$LOG"
     t0=$EPOCHREALTIME

@@ -1,4 +1,8 @@
 /* fsops.c: moving file data and removing trees for the copy engine. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +13,10 @@
 /* For XXH3_state_t on the stack: no allocation per hash. */
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
+#ifdef HAVE_XXH3_128BITS_DISPATCH
+/* XXH3_128bits and its update as the CPU best runs them (same digests). */
+#include <xxh_x86dispatch.h>
+#endif
 
 #include "base/error.h"
 #include "base/strbuf.h"
