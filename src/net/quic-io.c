@@ -415,27 +415,34 @@ find_conn(struct rcp_quic_ep *ep, const uint8_t *dcid, size_t dcidlen)
 }
 
 /*
- * After a packet is read: when it came, and, if it gave ngtcp2 a new
- * round-trip sample (an ACK of the newest packet acknowledged so far),
- * when that packet left, which the peer has therefore heard.  A sample
- * equal in all three figures to the last is missed, which errs early.
+ * After a packet of len bytes is read (ok: and taken by ngtcp2): counted;
+ * when it came; and, if it gave ngtcp2 a new round-trip sample (an ACK of
+ * the newest packet acknowledged so far), when that packet left, which the
+ * peer has therefore heard.  A sample equal in all three figures to the
+ * last is missed, which errs early.
  */
 static void
-heard(struct rcp_quic_conn *c, uint64_t now)
+heard(struct rcp_quic_conn *c, size_t len, bool ok, uint64_t now)
 {
 	ngtcp2_conn_stat cs;
-	bool sample;
+	bool sample = false;
 
-	ngtcp2_conn_get_conn_stat(c->qc, &cs);
-	sample = cs.first_rtt_sample_ts != UINT64_MAX &&
-	    (cs.latest_rtt != c->rtt_seen[0] ||
-	    cs.smoothed_rtt != c->rtt_seen[1] || cs.rttvar != c->rtt_seen[2]);
-	c->rtt_seen[0] = cs.latest_rtt;
-	c->rtt_seen[1] = cs.smoothed_rtt;
-	c->rtt_seen[2] = cs.rttvar;
+	if (ok) {
+		ngtcp2_conn_get_conn_stat(c->qc, &cs);
+		sample = cs.first_rtt_sample_ts != UINT64_MAX &&
+		    (cs.latest_rtt != c->rtt_seen[0] ||
+		    cs.smoothed_rtt != c->rtt_seen[1] ||
+		    cs.rttvar != c->rtt_seen[2]) && cs.latest_rtt < now;
+		c->rtt_seen[0] = cs.latest_rtt;
+		c->rtt_seen[1] = cs.smoothed_rtt;
+		c->rtt_seen[2] = cs.rttvar;
+	}
 	pthread_mutex_lock(&c->lock);
-	c->st.recv_ns = now;
-	if (sample && cs.latest_rtt < now)
+	c->st.bytes_recv += len;
+	c->st.pkts_recv++;
+	if (ok)
+		c->st.recv_ns = now;
+	if (sample)
 		c->st.heard_ns = now - cs.latest_rtt;
 	pthread_mutex_unlock(&c->lock);
 }
@@ -469,19 +476,14 @@ rx_packet(struct rcp_quic_ep *ep, uint8_t *pkt, size_t len,
 	path.remote.addr = (struct sockaddr *)from;
 	path.remote.addrlen = fromlen;
 	path.user_data = NULL;
-	pthread_mutex_lock(&c->lock);
-	c->st.bytes_recv += len;
-	c->st.pkts_recv++;
-	pthread_mutex_unlock(&c->lock);
 	now = rcp_now_ns();
 	rv = ngtcp2_conn_read_pkt(c->qc, &path, &pi, pkt, len, now);
+	heard(c, len, rv == 0, now);
 	if (rv != 0) {
 		quic_conn_failed(c, rv);
 		if (rv != NGTCP2_ERR_DRAINING)
 			conn_send_close(ep, c);
-		return;
 	}
-	heard(c, now);
 }
 
 /* Reads what the socket has, splitting GRO batches into datagrams. */
