@@ -182,6 +182,126 @@ test_errno_vs_gone(void)
 	rcp_cert_free(ccert);
 }
 
+/* A helper that takes every DST_RANGE and answers none. */
+static void *
+silent_helper(void *arg)
+{
+	struct rcp_quic_conn *sc = arg;
+	struct rcp_quic_msg *m;
+
+	while (rcp_quic_recv(sc, &m, 10000) == 0)
+		rcp_quic_msg_free(m);
+	return NULL;
+}
+
+struct lose_later {
+	struct rcp_dstpool	*pool;
+	struct rcp_quic_conn	*conn;
+};
+
+/* As the destination's progress tick does with a stuck helper. */
+static void *
+lose_later(void *arg)
+{
+	struct lose_later *l = arg;
+
+	usleep(200000);
+	rcp_dstpool_lose(l->pool, 0, "a test");
+	rcp_quic_close(l->conn, 0);
+	return NULL;
+}
+
+/*
+ * A helper given up on while its link still carried its packets: its
+ * range comes back (RCP_SRCMUX_DECLINED) only a lease after this side
+ * last heard it, when it has stopped writing by itself.
+ */
+static void
+test_dst_range_lease(void)
+{
+	struct rcp_cert *scert = NULL, *ccert = NULL;
+	struct rcp_quic_config scfg, ccfg;
+	struct rcp_quic_ep *ep = NULL;
+	struct rcp_quic_conn *cc = NULL, *sc = NULL;
+	struct rcp_dstpool_member mm;
+	struct rcp_quic_stats qs;
+	struct lose_later l;
+	struct sockaddr_in a;
+	struct sockaddr_storage addr;
+	struct stat st;
+	struct rcp_io io;
+	socklen_t alen;
+	pthread_t th, tl;
+	char *cause = NULL, *dir = unit_tmpdir("lease"), *dst;
+	const char *what = NULL;
+	atomic_bool cancel;
+	bool checked;
+	int64_t n;
+	int fd;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	CU_ASSERT_EQUAL_FATAL(rcp_cert_new(&scert, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(rcp_cert_new(&ccert, &cause), 0);
+	rcp_quic_config_init(&scfg);
+	scfg.cert = scert;
+	scfg.name = "silent-helper";
+	scfg.conn_timeout_ms = 3000;
+	scfg.idle_timeout_ms = 2000;
+	rcp_quic_config_init(&ccfg);
+	ccfg.cert = ccert;
+	ccfg.name = "test-destination";
+	ccfg.conn_timeout_ms = 3000;
+	ccfg.idle_timeout_ms = 2000;	/* a lease of 1 s */
+	CU_ASSERT_EQUAL_FATAL(rcp_quic_listen(&scfg, (struct sockaddr *)&a,
+	    sizeof(a), &ep, &cause), 0);
+	rcp_quic_ep_allow(ep, rcp_cert_fp(ccert));
+	rcp_quic_ep_addr(ep, &addr, &alen);
+	CU_ASSERT_EQUAL_FATAL(rcp_quic_connect(&ccfg, (struct sockaddr *)&addr,
+	    alen, rcp_cert_fp(scert), &cc, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(rcp_quic_accept(ep, 5000, &sc, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, silent_helper, sc), 0);
+	mm.sr = rcp_srcclient_new(cc);
+	mm.conn = cc;
+	mm.host = "h2";
+	l.pool = rcp_dstpool_new(&mm, 1, NULL);
+	l.conn = cc;
+
+	dst = rcp_path_join(dir, "dst");
+	fd = open(dst, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	CU_ASSERT_FATAL(fd >= 0);
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFREG | 0644;
+	st.st_size = 1 << 20;
+	memset(&io, 0, sizeof(io));
+	atomic_init(&cancel, false);
+	io.cancel = &cancel;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&tl, NULL, lose_later, &l), 0);
+	n = rcp_dstpool_offload(l.pool, 0, "/src/f", false, &st, fd, 0,
+	    1 << 20, false, false, &io, &what, &checked);
+	CU_ASSERT_EQUAL(n, RCP_SRCMUX_DECLINED);
+	rcp_quic_conn_stats(cc, &qs);
+	CU_ASSERT_TRUE(qs.recv_ns != 0);
+	CU_ASSERT_TRUE(rcp_now_ns() >= qs.recv_ns +
+	    rcp_quic_conn_lease_ns(cc));
+	CU_ASSERT_TRUE(rcp_dstpool_lost(l.pool, 0));
+	pthread_join(tl, NULL);
+	pthread_join(th, NULL);
+
+	close(fd);
+	rcp_dstpool_free(l.pool);
+	rcp_srcclient_free(mm.sr);
+	rcp_quic_conn_free(cc);
+	rcp_quic_conn_free(sc);
+	rcp_quic_ep_free(ep);
+	rcp_cert_free(scert);
+	rcp_cert_free(ccert);
+	unit_rmtree(dir);
+	free(dst);
+	free(dir);
+}
+
 /* Answers SRC_OPEN with handle 7 and SRC_READ with the bytes asked for. */
 static struct rcp_quic_msg *
 answer_reads(void *arg, uint16_t type, const void *body, size_t len)
@@ -1491,6 +1611,7 @@ test_srcremote_register(void)
 		{ "mux_swap", test_mux_swap },
 		{ "dst_range_wire", test_dst_range_wire },
 		{ "dst_range_run", test_dst_range_run },
+		{ "dst_range_lease", test_dst_range_lease },
 		{ "cmp_diff_refused", test_cmp_diff_refused },
 		{ "cmp_request", test_cmp_request },
 		{ "cmp_done", test_cmp_done },
