@@ -296,6 +296,7 @@ rcp_dstpool_offload(void *arg, int local, const char *path, bool follow,
 	struct rcp_buf b = RCP_BUF_INIT;
 	struct helper *h;
 	struct stat dst;
+	const char *why;
 	uint64_t n;
 	uint8_t ck;
 	int i, e;
@@ -346,13 +347,14 @@ rcp_dstpool_offload(void *arg, int local, const char *path, bool follow,
 		*was_checked = checked;
 	if (e == RCP_ERR_DIFFERENT || e == -ECANCELED)
 		return e;
-	/* Unanswered, its link cut: it may be writing yet. */
-	if (e == RCP_ERR_GONE && h->conn != NULL &&
-	    rcp_quic_conn_error(h->conn) != NULL)
-		wait_lease(h, io);
-	if (e == RCP_ERR_GONE)
-		rcp_dstpool_lose(p, (size_t)i, NULL);
-	else if (!atomic_exchange(&h->told, true))
+	if (e == RCP_ERR_GONE) {
+		/* Its link's end says why (an idle timeout, a close). */
+		why = h->conn != NULL ? rcp_quic_conn_error(h->conn) : NULL;
+		rcp_dstpool_lose(p, (size_t)i, why);
+		/* Unanswered, its link cut: it may be writing yet. */
+		if (why != NULL)
+			wait_lease(h, io);
+	} else if (!atomic_exchange(&h->told, true))
 		rcp_log(&p->log, RCP_LOG_INFO, "the destination helper on "
 		    "'%s' could not copy a range of '%s': %s; copying such "
 		    "ranges here", h->host, path, rcp_strerror(e));
