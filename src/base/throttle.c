@@ -3,16 +3,11 @@
  * next free slot of n/rate seconds and sleeps until it starts, so the long-run
  * rate holds exactly and no background thread is needed.
  */
-#include <time.h>
-
 #include "base/error.h"
 #include "base/throttle.h"
 #include "base/util.h"
 
 #include "base/banned.h"
-
-/* Sleep in slices so that a cancel is seen quickly. */
-#define THROTTLE_SLICE_NS 50000000u
 
 void
 rcp_throttle_init(struct rcp_throttle *t, double rate)
@@ -32,8 +27,7 @@ int
 rcp_throttle_take(struct rcp_throttle *t, double n,
     const atomic_bool *cancel)
 {
-	uint64_t now, start, d;
-	struct timespec ts;
+	uint64_t now, start;
 
 	if (t->rate <= 0)
 		return 0;
@@ -43,15 +37,5 @@ rcp_throttle_take(struct rcp_throttle *t, double n,
 	t->next_ns = start + (uint64_t)(n / t->rate * 1e9);
 	pthread_mutex_unlock(&t->lock);
 
-	while ((now = rcp_now_ns()) < start) {
-		if (cancel != NULL && atomic_load(cancel))
-			return RCP_ERR_CANCELED;
-		d = start - now;
-		if (d > THROTTLE_SLICE_NS)
-			d = THROTTLE_SLICE_NS;
-		ts.tv_sec = (time_t)(d / 1000000000u);
-		ts.tv_nsec = (long)(d % 1000000000u);
-		nanosleep(&ts, NULL);
-	}
-	return 0;
+	return rcp_sleep_until(start, cancel);
 }

@@ -229,6 +229,27 @@ rcp_deadline_passed(uint64_t deadline)
 	return deadline != 0 && rcp_now_ns() >= deadline;
 }
 
+#define SLEEP_SLICE_NS 50000000u
+
+int
+rcp_sleep_until(uint64_t until_ns, const atomic_bool *cancel)
+{
+	struct timespec ts;
+	uint64_t now, d;
+
+	while ((now = rcp_now_ns()) < until_ns) {
+		if (cancel != NULL && atomic_load(cancel))
+			return RCP_ERR_CANCELED;
+		d = until_ns - now;
+		if (d > SLEEP_SLICE_NS)
+			d = SLEEP_SLICE_NS;
+		ts.tv_sec = (time_t)(d / 1000000000u);
+		ts.tv_nsec = (long)(d % 1000000000u);
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
 int
 rcp_deadline_ms_left(uint64_t deadline)
 {

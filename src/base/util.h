@@ -7,6 +7,7 @@
 #define RCP_UTIL_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -55,6 +56,11 @@ uint64_t rcp_now_ns(void);
 uint64_t rcp_deadline_after(int timeout_ms);
 bool rcp_deadline_passed(uint64_t deadline);
 int rcp_deadline_ms_left(uint64_t deadline);
+/*
+ * Sleeps until until_ns on that clock, in slices of at most 50 ms so that
+ * cancel (if not NULL) turning true ends it early.  0, or RCP_ERR_CANCELED.
+ */
+int rcp_sleep_until(uint64_t until_ns, const atomic_bool *cancel);
 /* Nanoseconds of CPU time (user + system) used by this process so far. */
 uint64_t rcp_cpu_ns(void);
 /* Peak resident set size of this process in bytes. */

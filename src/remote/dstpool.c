@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -222,18 +221,10 @@ static void
 wait_lease(struct helper *h, struct rcp_io *io)
 {
 	struct rcp_quic_stats st;
-	struct timespec ts;
-	uint64_t until, now, step;
 
 	rcp_quic_conn_stats(h->conn, &st);
-	until = st.recv_ns + rcp_quic_conn_lease_ns(h->conn);
-	while ((now = rcp_now_ns()) < until && (io->cancel == NULL ||
-	    !atomic_load(io->cancel))) {
-		step = until - now < 100000000u ? until - now : 100000000u;
-		ts.tv_sec = 0;
-		ts.tv_nsec = (long)step;
-		nanosleep(&ts, NULL);
-	}
+	(void)rcp_sleep_until(st.recv_ns + rcp_quic_conn_lease_ns(h->conn),
+	    io->cancel);
 }
 
 /*

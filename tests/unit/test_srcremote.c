@@ -105,42 +105,70 @@ root(struct rcp_srcclient *r, const char *path, char **cause)
 	return e;
 }
 
+/* A pinned QUIC connection on loopback: cc, this side's; sc, the peer's. */
+struct link {
+	struct rcp_cert		*scert, *ccert;
+	struct rcp_quic_ep	*ep;
+	struct rcp_quic_conn	*cc, *sc;
+};
+
+/* Opens k, the peer named peer; idle_ms 0: the default idle timeout. */
 static void
-test_errno_vs_gone(void)
+link_open(struct link *k, const char *peer, uint32_t idle_ms)
 {
-	struct rcp_cert *scert = NULL, *ccert = NULL;
 	struct rcp_quic_config scfg, ccfg;
-	struct rcp_quic_ep *ep = NULL;
-	struct rcp_quic_conn *cc = NULL, *sc = NULL;
-	struct rcp_srcclient *r;
 	struct sockaddr_in a;
 	struct sockaddr_storage addr;
 	socklen_t alen;
-	pthread_t th;
-	char *cause = NULL, num[16];
+	char *cause = NULL;
 
+	memset(k, 0, sizeof(*k));
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
 	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-	CU_ASSERT_EQUAL_FATAL(rcp_cert_new(&scert, &cause), 0);
-	CU_ASSERT_EQUAL_FATAL(rcp_cert_new(&ccert, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(rcp_cert_new(&k->scert, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(rcp_cert_new(&k->ccert, &cause), 0);
 	rcp_quic_config_init(&scfg);
-	scfg.cert = scert;
-	scfg.name = "fake-source";
+	scfg.cert = k->scert;
+	scfg.name = peer;
 	scfg.conn_timeout_ms = 3000;
+	scfg.idle_timeout_ms = idle_ms;
 	rcp_quic_config_init(&ccfg);
-	ccfg.cert = ccert;
+	ccfg.cert = k->ccert;
 	ccfg.name = "test-destination";
 	ccfg.conn_timeout_ms = 3000;
+	ccfg.idle_timeout_ms = idle_ms;
 	CU_ASSERT_EQUAL_FATAL(rcp_quic_listen(&scfg, (struct sockaddr *)&a,
-	    sizeof(a), &ep, &cause), 0);
-	rcp_quic_ep_allow(ep, rcp_cert_fp(ccert));
-	rcp_quic_ep_addr(ep, &addr, &alen);
+	    sizeof(a), &k->ep, &cause), 0);
+	rcp_quic_ep_allow(k->ep, rcp_cert_fp(k->ccert));
+	rcp_quic_ep_addr(k->ep, &addr, &alen);
 	CU_ASSERT_EQUAL_FATAL(rcp_quic_connect(&ccfg, (struct sockaddr *)&addr,
-	    alen, rcp_cert_fp(scert), &cc, &cause), 0);
-	CU_ASSERT_EQUAL_FATAL(rcp_quic_accept(ep, 5000, &sc, &cause), 0);
-	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, fake_source, sc), 0);
-	r = rcp_srcclient_new(cc);
+	    alen, rcp_cert_fp(k->scert), &k->cc, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(rcp_quic_accept(k->ep, 5000, &k->sc, &cause),
+	    0);
+}
+
+static void
+link_close(struct link *k)
+{
+	rcp_quic_conn_free(k->cc);
+	rcp_quic_conn_free(k->sc);
+	rcp_quic_ep_free(k->ep);
+	rcp_cert_free(k->scert);
+	rcp_cert_free(k->ccert);
+}
+
+static void
+test_errno_vs_gone(void)
+{
+	struct link k;
+	struct rcp_srcclient *r;
+	pthread_t th;
+	char *cause = NULL, num[16];
+
+	link_open(&k, "fake-source", 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, fake_source, k.sc), 0);
+	r = rcp_srcclient_new(k.cc);
 
 	/* The source's disk failed: that is EIO, not a lost agent. */
 	snprintf(num, sizeof(num), "%d", EIO);
@@ -175,11 +203,7 @@ test_errno_vs_gone(void)
 
 	pthread_join(th, NULL);
 	rcp_srcclient_free(r);
-	rcp_quic_conn_free(cc);
-	rcp_quic_conn_free(sc);
-	rcp_quic_ep_free(ep);
-	rcp_cert_free(scert);
-	rcp_cert_free(ccert);
+	link_close(&k);
 }
 
 /* A helper that takes every DST_RANGE and answers none. */
@@ -219,54 +243,28 @@ lose_later(void *arg)
 static void
 test_dst_range_lease(void)
 {
-	struct rcp_cert *scert = NULL, *ccert = NULL;
-	struct rcp_quic_config scfg, ccfg;
-	struct rcp_quic_ep *ep = NULL;
-	struct rcp_quic_conn *cc = NULL, *sc = NULL;
+	struct link k;
 	struct rcp_dstpool_member mm;
 	struct rcp_quic_stats qs;
 	struct lose_later l;
-	struct sockaddr_in a;
-	struct sockaddr_storage addr;
 	struct stat st;
 	struct rcp_io io;
-	socklen_t alen;
 	pthread_t th, tl;
-	char *cause = NULL, *dir = unit_tmpdir("lease"), *dst;
+	char *dir = unit_tmpdir("lease"), *dst;
 	const char *what = NULL;
 	atomic_bool cancel;
 	bool checked;
 	int64_t n;
 	int fd;
 
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-	CU_ASSERT_EQUAL_FATAL(rcp_cert_new(&scert, &cause), 0);
-	CU_ASSERT_EQUAL_FATAL(rcp_cert_new(&ccert, &cause), 0);
-	rcp_quic_config_init(&scfg);
-	scfg.cert = scert;
-	scfg.name = "silent-helper";
-	scfg.conn_timeout_ms = 3000;
-	scfg.idle_timeout_ms = 2000;
-	rcp_quic_config_init(&ccfg);
-	ccfg.cert = ccert;
-	ccfg.name = "test-destination";
-	ccfg.conn_timeout_ms = 3000;
-	ccfg.idle_timeout_ms = 2000;	/* a lease of 1 s */
-	CU_ASSERT_EQUAL_FATAL(rcp_quic_listen(&scfg, (struct sockaddr *)&a,
-	    sizeof(a), &ep, &cause), 0);
-	rcp_quic_ep_allow(ep, rcp_cert_fp(ccert));
-	rcp_quic_ep_addr(ep, &addr, &alen);
-	CU_ASSERT_EQUAL_FATAL(rcp_quic_connect(&ccfg, (struct sockaddr *)&addr,
-	    alen, rcp_cert_fp(scert), &cc, &cause), 0);
-	CU_ASSERT_EQUAL_FATAL(rcp_quic_accept(ep, 5000, &sc, &cause), 0);
-	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, silent_helper, sc), 0);
-	mm.sr = rcp_srcclient_new(cc);
-	mm.conn = cc;
+	link_open(&k, "silent-helper", 2000);	/* a lease of 1 s */
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, silent_helper, k.sc),
+	    0);
+	mm.sr = rcp_srcclient_new(k.cc);
+	mm.conn = k.cc;
 	mm.host = "h2";
 	l.pool = rcp_dstpool_new(&mm, 1, NULL);
-	l.conn = cc;
+	l.conn = k.cc;
 
 	dst = rcp_path_join(dir, "dst");
 	fd = open(dst, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -281,10 +279,10 @@ test_dst_range_lease(void)
 	n = rcp_dstpool_offload(l.pool, 0, "/src/f", false, &st, fd, 0,
 	    1 << 20, false, false, &io, &what, &checked);
 	CU_ASSERT_EQUAL(n, RCP_SRCMUX_DECLINED);
-	rcp_quic_conn_stats(cc, &qs);
+	rcp_quic_conn_stats(k.cc, &qs);
 	CU_ASSERT_TRUE(qs.recv_ns != 0);
 	CU_ASSERT_TRUE(rcp_now_ns() >= qs.recv_ns +
-	    rcp_quic_conn_lease_ns(cc));
+	    rcp_quic_conn_lease_ns(k.cc));
 	CU_ASSERT_TRUE(rcp_dstpool_lost(l.pool, 0));
 	pthread_join(tl, NULL);
 	pthread_join(th, NULL);
@@ -292,11 +290,7 @@ test_dst_range_lease(void)
 	close(fd);
 	rcp_dstpool_free(l.pool);
 	rcp_srcclient_free(mm.sr);
-	rcp_quic_conn_free(cc);
-	rcp_quic_conn_free(sc);
-	rcp_quic_ep_free(ep);
-	rcp_cert_free(scert);
-	rcp_cert_free(ccert);
+	link_close(&k);
 	unit_rmtree(dir);
 	free(dst);
 	free(dir);
